@@ -1,0 +1,214 @@
+# ndpar: one non-recursive GNU Make build. Outputs go under build/ (ignored by git).
+#
+#   make            build every library, test, benchmark and tool
+#   make run        build and run the default workload
+#   make check      build and run every module's tests (make test-<module>: one module)
+#   make bench      build and run every benchmark (sequential vs ndpar vs OpenMP)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install missing Debian -dev packages (as root), or say which
+#   make check SANITIZE=address,undefined | SANITIZE=thread
+#                   the same tests under a sanitizer, built in build/san-<kinds>/
+
+VERSION      := 0.1.0
+SOVERSION    := 0
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+
+# Modules in dependency order; a module may use lib/ and the modules before it.
+MODULES      := pool
+# What each module links below itself (besides core).
+MODDEPS_pool :=
+
+SHELL        := /bin/bash
+CC           ?= cc
+OPT          ?= -O2
+CFLAGS_BASE  := -std=c11 $(OPT) -g -fPIC -pthread -Wall -Wextra -Wpedantic \
+                -D_GNU_SOURCE -Iinclude -Ilib -Imodules
+LDLIBS_BASE  := -lgsl -lgslcblas -lhwloc -lm -pthread
+
+comma        := ,
+ifneq ($(SANITIZE),)
+  BUILD      := build/san-$(subst $(comma),-,$(SANITIZE))
+  CFLAGS_SAN := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+  BUILD      := build
+  CFLAGS_SAN :=
+endif
+
+CFLAGS_ALL   := $(CFLAGS_BASE) $(CFLAGS_SAN) $(CFLAGS)
+LDFLAGS_ALL  := $(CFLAGS_SAN) $(LDFLAGS)
+
+# Tests run one at a time: they pin pools to cores, so parallel test processes would
+# oversubscribe the machine and measure nothing true.
+TEST_ARGS    ?= --jobs 1
+
+.PHONY: all libs check bench run install uninstall clean deps tests benches tools \
+        $(addprefix test-,core $(MODULES)) $(addprefix bench-,$(MODULES))
+
+all: libs tests benches tools
+
+# ---------------------------------------------------------------- dependencies
+DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
+DEPS_STAMP   := $(BUILD)/.deps-ok
+
+deps:
+	@sh tools/deps.sh $(DEPS_PKGS)
+
+# Every compile waits for the dependency check (order-only), so a fresh machine
+# installs the packages once, before the first object, even under make -j.
+$(DEPS_STAMP):
+	@sh tools/deps.sh $(DEPS_PKGS)
+	@mkdir -p $(@D) && touch $@
+
+# ---------------------------------------------------------------- libraries
+CORE_SRC     := $(wildcard lib/*.c)
+CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_LIB     := $(BUILD)/lib/libndpar_core.a
+
+define module_rules
+$(1)_SRC := $$(wildcard modules/$(1)/*.c)
+$(1)_OBJ := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o)
+$(1)_LIB := $(BUILD)/lib/libndpar_$(1).a
+$$($(1)_LIB): $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+ALL_OBJ      := $(CORE_OBJ) $(foreach m,$(MODULES),$($(m)_OBJ))
+MOD_LIBS     := $(foreach m,$(MODULES),$($(m)_LIB))
+ALL_LIB      := $(BUILD)/lib/libndpar.a
+SO_NAME      := libndpar.so.$(SOVERSION)
+SO_FILE      := $(BUILD)/lib/libndpar.so.$(VERSION)
+
+# Link line of one module: itself, the modules it builds on, then core.
+# (Static archives are searched left to right, so users come before providers.)
+mod_link = $($(1)_LIB) $(foreach d,$(MODDEPS_$(1)),$($(d)_LIB)) $(CORE_LIB)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(ALL_LIB): $(ALL_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(SO_FILE): $(ALL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(SO_NAME) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+	ln -sf libndpar.so.$(VERSION) $(BUILD)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(BUILD)/lib/libndpar.so
+
+libs: $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(SO_FILE)
+
+# ---------------------------------------------------------------- tests
+CRITERION_LIBS := -lcriterion
+TEST_MODULES := core $(MODULES)
+$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common
+
+# The shared test helpers ask the pool for the core count, so every test binary links it.
+POOL_FOR_CORE_TESTS = $(pool_LIB)
+TEST_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/common/*.c))
+# Under ThreadSanitizer, Criterion needs its arena moved (see tests/tsan/criterion_arena_shim.c).
+ifneq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
+  TEST_COMMON_OBJ += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/tsan/*.c))
+endif
+
+define test_rules
+$(1)_TEST_SRC := $$(wildcard tests/$(1)/*.c)
+$(1)_TEST_OBJ := $$($(1)_TEST_SRC:%.c=$(BUILD)/obj/%.o)
+$(1)_TEST_BIN := $(BUILD)/tests/test_$(1)
+$$($(1)_TEST_BIN): $$($(1)_TEST_OBJ) $(TEST_COMMON_OBJ) $$(if $$(filter core,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),$$(call mod_link,$(1)))
+	@mkdir -p $$(@D)
+	$$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(CRITERION_LIBS) $(LDLIBS_BASE) -ldl
+test-$(1): $$($(1)_TEST_BIN)
+	@tools/run-tests.sh $$($(1)_TEST_BIN) $(TEST_ARGS)
+endef
+$(foreach m,$(TEST_MODULES),$(eval $(call test_rules,$(m))))
+
+TEST_BINS    := $(foreach m,$(TEST_MODULES),$($(m)_TEST_BIN))
+tests: $(TEST_BINS)
+
+# Every module's tests, one binary after another; the first failure fails the target.
+check: $(TEST_BINS)
+	@set -e; for m in $(TEST_MODULES); do \
+	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
+
+# ---------------------------------------------------------------- benchmarks
+# Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run.
+BENCH_COMMON_SRC := $(wildcard bench/common/*.c)
+BENCH_COMMON_OBJ := $(BENCH_COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_NAMES  := $(filter $(MODULES),$(notdir $(patsubst %/,%,$(wildcard bench/*/))))
+
+$(BUILD)/obj/bench/%.o: bench/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench -MMD -MP -c $< -o $@
+
+define bench_rules
+$(1)_BENCH_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/$(1)/*.c))
+$(1)_BENCH_BIN := $(BUILD)/bench/bench_$(1)
+$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(BENCH_COMMON_OBJ) $(ALL_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $(LDFLAGS_ALL) -fopenmp -o $$@ $$^ $(LDLIBS_BASE)
+bench-$(1): $$($(1)_BENCH_BIN)
+	$$($(1)_BENCH_BIN)
+endef
+$(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
+
+BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
+benches: $(BENCH_BINS)
+
+bench: $(BENCH_BINS)
+	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+
+# ---------------------------------------------------------------- tools
+tools:
+
+# The main job. Until the scalebench tool lands (issue 8), it runs the pool benchmark.
+run: $(pool_BENCH_BIN)
+	$(pool_BENCH_BIN)
+
+# ---------------------------------------------------------------- install
+PC_FILES     := $(BUILD)/pkgconfig/ndpar.pc $(foreach m,core $(MODULES),$(BUILD)/pkgconfig/ndpar-$(m).pc)
+
+$(BUILD)/pkgconfig/ndpar.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: ndpar' 'Description: parallel batch work for ML and forecasting on GSL data' \
+	  'Version: $(VERSION)' 'Requires.private: gsl hwloc' \
+	  'Libs: -L$${libdir} -lndpar' 'Libs.private: -lm -pthread' \
+	  'Cflags: -I$${includedir}' > $@
+
+# One file per module: links that module, the modules it builds on, and core.
+$(BUILD)/pkgconfig/ndpar-%.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: ndpar-$*' 'Description: ndpar module $*' 'Version: $(VERSION)' \
+	  'Requires.private: gsl hwloc' \
+	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core' \
+	  'Libs.private: -lm -pthread' 'Cflags: -I$${includedir}' > $@
+
+install: libs $(PC_FILES)
+	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/ndpar/*.h $(DESTDIR)$(INCLUDEDIR)/ndpar/
+	install -m 644 $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
+	ln -sf libndpar.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libndpar.so
+	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar
+	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
+
+clean:
+	rm -rf build
+
+-include $(ALL_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))

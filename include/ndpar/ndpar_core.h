@@ -1,0 +1,103 @@
+/* ndpar_core.h: the data layer every ndpar module builds on.
+ *
+ * Data is GSL's (gsl_matrix batches, rows = samples), errors are GSL's codes reported
+ * through GSL_ERROR from the calling thread, and every callback receives an ndpar_task.
+ */
+#ifndef NDPAR_CORE_H
+#define NDPAR_CORE_H
+
+#include <stddef.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+#include <gsl/gsl_rng.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NDPAR_VERSION "0.1.0"
+
+/* The cache line size that per-worker data is padded and aligned to, so that no two
+ * workers ever write the same line. 64 bytes on x86-64 and most AArch64 parts. */
+#define NDPAR_CACHELINE 64
+
+/* What every callback receives.
+ * index:  the task's index in [0, n) of its run (for a range callback: the first index).
+ * worker: the slot of the thread running it, in [0, threads); slot 0 is the calling thread.
+ *         No two tasks of one run that execute at the same time share a slot, so per-worker
+ *         scratch indexed by it needs no lock.
+ * rng:    a random stream derived from (seed, index) alone, where the module says so;
+ *         otherwise NULL. */
+typedef struct {
+  size_t index;
+  unsigned worker;
+  gsl_rng *rng;
+} ndpar_task;
+
+/* A per-task callback: return 0 (GSL_SUCCESS) or a non-zero status that stops the run. */
+typedef int (*ndpar_task_fn)(const ndpar_task *task, void *ctx);
+
+/* ---- Padded per-worker slots -------------------------------------------------------
+ * n slots of at least `bytes` each, every slot starting on its own cache line and
+ * padded to a whole number of lines: for per-worker accumulators and scratch. */
+typedef struct {
+  void *base;     /* NDPAR_CACHELINE-aligned */
+  size_t stride;  /* bytes between slots: a multiple of NDPAR_CACHELINE */
+  size_t n;
+} ndpar_slots;
+
+/* Allocates zeroed slots; returns GSL_ENOMEM (through GSL_ERROR) on failure, slots untouched. */
+int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes);
+void ndpar_slots_free(ndpar_slots *slots);
+static inline void *ndpar_slots_at(const ndpar_slots *slots, size_t i) {
+  return (char *)slots->base + i * slots->stride;
+}
+
+/* Rounds bytes up to a whole number of cache lines. */
+size_t ndpar_cacheline_round(size_t bytes);
+
+/* ---- Thread-local scratch ----------------------------------------------------------
+ * A cache-line-aligned buffer of at least `bytes`, owned by the calling thread and kept
+ * across runs (the thread-local cache pattern): a pool's workers are persistent, so a
+ * task asks for its scratch each time and allocates only when it needs more than before.
+ * Freed when the thread exits, or by ndpar_thread_scratch_release(). Returns NULL if the
+ * allocation fails (never calls the GSL error handler: it is safe on worker threads).
+ * The contents are not preserved across a nested run on the same thread. */
+void *ndpar_thread_scratch(size_t bytes);
+void ndpar_thread_scratch_release(void);
+
+/* ---- Random streams ----------------------------------------------------------------
+ * A stream per task, derived from (seed, index) alone, so results do not depend on which
+ * worker runs a task or how many workers there are. One gsl_rng per worker slot is
+ * allocated up front; ndpar_streams_at() reseeds the worker's generator for a task. */
+typedef struct ndpar_streams ndpar_streams;
+
+/* The derived seed: SplitMix64's finaliser over seed and index (Steele, Lea, Flood,
+ * "Fast splittable pseudorandom number generators", OOPSLA 2014). */
+unsigned long ndpar_stream_seed(unsigned long seed, size_t index);
+ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed);
+void ndpar_streams_free(ndpar_streams *s);
+/* The generator of `worker`, reseeded for task `index`. The generator is gsl_rng_taus2
+ * (L'Ecuyer's maximally equidistributed combined Tausworthe): it reseeds in a few
+ * nanoseconds, where mt19937's 624-word state would cost a microsecond per task. */
+gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
+
+/* ---- Timer -------------------------------------------------------------------------- */
+/* Seconds on a monotonic clock (CLOCK_MONOTONIC): for intervals only. */
+double ndpar_time_now(void);
+
+/* ---- Row batches as views ------------------------------------------------------------
+ * A matrix split into consecutive batches of `batch_rows` rows (the last may be shorter),
+ * each a view into the matrix: no copy. */
+size_t ndpar_rows_nbatches(size_t rows, size_t batch_rows);
+/* Batch i of m; i must be < ndpar_rows_nbatches(m->size1, batch_rows) and batch_rows > 0. */
+_gsl_matrix_const_view ndpar_rows_batch_const(const gsl_matrix *m, size_t batch_rows, size_t i);
+_gsl_matrix_view ndpar_rows_batch(gsl_matrix *m, size_t batch_rows, size_t i);
+_gsl_vector_const_view ndpar_rows_batch_vector_const(const gsl_vector *v, size_t batch_rows,
+                                                    size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NDPAR_CORE_H */

@@ -1,0 +1,486 @@
+/* pool.c: persistent pinned workers and fork-join runs.
+ *
+ * One run at a time per pool (run_lock). The caller publishes a job (fn, ctx, n), bumps
+ * the generation word, and works on the job itself as slot 0; workers see the new
+ * generation (spinning for spin_us, then asleep on a futex), claim chunks of indices
+ * from a shared counter until none are left, and count themselves out on `pending`.
+ * The caller returns when pending reaches 0: no worker touches the job after that.
+ */
+#include "ndpar/ndpar_pool.h"
+#include "ndpar_internal.h"
+#include "pool/topology.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NDPAR_MAX_THREADS 4096
+#define NDPAR_DEFAULT_SPIN_US 100
+#define NDPAR_MAX_SPIN_US 1000000
+
+struct ndpar_pool {
+  /* Fixed at alloc. */
+  size_t threads;
+  size_t min_parallel;
+  unsigned spin_us;
+  ndpar_bind binding;
+  pthread_t *tids; /* tids[i] runs slot i + 1 */
+  pthread_mutex_t run_lock;
+
+  /* The job, written by the caller before it publishes a new generation. */
+  size_t n;
+  ndpar_task_fn fn;
+  ndpar_range_fn range_fn;
+  void *ctx;
+
+  /* Each word every thread writes gets a cache line of its own. */
+  alignas(NDPAR_CACHELINE) atomic_size_t next; /* first unclaimed index */
+  alignas(NDPAR_CACHELINE) atomic_int stop;    /* a task failed: start no more */
+  pthread_mutex_t err_lock;
+  size_t err_index; /* lowest failing index so far (n: none) */
+  int err_status;
+  alignas(NDPAR_CACHELINE) atomic_uint gen; /* futex word: bumped once per run */
+  atomic_uint sleepers;                     /* workers asleep on gen */
+  atomic_int shutdown;
+  alignas(NDPAR_CACHELINE) atomic_uint pending; /* futex word: workers still in the run */
+  atomic_uint join_waiting;                     /* the caller sleeps on pending */
+};
+
+typedef struct {
+  ndpar_pool *pool;
+  unsigned slot;
+} worker_arg;
+
+/* The pool and slot whose task the current thread is running (pool NULL: none).
+ * A worker thread keeps it for its whole life; a caller sets it while it takes part. */
+static __thread const ndpar_pool *tls_pool;
+static __thread unsigned tls_slot;
+
+/* ---- futex and spinning ------------------------------------------------------------ */
+
+static void futex_wait(atomic_uint *word, unsigned expected) {
+  /* Returns at once if *word != expected (checked atomically by the kernel). */
+  syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_uint *word, int count) {
+  syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Spins until *word != value or spin_us pass; returns the last value seen. The clock is
+ * read once per 128 spins so that the spin itself stays a few cycles per look. */
+static unsigned spin_while_equal(atomic_uint *word, unsigned value, unsigned spin_us) {
+  unsigned v = atomic_load_explicit(word, memory_order_acquire);
+  if (v != value || spin_us == 0) return v;
+  double deadline = ndpar_time_now() + 1e-6 * spin_us;
+  for (;;) {
+    for (int k = 0; k < 128; k++) {
+      v = atomic_load_explicit(word, memory_order_acquire);
+      if (v != value) return v;
+      cpu_relax();
+    }
+    if (ndpar_time_now() > deadline) return v;
+  }
+}
+
+/* ---- claiming and running tasks ---------------------------------------------------- */
+
+/* Guided claiming: a chunk of remaining / (2 * threads) indices, at least 1. Early chunks
+ * are large (few atomic operations for a million tiny tasks); late ones are small, so
+ * the last tasks spread over all threads and no thread is left with a long tail. */
+static int claim(ndpar_pool *p, size_t *begin, size_t *end) {
+  size_t n = p->n, divisor = 2 * p->threads;
+  size_t cur = atomic_load_explicit(&p->next, memory_order_relaxed);
+  for (;;) {
+    if (cur >= n) return 0;
+    size_t chunk = (n - cur) / divisor;
+    if (chunk == 0) chunk = 1;
+    /* relaxed: the counter only hands out indices; the job itself was published by the
+     * acquire on gen, and results are published by the release on pending. */
+    if (atomic_compare_exchange_weak_explicit(&p->next, &cur, cur + chunk, memory_order_relaxed,
+                                              memory_order_relaxed)) {
+      *begin = cur;
+      *end = cur + chunk;
+      return 1;
+    }
+  }
+}
+
+static void record_failure(ndpar_pool *p, size_t index, int status) {
+  pthread_mutex_lock(&p->err_lock);
+  if (index < p->err_index) {
+    p->err_index = index;
+    p->err_status = status;
+  }
+  pthread_mutex_unlock(&p->err_lock);
+  atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
+}
+
+static int stopped(ndpar_pool *p) {
+  return atomic_load_explicit(&p->stop, memory_order_relaxed);
+}
+
+/* Runs chunks until none are left or a task fails. */
+static void work_on_job(ndpar_pool *p, unsigned slot) {
+  ndpar_task task = {0, slot, NULL};
+  size_t begin, end;
+  while (!stopped(p) && claim(p, &begin, &end)) {
+    if (p->range_fn) {
+      task.index = begin;
+      int status = p->range_fn(begin, end, &task, p->ctx);
+      if (NDPAR_UNLIKELY(status)) record_failure(p, begin, status);
+      continue;
+    }
+    for (size_t i = begin; i < end; i++) {
+      if (NDPAR_UNLIKELY(stopped(p))) return;
+      task.index = i;
+      int status = p->fn(&task, p->ctx);
+      if (NDPAR_UNLIKELY(status)) {
+        record_failure(p, i, status);
+        return;
+      }
+    }
+  }
+}
+
+/* ---- workers ------------------------------------------------------------------------ */
+
+static unsigned wait_for_generation(ndpar_pool *p, unsigned seen) {
+  unsigned g = spin_while_equal(&p->gen, seen, p->spin_us);
+  if (g != seen) return g;
+  /* Dekker with the caller (both seq_cst): either it sees sleepers > 0 and wakes us, or
+   * we see its new generation before sleeping. */
+  atomic_fetch_add(&p->sleepers, 1);
+  while ((g = atomic_load(&p->gen)) == seen) futex_wait(&p->gen, seen);
+  atomic_fetch_sub(&p->sleepers, 1);
+  return g;
+}
+
+static void *worker_main(void *arg) {
+  worker_arg *w = arg;
+  ndpar_pool *p = w->pool;
+  tls_pool = p;
+  tls_slot = w->slot;
+  free(w);
+  unsigned seen = 0;
+  for (;;) {
+    seen = wait_for_generation(p, seen);
+    if (atomic_load_explicit(&p->shutdown, memory_order_acquire)) break;
+    work_on_job(p, tls_slot);
+    /* seq_cst pairs with the caller's store of join_waiting before it sleeps. */
+    if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->join_waiting))
+      futex_wake(&p->pending, 1);
+  }
+  ndpar_thread_scratch_release();
+  return NULL;
+}
+
+/* ---- configuration ------------------------------------------------------------------ */
+
+/* Reads a whole number in [lo, hi] from the environment; complains once per variable. */
+static int env_number(const char *name, unsigned long lo, unsigned long hi, unsigned long *out,
+                      atomic_int *warned) {
+  const char *s = getenv(name);
+  if (s == NULL || *s == '\0') return 0;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno == 0 && *end == '\0' && s[0] != '-' && v >= lo && v <= hi) {
+    *out = v;
+    return 1;
+  }
+  if (!atomic_exchange(warned, 1))
+    fprintf(stderr, "ndpar: ignoring %s=%s (expected a whole number from %lu to %lu)\n", name, s,
+            lo, hi);
+  return 0;
+}
+
+void ndpar_pool_config_init(ndpar_pool_config *cfg) {
+  static atomic_int warned_threads, warned_bind, warned_spin;
+  if (cfg == NULL) return;
+  unsigned long v;
+  cfg->threads = env_number("NDPAR_NUM_THREADS", 1, NDPAR_MAX_THREADS, &v, &warned_threads) ? v : 0;
+  cfg->spin_us = env_number("NDPAR_SPIN_US", 0, NDPAR_MAX_SPIN_US, &v, &warned_spin)
+                     ? (unsigned)v
+                     : NDPAR_DEFAULT_SPIN_US;
+  cfg->bind = NDPAR_BIND_CORES;
+  const char *b = getenv("NDPAR_BIND");
+  if (b && strcmp(b, "none") == 0)
+    cfg->bind = NDPAR_BIND_NONE;
+  else if (b && *b && strcmp(b, "cores") != 0 && !atomic_exchange(&warned_bind, 1))
+    fprintf(stderr, "ndpar: ignoring NDPAR_BIND=%s (expected cores or none)\n", b);
+  cfg->min_parallel = 2;
+}
+
+size_t ndpar_physical_cores(void) { return ndpar_cores_get()->count; }
+
+/* ---- alloc and free ----------------------------------------------------------------- */
+
+static int pin_thread(pthread_t tid, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(tid, sizeof set, &set);
+}
+
+/* Pins worker i (slot i + 1) to core i + 1, leaving core 0 to the caller. On any refusal
+ * (ENOSYS, EXDEV, EINVAL in a container) every worker goes back to the whole process set. */
+static ndpar_bind pin_workers(ndpar_pool *p, const ndpar_cores *cores, size_t started) {
+  for (size_t i = 0; i < started; i++) {
+    if (pin_thread(p->tids[i], cores->cpu[i + 1]) != 0) {
+      cpu_set_t all;
+      if (sched_getaffinity(0, sizeof all, &all) == 0)
+        for (size_t j = 0; j < i; j++) pthread_setaffinity_np(p->tids[j], sizeof all, &all);
+      return NDPAR_BIND_NONE;
+    }
+  }
+  return NDPAR_BIND_CORES;
+}
+
+static void stop_workers(ndpar_pool *p, size_t started) {
+  atomic_store_explicit(&p->shutdown, 1, memory_order_release);
+  atomic_fetch_add(&p->gen, 1);
+  futex_wake(&p->gen, INT_MAX);
+  for (size_t i = 0; i < started; i++) pthread_join(p->tids[i], NULL);
+}
+
+static size_t start_workers(ndpar_pool *p) {
+  /* Workers block every signal: the application's handlers run on its own threads. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  size_t started = 0;
+  for (; started + 1 < p->threads; started++) {
+    worker_arg *w = malloc(sizeof *w);
+    if (w == NULL) break;
+    w->pool = p;
+    w->slot = (unsigned)(started + 1);
+    if (pthread_create(&p->tids[started], NULL, worker_main, w) != 0) {
+      free(w);
+      break;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "ndpar-w%u", (unsigned)(started + 1));
+    pthread_setname_np(p->tids[started], name);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return started;
+}
+
+static void free_pool_memory(ndpar_pool *p) {
+  pthread_mutex_destroy(&p->run_lock);
+  pthread_mutex_destroy(&p->err_lock);
+  free(p->tids);
+  free(p);
+}
+
+static int config_valid(const ndpar_pool_config *c) {
+  NDPAR_REQUIRE(c->threads <= NDPAR_MAX_THREADS, "pool: cfg->threads is larger than 4096",
+                GSL_EINVAL);
+  NDPAR_REQUIRE(c->bind == NDPAR_BIND_CORES || c->bind == NDPAR_BIND_NONE,
+                "pool: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
+  NDPAR_REQUIRE(c->min_parallel >= 1, "pool: cfg->min_parallel must be at least 1", GSL_EINVAL);
+  NDPAR_REQUIRE(c->spin_us <= NDPAR_MAX_SPIN_US, "pool: cfg->spin_us is larger than 1000000",
+                GSL_EINVAL);
+  return GSL_SUCCESS;
+}
+
+static void warn_oversubscribed_once(size_t threads, size_t cores) {
+  static atomic_int warned;
+  if (!atomic_exchange(&warned, 1))
+    fprintf(stderr, "ndpar: %zu threads on %zu physical cores: workers run unpinned\n", threads,
+            cores);
+}
+
+ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg) {
+  ndpar_pool_config defaults;
+  if (cfg == NULL) {
+    ndpar_pool_config_init(&defaults);
+    cfg = &defaults;
+  }
+  if (config_valid(cfg) != GSL_SUCCESS) return NULL;
+  const ndpar_cores *cores = ndpar_cores_get();
+  size_t threads = cfg->threads ? cfg->threads : cores->count;
+
+  ndpar_pool *p = NULL;
+  if (posix_memalign((void **)&p, NDPAR_CACHELINE, sizeof *p) != 0)
+    GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
+  memset(p, 0, sizeof *p);
+  p->threads = threads;
+  p->min_parallel = cfg->min_parallel;
+  p->spin_us = cfg->spin_us;
+  p->tids = calloc(threads, sizeof *p->tids);
+  if (p->tids == NULL) {
+    free(p);
+    GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
+  }
+  pthread_mutex_init(&p->run_lock, NULL);
+  pthread_mutex_init(&p->err_lock, NULL);
+
+  size_t started = start_workers(p);
+  if (started + 1 < threads) {
+    stop_workers(p, started);
+    free_pool_memory(p);
+    GSL_ERROR_NULL("pool: cannot start the worker threads", GSL_EFAILED);
+  }
+  p->binding = NDPAR_BIND_NONE;
+  if (cfg->bind == NDPAR_BIND_CORES && threads > 1) {
+    if (threads <= cores->count)
+      p->binding = pin_workers(p, cores, started);
+    else
+      warn_oversubscribed_once(threads, cores->count);
+  }
+  return p;
+}
+
+void ndpar_pool_free(ndpar_pool *pool) {
+  if (pool == NULL) return;
+  if (tls_pool == pool) {
+    GSL_ERROR_VOID("pool_free: called from inside one of the pool's tasks", GSL_EINVAL);
+  }
+  pthread_mutex_lock(&pool->run_lock);
+  stop_workers(pool, pool->threads - 1);
+  pthread_mutex_unlock(&pool->run_lock);
+  free_pool_memory(pool);
+}
+
+static ndpar_pool *default_pool;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_create(void) { default_pool = ndpar_pool_alloc(NULL); }
+
+ndpar_pool *ndpar_pool_default(void) {
+  pthread_once(&default_once, default_create);
+  if (default_pool == NULL) GSL_ERROR_NULL("pool: the default pool could not be created", GSL_EFAILED);
+  return default_pool;
+}
+
+size_t ndpar_pool_threads(const ndpar_pool *pool) {
+  if (pool == NULL) pool = ndpar_pool_default();
+  return pool ? pool->threads : 1;
+}
+
+ndpar_bind ndpar_pool_binding(const ndpar_pool *pool) {
+  if (pool == NULL) pool = ndpar_pool_default();
+  return pool ? pool->binding : NDPAR_BIND_NONE;
+}
+
+/* ---- runs --------------------------------------------------------------------------- */
+
+/* Every task on the calling thread, in index order, as slot `slot`. */
+static int run_inline(const ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_range_fn range_fn,
+                      void *ctx, unsigned slot, size_t *failed) {
+  const ndpar_pool *saved_pool = tls_pool;
+  unsigned saved_slot = tls_slot;
+  tls_pool = p;
+  tls_slot = slot;
+  ndpar_task task = {0, slot, NULL};
+  int status = GSL_SUCCESS;
+  size_t at = n;
+  if (range_fn) {
+    status = range_fn(0, n, &task, ctx);
+    if (status) at = 0;
+  } else {
+    for (size_t i = 0; i < n && status == GSL_SUCCESS; i++) {
+      task.index = i;
+      status = fn(&task, ctx);
+      if (status) at = i;
+    }
+  }
+  tls_pool = saved_pool;
+  tls_slot = saved_slot;
+  if (failed) *failed = at;
+  return status;
+}
+
+/* Spins for spin_us while workers finish, then sleeps on pending. */
+static void wait_for_workers(ndpar_pool *p) {
+  unsigned left = atomic_load_explicit(&p->pending, memory_order_acquire);
+  if (left == 0) return;
+  double deadline = ndpar_time_now() + 1e-6 * p->spin_us;
+  do {
+    for (int k = 0; k < 128; k++) {
+      if ((left = atomic_load_explicit(&p->pending, memory_order_acquire)) == 0) return;
+      cpu_relax();
+    }
+  } while (ndpar_time_now() < deadline);
+  /* seq_cst pairs with the worker's fetch_sub then load of join_waiting. */
+  atomic_store(&p->join_waiting, 1);
+  while ((left = atomic_load(&p->pending)) != 0) futex_wait(&p->pending, left);
+  atomic_store_explicit(&p->join_waiting, 0, memory_order_relaxed);
+}
+
+static int run_parallel(ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_range_fn range_fn,
+                        void *ctx, size_t *failed) {
+  pthread_mutex_lock(&p->run_lock);
+  p->n = n;
+  p->fn = fn;
+  p->range_fn = range_fn;
+  p->ctx = ctx;
+  p->err_index = n;
+  p->err_status = GSL_SUCCESS;
+  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+  atomic_store_explicit(&p->stop, 0, memory_order_relaxed);
+  atomic_store_explicit(&p->pending, (unsigned)(p->threads - 1), memory_order_relaxed);
+  /* seq_cst: publishes the job (release) and orders against the sleepers load below. */
+  atomic_fetch_add(&p->gen, 1);
+  if (atomic_load(&p->sleepers) > 0) futex_wake(&p->gen, INT_MAX);
+
+  tls_pool = p;
+  tls_slot = 0;
+  work_on_job(p, 0);
+  tls_pool = NULL;
+  wait_for_workers(p); /* acquire on pending: every worker's writes are visible now */
+
+  int status = p->err_status;
+  if (failed) *failed = p->err_index;
+  pthread_mutex_unlock(&p->run_lock);
+  return status;
+}
+
+static int run_any(ndpar_pool *pool, size_t n, ndpar_task_fn fn, ndpar_range_fn range_fn,
+                   void *ctx, size_t *failed) {
+  NDPAR_REQUIRE(fn != NULL || range_fn != NULL, "pool_run: fn is NULL", GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  if (failed) *failed = n;
+  if (n == 0) return GSL_SUCCESS;
+  if (tls_pool != NULL) /* inside a task: inline, on this thread's slot if it is ours */
+    return run_inline(pool, n, fn, range_fn, ctx, tls_pool == pool ? tls_slot : 0, failed);
+  if (pool->threads == 1 || n < pool->min_parallel)
+    return run_inline(pool, n, fn, range_fn, ctx, 0, failed);
+  return run_parallel(pool, n, fn, range_fn, ctx, failed);
+}
+
+int ndpar_pool_run_ex(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx, size_t *failed) {
+  NDPAR_REQUIRE(fn != NULL, "pool_run: fn is NULL", GSL_EINVAL);
+  return run_any(pool, n, fn, NULL, ctx, failed);
+}
+
+int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx) {
+  return ndpar_pool_run_ex(pool, n, fn, ctx, NULL);
+}
+
+int ndpar_pool_run_range(ndpar_pool *pool, size_t n, ndpar_range_fn fn, void *ctx,
+                         size_t *failed) {
+  NDPAR_REQUIRE(fn != NULL, "pool_run_range: fn is NULL", GSL_EINVAL);
+  return run_any(pool, n, NULL, fn, ctx, failed);
+}

@@ -1,0 +1,22 @@
+/* test_util.h: what every module's tests share. */
+#ifndef NDPAR_TEST_UTIL_H
+#define NDPAR_TEST_UTIL_H
+
+#include <gsl/gsl_rng.h>
+#include <stddef.h>
+
+/* A fresh seed per test process (NDPAR_TEST_SEED=<n> replays one), logged so that a
+ * failure can be reproduced. */
+unsigned long test_seed(void);
+/* A generator seeded with test_seed(); free with gsl_rng_free. */
+gsl_rng *test_rng(void);
+
+/* Turns GSL's abort-on-error handler off for error-path tests, counting the calls. */
+void test_quiet_gsl_errors(void);
+size_t test_gsl_error_count(void);
+const char *test_gsl_last_reason(void);
+
+/* The thread counts every parallel test runs at: 1 .. max(3, cores + 1). */
+size_t test_max_threads(void);
+
+#endif

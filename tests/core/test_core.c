@@ -1,0 +1,201 @@
+/* Tests of the data layer (lib/): slots, scratch, streams, timer, row views. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ndpar/ndpar_core.h"
+#include "test_util.h"
+
+static int aligned(const void *p) { return ((uintptr_t)p % NDPAR_CACHELINE) == 0; }
+
+Test(slots, every_slot_is_line_aligned_zeroed_and_apart) {
+  gsl_rng *r = test_rng();
+  size_t sizes[] = {1, 8, 63, 64, 65, 200, 1 + gsl_rng_uniform_int(r, 5000)};
+  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+    for (size_t n = 0; n <= 5; n++) {
+      ndpar_slots s;
+      cr_assert_eq(ndpar_slots_alloc(&s, n, sizes[k]), GSL_SUCCESS);
+      cr_assert_eq(s.n, n);
+      cr_assert(s.stride >= sizes[k] && s.stride % NDPAR_CACHELINE == 0);
+      cr_assert(s.stride < sizes[k] + NDPAR_CACHELINE, "padding is at most one line");
+      for (size_t i = 0; i < n; i++) {
+        unsigned char *slot = ndpar_slots_at(&s, i);
+        cr_assert(aligned(slot));
+        for (size_t b = 0; b < s.stride; b++) cr_assert_eq(slot[b], 0);
+        memset(slot, 0xff, sizes[k]); /* ASan would flag a slot shorter than asked */
+      }
+      ndpar_slots_free(&s);
+      cr_assert_null(s.base);
+    }
+  }
+  gsl_rng_free(r);
+}
+
+Test(slots, null_argument_is_an_error) {
+  test_quiet_gsl_errors();
+  cr_assert_eq(ndpar_slots_alloc(NULL, 2, 8), GSL_EFAULT);
+  cr_assert_eq(test_gsl_error_count(), 1);
+  ndpar_slots s = {(void *)&s, 7, 7};
+  cr_assert_eq(ndpar_slots_alloc(&s, SIZE_MAX / 2, 1024), GSL_EINVAL);
+  cr_assert(s.base == (void *)&s && s.stride == 7 && s.n == 7, "rejected call leaves slots untouched");
+}
+
+Test(slots, cacheline_round) {
+  cr_assert_eq(ndpar_cacheline_round(0), NDPAR_CACHELINE);
+  cr_assert_eq(ndpar_cacheline_round(1), NDPAR_CACHELINE);
+  cr_assert_eq(ndpar_cacheline_round(NDPAR_CACHELINE), NDPAR_CACHELINE);
+  cr_assert_eq(ndpar_cacheline_round(NDPAR_CACHELINE + 1), 2 * NDPAR_CACHELINE);
+}
+
+Test(scratch, grows_keeps_and_releases) {
+  unsigned char *a = ndpar_thread_scratch(100);
+  cr_assert_not_null(a);
+  cr_assert(aligned(a));
+  memset(a, 1, 100);
+  cr_assert_eq(ndpar_thread_scratch(50), a, "a smaller request reuses the buffer");
+  cr_assert_eq(ndpar_thread_scratch(100), a);
+  unsigned char *b = ndpar_thread_scratch(100000);
+  cr_assert_not_null(b);
+  cr_assert(aligned(b));
+  memset(b, 2, 100000);
+  ndpar_thread_scratch_release();
+  ndpar_thread_scratch_release(); /* twice is harmless */
+}
+
+static void *other_thread_scratch(void *arg) {
+  (void)arg;
+  return ndpar_thread_scratch(256);
+}
+
+Test(scratch, is_per_thread) {
+  void *mine = ndpar_thread_scratch(256);
+  pthread_t t;
+  void *theirs = NULL;
+  pthread_create(&t, NULL, other_thread_scratch, NULL);
+  pthread_join(t, &theirs); /* freed by the thread-exit destructor: ASan checks that */
+  cr_assert_not_null(theirs);
+  cr_assert_neq(mine, theirs);
+  ndpar_thread_scratch_release();
+}
+
+Test(streams, seed_depends_on_seed_and_index_alone) {
+  gsl_rng *r = test_rng();
+  unsigned long seed = gsl_rng_get(r);
+  for (size_t i = 0; i < 1000; i++) {
+    cr_assert_eq(ndpar_stream_seed(seed, i), ndpar_stream_seed(seed, i));
+    cr_assert_neq(ndpar_stream_seed(seed, i), ndpar_stream_seed(seed, i + 1));
+    cr_assert_neq(ndpar_stream_seed(seed, i), ndpar_stream_seed(seed + 1, i));
+    cr_assert_neq(ndpar_stream_seed(seed, i), 0);
+  }
+  gsl_rng_free(r);
+}
+
+Test(streams, same_task_same_numbers_on_any_worker) {
+  gsl_rng *r = test_rng();
+  unsigned long seed = gsl_rng_get(r);
+  ndpar_streams *s = ndpar_streams_alloc(3, seed);
+  cr_assert_not_null(s);
+  for (size_t task = 0; task < 50; task++) {
+    double first[8];
+    gsl_rng *g0 = ndpar_streams_at(s, 0, task);
+    for (int k = 0; k < 8; k++) first[k] = gsl_rng_uniform(g0);
+    for (unsigned w = 1; w < 3; w++) {
+      gsl_rng *g = ndpar_streams_at(s, w, task);
+      for (int k = 0; k < 8; k++) cr_assert_eq(gsl_rng_uniform(g), first[k]);
+    }
+    gsl_rng *next = ndpar_streams_at(s, 1, task + 1);
+    cr_assert_neq(gsl_rng_uniform(next), first[0], "neighbouring tasks differ");
+  }
+  ndpar_streams_free(s);
+  gsl_rng_free(r);
+}
+
+Test(streams, streams_look_uniform) {
+  /* Mean of first draws across 20000 task streams: 0.5 +- 5 standard errors. */
+  ndpar_streams *s = ndpar_streams_alloc(1, test_seed());
+  double sum = 0;
+  size_t n = 20000;
+  for (size_t i = 0; i < n; i++) sum += gsl_rng_uniform(ndpar_streams_at(s, 0, i));
+  double se = sqrt(1.0 / 12.0 / (double)n);
+  cr_assert(fabs(sum / (double)n - 0.5) < 5 * se, "mean %g", sum / (double)n);
+  ndpar_streams_free(s);
+}
+
+Test(streams, zero_workers_is_an_error) {
+  test_quiet_gsl_errors();
+  cr_assert_null(ndpar_streams_alloc(0, 1));
+  cr_assert_eq(test_gsl_error_count(), 1);
+  ndpar_streams_free(NULL);
+}
+
+Test(timer, is_monotonic_and_in_seconds) {
+  double t0 = ndpar_time_now(), prev = t0;
+  for (int i = 0; i < 10000; i++) {
+    double t = ndpar_time_now();
+    cr_assert(t >= prev);
+    prev = t;
+  }
+  struct timespec ten_ms = {0, 10 * 1000 * 1000};
+  nanosleep(&ten_ms, NULL);
+  double dt = ndpar_time_now() - t0;
+  cr_assert(dt >= 0.0099 && dt < 1.0, "slept 10 ms, measured %g s", dt);
+}
+
+/* Checks that the batches of m tile its rows in order, as views into its own storage. */
+static void check_batches(const gsl_matrix *m, size_t batch_rows) {
+  size_t nb = ndpar_rows_nbatches(m->size1, batch_rows);
+  cr_assert_eq(nb, (m->size1 + batch_rows - 1) / batch_rows);
+  size_t row = 0;
+  for (size_t i = 0; i < nb; i++) {
+    gsl_matrix_const_view v = ndpar_rows_batch_const(m, batch_rows, i);
+    size_t expect = m->size1 - row < batch_rows ? m->size1 - row : batch_rows;
+    cr_assert_eq(v.matrix.size1, expect);
+    cr_assert_eq(v.matrix.size2, m->size2);
+    cr_assert_eq(v.matrix.data, m->data + row * m->tda, "a view, not a copy");
+    cr_assert_eq(gsl_matrix_get(&v.matrix, 0, m->size2 - 1), gsl_matrix_get(m, row, m->size2 - 1));
+    row += expect;
+  }
+  cr_assert_eq(row, m->size1, "the batches cover every row once");
+}
+
+Test(rows, batches_are_views_that_tile_the_matrix) {
+  gsl_rng *r = test_rng();
+  size_t t = test_max_threads() - 1;
+  size_t rows_list[] = {1, t - 1, t, t + 1, 1000 + gsl_rng_uniform_int(r, 5000)};
+  for (size_t k = 0; k < 5; k++) {
+    size_t rows = rows_list[k] ? rows_list[k] : 1;
+    gsl_matrix *m = gsl_matrix_alloc(rows, 3);
+    for (size_t i = 0; i < rows; i++)
+      for (size_t j = 0; j < 3; j++) gsl_matrix_set(m, i, j, gsl_ran_gaussian(r, 1));
+    size_t batch_list[] = {1, 2, 7, rows, rows + 5, 1 + gsl_rng_uniform_int(r, rows)};
+    for (size_t b = 0; b < 6; b++) check_batches(m, batch_list[b]);
+    gsl_matrix_view w = ndpar_rows_batch(m, 2, 0);
+    gsl_matrix_set(&w.matrix, 0, 0, 42.0);
+    cr_assert_eq(gsl_matrix_get(m, 0, 0), 42.0, "a mutable view writes through");
+    gsl_matrix_free(m);
+  }
+  gsl_rng_free(r);
+}
+
+Test(rows, counts_for_edge_sizes) {
+  cr_assert_eq(ndpar_rows_nbatches(0, 4), 0);
+  cr_assert_eq(ndpar_rows_nbatches(1, 4), 1);
+  cr_assert_eq(ndpar_rows_nbatches(8, 4), 2);
+  cr_assert_eq(ndpar_rows_nbatches(9, 4), 3);
+  cr_assert_eq(ndpar_rows_nbatches(9, 0), 0);
+}
+
+Test(rows, vector_batches_match_matrix_batches) {
+  gsl_vector *v = gsl_vector_alloc(11);
+  for (size_t i = 0; i < 11; i++) gsl_vector_set(v, i, (double)i);
+  for (size_t i = 0; i < ndpar_rows_nbatches(11, 4); i++) {
+    gsl_vector_const_view b = ndpar_rows_batch_vector_const(v, 4, i);
+    cr_assert_eq(b.vector.size, i < 2 ? 4u : 3u);
+    cr_assert_eq(gsl_vector_get(&b.vector, 0), (double)(4 * i));
+  }
+  gsl_vector_free(v);
+}

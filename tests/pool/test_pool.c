@@ -1,0 +1,566 @@
+/* Tests of the pool: coverage, errors, nesting, concurrency, topology, pinning, idling. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ndpar/ndpar_pool.h"
+#include "pool/topology.h"
+#include "test_util.h"
+
+static ndpar_pool *pool_of(size_t threads) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  ndpar_pool *p = ndpar_pool_alloc(&cfg);
+  cr_assert_not_null(p);
+  cr_assert_eq(ndpar_pool_threads(p), threads);
+  return p;
+}
+
+/* ---- every index exactly once --------------------------------------------------- */
+
+typedef struct {
+  atomic_uchar *hits;
+  size_t threads;
+  atomic_int bad_slot;
+} count_ctx;
+
+static int count_task(const ndpar_task *t, void *vctx) {
+  count_ctx *c = vctx;
+  atomic_fetch_add_explicit(&c->hits[t->index], 1, memory_order_relaxed);
+  if (t->worker >= c->threads || t->rng != NULL) atomic_store(&c->bad_slot, 1);
+  return 0;
+}
+
+static int count_range(size_t begin, size_t end, const ndpar_task *t, void *vctx) {
+  count_ctx *c = vctx;
+  if (t->index != begin || begin >= end) atomic_store(&c->bad_slot, 1);
+  for (size_t i = begin; i < end; i++)
+    atomic_fetch_add_explicit(&c->hits[i], 1, memory_order_relaxed);
+  if (t->worker >= c->threads) atomic_store(&c->bad_slot, 1);
+  return 0;
+}
+
+static void check_every_index_once(ndpar_pool *p, size_t n, int range) {
+  count_ctx c = {calloc(n ? n : 1, 1), ndpar_pool_threads(p), 0};
+  size_t failed = 12345;
+  int rc = range ? ndpar_pool_run_range(p, n, count_range, &c, &failed)
+                 : ndpar_pool_run_ex(p, n, count_task, &c, &failed);
+  cr_assert_eq(rc, GSL_SUCCESS);
+  cr_assert_eq(failed, n, "no failure reports n");
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(c.hits[i], 1, "n=%zu index %zu ran %d times", n, i, (int)c.hits[i]);
+  cr_assert_eq(atomic_load(&c.bad_slot), 0, "worker slot out of range or rng set");
+  free(c.hits);
+}
+
+Test(pool_run, every_index_runs_exactly_once) {
+  gsl_rng *r = test_rng();
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = pool_of(threads);
+    size_t sizes[] = {0, 1, threads - 1, threads, threads + 1, 1000000,
+                      1 + gsl_rng_uniform_int(r, 100000)};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+      for (int range = 0; range < 2; range++) check_every_index_once(p, sizes[k], range);
+    ndpar_pool_free(p);
+  }
+  gsl_rng_free(r);
+}
+
+Test(pool_run, default_pool_with_null) {
+  cr_assert_eq(ndpar_pool_threads(NULL), ndpar_physical_cores());
+  cr_assert_eq(ndpar_pool_default(), ndpar_pool_default());
+  check_every_index_once(NULL, 4096, 0);
+  check_every_index_once(NULL, 4096, 1);
+}
+
+/* ---- slots are exclusive while tasks run ------------------------------------------ */
+
+typedef struct {
+  atomic_int busy[64];
+  atomic_int clash;
+} slot_ctx;
+
+static int exclusive_slot_task(const ndpar_task *t, void *vctx) {
+  slot_ctx *c = vctx;
+  if (atomic_exchange(&c->busy[t->worker], 1)) atomic_store(&c->clash, 1);
+  for (volatile int k = 0; k < 200; k++) {
+  }
+  atomic_store(&c->busy[t->worker], 0);
+  return 0;
+}
+
+Test(pool_run, no_two_running_tasks_share_a_slot) {
+  for (size_t threads = 2; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = pool_of(threads);
+    slot_ctx c = {0};
+    cr_assert_eq(ndpar_pool_run(p, 20000, exclusive_slot_task, &c), GSL_SUCCESS);
+    cr_assert_eq(atomic_load(&c.clash), 0);
+    ndpar_pool_free(p);
+  }
+}
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+typedef struct {
+  size_t fail_at[3];
+  int status[3];
+  atomic_size_t ran;
+} fail_ctx;
+
+static int failing_task(const ndpar_task *t, void *vctx) {
+  fail_ctx *c = vctx;
+  atomic_fetch_add(&c->ran, 1);
+  for (volatile int k = 0; k < 50; k++) {
+  }
+  for (int j = 0; j < 3; j++)
+    if (t->index == c->fail_at[j]) return c->status[j];
+  return 0;
+}
+
+Test(pool_errors, a_single_failure_returns_its_status_and_index) {
+  gsl_rng *r = test_rng();
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = pool_of(threads);
+    for (int trial = 0; trial < 20; trial++) {
+      size_t n = 1 + gsl_rng_uniform_int(r, 5000);
+      size_t at = gsl_rng_uniform_int(r, n);
+      fail_ctx c = {{at, SIZE_MAX, SIZE_MAX}, {GSL_EDOM, 0, 0}, 0};
+      size_t failed = 0;
+      cr_assert_eq(ndpar_pool_run_ex(p, n, failing_task, &c, &failed), GSL_EDOM);
+      cr_assert_eq(failed, at);
+    }
+    ndpar_pool_free(p);
+  }
+  gsl_rng_free(r);
+}
+
+Test(pool_errors, several_failures_report_a_consistent_lowest_one) {
+  gsl_rng *r = test_rng();
+  ndpar_pool *p = pool_of(test_max_threads());
+  for (int trial = 0; trial < 50; trial++) {
+    size_t n = 100 + gsl_rng_uniform_int(r, 5000);
+    fail_ctx c = {{gsl_rng_uniform_int(r, n), gsl_rng_uniform_int(r, n), gsl_rng_uniform_int(r, n)},
+                  {GSL_EDOM, GSL_ERANGE, GSL_EBADLEN},
+                  0};
+    size_t failed = 0;
+    int rc = ndpar_pool_run_ex(p, n, failing_task, &c, &failed);
+    int j = failed == c.fail_at[0] ? 0 : failed == c.fail_at[1] ? 1 : failed == c.fail_at[2] ? 2 : -1;
+    cr_assert(j >= 0, "reported index %zu is not one that failed", failed);
+    /* the status of the lowest failing index among equal indices: the first listed */
+    int expect = c.status[j];
+    for (int k = 0; k < j; k++)
+      if (c.fail_at[k] == failed) expect = c.status[k];
+    cr_assert_eq(rc, expect);
+  }
+  ndpar_pool_free(p);
+  gsl_rng_free(r);
+}
+
+Test(pool_errors, inline_failure_is_the_first_in_index_order) {
+  ndpar_pool *p = pool_of(1);
+  fail_ctx c = {{900, 40, 700}, {GSL_EDOM, GSL_ERANGE, GSL_EBADLEN}, 0};
+  size_t failed = 0;
+  cr_assert_eq(ndpar_pool_run_ex(p, 1000, failing_task, &c, &failed), GSL_ERANGE);
+  cr_assert_eq(failed, 40);
+  cr_assert_eq(atomic_load(&c.ran), 41, "a serial run stops at its first failure");
+  ndpar_pool_free(p);
+}
+
+Test(pool_errors, failure_stops_new_tasks) {
+  for (size_t threads = 2; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = pool_of(threads);
+    size_t n = 1000000;
+    fail_ctx c = {{0, SIZE_MAX, SIZE_MAX}, {GSL_EFAILED, 0, 0}, 0};
+    cr_assert_eq(ndpar_pool_run(p, n, failing_task, &c), GSL_EFAILED);
+    size_t ran = atomic_load(&c.ran);
+    cr_assert(ran < n / 100, "%zu of %zu tasks ran after task 0 failed", ran, n);
+    ndpar_pool_free(p);
+  }
+}
+
+static int failing_range(size_t begin, size_t end, const ndpar_task *t, void *vctx) {
+  (void)t;
+  size_t at = *(size_t *)vctx;
+  return (at >= begin && at < end) ? GSL_EDOM : 0;
+}
+
+Test(pool_errors, range_failure_reports_its_chunk) {
+  ndpar_pool *p = pool_of(2);
+  size_t at = 777, failed = 0;
+  cr_assert_eq(ndpar_pool_run_range(p, 100000, failing_range, &at, &failed), GSL_EDOM);
+  cr_assert(failed <= at, "the chunk [%zu, ...) holds the failing index", failed);
+  ndpar_pool_free(p);
+}
+
+Test(pool_errors, bad_arguments) {
+  test_quiet_gsl_errors();
+  ndpar_pool *p = pool_of(2);
+  size_t failed = 99;
+  cr_assert_eq(ndpar_pool_run_ex(p, 10, NULL, NULL, &failed), GSL_EINVAL);
+  cr_assert_eq(failed, 99, "a rejected call leaves its outputs untouched");
+  cr_assert_eq(ndpar_pool_run_range(p, 10, NULL, NULL, &failed), GSL_EINVAL);
+  cr_assert_eq(failed, 99);
+  cr_assert_eq(ndpar_pool_run(NULL, 10, NULL, NULL), GSL_EINVAL);
+  cr_assert_eq(test_gsl_error_count(), 3);
+  ndpar_pool_free(p);
+
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.bind = (ndpar_bind)7;
+  cr_assert_null(ndpar_pool_alloc(&cfg));
+  ndpar_pool_config_init(&cfg);
+  cfg.min_parallel = 0;
+  cr_assert_null(ndpar_pool_alloc(&cfg));
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = 100000;
+  cr_assert_null(ndpar_pool_alloc(&cfg));
+  cr_assert_eq(test_gsl_error_count(), 6);
+  cr_assert(strstr(test_gsl_last_reason(), "cfg->threads") != NULL, "message names the argument");
+  ndpar_pool_free(NULL);
+}
+
+/* ---- nesting and concurrency --------------------------------------------------------- */
+
+typedef struct {
+  ndpar_pool *inner_pool;
+  atomic_size_t inner_done;
+  atomic_int wrong_thread;
+} nest_ctx;
+
+typedef struct {
+  pthread_t outer_thread;
+  unsigned outer_slot;
+  int same_pool;
+  nest_ctx *nc;
+} inner_ctx;
+
+static int inner_task(const ndpar_task *t, void *vctx) {
+  inner_ctx *ic = vctx;
+  if (!pthread_equal(pthread_self(), ic->outer_thread)) atomic_store(&ic->nc->wrong_thread, 1);
+  if (ic->same_pool && t->worker != ic->outer_slot) atomic_store(&ic->nc->wrong_thread, 2);
+  atomic_fetch_add(&ic->nc->inner_done, 1);
+  return 0;
+}
+
+static int outer_task(const ndpar_task *t, void *vctx) {
+  nest_ctx *nc = vctx;
+  inner_ctx ic = {pthread_self(), t->worker, 0, nc};
+  ic.same_pool = nc->inner_pool == NULL;
+  return ndpar_pool_run(nc->inner_pool ? nc->inner_pool : ndpar_pool_default(), 50, inner_task, &ic);
+}
+
+Test(pool_nesting, inner_runs_are_inline_on_the_same_worker) {
+  ndpar_pool *other = pool_of(2);
+  for (int use_other = 0; use_other < 2; use_other++) {
+    nest_ctx nc = {use_other ? other : NULL, 0, 0};
+    cr_assert_eq(ndpar_pool_run(NULL, 200, outer_task, &nc), GSL_SUCCESS);
+    cr_assert_eq(atomic_load(&nc.inner_done), 200 * 50);
+    cr_assert_eq(atomic_load(&nc.wrong_thread), 0);
+  }
+  ndpar_pool_free(other);
+}
+
+typedef struct {
+  ndpar_pool *pool;
+  unsigned long seed;
+  int ok;
+} hammer_arg;
+
+static int sum_task(const ndpar_task *t, void *vctx) {
+  atomic_fetch_add_explicit((atomic_size_t *)vctx, t->index + 1, memory_order_relaxed);
+  return 0;
+}
+
+static void *hammer(void *varg) {
+  hammer_arg *a = varg;
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
+  gsl_rng_set(r, a->seed);
+  a->ok = 1;
+  for (int i = 0; i < 300; i++) {
+    size_t n = gsl_rng_uniform_int(r, 3000);
+    atomic_size_t sum = 0;
+    if (ndpar_pool_run(a->pool, n, sum_task, &sum) != GSL_SUCCESS || sum != n * (n + 1) / 2)
+      a->ok = 0;
+  }
+  gsl_rng_free(r);
+  return NULL;
+}
+
+Test(pool_concurrency, four_application_threads_share_one_pool) {
+  ndpar_pool *p = pool_of(2);
+  pthread_t th[4];
+  hammer_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (hammer_arg){p, test_seed() + (unsigned long)i, 0};
+    pthread_create(&th[i], NULL, hammer, &args[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    cr_assert(args[i].ok, "thread %d saw a lost or repeated task", i);
+  }
+  ndpar_pool_free(p);
+}
+
+/* ---- inline threshold --------------------------------------------------------------- */
+
+typedef struct {
+  pthread_t caller;
+  atomic_int elsewhere;
+} where_ctx;
+
+static int where_task(const ndpar_task *t, void *vctx) {
+  where_ctx *w = vctx;
+  if (!pthread_equal(pthread_self(), w->caller) || t->worker != 0) atomic_store(&w->elsewhere, 1);
+  return 0;
+}
+
+Test(pool_run, runs_below_min_parallel_stay_on_the_caller) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = 2;
+  cfg.min_parallel = 100;
+  ndpar_pool *p = ndpar_pool_alloc(&cfg);
+  where_ctx w = {pthread_self(), 0};
+  cr_assert_eq(ndpar_pool_run(p, 99, where_task, &w), GSL_SUCCESS);
+  cr_assert_eq(atomic_load(&w.elsewhere), 0);
+  ndpar_pool_free(p);
+}
+
+/* ---- topology: taskset, environment, cgroup ----------------------------------------- */
+
+/* The topology tests run this same binary again, as a fresh single-purpose process: under
+ * the real `taskset`, or with an NDPAR_ variable set, exactly as a user would. The
+ * constructor below answers before Criterion starts, through the exit status. */
+static int child_check(const char *which) {
+  if (strcmp(which, "one-core") == 0)
+    return ndpar_physical_cores() == 1 && ndpar_pool_threads(NULL) == 1 ? 0 : 3;
+  if (strcmp(which, "threads-3") == 0) {
+    atomic_size_t sum = 0;
+    if (ndpar_pool_threads(NULL) != 3) return 3;
+    return ndpar_pool_run(NULL, 1000, sum_task, &sum) == GSL_SUCCESS && sum == 1000 * 1001 / 2 ? 0 : 4;
+  }
+  if (strcmp(which, "bind-none") == 0)
+    return ndpar_pool_binding(NULL) == NDPAR_BIND_NONE ? 0 : 3;
+  if (strcmp(which, "garbage") == 0)
+    return ndpar_pool_threads(NULL) == ndpar_physical_cores() ? 0 : 3;
+  return 98;
+}
+
+__attribute__((constructor)) static void topology_child(void) {
+  const char *which = getenv("NDPAR_TEST_CHILD");
+  if (which != NULL) exit(child_check(which)); /* exit, not _exit: sanitizers report at exit */
+}
+
+extern char **environ;
+
+/* Runs this binary as a child with NDPAR_TEST_CHILD=which and `assignment` in its
+ * environment, under `taskset -c <first allowed cpu>` if taskset is set. */
+static int run_child(const char *which, const char *assignment, int taskset) {
+  size_t n = 0;
+  while (environ[n]) n++;
+  char **env = calloc(n + 3, sizeof *env);
+  char child[64];
+  snprintf(child, sizeof child, "NDPAR_TEST_CHILD=%s", which);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(environ[i], "NDPAR_", 6) != 0) env[k++] = environ[i];
+  env[k++] = child;
+  if (assignment) env[k++] = (char *)assignment;
+  cpu_set_t set;
+  sched_getaffinity(0, sizeof set, &set);
+  int first = 0;
+  while (!CPU_ISSET(first, &set)) first++;
+  char cpu[16];
+  snprintf(cpu, sizeof cpu, "%d", first);
+  char self[4096] = {0}; /* resolved here: in taskset, /proc/self/exe is taskset */
+  cr_assert(readlink("/proc/self/exe", self, sizeof self - 1) > 0);
+  char *with_taskset[] = {"taskset", "-c", cpu, self, NULL};
+  char *plain[] = {self, NULL};
+  pid_t pid;
+  int rc = posix_spawnp(&pid, taskset ? "taskset" : self, NULL, NULL,
+                        taskset ? with_taskset : plain, env);
+  free(env);
+  cr_assert_eq(rc, 0, "could not start the child: %s", strerror(rc));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+Test(pool_topology, taskset_to_one_cpu_gives_one_thread) {
+  cr_assert_eq(run_child("one-core", NULL, 1), 0);
+}
+
+Test(pool_topology, environment_overrides_defaults) {
+  cr_assert_eq(run_child("threads-3", "NDPAR_NUM_THREADS=3", 0), 0);
+  cr_assert_eq(run_child("bind-none", "NDPAR_BIND=none", 0), 0);
+  cr_assert_eq(run_child("garbage", "NDPAR_NUM_THREADS=lots", 0), 0);
+}
+
+Test(pool_topology, cores_within_the_affinity_mask) {
+  cpu_set_t set;
+  sched_getaffinity(0, sizeof set, &set);
+  const ndpar_cores *c = ndpar_cores_get();
+  cr_assert(c->count >= 1 && c->count <= (size_t)CPU_COUNT(&set));
+  for (size_t i = 0; i < c->count; i++) {
+    cr_assert(CPU_ISSET(c->cpu[i], &set));
+    for (size_t j = 0; j < i; j++) cr_assert_neq(c->cpu[i], c->cpu[j]);
+  }
+}
+
+Test(pool_topology, cgroup_quota_parsing) {
+  cr_assert_eq(ndpar_cgroup_parse_cpu_max("max 100000\n"), 0);
+  cr_assert_float_eq(ndpar_cgroup_parse_cpu_max("150000 100000\n"), 1.5, 1e-12);
+  cr_assert_float_eq(ndpar_cgroup_parse_cpu_max("50000 100000"), 0.5, 1e-12);
+  cr_assert_eq(ndpar_cgroup_parse_cpu_max("garbage"), -1);
+  cr_assert_eq(ndpar_cgroup_parse_cpu_max("100 0"), -1);
+  cr_assert_eq(ndpar_cgroup_parse_cfs("-1\n", "100000\n"), 0);
+  cr_assert_float_eq(ndpar_cgroup_parse_cfs("200000\n", "100000\n"), 2.0, 1e-12);
+  cr_assert_eq(ndpar_cgroup_parse_cfs("x", "100000"), -1);
+  cr_assert_eq(ndpar_cores_capped(8, 0), 8);
+  cr_assert_eq(ndpar_cores_capped(8, 1.5), 2);
+  cr_assert_eq(ndpar_cores_capped(8, 2.0), 2);
+  cr_assert_eq(ndpar_cores_capped(2, 0.3), 1);
+  cr_assert_eq(ndpar_cores_capped(2, 16), 2);
+  double q = ndpar_cgroup_cpu_quota();
+  cr_assert(q >= 0);
+  cr_assert_eq(ndpar_physical_cores(), ndpar_cores_capped(ndpar_physical_cores(), q));
+}
+
+/* ---- pinning and names -------------------------------------------------------------- */
+
+typedef struct {
+  size_t threads;
+  atomic_size_t arrived;
+  int cpus[64];     /* per slot: the one CPU of its mask, -1 if not exactly one */
+  char names[64][16];
+  atomic_int timed_out;
+} pin_ctx;
+
+static int pin_probe_task(const ndpar_task *t, void *vctx) {
+  pin_ctx *c = vctx;
+  cpu_set_t set;
+  pthread_getaffinity_np(pthread_self(), sizeof set, &set);
+  c->cpus[t->worker] = -1;
+  if (CPU_COUNT(&set) == 1)
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+      if (CPU_ISSET(cpu, &set)) c->cpus[t->worker] = cpu;
+  pthread_getname_np(pthread_self(), c->names[t->worker], 16);
+  /* Hold every slot until all have arrived, so each slot runs exactly one task. */
+  atomic_fetch_add(&c->arrived, 1);
+  double deadline = ndpar_time_now() + 10;
+  while (atomic_load(&c->arrived) < c->threads)
+    if (ndpar_time_now() > deadline) {
+      atomic_store(&c->timed_out, 1);
+      break;
+    }
+  return 0;
+}
+
+Test(pool_pinning, each_worker_is_named_and_pinned_to_its_own_core) {
+  size_t threads = ndpar_physical_cores();
+  if (threads < 2) cr_skip_test("one core: no worker threads to pin");
+  ndpar_pool *p = pool_of(threads);
+  if (ndpar_pool_binding(p) != NDPAR_BIND_CORES) cr_skip_test("the system refused to bind threads");
+  pin_ctx c = {.threads = threads};
+  cr_assert_eq(ndpar_pool_run(p, threads, pin_probe_task, &c), GSL_SUCCESS);
+  cr_assert_eq(atomic_load(&c.timed_out), 0);
+  const ndpar_cores *cores = ndpar_cores_get();
+  for (size_t s = 1; s < threads; s++) {
+    char expect[16];
+    snprintf(expect, sizeof expect, "ndpar-w%zu", s);
+    cr_assert_str_eq(c.names[s], expect);
+    cr_assert(c.cpus[s] >= 0, "worker %zu is not pinned to one CPU", s);
+    cr_assert_eq(c.cpus[s], cores->cpu[s], "worker %zu on the CPU of core %zu", s, s);
+    for (size_t o = 1; o < s; o++) cr_assert_neq(c.cpus[s], c.cpus[o]);
+  }
+  ndpar_pool_free(p);
+}
+
+Test(pool_pinning, more_threads_than_cores_run_unpinned) {
+  ndpar_pool *p = pool_of(2 * ndpar_physical_cores() + 1);
+  cr_assert_eq(ndpar_pool_binding(p), NDPAR_BIND_NONE);
+  check_every_index_once(p, 100000, 0);
+  ndpar_pool_free(p);
+}
+
+/* ---- lifetime: leaks, persistent scratch, idling -------------------------------------- */
+
+static size_t thread_count(void) {
+  DIR *d = opendir("/proc/self/task");
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+Test(pool_lifetime, a_thousand_alloc_free_cycles_leave_nothing) {
+  size_t before = thread_count();
+  for (int i = 0; i < 1000; i++) {
+    ndpar_pool *p = pool_of(3);
+    if (i % 100 == 0) check_every_index_once(p, 1000, 0);
+    ndpar_pool_free(p);
+  }
+  cr_assert_eq(thread_count(), before, "every worker thread was joined");
+  /* Memory: AddressSanitizer's leak check runs this same test in `make check SANITIZE=...`. */
+}
+
+typedef struct {
+  void *ptr[64];
+  atomic_int failed;
+} scratch_ctx;
+
+static int scratch_task(const ndpar_task *t, void *vctx) {
+  scratch_ctx *c = vctx;
+  void *s = ndpar_thread_scratch(4096);
+  if (s == NULL) return GSL_ENOMEM;
+  c->ptr[t->worker] = s;
+  for (volatile int k = 0; k < 20000; k++) {
+  }
+  return 0;
+}
+
+Test(pool_lifetime, worker_scratch_persists_across_runs) {
+  ndpar_pool *p = pool_of(2);
+  scratch_ctx first = {0}, second = {0};
+  cr_assert_eq(ndpar_pool_run(p, 2000, scratch_task, &first), GSL_SUCCESS);
+  cr_assert_eq(ndpar_pool_run(p, 2000, scratch_task, &second), GSL_SUCCESS);
+  int compared = 0;
+  for (int s = 0; s < 2; s++)
+    if (first.ptr[s] && second.ptr[s]) {
+      cr_assert_eq(first.ptr[s], second.ptr[s], "slot %d got new scratch", s);
+      compared++;
+    }
+  cr_assert(compared > 0, "some slot ran tasks in both runs");
+  ndpar_pool_free(p);
+  ndpar_thread_scratch_release();
+}
+
+static double process_cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+Test(pool_lifetime, an_idle_pool_uses_no_cpu) {
+  ndpar_pool *p = pool_of(ndpar_physical_cores() < 2 ? 2 : ndpar_physical_cores());
+  atomic_size_t sum = 0;
+  cr_assert_eq(ndpar_pool_run(p, 100000, sum_task, &sum), GSL_SUCCESS); /* wake every worker */
+  double cpu0 = process_cpu_seconds();
+  struct timespec idle = {0, 200 * 1000 * 1000};
+  nanosleep(&idle, NULL);
+  double used = process_cpu_seconds() - cpu0;
+  cr_assert(used < 0.005, "an idle pool used %.3f ms of CPU in 200 ms", 1e3 * used);
+  ndpar_pool_free(p);
+}
