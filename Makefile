@@ -149,7 +149,7 @@ BENCH_NAMES  := $(filter $(MODULES),$(notdir $(patsubst %/,%,$(wildcard bench/*/
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench/common -MMD -MP -c $< -o $@
 
 define bench_rules
 $(1)_BENCH_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/$(1)/*.c))
@@ -165,8 +165,9 @@ $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
 
+BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
-	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b $(BENCH_ARGS); done
 
 # ---------------------------------------------------------------- tools
 tools:

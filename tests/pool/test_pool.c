@@ -311,6 +311,27 @@ Test(pool_concurrency, four_application_threads_share_one_pool) {
   ndpar_pool_free(p);
 }
 
+Test(pool_concurrency, late_waking_workers_never_touch_a_closed_run) {
+  /* spin_us = 0: every worker sleeps between runs, so most runs close before a worker
+   * wakes, and the woken worker must find the next run (or none), never a stale one. */
+  gsl_rng *r = test_rng();
+  for (size_t threads = 2; threads <= test_max_threads(); threads++) {
+    ndpar_pool_config cfg;
+    ndpar_pool_config_init(&cfg);
+    cfg.threads = threads;
+    cfg.spin_us = 0;
+    ndpar_pool *p = ndpar_pool_alloc(&cfg);
+    for (int i = 0; i < 3000; i++) {
+      size_t n = 2 + gsl_rng_uniform_int(r, 64);
+      atomic_size_t sum = 0;
+      cr_assert_eq(ndpar_pool_run(p, n, sum_task, &sum), GSL_SUCCESS);
+      cr_assert_eq(atomic_load(&sum), n * (n + 1) / 2, "run %d of %zu tasks", i, n);
+    }
+    ndpar_pool_free(p);
+  }
+  gsl_rng_free(r);
+}
+
 /* ---- inline threshold --------------------------------------------------------------- */
 
 typedef struct {

@@ -1,0 +1,94 @@
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ndpar/ndpar_pool.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double bench_median(double *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+bench_stats bench_time(void (*fn)(void *), void *ctx, int warmup, int reps) {
+  for (int i = 0; i < warmup; i++) fn(ctx);
+  double *t = malloc((size_t)reps * sizeof *t);
+  for (int i = 0; i < reps; i++) {
+    double t0 = ndpar_time_now();
+    fn(ctx);
+    t[i] = ndpar_time_now() - t0;
+  }
+  bench_stats s;
+  s.median = bench_median(t, (size_t)reps); /* sorts t */
+  s.min = t[0];
+  s.max = t[reps - 1];
+  free(t);
+  return s;
+}
+
+void bench_settle(void) {
+  struct timespec ts = {0, 30 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+}
+
+void bench_parse(int argc, char **argv, const char *name, const char *what, bench_options *o) {
+  o->threads = ndpar_physical_cores();
+  o->reps = 0;
+  o->quick = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf("usage: %s [--threads N] [--reps N] [--quick]\n%s\n"
+             "  --threads N  threads for the parallel variants (default: physical cores, %zu)\n"
+             "  --reps N     timed repeats per variant (default: per kernel)\n"
+             "  --quick      few repeats: a smoke run, not a measurement\n",
+             name, what, ndpar_physical_cores());
+      exit(0);
+    } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || v < 1 || v > 4096) {
+        fprintf(stderr, "%s: --threads takes a whole number from 1 to 4096, not '%s'\n", name, argv[i]);
+        exit(2);
+      }
+      o->threads = (size_t)v;
+    } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || v < 1) {
+        fprintf(stderr, "%s: --reps takes a positive whole number, not '%s'\n", name, argv[i]);
+        exit(2);
+      }
+      o->reps = (int)v;
+    } else if (strcmp(argv[i], "--quick") == 0) {
+      o->quick = 1;
+    } else {
+      fprintf(stderr, "%s: unknown option '%s' (try --help)\n", name, argv[i]);
+      exit(2);
+    }
+  }
+}
+
+void bench_header(const char *title, const char *const *columns, size_t ncolumns) {
+  printf("\n%s\n%-34s %3s", title, "kernel", "T");
+  for (size_t i = 0; i < ncolumns; i++) printf(" %12s", columns[i]);
+  printf("\n");
+}
+
+void bench_row(const char *label, size_t threads, const double *values, size_t nvalues,
+               const char *unit) {
+  printf("%-34s %3zu", label, threads);
+  for (size_t i = 0; i < nvalues; i++) {
+    if (values[i] != values[i]) /* NaN: not applicable */
+      printf(" %12s", "-");
+    else
+      printf(" %12.3f", values[i]);
+  }
+  printf("  %s\n", unit);
+  fflush(stdout);
+}

@@ -1,0 +1,221 @@
+/* bench_pool: the pool's overheads and scaling against OpenMP, in one run.
+ *
+ *   fork-join latency   one run of T empty tasks vs an empty `omp parallel` region (µs)
+ *   dispatch per task   10^6 trivial tasks: per-index and range forms vs
+ *                       schedule(dynamic,1) and schedule(guided) (ns per task)
+ *   compute-bound       2,000 tasks of ~20 µs of arithmetic (speedup over sequential)
+ * each at T = 1 and T = --threads (default: every physical core).
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bench.h"
+#include "ndpar/ndpar_pool.h"
+
+#define NAN_ (nan(""))
+
+typedef struct {
+  ndpar_pool *pool;
+  size_t threads, n;
+  double *out;
+} ctx_t;
+
+/* ---- fork-join latency ---- */
+
+#define FORK_JOIN_RUNS 20000
+
+static int empty_task(const ndpar_task *t, void *c) {
+  (void)t, (void)c;
+  return 0;
+}
+
+static void ndpar_fork_join(void *vc) {
+  ctx_t *c = vc;
+  for (int i = 0; i < FORK_JOIN_RUNS; i++) ndpar_pool_run(c->pool, c->threads, empty_task, NULL);
+}
+
+static volatile int omp_sink;
+
+static void omp_fork_join(void *vc) {
+  ctx_t *c = vc;
+  for (int i = 0; i < FORK_JOIN_RUNS; i++) {
+#pragma omp parallel num_threads(c->threads)
+    { omp_sink = 0; }
+  }
+}
+
+/* A run after 2 ms without work: the workers have stopped spinning and sleep, so this
+ * times the futex wake-up that spinning avoids. Only the run itself is timed. */
+#define COLD_RUNS 50
+
+static double cold_latency_us(ctx_t *c, int use_omp) {
+  double t[COLD_RUNS];
+  struct timespec idle = {0, 2 * 1000 * 1000};
+  for (int i = 0; i < COLD_RUNS; i++) {
+    nanosleep(&idle, NULL);
+    double t0 = ndpar_time_now();
+    if (use_omp) {
+#pragma omp parallel num_threads(c->threads)
+      { omp_sink = 0; }
+    } else {
+      ndpar_pool_run(c->pool, c->threads, empty_task, NULL);
+    }
+    t[i] = ndpar_time_now() - t0;
+  }
+  return 1e6 * bench_median(t, COLD_RUNS);
+}
+
+/* ---- dispatch of trivial tasks ---- */
+
+#define TRIVIAL_N 1000000
+
+static void seq_trivial(void *vc) {
+  ctx_t *c = vc;
+  for (size_t i = 0; i < c->n; i++) c->out[i] = 0.5 * (double)i;
+}
+
+static int trivial_task(const ndpar_task *t, void *vc) {
+  ctx_t *c = vc;
+  c->out[t->index] = 0.5 * (double)t->index;
+  return 0;
+}
+
+static int trivial_range(size_t b, size_t e, const ndpar_task *t, void *vc) {
+  (void)t;
+  ctx_t *c = vc;
+  for (size_t i = b; i < e; i++) c->out[i] = 0.5 * (double)i;
+  return 0;
+}
+
+static void ndpar_trivial(void *vc) {
+  ctx_t *c = vc;
+  ndpar_pool_run(c->pool, c->n, trivial_task, c);
+}
+
+static void ndpar_trivial_range(void *vc) {
+  ctx_t *c = vc;
+  ndpar_pool_run_range(c->pool, c->n, trivial_range, c, NULL);
+}
+
+static void omp_trivial_dynamic(void *vc) {
+  ctx_t *c = vc;
+  long n = (long)c->n;
+  double *out = c->out;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+  for (long i = 0; i < n; i++) out[i] = 0.5 * (double)i;
+}
+
+static void omp_trivial_guided(void *vc) {
+  ctx_t *c = vc;
+  long n = (long)c->n;
+  double *out = c->out;
+#pragma omp parallel for schedule(guided) num_threads(c->threads)
+  for (long i = 0; i < n; i++) out[i] = 0.5 * (double)i;
+}
+
+/* ---- compute-bound tasks ---- */
+
+#define COMPUTE_N 2000
+#define COMPUTE_STEPS 4000
+
+/* About 20 µs of dependent floating-point work that the compiler cannot drop. */
+static double compute_kernel(size_t i) {
+  double x = 1.0 + 1e-3 * (double)(i % 97), acc = 0;
+  for (int k = 0; k < COMPUTE_STEPS; k++) {
+    x = x * 1.0000001 + 1e-7;
+    acc += sqrt(x + (double)k);
+  }
+  return acc;
+}
+
+static void seq_compute(void *vc) {
+  ctx_t *c = vc;
+  for (size_t i = 0; i < COMPUTE_N; i++) c->out[i] = compute_kernel(i);
+}
+
+static int compute_task(const ndpar_task *t, void *vc) {
+  ctx_t *c = vc;
+  c->out[t->index] = compute_kernel(t->index);
+  return 0;
+}
+
+static void ndpar_compute(void *vc) {
+  ctx_t *c = vc;
+  ndpar_pool_run(c->pool, COMPUTE_N, compute_task, c);
+}
+
+static void omp_compute(void *vc) {
+  ctx_t *c = vc;
+  double *out = c->out;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+  for (long i = 0; i < COMPUTE_N; i++) out[i] = compute_kernel((size_t)i);
+}
+
+/* ---- driver ---- */
+
+static double measure(void (*fn)(void *), ctx_t *c, int reps, double scale) {
+  bench_settle();
+  return bench_time(fn, c, reps / 5 + 1, reps).median * scale;
+}
+
+int main(int argc, char **argv) {
+  bench_options o;
+  bench_parse(argc, argv, "bench_pool",
+              "The pool's fork-join latency, per-task dispatch cost and compute-bound speedup,\n"
+              "against OpenMP (libgomp) on the same kernels, at 1 thread and at --threads.",
+              &o);
+  int reps = o.reps ? o.reps : (o.quick ? 3 : 15);
+  double *out = malloc(TRIVIAL_N * sizeof *out);
+  size_t counts[2] = {1, o.threads};
+  printf("bench_pool: %zu physical cores; medians of %d repeats after warm-up\n",
+         ndpar_physical_cores(), reps);
+
+  const char *cols_latency[] = {"ndpar", "OpenMP", "ndpar/OpenMP"};
+  const char *cols_dispatch[] = {"sequential", "ndpar", "ndpar-range", "omp-dyn1", "omp-guided"};
+  const char *cols_compute[] = {"sequential", "ndpar", "OpenMP", "ndpar-speedup", "omp-speedup"};
+  double latency[2][3], cold[2][3], dispatch[2][5], compute[2][5];
+
+  for (int k = 0; k < 2; k++) {
+    size_t T = counts[k];
+    ndpar_pool_config cfg;
+    ndpar_pool_config_init(&cfg);
+    cfg.threads = T;
+    cfg.min_parallel = 1; /* measure the parallel path itself, even for T tasks */
+    ctx_t c = {ndpar_pool_alloc(&cfg), T, TRIVIAL_N, out};
+    if (c.pool == NULL) return 1;
+
+    latency[k][0] = measure(ndpar_fork_join, &c, reps, 1e6 / FORK_JOIN_RUNS);
+    latency[k][1] = measure(omp_fork_join, &c, reps, 1e6 / FORK_JOIN_RUNS);
+    latency[k][2] = latency[k][0] / latency[k][1];
+    cold[k][0] = cold_latency_us(&c, 0);
+    cold[k][1] = cold_latency_us(&c, 1);
+    cold[k][2] = cold[k][0] / cold[k][1];
+
+    dispatch[k][0] = measure(seq_trivial, &c, reps, 1e9 / TRIVIAL_N);
+    dispatch[k][1] = measure(ndpar_trivial, &c, reps, 1e9 / TRIVIAL_N);
+    dispatch[k][2] = measure(ndpar_trivial_range, &c, reps, 1e9 / TRIVIAL_N);
+    dispatch[k][3] = measure(omp_trivial_dynamic, &c, reps, 1e9 / TRIVIAL_N);
+    dispatch[k][4] = measure(omp_trivial_guided, &c, reps, 1e9 / TRIVIAL_N);
+
+    compute[k][0] = measure(seq_compute, &c, reps, 1e3);
+    compute[k][1] = measure(ndpar_compute, &c, reps, 1e3);
+    compute[k][2] = measure(omp_compute, &c, reps, 1e3);
+    compute[k][3] = compute[k][0] / compute[k][1];
+    compute[k][4] = compute[k][0] / compute[k][2];
+    printf("(T=%zu: workers %s)\n", T,
+           ndpar_pool_binding(c.pool) == NDPAR_BIND_CORES ? "pinned to cores" : "unpinned");
+    ndpar_pool_free(c.pool);
+  }
+
+  bench_header("fork-join latency of one run of T empty tasks (us)", cols_latency, 3);
+  for (int k = 0; k < 2; k++) bench_row("empty run / omp parallel", counts[k], latency[k], 3, "us");
+  for (int k = 0; k < 2; k++) bench_row("the same after 2 ms idle (asleep)", counts[k], cold[k], 3, "us");
+  bench_header("dispatch cost per trivial task, 10^6 tasks (ns per task)", cols_dispatch, 5);
+  for (int k = 0; k < 2; k++) bench_row("out[i] = 0.5 * i", counts[k], dispatch[k], 5, "ns");
+  bench_header("compute-bound: 2,000 tasks of ~20 us (ms; speedup over sequential)", cols_compute, 5);
+  for (int k = 0; k < 2; k++) bench_row("sqrt chain", counts[k], compute[k], 5, "ms, x");
+  free(out);
+  return 0;
+}
