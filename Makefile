@@ -183,18 +183,19 @@ $(BUILD)/pkgconfig/ndpar.pc: Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar' 'Description: parallel batch work for ML and forecasting on GSL data' \
-	  'Version: $(VERSION)' 'Requires.private: gsl hwloc' \
+	  'Version: $(VERSION)' 'Requires: gsl' 'Requires.private: hwloc' \
 	  'Libs: -L$${libdir} -lndpar' 'Libs.private: -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
-# One file per module: links that module, the modules it builds on, and core.
+# One file per module: links that module, the modules it builds on, and core. These are
+# static archives only, so what they need (gsl, hwloc, pthread) is public, not private.
 $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar-$*' 'Description: ndpar module $*' 'Version: $(VERSION)' \
-	  'Requires.private: gsl hwloc' \
-	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core' \
-	  'Libs.private: -lm -pthread' 'Cflags: -I$${includedir}' > $@
+	  'Requires: gsl hwloc' \
+	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lm -pthread' \
+	  'Cflags: -I$${includedir}' > $@
 
 install: libs $(PC_FILES)
 	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig

@@ -204,8 +204,10 @@ int main(int argc, char **argv) {
     compute[k][2] = measure(omp_compute, &c, reps, 1e3);
     compute[k][3] = compute[k][0] / compute[k][1];
     compute[k][4] = compute[k][0] / compute[k][2];
-    printf("(T=%zu: workers %s)\n", T,
-           ndpar_pool_binding(c.pool) == NDPAR_BIND_CORES ? "pinned to cores" : "unpinned");
+    printf("(T=%zu: %s)\n", T,
+           T == 1 ? "the caller alone, no workers"
+           : ndpar_pool_binding(c.pool) == NDPAR_BIND_CORES ? "workers pinned to cores"
+                                                            : "workers unpinned");
     ndpar_pool_free(c.pool);
   }
 
