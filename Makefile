@@ -18,9 +18,10 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool
+MODULES      := pool batch
 # What each module links below itself (besides core).
 MODDEPS_pool :=
+MODDEPS_batch := pool
 
 SHELL        := /bin/bash
 CC           ?= cc
@@ -108,10 +109,24 @@ $(SO_FILE): $(ALL_OBJ)
 
 libs: $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(SO_FILE)
 
+# ---------------------------------------------------------------- reference workload
+# The MLP autoregressor and data loaders that benchmarks, tools and some tests share
+# (bench/workload): built here, never installed, not part of the API.
+WL_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/workload/*.c))
+WL_LIB       := $(BUILD)/lib/libndpar_workload.a
+
+$(BUILD)/obj/bench/workload/%.o: bench/workload/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -DNDPAR_BUILD_DATA_DIR='"$(CURDIR)/data"' -MMD -MP -c $< -o $@
+
+$(WL_LIB): $(WL_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
 # ---------------------------------------------------------------- tests
 CRITERION_LIBS := -lcriterion
 TEST_MODULES := core $(MODULES)
-$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common
+$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common -Ibench/workload
 
 # The shared test helpers ask the pool for the core count, so every test binary links it.
 POOL_FOR_CORE_TESTS = $(pool_LIB)
@@ -125,7 +140,7 @@ define test_rules
 $(1)_TEST_SRC := $$(wildcard tests/$(1)/*.c)
 $(1)_TEST_OBJ := $$($(1)_TEST_SRC:%.c=$(BUILD)/obj/%.o)
 $(1)_TEST_BIN := $(BUILD)/tests/test_$(1)
-$$($(1)_TEST_BIN): $$($(1)_TEST_OBJ) $(TEST_COMMON_OBJ) $$(if $$(filter core,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),$$(call mod_link,$(1)))
+$$($(1)_TEST_BIN): $$($(1)_TEST_OBJ) $(TEST_COMMON_OBJ) $$(if $$(filter core,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),$(WL_LIB) $$(call mod_link,$(1)))
 	@mkdir -p $$(@D)
 	$$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(CRITERION_LIBS) $(LDLIBS_BASE) -ldl
 test-$(1): $$($(1)_TEST_BIN)
@@ -149,12 +164,12 @@ BENCH_NAMES  := $(filter $(MODULES),$(notdir $(patsubst %/,%,$(wildcard bench/*/
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench/common -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench/common -Ibench/workload -MMD -MP -c $< -o $@
 
 define bench_rules
 $(1)_BENCH_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/$(1)/*.c))
 $(1)_BENCH_BIN := $(BUILD)/bench/bench_$(1)
-$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(BENCH_COMMON_OBJ) $(ALL_LIB)
+$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(BENCH_COMMON_OBJ) $(WL_LIB) $(ALL_LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $(LDFLAGS_ALL) -fopenmp -o $$@ $$^ $(LDLIBS_BASE)
 bench-$(1): $$($(1)_BENCH_BIN)
@@ -213,4 +228,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(ALL_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))
+-include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))

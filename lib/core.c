@@ -3,10 +3,22 @@
 #include "ndpar_internal.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...) {
+  static __thread char reason[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  gsl_error(reason, file, line, code);
+  return code;
+}
 
 size_t ndpar_cacheline_round(size_t bytes) {
   if (bytes == 0) return NDPAR_CACHELINE;
@@ -125,6 +137,12 @@ void ndpar_streams_free(ndpar_streams *s) {
 gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index) {
   gsl_rng *r = s->rng[worker];
   gsl_rng_set(r, ndpar_stream_seed(s->seed, index));
+  return r;
+}
+
+gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b) {
+  gsl_rng *r = s->rng[worker];
+  gsl_rng_set(r, ndpar_stream_seed(ndpar_stream_seed(s->seed, a), b));
   return r;
 }
 

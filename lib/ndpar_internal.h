@@ -16,6 +16,12 @@
     if (!(cond)) GSL_ERROR_NULL(msg, code); \
   } while (0)
 
+/* GSL_ERROR with a printf-style message (e.g. naming the bad batch): formats into a
+ * thread-local buffer, calls gsl_error, returns code. Calling thread only. */
+int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define NDPAR_ERROR_FMT(code, ...) return ndpar_error_fmt((code), __FILE__, __LINE__, __VA_ARGS__)
+
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -83,6 +83,10 @@ void ndpar_streams_free(ndpar_streams *s);
  * nanoseconds, where mt19937's 624-word state would cost a microsecond per task. */
 gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
 
+/* The generator of `worker`, reseeded for the pair (a, b), e.g. (batch, sample): the
+ * stream depends on the pair alone, not on how many pairs there are. */
+gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
+
 /* ---- Timer -------------------------------------------------------------------------- */
 /* Seconds on a monotonic clock (CLOCK_MONOTONIC): for intervals only. */
 double ndpar_time_now(void);

@@ -1,0 +1,67 @@
+/* wl.h: the reference workload that the benchmarks, scalebench and the docs' examples share:
+ * an MLP autoregressor on GSL BLAS and the bundled real series. Not part of ndpar's API. */
+#ifndef NDPAR_WL_H
+#define NDPAR_WL_H
+
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_vector.h>
+#include <stddef.h>
+
+#include "ndpar/ndpar_core.h"
+
+/* lags -> hidden (tanh) -> horizon. All parameters live in one vector theta, laid out
+ * W1 (hidden x lags), b1 (hidden), W2 (horizon x hidden), b2 (horizon), so that gradients
+ * are vectors of the same layout. */
+typedef struct {
+  size_t lags, hidden, horizon;
+  double dropout; /* probability of dropping a hidden unit in a stochastic pass */
+  gsl_vector *theta;
+} wl_mlp;
+
+wl_mlp *wl_mlp_alloc(size_t lags, size_t hidden, size_t horizon);
+void wl_mlp_free(wl_mlp *m);
+size_t wl_mlp_nparams(size_t lags, size_t hidden, size_t horizon);
+/* Glorot-uniform weights from seed, zero biases. */
+void wl_mlp_init(wl_mlp *m, unsigned long seed);
+
+/* y (rows x horizon) = MLP(x (rows x lags)). With rng and m->dropout > 0, each hidden unit
+ * of each row is dropped with probability dropout and the rest scaled by 1/(1 - dropout)
+ * (inverted dropout), as MC dropout does. Returns GSL_EBADLEN on shape mismatch and
+ * GSL_ENOMEM if scratch cannot be had; never calls the GSL error handler (worker-safe). */
+int wl_mlp_forward(const wl_mlp *m, const gsl_vector *theta, const gsl_matrix *x, gsl_matrix *y,
+                   gsl_rng *rng);
+
+/* The mean squared error over rows and outputs of MLP(x) against target (rows x horizon),
+ * and its gradient with respect to theta (same layout). Worker-safe like forward. */
+int wl_mlp_loss_grad(const wl_mlp *m, const gsl_vector *theta, const gsl_matrix *x,
+                     const gsl_matrix *target, gsl_vector *grad, double *loss);
+
+/* An ndpar_predict_fn: ctx is a wl_mlp; dropout applies where the task carries an rng. */
+int wl_mlp_predict(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx);
+
+/* ---- data ---- */
+
+/* Reads one named column of a CSV file with a header line, comma separators and no quoting.
+ * Strict: a missing file, an unknown column, a line with the wrong number of fields, or a
+ * field that is not a finite number is an error whose message (in err) names the file, the
+ * line and the column; nothing is ever read as a silent zero. Returns GSL_SUCCESS,
+ * GSL_EFAILED (cannot read the file) or GSL_EINVAL (malformed), *out untouched on error. */
+int wl_csv_column(const char *path, const char *column, gsl_vector **out, char *err, size_t errlen);
+
+/* Sliding windows of a series: x row t = series[t .. t+lags), y row t =
+ * series[t+lags .. t+lags+horizon). GSL_EINVAL if the series is too short. */
+int wl_windows(const gsl_vector *series, size_t lags, size_t horizon, gsl_matrix **x,
+               gsl_matrix **y);
+
+/* Shifts and scales v to mean 0 and sd 1 (if sd > 0). */
+void wl_standardize(gsl_vector *v);
+
+/* The default workload's data: the bundled Seattle hourly temperature normals,
+ * standardised and windowed. data_dir: the folder of the bundled CSV files (NULL: the
+ * NDPAR_DATA_DIR environment variable, else the build's data/ folder). */
+int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_matrix **x,
+                       gsl_matrix **y, char *err, size_t errlen);
+const char *wl_data_dir(const char *data_dir);
+
+#endif

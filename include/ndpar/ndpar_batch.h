@@ -1,0 +1,68 @@
+/* ndpar_batch.h: batch inference in parallel, and Monte Carlo (MC dropout) uncertainty.
+ *
+ * A predict callback maps one input batch (rows = samples) to its caller-allocated output
+ * with one row per input row. Batches run in parallel on a pool (NULL: the default pool).
+ */
+#ifndef NDPAR_BATCH_H
+#define NDPAR_BATCH_H
+
+#include "ndpar/ndpar_core.h"
+#include "ndpar/ndpar_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes the prediction for x into y (y->size1 == x->size1). Return 0 or a status that
+ * stops the run. t->index is the batch index; in the MC functions t->rng is the stream of
+ * this (batch, sample) pair, otherwise NULL. Must not call the GSL error handler. */
+typedef int (*ndpar_predict_fn)(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t,
+                                void *ctx);
+
+/* y[i] = predict(x[i]) for i in [0, n), in parallel. Every y[i] must have x[i]->size1 rows
+ * and all y[i] the same number of columns (GSL_EBADLEN, naming the batch). NULL arrays or
+ * entries: GSL_EFAULT. n = 0: success, nothing done (the arrays may then be NULL). A callback failure stops the run and
+ * returns its status; the outputs of the batches that ran are then unspecified. */
+int ndpar_batch_infer(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y, size_t n,
+                      ndpar_predict_fn f, void *ctx);
+
+/* ndpar_batch_infer, and on failure *failed = the failing batch (n on success). */
+int ndpar_batch_infer_ex(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y,
+                         size_t n, ndpar_predict_fn f, void *ctx, size_t *failed);
+
+/* One large matrix split into batches of batch_rows rows (the last may be shorter), each a
+ * view: no copy. y has x->size1 rows; batch i writes rows [i*batch_rows, ...). t->index is
+ * the batch index. batch_rows = 0: GSL_EINVAL. */
+int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows, gsl_matrix *y,
+                           ndpar_predict_fn f, void *ctx, size_t *failed);
+
+/* Monte Carlo inference: for every batch, `samples` stochastic passes (MC dropout), each
+ * with t->rng the stream of (batch, sample) derived from `seed` alone; the output is the
+ * element-wise mean and standard deviation over the samples.
+ *
+ * sd is the sample standard deviation, divisor samples - 1 (as gsl_stats_sd); it may be
+ * NULL, and needs samples >= 2 when given. mean[i] and sd[i] have x[i]'s rows and one
+ * common column count. The (batch, sample) pairs run as one flat parallel run, so 2
+ * batches x 100 samples keep every core busy; the statistics are those of gsl_stats_mean
+ * and gsl_stats_sd_m over the samples in sample order, so results are bit-identical for
+ * any thread count. Memory: the sample outputs (samples x the total output size); inputs
+ * are never copied. On any error or callback failure mean and sd are left untouched. */
+int ndpar_batch_infer_mc(ndpar_pool *p, const gsl_matrix *const *x, size_t n, size_t samples,
+                         unsigned long seed, ndpar_predict_fn f, void *ctx,
+                         gsl_matrix *const *mean, gsl_matrix *const *sd);
+
+/* ndpar_batch_infer_mc with a central prediction interval: lower[i] and upper[i] (both
+ * required when level > 0) receive the (1 - level)/2 and (1 + level)/2 quantiles of the
+ * samples of every output element (gsl_stats_quantile_from_sorted_data: linear
+ * interpolation between order statistics). level = 0: no interval (lower, upper may be
+ * NULL); otherwise level must be in (0, 1). *failed (if not NULL): the failing batch. */
+int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                  size_t samples, unsigned long seed, double level,
+                                  ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
+                                  gsl_matrix *const *sd, gsl_matrix *const *lower,
+                                  gsl_matrix *const *upper, size_t *failed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NDPAR_BATCH_H */

@@ -1,0 +1,242 @@
+/* batch.c: parallel batch inference and Monte Carlo uncertainty. */
+#include "ndpar/ndpar_batch.h"
+#include "ndpar_internal.h"
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- argument checks ---------------------------------------------------------------- */
+
+static int check_inputs(const gsl_matrix *const *x, size_t n) {
+  NDPAR_REQUIRE(x != NULL, "batch: x is NULL", GSL_EFAULT);
+  for (size_t i = 0; i < n; i++)
+    if (x[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "batch: x[%zu] is NULL", i);
+  return GSL_SUCCESS;
+}
+
+/* out[i] must exist, have x[i]'s rows, and all share one column count (*cols). */
+static int check_outputs(const char *name, const gsl_matrix *const *x, gsl_matrix *const *out,
+                         size_t n, size_t *cols) {
+  if (out == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "batch: %s is NULL", name);
+  for (size_t i = 0; i < n; i++) {
+    if (out[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "batch: %s[%zu] is NULL", name, i);
+    if (out[i]->size1 != x[i]->size1)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "batch: %s[%zu] has %zu rows, x[%zu] has %zu", name, i,
+                      out[i]->size1, i, x[i]->size1);
+    if (i > 0 && out[i]->size2 != *cols)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "batch: %s[%zu] has %zu columns, %s[0] has %zu", name, i,
+                      out[i]->size2, name, *cols);
+    if (i == 0) *cols = out[i]->size2;
+  }
+  return GSL_SUCCESS;
+}
+
+/* ---- plain inference ---------------------------------------------------------------- */
+
+typedef struct {
+  const gsl_matrix *const *x;
+  gsl_matrix *const *y;
+  ndpar_predict_fn f;
+  void *ctx;
+} infer_ctx;
+
+static int infer_task(const ndpar_task *t, void *vc) {
+  infer_ctx *c = vc;
+  return c->f(c->x[t->index], c->y[t->index], t, c->ctx);
+}
+
+int ndpar_batch_infer_ex(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y,
+                         size_t n, ndpar_predict_fn f, void *ctx, size_t *failed) {
+  NDPAR_REQUIRE(f != NULL, "batch_infer: f is NULL", GSL_EFAULT);
+  if (n == 0) { /* a no-op, whatever the arrays */
+    if (failed) *failed = 0;
+    return GSL_SUCCESS;
+  }
+  int status = check_inputs(x, n);
+  size_t cols = 0;
+  if (status == GSL_SUCCESS) status = check_outputs("y", x, y, n, &cols);
+  if (status) return status;
+  infer_ctx c = {x, y, f, ctx};
+  return ndpar_pool_run_ex(p, n, infer_task, &c, failed);
+}
+
+int ndpar_batch_infer(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y, size_t n,
+                      ndpar_predict_fn f, void *ctx) {
+  return ndpar_batch_infer_ex(p, x, y, n, f, ctx, NULL);
+}
+
+typedef struct {
+  const gsl_matrix *x;
+  gsl_matrix *y;
+  size_t batch_rows;
+  ndpar_predict_fn f;
+  void *ctx;
+} rows_ctx;
+
+static int rows_task(const ndpar_task *t, void *vc) {
+  rows_ctx *c = vc;
+  gsl_matrix_const_view xb = ndpar_rows_batch_const(c->x, c->batch_rows, t->index);
+  gsl_matrix_view yb = ndpar_rows_batch(c->y, c->batch_rows, t->index);
+  return c->f(&xb.matrix, &yb.matrix, t, c->ctx);
+}
+
+int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows, gsl_matrix *y,
+                           ndpar_predict_fn f, void *ctx, size_t *failed) {
+  NDPAR_REQUIRE(f != NULL, "batch_infer_rows: f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(x != NULL, "batch_infer_rows: x is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(y != NULL, "batch_infer_rows: y is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(batch_rows > 0, "batch_infer_rows: batch_rows must be positive", GSL_EINVAL);
+  if (y->size1 != x->size1)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_rows: y has %zu rows, x has %zu", y->size1,
+                    x->size1);
+  rows_ctx c = {x, y, batch_rows, f, ctx};
+  return ndpar_pool_run_ex(p, ndpar_rows_nbatches(x->size1, batch_rows), rows_task, &c, failed);
+}
+
+/* ---- Monte Carlo -------------------------------------------------------------------- */
+
+/* The samples of batch b lie at buf + offset[b]: `samples` row-major matrices of
+ * x[b]->size1 x cols, one after another, so each task writes one contiguous matrix and
+ * the samples of one output element are `rows * cols` apart. */
+typedef struct {
+  const gsl_matrix *const *x;
+  size_t n, samples, cols;
+  size_t *offset;   /* n + 1 entries, in doubles */
+  size_t *rowstart; /* n + 1 entries: the first global output row of each batch */
+  double *buf;
+  ndpar_streams *streams;
+  ndpar_predict_fn f;
+  void *ctx;
+  /* statistics pass */
+  double lo_q, hi_q;
+  gsl_matrix *const *mean, *const *sd, *const *lower, *const *upper;
+  ndpar_slots sort_scratch;
+} mc_ctx;
+
+static int mc_sample_task(const ndpar_task *t, void *vc) {
+  mc_ctx *c = vc;
+  size_t b = t->index / c->samples, s = t->index % c->samples;
+  size_t rows = c->x[b]->size1;
+  gsl_matrix_view y = gsl_matrix_view_array(c->buf + c->offset[b] + s * rows * c->cols, rows,
+                                            c->cols);
+  ndpar_task sample = {b, t->worker, ndpar_streams_at_pair(c->streams, t->worker, b, s)};
+  return c->f(c->x[b], &y.matrix, &sample, c->ctx);
+}
+
+/* The statistics of one output element from its samples (stride apart). */
+static void mc_element(mc_ctx *c, const double *data, size_t stride, unsigned worker, size_t b,
+                       size_t r, size_t k) {
+  double m = gsl_stats_mean(data, stride, c->samples);
+  gsl_matrix_set(c->mean[b], r, k, m);
+  if (c->sd) gsl_matrix_set(c->sd[b], r, k, gsl_stats_sd_m(data, stride, c->samples, m));
+  if (c->lower) {
+    double *sorted = ndpar_slots_at(&c->sort_scratch, worker);
+    for (size_t s = 0; s < c->samples; s++) sorted[s] = data[s * stride];
+    gsl_sort(sorted, 1, c->samples);
+    gsl_matrix_set(c->lower[b], r, k, gsl_stats_quantile_from_sorted_data(sorted, 1, c->samples, c->lo_q));
+    gsl_matrix_set(c->upper[b], r, k, gsl_stats_quantile_from_sorted_data(sorted, 1, c->samples, c->hi_q));
+  }
+}
+
+/* Output rows [begin, end) over all batches (global row numbering by rowstart). */
+static int mc_stats_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  mc_ctx *c = vc;
+  size_t b = 0;
+  while (c->rowstart[b + 1] <= begin) b++;
+  for (size_t g = begin; g < end; g++) {
+    while (c->rowstart[b + 1] <= g) b++;
+    size_t r = g - c->rowstart[b], rows = c->x[b]->size1, stride = rows * c->cols;
+    for (size_t k = 0; k < c->cols; k++)
+      mc_element(c, c->buf + c->offset[b] + r * c->cols + k, stride, t->worker, b, r, k);
+  }
+  return GSL_SUCCESS;
+}
+
+static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double level,
+                    ndpar_predict_fn f, gsl_matrix *const *mean, gsl_matrix *const *sd,
+                    gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *cols) {
+  NDPAR_REQUIRE(f != NULL, "batch_infer_mc: f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(samples > 0, "batch_infer_mc: samples must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE(sd == NULL || samples >= 2,
+                "batch_infer_mc: sd needs samples >= 2 (divisor samples - 1)", GSL_EINVAL);
+  NDPAR_REQUIRE(level == 0 || (level > 0 && level < 1),
+                "batch_infer_mc: level must be 0 (no interval) or in (0, 1)", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
+  int status = check_inputs(x, n);
+  if (status == GSL_SUCCESS) status = check_outputs("mean", x, mean, n, cols);
+  size_t c2 = *cols;
+  if (status == GSL_SUCCESS && sd) status = check_outputs("sd", x, sd, n, &c2);
+  if (status == GSL_SUCCESS && level > 0) status = check_outputs("lower", x, lower, n, &c2);
+  if (status == GSL_SUCCESS && level > 0) status = check_outputs("upper", x, upper, n, &c2);
+  if (status) return status;
+  if (n > 0 && c2 != *cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc: outputs have %zu columns, mean has %zu", c2, *cols);
+  return GSL_SUCCESS;
+}
+
+static void mc_free(mc_ctx *c) {
+  free(c->offset);
+  free(c->rowstart);
+  free(c->buf);
+  ndpar_streams_free(c->streams);
+  ndpar_slots_free(&c->sort_scratch);
+}
+
+/* Sizes the sample buffer; GSL_ENOMEM (reported) if it or its bookkeeping cannot be had. */
+static int mc_alloc(mc_ctx *c, size_t threads, unsigned long seed, int need_sort) {
+  c->offset = malloc((c->n + 1) * sizeof *c->offset);
+  c->rowstart = malloc((c->n + 1) * sizeof *c->rowstart);
+  if (c->offset == NULL || c->rowstart == NULL) GSL_ERROR("batch_infer_mc: out of memory", GSL_ENOMEM);
+  c->offset[0] = c->rowstart[0] = 0;
+  for (size_t b = 0; b < c->n; b++) {
+    size_t rows = c->x[b]->size1;
+    if (c->cols && rows > SIZE_MAX / c->cols / c->samples / sizeof(double))
+      GSL_ERROR("batch_infer_mc: sample buffer size overflows", GSL_ENOMEM);
+    c->offset[b + 1] = c->offset[b] + c->samples * rows * c->cols;
+    c->rowstart[b + 1] = c->rowstart[b] + rows;
+  }
+  c->buf = malloc((c->offset[c->n] ? c->offset[c->n] : 1) * sizeof *c->buf);
+  if (c->buf == NULL) GSL_ERROR("batch_infer_mc: out of memory for the samples", GSL_ENOMEM);
+  c->streams = ndpar_streams_alloc(threads, seed);
+  if (c->streams == NULL) return GSL_ENOMEM;
+  if (need_sort) return ndpar_slots_alloc(&c->sort_scratch, threads, c->samples * sizeof(double));
+  return GSL_SUCCESS;
+}
+
+int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                  size_t samples, unsigned long seed, double level,
+                                  ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
+                                  gsl_matrix *const *sd, gsl_matrix *const *lower,
+                                  gsl_matrix *const *upper, size_t *failed) {
+  size_t cols = 0;
+  int status = mc_check(x, n, samples, level, f, mean, sd, lower, upper, &cols);
+  if (status) return status;
+  if (failed) *failed = n;
+  if (n == 0) return GSL_SUCCESS;
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+
+  mc_ctx c = {.x = x, .n = n, .samples = samples, .cols = cols, .f = f, .ctx = ctx,
+              .lo_q = 0.5 * (1 - level), .hi_q = 0.5 * (1 + level), .mean = mean, .sd = sd,
+              .lower = level > 0 ? lower : NULL, .upper = level > 0 ? upper : NULL};
+  status = mc_alloc(&c, ndpar_pool_threads(p), seed, level > 0);
+  if (status == GSL_SUCCESS) {
+    size_t at = 0;
+    status = ndpar_pool_run_ex(p, n * samples, mc_sample_task, &c, &at);
+    if (status && failed) *failed = at / samples;
+  }
+  /* Only a complete set of samples reaches the outputs. */
+  if (status == GSL_SUCCESS)
+    status = ndpar_pool_run_range(p, c.rowstart[n], mc_stats_range, &c, NULL);
+  mc_free(&c);
+  return status;
+}
+
+int ndpar_batch_infer_mc(ndpar_pool *p, const gsl_matrix *const *x, size_t n, size_t samples,
+                         unsigned long seed, ndpar_predict_fn f, void *ctx,
+                         gsl_matrix *const *mean, gsl_matrix *const *sd) {
+  return ndpar_batch_infer_mc_interval(p, x, n, samples, seed, 0, f, ctx, mean, sd, NULL, NULL,
+                                       NULL);
+}

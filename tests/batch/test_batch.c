@@ -1,0 +1,480 @@
+/* Tests of the batch module and of the reference workload (MLP, CSV loader). */
+#include <criterion/criterion.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ndpar/ndpar_batch.h"
+#include "test_util.h"
+#include "wl.h"
+
+#define LAGS 12
+#define HIDDEN 16
+#define HORIZON 3
+
+static wl_mlp *make_mlp(double dropout) {
+  wl_mlp *m = wl_mlp_alloc(LAGS, HIDDEN, HORIZON);
+  wl_mlp_init(m, test_seed());
+  m->dropout = dropout;
+  return m;
+}
+
+static ndpar_pool *pool_of(size_t threads) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  return ndpar_pool_alloc(&cfg);
+}
+
+static gsl_matrix *random_matrix(gsl_rng *r, size_t rows, size_t cols) {
+  gsl_matrix *m = gsl_matrix_alloc(rows, cols);
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, gsl_ran_gaussian(r, 1.0));
+  return m;
+}
+
+/* n batches of 1..40 rows (inputs) and matching outputs of `cols` columns. */
+typedef struct {
+  size_t n;
+  gsl_matrix **x, **y;
+} batches;
+
+static batches make_batches(gsl_rng *r, size_t n, size_t cols) {
+  batches b = {n, calloc(n + 1, sizeof(gsl_matrix *)), calloc(n + 1, sizeof(gsl_matrix *))};
+  for (size_t i = 0; i < n; i++) {
+    size_t rows = 1 + gsl_rng_uniform_int(r, 40);
+    b.x[i] = random_matrix(r, rows, LAGS);
+    b.y[i] = gsl_matrix_alloc(rows, cols);
+    gsl_matrix_set_all(b.y[i], 7.0);
+  }
+  return b;
+}
+
+static void free_batches(batches *b) {
+  for (size_t i = 0; i < b->n; i++) {
+    gsl_matrix_free(b->x[i]);
+    gsl_matrix_free(b->y[i]);
+  }
+  free(b->x);
+  free(b->y);
+}
+
+static size_t sizes_for(size_t threads, size_t *out) {
+  size_t k = 0;
+  out[k++] = 0;
+  out[k++] = 1;
+  if (threads > 1) out[k++] = threads - 1;
+  out[k++] = threads;
+  out[k++] = threads + 1;
+  out[k++] = 200;
+  return k;
+}
+
+/* ---- plain inference ------------------------------------------------------------------ */
+
+Test(batch_infer, equals_the_sequential_loop_bit_for_bit) {
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0);
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = pool_of(threads);
+    size_t sizes[8], ns = sizes_for(threads, sizes);
+    for (size_t k = 0; k < ns; k++) {
+      batches b = make_batches(r, sizes[k], HORIZON);
+      size_t failed = 99;
+      cr_assert_eq(ndpar_batch_infer_ex(p, (const gsl_matrix *const *)b.x, b.y, b.n,
+                                        wl_mlp_predict, m, &failed), GSL_SUCCESS);
+      cr_assert_eq(failed, b.n);
+      for (size_t i = 0; i < b.n; i++) {
+        gsl_matrix *ref = gsl_matrix_alloc(b.x[i]->size1, HORIZON);
+        cr_assert_eq(wl_mlp_forward(m, NULL, b.x[i], ref, NULL), GSL_SUCCESS);
+        cr_assert(memcmp(ref->data, b.y[i]->data, ref->size1 * HORIZON * sizeof(double)) == 0,
+                  "batch %zu of %zu differs at %zu threads", i, b.n, threads);
+        gsl_matrix_free(ref);
+      }
+      free_batches(&b);
+    }
+    ndpar_pool_free(p);
+  }
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+Test(batch_infer, one_large_matrix_in_row_views) {
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0);
+  size_t rows = 1000 + gsl_rng_uniform_int(r, 500);
+  gsl_matrix *x = random_matrix(r, rows, LAGS), *y = gsl_matrix_alloc(rows, HORIZON);
+  gsl_matrix *ref = gsl_matrix_alloc(rows, HORIZON);
+  size_t batch_rows_list[] = {1, 7, 64, rows, rows + 3};
+  for (size_t k = 0; k < 5; k++) {
+    size_t br = batch_rows_list[k];
+    cr_assert_eq(ndpar_batch_infer_rows(NULL, x, br, y, wl_mlp_predict, m, NULL), GSL_SUCCESS);
+    for (size_t i = 0; i < ndpar_rows_nbatches(rows, br); i++) {
+      gsl_matrix_const_view xb = ndpar_rows_batch_const(x, br, i);
+      gsl_matrix_view rb = ndpar_rows_batch(ref, br, i);
+      wl_mlp_forward(m, NULL, &xb.matrix, &rb.matrix, NULL);
+    }
+    cr_assert(memcmp(ref->data, y->data, rows * HORIZON * sizeof(double)) == 0, "batch rows %zu", br);
+  }
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  gsl_matrix_free(ref);
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+/* ---- Monte Carlo -------------------------------------------------------------------- */
+
+typedef struct {
+  batches in;
+  gsl_matrix **mean, **sd, **lo, **hi;
+} mc_case;
+
+static gsl_matrix **outputs_like(const batches *b, double fill) {
+  gsl_matrix **o = calloc(b->n + 1, sizeof *o);
+  for (size_t i = 0; i < b->n; i++) {
+    o[i] = gsl_matrix_alloc(b->x[i]->size1, HORIZON);
+    gsl_matrix_set_all(o[i], fill);
+  }
+  return o;
+}
+
+static void free_outputs(gsl_matrix **o, size_t n) {
+  for (size_t i = 0; i < n; i++) gsl_matrix_free(o[i]);
+  free(o);
+}
+
+static mc_case make_mc_case(gsl_rng *r, size_t n) {
+  mc_case c;
+  c.in = make_batches(r, n, HORIZON);
+  c.mean = outputs_like(&c.in, 7.0);
+  c.sd = outputs_like(&c.in, 7.0);
+  c.lo = outputs_like(&c.in, 7.0);
+  c.hi = outputs_like(&c.in, 7.0);
+  return c;
+}
+
+static void free_mc_case(mc_case *c) {
+  free_outputs(c->mean, c->in.n);
+  free_outputs(c->sd, c->in.n);
+  free_outputs(c->lo, c->in.n);
+  free_outputs(c->hi, c->in.n);
+  free_batches(&c->in);
+}
+
+static int run_mc(ndpar_pool *p, mc_case *c, const wl_mlp *m, size_t samples, unsigned long seed,
+                  double level) {
+  return ndpar_batch_infer_mc_interval(p, (const gsl_matrix *const *)c->in.x, c->in.n, samples,
+                                       seed, level, wl_mlp_predict, (void *)m, c->mean, c->sd,
+                                       c->lo, c->hi, NULL);
+}
+
+/* The samples of batch b, regenerated one by one from the same (seed, batch, sample)
+ * streams: samples[s * rows * HORIZON + element]. */
+static double *reference_samples(const wl_mlp *m, const gsl_matrix *x, size_t b, size_t samples,
+                                 unsigned long seed) {
+  size_t per = x->size1 * HORIZON;
+  double *out = malloc(samples * per * sizeof *out);
+  ndpar_streams *st = ndpar_streams_alloc(1, seed);
+  for (size_t s = 0; s < samples; s++) {
+    gsl_matrix_view y = gsl_matrix_view_array(out + s * per, x->size1, HORIZON);
+    wl_mlp_forward(m, NULL, x, &y.matrix, ndpar_streams_at_pair(st, 0, b, s));
+  }
+  ndpar_streams_free(st);
+  return out;
+}
+
+Test(batch_mc, mean_and_sd_are_gsl_statistics_of_the_same_samples) {
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0.3);
+  unsigned long seed = gsl_rng_get(r);
+  size_t samples = 2 + gsl_rng_uniform_int(r, 40);
+  mc_case c = make_mc_case(r, 5);
+  cr_assert_eq(run_mc(NULL, &c, m, samples, seed, 0.9), GSL_SUCCESS);
+  double *column = malloc(samples * sizeof *column);
+  for (size_t b = 0; b < c.in.n; b++) {
+    double *ref = reference_samples(m, c.in.x[b], b, samples, seed);
+    size_t per = c.in.x[b]->size1 * HORIZON;
+    for (size_t e = 0; e < per; e++) {
+      for (size_t s = 0; s < samples; s++) column[s] = ref[s * per + e];
+      double mean = gsl_stats_mean(column, 1, samples), sd = gsl_stats_sd(column, 1, samples);
+      cr_assert_eq(c.mean[b]->data[e], mean, "batch %zu element %zu mean", b, e);
+      cr_assert_eq(c.sd[b]->data[e], sd, "batch %zu element %zu sd", b, e);
+      /* the interval against a plain sort and the interpolation formula */
+      gsl_sort(column, 1, samples);
+      for (int side = 0; side < 2; side++) {
+        double f = side ? 0.95 : 0.05, idx = f * (double)(samples - 1);
+        size_t lo = (size_t)floor(idx);
+        double q = lo + 1 < samples ? column[lo] + (idx - lo) * (column[lo + 1] - column[lo]) : column[lo];
+        double got = side ? c.hi[b]->data[e] : c.lo[b]->data[e];
+        cr_assert(fabs(got - q) <= 1e-12 * (1 + fabs(q)), "quantile %g: %g vs %g", f, got, q);
+      }
+    }
+    free(ref);
+  }
+  free(column);
+  free_mc_case(&c);
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+Test(batch_mc, bit_identical_at_any_thread_count) {
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0.2);
+  unsigned long seed = gsl_rng_get(r);
+  size_t sizes[8], ns = sizes_for(test_max_threads() - 1, sizes);
+  for (size_t k = 0; k < ns; k++) {
+    size_t n = sizes[k] > 20 ? 20 : sizes[k];
+    mc_case ref;
+    for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+      gsl_rng_set(r, test_seed() + k); /* the same inputs for every thread count */
+      mc_case c = make_mc_case(r, n);
+      ndpar_pool *p = pool_of(threads);
+      cr_assert_eq(run_mc(p, &c, m, 17, seed, 0.8), GSL_SUCCESS);
+      if (threads == 1) {
+        ref = c;
+      } else {
+        for (size_t b = 0; b < n; b++) {
+          size_t bytes = c.in.x[b]->size1 * HORIZON * sizeof(double);
+          cr_assert(memcmp(c.mean[b]->data, ref.mean[b]->data, bytes) == 0);
+          cr_assert(memcmp(c.sd[b]->data, ref.sd[b]->data, bytes) == 0);
+          cr_assert(memcmp(c.lo[b]->data, ref.lo[b]->data, bytes) == 0);
+          cr_assert(memcmp(c.hi[b]->data, ref.hi[b]->data, bytes) == 0);
+        }
+        free_mc_case(&c);
+      }
+      ndpar_pool_free(p);
+    }
+    free_mc_case(&ref);
+  }
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+Test(batch_mc, dropout_makes_samples_differ_and_none_makes_them_equal) {
+  gsl_rng *r = test_rng();
+  mc_case c = make_mc_case(r, 3);
+  wl_mlp *m = make_mlp(0.0);
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, (const gsl_matrix *const *)c.in.x, 3, 10, 1,
+                                    wl_mlp_predict, m, c.mean, c.sd), GSL_SUCCESS);
+  for (size_t b = 0; b < 3; b++)
+    for (size_t e = 0; e < c.in.x[b]->size1 * HORIZON; e++) cr_assert_eq(c.sd[b]->data[e], 0.0);
+  m->dropout = 0.5;
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, (const gsl_matrix *const *)c.in.x, 3, 10, 1,
+                                    wl_mlp_predict, m, c.mean, NULL), GSL_SUCCESS);
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, (const gsl_matrix *const *)c.in.x, 3, 10, 1,
+                                    wl_mlp_predict, m, c.mean, c.sd), GSL_SUCCESS);
+  cr_assert(c.sd[0]->data[0] > 0, "dropout gives spread");
+  free_mc_case(&c);
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+static int fail_on_batch(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)x;
+  size_t bad = *(size_t *)ctx;
+  gsl_matrix_set_all(y, 1.0);
+  return t->index == bad ? GSL_EDOM : GSL_SUCCESS;
+}
+
+Test(batch_errors, callback_failure_returns_status_and_batch) {
+  gsl_rng *r = test_rng();
+  mc_case c = make_mc_case(r, 30);
+  size_t bad = gsl_rng_uniform_int(r, 30), failed = 0;
+  cr_assert_eq(ndpar_batch_infer_ex(NULL, (const gsl_matrix *const *)c.in.x, c.in.y, 30,
+                                    fail_on_batch, &bad, &failed), GSL_EDOM);
+  cr_assert_eq(failed, bad);
+  failed = 0;
+  cr_assert_eq(ndpar_batch_infer_mc_interval(NULL, (const gsl_matrix *const *)c.in.x, 30, 8, 1,
+                                             0.5, fail_on_batch, &bad, c.mean, c.sd, c.lo, c.hi,
+                                             &failed), GSL_EDOM);
+  cr_assert_eq(failed, bad);
+  for (size_t b = 0; b < 30; b++) cr_assert_eq(gsl_matrix_get(c.mean[b], 0, 0), 7.0, "mean untouched");
+  free_mc_case(&c);
+  gsl_rng_free(r);
+}
+
+static void assert_untouched(mc_case *c) {
+  for (size_t b = 0; b < c->in.n; b++) {
+    cr_assert_eq(gsl_matrix_get(c->in.y[b], 0, 0), 7.0);
+    cr_assert_eq(gsl_matrix_get(c->mean[b], 0, 0), 7.0);
+    cr_assert_eq(gsl_matrix_get(c->sd[b], 0, 0), 7.0);
+  }
+}
+
+Test(batch_errors, bad_arguments_are_rejected_before_any_work) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0.1);
+  mc_case c = make_mc_case(r, 4);
+  const gsl_matrix *const *x = (const gsl_matrix *const *)c.in.x;
+  size_t errors = 0;
+#define REJECT(call, code)                      \
+  do {                                          \
+    cr_assert_eq((call), (code), #call);        \
+    cr_assert_eq(test_gsl_error_count(), ++errors); \
+    assert_untouched(&c);                       \
+  } while (0)
+
+  REJECT(ndpar_batch_infer(NULL, NULL, c.in.y, 4, wl_mlp_predict, m), GSL_EFAULT);
+  REJECT(ndpar_batch_infer(NULL, x, NULL, 4, wl_mlp_predict, m), GSL_EFAULT);
+  REJECT(ndpar_batch_infer(NULL, x, c.in.y, 4, NULL, m), GSL_EFAULT);
+  gsl_matrix *keep = c.in.x[2];
+  c.in.x[2] = NULL;
+  REJECT(ndpar_batch_infer(NULL, x, c.in.y, 4, wl_mlp_predict, m), GSL_EFAULT);
+  cr_assert(strstr(test_gsl_last_reason(), "x[2]"), "names the batch: %s", test_gsl_last_reason());
+  c.in.x[2] = keep;
+  gsl_matrix *wrong = gsl_matrix_alloc(c.in.x[3]->size1 + 1, HORIZON);
+  gsl_matrix_set_all(wrong, 7.0);
+  gsl_matrix *saved = c.in.y[3];
+  c.in.y[3] = wrong;
+  REJECT(ndpar_batch_infer(NULL, x, c.in.y, 4, wl_mlp_predict, m), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "y[3]"), "names the batch: %s", test_gsl_last_reason());
+  c.in.y[3] = saved;
+  gsl_matrix_free(wrong);
+
+  REJECT(ndpar_batch_infer_mc(NULL, x, 4, 0, 1, wl_mlp_predict, m, c.mean, c.sd), GSL_EINVAL);
+  REJECT(ndpar_batch_infer_mc(NULL, x, 4, 1, 1, wl_mlp_predict, m, c.mean, c.sd), GSL_EINVAL);
+  REJECT(ndpar_batch_infer_mc(NULL, x, 4, 5, 1, wl_mlp_predict, m, NULL, c.sd), GSL_EFAULT);
+  double levels[] = {1.0, -0.1, 1.5, NAN};
+  for (int k = 0; k < 4; k++)
+    REJECT(ndpar_batch_infer_mc_interval(NULL, x, 4, 5, 1, levels[k], wl_mlp_predict, m, c.mean,
+                                         c.sd, c.lo, c.hi, NULL), GSL_EINVAL);
+  REJECT(ndpar_batch_infer_mc_interval(NULL, x, 4, 5, 1, 0.9, wl_mlp_predict, m, c.mean, c.sd,
+                                       NULL, c.hi, NULL), GSL_EFAULT);
+  gsl_matrix *narrow = gsl_matrix_alloc(c.in.x[0]->size1, HORIZON + 1);
+  gsl_matrix_set_all(narrow, 7.0);
+  gsl_matrix *saved_sd = c.sd[0];
+  c.sd[0] = narrow;
+  REJECT(ndpar_batch_infer_mc(NULL, x, 4, 5, 1, wl_mlp_predict, m, c.mean, c.sd), GSL_EBADLEN);
+  c.sd[0] = saved_sd;
+  gsl_matrix_free(narrow);
+
+  REJECT(ndpar_batch_infer_rows(NULL, c.in.x[0], 0, c.in.y[0], wl_mlp_predict, m, NULL), GSL_EINVAL);
+  gsl_matrix *taller = gsl_matrix_alloc(c.in.x[0]->size1 + 1, HORIZON);
+  REJECT(ndpar_batch_infer_rows(NULL, c.in.x[0], 2, taller, wl_mlp_predict, m, NULL), GSL_EBADLEN);
+  gsl_matrix_free(taller);
+
+  cr_assert_eq(ndpar_batch_infer(NULL, NULL, NULL, 0, wl_mlp_predict, m), GSL_SUCCESS, "n = 0 is a no-op");
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, NULL, 0, 5, 1, wl_mlp_predict, m, NULL, NULL), GSL_SUCCESS);
+  free_mc_case(&c);
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+/* ---- the reference MLP ---------------------------------------------------------------- */
+
+Test(workload_mlp, gradient_matches_central_differences) {
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0);
+  size_t rows = 1 + gsl_rng_uniform_int(r, 30);
+  gsl_matrix *x = random_matrix(r, rows, LAGS), *t = random_matrix(r, rows, HORIZON);
+  size_t p = m->theta->size;
+  gsl_vector *g = gsl_vector_alloc(p), *scratch = gsl_vector_alloc(p), *theta = gsl_vector_alloc(p);
+  double loss;
+  cr_assert_eq(wl_mlp_loss_grad(m, NULL, x, t, g, &loss), GSL_SUCCESS);
+  cr_assert(loss > 0);
+  double h = 1e-6;
+  for (size_t j = 0; j < p; j++) {
+    gsl_vector_memcpy(theta, m->theta);
+    double lp, lm;
+    gsl_vector_set(theta, j, gsl_vector_get(m->theta, j) + h);
+    wl_mlp_loss_grad(m, theta, x, t, scratch, &lp);
+    gsl_vector_set(theta, j, gsl_vector_get(m->theta, j) - h);
+    wl_mlp_loss_grad(m, theta, x, t, scratch, &lm);
+    double fd = (lp - lm) / (2 * h), an = gsl_vector_get(g, j);
+    cr_assert(fabs(fd - an) <= 1e-6 * (1 + fabs(an)), "parameter %zu: analytic %g, numeric %g", j, an, fd);
+  }
+  gsl_vector_free(g);
+  gsl_vector_free(scratch);
+  gsl_vector_free(theta);
+  gsl_matrix_free(x);
+  gsl_matrix_free(t);
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+Test(workload_mlp, shape_mismatch_is_reported_not_crashed) {
+  wl_mlp *m = make_mlp(0);
+  gsl_matrix *x = gsl_matrix_calloc(4, LAGS + 1), *y = gsl_matrix_alloc(4, HORIZON);
+  cr_assert_eq(wl_mlp_forward(m, NULL, x, y, NULL), GSL_EBADLEN);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  wl_mlp_free(m);
+}
+
+/* ---- the strict CSV loader ------------------------------------------------------------ */
+
+static char *write_temp(const char *text) {
+  static char path[64];
+  strcpy(path, "/tmp/ndpar_csv_XXXXXX");
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  return path;
+}
+
+Test(workload_csv, reads_a_good_file) {
+  char *path = write_temp("date,pressure,temperature\n2010-01-01,1016.6,4.0\n2010-01-02,1016.7,-3.5e1\r\n2010-01-03,1,0\n");
+  gsl_vector *v = NULL;
+  char err[256] = "";
+  cr_assert_eq(wl_csv_column(path, "temperature", &v, err, sizeof err), GSL_SUCCESS, "%s", err);
+  cr_assert_eq(v->size, 3);
+  cr_assert_eq(gsl_vector_get(v, 0), 4.0);
+  cr_assert_eq(gsl_vector_get(v, 1), -35.0);
+  cr_assert_eq(gsl_vector_get(v, 2), 0.0);
+  gsl_vector_free(v);
+  unlink(path);
+}
+
+static void expect_csv_error(const char *text, const char *column, int code, const char *needle) {
+  char *path = write_temp(text);
+  gsl_vector *sentinel = (gsl_vector *)0x1, *v = sentinel;
+  char err[512] = "";
+  cr_assert_eq(wl_csv_column(path, column, &v, err, sizeof err), code, "%s", err);
+  cr_assert_eq(v, sentinel, "output untouched on error");
+  cr_assert(strstr(err, path) != NULL, "message names the file: %s", err);
+  cr_assert(strstr(err, needle) != NULL, "message '%s' lacks '%s'", err, needle);
+  unlink(path);
+}
+
+Test(workload_csv, rejects_broken_files_naming_line_and_column) {
+  expect_csv_error("a,b\n1,2\n3,x\n", "b", GSL_EINVAL, ":3: column 2 (\"b\"): \"x\"");
+  expect_csv_error("a,b\n1,2\n3\n", "b", GSL_EINVAL, ":3: 1 fields, the header has 2");
+  expect_csv_error("a,b\n1,2\n3,4,5\n", "a", GSL_EINVAL, ":3: 3 fields");
+  expect_csv_error("a,b\n1,\n", "b", GSL_EINVAL, ":2: column 2");
+  expect_csv_error("a,b\n1,inf\n", "b", GSL_EINVAL, "not a finite number");
+  expect_csv_error("a,b\n1,nan\n", "b", GSL_EINVAL, "not a finite number");
+  expect_csv_error("a,b\n1,2.5abc\n", "b", GSL_EINVAL, "\"2.5abc\"");
+  expect_csv_error("a,b\n1,2\n", "c", GSL_EINVAL, "no column named \"c\"");
+  expect_csv_error("a,b\n", "a", GSL_EINVAL, "no data lines");
+  expect_csv_error("", "a", GSL_EINVAL, "empty file");
+  gsl_vector *v = NULL;
+  char err[256];
+  cr_assert_eq(wl_csv_column("/nonexistent/x.csv", "a", &v, err, sizeof err), GSL_EFAILED);
+  cr_assert(strstr(err, "/nonexistent/x.csv") != NULL);
+}
+
+Test(workload_data, the_bundled_series_windows) {
+  gsl_matrix *x = NULL, *y = NULL;
+  char err[512] = "";
+  cr_assert_eq(wl_default_windows(NULL, 24, 6, &x, &y, err, sizeof err), GSL_SUCCESS, "%s", err);
+  cr_assert_eq(x->size1, 8759 - 24 - 6 + 1);
+  cr_assert_eq(x->size2, 24);
+  cr_assert_eq(y->size2, 6);
+  /* window t+1 is window t shifted by one: the series is continuous */
+  cr_assert_eq(gsl_matrix_get(x, 1, 0), gsl_matrix_get(x, 0, 1));
+  cr_assert_eq(gsl_matrix_get(y, 0, 0), gsl_matrix_get(x, 1, 23));
+  gsl_vector_const_view col = gsl_matrix_const_column(x, 0);
+  cr_assert(fabs(gsl_stats_mean(col.vector.data, col.vector.stride, col.vector.size)) < 0.05);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
