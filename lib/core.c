@@ -85,6 +85,45 @@ void ndpar_thread_scratch_release(void) {
   scratch_size = 0;
 }
 
+/* ---- buffer cache ---- */
+
+#include <stdatomic.h>
+
+#define CACHE_SLOTS 4
+
+/* Each buffer is preceded by one cache line holding its capacity. */
+static _Atomic(void *) cache_slot[CACHE_SLOTS];
+
+static size_t cache_capacity(void *buffer) { return *(size_t *)((char *)buffer - NDPAR_CACHELINE); }
+
+static void cache_free(void *buffer) {
+  if (buffer) free((char *)buffer - NDPAR_CACHELINE);
+}
+
+void *ndpar_cache_take(size_t bytes) {
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    void *b = atomic_exchange(&cache_slot[i], NULL);
+    if (b == NULL) continue;
+    if (cache_capacity(b) >= bytes) return b;
+    cache_free(b); /* too small for today's work: make room for a larger one */
+  }
+  if (bytes > SIZE_MAX - 2 * NDPAR_CACHELINE) return NULL;
+  size_t capacity = ndpar_cacheline_round(bytes);
+  void *raw = NULL;
+  if (posix_memalign(&raw, NDPAR_CACHELINE, NDPAR_CACHELINE + capacity) != 0) return NULL;
+  *(size_t *)raw = capacity;
+  return (char *)raw + NDPAR_CACHELINE;
+}
+
+void ndpar_cache_give(void *buffer) {
+  if (buffer == NULL) return;
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    void *expected = NULL;
+    if (atomic_compare_exchange_strong(&cache_slot[i], &expected, buffer)) return;
+  }
+  cache_free(buffer);
+}
+
 /* ---- random streams ---- */
 
 struct ndpar_streams {

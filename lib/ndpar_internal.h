@@ -22,6 +22,16 @@ int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define NDPAR_ERROR_FMT(code, ...) return ndpar_error_fmt((code), __FILE__, __LINE__, __VA_ARGS__)
 
+/* A process-wide cache of a few large buffers that module calls reuse from one call to
+ * the next. A fresh multi-megabyte malloc is served by mmap: every call would pay page
+ * faults, and its free a TLB shootdown across the pool's cores (both costly in VMs: 1-3 ms
+ * per MC call measured here). take() returns a cache-line-aligned buffer of at least
+ * `bytes` (a cached one if one fits), or NULL; give() puts it back for the next call, or
+ * frees it. Lock-free (atomic exchanges on a few slots): safe from any thread, and a
+ * nested call simply finds the slots empty. Calling thread only (may allocate). */
+void *ndpar_cache_take(size_t bytes);
+void ndpar_cache_give(void *buffer);
+
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

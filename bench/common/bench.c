@@ -32,8 +32,24 @@ bench_stats bench_time(void (*fn)(void *), void *ctx, int warmup, int reps) {
   return s;
 }
 
+void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup, int reps,
+                   double *medians) {
+  double *t = malloc(nfns * (size_t)reps * sizeof *t);
+  for (int r = -warmup; r < reps; r++)
+    for (size_t f = 0; f < nfns; f++) {
+      bench_settle();
+      fns[f](ctx); /* untimed: wakes the variant's threads and warms caches after the pause */
+      double t0 = ndpar_time_now();
+      fns[f](ctx);
+      double dt = ndpar_time_now() - t0;
+      if (r >= 0) t[f * (size_t)reps + (size_t)r] = dt;
+    }
+  for (size_t f = 0; f < nfns; f++) medians[f] = bench_median(t + f * (size_t)reps, (size_t)reps);
+  free(t);
+}
+
 void bench_settle(void) {
-  struct timespec ts = {0, 30 * 1000 * 1000};
+  struct timespec ts = {0, 20 * 1000 * 1000};
   nanosleep(&ts, NULL);
 }
 

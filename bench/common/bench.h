@@ -12,6 +12,12 @@ typedef struct {
 /* Calls fn(ctx) `warmup` times, then times `reps` calls one by one. */
 bench_stats bench_time(void (*fn)(void *), void *ctx, int warmup, int reps);
 
+/* Times several variants of one kernel, interleaved: each repeat runs every variant once
+ * (after bench_settle and one untimed call of its own), so a slow phase of a shared machine hits all variants
+ * alike. medians[i] (seconds) of variant i after `warmup` untimed rounds. */
+void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup, int reps,
+                   double *medians);
+
 /* Sleeps long enough for every spinning runtime (ndpar's workers, libgomp's) to go to
  * sleep, so that the next variant measured has the cores to itself. */
 void bench_settle(void);

@@ -155,9 +155,11 @@ static void omp_compute(void *vc) {
 
 /* ---- driver ---- */
 
-static double measure(void (*fn)(void *), ctx_t *c, int reps, double scale) {
-  bench_settle();
-  return bench_time(fn, c, reps / 5 + 1, reps).median * scale;
+/* Interleaved medians of the variants (see bench_compare), scaled. */
+static void measure(void (*const *fns)(void *), size_t nfns, ctx_t *c, int reps, double scale,
+                    double *out) {
+  bench_compare(fns, nfns, c, 1, reps, out);
+  for (size_t i = 0; i < nfns; i++) out[i] *= scale;
 }
 
 int main(int argc, char **argv) {
@@ -186,22 +188,19 @@ int main(int argc, char **argv) {
     ctx_t c = {ndpar_pool_alloc(&cfg), T, TRIVIAL_N, out};
     if (c.pool == NULL) return 1;
 
-    latency[k][0] = measure(ndpar_fork_join, &c, reps, 1e6 / FORK_JOIN_RUNS);
-    latency[k][1] = measure(omp_fork_join, &c, reps, 1e6 / FORK_JOIN_RUNS);
+    void (*const fork_join[2])(void *) = {ndpar_fork_join, omp_fork_join};
+    measure(fork_join, 2, &c, reps, 1e6 / FORK_JOIN_RUNS, latency[k]);
     latency[k][2] = latency[k][0] / latency[k][1];
     cold[k][0] = cold_latency_us(&c, 0);
     cold[k][1] = cold_latency_us(&c, 1);
     cold[k][2] = cold[k][0] / cold[k][1];
 
-    dispatch[k][0] = measure(seq_trivial, &c, reps, 1e9 / TRIVIAL_N);
-    dispatch[k][1] = measure(ndpar_trivial, &c, reps, 1e9 / TRIVIAL_N);
-    dispatch[k][2] = measure(ndpar_trivial_range, &c, reps, 1e9 / TRIVIAL_N);
-    dispatch[k][3] = measure(omp_trivial_dynamic, &c, reps, 1e9 / TRIVIAL_N);
-    dispatch[k][4] = measure(omp_trivial_guided, &c, reps, 1e9 / TRIVIAL_N);
+    void (*const trivial[5])(void *) = {seq_trivial, ndpar_trivial, ndpar_trivial_range,
+                                         omp_trivial_dynamic, omp_trivial_guided};
+    measure(trivial, 5, &c, reps, 1e9 / TRIVIAL_N, dispatch[k]);
 
-    compute[k][0] = measure(seq_compute, &c, reps, 1e3);
-    compute[k][1] = measure(ndpar_compute, &c, reps, 1e3);
-    compute[k][2] = measure(omp_compute, &c, reps, 1e3);
+    void (*const computes[3])(void *) = {seq_compute, ndpar_compute, omp_compute};
+    measure(computes, 3, &c, reps, 1e3, compute[k]);
     compute[k][3] = compute[k][0] / compute[k][1];
     compute[k][4] = compute[k][0] / compute[k][2];
     printf("(T=%zu: %s)\n", T,

@@ -3,8 +3,10 @@
  * A pool of T threads is the calling thread (worker slot 0) plus T-1 persistent workers
  * named ndpar-w1 .. ndpar-w<T-1>, each pinned to its own physical core. The caller takes
  * part in every run, as OpenMP's master thread does. Tasks are claimed dynamically in
- * chunks that shrink as the run nears its end (guided scheduling), so both thousands of
- * tiny tasks and a handful of uneven ones keep every core busy.
+ * chunks that each thread sizes to about 20 us of work from the time its last chunk took
+ * (one index at a time for coarse tasks, thousands for tiny ones), capped as the run nears
+ * its end (guided), so both millions of tiny tasks and a handful of uneven ones keep
+ * every core busy.
  */
 #ifndef NDPAR_POOL_H
 #define NDPAR_POOL_H

@@ -180,7 +180,7 @@ static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double
 static void mc_free(mc_ctx *c) {
   free(c->offset);
   free(c->rowstart);
-  free(c->buf);
+  ndpar_cache_give(c->buf);
   ndpar_streams_free(c->streams);
   ndpar_slots_free(&c->sort_scratch);
 }
@@ -198,7 +198,7 @@ static int mc_alloc(mc_ctx *c, size_t threads, unsigned long seed, int need_sort
     c->offset[b + 1] = c->offset[b] + c->samples * rows * c->cols;
     c->rowstart[b + 1] = c->rowstart[b] + rows;
   }
-  c->buf = malloc((c->offset[c->n] ? c->offset[c->n] : 1) * sizeof *c->buf);
+  c->buf = ndpar_cache_take((c->offset[c->n] ? c->offset[c->n] : 1) * sizeof *c->buf);
   if (c->buf == NULL) GSL_ERROR("batch_infer_mc: out of memory for the samples", GSL_ENOMEM);
   c->streams = ndpar_streams_alloc(threads, seed);
   if (c->streams == NULL) return GSL_ENOMEM;
