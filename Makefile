@@ -18,10 +18,11 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch
+MODULES      := pool batch grad
 # What each module links below itself (besides core).
 MODDEPS_pool :=
 MODDEPS_batch := pool
+MODDEPS_grad := pool
 
 SHELL        := /bin/bash
 CC           ?= cc
@@ -46,10 +47,10 @@ LDFLAGS_ALL  := $(CFLAGS_SAN) $(LDFLAGS)
 # oversubscribe the machine and measure nothing true.
 TEST_ARGS    ?= --jobs 1
 
-.PHONY: all libs check bench run install uninstall clean deps tests benches tools \
+.PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
         $(addprefix test-,core $(MODULES)) $(addprefix bench-,$(MODULES))
 
-all: libs tests benches tools
+all: libs tests benches examples tools
 
 # ---------------------------------------------------------------- dependencies
 DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
@@ -183,6 +184,20 @@ benches: $(BENCH_BINS)
 BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b $(BENCH_ARGS); done
+
+# ---------------------------------------------------------------- examples
+EXAMPLE_SRC  := $(wildcard examples/*.c)
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+
+$(BUILD)/obj/examples/%.o: examples/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Ibench/workload -MMD -MP -c $< -o $@
+
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(WL_LIB) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+
+examples: $(EXAMPLE_BINS)
 
 # ---------------------------------------------------------------- tools
 tools:

@@ -65,3 +65,20 @@ int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_ma
 const char *wl_data_dir(const char *data_dir);
 
 #endif
+
+/* ---- gradients and training (issue #5) ---- */
+#include "ndpar/ndpar_grad.h"
+
+/* An ndpar_grad_fn for a horizon-1 MLP: y (contiguous) holds the targets. */
+int wl_mlp_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                const ndpar_task *t, void *ctx);
+
+/* Synchronous data-parallel SGD: each step takes the next `batch_rows` rows of (x, y)
+ * (cycling), splits them into `shards` row views, computes their gradient in parallel
+ * with ndpar_grad_compute, then updates theta in the calling thread, after the parallel
+ * part: the optimizer never runs inside the parallel loop (the Rust guide's example
+ * updates it from every task, a data race). losses[s] (if not NULL) = the loss at step s.
+ * y must have stride 1. Returns the first error. */
+int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector *y,
+                 size_t batch_rows, size_t shards, size_t steps, double lr, ndpar_reduce mode,
+                 double *losses);

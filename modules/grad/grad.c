@@ -1,0 +1,229 @@
+/* grad.c: parallel gradients with padded per-worker or deterministic block aggregation. */
+#include "ndpar/ndpar_grad.h"
+#include "ndpar_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Deterministic mode cuts the batches into at most this many blocks of equal size: the
+ * cut depends on n alone, never on the thread count. */
+#define DET_MAX_BLOCKS 1024
+/* Block sums of one wave are kept at once: at most this many bytes of them (but always
+ * at least two blocks per thread, so every wave keeps every core busy). */
+#define DET_WAVE_BYTES ((size_t)64 << 20)
+/* Folds and aggregates over fewer parameters than this run on the calling thread. */
+#define PARALLEL_PARAMS 8192
+
+/* A running sum: P gradient entries, then sum of rows * loss, then sum of rows, then the
+ * first failing batch of a deterministic block. */
+#define SUM_LOSS(P) (P)
+#define SUM_ROWS(P) ((P) + 1)
+#define SUM_FAILED(P) ((P) + 2)
+#define SUM_LEN(P) ((P) + 3)
+
+typedef struct {
+  const gsl_matrix *const *x;
+  const gsl_vector *const *y;
+  size_t n, P;
+  ndpar_grad_fn f;
+  void *ctx;
+  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
+  ndpar_slots sums;    /* fast: per worker; deterministic: per block of the wave */
+  size_t block, wave_first, nsums;
+  double *total; /* SUM_LEN(P) */
+} grad_ctx;
+
+/* Adds rows * (gradient, loss) of batch i into sum. */
+static int add_batch(grad_ctx *c, size_t i, unsigned worker, double *sum) {
+  double *g = ndpar_slots_at(&c->scratch, worker), loss = 0;
+  gsl_vector_view gv = gsl_vector_view_array(g, c->P);
+  ndpar_task bt = {i, worker, NULL};
+  int status = c->f(c->x[i], c->y[i], &gv.vector, &loss, &bt, c->ctx);
+  if (status) return status;
+  double rows = (double)c->x[i]->size1;
+  for (size_t j = 0; j < c->P; j++) sum[j] += rows * g[j];
+  sum[SUM_LOSS(c->P)] += rows * loss;
+  sum[SUM_ROWS(c->P)] += rows;
+  return GSL_SUCCESS;
+}
+
+static int fast_task(const ndpar_task *t, void *vc) {
+  grad_ctx *c = vc;
+  return add_batch(c, t->index, t->worker, ndpar_slots_at(&c->sums, t->worker));
+}
+
+/* Block t->index of the wave: its batches summed in index order from zero. */
+static int block_task(const ndpar_task *t, void *vc) {
+  grad_ctx *c = vc;
+  size_t k = c->wave_first + t->index, first = k * c->block;
+  size_t last = first + c->block < c->n ? first + c->block : c->n;
+  double *sum = ndpar_slots_at(&c->sums, t->index);
+  memset(sum, 0, SUM_LEN(c->P) * sizeof *sum);
+  for (size_t i = first; i < last; i++) {
+    int status = add_batch(c, i, t->worker, sum);
+    if (status) {
+      sum[SUM_FAILED(c->P)] = (double)i;
+      return status;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+/* total[j] += sums[0][j] + ... in slot order, for j in [begin, end): deterministic per
+ * element, so it may run in parallel over parameters. */
+static int fold_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  grad_ctx *c = vc;
+  for (size_t s = 0; s < c->nsums; s++) {
+    const double *sum = ndpar_slots_at(&c->sums, s);
+    for (size_t j = begin; j < end; j++) c->total[j] += sum[j];
+  }
+  return GSL_SUCCESS;
+}
+
+static void fold(ndpar_pool *p, grad_ctx *c) {
+  size_t len = SUM_LOSS(c->P) + 2; /* gradient, loss and rows; not the failure slot */
+  if (len < PARALLEL_PARAMS) {
+    ndpar_task t = {0, 0, NULL};
+    fold_range(0, len, &t, c);
+  } else {
+    ndpar_pool_run_range(p, len, fold_range, c, NULL);
+  }
+}
+
+static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
+  int status = ndpar_pool_run_ex(p, c->n, fast_task, c, failed);
+  if (status == GSL_SUCCESS) fold(p, c);
+  return status;
+}
+
+static int run_deterministic(ndpar_pool *p, grad_ctx *c, size_t wave, size_t *failed) {
+  size_t nblocks = ndpar_rows_nbatches(c->n, c->block);
+  for (c->wave_first = 0; c->wave_first < nblocks; c->wave_first += wave) {
+    c->nsums = nblocks - c->wave_first < wave ? nblocks - c->wave_first : wave;
+    size_t at = 0;
+    int status = ndpar_pool_run_ex(p, c->nsums, block_task, c, &at);
+    if (status) {
+      const double *sum = ndpar_slots_at(&c->sums, at);
+      if (failed) *failed = (size_t)sum[SUM_FAILED(c->P)];
+      return status;
+    }
+    fold(p, c);
+  }
+  return GSL_SUCCESS;
+}
+
+static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
+                         ndpar_grad_fn f, ndpar_reduce mode, const gsl_vector *grad) {
+  NDPAR_REQUIRE(f != NULL, "grad_compute: f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(grad != NULL, "grad_compute: grad is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(grad->size > 0, "grad_compute: grad has length 0", GSL_EBADLEN);
+  NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || mode == NDPAR_REDUCE_DETERMINISTIC,
+                "grad_compute: mode is neither NDPAR_REDUCE_FAST nor NDPAR_REDUCE_DETERMINISTIC",
+                GSL_EINVAL);
+  NDPAR_REQUIRE(n > 0, "grad_compute: n is 0 (the mean of no batches is undefined)", GSL_EINVAL);
+  NDPAR_REQUIRE(x != NULL, "grad_compute: x is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(y != NULL, "grad_compute: y is NULL", GSL_EFAULT);
+  for (size_t i = 0; i < n; i++) {
+    if (x[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grad_compute: x[%zu] is NULL", i);
+    if (y[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grad_compute: y[%zu] is NULL", i);
+    if (x[i]->size1 == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grad_compute: batch %zu has no rows", i);
+    if (y[i]->size != x[i]->size1)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "grad_compute: y[%zu] has %zu entries, x[%zu] has %zu rows", i,
+                      y[i]->size, i, x[i]->size1);
+  }
+  return GSL_SUCCESS;
+}
+
+int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+                          size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
+                          gsl_vector *grad, double *loss, size_t *failed) {
+  int status = check_compute(x, y, n, f, mode, grad);
+  if (status) return status;
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  size_t threads = ndpar_pool_threads(p), P = grad->size;
+  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx};
+  size_t wave = 0;
+  if (mode == NDPAR_REDUCE_FAST) {
+    c.nsums = threads;
+  } else {
+    c.block = ndpar_rows_nbatches(n, DET_MAX_BLOCKS); /* batches per block: n alone decides */
+    size_t nblocks = ndpar_rows_nbatches(n, c.block);
+    wave = DET_WAVE_BYTES / (SUM_LEN(P) * sizeof(double));
+    if (wave < 2 * threads) wave = 2 * threads;
+    if (wave > nblocks) wave = nblocks;
+    c.nsums = wave;
+  }
+  if (failed) *failed = n;
+  c.total = calloc(SUM_LEN(P), sizeof *c.total);
+  if (c.total == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
+  status = ndpar_slots_alloc(&c.scratch, threads, P * sizeof(double));
+  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&c.sums, c.nsums, SUM_LEN(P) * sizeof(double));
+  if (status == GSL_SUCCESS)
+    status = mode == NDPAR_REDUCE_FAST ? run_fast(p, &c, failed) : run_deterministic(p, &c, wave, failed);
+  if (status == GSL_SUCCESS) {
+    double rows = c.total[SUM_ROWS(P)];
+    for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, c.total[j] / rows);
+    if (loss) *loss = c.total[SUM_LOSS(P)] / rows;
+  }
+  ndpar_slots_free(&c.scratch);
+  ndpar_slots_free(&c.sums);
+  free(c.total);
+  return status;
+}
+
+int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+                       size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode, gsl_vector *grad,
+                       double *loss) {
+  return ndpar_grad_compute_ex(p, x, y, n, f, ctx, mode, grad, loss, NULL);
+}
+
+/* ---- aggregate ---- */
+
+typedef struct {
+  const gsl_vector *const *grads;
+  const double *weights;
+  size_t n;
+  double wsum;
+  gsl_vector *out;
+} agg_ctx;
+
+static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  agg_ctx *c = vc;
+  for (size_t j = begin; j < end; j++) {
+    double acc = 0;
+    for (size_t i = 0; i < c->n; i++)
+      acc += (c->weights ? c->weights[i] : 1.0) * gsl_vector_get(c->grads[i], j);
+    gsl_vector_set(c->out, j, acc / c->wsum);
+  }
+  return GSL_SUCCESS;
+}
+
+int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
+                         size_t n, gsl_vector *out) {
+  NDPAR_REQUIRE(grads != NULL, "grad_aggregate: grads is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(out != NULL, "grad_aggregate: out is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(n > 0, "grad_aggregate: n is 0 (the mean of no gradients is undefined)", GSL_EINVAL);
+  double wsum = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (grads[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grad_aggregate: grads[%zu] is NULL", i);
+    if (grads[i]->size != out->size)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "grad_aggregate: grads[%zu] has length %zu, out has %zu", i,
+                      grads[i]->size, out->size);
+    if (weights) {
+      if (!isfinite(weights[i]))
+        NDPAR_ERROR_FMT(GSL_EDOM, "grad_aggregate: weights[%zu] is not finite", i);
+      if (weights[i] < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grad_aggregate: weights[%zu] is negative", i);
+    }
+    wsum += weights ? weights[i] : 1.0;
+  }
+  NDPAR_REQUIRE(wsum > 0, "grad_aggregate: the weights sum to zero", GSL_EINVAL);
+  agg_ctx c = {grads, weights, n, wsum, out};
+  if (out->size < PARALLEL_PARAMS) {
+    ndpar_task t = {0, 0, NULL};
+    return aggregate_range(0, out->size, &t, &c);
+  }
+  return ndpar_pool_run_range(p, out->size, aggregate_range, &c, NULL);
+}

@@ -1,0 +1,354 @@
+/* Tests of the grad module: closed-form least squares, determinism, aggregation, errors,
+ * and the synchronous SGD training example. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar/ndpar_grad.h"
+#include "test_util.h"
+#include "wl.h"
+
+/* ---- linear least squares: loss = mean (x w - y)^2, grad = 2/rows x^T (x w - y) ---- */
+
+typedef struct {
+  const gsl_vector *w;
+} lsq;
+
+static int lsq_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                    const ndpar_task *t, void *ctx) {
+  (void)t;
+  const lsq *m = ctx;
+  gsl_vector *r = gsl_vector_alloc(x->size1);
+  gsl_vector_memcpy(r, y);
+  gsl_blas_dgemv(CblasNoTrans, 1.0, x, m->w, -1.0, r); /* r = x w - y */
+  double rows = (double)x->size1, rr;
+  gsl_blas_ddot(r, r, &rr);
+  *loss = rr / rows;
+  gsl_blas_dgemv(CblasTrans, 2.0 / rows, x, r, 0.0, grad);
+  gsl_vector_free(r);
+  return GSL_SUCCESS;
+}
+
+typedef struct {
+  gsl_matrix *x;   /* all rows */
+  gsl_vector *y, *w;
+  size_t n;        /* batches */
+  _gsl_matrix_const_view *xv;
+  _gsl_vector_const_view *yv;
+  const gsl_matrix **xs;
+  const gsl_vector **ys;
+} problem;
+
+/* n batches of 1..max_rows rows each, P features, over one matrix (batches are views). */
+static problem make_problem(gsl_rng *r, size_t n, size_t P, size_t max_rows) {
+  problem pb = {.n = n};
+  size_t *rows = malloc((n ? n : 1) * sizeof *rows), total = 0;
+  for (size_t i = 0; i < n; i++) total += rows[i] = 1 + gsl_rng_uniform_int(r, max_rows);
+  pb.x = gsl_matrix_alloc(total ? total : 1, P);
+  pb.y = gsl_vector_alloc(total ? total : 1);
+  pb.w = gsl_vector_alloc(P);
+  for (size_t i = 0; i < pb.x->size1; i++) {
+    for (size_t j = 0; j < P; j++) gsl_matrix_set(pb.x, i, j, gsl_ran_gaussian(r, 1.0) + 3.0);
+    gsl_vector_set(pb.y, i, gsl_ran_gaussian(r, 2.0));
+  }
+  for (size_t j = 0; j < P; j++) gsl_vector_set(pb.w, j, gsl_ran_gaussian(r, 1.0));
+  pb.xv = malloc((n + 1) * sizeof *pb.xv);
+  pb.yv = malloc((n + 1) * sizeof *pb.yv);
+  pb.xs = malloc((n + 1) * sizeof *pb.xs);
+  pb.ys = malloc((n + 1) * sizeof *pb.ys);
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    pb.xv[i] = gsl_matrix_const_submatrix(pb.x, at, 0, rows[i], P);
+    pb.yv[i] = gsl_vector_const_subvector(pb.y, at, rows[i]);
+    pb.xs[i] = &pb.xv[i].matrix;
+    pb.ys[i] = &pb.yv[i].vector;
+    at += rows[i];
+  }
+  free(rows);
+  return pb;
+}
+
+static void free_problem(problem *pb) {
+  gsl_matrix_free(pb->x);
+  gsl_vector_free(pb->y);
+  gsl_vector_free(pb->w);
+  free(pb->xv);
+  free(pb->yv);
+  free(pb->xs);
+  free(pb->ys);
+}
+
+/* The closed form over all rows at once. */
+static void full_gradient(const problem *pb, gsl_vector *g, double *loss) {
+  lsq m = {pb->w};
+  ndpar_task t = {0, 0, NULL};
+  lsq_grad(pb->x, pb->y, g, loss, &t, &m);
+}
+
+static ndpar_pool *pool_of(size_t threads) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  return ndpar_pool_alloc(&cfg);
+}
+
+/* Relative to the vector: |a - b|_inf <= rel |b|_inf. (Entry by entry would demand the
+ * impossible of an entry that is a small difference of large terms.) */
+static void assert_close(const gsl_vector *a, const gsl_vector *b, double rel, const char *what) {
+  double scale = 0;
+  for (size_t j = 0; j < b->size; j++) scale = fmax(scale, fabs(gsl_vector_get(b, j)));
+  for (size_t j = 0; j < a->size; j++) {
+    double x = gsl_vector_get(a, j), y = gsl_vector_get(b, j);
+    cr_assert(fabs(x - y) <= rel * scale, "%s: entry %zu: %.17g vs %.17g (scale %g)", what, j, x, y, scale);
+  }
+}
+
+Test(grad_compute, equals_the_full_data_gradient) {
+  gsl_rng *r = test_rng();
+  size_t P = 1 + gsl_rng_uniform_int(r, 20);
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = pool_of(threads);
+    size_t sizes[] = {1, threads > 1 ? threads - 1 : 1, threads, threads + 1, 300, 3000};
+    for (size_t k = 0; k < 6; k++) {
+      problem pb = make_problem(r, sizes[k], P, 40);
+      lsq m = {pb.w};
+      gsl_vector *ref = gsl_vector_alloc(P), *got = gsl_vector_alloc(P);
+      double ref_loss, loss;
+      full_gradient(&pb, ref, &ref_loss);
+      for (int mode = 0; mode < 2; mode++) {
+        cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, pb.n, lsq_grad, &m, (ndpar_reduce)mode,
+                                        got, &loss), GSL_SUCCESS);
+        assert_close(got, ref, 1e-12, mode ? "deterministic" : "fast");
+        cr_assert(fabs(loss - ref_loss) <= 1e-12 * ref_loss, "loss %g vs %g", loss, ref_loss);
+      }
+      gsl_vector_free(ref);
+      gsl_vector_free(got);
+      free_problem(&pb);
+    }
+    ndpar_pool_free(p);
+  }
+  gsl_rng_free(r);
+}
+
+Test(grad_compute, deterministic_mode_is_bit_identical_at_any_thread_count) {
+  gsl_rng *r = test_rng();
+  size_t sizes[] = {1, 2, 3, 7, 64, 1023, 1025, 5000}; /* > 1024: blocks of several batches */
+  for (size_t k = 0; k < 8; k++) {
+    problem pb = make_problem(r, sizes[k], 9, 12);
+    lsq m = {pb.w};
+    gsl_vector *ref = gsl_vector_alloc(9), *got = gsl_vector_alloc(9);
+    double ref_loss = 0, loss = 0;
+    for (size_t threads = 1; threads <= test_max_threads() + 1; threads++) {
+      ndpar_pool *p = pool_of(threads);
+      gsl_vector *out = threads == 1 ? ref : got;
+      double *l = threads == 1 ? &ref_loss : &loss;
+      cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, pb.n, lsq_grad, &m,
+                                      NDPAR_REDUCE_DETERMINISTIC, out, l), GSL_SUCCESS);
+      if (threads > 1) {
+        cr_assert(memcmp(got->data, ref->data, 9 * sizeof(double)) == 0, "n=%zu threads=%zu", pb.n, threads);
+        cr_assert(memcmp(&loss, &ref_loss, sizeof loss) == 0);
+      }
+      ndpar_pool_free(p);
+    }
+    gsl_vector_free(ref);
+    gsl_vector_free(got);
+    free_problem(&pb);
+  }
+  gsl_rng_free(r);
+}
+
+Test(grad_compute, large_parameter_vectors_fold_in_parallel_the_same) {
+  gsl_rng *r = test_rng();
+  size_t P = 10000; /* above the parallel-fold threshold */
+  problem pb = make_problem(r, 6, P, 3);
+  lsq m = {pb.w};
+  gsl_vector *ref = gsl_vector_alloc(P), *got = gsl_vector_alloc(P);
+  double l;
+  full_gradient(&pb, ref, &l);
+  for (int mode = 0; mode < 2; mode++) {
+    cr_assert_eq(ndpar_grad_compute(NULL, pb.xs, pb.ys, pb.n, lsq_grad, &m, (ndpar_reduce)mode, got, NULL),
+                 GSL_SUCCESS);
+    assert_close(got, ref, 1e-12, "large P");
+  }
+  gsl_vector_free(ref);
+  gsl_vector_free(got);
+  free_problem(&pb);
+  gsl_rng_free(r);
+}
+
+/* ---- errors ---- */
+
+static int fail_at(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                   const ndpar_task *t, void *ctx) {
+  (void)x, (void)y;
+  gsl_vector_set_all(grad, 1.0);
+  *loss = 1.0;
+  return t->index == *(size_t *)ctx ? GSL_ERANGE : GSL_SUCCESS;
+}
+
+Test(grad_errors, callback_failure_returns_status_and_batch_outputs_untouched) {
+  gsl_rng *r = test_rng();
+  for (int mode = 0; mode < 2; mode++) {
+    size_t n = 2000;
+    problem pb = make_problem(r, n, 4, 3);
+    size_t bad = gsl_rng_uniform_int(r, n), failed = 0;
+    gsl_vector *g = gsl_vector_alloc(4);
+    gsl_vector_set_all(g, 7.0);
+    double loss = 7.0;
+    cr_assert_eq(ndpar_grad_compute_ex(NULL, pb.xs, pb.ys, n, fail_at, &bad, (ndpar_reduce)mode, g,
+                                       &loss, &failed), GSL_ERANGE);
+    cr_assert_eq(failed, bad, "mode %d: failed %zu, expected %zu", mode, failed, bad);
+    cr_assert_eq(gsl_vector_get(g, 0), 7.0);
+    cr_assert_eq(loss, 7.0);
+    gsl_vector_free(g);
+    free_problem(&pb);
+  }
+  gsl_rng_free(r);
+}
+
+Test(grad_errors, bad_arguments_are_rejected_before_any_work) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  problem pb = make_problem(r, 4, 3, 5);
+  lsq m = {pb.w};
+  gsl_vector *g = gsl_vector_alloc(3);
+  gsl_vector_set_all(g, 7.0);
+  double loss = 7.0;
+  size_t errors = 0;
+#define REJECT(call, code)                                   \
+  do {                                                       \
+    cr_assert_eq((call), (code), #call);                     \
+    cr_assert_eq(test_gsl_error_count(), ++errors);          \
+    cr_assert(gsl_vector_get(g, 0) == 7.0 && loss == 7.0);   \
+  } while (0)
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, NULL, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EFAULT);
+  REJECT(ndpar_grad_compute(NULL, NULL, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EFAULT);
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, NULL, &loss), GSL_EFAULT);
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 0, lsq_grad, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EINVAL);
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, (ndpar_reduce)9, g, &loss), GSL_EINVAL);
+  gsl_vector empty = {0, 1, g->data, NULL, 0};
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, &empty, &loss), GSL_EBADLEN);
+  const gsl_vector *saved = pb.ys[2];
+  gsl_vector *longer = gsl_vector_calloc(saved->size + 1);
+  pb.ys[2] = longer;
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "y[2]") != NULL, "%s", test_gsl_last_reason());
+  pb.ys[2] = saved;
+  gsl_vector_free(longer);
+  gsl_matrix norows = *pb.xs[1];
+  norows.size1 = 0;
+  const gsl_matrix *saved_x = pb.xs[1];
+  pb.xs[1] = &norows;
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "batch 1") != NULL, "%s", test_gsl_last_reason());
+  pb.xs[1] = saved_x;
+  pb.ys[0] = NULL;
+  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_DETERMINISTIC, g, &loss), GSL_EFAULT);
+  gsl_vector_free(g);
+  free_problem(&pb);
+  gsl_rng_free(r);
+}
+
+/* ---- aggregate ---- */
+
+Test(grad_aggregate, weighted_mean_against_a_direct_loop) {
+  gsl_rng *r = test_rng();
+  size_t Ps[] = {1, 17, 20000}; /* 20000: the parallel path */
+  for (size_t k = 0; k < 3; k++) {
+    size_t P = Ps[k], n = 1 + gsl_rng_uniform_int(r, 9);
+    gsl_vector **g = malloc(n * sizeof *g);
+    double *w = malloc(n * sizeof *w), *w10 = malloc(n * sizeof *w10), wsum = 0;
+    for (size_t i = 0; i < n; i++) {
+      g[i] = gsl_vector_alloc(P);
+      for (size_t j = 0; j < P; j++) gsl_vector_set(g[i], j, gsl_ran_gaussian(r, 1.0));
+      w[i] = gsl_rng_uniform(r) + (i == 0);
+      w10[i] = 10 * w[i];
+      wsum += w[i];
+    }
+    gsl_vector *out = gsl_vector_alloc(P), *scaled = gsl_vector_alloc(P), *plain = gsl_vector_alloc(P);
+    cr_assert_eq(ndpar_grad_aggregate(NULL, (const gsl_vector *const *)g, w, n, out), GSL_SUCCESS);
+    cr_assert_eq(ndpar_grad_aggregate(NULL, (const gsl_vector *const *)g, w10, n, scaled), GSL_SUCCESS);
+    cr_assert_eq(ndpar_grad_aggregate(NULL, (const gsl_vector *const *)g, NULL, n, plain), GSL_SUCCESS);
+    for (size_t j = 0; j < P; j++) {
+      double acc = 0, mean = 0;
+      for (size_t i = 0; i < n; i++) {
+        acc += w[i] * gsl_vector_get(g[i], j);
+        mean += gsl_vector_get(g[i], j);
+      }
+      cr_assert_eq(gsl_vector_get(out, j), acc / wsum, "entry %zu", j);
+      cr_assert(fabs(gsl_vector_get(scaled, j) - acc / wsum) <= 1e-12 * (fabs(acc / wsum) + 1),
+                "invariant to scaling the weights");
+      cr_assert_eq(gsl_vector_get(plain, j), mean / (double)n);
+    }
+    for (size_t i = 0; i < n; i++) gsl_vector_free(g[i]);
+    free(g);
+    free(w);
+    free(w10);
+    gsl_vector_free(out);
+    gsl_vector_free(scaled);
+    gsl_vector_free(plain);
+  }
+  gsl_rng_free(r);
+}
+
+Test(grad_aggregate, bad_weights_and_shapes) {
+  test_quiet_gsl_errors();
+  gsl_vector *a = gsl_vector_calloc(3), *b = gsl_vector_calloc(3), *c4 = gsl_vector_calloc(4);
+  gsl_vector *out = gsl_vector_alloc(3);
+  gsl_vector_set_all(out, 7.0);
+  const gsl_vector *g[] = {a, b}, *bad[] = {a, c4}, *null_entry[] = {a, NULL};
+  double neg[] = {1, -1}, zero[] = {0, 0}, nan_w[] = {1, NAN};
+  cr_assert_eq(ndpar_grad_aggregate(NULL, g, neg, 2, out), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "weights[1]") != NULL);
+  cr_assert_eq(ndpar_grad_aggregate(NULL, g, zero, 2, out), GSL_EINVAL);
+  cr_assert_eq(ndpar_grad_aggregate(NULL, g, nan_w, 2, out), GSL_EDOM);
+  cr_assert_eq(ndpar_grad_aggregate(NULL, bad, NULL, 2, out), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "grads[1]") != NULL);
+  cr_assert_eq(ndpar_grad_aggregate(NULL, null_entry, NULL, 2, out), GSL_EFAULT);
+  cr_assert_eq(ndpar_grad_aggregate(NULL, g, NULL, 0, out), GSL_EINVAL);
+  cr_assert_eq(ndpar_grad_aggregate(NULL, NULL, NULL, 2, out), GSL_EFAULT);
+  cr_assert_eq(test_gsl_error_count(), 7);
+  for (size_t j = 0; j < 3; j++) cr_assert_eq(gsl_vector_get(out, j), 7.0, "out untouched");
+  gsl_vector_free(a);
+  gsl_vector_free(b);
+  gsl_vector_free(c4);
+  gsl_vector_free(out);
+}
+
+/* ---- the training example ---- */
+
+Test(grad_training, sgd_loss_falls_and_weights_match_across_thread_counts) {
+  gsl_matrix *x, *y;
+  char err[512];
+  cr_assert_eq(wl_default_windows(NULL, 24, 1, &x, &y, err, sizeof err), GSL_SUCCESS, "%s", err);
+  gsl_vector *target = gsl_vector_alloc(y->size1);
+  gsl_matrix_get_col(target, y, 0);
+  size_t steps = 60;
+  double losses[60];
+  gsl_vector *theta1 = NULL;
+  for (size_t threads = 1; threads <= 3; threads++) {
+    wl_mlp *m = wl_mlp_alloc(24, 16, 1);
+    wl_mlp_init(m, 7);
+    ndpar_pool *p = pool_of(threads);
+    cr_assert_eq(wl_sgd_train(p, m, x, target, 512, 8, steps, 0.05, NDPAR_REDUCE_DETERMINISTIC,
+                              losses), GSL_SUCCESS);
+    double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[57] + losses[58] + losses[59]) / 3;
+    cr_assert(last < 0.5 * first, "loss fell from %g to %g only", first, last);
+    if (threads == 1) {
+      theta1 = gsl_vector_alloc(m->theta->size);
+      gsl_vector_memcpy(theta1, m->theta);
+    } else {
+      cr_assert(memcmp(theta1->data, m->theta->data, theta1->size * sizeof(double)) == 0,
+                "weights after training differ at %zu threads", threads);
+    }
+    ndpar_pool_free(p);
+    wl_mlp_free(m);
+  }
+  gsl_vector_free(theta1);
+  gsl_vector_free(target);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
