@@ -18,11 +18,12 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch grad
+MODULES      := pool batch grad ensemble
 # What each module links below itself (besides core).
 MODDEPS_pool :=
 MODDEPS_batch := pool
 MODDEPS_grad := pool
+MODDEPS_ensemble := pool
 
 SHELL        := /bin/bash
 CC           ?= cc

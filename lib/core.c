@@ -20,6 +20,29 @@ int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...) 
   return code;
 }
 
+int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n) {
+  if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x is NULL", who);
+  for (size_t i = 0; i < n; i++)
+    if (x[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x[%zu] is NULL", who, i);
+  return GSL_SUCCESS;
+}
+
+int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *const *x,
+                        gsl_matrix *const *out, size_t n, size_t *cols) {
+  if (out == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: %s is NULL", who, name);
+  for (size_t i = 0; i < n; i++) {
+    if (out[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: %s[%zu] is NULL", who, name, i);
+    if (out[i]->size1 != x[i]->size1)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: %s[%zu] has %zu rows, x[%zu] has %zu", who, name, i,
+                      out[i]->size1, i, x[i]->size1);
+    if (*cols == SIZE_MAX) *cols = out[i]->size2;
+    if (out[i]->size2 != *cols)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: %s[%zu] has %zu columns, expected %zu", who, name, i,
+                      out[i]->size2, *cols);
+  }
+  return GSL_SUCCESS;
+}
+
 size_t ndpar_cacheline_round(size_t bytes) {
   if (bytes == 0) return NDPAR_CACHELINE;
   return (bytes + NDPAR_CACHELINE - 1) / NDPAR_CACHELINE * NDPAR_CACHELINE;

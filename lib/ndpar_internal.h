@@ -3,6 +3,7 @@
 #define NDPAR_INTERNAL_H
 
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_matrix.h>
 
 /* Checks one argument before any work starts; on failure reports through GSL_ERROR
  * (so the program's gsl_set_error_handler sees it) and returns the code. */
@@ -21,6 +22,16 @@
 int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define NDPAR_ERROR_FMT(code, ...) return ndpar_error_fmt((code), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Checks an array of n input batches: the array and every entry non-NULL (GSL_EFAULT,
+ * naming the entry as "<who>: x[i] is NULL"). */
+int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n);
+
+/* Checks an array of n outputs named `name` against the inputs: non-NULL (GSL_EFAULT),
+ * out[i] with x[i]'s rows, all with one column count (GSL_EBADLEN, naming the entry). If
+ * *cols is SIZE_MAX on entry it is set from out[0]; otherwise out[0] must have *cols. */
+int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *const *x,
+                        gsl_matrix *const *out, size_t n, size_t *cols);
 
 /* A process-wide cache of a few large buffers that module calls reuse from one call to
  * the next. A fresh multi-megabyte malloc is served by mmap: every call would pay page

@@ -13,11 +13,9 @@
 extern "C" {
 #endif
 
-/* Writes the prediction for x into y (y->size1 == x->size1). Return 0 or a status that
- * stops the run. t->index is the batch index; in the MC functions t->rng is the stream of
- * this (batch, sample) pair, otherwise NULL. Must not call the GSL error handler. */
-typedef int (*ndpar_predict_fn)(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t,
-                                void *ctx);
+/* The predict callback, ndpar_predict_fn (ndpar_core.h), writes the prediction for x into
+ * y (y->size1 == x->size1). t->index is the batch index; in the MC functions t->rng is the
+ * stream of this (batch, sample) pair, otherwise NULL. */
 
 /* y[i] = predict(x[i]) for i in [0, n), in parallel. Every y[i] must have x[i]->size1 rows
  * and all y[i] the same number of columns (GSL_EBADLEN, naming the batch). NULL arrays or

@@ -38,6 +38,12 @@ typedef struct {
 /* A per-task callback: return 0 (GSL_SUCCESS) or a non-zero status that stops the run. */
 typedef int (*ndpar_task_fn)(const ndpar_task *task, void *ctx);
 
+/* A predict callback, shared by the batch and ensemble modules: writes the prediction
+ * for the input batch x (rows = samples) into the caller-allocated y, one output row per
+ * input row. Return 0 or a status that stops the run; never call the GSL error handler. */
+typedef int (*ndpar_predict_fn)(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t,
+                                void *ctx);
+
 /* ---- Padded per-worker slots -------------------------------------------------------
  * n slots of at least `bytes` each, every slot starting on its own cache line and
  * padded to a whole number of lines: for per-worker accumulators and scratch. */

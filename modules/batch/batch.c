@@ -8,32 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- argument checks ---------------------------------------------------------------- */
-
-static int check_inputs(const gsl_matrix *const *x, size_t n) {
-  NDPAR_REQUIRE(x != NULL, "batch: x is NULL", GSL_EFAULT);
-  for (size_t i = 0; i < n; i++)
-    if (x[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "batch: x[%zu] is NULL", i);
-  return GSL_SUCCESS;
-}
-
-/* out[i] must exist, have x[i]'s rows, and all share one column count (*cols). */
-static int check_outputs(const char *name, const gsl_matrix *const *x, gsl_matrix *const *out,
-                         size_t n, size_t *cols) {
-  if (out == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "batch: %s is NULL", name);
-  for (size_t i = 0; i < n; i++) {
-    if (out[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "batch: %s[%zu] is NULL", name, i);
-    if (out[i]->size1 != x[i]->size1)
-      NDPAR_ERROR_FMT(GSL_EBADLEN, "batch: %s[%zu] has %zu rows, x[%zu] has %zu", name, i,
-                      out[i]->size1, i, x[i]->size1);
-    if (i > 0 && out[i]->size2 != *cols)
-      NDPAR_ERROR_FMT(GSL_EBADLEN, "batch: %s[%zu] has %zu columns, %s[0] has %zu", name, i,
-                      out[i]->size2, name, *cols);
-    if (i == 0) *cols = out[i]->size2;
-  }
-  return GSL_SUCCESS;
-}
-
 /* ---- plain inference ---------------------------------------------------------------- */
 
 typedef struct {
@@ -55,9 +29,9 @@ int ndpar_batch_infer_ex(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *
     if (failed) *failed = 0;
     return GSL_SUCCESS;
   }
-  int status = check_inputs(x, n);
-  size_t cols = 0;
-  if (status == GSL_SUCCESS) status = check_outputs("y", x, y, n, &cols);
+  int status = ndpar_check_inputs("batch_infer", x, n);
+  size_t cols = SIZE_MAX;
+  if (status == GSL_SUCCESS) status = ndpar_check_outputs("batch_infer", "y", x, y, n, &cols);
   if (status) return status;
   infer_ctx c = {x, y, f, ctx};
   return ndpar_pool_run_ex(p, n, infer_task, &c, failed);
@@ -165,16 +139,14 @@ static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double
   NDPAR_REQUIRE(level == 0 || (level > 0 && level < 1),
                 "batch_infer_mc: level must be 0 (no interval) or in (0, 1)", GSL_EINVAL);
   if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
-  int status = check_inputs(x, n);
-  if (status == GSL_SUCCESS) status = check_outputs("mean", x, mean, n, cols);
-  size_t c2 = *cols;
-  if (status == GSL_SUCCESS && sd) status = check_outputs("sd", x, sd, n, &c2);
-  if (status == GSL_SUCCESS && level > 0) status = check_outputs("lower", x, lower, n, &c2);
-  if (status == GSL_SUCCESS && level > 0) status = check_outputs("upper", x, upper, n, &c2);
-  if (status) return status;
-  if (n > 0 && c2 != *cols)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc: outputs have %zu columns, mean has %zu", c2, *cols);
-  return GSL_SUCCESS;
+  const char *who = "batch_infer_mc";
+  int status = ndpar_check_inputs(who, x, n);
+  *cols = SIZE_MAX; /* set by mean; sd, lower and upper must match it */
+  if (status == GSL_SUCCESS) status = ndpar_check_outputs(who, "mean", x, mean, n, cols);
+  if (status == GSL_SUCCESS && sd) status = ndpar_check_outputs(who, "sd", x, sd, n, cols);
+  if (status == GSL_SUCCESS && level > 0) status = ndpar_check_outputs(who, "lower", x, lower, n, cols);
+  if (status == GSL_SUCCESS && level > 0) status = ndpar_check_outputs(who, "upper", x, upper, n, cols);
+  return status;
 }
 
 static void mc_free(mc_ctx *c) {

@@ -1,0 +1,61 @@
+/* ndpar_ensemble.h: ensembles of models, members predicting in parallel, outputs
+ * aggregated element by element in parallel.
+ */
+#ifndef NDPAR_ENSEMBLE_H
+#define NDPAR_ENSEMBLE_H
+
+#include "ndpar/ndpar_core.h"
+#include "ndpar/ndpar_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A member: its predict callback (ndpar_predict_fn, ndpar_core.h) and that callback's context. The task a
+ * member receives has index = the batch, worker = the slot, rng = NULL. */
+typedef struct {
+  ndpar_predict_fn predict;
+  void *ctx;
+} ndpar_model;
+
+typedef enum {
+  NDPAR_AGG_MEAN,          /* the mean over members */
+  NDPAR_AGG_WEIGHTED_MEAN, /* sum w_k y_k / sum w_k; weights: m finite, non-negative, not all 0 */
+  NDPAR_AGG_MEDIAN,        /* the true median: the mean of the two middle values for even m */
+  NDPAR_AGG_TRIMMED_MEAN   /* the mean after cutting floor(f m) values from each end;
+                              weights: {f}, f in [0, 0.5) */
+} ndpar_agg;
+
+/* Flags for ndpar_ensemble_predict_batches. */
+enum {
+  NDPAR_ENSEMBLE_IGNORE_NONFINITE = 1 /* skip NaN/Inf member outputs (element by element)
+                                         instead of failing with GSL_EDOM; an element with no
+                                         finite member output is NaN */
+};
+
+/* out = the members' predictions for x, aggregated element by element. out has x's rows and
+ * the members' output width. spread (optional, NULL: none) receives the sample standard
+ * deviation across members (divisor m - 1; 0 for m = 1), an uncertainty band.
+ * A member that writes NaN or Inf fails the call with GSL_EDOM naming the member; a member
+ * whose callback fails returns its status. Outputs are written only after every member
+ * succeeded. Errors (calling thread, outputs untouched): m = 0, NULL models or callbacks
+ * (GSL_EFAULT), weights missing or of bad value for the aggregation (GSL_EINVAL, NaN:
+ * GSL_EDOM), an unknown aggregation, shapes (GSL_EBADLEN). */
+int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
+                           size_t m, ndpar_agg agg, const double *weights, gsl_matrix *out,
+                           gsl_matrix *spread);
+
+/* The batched form: n input batches through the ensemble in one flat parallel run of
+ * (batch, member) tasks, then one parallel aggregation. out[i] (and spread[i] if spread is
+ * not NULL) have x[i]'s rows and one common width. flags: NDPAR_ENSEMBLE_IGNORE_NONFINITE or
+ * 0. On failure, *failed_member and *failed_batch (each optional) name the failing task. */
+int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                   const ndpar_model *models, size_t m, ndpar_agg agg,
+                                   const double *weights, int flags, gsl_matrix *const *out,
+                                   gsl_matrix *const *spread, size_t *failed_member,
+                                   size_t *failed_batch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NDPAR_ENSEMBLE_H */

@@ -1,0 +1,221 @@
+/* ensemble.c: members in one flat parallel run, then element-wise aggregation in parallel. */
+#include "ndpar/ndpar_ensemble.h"
+#include "ndpar_internal.h"
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The members' outputs of batch b lie at buf + offset[b]: m row-major matrices of
+ * rows_b x cols, member after member, so the m values of one element are rows_b * cols
+ * apart. */
+typedef struct {
+  const gsl_matrix *const *x;
+  size_t n, m, cols;
+  const ndpar_model *models;
+  ndpar_agg agg;
+  const double *weights; /* the caller's, for the weighted mean */
+  double trim;
+  int ignore_nonfinite;
+  size_t *offset, *rowstart; /* n + 1 each */
+  double *buf;
+  unsigned char *nonfinite; /* per (batch, member) task: its output had NaN or Inf */
+  gsl_matrix *const *out, *const *spread;
+  ndpar_slots scratch; /* per worker: m values to select, sort or skip */
+} ens_ctx;
+
+static int member_task(const ndpar_task *t, void *vc) {
+  ens_ctx *c = vc;
+  size_t b = t->index / c->m, k = t->index % c->m, rows = c->x[b]->size1;
+  double *y = c->buf + c->offset[b] + k * rows * c->cols;
+  gsl_matrix_view yv = gsl_matrix_view_array(y, rows, c->cols);
+  ndpar_task bt = {b, t->worker, NULL};
+  int status = c->models[k].predict(c->x[b], &yv.matrix, &bt, c->models[k].ctx);
+  if (status || c->ignore_nonfinite) return status;
+  for (size_t e = 0; e < rows * c->cols; e++)
+    if (!isfinite(y[e])) {
+      c->nonfinite[t->index] = 1;
+      return GSL_EDOM;
+    }
+  return GSL_SUCCESS;
+}
+
+/* Gathers the (finite, if asked) member values of one element into v; returns how many. */
+static size_t gather(const ens_ctx *c, const double *first, size_t stride, double *v,
+                     double *w_used) {
+  size_t count = 0;
+  *w_used = 0;
+  for (size_t k = 0; k < c->m; k++) {
+    double y = first[k * stride];
+    if (c->ignore_nonfinite && !isfinite(y)) continue;
+    if (c->agg == NDPAR_AGG_WEIGHTED_MEAN) {
+      v[count] = c->weights[k] * y;
+      *w_used += c->weights[k];
+    } else {
+      v[count] = y;
+    }
+    count++;
+  }
+  return count;
+}
+
+static double aggregate(const ens_ctx *c, double *v, size_t count, double w_used) {
+  if (count == 0) return NAN;
+  switch (c->agg) {
+    case NDPAR_AGG_MEAN:
+      return gsl_stats_mean(v, 1, count);
+    case NDPAR_AGG_WEIGHTED_MEAN: {
+      double sum = 0; /* in member order */
+      for (size_t k = 0; k < count; k++) sum += v[k];
+      return w_used > 0 ? sum / w_used : NAN; /* normalised by the weights actually used */
+    }
+    case NDPAR_AGG_MEDIAN:
+      return gsl_stats_median(v, 1, count); /* quickselect: no full sort */
+    default:
+      gsl_sort(v, 1, count);
+      return gsl_stats_trmean_from_sorted_data(c->trim, v, 1, count);
+  }
+}
+
+/* Spread: the sample sd of the (unweighted) member values; 0 for a single one. */
+static double spread_of(const ens_ctx *c, const double *first, size_t stride, double *v) {
+  size_t count = 0;
+  for (size_t k = 0; k < c->m; k++) {
+    double y = first[k * stride];
+    if (!(c->ignore_nonfinite && !isfinite(y))) v[count++] = y;
+  }
+  if (count == 0) return NAN;
+  return count == 1 ? 0.0 : gsl_stats_sd(v, 1, count);
+}
+
+/* Output rows [begin, end) over all batches (global row numbering by rowstart). */
+static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  ens_ctx *c = vc;
+  double *v = ndpar_slots_at(&c->scratch, t->worker);
+  size_t b = 0;
+  for (size_t g = begin; g < end; g++) {
+    while (c->rowstart[b + 1] <= g) b++;
+    size_t r = g - c->rowstart[b], stride = c->x[b]->size1 * c->cols;
+    for (size_t j = 0; j < c->cols; j++) {
+      const double *first = c->buf + c->offset[b] + r * c->cols + j;
+      double w_used;
+      size_t count = gather(c, first, stride, v, &w_used);
+      gsl_matrix_set(c->out[b], r, j, aggregate(c, v, count, w_used));
+      if (c->spread) gsl_matrix_set(c->spread[b], r, j, spread_of(c, first, stride, v));
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+/* ---- checks ---- */
+
+static int check_models(const ndpar_model *models, size_t m) {
+  NDPAR_REQUIRE(m > 0, "ensemble: m is 0 (no members)", GSL_EINVAL);
+  NDPAR_REQUIRE(models != NULL, "ensemble: models is NULL", GSL_EFAULT);
+  for (size_t k = 0; k < m; k++)
+    if (models[k].predict == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "ensemble: models[%zu].predict is NULL", k);
+  return GSL_SUCCESS;
+}
+
+static int check_weights(ndpar_agg agg, const double *weights, size_t m) {
+  if (agg == NDPAR_AGG_MEAN || agg == NDPAR_AGG_MEDIAN) return GSL_SUCCESS;
+  if (agg == NDPAR_AGG_TRIMMED_MEAN) {
+    NDPAR_REQUIRE(weights != NULL, "ensemble: trimmed mean needs weights = {fraction}", GSL_EFAULT);
+    NDPAR_REQUIRE(!isnan(weights[0]), "ensemble: the trim fraction is NaN", GSL_EDOM);
+    NDPAR_REQUIRE(weights[0] >= 0 && weights[0] < 0.5,
+                  "ensemble: the trim fraction must be in [0, 0.5)", GSL_EINVAL);
+    return GSL_SUCCESS;
+  }
+  NDPAR_REQUIRE(agg == NDPAR_AGG_WEIGHTED_MEAN, "ensemble: unknown aggregation", GSL_EINVAL);
+  NDPAR_REQUIRE(weights != NULL, "ensemble: weighted mean needs m weights", GSL_EFAULT);
+  double sum = 0;
+  for (size_t k = 0; k < m; k++) {
+    if (!isfinite(weights[k])) NDPAR_ERROR_FMT(GSL_EDOM, "ensemble: weights[%zu] is not finite", k);
+    if (weights[k] < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "ensemble: weights[%zu] is negative", k);
+    sum += weights[k];
+  }
+  NDPAR_REQUIRE(sum > 0, "ensemble: the weights are all zero", GSL_EINVAL);
+  return GSL_SUCCESS;
+}
+
+static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *models, size_t m,
+                     ndpar_agg agg, const double *weights, int flags, gsl_matrix *const *out,
+                     gsl_matrix *const *spread, size_t *cols) {
+  int status = check_models(models, m);
+  if (status == GSL_SUCCESS) status = check_weights(agg, weights, m);
+  if (status) return status;
+  NDPAR_REQUIRE((flags & ~NDPAR_ENSEMBLE_IGNORE_NONFINITE) == 0, "ensemble: unknown flags", GSL_EINVAL);
+  status = ndpar_check_inputs("ensemble", x, n);
+  *cols = SIZE_MAX;
+  if (status == GSL_SUCCESS) status = ndpar_check_outputs("ensemble", "out", x, out, n, cols);
+  if (status == GSL_SUCCESS && spread) status = ndpar_check_outputs("ensemble", "spread", x, spread, n, cols);
+  return status;
+}
+
+/* ---- the run ---- */
+
+static int setup(ens_ctx *c, size_t threads) {
+  c->offset = malloc((c->n + 1) * sizeof *c->offset);
+  c->rowstart = malloc((c->n + 1) * sizeof *c->rowstart);
+  c->nonfinite = calloc(c->n * c->m, 1);
+  if (!c->offset || !c->rowstart || !c->nonfinite) GSL_ERROR("ensemble: out of memory", GSL_ENOMEM);
+  c->offset[0] = c->rowstart[0] = 0;
+  for (size_t b = 0; b < c->n; b++) {
+    size_t rows = c->x[b]->size1;
+    if (c->cols && rows > SIZE_MAX / c->cols / c->m / sizeof(double))
+      GSL_ERROR("ensemble: output buffer size overflows", GSL_ENOMEM);
+    c->offset[b + 1] = c->offset[b] + c->m * rows * c->cols;
+    c->rowstart[b + 1] = c->rowstart[b] + rows;
+  }
+  c->buf = ndpar_cache_take((c->offset[c->n] ? c->offset[c->n] : 1) * sizeof *c->buf);
+  if (c->buf == NULL) GSL_ERROR("ensemble: out of memory for the member outputs", GSL_ENOMEM);
+  return ndpar_slots_alloc(&c->scratch, threads, c->m * sizeof(double));
+}
+
+int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                   const ndpar_model *models, size_t m, ndpar_agg agg,
+                                   const double *weights, int flags, gsl_matrix *const *out,
+                                   gsl_matrix *const *spread, size_t *failed_member,
+                                   size_t *failed_batch) {
+  size_t cols = 0;
+  int status = check_all(x, n, models, m, agg, weights, flags, out, spread, &cols);
+  if (status) return status;
+  if (n == 0) return GSL_SUCCESS;
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  ens_ctx c = {.x = x, .n = n, .m = m, .cols = cols, .models = models, .agg = agg,
+               .trim = agg == NDPAR_AGG_TRIMMED_MEAN ? weights[0] : 0,
+               .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
+               .out = out, .spread = spread};
+  status = setup(&c, ndpar_pool_threads(p));
+  size_t at = 0;
+  if (status == GSL_SUCCESS) status = ndpar_pool_run_ex(p, n * m, member_task, &c, &at);
+  if (status && c.nonfinite && at < n * m) {
+    if (failed_member) *failed_member = at % m;
+    if (failed_batch) *failed_batch = at / m;
+    if (c.nonfinite[at])
+      ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__,
+                      "ensemble: member %zu wrote NaN or Inf (batch %zu)", at % m, at / m);
+  }
+  if (status == GSL_SUCCESS)
+    status = ndpar_pool_run_range(p, c.rowstart[n], aggregate_range, &c, NULL);
+  free(c.offset);
+  free(c.rowstart);
+  free(c.nonfinite);
+  ndpar_cache_give(c.buf);
+  ndpar_slots_free(&c.scratch);
+  return status;
+}
+
+int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
+                           size_t m, ndpar_agg agg, const double *weights, gsl_matrix *out,
+                           gsl_matrix *spread) {
+  NDPAR_REQUIRE(x != NULL, "ensemble: x is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(out != NULL, "ensemble: out is NULL", GSL_EFAULT);
+  const gsl_matrix *xs[1] = {x};
+  gsl_matrix *outs[1] = {out}, *spreads[1] = {spread};
+  return ndpar_ensemble_predict_batches(p, xs, 1, models, m, agg, weights, 0, outs,
+                                        spread ? spreads : NULL, NULL, NULL);
+}

@@ -1,0 +1,326 @@
+/* Tests of the ensemble module: every aggregation against a direct sequential computation,
+ * thread-count independence, the batched form, and bad input. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar/ndpar_ensemble.h"
+#include "test_util.h"
+
+#define IN 5
+#define OUT 3
+#define MAXM 8
+
+/* A linear member y = x W; `poison` >= 0 makes it write NaN into that output row. */
+typedef struct {
+  gsl_matrix *w;
+  long poison;
+  int status;
+} member;
+
+static int member_predict(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)t;
+  member *mb = ctx;
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, x, mb->w, 0.0, y);
+  if (mb->poison >= 0 && (size_t)mb->poison < y->size1) gsl_matrix_set(y, (size_t)mb->poison, 0, NAN);
+  return mb->status;
+}
+
+typedef struct {
+  size_t m;
+  member mb[MAXM];
+  ndpar_model models[MAXM];
+} ensemble;
+
+static void make_ensemble(gsl_rng *r, size_t m, ensemble *e) {
+  e->m = m;
+  for (size_t k = 0; k < m; k++) {
+    e->mb[k].w = gsl_matrix_alloc(IN, OUT);
+    for (size_t i = 0; i < IN; i++)
+      for (size_t j = 0; j < OUT; j++) gsl_matrix_set(e->mb[k].w, i, j, gsl_ran_gaussian(r, 1.0));
+    e->mb[k].poison = -1;
+    e->mb[k].status = GSL_SUCCESS;
+    e->models[k] = (ndpar_model){member_predict, &e->mb[k]};
+  }
+}
+
+static void free_ensemble(ensemble *e) {
+  for (size_t k = 0; k < e->m; k++) gsl_matrix_free(e->mb[k].w);
+}
+
+static gsl_matrix *random_matrix(gsl_rng *r, size_t rows, size_t cols) {
+  gsl_matrix *m = gsl_matrix_alloc(rows, cols);
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, gsl_ran_gaussian(r, 1.0));
+  return m;
+}
+
+/* The direct computation: every member's output, then the aggregation of each element. */
+static void reference(const ensemble *e, const gsl_matrix *x, ndpar_agg agg, const double *w,
+                      gsl_matrix *out, gsl_matrix *spread) {
+  size_t m = e->m;
+  gsl_matrix *y[MAXM];
+  for (size_t k = 0; k < m; k++) {
+    y[k] = gsl_matrix_alloc(x->size1, OUT);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, x, e->mb[k].w, 0.0, y[k]);
+  }
+  double v[MAXM];
+  for (size_t i = 0; i < x->size1; i++)
+    for (size_t j = 0; j < OUT; j++) {
+      for (size_t k = 0; k < m; k++) v[k] = gsl_matrix_get(y[k], i, j);
+      double res = 0, sum = 0, wsum = 0;
+      if (agg == NDPAR_AGG_MEAN) {
+        for (size_t k = 0; k < m; k++) sum += v[k];
+        res = sum / (double)m;
+      } else if (agg == NDPAR_AGG_WEIGHTED_MEAN) {
+        for (size_t k = 0; k < m; k++) sum += w[k] * v[k], wsum += w[k];
+        res = sum / wsum;
+      } else {
+        double sorted[MAXM];
+        memcpy(sorted, v, m * sizeof *v);
+        gsl_sort(sorted, 1, m);
+        if (agg == NDPAR_AGG_MEDIAN) {
+          res = gsl_stats_median_from_sorted_data(sorted, 1, m);
+        } else {
+          size_t cut = (size_t)floor(w[0] * (double)m);
+          for (size_t k = cut; k < m - cut; k++) sum += sorted[k];
+          res = sum / (double)(m - 2 * cut);
+        }
+      }
+      gsl_matrix_set(out, i, j, res);
+      if (spread) {
+        double mean = 0, ss = 0;
+        for (size_t k = 0; k < m; k++) mean += v[k] / (double)m;
+        for (size_t k = 0; k < m; k++) ss += (v[k] - mean) * (v[k] - mean);
+        gsl_matrix_set(spread, i, j, m > 1 ? sqrt(ss / (double)(m - 1)) : 0.0);
+      }
+    }
+  for (size_t k = 0; k < m; k++) gsl_matrix_free(y[k]);
+}
+
+static void assert_near(const gsl_matrix *a, const gsl_matrix *b, const char *what) {
+  for (size_t i = 0; i < a->size1; i++)
+    for (size_t j = 0; j < a->size2; j++) {
+      double x = gsl_matrix_get(a, i, j), y = gsl_matrix_get(b, i, j);
+      cr_assert(fabs(x - y) <= 1e-12 * (1 + fabs(y)), "%s (%zu,%zu): %.17g vs %.17g", what, i, j, x, y);
+    }
+}
+
+static const char *agg_name[] = {"mean", "weighted", "median", "trimmed"};
+
+Test(ensemble, every_aggregation_against_the_direct_computation) {
+  gsl_rng *r = test_rng();
+  size_t ms[] = {1, 2, 3, 4, 7};
+  for (size_t mi = 0; mi < 5; mi++) {
+    ensemble e;
+    make_ensemble(r, ms[mi], &e);
+    size_t rows = 1 + gsl_rng_uniform_int(r, 50);
+    gsl_matrix *x = random_matrix(r, rows, IN), *out = gsl_matrix_alloc(rows, OUT);
+    gsl_matrix *spread = gsl_matrix_alloc(rows, OUT), *ref = gsl_matrix_alloc(rows, OUT);
+    gsl_matrix *ref_spread = gsl_matrix_alloc(rows, OUT);
+    double w[MAXM], trim[] = {gsl_rng_uniform(r) * 0.49};
+    for (size_t k = 0; k < e.m; k++) w[k] = gsl_rng_uniform(r) + 0.01;
+    for (int agg = 0; agg < 4; agg++) {
+      const double *weights = agg == NDPAR_AGG_WEIGHTED_MEAN ? w : agg == NDPAR_AGG_TRIMMED_MEAN ? trim : NULL;
+      cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, e.m, (ndpar_agg)agg, weights, out, spread),
+                   GSL_SUCCESS);
+      reference(&e, x, (ndpar_agg)agg, weights, ref, ref_spread);
+      assert_near(out, ref, agg_name[agg]);
+      assert_near(spread, ref_spread, "spread");
+    }
+    gsl_matrix_free(x);
+    gsl_matrix_free(out);
+    gsl_matrix_free(spread);
+    gsl_matrix_free(ref);
+    gsl_matrix_free(ref_spread);
+    free_ensemble(&e);
+  }
+  gsl_rng_free(r);
+}
+
+Test(ensemble, median_is_the_true_median_for_even_counts) {
+  /* Constant members 1, 2, 10, 20: the median is (2 + 10) / 2 = 6, not 2 or 10. */
+  ensemble e;
+  gsl_rng *r = test_rng();
+  make_ensemble(r, 4, &e);
+  double level[] = {1, 2, 10, 20};
+  for (size_t k = 0; k < 4; k++) {
+    gsl_matrix_set_zero(e.mb[k].w);
+    for (size_t j = 0; j < OUT; j++) gsl_matrix_set(e.mb[k].w, 0, j, level[k]);
+  }
+  gsl_matrix *x = gsl_matrix_calloc(2, IN), *out = gsl_matrix_alloc(2, OUT);
+  gsl_matrix_set(x, 0, 0, 1.0);
+  gsl_matrix_set(x, 1, 0, 1.0);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 4, NDPAR_AGG_MEDIAN, NULL, out, NULL), GSL_SUCCESS);
+  cr_assert_eq(gsl_matrix_get(out, 1, 2), 6.0);
+  double quarter[] = {0.25}; /* cuts one from each end: mean of 2 and 10 */
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 4, NDPAR_AGG_TRIMMED_MEAN, quarter, out, NULL), GSL_SUCCESS);
+  cr_assert_eq(gsl_matrix_get(out, 0, 0), 6.0);
+  gsl_matrix_free(x);
+  gsl_matrix_free(out);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+Test(ensemble, weighted_mean_is_invariant_to_scaling_the_weights) {
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 5, &e);
+  gsl_matrix *x = random_matrix(r, 20, IN), *a = gsl_matrix_alloc(20, OUT), *b = gsl_matrix_alloc(20, OUT);
+  double w[5], w1000[5];
+  for (size_t k = 0; k < 5; k++) w1000[k] = 1000 * (w[k] = gsl_rng_uniform(r));
+  w[2] = w1000[2] = 0; /* a zero weight is allowed */
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 5, NDPAR_AGG_WEIGHTED_MEAN, w, a, NULL), GSL_SUCCESS);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 5, NDPAR_AGG_WEIGHTED_MEAN, w1000, b, NULL), GSL_SUCCESS);
+  assert_near(a, b, "scaled weights");
+  gsl_matrix_free(x);
+  gsl_matrix_free(a);
+  gsl_matrix_free(b);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+Test(ensemble, batched_form_is_identical_at_any_thread_count) {
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 7, &e);
+  size_t tmax = test_max_threads(), sizes[] = {1, tmax - 2, tmax - 1, tmax, 40};
+  for (size_t s = 0; s < 5; s++) {
+    size_t n = sizes[s];
+    gsl_matrix **x = malloc(n * sizeof *x), **ref = malloc(n * sizeof *ref), **out = malloc(n * sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+      size_t rows = 1 + gsl_rng_uniform_int(r, 30);
+      x[i] = random_matrix(r, rows, IN);
+      ref[i] = gsl_matrix_alloc(rows, OUT);
+      out[i] = gsl_matrix_alloc(rows, OUT);
+      /* the batched form equals the single-batch call */
+      cr_assert_eq(ndpar_ensemble_predict(NULL, x[i], e.models, 7, NDPAR_AGG_MEDIAN, NULL, ref[i], NULL), GSL_SUCCESS);
+    }
+    for (size_t threads = 1; threads <= tmax; threads++) {
+      ndpar_pool_config cfg;
+      ndpar_pool_config_init(&cfg);
+      cfg.threads = threads;
+      ndpar_pool *p = ndpar_pool_alloc(&cfg);
+      cr_assert_eq(ndpar_ensemble_predict_batches(p, (const gsl_matrix *const *)x, n, e.models, 7,
+                                                  NDPAR_AGG_MEDIAN, NULL, 0, out, NULL, NULL, NULL),
+                   GSL_SUCCESS);
+      for (size_t i = 0; i < n; i++)
+        cr_assert(memcmp(out[i]->data, ref[i]->data, ref[i]->size1 * OUT * sizeof(double)) == 0,
+                  "batch %zu at %zu threads", i, threads);
+      ndpar_pool_free(p);
+    }
+    for (size_t i = 0; i < n; i++) {
+      gsl_matrix_free(x[i]);
+      gsl_matrix_free(ref[i]);
+      gsl_matrix_free(out[i]);
+    }
+    free(x);
+    free(ref);
+    free(out);
+  }
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+/* ---- failures and bad input ---- */
+
+Test(ensemble_errors, nan_member_is_reported_or_ignored) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 3, &e);
+  e.mb[1].poison = 4;
+  gsl_matrix *x = random_matrix(r, 10, IN), *out = gsl_matrix_alloc(10, OUT);
+  gsl_matrix_set_all(out, 7.0);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, out, NULL), GSL_EDOM);
+  cr_assert(strstr(test_gsl_last_reason(), "member 1") != NULL, "%s", test_gsl_last_reason());
+  cr_assert_eq(gsl_matrix_get(out, 0, 0), 7.0, "out untouched");
+  size_t member_at = 99, batch_at = 99;
+  const gsl_matrix *xs[] = {x};
+  gsl_matrix *outs[] = {out};
+  cr_assert_eq(ndpar_ensemble_predict_batches(NULL, xs, 1, e.models, 3, NDPAR_AGG_MEAN, NULL, 0, outs,
+                                              NULL, &member_at, &batch_at), GSL_EDOM);
+  cr_assert_eq(member_at, 1);
+  cr_assert_eq(batch_at, 0);
+  /* ignored: row 4 column 0 is the mean of members 0 and 2 alone */
+  cr_assert_eq(ndpar_ensemble_predict_batches(NULL, xs, 1, e.models, 3, NDPAR_AGG_MEAN, NULL,
+                                              NDPAR_ENSEMBLE_IGNORE_NONFINITE, outs, NULL, NULL, NULL),
+               GSL_SUCCESS);
+  gsl_matrix *y0 = gsl_matrix_alloc(10, OUT), *y2 = gsl_matrix_alloc(10, OUT);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, x, e.mb[0].w, 0.0, y0);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, x, e.mb[2].w, 0.0, y2);
+  double expect = (gsl_matrix_get(y0, 4, 0) + gsl_matrix_get(y2, 4, 0)) / 2;
+  cr_assert(fabs(gsl_matrix_get(out, 4, 0) - expect) <= 1e-12 * (1 + fabs(expect)));
+  gsl_matrix_free(y0);
+  gsl_matrix_free(y2);
+  gsl_matrix_free(x);
+  gsl_matrix_free(out);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+Test(ensemble_errors, failing_member_returns_its_status_and_index) {
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 4, &e);
+  size_t bad = gsl_rng_uniform_int(r, 4);
+  e.mb[bad].status = GSL_ERANGE;
+  gsl_matrix *x = random_matrix(r, 6, IN), *out = gsl_matrix_alloc(6, OUT);
+  gsl_matrix_set_all(out, 7.0);
+  const gsl_matrix *xs[] = {x};
+  gsl_matrix *outs[] = {out};
+  size_t member_at = 99;
+  cr_assert_eq(ndpar_ensemble_predict_batches(NULL, xs, 1, e.models, 4, NDPAR_AGG_MEDIAN, NULL, 0, outs,
+                                              NULL, &member_at, NULL), GSL_ERANGE);
+  cr_assert_eq(member_at, bad);
+  cr_assert_eq(gsl_matrix_get(out, 0, 0), 7.0);
+  gsl_matrix_free(x);
+  gsl_matrix_free(out);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+Test(ensemble_errors, bad_arguments_are_rejected_before_any_work) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 3, &e);
+  gsl_matrix *x = random_matrix(r, 4, IN), *out = gsl_matrix_alloc(4, OUT), *tall = gsl_matrix_alloc(5, OUT);
+  gsl_matrix_set_all(out, 7.0);
+  size_t errors = 0;
+#define REJECT(call, code)                                \
+  do {                                                    \
+    cr_assert_eq((call), (code), #call);                  \
+    cr_assert_eq(test_gsl_error_count(), ++errors);       \
+    cr_assert_eq(gsl_matrix_get(out, 0, 0), 7.0);         \
+  } while (0)
+  double neg[] = {1, -1, 1}, zero[] = {0, 0, 0}, nanw[] = {1, NAN, 1}, half[] = {0.5}, minus[] = {-0.1}, nant[] = {NAN};
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 0, NDPAR_AGG_MEAN, NULL, out, NULL), GSL_EINVAL);
+  REJECT(ndpar_ensemble_predict(NULL, x, NULL, 3, NDPAR_AGG_MEAN, NULL, out, NULL), GSL_EFAULT);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_WEIGHTED_MEAN, NULL, out, NULL), GSL_EFAULT);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_WEIGHTED_MEAN, neg, out, NULL), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "weights[1]") != NULL);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_WEIGHTED_MEAN, zero, out, NULL), GSL_EINVAL);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_WEIGHTED_MEAN, nanw, out, NULL), GSL_EDOM);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_TRIMMED_MEAN, half, out, NULL), GSL_EINVAL);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_TRIMMED_MEAN, minus, out, NULL), GSL_EINVAL);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_TRIMMED_MEAN, nant, out, NULL), GSL_EDOM);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, (ndpar_agg)9, half, out, NULL), GSL_EINVAL);
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, out, tall), GSL_EBADLEN);
+  REJECT(ndpar_ensemble_predict(NULL, NULL, e.models, 3, NDPAR_AGG_MEAN, NULL, out, NULL), GSL_EFAULT);
+  ndpar_predict_fn saved = e.models[2].predict;
+  e.models[2].predict = NULL;
+  REJECT(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, out, NULL), GSL_EFAULT);
+  cr_assert(strstr(test_gsl_last_reason(), "models[2]") != NULL);
+  e.models[2].predict = saved;
+  gsl_matrix_free(x);
+  gsl_matrix_free(out);
+  gsl_matrix_free(tall);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
