@@ -18,12 +18,13 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch grad ensemble
+MODULES      := pool batch grad ensemble scalability
 # What each module links below itself (besides core).
 MODDEPS_pool :=
 MODDEPS_batch := pool
 MODDEPS_grad := pool
 MODDEPS_ensemble := pool
+MODDEPS_scalability := pool
 
 SHELL        := /bin/bash
 CC           ?= cc
@@ -125,6 +126,15 @@ $(WL_LIB): $(WL_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+# The same workloads as runnable kernels, sequential / ndpar / OpenMP (bench/kernels):
+# shared by the benchmarks and scalebench, built with OpenMP.
+KERNELS_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/kernels/*.c))
+KERNELS_LIB  := $(BUILD)/lib/libndpar_kernels.a
+
+$(KERNELS_LIB): $(KERNELS_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
 # ---------------------------------------------------------------- tests
 CRITERION_LIBS := -lcriterion
 TEST_MODULES := core $(MODULES)
@@ -166,12 +176,12 @@ BENCH_NAMES  := $(filter $(MODULES),$(notdir $(patsubst %/,%,$(wildcard bench/*/
 
 $(BUILD)/obj/bench/%.o: bench/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench/common -Ibench/workload -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench/common -Ibench/workload -Ibench/kernels -MMD -MP -c $< -o $@
 
 define bench_rules
 $(1)_BENCH_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/$(1)/*.c))
 $(1)_BENCH_BIN := $(BUILD)/bench/bench_$(1)
-$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(BENCH_COMMON_OBJ) $(WL_LIB) $(ALL_LIB)
+$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(BENCH_COMMON_OBJ) $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $(LDFLAGS_ALL) -fopenmp -o $$@ $$^ $(LDLIBS_BASE)
 bench-$(1): $$($(1)_BENCH_BIN)
@@ -201,11 +211,23 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(WL_LIB) $(ALL_LIB)
 examples: $(EXAMPLE_BINS)
 
 # ---------------------------------------------------------------- tools
-tools:
+SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
+SCALEBENCH   := $(BUILD)/tools/scalebench
 
-# The main job. Until the scalebench tool lands (issue 8), it runs the pool benchmark.
-run: $(pool_BENCH_BIN)
-	$(pool_BENCH_BIN)
+$(BUILD)/obj/tools/%.o: tools/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Ibench/kernels -Ibench/workload -MMD -MP -c $< -o $@
+
+$(SCALEBENCH): $(SB_OBJ) $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
+
+tools: $(SCALEBENCH)
+
+# The main job: scalebench on the bundled default workload (every reference workload).
+RUN_ARGS     ?=
+run: $(SCALEBENCH)
+	$(SCALEBENCH) $(RUN_ARGS)
 
 # ---------------------------------------------------------------- install
 PC_FILES     := $(BUILD)/pkgconfig/ndpar.pc $(foreach m,core $(MODULES),$(BUILD)/pkgconfig/ndpar-$(m).pc)
@@ -228,8 +250,12 @@ $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
-install: libs $(PC_FILES)
+install: libs tools $(PC_FILES)
 	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/share/ndpar/data
+	install -m 755 $(SCALEBENCH) $(DESTDIR)$(PREFIX)/bin/scalebench
+	install -m 644 docs/scalebench.1 $(DESTDIR)$(MANDIR)/man1/scalebench.1
+	install -m 644 data/*.csv data/README.md $(DESTDIR)$(PREFIX)/share/ndpar/data/
 	install -m 644 include/ndpar/*.h $(DESTDIR)$(INCLUDEDIR)/ndpar/
 	install -m 644 $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
@@ -238,10 +264,11 @@ install: libs $(PC_FILES)
 	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
 
 uninstall:
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar
+	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
 
 clean:
 	rm -rf build
 
--include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))
+-include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(KERNELS_OBJ:.o=.d) $(SB_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))

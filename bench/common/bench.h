@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "ndpar/ndpar_pool.h"
+
 typedef struct {
   double median, min, max; /* seconds per call */
 } bench_stats;
@@ -38,5 +40,10 @@ void bench_parse(int argc, char **argv, const char *name, const char *what, benc
 void bench_header(const char *title, const char *const *columns, size_t ncolumns);
 void bench_row(const char *label, size_t threads, const double *values, size_t nvalues,
                const char *unit);
+
+/* One row of a kernel's table: sequential, ndpar and OpenMP (interleaved medians, ms) and
+ * the two speedups over sequential. Returns non-zero if a variant failed. */
+int bench_kernel_row(const char *label, const void *kernel, void *state, ndpar_pool *pool,
+                     size_t threads, int reps);
 
 #endif

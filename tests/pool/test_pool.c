@@ -507,6 +507,48 @@ Test(pool_pinning, each_worker_is_named_and_pinned_to_its_own_core) {
   ndpar_pool_free(p);
 }
 
+typedef struct {
+  atomic_int caller_cpu; /* the CPU slot 0 ran on, -1: none seen */
+  atomic_int moved_off;  /* slot 0 seen on another CPU */
+} caller_cpu_ctx;
+
+static int record_caller_cpu(const ndpar_task *t, void *vctx) {
+  caller_cpu_ctx *c = vctx;
+  if (t->worker == 0) {
+    int cpu = sched_getcpu(), expected = -1;
+    if (!atomic_compare_exchange_strong(&c->caller_cpu, &expected, cpu) && expected != cpu)
+      atomic_store(&c->moved_off, 1);
+  }
+  for (volatile int k = 0; k < 20000; k++) {
+  }
+  return 0;
+}
+
+Test(pool_pinning, a_caller_on_a_workers_cpu_runs_on_its_own_core) {
+  size_t threads = ndpar_physical_cores();
+  if (threads < 2) cr_skip_test("one core: no worker to collide with");
+  ndpar_pool *p = pool_of(threads);
+  if (ndpar_pool_binding(p) != NDPAR_BIND_CORES) cr_skip_test("the system refused to bind threads");
+  const ndpar_cores *cores = ndpar_cores_get();
+  cpu_set_t all, one;
+  sched_getaffinity(0, sizeof all, &all);
+  CPU_ZERO(&one);
+  CPU_SET(cores->cpu[1], &one);
+  /* Park the caller on worker 1's CPU, then widen its mask again: it stays there. */
+  cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+  cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof all, &all), 0);
+  cr_assert_eq(sched_getcpu(), cores->cpu[1]);
+  caller_cpu_ctx c = {-1, 0};
+  cr_assert_eq(ndpar_pool_run(p, 400, record_caller_cpu, &c), GSL_SUCCESS);
+  cr_assert_eq(atomic_load(&c.caller_cpu), cores->cpu[0], "the caller worked on CPU %d, not on its own core %d",
+               atomic_load(&c.caller_cpu), cores->cpu[0]);
+  cr_assert_eq(atomic_load(&c.moved_off), 0);
+  cpu_set_t after;
+  pthread_getaffinity_np(pthread_self(), sizeof after, &after);
+  cr_assert(CPU_EQUAL(&after, &all), "the caller's own mask is restored after the run");
+  ndpar_pool_free(p);
+}
+
 Test(pool_pinning, more_threads_than_cores_run_unpinned) {
   ndpar_pool *p = pool_of(2 * ndpar_physical_cores() + 1);
   cr_assert_eq(ndpar_pool_binding(p), NDPAR_BIND_NONE);

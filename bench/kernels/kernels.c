@@ -1,0 +1,342 @@
+/* kernels.c: the reference workloads, each as a sequential loop, an ndpar call and an OpenMP
+ * loop over the same data and models (the reference MLP on the bundled Seattle series). */
+#include "kernels.h"
+
+#include <gsl/gsl_statistics_double.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar/ndpar_batch.h"
+#include "ndpar/ndpar_ensemble.h"
+#include "ndpar/ndpar_grad.h"
+#include "wl.h"
+
+#define LAGS 24
+#define HIDDEN 64
+#define HORIZON 6
+#define MAXM 64
+
+typedef struct {
+  size_t nb, rows, m, samples, horizon;
+  int deterministic;
+  gsl_matrix *x, *y;
+  gsl_vector *target; /* grad: the horizon-1 targets, contiguous */
+  wl_mlp *mlp[MAXM];
+  ndpar_model models[MAXM];
+  _gsl_matrix_const_view *xv;
+  _gsl_vector_const_view *yv;
+  const gsl_matrix **xs;
+  const gsl_vector **ys;
+  gsl_matrix **out, **spread; /* per batch, rows x horizon */
+  double *buf;                /* sequential/OpenMP scratch: samples or member outputs */
+  ndpar_streams *streams;     /* MC, sequential/OpenMP: one per thread */
+  gsl_vector *grad;
+  double loss;
+  char desc[96];
+} state;
+
+/* ---- setup ---- */
+
+static size_t or_default(size_t v, size_t d) { return v ? v : d; }
+
+static void teardown(void *vs) {
+  state *s = vs;
+  if (s == NULL) return;
+  for (size_t k = 0; k < MAXM; k++) wl_mlp_free(s->mlp[k]);
+  for (size_t b = 0; s->out && b < s->nb; b++) {
+    gsl_matrix_free(s->out[b]);
+    gsl_matrix_free(s->spread[b]);
+  }
+  free(s->out);
+  free(s->spread);
+  free(s->xv);
+  free(s->yv);
+  free(s->xs);
+  free(s->ys);
+  free(s->buf);
+  ndpar_streams_free(s->streams);
+  gsl_vector_free(s->grad);
+  gsl_vector_free(s->target);
+  gsl_matrix_free(s->x);
+  gsl_matrix_free(s->y);
+  free(s);
+}
+
+/* Windows of the series, nb batches of `rows` rows as views, m MLPs, outputs per batch. */
+static state *setup_common(const wl_params *p, size_t nb, size_t rows, size_t m, size_t horizon,
+                           size_t buf_doubles, char *err, size_t errlen) {
+  state *s = calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  s->nb = nb, s->rows = rows, s->m = m, s->horizon = horizon;
+  s->samples = or_default(p->samples, 100);
+  s->deterministic = p->deterministic;
+  if (m > MAXM) {
+    snprintf(err, errlen, "at most %d members", MAXM);
+    goto fail;
+  }
+  if (wl_default_windows(p->data_dir, LAGS, horizon, &s->x, &s->y, err, errlen)) goto fail;
+  if (nb * rows > s->x->size1) {
+    snprintf(err, errlen, "%zu batches of %zu rows need %zu windows; the series has %zu", nb, rows,
+             nb * rows, s->x->size1);
+    goto fail;
+  }
+  s->target = gsl_vector_alloc(s->y->size1);
+  gsl_matrix_get_col(s->target, s->y, 0);
+  s->xv = malloc(nb * sizeof *s->xv);
+  s->yv = malloc(nb * sizeof *s->yv);
+  s->xs = malloc(nb * sizeof *s->xs);
+  s->ys = malloc(nb * sizeof *s->ys);
+  s->out = calloc(nb, sizeof *s->out);
+  s->spread = calloc(nb, sizeof *s->spread);
+  s->buf = malloc((buf_doubles ? buf_doubles : 1) * sizeof *s->buf);
+  for (size_t b = 0; b < nb; b++) {
+    s->xv[b] = gsl_matrix_const_submatrix(s->x, b * rows, 0, rows, LAGS);
+    s->yv[b] = gsl_vector_const_subvector(s->target, b * rows, rows);
+    s->xs[b] = &s->xv[b].matrix;
+    s->ys[b] = &s->yv[b].vector;
+    s->out[b] = gsl_matrix_alloc(rows, horizon);
+    s->spread[b] = gsl_matrix_alloc(rows, horizon);
+  }
+  for (size_t k = 0; k < m; k++) {
+    s->mlp[k] = wl_mlp_alloc(LAGS, HIDDEN, horizon);
+    wl_mlp_init(s->mlp[k], 100 + k);
+    s->mlp[k]->dropout = 0.2;
+    s->models[k] = (ndpar_model){wl_mlp_predict, s->mlp[k]};
+  }
+  s->grad = gsl_vector_alloc(s->mlp[0]->theta->size);
+  s->streams = ndpar_streams_alloc(4096, 42); /* one per OpenMP thread id, up to 4096 */
+  return s;
+fail:
+  teardown(s);
+  return NULL;
+}
+
+static const char *describe(void *vs) { return ((state *)vs)->desc; }
+
+/* ---- batch: forward passes over row batches ---- */
+
+static void forward(state *s, size_t b) {
+  wl_mlp_forward(s->mlp[0], NULL, s->xs[b], s->out[b], NULL);
+}
+
+static void *batch_setup(const wl_params *p, char *err, size_t errlen) {
+  state *s = setup_common(p, or_default(p->batches, 100), or_default(p->rows, 64), 1, HORIZON, 0,
+                          err, errlen);
+  if (s) snprintf(s->desc, sizeof s->desc, "%zu batches x %zu rows", s->nb, s->rows);
+  return s;
+}
+
+static int batch_seq(void *vs) {
+  state *s = vs;
+  for (size_t b = 0; b < s->nb; b++) forward(s, b);
+  return 0;
+}
+
+static int batch_ndpar(ndpar_pool *pool, void *vs) {
+  state *s = vs;
+  return ndpar_batch_infer(pool, s->xs, s->out, s->nb, wl_mlp_predict, s->mlp[0]);
+}
+
+static int batch_omp(size_t threads, void *vs) {
+  state *s = vs;
+  long nb = (long)s->nb;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (long b = 0; b < nb; b++) forward(s, (size_t)b);
+  return 0;
+}
+
+/* ---- mc: Monte Carlo dropout, mean and sd ---- */
+
+static void *mc_setup(const wl_params *p, char *err, size_t errlen) {
+  size_t nb = or_default(p->batches, 2), rows = or_default(p->rows, 64);
+  size_t samples = or_default(p->samples, 100);
+  state *s = setup_common(p, nb, rows, 1, HORIZON, nb * samples * rows * HORIZON, err, errlen);
+  if (s) snprintf(s->desc, sizeof s->desc, "%zu batches x %zu samples of %zu rows", s->nb, s->samples, s->rows);
+  return s;
+}
+
+/* The same layout as ndpar's: [batch][sample][rows x horizon]. */
+static void mc_sample(state *s, size_t idx, unsigned worker) {
+  size_t b = idx / s->samples, k = idx % s->samples, per = s->rows * HORIZON;
+  gsl_matrix_view y = gsl_matrix_view_array(s->buf + (b * s->samples + k) * per, s->rows, HORIZON);
+  wl_mlp_forward(s->mlp[0], NULL, s->xs[b], &y.matrix, ndpar_streams_at_pair(s->streams, worker, b, k));
+}
+
+static void mc_stats(state *s, size_t b) {
+  size_t per = s->rows * HORIZON;
+  for (size_t e = 0; e < per; e++) {
+    const double *d = s->buf + b * s->samples * per + e;
+    double mean = gsl_stats_mean(d, per, s->samples);
+    s->out[b]->data[e] = mean;
+    s->spread[b]->data[e] = gsl_stats_sd_m(d, per, s->samples, mean);
+  }
+}
+
+static int mc_seq(void *vs) {
+  state *s = vs;
+  for (size_t i = 0; i < s->nb * s->samples; i++) mc_sample(s, i, 0);
+  for (size_t b = 0; b < s->nb; b++) mc_stats(s, b);
+  return 0;
+}
+
+static int mc_ndpar(ndpar_pool *pool, void *vs) {
+  state *s = vs;
+  return ndpar_batch_infer_mc(pool, s->xs, s->nb, s->samples, 42, wl_mlp_predict, s->mlp[0],
+                              s->out, s->spread);
+}
+
+static int mc_omp(size_t threads, void *vs) {
+  state *s = vs;
+  long n = (long)(s->nb * s->samples), nb = (long)s->nb;
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (long i = 0; i < n; i++) mc_sample(s, (size_t)i, (unsigned)omp_get_thread_num());
+#pragma omp for schedule(static)
+    for (long b = 0; b < nb; b++) mc_stats(s, (size_t)b);
+  }
+  return 0;
+}
+
+/* ---- grad: the MLP's backward pass, row-weighted mean gradient ---- */
+
+static void *grad_setup(const wl_params *p, char *err, size_t errlen) {
+  state *s = setup_common(p, or_default(p->batches, 50), or_default(p->rows, 128), 1, 1, 0, err, errlen);
+  if (s) snprintf(s->desc, sizeof s->desc, "%zu batches x %zu rows, %s", s->nb, s->rows,
+                  s->deterministic ? "deterministic" : "fast");
+  return s;
+}
+
+static void grad_add(state *s, size_t b, gsl_vector *g, double *acc) {
+  double loss, rows = (double)s->rows;
+  size_t P = g->size;
+  wl_mlp_grad(s->xs[b], s->ys[b], g, &loss, NULL, s->mlp[0]);
+  for (size_t j = 0; j < P; j++) acc[j] += rows * gsl_vector_get(g, j);
+  acc[P] += rows * loss;
+  acc[P + 1] += rows;
+}
+
+static void grad_finish(state *s, const double *acc) {
+  size_t P = s->grad->size;
+  for (size_t j = 0; j < P; j++) gsl_vector_set(s->grad, j, acc[j] / acc[P + 1]);
+  s->loss = acc[P] / acc[P + 1];
+}
+
+static int grad_seq(void *vs) {
+  state *s = vs;
+  size_t P = s->grad->size;
+  double *acc = calloc(P + 2, sizeof *acc);
+  gsl_vector *g = gsl_vector_alloc(P);
+  for (size_t b = 0; b < s->nb; b++) grad_add(s, b, g, acc);
+  grad_finish(s, acc);
+  gsl_vector_free(g);
+  free(acc);
+  return 0;
+}
+
+static int grad_ndpar(ndpar_pool *pool, void *vs) {
+  state *s = vs;
+  return ndpar_grad_compute(pool, s->xs, s->ys, s->nb, wl_mlp_grad, s->mlp[0],
+                            s->deterministic ? NDPAR_REDUCE_DETERMINISTIC : NDPAR_REDUCE_FAST,
+                            s->grad, &s->loss);
+}
+
+/* Per-thread sums, merged in a critical section. */
+static int grad_omp(size_t threads, void *vs) {
+  state *s = vs;
+  size_t P = s->grad->size;
+  double *total = calloc(P + 2, sizeof *total);
+  long nb = (long)s->nb;
+#pragma omp parallel num_threads(threads)
+  {
+    double *acc = calloc(P + 2, sizeof *acc);
+    gsl_vector *g = gsl_vector_alloc(P);
+#pragma omp for schedule(dynamic, 1)
+    for (long b = 0; b < nb; b++) grad_add(s, (size_t)b, g, acc);
+#pragma omp critical
+    for (size_t j = 0; j < P + 2; j++) total[j] += acc[j];
+    gsl_vector_free(g);
+    free(acc);
+  }
+  grad_finish(s, total);
+  free(total);
+  return 0;
+}
+
+/* ---- ensemble: m MLPs, mean and spread ---- */
+
+static void *ensemble_setup(const wl_params *p, char *err, size_t errlen) {
+  size_t nb = or_default(p->batches, 100), rows = or_default(p->rows, 64), m = or_default(p->members, 3);
+  state *s = setup_common(p, nb, rows, m, HORIZON, nb * m * rows * HORIZON, err, errlen);
+  if (s) snprintf(s->desc, sizeof s->desc, "%zu MLPs x %zu batches of %zu rows", s->m, s->nb, s->rows);
+  return s;
+}
+
+static double *member_out(state *s, size_t b, size_t k) {
+  return s->buf + (b * s->m + k) * s->rows * HORIZON;
+}
+
+static void ensemble_member(state *s, size_t b, size_t k) {
+  gsl_matrix_view y = gsl_matrix_view_array(member_out(s, b, k), s->rows, HORIZON);
+  wl_mlp_forward(s->mlp[k], NULL, s->xs[b], &y.matrix, NULL);
+}
+
+static void ensemble_aggregate(state *s, size_t b) {
+  double v[MAXM];
+  for (size_t e = 0; e < s->rows * HORIZON; e++) {
+    for (size_t k = 0; k < s->m; k++) v[k] = member_out(s, b, k)[e];
+    s->out[b]->data[e] = gsl_stats_mean(v, 1, s->m);
+    s->spread[b]->data[e] = s->m > 1 ? gsl_stats_sd(v, 1, s->m) : 0.0;
+  }
+}
+
+static int ensemble_seq(void *vs) {
+  state *s = vs;
+  for (size_t b = 0; b < s->nb; b++) {
+    for (size_t k = 0; k < s->m; k++) ensemble_member(s, b, k);
+    ensemble_aggregate(s, b);
+  }
+  return 0;
+}
+
+static int ensemble_ndpar(ndpar_pool *pool, void *vs) {
+  state *s = vs;
+  return ndpar_ensemble_predict_batches(pool, s->xs, s->nb, s->models, s->m, NDPAR_AGG_MEAN, NULL,
+                                        0, s->out, s->spread, NULL, NULL);
+}
+
+static int ensemble_omp(size_t threads, void *vs) {
+  state *s = vs;
+  long nb = (long)s->nb, m = (long)s->m;
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (long b = 0; b < nb; b++)
+      for (long k = 0; k < m; k++) ensemble_member(s, (size_t)b, (size_t)k);
+#pragma omp for schedule(static)
+    for (long b = 0; b < nb; b++) ensemble_aggregate(s, (size_t)b);
+  }
+  return 0;
+}
+
+/* ---- the table ---- */
+
+const wl_kernel wl_kernels[] = {
+    {"batch", "batch inference: MLP forward passes over row batches", batch_setup, teardown,
+     batch_seq, batch_ndpar, batch_omp, describe},
+    {"mc", "Monte Carlo dropout: mean and sd of stochastic passes", mc_setup, teardown, mc_seq,
+     mc_ndpar, mc_omp, describe},
+    {"grad", "gradient: MLP backward passes, row-weighted mean", grad_setup, teardown, grad_seq,
+     grad_ndpar, grad_omp, describe},
+    {"ensemble", "ensemble: several MLPs, mean and spread", ensemble_setup, teardown,
+     ensemble_seq, ensemble_ndpar, ensemble_omp, describe},
+    {0},
+};
+
+const wl_kernel *wl_kernel_find(const char *name) {
+  for (const wl_kernel *k = wl_kernels; k->name; k++)
+    if (strcmp(k->name, name) == 0) return k;
+  return NULL;
+}

@@ -1,0 +1,82 @@
+/* ndpar_scalability.h: how a workload scales with threads: timings, speedup, efficiency,
+ * Karp-Flatt serial fraction, an Amdahl fit, and writers for tables, CSV and JSON.
+ */
+#ifndef NDPAR_SCALABILITY_H
+#define NDPAR_SCALABILITY_H
+
+#include <stdio.h>
+
+#include "ndpar/ndpar_core.h"
+#include "ndpar/ndpar_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Runs the workload once on the given pool; 0 or a status that stops the measurement. */
+typedef int (*ndpar_workload_fn)(ndpar_pool *pool, void *ctx);
+
+typedef struct {
+  size_t warmup;   /* untimed runs before timing, per thread count (default 1) */
+  size_t repeats;  /* timed runs per thread count (default 5, at least 1) */
+  ndpar_bind bind; /* binding of each pool (default NDPAR_BIND_CORES) */
+  /* Called from the calling thread after each timed run (NULL: none): done of total runs. */
+  void (*progress)(size_t done, size_t total, void *ctx);
+  void *progress_ctx;
+} ndpar_scal_config;
+
+void ndpar_scal_config_init(ndpar_scal_config *cfg);
+
+typedef struct {
+  size_t threads;
+  double median_ms, min_ms, max_ms, mad_ms; /* mad: median absolute deviation from the median */
+  double speedup;         /* median at 1 thread / median here */
+  double efficiency;      /* speedup / threads */
+  double serial_fraction; /* Karp-Flatt: (1/S - 1/p) / (1 - 1/p); NaN at p = 1 */
+} ndpar_scal_point;
+
+/* Measures the workload at each thread count of the list (each on a pool of that size,
+ * allocated and freed in turn), in the order given. The list must contain 1 (the baseline
+ * of the speedups), no 0, and at most 4096 per entry. cfg NULL: the defaults. Errors
+ * (GSL_EINVAL/GSL_EFAULT) are reported before any run; a failing workload returns its
+ * status. out[i] belongs to threads[i]. */
+int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
+                   ndpar_workload_fn f, void *ctx, ndpar_scal_point *out);
+
+/* Fills speedup, efficiency and serial_fraction of every point from the medians and the
+ * 1-thread point (used by ndpar_scal_run; useful for points measured elsewhere). */
+int ndpar_scal_derive(ndpar_scal_point *pts, size_t n);
+
+/* The Karp-Flatt serial fraction of a speedup S on p threads; NaN for p <= 1. */
+double ndpar_scal_karp_flatt(double speedup, size_t threads);
+
+/* Fits Amdahl's law S(p) = 1 / ((1 - f) + f / p) to all points by least squares on its
+ * linear form 1 - 1/S = f (1 - 1/p), through the origin: f = sum x y / sum x^2. Gives the
+ * parallel fraction f (clamped to [0, 1]), the predicted maximum speedup 1 / (1 - f)
+ * (GSL_POSINF for f = 1), and the root-mean-square residual of the fitted speedups (NULL
+ * outputs are skipped). Needs a point with more than one thread (GSL_EINVAL). The Rust
+ * original averages per-point estimates with a wrong formula; the per-point estimate is
+ * p (S - 1) / (S (p - 1)). */
+int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
+                      double *max_speedup, double *residual);
+
+/* The table in the Rust guide's layout (Threads, Duration (ms), Speedup, Efficiency),
+ * followed by min, max, MAD and Karp-Flatt columns. */
+int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n);
+
+/* CSV: a header line, then one line per point, full precision (%.17g). */
+int ndpar_scal_write_csv(FILE *stream, const ndpar_scal_point *pts, size_t n);
+
+/* The lines alone, each prefixed by "label," when label is not NULL (for one file holding
+ * several workloads under a header of "workload," followed by ndpar_scal_csv_header). */
+int ndpar_scal_write_csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts,
+                              size_t n);
+extern const char ndpar_scal_csv_header[];
+
+/* JSON: {"points": [{...}, ...], "amdahl": {...}} (amdahl omitted when it cannot be fitted). */
+int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NDPAR_SCALABILITY_H */

@@ -1,0 +1,233 @@
+/* scalability.c: timings per thread count, derived metrics, Amdahl fit, writers. */
+#include "ndpar/ndpar_scalability.h"
+#include "ndpar_internal.h"
+
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+
+#define MAX_THREADS 4096
+
+void ndpar_scal_config_init(ndpar_scal_config *cfg) {
+  if (cfg == NULL) return;
+  cfg->warmup = 1;
+  cfg->repeats = 5;
+  cfg->bind = NDPAR_BIND_CORES;
+  cfg->progress = NULL;
+  cfg->progress_ctx = NULL;
+}
+
+double ndpar_scal_karp_flatt(double speedup, size_t threads) {
+  if (threads <= 1 || !(speedup > 0)) return GSL_NAN;
+  double p = (double)threads;
+  return (1.0 / speedup - 1.0 / p) / (1.0 - 1.0 / p);
+}
+
+static const ndpar_scal_point *baseline(const ndpar_scal_point *pts, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (pts[i].threads == 1) return &pts[i];
+  return NULL;
+}
+
+int ndpar_scal_derive(ndpar_scal_point *pts, size_t n) {
+  NDPAR_REQUIRE(pts != NULL, "scal_derive: pts is NULL", GSL_EFAULT);
+  const ndpar_scal_point *base = baseline(pts, n);
+  NDPAR_REQUIRE(base != NULL, "scal_derive: no 1-thread point (the baseline)", GSL_EINVAL);
+  double t1 = base->median_ms;
+  for (size_t i = 0; i < n; i++) {
+    pts[i].speedup = pts[i].median_ms > 0 ? t1 / pts[i].median_ms : GSL_NAN;
+    pts[i].efficiency = pts[i].speedup / (double)pts[i].threads;
+    pts[i].serial_fraction = ndpar_scal_karp_flatt(pts[i].speedup, pts[i].threads);
+  }
+  return GSL_SUCCESS;
+}
+
+/* Median, min, max and median absolute deviation of t (sorted in place). */
+static void summarise(double *t, size_t n, ndpar_scal_point *pt) {
+  gsl_sort(t, 1, n);
+  pt->median_ms = gsl_stats_median_from_sorted_data(t, 1, n);
+  pt->min_ms = t[0];
+  pt->max_ms = t[n - 1];
+  for (size_t i = 0; i < n; i++) t[i] = fabs(t[i] - pt->median_ms);
+  gsl_sort(t, 1, n);
+  pt->mad_ms = gsl_stats_median_from_sorted_data(t, 1, n);
+}
+
+static int measure_point(size_t threads, const ndpar_scal_config *cfg, ndpar_workload_fn f,
+                         void *ctx, double *t, size_t *done, size_t total, ndpar_scal_point *pt) {
+  ndpar_pool_config pc;
+  ndpar_pool_config_init(&pc);
+  pc.threads = threads;
+  pc.bind = cfg->bind;
+  ndpar_pool *pool = ndpar_pool_alloc(&pc);
+  if (pool == NULL) return GSL_ENOMEM;
+  int status = GSL_SUCCESS;
+  for (size_t w = 0; w < cfg->warmup && status == GSL_SUCCESS; w++) status = f(pool, ctx);
+  for (size_t r = 0; r < cfg->repeats && status == GSL_SUCCESS; r++) {
+    double t0 = ndpar_time_now();
+    status = f(pool, ctx);
+    t[r] = 1e3 * (ndpar_time_now() - t0);
+    if (cfg->progress) cfg->progress(++*done, total, cfg->progress_ctx);
+  }
+  ndpar_pool_free(pool);
+  if (status == GSL_SUCCESS) {
+    pt->threads = threads;
+    summarise(t, cfg->repeats, pt);
+  }
+  return status;
+}
+
+int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
+                   ndpar_workload_fn f, void *ctx, ndpar_scal_point *out) {
+  ndpar_scal_config defaults;
+  if (cfg == NULL) {
+    ndpar_scal_config_init(&defaults);
+    cfg = &defaults;
+  }
+  NDPAR_REQUIRE(threads != NULL, "scal_run: threads is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(f != NULL, "scal_run: f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(out != NULL, "scal_run: out is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(n > 0, "scal_run: the thread list is empty", GSL_EINVAL);
+  NDPAR_REQUIRE(cfg->repeats > 0, "scal_run: cfg->repeats must be at least 1", GSL_EINVAL);
+  int has_one = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (threads[i] == 0 || threads[i] > MAX_THREADS)
+      NDPAR_ERROR_FMT(GSL_EINVAL, "scal_run: threads[%zu] = %zu is not in 1..4096", i, threads[i]);
+    has_one |= threads[i] == 1;
+  }
+  NDPAR_REQUIRE(has_one, "scal_run: the thread list must contain 1 (the baseline)", GSL_EINVAL);
+
+  double *t = malloc(cfg->repeats * sizeof *t);
+  ndpar_scal_point *pts = malloc(n * sizeof *pts);
+  if (t == NULL || pts == NULL) {
+    free(t);
+    free(pts);
+    GSL_ERROR("scal_run: out of memory", GSL_ENOMEM);
+  }
+  size_t done = 0, total = n * cfg->repeats;
+  int status = GSL_SUCCESS;
+  for (size_t i = 0; i < n && status == GSL_SUCCESS; i++)
+    status = measure_point(threads[i], cfg, f, ctx, t, &done, total, &pts[i]);
+  if (status == GSL_SUCCESS) status = ndpar_scal_derive(pts, n);
+  if (status == GSL_SUCCESS)
+    for (size_t i = 0; i < n; i++) out[i] = pts[i];
+  free(t);
+  free(pts);
+  return status;
+}
+
+/* The fit itself; 0 if no point has more than one thread (nothing to fit). */
+static int amdahl_fit(const ndpar_scal_point *pts, size_t n, double *f_out, double *smax,
+                      double *residual) {
+  double sxy = 0, sxx = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pts[i].threads <= 1 || !(pts[i].speedup > 0)) continue;
+    double x = 1.0 - 1.0 / (double)pts[i].threads, y = 1.0 - 1.0 / pts[i].speedup;
+    sxy += x * y;
+    sxx += x * x;
+  }
+  if (!(sxx > 0)) return 0;
+  double f = sxy / sxx;
+  f = f < 0 ? 0 : f > 1 ? 1 : f;
+  double ss = 0;
+  size_t used = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!(pts[i].speedup > 0)) continue;
+    double model = 1.0 / ((1.0 - f) + f / (double)pts[i].threads);
+    ss += (pts[i].speedup - model) * (pts[i].speedup - model);
+    used++;
+  }
+  *f_out = f;
+  *smax = f < 1 ? 1.0 / (1.0 - f) : GSL_POSINF;
+  *residual = used ? sqrt(ss / (double)used) : 0;
+  return 1;
+}
+
+int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
+                      double *max_speedup, double *residual) {
+  NDPAR_REQUIRE(pts != NULL, "scal_amdahl: pts is NULL", GSL_EFAULT);
+  double f, smax, res;
+  NDPAR_REQUIRE(amdahl_fit(pts, n, &f, &smax, &res),
+                "scal_amdahl: needs a point with more than one thread", GSL_EINVAL);
+  if (parallel_fraction) *parallel_fraction = f;
+  if (max_speedup) *max_speedup = smax;
+  if (residual) *residual = res;
+  return GSL_SUCCESS;
+}
+
+/* ---- writers ---- */
+
+static int stream_status(FILE *stream) {
+  if (ferror(stream)) GSL_ERROR("scal: write error on the stream", GSL_EFAILED);
+  return GSL_SUCCESS;
+}
+
+int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_print: stream or pts is NULL", GSL_EFAULT);
+  fprintf(stream, "%7s  %13s  %7s  %10s  %10s  %10s  %9s  %10s\n", "Threads", "Duration (ms)",
+          "Speedup", "Efficiency", "Min (ms)", "Max (ms)", "MAD (ms)", "Karp-Flatt");
+  for (size_t i = 0; i < n; i++) {
+    char kf[32] = "-";
+    if (!isnan(pts[i].serial_fraction)) snprintf(kf, sizeof kf, "%.4f", pts[i].serial_fraction);
+    fprintf(stream, "%7zu  %13.3f  %6.2fx  %9.1f%%  %10.3f  %10.3f  %9.3f  %10s\n", pts[i].threads,
+            pts[i].median_ms, pts[i].speedup, 100.0 * pts[i].efficiency, pts[i].min_ms,
+            pts[i].max_ms, pts[i].mad_ms, kf);
+  }
+  return stream_status(stream);
+}
+
+const char ndpar_scal_csv_header[] =
+    "threads,median_ms,min_ms,max_ms,mad_ms,speedup,efficiency,serial_fraction";
+
+int ndpar_scal_write_csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts,
+                              size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
+  for (size_t i = 0; i < n; i++)
+    fprintf(stream, "%s%s%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", label ? label : "",
+            label ? "," : "", pts[i].threads, pts[i].median_ms, pts[i].min_ms, pts[i].max_ms,
+            pts[i].mad_ms, pts[i].speedup, pts[i].efficiency, pts[i].serial_fraction);
+  return stream_status(stream);
+}
+
+int ndpar_scal_write_csv(FILE *stream, const ndpar_scal_point *pts, size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
+  fprintf(stream, "%s\n", ndpar_scal_csv_header);
+  return ndpar_scal_write_csv_rows(stream, NULL, pts, n);
+}
+
+/* JSON has no NaN or infinity: they are written as null. */
+static void json_number(FILE *stream, const char *key, double v, const char *sep) {
+  if (isfinite(v))
+    fprintf(stream, "\"%s\": %.17g%s", key, v, sep);
+  else
+    fprintf(stream, "\"%s\": null%s", key, sep);
+}
+
+int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_json: stream or pts is NULL", GSL_EFAULT);
+  fprintf(stream, "{\n  \"points\": [\n");
+  for (size_t i = 0; i < n; i++) {
+    fprintf(stream, "    {\"threads\": %zu, ", pts[i].threads);
+    json_number(stream, "median_ms", pts[i].median_ms, ", ");
+    json_number(stream, "min_ms", pts[i].min_ms, ", ");
+    json_number(stream, "max_ms", pts[i].max_ms, ", ");
+    json_number(stream, "mad_ms", pts[i].mad_ms, ", ");
+    json_number(stream, "speedup", pts[i].speedup, ", ");
+    json_number(stream, "efficiency", pts[i].efficiency, ", ");
+    json_number(stream, "serial_fraction", pts[i].serial_fraction, "");
+    fprintf(stream, "}%s\n", i + 1 < n ? "," : "");
+  }
+  fprintf(stream, "  ]");
+  double f, smax, res;
+  if (amdahl_fit(pts, n, &f, &smax, &res)) {
+    fprintf(stream, ",\n  \"amdahl\": {");
+    json_number(stream, "parallel_fraction", f, ", ");
+    json_number(stream, "max_speedup", smax, ", ");
+    json_number(stream, "residual", res, "");
+    fprintf(stream, "}");
+  }
+  fprintf(stream, "\n}\n");
+  return stream_status(stream);
+}

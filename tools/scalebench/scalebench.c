@@ -1,0 +1,287 @@
+/* scalebench: how the reference workloads scale with threads on this machine.
+ * See docs/scalebench.1 or --help. Exit status: 0 done, 1 a workload or a file failed,
+ * 2 bad usage or input. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels.h"
+#include "scalebench.h"
+
+typedef struct {
+  size_t threads[SB_MAX_POINTS], nthreads;
+  const wl_kernel *kernels[SB_MAX_WORKLOADS];
+  size_t nkernels;
+  wl_params params;
+  ndpar_scal_config scal;
+  const char *csv, *json, *plot, *save_baseline, *baseline;
+  int openmp, quiet;
+} options;
+
+static void usage(void) {
+  printf("usage: scalebench [options]\n"
+         "Measures how ndpar's reference workloads scale with threads on this machine: the\n"
+         "scalability table, an Amdahl fit, and sequential vs parallel (vs OpenMP) per workload.\n"
+         "The workloads run a small MLP autoregressor (24 lags, 64 tanh units) on the bundled\n"
+         "Seattle hourly temperature series.\n\n"
+         "  --workload NAME   one of:");
+  for (const wl_kernel *k = wl_kernels; k->name; k++) printf(" %s", k->name);
+  printf(", or all (default);\n"
+         "                    a comma-separated list works too\n");
+  for (const wl_kernel *k = wl_kernels; k->name; k++) printf("                      %-9s %s\n", k->name, k->what);
+  printf("  --threads LIST    thread counts, e.g. 1,2,4 (default: 1, 2, 4, ... up to the %zu\n"
+         "                    physical cores, then twice the cores); 1 is always measured\n"
+         "  --batches N       input batches per run (default: the workload's own)\n"
+         "  --rows N          rows per batch (default: the workload's own)\n"
+         "  --repeat N        timed runs per thread count (default 5)\n"
+         "  --warmup N        untimed runs first (default 1)\n"
+         "  --bind cores|none pin workers to cores or not (default cores)\n"
+         "  --openmp          also run the same kernels under OpenMP and print the ratio\n"
+         "  --csv FILE        write the points as CSV      --json FILE  and as JSON\n"
+         "  --plot FILE       speedup plot, .svg or .png (needs gnuplot)\n"
+         "  --save-baseline NAME   save this run as a baseline (in $SCALEBENCH_BASELINE_DIR,\n"
+         "                         default .scalebench/)\n"
+         "  --baseline NAME   compare with a saved baseline, flagging changes beyond the noise\n"
+         "  --data DIR        folder of the bundled CSV files (default: the build's data/)\n"
+         "  --quiet           print nothing but errors (files are still written)\n"
+         "  --help, --version\n",
+         ndpar_physical_cores());
+}
+
+/* ---- parsing ---- */
+
+static size_t parse_count(const char *opt, const char *s, size_t lo, size_t hi) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*s == '\0' || *s == '-' || *end != '\0' || errno || v < lo || v > hi)
+    sb_usage_error("%s: '%s' is not a whole number from %zu to %zu", opt, s, lo, hi);
+  return (size_t)v;
+}
+
+static void add_thread_count(options *o, size_t t) {
+  for (size_t i = 0; i < o->nthreads; i++)
+    if (o->threads[i] == t) return;
+  if (o->nthreads == SB_MAX_POINTS) sb_usage_error("--threads: at most %d counts", SB_MAX_POINTS);
+  o->threads[o->nthreads++] = t;
+}
+
+static void parse_threads(options *o, const char *list) {
+  char buf[1024];
+  if (strlen(list) >= sizeof buf) sb_usage_error("--threads: the list is too long");
+  strcpy(buf, list);
+  o->nthreads = 0;
+  add_thread_count(o, 1); /* the baseline of every speedup */
+  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
+    add_thread_count(o, parse_count("--threads", tok, 1, 4096));
+}
+
+static void default_threads(options *o) {
+  size_t cores = ndpar_physical_cores();
+  o->nthreads = 0;
+  for (size_t t = 1; t <= cores; t *= 2) add_thread_count(o, t);
+  add_thread_count(o, cores);
+  add_thread_count(o, 2 * cores); /* one oversubscribed point */
+}
+
+static void parse_workloads(options *o, const char *list) {
+  char buf[256];
+  if (strlen(list) >= sizeof buf) sb_usage_error("--workload: the list is too long");
+  strcpy(buf, list);
+  o->nkernels = 0;
+  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    if (strcmp(tok, "all") == 0) {
+      o->nkernels = 0;
+      for (const wl_kernel *k = wl_kernels; k->name; k++) o->kernels[o->nkernels++] = k;
+      return;
+    }
+    const wl_kernel *k = wl_kernel_find(tok);
+    if (k == NULL) sb_usage_error("--workload: unknown workload '%s' (try --help)", tok);
+    if (o->nkernels < SB_MAX_WORKLOADS) o->kernels[o->nkernels++] = k;
+  }
+  if (o->nkernels == 0) sb_usage_error("--workload: no workload named");
+}
+
+static void check_name(const char *opt, const char *name) {
+  if (*name == '\0') sb_usage_error("%s: the name is empty", opt);
+  for (const char *c = name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+          *c == '.' || *c == '_' || *c == '-'))
+      sb_usage_error("%s: '%s' may hold only letters, digits, '.', '_' and '-'", opt, name);
+}
+
+static const char *value_of(int argc, char **argv, int *i) {
+  if (*i + 1 >= argc) sb_usage_error("%s needs a value (try --help)", argv[*i]);
+  return argv[++*i];
+}
+
+static void parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  ndpar_scal_config_init(&o->scal);
+  default_threads(o);
+  parse_workloads(o, "all");
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) usage(), exit(0);
+    else if (strcmp(a, "--version") == 0) printf("scalebench (ndpar) %s\n", NDPAR_VERSION), exit(0);
+    else if (strcmp(a, "--threads") == 0) parse_threads(o, value_of(argc, argv, &i));
+    else if (strcmp(a, "--workload") == 0) parse_workloads(o, value_of(argc, argv, &i));
+    else if (strcmp(a, "--batches") == 0) o->params.batches = parse_count(a, value_of(argc, argv, &i), 1, 1000000);
+    else if (strcmp(a, "--rows") == 0) o->params.rows = parse_count(a, value_of(argc, argv, &i), 1, 1000000);
+    else if (strcmp(a, "--repeat") == 0) o->scal.repeats = parse_count(a, value_of(argc, argv, &i), 1, 100000);
+    else if (strcmp(a, "--warmup") == 0) o->scal.warmup = parse_count(a, value_of(argc, argv, &i), 0, 100000);
+    else if (strcmp(a, "--bind") == 0) {
+      const char *b = value_of(argc, argv, &i);
+      if (strcmp(b, "cores") == 0) o->scal.bind = NDPAR_BIND_CORES;
+      else if (strcmp(b, "none") == 0) o->scal.bind = NDPAR_BIND_NONE;
+      else sb_usage_error("--bind: '%s' is neither cores nor none", b);
+    } else if (strcmp(a, "--csv") == 0) o->csv = value_of(argc, argv, &i);
+    else if (strcmp(a, "--json") == 0) o->json = value_of(argc, argv, &i);
+    else if (strcmp(a, "--plot") == 0) o->plot = value_of(argc, argv, &i);
+    else if (strcmp(a, "--save-baseline") == 0) check_name(a, o->save_baseline = value_of(argc, argv, &i));
+    else if (strcmp(a, "--baseline") == 0) check_name(a, o->baseline = value_of(argc, argv, &i));
+    else if (strcmp(a, "--data") == 0) o->params.data_dir = value_of(argc, argv, &i);
+    else if (strcmp(a, "--openmp") == 0) o->openmp = 1;
+    else if (strcmp(a, "--quiet") == 0) o->quiet = 1;
+    else sb_usage_error("unknown option '%s' (try --help)", a);
+  }
+}
+
+/* Problems found before any work: a missing baseline, a plot without gnuplot. */
+static void check_before_running(const options *o) {
+  if (o->plot) {
+    const char *dot = strrchr(o->plot, '.');
+    if (!dot || (strcmp(dot, ".svg") != 0 && strcmp(dot, ".png") != 0))
+      sb_usage_error("--plot %s: the file must end in .svg or .png", o->plot);
+    if (!sb_gnuplot_available())
+      sb_usage_error("--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
+  }
+  if (o->baseline) {
+    char path[4096];
+    sb_baseline_path(o->baseline, path, sizeof path);
+    if (access(path, R_OK) != 0) sb_usage_error("--baseline: no readable baseline '%s' at %s", o->baseline, path);
+  }
+}
+
+/* ---- running ---- */
+
+typedef struct {
+  const wl_kernel *k;
+  void *state;
+  const char *name;
+  int show;
+} run_ctx;
+
+static int run_ndpar(ndpar_pool *pool, void *vc) {
+  run_ctx *c = vc;
+  return c->k->run_ndpar(pool, c->state);
+}
+
+static void progress(size_t done, size_t total, void *vc) {
+  run_ctx *c = vc;
+  if (c->show) fprintf(stderr, "\r  %s: %zu/%zu timed runs", c->name, done, total);
+  if (c->show && done == total) fprintf(stderr, "\r%*s\r", 60, "");
+}
+
+/* The median of `repeats` timed calls of the sequential or OpenMP variant. */
+static double median_ms(const wl_kernel *k, void *state, size_t omp_threads, const ndpar_scal_config *cfg) {
+  double t[101];
+  size_t reps = cfg->repeats < 101 ? cfg->repeats : 101;
+  for (size_t w = 0; w < cfg->warmup; w++) omp_threads ? k->run_omp(omp_threads, state) : k->run_seq(state);
+  for (size_t r = 0; r < reps; r++) {
+    double t0 = ndpar_time_now();
+    if (omp_threads) k->run_omp(omp_threads, state);
+    else k->run_seq(state);
+    t[r] = 1e3 * (ndpar_time_now() - t0);
+  }
+  for (size_t a = 1; a < reps; a++) /* insertion sort: a handful of values */
+    for (size_t b = a; b > 0 && t[b] < t[b - 1]; b--) {
+      double x = t[b];
+      t[b] = t[b - 1];
+      t[b - 1] = x;
+    }
+  return reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+}
+
+static size_t parallel_point(const sb_result *r) {
+  size_t best = 0, cores = ndpar_physical_cores();
+  for (size_t i = 0; i < r->npts; i++)
+    if (r->pts[i].threads <= cores && r->pts[i].threads >= r->pts[best].threads) best = i;
+  return best;
+}
+
+static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
+  char err[512];
+  void *state = k->setup(&o->params, err, sizeof err);
+  if (state == NULL) {
+    fprintf(stderr, "scalebench: %s: %s\n", k->name, err);
+    return 1;
+  }
+  run_ctx c = {k, state, k->name, !o->quiet && isatty(STDERR_FILENO)};
+  ndpar_scal_config cfg = o->scal;
+  cfg.progress = progress;
+  cfg.progress_ctx = &c;
+  r->name = k->name;
+  snprintf(r->desc, sizeof r->desc, "%s", k->describe(state));
+  r->npts = o->nthreads;
+  int status = ndpar_scal_run(o->threads, o->nthreads, &cfg, run_ndpar, &c, r->pts);
+  if (status == GSL_SUCCESS) {
+    r->par_index = parallel_point(r);
+    r->seq_ms = median_ms(k, state, 0, &cfg);
+    r->omp_ms = o->openmp ? median_ms(k, state, r->pts[r->par_index].threads, &cfg) : 0;
+  } else {
+    fprintf(stderr, "scalebench: %s failed: %s\n", k->name, gsl_strerror(status));
+  }
+  k->teardown(state);
+  return status != GSL_SUCCESS;
+}
+
+static void print_workload(const sb_result *r) {
+  printf("\n== %s: %s\n", r->name, r->desc);
+  ndpar_scal_print(stdout, r->pts, r->npts);
+  double f, smax, res;
+  if (ndpar_scal_amdahl(r->pts, r->npts, &f, &smax, &res) == GSL_SUCCESS)
+    printf("Amdahl fit: parallel fraction %.4f, predicted maximum speedup %.1fx, residual %.3f\n",
+           f, smax, res);
+}
+
+static void print_operations(const sb_result *r, size_t n, int openmp) {
+  printf("\n%-10s %16s %16s %9s %9s", "Operation", "Sequential (ms)", "Parallel (ms)", "Threads", "Speedup");
+  if (openmp) printf(" %12s %13s", "OpenMP (ms)", "ndpar/OpenMP");
+  printf("\n");
+  for (size_t i = 0; i < n; i++) {
+    const ndpar_scal_point *p = &r[i].pts[r[i].par_index];
+    printf("%-10s %16.3f %16.3f %9zu %8.2fx", r[i].name, r[i].seq_ms, p->median_ms, p->threads,
+           r[i].seq_ms / p->median_ms);
+    if (openmp) printf(" %12.3f %12.2fx", r[i].omp_ms, r[i].omp_ms / p->median_ms);
+    printf("\n");
+  }
+}
+
+int main(int argc, char **argv) {
+  options o;
+  parse_args(argc, argv, &o);
+  check_before_running(&o);
+  gsl_set_error_handler_off(); /* errors come back as codes and are reported here */
+  if (!o.quiet)
+    printf("scalebench %s: %zu physical cores, workers %s; %zu warm-up and %zu timed runs per point\n",
+           NDPAR_VERSION, ndpar_physical_cores(), o.scal.bind == NDPAR_BIND_CORES ? "pinned" : "unpinned",
+           o.scal.warmup, o.scal.repeats);
+  sb_result *res = calloc(o.nkernels, sizeof *res);
+  int failed = 0;
+  for (size_t i = 0; i < o.nkernels && !failed; i++) {
+    failed = run_workload(&o, o.kernels[i], &res[i]);
+    if (!failed && !o.quiet) print_workload(&res[i]);
+  }
+  if (!failed) {
+    if (!o.quiet) print_operations(res, o.nkernels, o.openmp);
+    if (o.baseline) failed |= sb_compare_baseline(o.quiet ? stderr : stdout, o.baseline, res, o.nkernels);
+    if (o.csv) failed |= sb_write_csv(o.csv, res, o.nkernels);
+    if (o.json) failed |= sb_write_json(o.json, res, o.nkernels);
+    if (o.plot) failed |= sb_plot(o.plot, res, o.nkernels);
+    if (o.save_baseline) failed |= sb_save_baseline(o.save_baseline, res, o.nkernels);
+  }
+  free(res);
+  return failed ? 1 : 0;
+}

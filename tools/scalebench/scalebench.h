@@ -1,0 +1,40 @@
+/* scalebench.h: what the scalebench tool's two files share. */
+#ifndef NDPAR_SCALEBENCH_H
+#define NDPAR_SCALEBENCH_H
+
+#include <stdio.h>
+
+#include "ndpar/ndpar_scalability.h"
+
+#define SB_MAX_POINTS 64
+#define SB_MAX_WORKLOADS 16
+
+/* One workload's results. */
+typedef struct {
+  const char *name;
+  char desc[96];
+  ndpar_scal_point pts[SB_MAX_POINTS];
+  size_t npts;
+  double seq_ms;   /* the sequential loop's median */
+  double omp_ms;   /* the OpenMP variant's median at the parallel point (0: not run) */
+  size_t par_index; /* the point the operation table reports: the most threads <= cores */
+} sb_result;
+
+/* Prints "scalebench: <message>" on stderr and exits with status 2 (bad usage or input). */
+void sb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Output files, each written to a temporary name beside it and renamed, so a failure never
+ * leaves a half-written file. Return 0, or 1 with a message on stderr. */
+int sb_write_csv(const char *path, const sb_result *r, size_t n);
+int sb_write_json(const char *path, const sb_result *r, size_t n);
+int sb_save_baseline(const char *name, const sb_result *r, size_t n);
+/* Prints the change against a saved baseline per point, flagging changes larger than the
+ * noise of the two runs (2 x the sum of their MADs). */
+int sb_compare_baseline(FILE *out, const char *name, const sb_result *r, size_t n);
+/* Speedup against threads with the ideal line and the Amdahl fit, through gnuplot. */
+int sb_gnuplot_available(void);
+int sb_plot(const char *path, const sb_result *r, size_t n);
+/* The baseline's file: $SCALEBENCH_BASELINE_DIR (default .scalebench)/NAME.csv. */
+void sb_baseline_path(const char *name, char *path, size_t size);
+
+#endif
