@@ -137,7 +137,7 @@ $(KERNELS_LIB): $(KERNELS_OBJ)
 
 # ---------------------------------------------------------------- tests
 CRITERION_LIBS := -lcriterion
-TEST_MODULES := core $(MODULES)
+TEST_MODULES := core $(MODULES) scalebench
 $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common -Ibench/workload
 
 # The shared test helpers ask the pool for the core count, so every test binary links it.
@@ -152,7 +152,7 @@ define test_rules
 $(1)_TEST_SRC := $$(wildcard tests/$(1)/*.c)
 $(1)_TEST_OBJ := $$($(1)_TEST_SRC:%.c=$(BUILD)/obj/%.o)
 $(1)_TEST_BIN := $(BUILD)/tests/test_$(1)
-$$($(1)_TEST_BIN): $$($(1)_TEST_OBJ) $(TEST_COMMON_OBJ) $$(if $$(filter core,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),$(WL_LIB) $$(call mod_link,$(1)))
+$$($(1)_TEST_BIN): $$($(1)_TEST_OBJ) $(TEST_COMMON_OBJ) $$(if $$(filter core scalebench,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),$(WL_LIB) $$(call mod_link,$(1)))
 	@mkdir -p $$(@D)
 	$$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(CRITERION_LIBS) $(LDLIBS_BASE) -ldl
 test-$(1): $$($(1)_TEST_BIN)
@@ -161,6 +161,11 @@ endef
 $(foreach m,$(TEST_MODULES),$(eval $(call test_rules,$(m))))
 
 TEST_BINS    := $(foreach m,$(TEST_MODULES),$($(m)_TEST_BIN))
+
+# The scalebench tests run the built tool (of the same build: sanitized builds test a
+# sanitized tool).
+$(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(SCALEBENCH))"'
+
 tests: $(TEST_BINS)
 
 # Every module's tests, one binary after another; the first failure fails the target.
@@ -224,8 +229,11 @@ $(SCALEBENCH): $(SB_OBJ) $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB)
 
 tools: $(SCALEBENCH)
 
+# (Here, below SCALEBENCH's definition: prerequisites are expanded where they are read.)
+$(scalebench_TEST_BIN): | $(SCALEBENCH)
+
 # The main job: scalebench on the bundled default workload (every reference workload).
-RUN_ARGS     ?=
+RUN_ARGS     ?= --repeat 11 --warmup 2
 run: $(SCALEBENCH)
 	$(SCALEBENCH) $(RUN_ARGS)
 

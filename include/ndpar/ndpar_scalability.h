@@ -50,13 +50,14 @@ int ndpar_scal_derive(ndpar_scal_point *pts, size_t n);
 /* The Karp-Flatt serial fraction of a speedup S on p threads; NaN for p <= 1. */
 double ndpar_scal_karp_flatt(double speedup, size_t threads);
 
-/* Fits Amdahl's law S(p) = 1 / ((1 - f) + f / p) to all points by least squares on its
- * linear form 1 - 1/S = f (1 - 1/p), through the origin: f = sum x y / sum x^2. Gives the
- * parallel fraction f (clamped to [0, 1]), the predicted maximum speedup 1 / (1 - f)
- * (GSL_POSINF for f = 1), and the root-mean-square residual of the fitted speedups (NULL
- * outputs are skipped). Needs a point with more than one thread (GSL_EINVAL). The Rust
- * original averages per-point estimates with a wrong formula; the per-point estimate is
- * p (S - 1) / (S (p - 1)). */
+/* Fits Amdahl's law to all points: T(p) = a + b / p (a = T1 (1 - f), b = T1 f) by least
+ * squares weighted by 1/T^2, so the 1-thread time is estimated from every point rather
+ * than taken from one noisy measurement. Gives the parallel fraction f = b / (a + b)
+ * (clamped to [0, 1]), the predicted maximum speedup 1 / (1 - f) (GSL_POSINF for f = 1)
+ * and the residual: the root-mean-square relative misfit of the times (NULL outputs are
+ * skipped). Needs two distinct thread counts (GSL_EINVAL). For two points this is the
+ * per-point estimate p (S - 1) / (S (p - 1)); the Rust original averages per-point
+ * estimates computed with a wrong formula. */
 int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
                       double *max_speedup, double *residual);
 

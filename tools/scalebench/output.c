@@ -181,9 +181,9 @@ int sb_plot(const char *path, const sb_result *r, size_t n) {
           maxt);
   fprintf(s, "plot x title 'ideal' with lines dashtype 2 lc rgb 'gray'");
   for (size_t i = 0; i < n; i++) {
-    double f;
+    double f = r[i].fit_f;
     fprintf(s, ", '%s' index %zu title '%s' with linespoints pt 7", data, i, r[i].name);
-    if (ndpar_scal_amdahl(r[i].pts, r[i].npts, &f, NULL, NULL) == GSL_SUCCESS)
+    if (r[i].fit_ok)
       fprintf(s, ", 1/((1-%.6f)+%.6f/x) title '%s, Amdahl p=%.3f' with lines dashtype 3", f, f,
               r[i].name, f);
   }

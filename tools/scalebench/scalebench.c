@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kernels.h"
+#include "wl.h"
 #include "scalebench.h"
 
 typedef struct {
@@ -148,8 +149,26 @@ static void parse_args(int argc, char **argv, options *o) {
   }
 }
 
-/* Problems found before any work: a missing baseline, a plot without gnuplot. */
+/* An output file's folder must exist and be writable before any work starts. */
+static void check_writable(const char *opt, const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == dir) dir[1] = '\0';
+  else if (slash) *slash = '\0';
+  else strcpy(dir, ".");
+  if (access(dir, W_OK) != 0) sb_usage_error("%s %s: cannot write in %s: %s", opt, path, dir, strerror(errno));
+}
+
+/* Problems found before any work: missing data or baseline, unwritable outputs, a plot
+ * without gnuplot. */
 static void check_before_running(const options *o) {
+  char data[4096];
+  snprintf(data, sizeof data, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(o->params.data_dir));
+  if (access(data, R_OK) != 0) sb_usage_error("cannot read the bundled data %s: %s (see --data)", data, strerror(errno));
+  if (o->csv) check_writable("--csv", o->csv);
+  if (o->json) check_writable("--json", o->json);
+  if (o->plot) check_writable("--plot", o->plot);
   if (o->plot) {
     const char *dot = strrchr(o->plot, '.');
     if (!dot || (strcmp(dot, ".svg") != 0 && strcmp(dot, ".png") != 0))
@@ -211,6 +230,21 @@ static size_t parallel_point(const sb_result *r) {
   return best;
 }
 
+/* Amdahl's law models threads that each have a core: the oversubscribed points (more
+ * threads than physical cores) are shown in the table but left out of the fit. */
+static size_t fit_points(const sb_result *r, ndpar_scal_point *pts) {
+  size_t n = 0, cores = ndpar_physical_cores();
+  for (size_t i = 0; i < r->npts; i++)
+    if (r->pts[i].threads <= cores) pts[n++] = r->pts[i];
+  return n;
+}
+
+static void fit_amdahl(sb_result *r) {
+  ndpar_scal_point pts[SB_MAX_POINTS];
+  r->fit_n = fit_points(r, pts);
+  r->fit_ok = ndpar_scal_amdahl(pts, r->fit_n, &r->fit_f, &r->fit_smax, &r->fit_res) == GSL_SUCCESS;
+}
+
 static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
   char err[512];
   void *state = k->setup(&o->params, err, sizeof err);
@@ -228,6 +262,7 @@ static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
   int status = ndpar_scal_run(o->threads, o->nthreads, &cfg, run_ndpar, &c, r->pts);
   if (status == GSL_SUCCESS) {
     r->par_index = parallel_point(r);
+    fit_amdahl(r);
     r->seq_ms = median_ms(k, state, 0, &cfg);
     r->omp_ms = o->openmp ? median_ms(k, state, r->pts[r->par_index].threads, &cfg) : 0;
   } else {
@@ -240,10 +275,12 @@ static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
 static void print_workload(const sb_result *r) {
   printf("\n== %s: %s\n", r->name, r->desc);
   ndpar_scal_print(stdout, r->pts, r->npts);
-  double f, smax, res;
-  if (ndpar_scal_amdahl(r->pts, r->npts, &f, &smax, &res) == GSL_SUCCESS)
-    printf("Amdahl fit: parallel fraction %.4f, predicted maximum speedup %.1fx, residual %.3f\n",
-           f, smax, res);
+  if (r->fit_ok)
+    printf("Amdahl fit (%zu points up to %zu threads): parallel fraction %.4f, predicted maximum "
+           "speedup %.1fx, residual %.1f%%\n", r->fit_n, ndpar_physical_cores(), r->fit_f,
+           r->fit_smax, 100 * r->fit_res);
+  else
+    printf("Amdahl fit: needs two thread counts within the %zu physical cores\n", ndpar_physical_cores());
 }
 
 static void print_operations(const sb_result *r, size_t n, int openmp) {

@@ -18,6 +18,10 @@ typedef struct {
   double seq_ms;   /* the sequential loop's median */
   double omp_ms;   /* the OpenMP variant's median at the parallel point (0: not run) */
   size_t par_index; /* the point the operation table reports: the most threads <= cores */
+  /* Amdahl fit over the points within the physical cores (fit_ok 0: fewer than two). */
+  int fit_ok;
+  double fit_f, fit_smax, fit_res;
+  size_t fit_n;
 } sb_result;
 
 /* Prints "scalebench: <message>" on stderr and exits with status 2 (bad usage or input). */

@@ -1,0 +1,257 @@
+/* Tests of the scalability module: the Amdahl fit, Karp-Flatt, derived metrics, the runner,
+ * and the table, CSV and JSON writers (parsed back). */
+#include <criterion/criterion.h>
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar/ndpar_scalability.h"
+#include "test_util.h"
+
+static const size_t counts[] = {1, 2, 4, 8, 16, 32};
+
+/* Points that follow Amdahl's law with parallel fraction f exactly (times in ms). */
+static void amdahl_points(double f, ndpar_scal_point *pts, size_t n, double noise, gsl_rng *r) {
+  for (size_t i = 0; i < n; i++) {
+    double p = (double)counts[i], s = 1.0 / ((1 - f) + f / p);
+    if (noise > 0) s *= 1 + gsl_ran_gaussian(r, noise);
+    pts[i] = (ndpar_scal_point){.threads = counts[i], .median_ms = 100.0 / s};
+    pts[i].min_ms = pts[i].max_ms = pts[i].median_ms;
+  }
+  cr_assert_eq(ndpar_scal_derive(pts, n), GSL_SUCCESS);
+}
+
+Test(amdahl, recovers_the_parallel_fraction_of_exact_points) {
+  gsl_rng *r = test_rng();
+  for (int trial = 0; trial < 20; trial++) {
+    double f = gsl_rng_uniform(r) * 0.999, fit, smax, res;
+    ndpar_scal_point pts[6];
+    amdahl_points(f, pts, 6, 0, r);
+    cr_assert_eq(ndpar_scal_amdahl(pts, 6, &fit, &smax, &res), GSL_SUCCESS);
+    cr_assert(fabs(fit - f) < 1e-9, "f %.12f fitted %.12f", f, fit);
+    cr_assert(fabs(smax - 1 / (1 - f)) < 1e-9 * smax);
+    cr_assert(res < 1e-9, "residual %g", res);
+  }
+  gsl_rng_free(r);
+}
+
+Test(amdahl, recovers_the_parallel_fraction_of_noisy_points) {
+  gsl_rng *r = test_rng();
+  for (int trial = 0; trial < 20; trial++) {
+    double f = 0.5 + 0.49 * gsl_rng_uniform(r), fit, res;
+    ndpar_scal_point pts[6];
+    /* 1% noise on every timing, the baseline's included. (At 2%, the baseline alone can
+     * move any estimate of f by more than 0.02: simulated, see the module's comment.) */
+    amdahl_points(f, pts, 6, 0.01, r);
+    cr_assert_eq(ndpar_scal_amdahl(pts, 6, &fit, NULL, &res), GSL_SUCCESS);
+    cr_assert(fabs(fit - f) < 0.02, "f %.4f fitted %.4f", f, fit);
+    cr_assert(res > 0);
+  }
+  gsl_rng_free(r);
+}
+
+Test(amdahl, per_point_estimate_is_the_right_formula) {
+  /* With one parallel point the fit is the per-point estimate p (S - 1) / (S (p - 1)). */
+  ndpar_scal_point pts[2] = {{.threads = 1, .median_ms = 10}, {.threads = 8, .median_ms = 2.5}};
+  ndpar_scal_derive(pts, 2);
+  double fit, S = 4, p = 8;
+  cr_assert_eq(ndpar_scal_amdahl(pts, 2, &fit, NULL, NULL), GSL_SUCCESS);
+  cr_assert(fabs(fit - p * (S - 1) / (S * (p - 1))) < 1e-12);
+}
+
+Test(amdahl, edge_cases) {
+  test_quiet_gsl_errors();
+  ndpar_scal_point one = {.threads = 1, .median_ms = 5, .speedup = 1};
+  cr_assert_eq(ndpar_scal_amdahl(&one, 1, NULL, NULL, NULL), GSL_EINVAL, "nothing to fit");
+  ndpar_scal_point ideal[2] = {{.threads = 1, .median_ms = 8}, {.threads = 4, .median_ms = 2}};
+  ndpar_scal_derive(ideal, 2);
+  double f, smax;
+  cr_assert_eq(ndpar_scal_amdahl(ideal, 2, &f, &smax, NULL), GSL_SUCCESS);
+  cr_assert_eq(f, 1.0);
+  cr_assert(isinf(smax));
+  ndpar_scal_point slower[2] = {{.threads = 1, .median_ms = 8}, {.threads = 4, .median_ms = 16}};
+  ndpar_scal_derive(slower, 2);
+  cr_assert_eq(ndpar_scal_amdahl(slower, 2, &f, &smax, NULL), GSL_SUCCESS);
+  cr_assert_eq(f, 0.0, "a slowdown clamps to no parallel fraction");
+  cr_assert_eq(smax, 1.0);
+}
+
+Test(karp_flatt, matches_its_formula_and_amdahl) {
+  gsl_rng *r = test_rng();
+  double f = 0.9;
+  ndpar_scal_point pts[6];
+  amdahl_points(f, pts, 6, 0, r);
+  cr_assert(isnan(pts[0].serial_fraction), "undefined at one thread");
+  for (size_t i = 1; i < 6; i++) {
+    double S = pts[i].speedup, p = (double)pts[i].threads;
+    cr_assert(fabs(pts[i].serial_fraction - (1 / S - 1 / p) / (1 - 1 / p)) < 1e-15);
+    cr_assert(fabs(pts[i].serial_fraction - (1 - f)) < 1e-12, "Amdahl data: e = 1 - f");
+    cr_assert(fabs(pts[i].efficiency - S / p) < 1e-15);
+  }
+  cr_assert(isnan(ndpar_scal_karp_flatt(2.0, 1)));
+  gsl_rng_free(r);
+}
+
+/* ---- the runner ---- */
+
+static int spin_task(const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  for (volatile int k = 0; k < 20000; k++) {
+  }
+  return 0;
+}
+
+static int workload(ndpar_pool *pool, void *ctx) {
+  atomic_fetch_add((atomic_int *)ctx, 1);
+  return ndpar_pool_run(pool, 64, spin_task, NULL);
+}
+
+static void count_progress(size_t done, size_t total, void *ctx) {
+  size_t *seen = ctx;
+  cr_assert_eq(done, seen[0] + 1, "progress counts up by one");
+  seen[0] = done;
+  seen[1] = total;
+}
+
+Test(scal_run, measures_every_thread_count) {
+  size_t threads[] = {2, 1, 3}, seen[2] = {0, 0};
+  atomic_int calls = 0;
+  ndpar_scal_config cfg;
+  ndpar_scal_config_init(&cfg);
+  cfg.warmup = 2;
+  cfg.repeats = 4;
+  cfg.progress = count_progress;
+  cfg.progress_ctx = seen;
+  ndpar_scal_point out[3];
+  cr_assert_eq(ndpar_scal_run(threads, 3, &cfg, workload, &calls, out), GSL_SUCCESS);
+  cr_assert_eq(atomic_load(&calls), 3 * (2 + 4));
+  cr_assert_eq(seen[0], 12);
+  cr_assert_eq(seen[1], 12);
+  for (size_t i = 0; i < 3; i++) {
+    cr_assert_eq(out[i].threads, threads[i], "points in the order given");
+    cr_assert(out[i].min_ms <= out[i].median_ms && out[i].median_ms <= out[i].max_ms);
+    cr_assert(out[i].mad_ms >= 0 && out[i].mad_ms <= out[i].max_ms - out[i].min_ms);
+    cr_assert(fabs(out[i].efficiency - out[i].speedup / (double)out[i].threads) < 1e-15);
+  }
+  cr_assert_eq(out[1].speedup, 1.0, "the 1-thread point is the baseline");
+}
+
+static int failing_workload(ndpar_pool *pool, void *ctx) {
+  (void)pool, (void)ctx;
+  return GSL_EDOM;
+}
+
+Test(scal_run, bad_input_and_failures) {
+  test_quiet_gsl_errors();
+  ndpar_scal_point out[2] = {{.threads = 77}, {.threads = 77}};
+  size_t no_one[] = {2, 4}, zero[] = {1, 0}, ok[] = {1, 2};
+  atomic_int calls = 0;
+  cr_assert_eq(ndpar_scal_run(no_one, 2, NULL, workload, &calls, out), GSL_EINVAL);
+  cr_assert_eq(ndpar_scal_run(zero, 2, NULL, workload, &calls, out), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "threads[1]") != NULL);
+  cr_assert_eq(ndpar_scal_run(ok, 0, NULL, workload, &calls, out), GSL_EINVAL);
+  cr_assert_eq(ndpar_scal_run(ok, 2, NULL, NULL, &calls, out), GSL_EFAULT);
+  ndpar_scal_config cfg;
+  ndpar_scal_config_init(&cfg);
+  cfg.repeats = 0;
+  cr_assert_eq(ndpar_scal_run(ok, 2, &cfg, workload, &calls, out), GSL_EINVAL);
+  cr_assert_eq(atomic_load(&calls), 0, "nothing ran");
+  cr_assert_eq(ndpar_scal_run(ok, 2, NULL, failing_workload, NULL, out), GSL_EDOM);
+  cr_assert_eq(out[0].threads, 77, "outputs untouched");
+}
+
+/* ---- writers ---- */
+
+static ndpar_scal_point sample_points[3];
+
+static void make_sample(void) {
+  ndpar_scal_point p[3] = {{.threads = 1, .median_ms = 12.3456789012345, .min_ms = 12.0, .max_ms = 13.0, .mad_ms = 0.125},
+                           {.threads = 2, .median_ms = 6.5, .min_ms = 6.25, .max_ms = 7.0, .mad_ms = 0.0625},
+                           {.threads = 4, .median_ms = 4.0, .min_ms = 3.9, .max_ms = 4.4, .mad_ms = 0.05}};
+  memcpy(sample_points, p, sizeof p);
+  ndpar_scal_derive(sample_points, 3);
+}
+
+static char *write_to_string(int (*writer)(FILE *, const ndpar_scal_point *, size_t)) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert_eq(writer(f, sample_points, 3), GSL_SUCCESS);
+  fclose(f);
+  return buf;
+}
+
+Test(writers, table_has_the_guides_layout) {
+  make_sample();
+  char *text = write_to_string(ndpar_scal_print);
+  char *header = strtok(text, "\n");
+  const char *cols[] = {"Threads", "Duration (ms)", "Speedup", "Efficiency"};
+  const char *at = header;
+  for (int i = 0; i < 4; i++) {
+    const char *found = strstr(at, cols[i]);
+    cr_assert_not_null(found, "column %s in order", cols[i]);
+    at = found;
+  }
+  for (size_t i = 0; i < 3; i++) {
+    char *line = strtok(NULL, "\n");
+    cr_assert_not_null(line);
+    size_t t;
+    double ms, s, e;
+    cr_assert_eq(sscanf(line, "%zu %lf %lfx %lf%%", &t, &ms, &s, &e), 4, "line: %s", line);
+    cr_assert_eq(t, sample_points[i].threads);
+    cr_assert(fabs(ms - sample_points[i].median_ms) < 5e-4);
+    cr_assert(fabs(s - sample_points[i].speedup) < 5e-3);
+    cr_assert(fabs(e - 100 * sample_points[i].efficiency) < 5e-2);
+  }
+  cr_assert_null(strtok(NULL, "\n"), "one line per point");
+  free(text);
+}
+
+Test(writers, csv_parses_back_to_the_numbers) {
+  make_sample();
+  char *text = write_to_string(ndpar_scal_write_csv);
+  char *line = strtok(text, "\n");
+  cr_assert_str_eq(line, ndpar_scal_csv_header);
+  for (size_t i = 0; i < 3; i++) {
+    line = strtok(NULL, "\n");
+    size_t t;
+    double v[7];
+    char kf[64];
+    cr_assert_eq(sscanf(line, "%zu,%lf,%lf,%lf,%lf,%lf,%lf,%63s", &t, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], kf), 8);
+    const ndpar_scal_point *p = &sample_points[i];
+    cr_assert(t == p->threads && v[0] == p->median_ms && v[1] == p->min_ms && v[2] == p->max_ms &&
+              v[3] == p->mad_ms && v[4] == p->speedup && v[5] == p->efficiency, "exact round trip");
+    double e = strtod(kf, NULL);
+    cr_assert(i == 0 ? isnan(e) : e == p->serial_fraction);
+  }
+  free(text);
+}
+
+Test(writers, json_parses_back_to_the_numbers) {
+  make_sample();
+  char *text = write_to_string(ndpar_scal_write_json);
+  const char *at = text;
+  for (size_t i = 0; i < 3; i++) {
+    at = strstr(at, "{\"threads\": ");
+    cr_assert_not_null(at);
+    size_t t;
+    double med, mn, mx, mad, s, e;
+    cr_assert_eq(sscanf(at, "{\"threads\": %zu, \"median_ms\": %lf, \"min_ms\": %lf, \"max_ms\": %lf, "
+                            "\"mad_ms\": %lf, \"speedup\": %lf, \"efficiency\": %lf",
+                        &t, &med, &mn, &mx, &mad, &s, &e), 7);
+    cr_assert(t == sample_points[i].threads && med == sample_points[i].median_ms && s == sample_points[i].speedup);
+    at++;
+  }
+  cr_assert_not_null(strstr(text, "\"serial_fraction\": null"), "NaN is written as null");
+  double f;
+  const char *am = strstr(text, "\"amdahl\": {\"parallel_fraction\": ");
+  cr_assert_not_null(am);
+  cr_assert_eq(sscanf(am, "\"amdahl\": {\"parallel_fraction\": %lf", &f), 1);
+  double ref;
+  ndpar_scal_amdahl(sample_points, 3, &ref, NULL, NULL);
+  cr_assert_eq(f, ref);
+  free(text);
+}
