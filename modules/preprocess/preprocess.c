@@ -1,0 +1,453 @@
+/* preprocess.c: column statistics (blocked two-pass, Chan merge), scalers, chunk callbacks. */
+#include "ndpar/ndpar_preprocess.h"
+#include "ndpar_internal.h"
+
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A block holds about this many values (64 KiB of doubles: it stays in L2 between the two
+ * passes). Its row count depends on the column count alone, never on the threads. */
+#define BLOCK_VALUES 8192
+
+/* Statistics of one column over one block, or over everything merged so far. */
+typedef struct {
+  double n, mean, m2, min, max;
+  double comp; /* the second pass's sum of deviations (see block_correct) */
+} moments;
+
+typedef struct {
+  const gsl_matrix *x;
+  const double *shift; /* per column: sums run on x - shift (see column_moments) */
+  int ignore;
+  size_t block_rows, nblocks;
+  moments *bs;        /* nblocks x cols */
+  size_t *bad_row, *bad_col; /* per block: its first non-finite value (when not ignored) */
+} stats_ctx;
+
+/* ---- one block ---- */
+
+/* Sums, min and max of rows [r0, r1); returns 0 if a value was not finite. (v - v) is 0
+ * for every finite v and NaN otherwise: one vectorisable add per value finds them all. */
+static int block_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, moments *m) {
+  size_t cols = x->size2;
+  double check = 0;
+  for (size_t j = 0; j < cols; j++) m[j] = (moments){(double)(r1 - r0), 0, 0, GSL_POSINF, GSL_NEGINF, 0};
+  for (size_t r = r0; r < r1; r++) {
+    const double *row = x->data + r * x->tda;
+    for (size_t j = 0; j < cols; j++) {
+      double v = row[j];
+      m[j].mean += v - shift[j];
+      m[j].min = v < m[j].min ? v : m[j].min;
+      m[j].max = v > m[j].max ? v : m[j].max;
+      check += v - v;
+    }
+  }
+  for (size_t j = 0; j < cols; j++) m[j].mean /= m[j].n;
+  return check == 0;
+}
+
+/* The corrected two-pass algorithm (Bjorck; Chan, Golub, LeVeque 1983): the first pass's
+ * mean carries the rounding of a long sum (1e-4 for 1,000 values near 1e9), so the second
+ * pass also sums the deviations, comp = sum (x - mean), and the exact identities
+ * M2 = sum (x - mean)^2 - comp^2 / n and mean' = mean + comp / n remove that error. */
+static void block_correct(moments *m, size_t cols) {
+  for (size_t j = 0; j < cols; j++)
+    if (m[j].n > 0) {
+      m[j].m2 -= m[j].comp * m[j].comp / m[j].n;
+      m[j].mean += m[j].comp / m[j].n;
+    }
+}
+
+/* The second pass, while the block is in cache: deviations from the block mean. */
+static void block_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, moments *m) {
+  for (size_t r = r0; r < r1; r++) {
+    const double *row = x->data + r * x->tda;
+    for (size_t j = 0; j < x->size2; j++) {
+      double d = (row[j] - shift[j]) - m[j].mean;
+      m[j].m2 += d * d;
+      m[j].comp += d;
+    }
+  }
+  block_correct(m, x->size2);
+}
+
+/* The careful path for a block holding NaN or Inf: skip them (ignore) or find the first. */
+static int block_nonfinite(stats_ctx *c, size_t b, size_t r0, size_t r1, moments *m) {
+  const gsl_matrix *x = c->x;
+  for (size_t r = r0; r < r1; r++)
+    for (size_t j = 0; j < x->size2 && !c->ignore; j++)
+      if (!isfinite(gsl_matrix_get(x, r, j))) {
+        c->bad_row[b] = r;
+        c->bad_col[b] = j;
+        return GSL_EDOM;
+      }
+  for (size_t j = 0; j < x->size2; j++) m[j] = (moments){0, 0, 0, GSL_POSINF, GSL_NEGINF, 0};
+  for (size_t r = r0; r < r1; r++)
+    for (size_t j = 0; j < x->size2; j++) {
+      double v = gsl_matrix_get(x, r, j);
+      if (!isfinite(v)) continue;
+      m[j].n += 1;
+      m[j].mean += v - c->shift[j];
+      m[j].min = GSL_MIN(v, m[j].min);
+      m[j].max = GSL_MAX(v, m[j].max);
+    }
+  for (size_t j = 0; j < x->size2; j++) m[j].mean = m[j].n > 0 ? m[j].mean / m[j].n : 0;
+  for (size_t r = r0; r < r1; r++)
+    for (size_t j = 0; j < x->size2; j++) {
+      double v = gsl_matrix_get(x, r, j);
+      if (!isfinite(v)) continue;
+      double d = (v - c->shift[j]) - m[j].mean;
+      m[j].m2 += d * d;
+      m[j].comp += d;
+    }
+  block_correct(m, x->size2);
+  return GSL_SUCCESS;
+}
+
+static int block_task(const ndpar_task *t, void *vc) {
+  stats_ctx *c = vc;
+  size_t b = t->index, r0 = b * c->block_rows;
+  size_t r1 = r0 + c->block_rows < c->x->size1 ? r0 + c->block_rows : c->x->size1;
+  moments *m = c->bs + b * c->x->size2;
+  if (!block_pass1(c->x, c->shift, r0, r1, m)) return block_nonfinite(c, b, r0, r1, m);
+  block_pass2(c->x, c->shift, r0, r1, m);
+  return GSL_SUCCESS;
+}
+
+/* Chan, Golub, LeVeque (1979): the moments of a union from those of its two parts. */
+static void merge(moments *a, const moments *b) {
+  if (b->n == 0) return;
+  if (a->n == 0) {
+    *a = *b;
+    return;
+  }
+  double n = a->n + b->n, delta = b->mean - a->mean;
+  a->mean += delta * (b->n / n);
+  a->m2 += b->m2 + delta * delta * (a->n * b->n / n);
+  a->n = n;
+  a->min = GSL_MIN(a->min, b->min);
+  a->max = GSL_MAX(a->max, b->max);
+}
+
+/* A column's first finite value: the shift its sums run on. Data at 1e9 + noise carry
+ * only 1e-7 absolute precision in their sums; x - shift is exact (Sterbenz's lemma, for
+ * values within a factor 2 of the shift), so every sum runs on numbers of the data's
+ * spread instead: the sd of 1e9 + N(0, 1) comes out to 1e-16 instead of 1e-10 (GSL's
+ * two-pass functions, on such data). */
+static void column_shifts(const gsl_matrix *x, double *shift) {
+  for (size_t j = 0; j < x->size2; j++) {
+    shift[j] = 0;
+    for (size_t r = 0; r < x->size1; r++)
+      if (isfinite(gsl_matrix_get(x, r, j))) {
+        shift[j] = gsl_matrix_get(x, r, j);
+        break;
+      }
+  }
+}
+
+/* The merged moments of every column (cols entries, caller-allocated), or a GSL error. */
+static int column_moments(ndpar_pool *p, const gsl_matrix *x, int flags, moments *out) {
+  stats_ctx c = {.x = x, .ignore = flags & NDPAR_PREPROCESS_IGNORE_NONFINITE};
+  double *shift = malloc(x->size2 * sizeof *shift);
+  if (shift) column_shifts(x, shift);
+  c.shift = shift;
+  c.block_rows = BLOCK_VALUES / x->size2 ? BLOCK_VALUES / x->size2 : 1;
+  c.nblocks = ndpar_rows_nbatches(x->size1, c.block_rows);
+  c.bs = malloc(c.nblocks * x->size2 * sizeof *c.bs);
+  c.bad_row = malloc(c.nblocks * sizeof *c.bad_row);
+  c.bad_col = malloc(c.nblocks * sizeof *c.bad_col);
+  int status = GSL_ENOMEM;
+  size_t failed = 0;
+  if (shift && c.bs && c.bad_row && c.bad_col) status = ndpar_pool_run_ex(p, c.nblocks, block_task, &c, &failed);
+  if (status == GSL_SUCCESS) {
+    for (size_t j = 0; j < x->size2; j++) out[j] = (moments){0, 0, 0, GSL_NAN, GSL_NAN, 0};
+    for (size_t b = 0; b < c.nblocks; b++) /* in block order: deterministic */
+      for (size_t j = 0; j < x->size2; j++) merge(&out[j], &c.bs[b * x->size2 + j]);
+    for (size_t j = 0; j < x->size2; j++) out[j].mean += shift[j];
+  } else if (status == GSL_EDOM) {
+    size_t r = c.bad_row[failed], k = c.bad_col[failed];
+    ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__, "preprocess: x[%zu][%zu] (row %zu, column %zu) is %g",
+                    r, k, r, k, gsl_matrix_get(x, r, k));
+  } else if (status == GSL_ENOMEM) {
+    ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, "preprocess: out of memory");
+  }
+  free(shift);
+  free(c.bs);
+  free(c.bad_row);
+  free(c.bad_col);
+  return status;
+}
+
+static int check_matrix(const char *who, const gsl_matrix *x) {
+  if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x is NULL", who);
+  if (x->size1 == 0 || x->size2 == 0)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x is empty (%zu x %zu)", who, x->size1, x->size2);
+  return GSL_SUCCESS;
+}
+
+static int check_out(const char *name, const gsl_vector *v, size_t cols) {
+  if (v != NULL && v->size != cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "colstats: %s has %zu entries, x has %zu columns", name, v->size, cols);
+  return GSL_SUCCESS;
+}
+
+int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
+                   gsl_vector *sd, gsl_vector *min, gsl_vector *max) {
+  int status = check_matrix("colstats", x);
+  if (status) return status;
+  NDPAR_REQUIRE((flags & ~NDPAR_PREPROCESS_IGNORE_NONFINITE) == 0, "colstats: unknown flags", GSL_EINVAL);
+  size_t cols = x->size2;
+  if ((status = check_out("mean", mean, cols)) || (status = check_out("sd", sd, cols)) ||
+      (status = check_out("min", min, cols)) || (status = check_out("max", max, cols)))
+    return status;
+  moments *m = malloc(cols * sizeof *m);
+  if (m == NULL) GSL_ERROR("colstats: out of memory", GSL_ENOMEM);
+  status = column_moments(p, x, flags, m);
+  for (size_t j = 0; status == GSL_SUCCESS && j < cols; j++) {
+    double n = m[j].n;
+    if (mean) gsl_vector_set(mean, j, n > 0 ? m[j].mean : GSL_NAN);
+    if (sd) gsl_vector_set(sd, j, n > 1 ? sqrt(m[j].m2 / (n - 1)) : n == 1 ? 0.0 : GSL_NAN);
+    if (min) gsl_vector_set(min, j, m[j].min);
+    if (max) gsl_vector_set(max, j, m[j].max);
+  }
+  free(m);
+  return status;
+}
+
+/* ---- scalers ---- */
+
+struct ndpar_scaler {
+  ndpar_scale_kind kind;
+  size_t cols;
+  int flags, fitted;
+  gsl_vector *center, *scale;
+  double *inv_scale;
+};
+
+ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
+  NDPAR_REQUIRE_NULL(cols > 0, "scaler_alloc: cols must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(kind >= NDPAR_SCALE_STANDARD && kind <= NDPAR_SCALE_MAXABS,
+                     "scaler_alloc: unknown kind", GSL_EINVAL);
+  ndpar_scaler *s = calloc(1, sizeof *s);
+  if (s) {
+    s->kind = kind;
+    s->cols = cols;
+    s->center = gsl_vector_calloc(cols);
+    s->scale = gsl_vector_calloc(cols);
+    s->inv_scale = calloc(cols, sizeof *s->inv_scale);
+  }
+  if (!s || !s->center || !s->scale || !s->inv_scale) {
+    ndpar_scaler_free(s);
+    GSL_ERROR_NULL("scaler_alloc: out of memory", GSL_ENOMEM);
+  }
+  return s;
+}
+
+void ndpar_scaler_free(ndpar_scaler *s) {
+  if (s == NULL) return;
+  gsl_vector_free(s->center);
+  gsl_vector_free(s->scale);
+  free(s->inv_scale);
+  free(s);
+}
+
+int ndpar_scaler_set_flags(ndpar_scaler *s, int flags) {
+  NDPAR_REQUIRE(s != NULL, "scaler_set_flags: s is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE((flags & ~NDPAR_PREPROCESS_IGNORE_NONFINITE) == 0, "scaler_set_flags: unknown flags", GSL_EINVAL);
+  s->flags = flags;
+  return GSL_SUCCESS;
+}
+
+/* The quantile f of data[0..n) as gsl_stats_quantile_from_sorted_data would give it after
+ * sorting, found by selection (O(n)): the order statistic at floor(f (n - 1)), and the
+ * least of those above it, which quickselect has left after it. */
+static double quantile_by_select(double *data, size_t n, double f) {
+  double idx = f * (double)(n - 1);
+  size_t lhs = (size_t)idx;
+  double delta = idx - (double)lhs, a = gsl_stats_select(data, 1, n, lhs);
+  if (lhs + 1 >= n) return a;
+  double b = data[lhs + 1];
+  for (size_t i = lhs + 2; i < n; i++) b = GSL_MIN(b, data[i]);
+  return (1 - delta) * a + delta * b;
+}
+
+typedef struct {
+  const gsl_matrix *x;
+  ndpar_scaler *s;
+  ndpar_slots column; /* per worker: one column's finite values */
+} robust_ctx;
+
+static int robust_task(const ndpar_task *t, void *vc) {
+  robust_ctx *c = vc;
+  size_t j = t->index, n = 0;
+  double *v = ndpar_slots_at(&c->column, t->worker);
+  for (size_t r = 0; r < c->x->size1; r++) {
+    double y = gsl_matrix_get(c->x, r, j);
+    if (isfinite(y)) v[n++] = y;
+  }
+  if (n == 0) {
+    gsl_vector_set(c->s->center, j, GSL_NAN);
+    gsl_vector_set(c->s->scale, j, GSL_NAN);
+    return GSL_SUCCESS;
+  }
+  double q25 = quantile_by_select(v, n, 0.25), q75 = quantile_by_select(v, n, 0.75);
+  gsl_vector_set(c->s->center, j, quantile_by_select(v, n, 0.5));
+  gsl_vector_set(c->s->scale, j, q75 - q25);
+  return GSL_SUCCESS;
+}
+
+/* center and scale from the moments, for every kind but robust. */
+static void params_from_moments(ndpar_scaler *s, const moments *m) {
+  for (size_t j = 0; j < s->cols; j++) {
+    double center = 0, scale = 1, n = m[j].n;
+    switch (s->kind) {
+      case NDPAR_SCALE_STANDARD:
+        center = m[j].mean;
+        scale = n > 1 ? sqrt(m[j].m2 / (n - 1)) : 0;
+        break;
+      case NDPAR_SCALE_MINMAX:
+        center = m[j].min;
+        scale = m[j].max - m[j].min;
+        break;
+      case NDPAR_SCALE_MINMAX1:
+        center = 0.5 * (m[j].min + m[j].max);
+        scale = 0.5 * (m[j].max - m[j].min);
+        break;
+      default: /* MAXABS */
+        scale = GSL_MAX(fabs(m[j].min), fabs(m[j].max));
+        break;
+    }
+    if (n == 0) center = scale = GSL_NAN;
+    gsl_vector_set(s->center, j, center);
+    gsl_vector_set(s->scale, j, scale);
+  }
+}
+
+int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
+  NDPAR_REQUIRE(s != NULL, "scaler_fit: s is NULL", GSL_EFAULT);
+  int status = check_matrix("scaler_fit", x);
+  if (status) return status;
+  if (x->size2 != s->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "scaler_fit: x has %zu columns, the scaler %zu", x->size2, s->cols);
+  moments *m = malloc(s->cols * sizeof *m);
+  if (m == NULL) GSL_ERROR("scaler_fit: out of memory", GSL_ENOMEM);
+  status = column_moments(p, x, s->flags, m); /* also the NaN/Inf check for robust */
+  if (status == GSL_SUCCESS && s->kind != NDPAR_SCALE_ROBUST) params_from_moments(s, m);
+  if (status == GSL_SUCCESS && s->kind == NDPAR_SCALE_ROBUST) {
+    robust_ctx c = {x, s, {0}};
+    status = ndpar_slots_alloc(&c.column, ndpar_pool_threads(p), x->size1 * sizeof(double));
+    if (status == GSL_SUCCESS) status = ndpar_pool_run(p, s->cols, robust_task, &c);
+    ndpar_slots_free(&c.column);
+  }
+  free(m);
+  if (status) return status;
+  for (size_t j = 0; j < s->cols; j++) {
+    double scale = gsl_vector_get(s->scale, j);
+    if (scale == 0) gsl_vector_set(s->scale, j, scale = 1.0); /* a constant column maps to 0 */
+    s->inv_scale[j] = 1.0 / scale;
+  }
+  s->fitted = 1;
+  return GSL_SUCCESS;
+}
+
+typedef struct {
+  const ndpar_scaler *s;
+  gsl_matrix *x;
+} apply_ctx;
+
+static int transform_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const double *center = c->s->center->data, *inv = c->s->inv_scale;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < c->s->cols; j++) row[j] = (row[j] - center[j]) * inv[j];
+  }
+  return GSL_SUCCESS;
+}
+
+static int inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const double *center = c->s->center->data, *scale = c->s->scale->data;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < c->s->cols; j++) row[j] = row[j] * scale[j] + center[j];
+  }
+  return GSL_SUCCESS;
+}
+
+static int apply(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x, ndpar_range_fn f,
+                 const char *who) {
+  if (s == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: s is NULL", who);
+  if (!s->fitted) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the scaler is not fitted", who);
+  int status = check_matrix(who, x);
+  if (status) return status;
+  if (x->size2 != s->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu columns, the scaler %zu", who, x->size2, s->cols);
+  apply_ctx c = {s, x};
+  return ndpar_pool_run_range(p, x->size1, f, &c, NULL);
+}
+
+int ndpar_scaler_transform(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x) {
+  return apply(p, s, x, transform_rows, "scaler_transform");
+}
+
+int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x) {
+  return apply(p, s, x, inverse_rows, "scaler_inverse");
+}
+
+int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const gsl_vector **scale) {
+  NDPAR_REQUIRE(s != NULL, "scaler_params: s is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(s->fitted, "scaler_params: the scaler is not fitted", GSL_EINVAL);
+  if (center) *center = s->center;
+  if (scale) *scale = s->scale;
+  return GSL_SUCCESS;
+}
+
+/* ---- per-chunk callbacks ---- */
+
+typedef struct {
+  gsl_matrix *const *chunks;
+  const gsl_matrix *const *in;
+  gsl_matrix *const *out;
+  ndpar_chunk_fn f;
+  ndpar_predict_fn map;
+  void *ctx;
+} chunk_ctx;
+
+static int chunk_task(const ndpar_task *t, void *vc) {
+  chunk_ctx *c = vc;
+  return c->f(c->chunks[t->index], t, c->ctx);
+}
+
+static int map_task(const ndpar_task *t, void *vc) {
+  chunk_ctx *c = vc;
+  return c->map(c->in[t->index], c->out[t->index], t, c->ctx);
+}
+
+int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_chunk_fn f,
+                     void *ctx) {
+  NDPAR_REQUIRE(f != NULL, "preprocess: f is NULL", GSL_EFAULT);
+  if (n == 0) return GSL_SUCCESS;
+  int status = ndpar_check_inputs("preprocess", (const gsl_matrix *const *)chunks, n);
+  if (status) return status;
+  chunk_ctx c = {.chunks = chunks, .f = f, .ctx = ctx};
+  return ndpar_pool_run(p, n, chunk_task, &c);
+}
+
+int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in, gsl_matrix *const *out,
+                         size_t n, ndpar_predict_fn f, void *ctx, size_t *failed) {
+  NDPAR_REQUIRE(f != NULL, "preprocess_map: f is NULL", GSL_EFAULT);
+  if (n == 0) return GSL_SUCCESS;
+  size_t cols = SIZE_MAX;
+  int status = ndpar_check_inputs("preprocess_map", in, n);
+  if (status == GSL_SUCCESS) status = ndpar_check_outputs("preprocess_map", "out", in, out, n, &cols);
+  if (status) return status;
+  chunk_ctx c = {.in = in, .out = out, .map = f, .ctx = ctx};
+  return ndpar_pool_run_ex(p, n, map_task, &c, failed);
+}

@@ -1,0 +1,378 @@
+/* Tests of the preprocess module: column statistics against GSL's two-pass statistics,
+ * scalers and their exact inverse, non-finite data, determinism, chunk callbacks, errors. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar/ndpar_preprocess.h"
+#include "test_util.h"
+
+static gsl_matrix *random_matrix(gsl_rng *r, size_t rows, size_t cols, double offset, double sd) {
+  gsl_matrix *m = gsl_matrix_alloc(rows, cols);
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, offset + gsl_ran_gaussian(r, sd) * (double)(j + 1));
+  return m;
+}
+
+static ndpar_pool *pool_of(size_t threads) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  return ndpar_pool_alloc(&cfg);
+}
+
+static void rel_close(double got, double ref, double rel, const char *what, size_t j) {
+  cr_assert(fabs(got - ref) <= rel * fabs(ref) + 1e-300, "%s column %zu: %.17g vs %.17g", what, j, got, ref);
+}
+
+/* Every statistic of every column against GSL's two-pass functions on the column. */
+static void check_colstats(ndpar_pool *p, const gsl_matrix *x) {
+  size_t cols = x->size2;
+  gsl_vector *mean = gsl_vector_alloc(cols), *sd = gsl_vector_alloc(cols);
+  gsl_vector *mn = gsl_vector_alloc(cols), *mx = gsl_vector_alloc(cols);
+  cr_assert_eq(ndpar_colstats(p, x, 0, mean, sd, mn, mx), GSL_SUCCESS);
+  for (size_t j = 0; j < cols; j++) {
+    gsl_vector_const_view c = gsl_matrix_const_column(x, j);
+    const double *d = c.vector.data;
+    size_t st = c.vector.stride, n = c.vector.size;
+    rel_close(gsl_vector_get(mean, j), gsl_stats_mean(d, st, n), 1e-12, "mean", j);
+    if (n > 1) rel_close(gsl_vector_get(sd, j), gsl_stats_sd(d, st, n), 1e-12, "sd", j);
+    else cr_assert_eq(gsl_vector_get(sd, j), 0.0);
+    cr_assert_eq(gsl_vector_get(mn, j), gsl_stats_min(d, st, n));
+    cr_assert_eq(gsl_vector_get(mx, j), gsl_stats_max(d, st, n));
+  }
+  gsl_vector_free(mean);
+  gsl_vector_free(sd);
+  gsl_vector_free(mn);
+  gsl_vector_free(mx);
+}
+
+Test(colstats, against_gsl_two_pass_statistics) {
+  gsl_rng *r = test_rng();
+  ndpar_pool *p = pool_of(test_max_threads());
+  size_t T = test_max_threads();
+  size_t rows_list[] = {1, T - 1, T, T + 1, 1000, 200000 + gsl_rng_uniform_int(r, 5000)};
+  for (size_t k = 0; k < 6; k++) {
+    gsl_matrix *x = random_matrix(r, rows_list[k], 1 + gsl_rng_uniform_int(r, 9), gsl_ran_gaussian(r, 5), 2.0);
+    check_colstats(p, x);
+    gsl_matrix_free(x);
+  }
+  ndpar_pool_free(p);
+  gsl_rng_free(r);
+}
+
+/* A reference more exact than double two-pass: shifted by the first value (exact by
+ * Sterbenz's lemma) and summed in long double. */
+static void reference_moments(const double *d, size_t stride, size_t n, double *mean, double *sd) {
+  long double k = d[0], s = 0, ss = 0;
+  for (size_t i = 0; i < n; i++) s += (long double)d[i * stride] - k;
+  long double m = s / (long double)n;
+  for (size_t i = 0; i < n; i++) {
+    long double dv = ((long double)d[i * stride] - k) - m;
+    ss += dv * dv;
+  }
+  *mean = (double)(k + m);
+  *sd = (double)sqrtl(ss / (long double)(n - 1));
+}
+
+Test(colstats, large_offset_where_a_sum_of_squares_fails) {
+  gsl_rng *r = test_rng();
+  size_t n = 300000;
+  gsl_matrix *x = random_matrix(r, n, 4, 1e9, 1.0); /* 1e9 + noise */
+  gsl_vector *mean = gsl_vector_alloc(4), *sd = gsl_vector_alloc(4);
+  cr_assert_eq(ndpar_colstats(NULL, x, 0, mean, sd, NULL, NULL), GSL_SUCCESS);
+  for (size_t j = 0; j < 4; j++) {
+    gsl_vector_const_view c = gsl_matrix_const_column(x, j);
+    const double *d = c.vector.data;
+    size_t st = c.vector.stride;
+    double ref_mean, ref_sd, naive_s = 0, naive_ss = 0;
+    reference_moments(d, st, n, &ref_mean, &ref_sd);
+    rel_close(gsl_vector_get(mean, j), ref_mean, 1e-15, "mean vs exact", j);
+    rel_close(gsl_vector_get(sd, j), ref_sd, 1e-12, "sd vs exact", j);
+    /* GSL's two-pass functions are themselves ~1e-10 off on such data (double sums of
+     * values near 1e9); ndpar must agree with them to their own accuracy. */
+    rel_close(gsl_vector_get(sd, j), gsl_stats_sd(d, st, n), 1e-9, "sd vs gsl", j);
+    for (size_t i = 0; i < n; i++) naive_s += d[i * st], naive_ss += d[i * st] * d[i * st];
+    double naive_var = (naive_ss - naive_s * naive_s / (double)n) / (double)(n - 1);
+    cr_assert(!(fabs(sqrt(fabs(naive_var)) - ref_sd) < 1e-3 * ref_sd), "the naive sum of squares fails here");
+  }
+  gsl_vector_free(mean);
+  gsl_vector_free(sd);
+  gsl_matrix_free(x);
+  gsl_rng_free(r);
+}
+
+Test(colstats, bit_identical_at_any_thread_count) {
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = random_matrix(r, 100003, 7, 3.0, 1.0);
+  gsl_vector *ref = gsl_vector_alloc(7), *got = gsl_vector_alloc(7), *ref_sd = gsl_vector_alloc(7), *sd = gsl_vector_alloc(7);
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = pool_of(threads);
+    gsl_vector *m = threads == 1 ? ref : got, *s = threads == 1 ? ref_sd : sd;
+    cr_assert_eq(ndpar_colstats(p, x, 0, m, s, NULL, NULL), GSL_SUCCESS);
+    if (threads > 1) {
+      cr_assert(memcmp(got->data, ref->data, 7 * sizeof(double)) == 0);
+      cr_assert(memcmp(sd->data, ref_sd->data, 7 * sizeof(double)) == 0);
+    }
+    ndpar_pool_free(p);
+  }
+  gsl_vector_free(ref);
+  gsl_vector_free(got);
+  gsl_vector_free(ref_sd);
+  gsl_vector_free(sd);
+  gsl_matrix_free(x);
+  gsl_rng_free(r);
+}
+
+Test(colstats, nonfinite_rejected_naming_row_and_column_or_ignored) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = random_matrix(r, 50000, 3, 0, 1);
+  size_t bad_r = 20000 + gsl_rng_uniform_int(r, 20000);
+  gsl_matrix_set(x, bad_r, 2, NAN);
+  gsl_matrix_set(x, bad_r + 5, 1, INFINITY); /* later in row order: not the one named */
+  gsl_vector *mean = gsl_vector_alloc(3);
+  gsl_vector_set_all(mean, 7.0);
+  cr_assert_eq(ndpar_colstats(NULL, x, 0, mean, NULL, NULL, NULL), GSL_EDOM);
+  char expect[64];
+  snprintf(expect, sizeof expect, "x[%zu][2]", bad_r);
+  cr_assert(strstr(test_gsl_last_reason(), expect) != NULL, "%s", test_gsl_last_reason());
+  cr_assert_eq(gsl_vector_get(mean, 0), 7.0, "untouched");
+  cr_assert_eq(ndpar_colstats(NULL, x, NDPAR_PREPROCESS_IGNORE_NONFINITE, mean, NULL, NULL, NULL), GSL_SUCCESS);
+  /* column 2 without its NaN */
+  double *col = malloc(50000 * sizeof *col);
+  size_t n = 0;
+  for (size_t i = 0; i < 50000; i++)
+    if (isfinite(gsl_matrix_get(x, i, 2))) col[n++] = gsl_matrix_get(x, i, 2);
+  cr_assert_eq(n, 49999);
+  rel_close(gsl_vector_get(mean, 2), gsl_stats_mean(col, 1, n), 1e-12, "mean ignoring NaN", 2);
+  free(col);
+  gsl_vector_free(mean);
+  gsl_matrix_free(x);
+  gsl_rng_free(r);
+}
+
+/* ---- scalers ---- */
+
+static const char *kind_name[] = {"standard", "minmax", "minmax1", "robust", "maxabs"};
+
+Test(scaler, transform_then_inverse_returns_the_input) {
+  gsl_rng *r = test_rng();
+  for (int kind = 0; kind < 5; kind++) {
+    gsl_matrix *x = random_matrix(r, 5000 + gsl_rng_uniform_int(r, 1000), 6, 100.0, 3.0);
+    gsl_matrix *y = gsl_matrix_alloc(x->size1, x->size2);
+    gsl_matrix_memcpy(y, x);
+    ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 6);
+    cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+    cr_assert_eq(ndpar_scaler_transform(NULL, s, y), GSL_SUCCESS);
+    cr_assert_eq(ndpar_scaler_inverse(NULL, s, y), GSL_SUCCESS);
+    for (size_t i = 0; i < x->size1; i++)
+      for (size_t j = 0; j < 6; j++)
+        rel_close(gsl_matrix_get(y, i, j), gsl_matrix_get(x, i, j), 1e-12, kind_name[kind], j);
+    ndpar_scaler_free(s);
+    gsl_matrix_free(x);
+    gsl_matrix_free(y);
+  }
+  gsl_rng_free(r);
+}
+
+Test(scaler, each_kind_maps_to_its_range) {
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = random_matrix(r, 4001, 3, -5.0, 2.0);
+  for (int kind = 0; kind < 5; kind++) {
+    gsl_matrix *y = gsl_matrix_alloc(4001, 3);
+    gsl_matrix_memcpy(y, x);
+    ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 3);
+    ndpar_scaler_fit(NULL, s, x);
+    ndpar_scaler_transform(NULL, s, y);
+    for (size_t j = 0; j < 3; j++) {
+      gsl_vector_view c = gsl_matrix_column(y, j);
+      const double *d = c.vector.data;
+      size_t st = c.vector.stride, n = 4001;
+      double lo = gsl_stats_min(d, st, n), hi = gsl_stats_max(d, st, n);
+      switch (kind) {
+        case NDPAR_SCALE_STANDARD:
+          cr_assert(fabs(gsl_stats_mean(d, st, n)) < 1e-12 && fabs(gsl_stats_sd(d, st, n) - 1) < 1e-12);
+          break;
+        case NDPAR_SCALE_MINMAX:
+          cr_assert(fabs(lo) < 1e-15 && fabs(hi - 1) < 1e-15, "[0,1]: %g %g", lo, hi);
+          break;
+        case NDPAR_SCALE_MINMAX1:
+          cr_assert(fabs(lo + 1) < 1e-15 && fabs(hi - 1) < 1e-15, "[-1,1]: %g %g", lo, hi);
+          break;
+        case NDPAR_SCALE_MAXABS:
+          cr_assert(fabs(GSL_MAX(fabs(lo), fabs(hi)) - 1) < 1e-15);
+          break;
+        default: { /* robust: the median maps to 0, against a full sort */
+          double *sorted = malloc(n * sizeof *sorted);
+          for (size_t i = 0; i < n; i++) sorted[i] = gsl_matrix_get(x, i, j);
+          gsl_sort(sorted, 1, n);
+          const gsl_vector *center, *scale;
+          ndpar_scaler_params(s, &center, &scale);
+          cr_assert_eq(gsl_vector_get(center, j), gsl_stats_median_from_sorted_data(sorted, 1, n));
+          double iqr = gsl_stats_quantile_from_sorted_data(sorted, 1, n, 0.75) -
+                       gsl_stats_quantile_from_sorted_data(sorted, 1, n, 0.25);
+          rel_close(gsl_vector_get(scale, j), iqr, 1e-15, "IQR", j);
+          free(sorted);
+        }
+      }
+    }
+    ndpar_scaler_free(s);
+    gsl_matrix_free(y);
+  }
+  gsl_matrix_free(x);
+  gsl_rng_free(r);
+}
+
+Test(scaler, robust_quartiles_by_selection_match_sorting_for_even_and_odd_counts) {
+  gsl_rng *r = test_rng();
+  size_t counts[] = {1, 2, 3, 4, 5, 10, 11, 1000, 1001};
+  for (size_t k = 0; k < 9; k++) {
+    size_t n = counts[k];
+    gsl_matrix *x = random_matrix(r, n, 1, 0, 1);
+    ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_ROBUST, 1);
+    cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+    double *sorted = malloc(n * sizeof *sorted);
+    memcpy(sorted, x->data, n * sizeof *sorted);
+    gsl_sort(sorted, 1, n);
+    const gsl_vector *center, *scale;
+    ndpar_scaler_params(s, &center, &scale);
+    double iqr = gsl_stats_quantile_from_sorted_data(sorted, 1, n, 0.75) - gsl_stats_quantile_from_sorted_data(sorted, 1, n, 0.25);
+    cr_assert_eq(gsl_vector_get(center, 0), gsl_stats_median_from_sorted_data(sorted, 1, n), "n=%zu", n);
+    cr_assert_eq(gsl_vector_get(scale, 0), iqr == 0 ? 1.0 : iqr, "n=%zu", n);
+    free(sorted);
+    ndpar_scaler_free(s);
+    gsl_matrix_free(x);
+  }
+  gsl_rng_free(r);
+}
+
+Test(scaler, constant_columns_map_to_zero_not_nan) {
+  gsl_matrix *x = gsl_matrix_alloc(100, 2);
+  for (size_t i = 0; i < 100; i++) {
+    gsl_matrix_set(x, i, 0, 42.0);
+    gsl_matrix_set(x, i, 1, (double)i);
+  }
+  for (int kind = 0; kind < 5; kind++) {
+    gsl_matrix *y = gsl_matrix_alloc(100, 2);
+    gsl_matrix_memcpy(y, x);
+    ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 2);
+    ndpar_scaler_fit(NULL, s, x);
+    ndpar_scaler_transform(NULL, s, y);
+    /* a constant maps to 0, except under maxabs, which only scales: 42 / 42 */
+    double expect = kind == NDPAR_SCALE_MAXABS ? 1.0 : 0.0;
+    for (size_t i = 0; i < 100; i++) cr_assert_eq(gsl_matrix_get(y, i, 0), expect, "%s", kind_name[kind]);
+    ndpar_scaler_inverse(NULL, s, y);
+    for (size_t i = 0; i < 100; i++) cr_assert_eq(gsl_matrix_get(y, i, 0), 42.0);
+    ndpar_scaler_free(s);
+    gsl_matrix_free(y);
+  }
+  gsl_matrix *zero = gsl_matrix_calloc(10, 1);
+  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MAXABS, 1);
+  ndpar_scaler_fit(NULL, s, zero);
+  ndpar_scaler_transform(NULL, s, zero);
+  cr_assert_eq(gsl_matrix_get(zero, 3, 0), 0.0, "an all-zero column stays 0");
+  ndpar_scaler_free(s);
+  gsl_matrix_free(zero);
+  gsl_matrix_free(x);
+}
+
+Test(scaler, identical_results_at_1_2_3_threads) {
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = random_matrix(r, 30011, 5, 1.0, 1.0), *ref = gsl_matrix_alloc(30011, 5), *y = gsl_matrix_alloc(30011, 5);
+  for (int kind = 0; kind < 5; kind++)
+    for (size_t threads = 1; threads <= 3; threads++) {
+      ndpar_pool *p = pool_of(threads);
+      ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 5);
+      gsl_matrix *out = threads == 1 ? ref : y;
+      gsl_matrix_memcpy(out, x);
+      cr_assert_eq(ndpar_scaler_fit(p, s, x), GSL_SUCCESS);
+      cr_assert_eq(ndpar_scaler_transform(p, s, out), GSL_SUCCESS);
+      if (threads > 1) cr_assert(memcmp(y->data, ref->data, 30011 * 5 * sizeof(double)) == 0, "%s", kind_name[kind]);
+      ndpar_scaler_free(s);
+      ndpar_pool_free(p);
+    }
+  gsl_matrix_free(x);
+  gsl_matrix_free(ref);
+  gsl_matrix_free(y);
+  gsl_rng_free(r);
+}
+
+Test(scaler, bad_input_leaves_data_untouched) {
+  test_quiet_gsl_errors();
+  gsl_matrix *x = gsl_matrix_alloc(10, 3), *four = gsl_matrix_alloc(10, 4);
+  gsl_matrix_set_all(x, 7.0);
+  gsl_matrix_set_all(four, 7.0);
+  cr_assert_null(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 0));
+  cr_assert_null(ndpar_scaler_alloc((ndpar_scale_kind)42, 3));
+  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 3);
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, x), GSL_EINVAL, "unfitted");
+  cr_assert(strstr(test_gsl_last_reason(), "not fitted") != NULL);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, four), GSL_EBADLEN);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, NULL), GSL_EFAULT);
+  cr_assert_eq(ndpar_scaler_fit(NULL, NULL, x), GSL_EFAULT);
+  gsl_matrix empty = *x;
+  empty.size1 = 0;
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, &empty), GSL_EBADLEN);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, four), GSL_EBADLEN);
+  cr_assert_eq(ndpar_scaler_inverse(NULL, s, four), GSL_EBADLEN);
+  for (size_t j = 0; j < 4; j++) cr_assert_eq(gsl_matrix_get(four, 9, j), 7.0, "untouched");
+  cr_assert_eq(ndpar_scaler_set_flags(s, 99), GSL_EINVAL);
+  gsl_vector *v2 = gsl_vector_alloc(2);
+  cr_assert_eq(ndpar_colstats(NULL, x, 0, v2, NULL, NULL, NULL), GSL_EBADLEN);
+  cr_assert_eq(ndpar_colstats(NULL, x, 8, NULL, NULL, NULL, NULL), GSL_EINVAL);
+  gsl_vector_free(v2);
+  ndpar_scaler_free(s);
+  ndpar_scaler_free(NULL);
+  gsl_matrix_free(x);
+  gsl_matrix_free(four);
+}
+
+/* ---- chunk callbacks ---- */
+
+static int double_in_place(gsl_matrix *chunk, const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  gsl_matrix_scale(chunk, 2.0);
+  return 0;
+}
+
+static int square_into(const gsl_matrix *in, gsl_matrix *out, const ndpar_task *t, void *ctx) {
+  (void)ctx;
+  gsl_matrix_memcpy(out, in);
+  gsl_matrix_mul_elements(out, in);
+  return t->index == 13 ? GSL_ERANGE : 0;
+}
+
+Test(chunks, in_place_and_into_outputs) {
+  gsl_rng *r = test_rng();
+  size_t n = 50;
+  gsl_matrix *chunks[50], *copy[50], *out[50];
+  for (size_t i = 0; i < n; i++) {
+    chunks[i] = random_matrix(r, 1 + gsl_rng_uniform_int(r, 20), 3, 0, 1);
+    copy[i] = gsl_matrix_alloc(chunks[i]->size1, 3);
+    out[i] = gsl_matrix_alloc(chunks[i]->size1, 3);
+    gsl_matrix_memcpy(copy[i], chunks[i]);
+  }
+  cr_assert_eq(ndpar_preprocess(NULL, chunks, n, double_in_place, NULL), GSL_SUCCESS);
+  for (size_t i = 0; i < n; i++) {
+    gsl_matrix_scale(copy[i], 2.0);
+    cr_assert(gsl_matrix_equal(copy[i], chunks[i]));
+  }
+  size_t failed = 0;
+  cr_assert_eq(ndpar_preprocess_map(NULL, (const gsl_matrix *const *)chunks, out, n, square_into, NULL, &failed), GSL_ERANGE);
+  cr_assert_eq(failed, 13);
+  cr_assert_eq(ndpar_preprocess_map(NULL, (const gsl_matrix *const *)chunks, out, 13, square_into, NULL, &failed), GSL_SUCCESS);
+  cr_assert_eq(gsl_matrix_get(out[5], 0, 1), gsl_matrix_get(chunks[5], 0, 1) * gsl_matrix_get(chunks[5], 0, 1));
+  for (size_t i = 0; i < n; i++) {
+    gsl_matrix_free(chunks[i]);
+    gsl_matrix_free(copy[i]);
+    gsl_matrix_free(out[i]);
+  }
+  gsl_rng_free(r);
+}
