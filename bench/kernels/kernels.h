@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include <gsl/gsl_matrix.h>
+
 #include "ndpar/ndpar_pool.h"
 
 typedef struct {
@@ -28,6 +30,11 @@ typedef struct {
   int (*run_omp)(size_t threads, void *state);
   const char *(*describe)(void *state); /* e.g. "100 batches x 64 rows" */
 } wl_kernel;
+
+/* z-score of every column of x in place (fit: two passes, then transform): the plain
+ * sequential loop and the same under OpenMP, for comparison with ndpar's scaler. */
+void wl_zscore_seq(gsl_matrix *x);
+void wl_zscore_omp(gsl_matrix *x, size_t threads);
 
 /* The kernels, terminated by a zeroed entry. */
 extern const wl_kernel wl_kernels[];
