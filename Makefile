@@ -18,12 +18,14 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch preprocess grad ensemble scalability
+MODULES      := pool batch preprocess grad ensemble cv grid scalability
 # What each module links below itself (besides core).
 MODDEPS_pool :=
 MODDEPS_batch := pool
 MODDEPS_grad := pool
 MODDEPS_preprocess := pool
+MODDEPS_cv := pool
+MODDEPS_grid := cv pool
 MODDEPS_ensemble := pool
 MODDEPS_scalability := pool
 

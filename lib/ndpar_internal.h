@@ -22,6 +22,11 @@
 int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define NDPAR_ERROR_FMT(code, ...) return ndpar_error_fmt((code), __FILE__, __LINE__, __VA_ARGS__)
+#define NDPAR_ERROR_NULL_FMT(code, ...)                      \
+  do {                                                       \
+    ndpar_error_fmt((code), __FILE__, __LINE__, __VA_ARGS__); \
+    return NULL;                                             \
+  } while (0)
 
 /* Checks an array of n input batches: the array and every entry non-NULL (GSL_EFAULT,
  * naming the entry as "<who>: x[i] is NULL"). */

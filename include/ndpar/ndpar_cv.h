@@ -1,0 +1,67 @@
+/* ndpar_cv.h: cross-validation: fold sets as index lists, and every fold's fit-and-score
+ * in parallel. Scores follow scikit-learn: higher is better.
+ */
+#ifndef NDPAR_CV_H
+#define NDPAR_CV_H
+
+#include "ndpar/ndpar_core.h"
+#include "ndpar/ndpar_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ndpar_folds ndpar_folds;
+
+/* k folds of the indices 0..n-1: fold i validates on its block and trains on the rest.
+ * Blocks are contiguous (shuffle = 0) or drawn from a permutation seeded by seed; sizes
+ * differ by at most one (the first n % k folds have one more). 2 <= k <= n, else NULL
+ * with GSL_EINVAL naming the argument. */
+ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long seed);
+
+/* Time-series windows, as neuralforecast's cross_validation and scikit-learn's
+ * TimeSeriesSplit: `windows` validation windows of `horizon` points; the last ends at n,
+ * and each earlier one starts `step` points before the next. Window w trains on the points
+ * before (validation start - gap): all of them (max_train = 0, expanding) or the last
+ * max_train (rolling). Never trains on an index at or after validation start - gap.
+ * NULL with GSL_EINVAL if windows, horizon or (for windows > 1) step is 0, or if the first
+ * window would leave no training data. */
+ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
+                                    size_t gap, size_t max_train);
+
+/* Folds the caller supplies: allocate k empty folds, then set each (the arrays are copied;
+ * indices must be < n, neither set empty). */
+ndpar_folds *ndpar_folds_alloc(size_t n, size_t k);
+int ndpar_folds_set(ndpar_folds *f, size_t i, const size_t *train, size_t ntrain,
+                    const size_t *val, size_t nval);
+
+size_t ndpar_folds_count(const ndpar_folds *f);
+/* The number of samples the folds index into. */
+size_t ndpar_folds_samples(const ndpar_folds *f);
+int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t *ntrain,
+                    const size_t **val, size_t *nval);
+void ndpar_folds_free(ndpar_folds *f);
+
+/* Fits on (xtr, ytr), scores on (xva, yva) into *score (higher is better). The matrices
+ * are views into x (contiguous index runs) or per-worker copies; never write to them.
+ * t->index is the fold. Return 0 or a status; never call the GSL error handler. */
+typedef int (*ndpar_fit_score_fn)(const gsl_matrix *xtr, const gsl_vector *ytr,
+                                  const gsl_matrix *xva, const gsl_vector *yva, double *score,
+                                  const ndpar_task *t, void *ctx);
+
+/* scores[i] = the score of fold i, every fold in parallel. x rows = y length = the folds'
+ * sample count (GSL_EBADLEN), scores of the folds' count (GSL_EBADLEN). A failing fold
+ * stops the run and returns its status (scores untouched). */
+int ndpar_cv_run(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
+                 const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx, gsl_vector *scores);
+int ndpar_cv_run_ex(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
+                    const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
+                    gsl_vector *scores, size_t *failed);
+
+/* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN. */
+int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NDPAR_CV_H */

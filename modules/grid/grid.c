@@ -1,0 +1,321 @@
+/* grid.c: parameter grids, random search, and flat (candidate x fold) parallel search. */
+#include "ndpar/ndpar_grid.h"
+#include "cv/cv_internal.h"
+#include "ndpar_internal.h"
+
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ndpar_grid {
+  size_t naxes;
+  char **names;
+  double **values; /* Cartesian: values[axis][0 .. nvalues[axis]) */
+  size_t *nvalues;
+  double *drawn;   /* random search: ndrawn x naxes, or NULL */
+  size_t ndrawn;
+};
+
+ndpar_grid *ndpar_grid_alloc(void) {
+  ndpar_grid *g = calloc(1, sizeof *g);
+  if (g == NULL) GSL_ERROR_NULL("grid_alloc: out of memory", GSL_ENOMEM);
+  return g;
+}
+
+void ndpar_grid_free(ndpar_grid *g) {
+  if (g == NULL) return;
+  for (size_t a = 0; a < g->naxes; a++) {
+    free(g->names[a]);
+    free(g->values[a]);
+  }
+  free(g->names);
+  free(g->values);
+  free(g->nvalues);
+  free(g->drawn);
+  free(g);
+}
+
+/* Appends an axis (name copied; values taken over, may be NULL for random search). */
+static int push_axis(ndpar_grid *g, const char *name, double *values, size_t n) {
+  char **names = realloc(g->names, (g->naxes + 1) * sizeof *names);
+  if (names) g->names = names;
+  double **vals = realloc(g->values, (g->naxes + 1) * sizeof *vals);
+  if (vals) g->values = vals;
+  size_t *nv = realloc(g->nvalues, (g->naxes + 1) * sizeof *nv);
+  if (nv) g->nvalues = nv;
+  char *copy = malloc(strlen(name) + 1);
+  if (!names || !vals || !nv || !copy) {
+    free(copy);
+    GSL_ERROR("grid: out of memory", GSL_ENOMEM);
+  }
+  strcpy(copy, name);
+  g->names[g->naxes] = copy;
+  g->values[g->naxes] = values;
+  g->nvalues[g->naxes] = n;
+  g->naxes++;
+  return GSL_SUCCESS;
+}
+
+static int check_name(const ndpar_grid *g, const char *name) {
+  NDPAR_REQUIRE(name != NULL && *name != '\0', "grid: an axis needs a name", GSL_EINVAL);
+  for (size_t a = 0; a < g->naxes; a++)
+    if (strcmp(g->names[a], name) == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid: axis \"%s\" is already there", name);
+  return GSL_SUCCESS;
+}
+
+int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t n) {
+  NDPAR_REQUIRE(g != NULL, "grid_add: g is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(g->drawn == NULL, "grid_add: a random-search grid takes no more axes", GSL_EINVAL);
+  int status = check_name(g, name);
+  if (status) return status;
+  if (n == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_add: axis \"%s\" has no values", name);
+  if (values == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grid_add: axis \"%s\": values is NULL", name);
+  double *copy = malloc(n * sizeof *copy);
+  if (copy == NULL) GSL_ERROR("grid_add: out of memory", GSL_ENOMEM);
+  memcpy(copy, values, n * sizeof *copy);
+  status = push_axis(g, name, copy, n);
+  if (status) free(copy);
+  return status;
+}
+
+static int check_range(const ndpar_grid_range *r) {
+  if (!isfinite(r->lo) || !isfinite(r->hi)) NDPAR_ERROR_FMT(GSL_EDOM, "grid_random: axis \"%s\": bounds not finite", r->name);
+  if (r->lo > r->hi) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_random: axis \"%s\": lo > hi", r->name);
+  if (r->log && r->lo <= 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_random: axis \"%s\": a log-uniform axis needs lo > 0", r->name);
+  return GSL_SUCCESS;
+}
+
+ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
+                              unsigned long seed) {
+  NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random: no axes", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(n > 0, "grid_random: n must be positive", GSL_EINVAL);
+  ndpar_grid *g = ndpar_grid_alloc();
+  if (g == NULL) return NULL;
+  for (size_t a = 0; a < naxes; a++)
+    if (check_name(g, axes[a].name) || check_range(&axes[a]) || push_axis(g, axes[a].name, NULL, 0)) {
+      ndpar_grid_free(g);
+      return NULL;
+    }
+  g->drawn = malloc(n * naxes * sizeof *g->drawn);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
+  if (g->drawn == NULL || r == NULL) {
+    gsl_rng_free(r);
+    ndpar_grid_free(g);
+    GSL_ERROR_NULL("grid_random: out of memory", GSL_ENOMEM);
+  }
+  g->ndrawn = n;
+  for (size_t i = 0; i < n; i++) {
+    gsl_rng_set(r, ndpar_stream_seed(seed, i)); /* candidate i depends on (seed, i) alone */
+    for (size_t a = 0; a < naxes; a++) {
+      double u = gsl_rng_uniform(r), lo = axes[a].lo, hi = axes[a].hi;
+      g->drawn[i * naxes + a] = axes[a].log ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
+    }
+  }
+  gsl_rng_free(r);
+  return g;
+}
+
+size_t ndpar_grid_size(const ndpar_grid *g) {
+  if (g == NULL || g->naxes == 0) return 0;
+  if (g->drawn) return g->ndrawn;
+  size_t n = 1;
+  for (size_t a = 0; a < g->naxes; a++) n *= g->nvalues[a];
+  return n;
+}
+
+size_t ndpar_grid_naxes(const ndpar_grid *g) { return g ? g->naxes : 0; }
+
+const char *ndpar_grid_axis_name(const ndpar_grid *g, size_t axis) {
+  return g && axis < g->naxes ? g->names[axis] : NULL;
+}
+
+int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
+  NDPAR_REQUIRE(g != NULL && params != NULL, "grid_candidate: g or params is NULL", GSL_EFAULT);
+  if (i >= ndpar_grid_size(g)) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_candidate: %zu of %zu", i, ndpar_grid_size(g));
+  if (g->drawn) {
+    memcpy(params, g->drawn + i * g->naxes, g->naxes * sizeof *params);
+    return GSL_SUCCESS;
+  }
+  for (size_t a = g->naxes; a-- > 0;) { /* mixed radix, the last axis fastest */
+    params[a] = g->values[a][i % g->nvalues[a]];
+    i /= g->nvalues[a];
+  }
+  return GSL_SUCCESS;
+}
+
+/* ---- results ---- */
+
+ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
+  NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: sizes must be positive", GSL_EINVAL);
+  ndpar_grid_result *r = calloc(1, sizeof *r);
+  if (r) {
+    r->candidates = candidates;
+    r->folds = folds;
+    r->scores = gsl_matrix_alloc(candidates, folds);
+    r->mean = gsl_vector_alloc(candidates);
+    r->sd = gsl_vector_alloc(candidates);
+    r->rank = calloc(candidates, sizeof *r->rank);
+    r->status = calloc(candidates, sizeof *r->status);
+    r->best = candidates;
+  }
+  if (!r || !r->scores || !r->mean || !r->sd || !r->rank || !r->status) {
+    ndpar_grid_result_free(r);
+    GSL_ERROR_NULL("grid_result_alloc: out of memory", GSL_ENOMEM);
+  }
+  return r;
+}
+
+void ndpar_grid_result_free(ndpar_grid_result *r) {
+  if (r == NULL) return;
+  gsl_matrix_free(r->scores);
+  gsl_vector_free(r->mean);
+  gsl_vector_free(r->sd);
+  free(r->rank);
+  free(r->status);
+  free(r);
+}
+
+/* ---- the search ---- */
+
+typedef struct {
+  const char *base;
+  size_t size, ncand, k;
+  cv_workspace *w;
+  ndpar_param_fit_score_fn f;
+  void *ctx;
+  int stop_on_error;
+  double *scores;            /* ncand x k */
+  atomic_int *status;        /* per candidate: its first failure */
+  atomic_size_t *folds_done; /* per candidate */
+  atomic_size_t cand_done;
+  size_t reported;           /* touched by the calling thread (slot 0) alone */
+  const ndpar_grid_options *opts;
+} search_ctx;
+
+static void report_progress(search_ctx *c) {
+  size_t done = atomic_load(&c->cand_done);
+  if (c->opts && c->opts->progress && done > c->reported) {
+    c->reported = done;
+    c->opts->progress(done, c->ncand, c->opts->progress_ctx);
+  }
+}
+
+static int search_task(const ndpar_task *t, void *vc) {
+  search_ctx *c = vc;
+  size_t cand = t->index / c->k, fold = t->index % c->k;
+  cv_fold_data d;
+  cv_fold(c->w, fold, t->worker, &d);
+  double score = GSL_NAN;
+  int status = c->f(c->base + cand * c->size, cand, &d.xtr.matrix, &d.ytr.vector, &d.xva.matrix,
+                    &d.yva.vector, &score, t, c->ctx);
+  if (status) {
+    int none = 0;
+    atomic_compare_exchange_strong(&c->status[cand], &none, status);
+    score = GSL_NAN;
+  }
+  c->scores[t->index] = score;
+  if (atomic_fetch_add(&c->folds_done[cand], 1) + 1 == c->k) atomic_fetch_add(&c->cand_done, 1);
+  if (t->worker == 0) report_progress(c); /* slot 0 is the calling thread */
+  return c->stop_on_error ? status : GSL_SUCCESS;
+}
+
+/* Ranks by mean, highest first; NaN means last; ties to the lower index. */
+typedef struct {
+  double mean;
+  size_t index;
+} ranked;
+
+static int by_mean(const void *a, const void *b) {
+  const ranked *p = a, *q = b;
+  if (isnan(p->mean) != isnan(q->mean)) return isnan(p->mean) ? 1 : -1;
+  if (!isnan(p->mean) && p->mean != q->mean) return p->mean > q->mean ? -1 : 1;
+  return (p->index > q->index) - (p->index < q->index);
+}
+
+static int summarise(const search_ctx *c, ndpar_grid_result *r) {
+  ranked *order = malloc(c->ncand * sizeof *order);
+  if (order == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
+  for (size_t i = 0; i < c->ncand; i++) {
+    const double *s = c->scores + i * c->k;
+    int any_nan = 0;
+    for (size_t j = 0; j < c->k; j++) {
+      gsl_matrix_set(r->scores, i, j, s[j]);
+      any_nan |= isnan(s[j]);
+    }
+    r->status[i] = atomic_load(&c->status[i]);
+    gsl_vector_set(r->mean, i, any_nan ? GSL_NAN : gsl_stats_mean(s, 1, c->k));
+    gsl_vector_set(r->sd, i, any_nan ? GSL_NAN : c->k > 1 ? gsl_stats_sd(s, 1, c->k) : 0.0);
+  }
+  for (size_t i = 0; i < c->ncand; i++) order[i] = (ranked){gsl_vector_get(r->mean, i), i};
+  qsort(order, c->ncand, sizeof *order, by_mean);
+  for (size_t k = 0; k < c->ncand; k++) r->rank[order[k].index] = k + 1;
+  r->best = isnan(order[0].mean) ? c->ncand : order[0].index;
+  free(order);
+  return GSL_SUCCESS;
+}
+
+static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncand,
+                       const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
+                       ndpar_param_fit_score_fn f, void *ctx, const ndpar_grid_options *opts,
+                       ndpar_grid_result *result) {
+  NDPAR_REQUIRE(f != NULL, "grid_search: f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(result != NULL, "grid_search: result is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(folds != NULL, "grid_search: folds is NULL", GSL_EFAULT);
+  size_t k = ndpar_folds_count(folds);
+  if (result->candidates != ncand || result->folds != k)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "grid_search: result is for %zu candidates x %zu folds, the search has %zu x %zu",
+                    result->candidates, result->folds, ncand, k);
+  NDPAR_REQUIRE(opts == NULL || (opts->flags & ~NDPAR_GRID_STOP_ON_ERROR) == 0, "grid_search: unknown flags", GSL_EINVAL);
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  search_ctx c = {.base = base, .size = size, .ncand = ncand, .k = k, .f = f, .ctx = ctx,
+                  .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts};
+  int status = cv_workspace_alloc("grid_search", x, y, folds, ndpar_pool_threads(p), &c.w);
+  if (status) return status;
+  c.scores = malloc(ncand * k * sizeof *c.scores);
+  c.status = calloc(ncand, sizeof *c.status);
+  c.folds_done = calloc(ncand, sizeof *c.folds_done);
+  status = c.scores && c.status && c.folds_done ? GSL_SUCCESS : GSL_ENOMEM;
+  if (status == GSL_SUCCESS) status = ndpar_pool_run(p, ncand * k, search_task, &c);
+  if (status == GSL_SUCCESS) {
+    report_progress(&c);
+    status = summarise(&c, result);
+  }
+  free(c.scores);
+  free(c.status);
+  free(c.folds_done);
+  cv_workspace_free(c.w);
+  return status;
+}
+
+int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
+                           const gsl_vector *y, const ndpar_folds *folds,
+                           ndpar_param_fit_score_fn f, void *ctx,
+                           const ndpar_grid_options *opts, ndpar_grid_result *result) {
+  NDPAR_REQUIRE(g != NULL, "grid_search: g is NULL", GSL_EFAULT);
+  size_t n = ndpar_grid_size(g);
+  NDPAR_REQUIRE(n > 0, "grid_search: the grid is empty (no axes)", GSL_EINVAL);
+  double *params = malloc(n * g->naxes * sizeof *params);
+  if (params == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
+  for (size_t i = 0; i < n; i++) ndpar_grid_candidate(g, i, params + i * g->naxes);
+  int status = search_core(p, params, g->naxes * sizeof *params, n, x, y, folds, f, ctx, opts, result);
+  free(params);
+  return status;
+}
+
+int ndpar_grid_search(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
+                      const gsl_vector *y, const ndpar_folds *folds,
+                      ndpar_param_fit_score_fn f, void *ctx, ndpar_grid_result *result) {
+  return ndpar_grid_search_opts(p, g, x, y, folds, f, ctx, NULL, result);
+}
+
+int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, size_t n,
+                             const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
+                             ndpar_param_fit_score_fn f, void *ctx,
+                             const ndpar_grid_options *opts, ndpar_grid_result *result) {
+  NDPAR_REQUIRE(params != NULL, "grid_search_params: params is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_params: no candidates", GSL_EINVAL);
+  return search_core(p, params, size, n, x, y, folds, f, ctx, opts, result);
+}

@@ -1,0 +1,48 @@
+#include "ridge.h"
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_randist.h>
+
+#include "test_util.h"
+
+int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
+                    const gsl_matrix *xva, const gsl_vector *yva, double *score) {
+  size_t p = xtr->size2;
+  if (!(lambda > 0)) return GSL_EDOM;
+  gsl_matrix *a = gsl_matrix_alloc(p, p);
+  gsl_vector *b = gsl_vector_alloc(p), *w = gsl_vector_alloc(p), *r = gsl_vector_alloc(yva->size);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, xtr, xtr, 0.0, a);
+  for (size_t i = 0; i < p; i++) *gsl_matrix_ptr(a, i, i) += lambda;
+  gsl_blas_dgemv(CblasTrans, 1.0, xtr, ytr, 0.0, b);
+  /* lambda > 0 makes a positive definite: the factorisation cannot fail (a worker must
+   * never reach GSL's error handler, and toggling that global handler would race). */
+  int status = gsl_linalg_cholesky_decomp1(a);
+  if (status == GSL_SUCCESS) status = gsl_linalg_cholesky_solve(a, b, w);
+  if (status == GSL_SUCCESS) {
+    gsl_vector_memcpy(r, yva);
+    gsl_blas_dgemv(CblasNoTrans, 1.0, xva, w, -1.0, r);
+    double ss;
+    gsl_blas_ddot(r, r, &ss);
+    *score = -ss / (double)yva->size;
+  }
+  gsl_matrix_free(a);
+  gsl_vector_free(b);
+  gsl_vector_free(w);
+  gsl_vector_free(r);
+  return status;
+}
+
+void ridge_data(gsl_matrix *x, gsl_vector *y) {
+  gsl_rng *r = test_rng();
+  for (size_t i = 0; i < x->size1; i++) {
+    double t = 0;
+    for (size_t j = 0; j < x->size2; j++) {
+      double v = gsl_ran_gaussian(r, 1.0);
+      gsl_matrix_set(x, i, j, v);
+      t += v * (double)(j + 1) * 0.5;
+    }
+    gsl_vector_set(y, i, t + gsl_ran_gaussian(r, 0.3));
+  }
+  gsl_rng_free(r);
+}

@@ -1,0 +1,16 @@
+/* ridge.h: a small model for the cv and grid tests: ridge regression in closed form,
+ * scored by the negative mean squared error on the validation fold. */
+#ifndef NDPAR_TEST_RIDGE_H
+#define NDPAR_TEST_RIDGE_H
+
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
+/* w = (X^T X + lambda I)^-1 X^T y; score = -mean (X_va w - y_va)^2. 0 or a GSL status. */
+int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
+                    const gsl_matrix *xva, const gsl_vector *yva, double *score);
+
+/* x (n x p) and y = x beta + noise, from the test's seeded generator. */
+void ridge_data(gsl_matrix *x, gsl_vector *y);
+
+#endif

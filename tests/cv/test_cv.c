@@ -1,0 +1,241 @@
+/* Tests of the cv module: fold sets (k-fold, shuffled, time series, custom) and the
+ * parallel run against a sequential loop. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar/ndpar_cv.h"
+#include "ridge.h"
+#include "test_util.h"
+
+/* Every index validated exactly once, never trained on in its own fold, train + val = all. */
+static void check_partition(const ndpar_folds *f, size_t n, size_t k) {
+  cr_assert_eq(ndpar_folds_count(f), k);
+  cr_assert_eq(ndpar_folds_samples(f), n);
+  int *seen = calloc(n, sizeof *seen), *in_fold = malloc(n * sizeof *in_fold);
+  size_t min_size = n, max_size = 0;
+  for (size_t i = 0; i < k; i++) {
+    const size_t *tr, *va;
+    size_t ntr, nva;
+    cr_assert_eq(ndpar_folds_get(f, i, &tr, &ntr, &va, &nva), GSL_SUCCESS);
+    cr_assert_eq(ntr + nva, n);
+    memset(in_fold, 0, n * sizeof *in_fold);
+    for (size_t j = 0; j < nva; j++) seen[va[j]]++, in_fold[va[j]] = 1;
+    for (size_t j = 0; j < ntr; j++) cr_assert(!in_fold[tr[j]], "fold %zu trains on its own index %zu", i, tr[j]);
+    min_size = nva < min_size ? nva : min_size;
+    max_size = nva > max_size ? nva : max_size;
+  }
+  for (size_t j = 0; j < n; j++) cr_assert_eq(seen[j], 1, "index %zu validated %d times", j, seen[j]);
+  cr_assert(max_size - min_size <= 1, "fold sizes %zu..%zu", min_size, max_size);
+  free(seen);
+  free(in_fold);
+}
+
+Test(folds, kfold_partitions_plain_and_shuffled) {
+  gsl_rng *r = test_rng();
+  size_t ks[] = {2, 3, 5, 10};
+  for (int shuffle = 0; shuffle < 2; shuffle++)
+    for (size_t a = 0; a < 4; a++) {
+      size_t k = ks[a], ns[] = {k, k + 1, 2 * k - 1, 100 + gsl_rng_uniform_int(r, 1000)};
+      for (size_t b = 0; b < 4; b++) {
+        ndpar_folds *f = ndpar_folds_kfold(ns[b], k, shuffle, gsl_rng_get(r));
+        cr_assert_not_null(f);
+        check_partition(f, ns[b], k);
+        if (!shuffle) { /* contiguous blocks, in order */
+          const size_t *va;
+          size_t nva, expect = 0;
+          for (size_t i = 0; i < k; i++) {
+            ndpar_folds_get(f, i, NULL, NULL, &va, &nva);
+            for (size_t j = 0; j < nva; j++) cr_assert_eq(va[j], expect++);
+          }
+        }
+        ndpar_folds_free(f);
+      }
+    }
+  gsl_rng_free(r);
+}
+
+Test(folds, shuffled_folds_are_reproducible_from_the_seed) {
+  ndpar_folds *a = ndpar_folds_kfold(500, 5, 1, 42), *b = ndpar_folds_kfold(500, 5, 1, 42);
+  ndpar_folds *c = ndpar_folds_kfold(500, 5, 1, 43);
+  int differs = 0;
+  for (size_t i = 0; i < 5; i++) {
+    const size_t *va, *vb, *vc;
+    size_t na, nb, nc;
+    ndpar_folds_get(a, i, NULL, NULL, &va, &na);
+    ndpar_folds_get(b, i, NULL, NULL, &vb, &nb);
+    ndpar_folds_get(c, i, NULL, NULL, &vc, &nc);
+    cr_assert(na == nb && memcmp(va, vb, na * sizeof *va) == 0);
+    differs |= memcmp(va, vc, na * sizeof *va) != 0;
+  }
+  cr_assert(differs, "another seed, other folds");
+  ndpar_folds_free(a);
+  ndpar_folds_free(b);
+  ndpar_folds_free(c);
+}
+
+Test(folds, timeseries_windows_never_look_ahead) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  for (int trial = 0; trial < 200; trial++) {
+    size_t n = 20 + gsl_rng_uniform_int(r, 500), windows = 1 + gsl_rng_uniform_int(r, 6);
+    size_t horizon = 1 + gsl_rng_uniform_int(r, 10), step = 1 + gsl_rng_uniform_int(r, 10);
+    size_t gap = gsl_rng_uniform_int(r, 5), max_train = gsl_rng_uniform_int(r, 2) ? 0 : 5 + gsl_rng_uniform_int(r, 30);
+    ndpar_folds *f = ndpar_folds_timeseries(n, windows, horizon, step, gap, max_train);
+    size_t needed = horizon + (windows - 1) * step + gap + 1; /* at least one training point */
+    if (needed > n) {
+      cr_assert_null(f, "%zu windows need %zu of %zu points", windows, needed, n);
+      continue;
+    }
+    cr_assert_not_null(f);
+    cr_assert_eq(ndpar_folds_count(f), windows);
+    size_t prev_start = 0;
+    for (size_t w = 0; w < windows; w++) {
+      const size_t *tr, *va;
+      size_t ntr, nva;
+      ndpar_folds_get(f, w, &tr, &ntr, &va, &nva);
+      cr_assert_eq(nva, horizon);
+      for (size_t j = 1; j < nva; j++) cr_assert_eq(va[j], va[0] + j);
+      for (size_t j = 0; j < ntr; j++) cr_assert(tr[j] + gap < va[0], "window %zu trains on %zu, validation starts %zu, gap %zu", w, tr[j], va[0], gap);
+      cr_assert(ntr > 0);
+      cr_assert_eq(tr[ntr - 1] + gap + 1, va[0], "training runs up to the gap");
+      if (max_train) cr_assert(ntr <= max_train);
+      else cr_assert_eq(tr[0], 0, "expanding window starts at 0");
+      if (w > 0) cr_assert_eq(va[0], prev_start + step);
+      prev_start = va[0];
+      if (w + 1 == windows) cr_assert_eq(va[nva - 1], n - 1, "the last window ends the series");
+    }
+    ndpar_folds_free(f);
+  }
+  gsl_rng_free(r);
+}
+
+Test(folds, bad_arguments_name_the_problem) {
+  test_quiet_gsl_errors();
+  cr_assert_null(ndpar_folds_kfold(10, 1, 0, 0));
+  cr_assert(strstr(test_gsl_last_reason(), "k must be at least 2"));
+  cr_assert_null(ndpar_folds_kfold(3, 4, 0, 0));
+  cr_assert(strstr(test_gsl_last_reason(), "k is larger than n"));
+  cr_assert_null(ndpar_folds_timeseries(10, 5, 4, 2, 0, 0)); /* needs 12 points */
+  cr_assert(strstr(test_gsl_last_reason(), "do not fit"));
+  cr_assert_null(ndpar_folds_timeseries(20, 2, 4, 2, 14, 0));
+  cr_assert(strstr(test_gsl_last_reason(), "gap"));
+  cr_assert_null(ndpar_folds_timeseries(20, 0, 4, 2, 0, 0));
+  cr_assert_null(ndpar_folds_timeseries(20, 2, 0, 2, 0, 0));
+  cr_assert_null(ndpar_folds_timeseries(20, 2, 4, 0, 0, 0));
+  ndpar_folds *f = ndpar_folds_alloc(10, 2);
+  size_t tr[] = {0, 1, 2}, va[] = {3, 10};
+  cr_assert_eq(ndpar_folds_set(f, 0, tr, 3, va, 2), GSL_EINVAL, "index 10 of 10");
+  cr_assert_eq(ndpar_folds_set(f, 2, tr, 3, va, 1), GSL_EINVAL, "fold 2 of 2");
+  cr_assert_eq(ndpar_folds_set(f, 0, tr, 0, va, 1), GSL_EINVAL);
+  gsl_matrix *x = gsl_matrix_alloc(10, 2);
+  gsl_vector *y = gsl_vector_alloc(10), *s = gsl_vector_alloc(2);
+  cr_assert_eq(ndpar_folds_set(f, 0, tr, 3, va, 1), GSL_SUCCESS);
+  cr_assert_eq(ndpar_cv_run(NULL, x, y, f, NULL, NULL, s), GSL_EFAULT);
+  ndpar_folds_free(f);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+  gsl_vector_free(s);
+}
+
+/* ---- the run ---- */
+
+static int ridge_cb(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                    const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
+  (void)t;
+  return ridge_fit_score(*(double *)ctx, xtr, ytr, xva, yva, score);
+}
+
+/* The fold's rows gathered by hand, the callback run sequentially. */
+static double reference_score(const ndpar_folds *f, size_t i, const gsl_matrix *x, const gsl_vector *y, double lambda) {
+  const size_t *tr, *va;
+  size_t ntr, nva;
+  ndpar_folds_get(f, i, &tr, &ntr, &va, &nva);
+  gsl_matrix *xt = gsl_matrix_alloc(ntr, x->size2), *xv = gsl_matrix_alloc(nva, x->size2);
+  gsl_vector *yt = gsl_vector_alloc(ntr), *yv = gsl_vector_alloc(nva);
+  for (size_t j = 0; j < ntr; j++) {
+    gsl_vector_const_view row = gsl_matrix_const_row(x, tr[j]);
+    gsl_matrix_set_row(xt, j, &row.vector);
+    gsl_vector_set(yt, j, gsl_vector_get(y, tr[j]));
+  }
+  for (size_t j = 0; j < nva; j++) {
+    gsl_vector_const_view row = gsl_matrix_const_row(x, va[j]);
+    gsl_matrix_set_row(xv, j, &row.vector);
+    gsl_vector_set(yv, j, gsl_vector_get(y, va[j]));
+  }
+  double s;
+  ridge_fit_score(lambda, xt, yt, xv, yv, &s);
+  gsl_matrix_free(xt);
+  gsl_matrix_free(xv);
+  gsl_vector_free(yt);
+  gsl_vector_free(yv);
+  return s;
+}
+
+Test(cv_run, equals_a_sequential_loop_at_any_thread_count) {
+  size_t n = 600, p = 5;
+  gsl_matrix *x = gsl_matrix_alloc(n, p);
+  gsl_vector *y = gsl_vector_alloc(n), *scores = gsl_vector_alloc(10);
+  ridge_data(x, y);
+  double lambda = 0.5;
+  ndpar_folds *sets[] = {ndpar_folds_kfold(n, 5, 0, 0), ndpar_folds_kfold(n, 7, 1, test_seed()),
+                         ndpar_folds_timeseries(n, 4, 24, 24, 2, 0), ndpar_folds_timeseries(n, 3, 10, 5, 0, 100)};
+  for (size_t s = 0; s < 4; s++) {
+    size_t k = ndpar_folds_count(sets[s]);
+    gsl_vector_view sc = gsl_vector_subvector(scores, 0, k);
+    for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+      ndpar_pool_config cfg;
+      ndpar_pool_config_init(&cfg);
+      cfg.threads = threads;
+      ndpar_pool *pool = ndpar_pool_alloc(&cfg);
+      cr_assert_eq(ndpar_cv_run(pool, x, y, sets[s], ridge_cb, &lambda, &sc.vector), GSL_SUCCESS);
+      for (size_t i = 0; i < k; i++)
+        cr_assert_eq(gsl_vector_get(&sc.vector, i), reference_score(sets[s], i, x, y, lambda),
+                     "set %zu fold %zu at %zu threads", s, i, threads);
+      ndpar_pool_free(pool);
+    }
+    double mean, sd;
+    cr_assert_eq(ndpar_cv_summary(&sc.vector, &mean, &sd), GSL_SUCCESS);
+    cr_assert_eq(mean, gsl_stats_mean(sc.vector.data, sc.vector.stride, k));
+    cr_assert_eq(sd, gsl_stats_sd(sc.vector.data, sc.vector.stride, k));
+    ndpar_folds_free(sets[s]);
+  }
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+  gsl_vector_free(scores);
+}
+
+static int fail_fold_3(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                       const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
+  (void)xtr, (void)ytr, (void)xva, (void)yva, (void)ctx;
+  *score = 1;
+  return t->index == 3 ? GSL_ERANGE : 0;
+}
+
+Test(cv_run, a_failing_fold_returns_its_status_and_index) {
+  test_quiet_gsl_errors();
+  gsl_matrix *x = gsl_matrix_calloc(50, 2);
+  gsl_vector *y = gsl_vector_calloc(50), *s = gsl_vector_alloc(5), *wrong = gsl_vector_alloc(4);
+  gsl_vector_set_all(s, 7.0);
+  ndpar_folds *f = ndpar_folds_kfold(50, 5, 0, 0);
+  size_t failed = 0;
+  cr_assert_eq(ndpar_cv_run_ex(NULL, x, y, f, fail_fold_3, NULL, s, &failed), GSL_ERANGE);
+  cr_assert_eq(failed, 3);
+  cr_assert_eq(gsl_vector_get(s, 0), 7.0, "scores untouched");
+  cr_assert_eq(ndpar_cv_run(NULL, x, y, f, fail_fold_3, NULL, wrong), GSL_EBADLEN);
+  gsl_vector *y49 = gsl_vector_calloc(49);
+  cr_assert_eq(ndpar_cv_run(NULL, x, y49, f, fail_fold_3, NULL, s), GSL_EBADLEN);
+  double nan_scores[] = {1, NAN, 3};
+  gsl_vector_view v = gsl_vector_view_array(nan_scores, 3);
+  double mean, sd;
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert_eq(mean, 2.0, "NaN skipped");
+  gsl_vector_free(y49);
+  gsl_vector_free(wrong);
+  ndpar_folds_free(f);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+  gsl_vector_free(s);
+}

@@ -1,0 +1,281 @@
+/* Tests of the grid module: grid order and size, random search, the search against a
+ * sequential loop, ranking, failures, progress, the struct form, and bad input. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar/ndpar_grid.h"
+#include "ridge.h"
+#include "test_util.h"
+
+Test(grid, cartesian_order_and_size) {
+  ndpar_grid *g = ndpar_grid_alloc();
+  double a[] = {1, 2, 3}, b[] = {10, 20};
+  cr_assert_eq(ndpar_grid_add(g, "a", a, 3), GSL_SUCCESS);
+  cr_assert_eq(ndpar_grid_add(g, "b", b, 2), GSL_SUCCESS);
+  cr_assert_eq(ndpar_grid_size(g), 6);
+  cr_assert_eq(ndpar_grid_naxes(g), 2);
+  cr_assert_str_eq(ndpar_grid_axis_name(g, 1), "b");
+  double expect[6][2] = {{1, 10}, {1, 20}, {2, 10}, {2, 20}, {3, 10}, {3, 20}}, got[2];
+  for (size_t i = 0; i < 6; i++) {
+    cr_assert_eq(ndpar_grid_candidate(g, i, got), GSL_SUCCESS);
+    cr_assert(got[0] == expect[i][0] && got[1] == expect[i][1], "candidate %zu: (%g, %g)", i, got[0], got[1]);
+  }
+  ndpar_grid_free(g);
+}
+
+Test(grid, random_search_is_reproducible_and_in_range) {
+  ndpar_grid_range axes[] = {{"lambda", 1e-4, 10, 1}, {"dropout", 0.0, 0.5, 0}};
+  ndpar_grid *a = ndpar_grid_random(axes, 2, 200, 7), *b = ndpar_grid_random(axes, 2, 200, 7);
+  ndpar_grid *c = ndpar_grid_random(axes, 2, 300, 7); /* more candidates: the first 200 stay */
+  cr_assert_eq(ndpar_grid_size(a), 200);
+  size_t small = 0;
+  for (size_t i = 0; i < 200; i++) {
+    double pa[2], pb[2], pc[2];
+    ndpar_grid_candidate(a, i, pa);
+    ndpar_grid_candidate(b, i, pb);
+    ndpar_grid_candidate(c, i, pc);
+    cr_assert(pa[0] == pb[0] && pa[1] == pb[1] && pa[0] == pc[0], "reproducible from the seed");
+    cr_assert(pa[0] >= 1e-4 && pa[0] <= 10 && pa[1] >= 0 && pa[1] <= 0.5);
+    small += pa[0] < 1e-2; /* log-uniform: two of five decades below 1e-2 */
+  }
+  cr_assert(small > 40 && small < 120, "%zu of 200 below 1e-2: not log-uniform", small);
+  ndpar_grid_free(a);
+  ndpar_grid_free(b);
+  ndpar_grid_free(c);
+}
+
+/* ---- the search ---- */
+
+static int ridge_grid_cb(const void *params, size_t candidate, const gsl_matrix *xtr,
+                         const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                         double *score, const ndpar_task *t, void *ctx) {
+  (void)candidate, (void)t, (void)ctx;
+  return ridge_fit_score(((const double *)params)[0], xtr, ytr, xva, yva, score);
+}
+
+typedef struct {
+  gsl_matrix *x;
+  gsl_vector *y;
+  ndpar_folds *folds;
+  ndpar_grid *grid;
+} problem;
+
+static problem make_problem(void) {
+  problem p = {gsl_matrix_alloc(400, 4), gsl_vector_alloc(400), ndpar_folds_kfold(400, 5, 1, 3), ndpar_grid_alloc()};
+  ridge_data(p.x, p.y);
+  double lambdas[] = {1e-3, 1e-1, 1, 10}, unused[] = {0, 1};
+  ndpar_grid_add(p.grid, "lambda", lambdas, 4);
+  ndpar_grid_add(p.grid, "other", unused, 2); /* 4 x 2 = 8 candidates, pairs tie */
+  return p;
+}
+
+static void free_problem(problem *p) {
+  gsl_matrix_free(p->x);
+  gsl_vector_free(p->y);
+  ndpar_folds_free(p->folds);
+  ndpar_grid_free(p->grid);
+}
+
+Test(grid_search, scores_rank_and_best_against_a_sequential_loop) {
+  problem pb = make_problem();
+  size_t nc = 8, k = 5;
+  ndpar_grid_result *ref = ndpar_grid_result_alloc(nc, k);
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool_config cfg;
+    ndpar_pool_config_init(&cfg);
+    cfg.threads = threads;
+    ndpar_pool *pool = ndpar_pool_alloc(&cfg);
+    ndpar_grid_result *r = ndpar_grid_result_alloc(nc, k);
+    cr_assert_eq(ndpar_grid_search(pool, pb.grid, pb.x, pb.y, pb.folds, ridge_grid_cb, NULL, r), GSL_SUCCESS);
+    /* (each score against a sequential fit: the next test) */
+    for (size_t c = 0; c < nc; c++) {
+      gsl_vector_view row = gsl_matrix_row(r->scores, c);
+      cr_assert_eq(gsl_vector_get(r->mean, c), gsl_stats_mean(row.vector.data, 1, k));
+      cr_assert_eq(gsl_vector_get(r->sd, c), gsl_stats_sd(row.vector.data, 1, k));
+    }
+    if (threads == 1) {
+      gsl_matrix_memcpy(ref->scores, r->scores);
+    } else {
+      cr_assert(gsl_matrix_equal(ref->scores, r->scores), "identical at %zu threads", threads);
+    }
+    /* best: the highest mean, ties (the unused axis doubles every candidate) to the lower index */
+    size_t best = 0;
+    for (size_t c = 1; c < nc; c++)
+      if (gsl_vector_get(r->mean, c) > gsl_vector_get(r->mean, best)) best = c;
+    cr_assert_eq(r->best, best);
+    cr_assert_eq(r->best % 2, 0, "of a tied pair, the lower index");
+    cr_assert_eq(r->rank[best], 1);
+    cr_assert_eq(r->rank[best + 1], 2, "its tie comes next");
+    for (size_t c = 0; c < nc; c++) {
+      size_t above = 0;
+      for (size_t d = 0; d < nc; d++)
+        above += gsl_vector_get(r->mean, d) > gsl_vector_get(r->mean, c) ||
+                 (gsl_vector_get(r->mean, d) == gsl_vector_get(r->mean, c) && d < c);
+      cr_assert_eq(r->rank[c], above + 1, "rank of %zu", c);
+    }
+    ndpar_grid_result_free(r);
+    ndpar_pool_free(pool);
+  }
+  ndpar_grid_result_free(ref);
+  free_problem(&pb);
+}
+
+Test(grid_search, scores_equal_cross_validation_of_each_candidate) {
+  problem pb = make_problem();
+  ndpar_grid_result *r = ndpar_grid_result_alloc(8, 5);
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, pb.folds, ridge_grid_cb, NULL, r), GSL_SUCCESS);
+  for (size_t c = 0; c < 8; c++) {
+    double params[2];
+    ndpar_grid_candidate(pb.grid, c, params);
+    for (size_t f = 0; f < 5; f++) {
+      const size_t *tr, *va;
+      size_t ntr, nva;
+      ndpar_folds_get(pb.folds, f, &tr, &ntr, &va, &nva);
+      gsl_matrix *xt = gsl_matrix_alloc(ntr, 4), *xv = gsl_matrix_alloc(nva, 4);
+      gsl_vector *yt = gsl_vector_alloc(ntr), *yv = gsl_vector_alloc(nva);
+      for (size_t j = 0; j < ntr; j++) {
+        gsl_vector_const_view row = gsl_matrix_const_row(pb.x, tr[j]);
+        gsl_matrix_set_row(xt, j, &row.vector);
+        gsl_vector_set(yt, j, gsl_vector_get(pb.y, tr[j]));
+      }
+      for (size_t j = 0; j < nva; j++) {
+        gsl_vector_const_view row = gsl_matrix_const_row(pb.x, va[j]);
+        gsl_matrix_set_row(xv, j, &row.vector);
+        gsl_vector_set(yv, j, gsl_vector_get(pb.y, va[j]));
+      }
+      double s;
+      ridge_fit_score(params[0], xt, yt, xv, yv, &s);
+      cr_assert_eq(gsl_matrix_get(r->scores, c, f), s, "candidate %zu fold %zu", c, f);
+      gsl_matrix_free(xt);
+      gsl_matrix_free(xv);
+      gsl_vector_free(yt);
+      gsl_vector_free(yv);
+    }
+  }
+  ndpar_grid_result_free(r);
+  free_problem(&pb);
+}
+
+/* ---- failures and progress ---- */
+
+static int fail_candidate_2(const void *params, size_t candidate, const gsl_matrix *xtr,
+                            const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                            double *score, const ndpar_task *t, void *ctx) {
+  if (candidate == 2 && t->index % 5 == 3) return GSL_ERANGE;
+  return ridge_grid_cb(params, candidate, xtr, ytr, xva, yva, score, t, ctx);
+}
+
+Test(grid_search, a_failing_candidate_scores_nan_and_the_others_go_on) {
+  problem pb = make_problem();
+  ndpar_grid_result *r = ndpar_grid_result_alloc(8, 5);
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, pb.folds, fail_candidate_2, NULL, r), GSL_SUCCESS);
+  cr_assert_eq(r->status[2], GSL_ERANGE);
+  cr_assert(isnan(gsl_matrix_get(r->scores, 2, 3)));
+  cr_assert(isnan(gsl_vector_get(r->mean, 2)));
+  cr_assert_eq(r->rank[2], 8, "failed candidates rank last");
+  for (size_t c = 0; c < 8; c++)
+    if (c != 2) cr_assert(r->status[c] == 0 && !isnan(gsl_vector_get(r->mean, c)));
+  ndpar_grid_options stop = {NDPAR_GRID_STOP_ON_ERROR, NULL, NULL};
+  gsl_matrix_set_all(r->scores, 7.0);
+  cr_assert_eq(ndpar_grid_search_opts(NULL, pb.grid, pb.x, pb.y, pb.folds, fail_candidate_2, NULL, &stop, r), GSL_ERANGE);
+  cr_assert_eq(gsl_matrix_get(r->scores, 0, 0), 7.0, "result untouched when stopped");
+  ndpar_grid_result_free(r);
+  free_problem(&pb);
+}
+
+typedef struct {
+  pthread_t caller;
+  size_t calls, last, total;
+  int wrong_thread, not_increasing;
+} progress_log;
+
+static void on_progress(size_t done, size_t total, void *ctx) {
+  progress_log *l = ctx;
+  if (!pthread_equal(pthread_self(), l->caller)) l->wrong_thread = 1;
+  if (done <= l->last) l->not_increasing = 1;
+  l->last = done;
+  l->total = total;
+  l->calls++;
+}
+
+Test(grid_search, progress_is_reported_from_the_calling_thread) {
+  problem pb = make_problem();
+  ndpar_grid_result *r = ndpar_grid_result_alloc(8, 5);
+  progress_log log = {pthread_self(), 0, 0, 0, 0, 0};
+  ndpar_grid_options opts = {0, on_progress, &log};
+  cr_assert_eq(ndpar_grid_search_opts(NULL, pb.grid, pb.x, pb.y, pb.folds, ridge_grid_cb, NULL, &opts, r), GSL_SUCCESS);
+  cr_assert(log.calls >= 1);
+  cr_assert_eq(log.last, 8, "the last report is every candidate");
+  cr_assert_eq(log.total, 8);
+  cr_assert_eq(log.wrong_thread, 0);
+  cr_assert_eq(log.not_increasing, 0);
+  ndpar_grid_result_free(r);
+  free_problem(&pb);
+}
+
+/* ---- the caller's own parameter structs (the Rust guide's form) ---- */
+
+typedef struct {
+  double lambda;
+  int tag;
+} my_params;
+
+static int struct_cb(const void *params, size_t candidate, const gsl_matrix *xtr,
+                     const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                     double *score, const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  const my_params *mp = params;
+  if (mp->tag != (int)candidate * 11) return GSL_EFAULT; /* the right struct reached us */
+  return ridge_fit_score(mp->lambda, xtr, ytr, xva, yva, score);
+}
+
+Test(grid_search, the_struct_form_passes_each_candidates_struct) {
+  problem pb = make_problem();
+  my_params params[3] = {{10, 0}, {0.1, 11}, {1, 22}};
+  ndpar_grid_result *r = ndpar_grid_result_alloc(3, 5), *g = ndpar_grid_result_alloc(8, 5);
+  cr_assert_eq(ndpar_grid_search_params(NULL, params, sizeof *params, 3, pb.x, pb.y, pb.folds, struct_cb, NULL, NULL, r), GSL_SUCCESS);
+  for (size_t c = 0; c < 3; c++) cr_assert_eq(r->status[c], 0);
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, pb.folds, ridge_grid_cb, NULL, g), GSL_SUCCESS);
+  /* lambda 0.1 is candidate 1 here and candidate 2 of the grid (lambda 1e-1, other 0) */
+  gsl_vector_view a = gsl_matrix_row(r->scores, 1), b = gsl_matrix_row(g->scores, 2);
+  cr_assert(gsl_vector_equal(&a.vector, &b.vector));
+  ndpar_grid_result_free(r);
+  ndpar_grid_result_free(g);
+  free_problem(&pb);
+}
+
+Test(grid_errors, bad_arguments_name_the_problem) {
+  test_quiet_gsl_errors();
+  problem pb = make_problem();
+  double v[] = {1};
+  cr_assert_eq(ndpar_grid_add(pb.grid, "lambda", v, 1), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "\"lambda\" is already there"));
+  cr_assert_eq(ndpar_grid_add(pb.grid, "x", v, 0), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "\"x\" has no values"));
+  cr_assert_eq(ndpar_grid_add(pb.grid, "", v, 1), GSL_EINVAL);
+  cr_assert_eq(ndpar_grid_add(pb.grid, NULL, v, 1), GSL_EINVAL);
+  ndpar_grid *empty = ndpar_grid_alloc();
+  ndpar_grid_result *r = ndpar_grid_result_alloc(8, 5), *small = ndpar_grid_result_alloc(7, 5);
+  gsl_matrix_set_all(r->scores, 7.0);
+  cr_assert_eq(ndpar_grid_search(NULL, empty, pb.x, pb.y, pb.folds, ridge_grid_cb, NULL, r), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "empty"));
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, pb.folds, ridge_grid_cb, NULL, small), GSL_EBADLEN);
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, NULL, ridge_grid_cb, NULL, r), GSL_EFAULT);
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, pb.folds, NULL, NULL, r), GSL_EFAULT);
+  cr_assert_eq(gsl_matrix_get(r->scores, 0, 0), 7.0, "untouched");
+  ndpar_grid_range bad[] = {{"lr", 1, 0.5, 0}}, neg[] = {{"lr", -1, 1, 1}}, inf[] = {{"lr", 0, INFINITY, 0}};
+  cr_assert_null(ndpar_grid_random(bad, 1, 10, 1));
+  cr_assert_null(ndpar_grid_random(neg, 1, 10, 1));
+  cr_assert(strstr(test_gsl_last_reason(), "log-uniform"));
+  cr_assert_null(ndpar_grid_random(inf, 1, 10, 1));
+  cr_assert_null(ndpar_grid_random(bad, 1, 0, 1));
+  ndpar_grid_free(empty);
+  ndpar_grid_result_free(r);
+  ndpar_grid_result_free(small);
+  free_problem(&pb);
+}
