@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ndpar/ndpar_batch.h"
+#include "ndpar/ndpar_grid.h"
 #include "ndpar/ndpar_ensemble.h"
 #include "ndpar/ndpar_grad.h"
 #include "ndpar/ndpar_preprocess.h"
@@ -423,6 +424,185 @@ static int preprocess_omp(size_t threads, void *vz) {
 
 static const char *preprocess_describe(void *vz) { return ((zstate *)vz)->desc; }
 
+/* ---- cv and grid: short MLP training per fold ---- */
+
+#define CV_HIDDEN 8
+#define CV_STEPS 10
+
+typedef struct {
+  gsl_matrix *x, *y;
+  gsl_vector *target;
+  ndpar_folds *folds;
+  ndpar_grid *grid;
+  size_t k, ncand;
+  double lrs[4];
+  gsl_vector *scores;
+  ndpar_grid_result *result;
+  double *seq_scores;
+  char desc[96];
+} cvstate;
+
+/* Trains a fresh MLP for CV_STEPS full-batch gradient steps at rate lr; -MSE on validation. */
+static int mlp_fit_score(double lr, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                         const gsl_vector *yva, double *score) {
+  wl_mlp *m = wl_mlp_alloc(LAGS, CV_HIDDEN, 1);
+  gsl_vector *g = gsl_vector_alloc(m->theta->size);
+  gsl_matrix *pred = gsl_matrix_alloc(xva->size1, 1);
+  wl_mlp_init(m, 11);
+  int status = GSL_SUCCESS;
+  for (int step = 0; step < CV_STEPS && status == GSL_SUCCESS; step++) {
+    double loss;
+    status = wl_mlp_grad(xtr, ytr, g, &loss, NULL, m);
+    gsl_vector_axpby(-lr, g, 1.0, m->theta);
+  }
+  if (status == GSL_SUCCESS) status = wl_mlp_forward(m, NULL, xva, pred, NULL);
+  double ss = 0;
+  for (size_t i = 0; i < yva->size; i++) {
+    double e = gsl_matrix_get(pred, i, 0) - gsl_vector_get(yva, i);
+    ss += e * e;
+  }
+  *score = -ss / (double)yva->size;
+  gsl_matrix_free(pred);
+  gsl_vector_free(g);
+  wl_mlp_free(m);
+  return status;
+}
+
+static int cv_cb(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                 const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
+  (void)t;
+  return mlp_fit_score(*(const double *)ctx, xtr, ytr, xva, yva, score);
+}
+
+static int grid_cb(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
+                   const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
+  (void)candidate, (void)t, (void)ctx;
+  return mlp_fit_score(((const double *)params)[0], xtr, ytr, xva, yva, score);
+}
+
+/* The baselines gather each fold by hand, as a plain loop would. */
+static double fold_by_hand(cvstate *c, size_t fold, double lr) {
+  const size_t *tr, *va;
+  size_t ntr, nva;
+  ndpar_folds_get(c->folds, fold, &tr, &ntr, &va, &nva);
+  gsl_matrix *xt = gsl_matrix_alloc(ntr, LAGS), *xv = gsl_matrix_alloc(nva, LAGS);
+  gsl_vector *yt = gsl_vector_alloc(ntr), *yv = gsl_vector_alloc(nva);
+  for (size_t j = 0; j < ntr; j++) {
+    gsl_vector_const_view row = gsl_matrix_const_row(c->x, tr[j]);
+    gsl_matrix_set_row(xt, j, &row.vector);
+    gsl_vector_set(yt, j, gsl_vector_get(c->target, tr[j]));
+  }
+  for (size_t j = 0; j < nva; j++) {
+    gsl_vector_const_view row = gsl_matrix_const_row(c->x, va[j]);
+    gsl_matrix_set_row(xv, j, &row.vector);
+    gsl_vector_set(yv, j, gsl_vector_get(c->target, va[j]));
+  }
+  double s = 0;
+  mlp_fit_score(lr, xt, yt, xv, yv, &s);
+  gsl_matrix_free(xt);
+  gsl_matrix_free(xv);
+  gsl_vector_free(yt);
+  gsl_vector_free(yv);
+  return s;
+}
+
+static void *cv_setup(const wl_params *p, char *err, size_t errlen) {
+  size_t rows = or_default(p->rows, 2000);
+  cvstate *c = calloc(1, sizeof *c);
+  if (wl_default_windows(p->data_dir, LAGS, 1, &c->x, &c->y, err, errlen)) {
+    free(c);
+    return NULL;
+  }
+  if (rows > c->x->size1) rows = c->x->size1;
+  gsl_matrix *all = c->x;
+  c->x = gsl_matrix_alloc(rows, LAGS);
+  gsl_matrix_const_view top = gsl_matrix_const_submatrix(all, 0, 0, rows, LAGS);
+  gsl_matrix_memcpy(c->x, &top.matrix);
+  c->target = gsl_vector_alloc(rows);
+  for (size_t i = 0; i < rows; i++) gsl_vector_set(c->target, i, gsl_matrix_get(c->y, i, 0));
+  gsl_matrix_free(all);
+  c->k = or_default(p->batches, 5);
+  c->folds = ndpar_folds_kfold(rows, c->k, 0, 0);
+  double lrs[4] = {0.01, 0.03, 0.1, 0.3};
+  memcpy(c->lrs, lrs, sizeof lrs);
+  c->grid = ndpar_grid_alloc();
+  ndpar_grid_add(c->grid, "learning_rate", c->lrs, 4);
+  c->ncand = 4;
+  c->scores = gsl_vector_alloc(c->k);
+  c->result = ndpar_grid_result_alloc(c->ncand, c->k);
+  c->seq_scores = malloc(c->ncand * c->k * sizeof *c->seq_scores);
+  return c;
+}
+
+static void cv_teardown(void *vc) {
+  cvstate *c = vc;
+  if (c == NULL) return;
+  gsl_matrix_free(c->x);
+  gsl_matrix_free(c->y);
+  gsl_vector_free(c->target);
+  ndpar_folds_free(c->folds);
+  ndpar_grid_free(c->grid);
+  gsl_vector_free(c->scores);
+  ndpar_grid_result_free(c->result);
+  free(c->seq_scores);
+  free(c);
+}
+
+static void *cvk_setup(const wl_params *p, char *err, size_t errlen) {
+  cvstate *c = cv_setup(p, err, errlen);
+  if (c) snprintf(c->desc, sizeof c->desc, "%zu-fold CV, MLP trained %d steps per fold", c->k, CV_STEPS);
+  return c;
+}
+
+static int cvk_seq(void *vc) {
+  cvstate *c = vc;
+  for (size_t f = 0; f < c->k; f++) c->seq_scores[f] = fold_by_hand(c, f, 0.1);
+  return 0;
+}
+
+static int cvk_ndpar(ndpar_pool *pool, void *vc) {
+  cvstate *c = vc;
+  double lr = 0.1;
+  return ndpar_cv_run(pool, c->x, c->target, c->folds, cv_cb, &lr, c->scores);
+}
+
+static int cvk_omp(size_t threads, void *vc) {
+  cvstate *c = vc;
+  long k = (long)c->k;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (long f = 0; f < k; f++) c->seq_scores[f] = fold_by_hand(c, (size_t)f, 0.1);
+  return 0;
+}
+
+static void *grid_setup(const wl_params *p, char *err, size_t errlen) {
+  cvstate *c = cv_setup(p, err, errlen);
+  if (c) snprintf(c->desc, sizeof c->desc, "%zu learning rates x %zu folds", c->ncand, c->k);
+  return c;
+}
+
+static int grid_seq(void *vc) {
+  cvstate *c = vc;
+  for (size_t i = 0; i < c->ncand; i++)
+    for (size_t f = 0; f < c->k; f++) c->seq_scores[i * c->k + f] = fold_by_hand(c, f, c->lrs[i]);
+  return 0;
+}
+
+static int grid_ndpar(ndpar_pool *pool, void *vc) {
+  cvstate *c = vc;
+  return ndpar_grid_search(pool, c->grid, c->x, c->target, c->folds, grid_cb, NULL, c->result);
+}
+
+static int grid_omp(size_t threads, void *vc) {
+  cvstate *c = vc;
+  long nc = (long)c->ncand, k = (long)c->k;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(threads)
+  for (long i = 0; i < nc; i++)
+    for (long f = 0; f < k; f++) c->seq_scores[i * k + f] = fold_by_hand(c, (size_t)f, c->lrs[i]);
+  return 0;
+}
+
+static const char *cv_describe(void *vc) { return ((cvstate *)vc)->desc; }
+
 /* ---- the table ---- */
 
 const wl_kernel wl_kernels[] = {
@@ -436,6 +616,10 @@ const wl_kernel wl_kernels[] = {
      grad_ndpar, grad_omp, describe},
     {"ensemble", "ensemble: several MLPs, mean and spread", ensemble_setup, teardown,
      ensemble_seq, ensemble_ndpar, ensemble_omp, describe},
+    {"cv", "cross-validation: 5 folds, an MLP trained on each", cvk_setup, cv_teardown, cvk_seq,
+     cvk_ndpar, cvk_omp, cv_describe},
+    {"grid", "grid search: 4 learning rates x 5 folds in one flat run", grid_setup, cv_teardown,
+     grid_seq, grid_ndpar, grid_omp, cv_describe},
     {0},
 };
 
