@@ -150,7 +150,9 @@ $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common -Ibench/workload
 
 # The shared test helpers ask the pool for the core count, so every test binary links it.
 POOL_FOR_CORE_TESTS = $(pool_LIB)
-TEST_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/common/*.c))
+TEST_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out tests/common/ridge.c,$(wildcard tests/common/*.c)))
+# The cv and grid tests' model (ridge regression) needs the cv module: linked there alone.
+RIDGE_OBJ    := $(BUILD)/obj/tests/common/ridge.o
 # Under ThreadSanitizer, Criterion needs its arena moved (see tests/tsan/criterion_arena_shim.c).
 ifneq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
   TEST_COMMON_OBJ += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/tsan/*.c))
@@ -169,6 +171,8 @@ endef
 $(foreach m,$(TEST_MODULES),$(eval $(call test_rules,$(m))))
 
 TEST_BINS    := $(foreach m,$(TEST_MODULES),$($(m)_TEST_BIN))
+
+$(cv_TEST_BIN) $(grid_TEST_BIN): $(RIDGE_OBJ)
 
 # The scalebench tests run the built tool (of the same build: sanitized builds test a
 # sanitized tool).
@@ -287,4 +291,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(KERNELS_OBJ:.o=.d) $(SB_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))
+-include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(KERNELS_OBJ:.o=.d) $(SB_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(RIDGE_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))

@@ -147,6 +147,43 @@ void ndpar_cache_give(void *buffer) {
   cache_free(buffer);
 }
 
+/* ---- blocks of outputs ---- */
+
+int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, const gsl_matrix *const *x, size_t n,
+                       size_t copies, size_t cols) {
+  *b = (ndpar_blocks){n, copies, cols, NULL, NULL, NULL};
+  b->offset = malloc((n + 1) * sizeof *b->offset);
+  b->rowstart = malloc((n + 1) * sizeof *b->rowstart);
+  if (b->offset == NULL || b->rowstart == NULL) {
+    ndpar_blocks_free(b);
+    NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
+  }
+  b->offset[0] = b->rowstart[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t rows = x[i]->size1;
+    if (cols && copies && rows > SIZE_MAX / cols / copies / sizeof(double)) {
+      ndpar_blocks_free(b);
+      NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: the output buffer's size overflows", who);
+    }
+    b->offset[i + 1] = b->offset[i] + copies * rows * cols;
+    b->rowstart[i + 1] = b->rowstart[i] + rows;
+  }
+  b->buf = ndpar_cache_take((b->offset[n] ? b->offset[n] : 1) * sizeof *b->buf);
+  if (b->buf == NULL) {
+    ndpar_blocks_free(b);
+    NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory for the outputs", who);
+  }
+  return GSL_SUCCESS;
+}
+
+void ndpar_blocks_free(ndpar_blocks *b) {
+  free(b->offset);
+  free(b->rowstart);
+  ndpar_cache_give(b->buf);
+  b->offset = b->rowstart = NULL;
+  b->buf = NULL;
+}
+
 /* ---- random streams ---- */
 
 struct ndpar_streams {

@@ -38,6 +38,30 @@ int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n);
 int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *const *x,
                         gsl_matrix *const *out, size_t n, size_t *cols);
 
+/* Several outputs per input batch in one buffer (MC samples, ensemble members): batch b
+ * holds `copies` row-major matrices of rows_b x cols, one after another, at buf + offset[b],
+ * so the copies of one element are rows_b * cols apart; rowstart numbers the rows of all
+ * batches together (rowstart[n] in all), for one parallel pass over every output row.
+ * The buffer comes from the cache (ndpar_cache_take). Calling thread; GSL errors. */
+typedef struct {
+  size_t n, copies, cols;
+  size_t *offset, *rowstart; /* n + 1 entries each */
+  double *buf;
+} ndpar_blocks;
+
+int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, const gsl_matrix *const *x, size_t n,
+                       size_t copies, size_t cols);
+void ndpar_blocks_free(ndpar_blocks *b);
+/* Copy k of batch i, a rows_i x cols matrix. */
+static inline double *ndpar_blocks_copy(const ndpar_blocks *b, size_t i, size_t k) {
+  return b->buf + b->offset[i] + k * (b->rowstart[i + 1] - b->rowstart[i]) * b->cols;
+}
+/* The batch holding global row g, searching onwards from batch `from` (rows ascending). */
+static inline size_t ndpar_blocks_batch_of(const ndpar_blocks *b, size_t g, size_t from) {
+  while (b->rowstart[from + 1] <= g) from++;
+  return from;
+}
+
 /* A process-wide cache of a few large buffers that module calls reuse from one call to
  * the next. A fresh multi-megabyte malloc is served by mmap: every call would pay page
  * faults, and its free a TLB shootdown across the pool's cores (both costly in VMs: 1-3 ms

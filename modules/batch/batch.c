@@ -72,15 +72,12 @@ int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows
 
 /* ---- Monte Carlo -------------------------------------------------------------------- */
 
-/* The samples of batch b lie at buf + offset[b]: `samples` row-major matrices of
- * x[b]->size1 x cols, one after another, so each task writes one contiguous matrix and
- * the samples of one output element are `rows * cols` apart. */
+/* The samples lie in an ndpar_blocks buffer (copies = samples): each task writes one
+ * contiguous matrix, and the samples of one output element are rows * cols apart. */
 typedef struct {
   const gsl_matrix *const *x;
   size_t n, samples, cols;
-  size_t *offset;   /* n + 1 entries, in doubles */
-  size_t *rowstart; /* n + 1 entries: the first global output row of each batch */
-  double *buf;
+  ndpar_blocks out; /* the samples: copies = samples */
   ndpar_streams *streams;
   ndpar_predict_fn f;
   void *ctx;
@@ -94,8 +91,7 @@ static int mc_sample_task(const ndpar_task *t, void *vc) {
   mc_ctx *c = vc;
   size_t b = t->index / c->samples, s = t->index % c->samples;
   size_t rows = c->x[b]->size1;
-  gsl_matrix_view y = gsl_matrix_view_array(c->buf + c->offset[b] + s * rows * c->cols, rows,
-                                            c->cols);
+  gsl_matrix_view y = gsl_matrix_view_array(ndpar_blocks_copy(&c->out, b, s), rows, c->cols);
   ndpar_task sample = {b, t->worker, ndpar_streams_at_pair(c->streams, t->worker, b, s)};
   return c->f(c->x[b], &y.matrix, &sample, c->ctx);
 }
@@ -119,12 +115,11 @@ static void mc_element(mc_ctx *c, const double *data, size_t stride, unsigned wo
 static int mc_stats_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   mc_ctx *c = vc;
   size_t b = 0;
-  while (c->rowstart[b + 1] <= begin) b++;
   for (size_t g = begin; g < end; g++) {
-    while (c->rowstart[b + 1] <= g) b++;
-    size_t r = g - c->rowstart[b], rows = c->x[b]->size1, stride = rows * c->cols;
+    b = ndpar_blocks_batch_of(&c->out, g, b);
+    size_t r = g - c->out.rowstart[b], stride = c->x[b]->size1 * c->cols;
     for (size_t k = 0; k < c->cols; k++)
-      mc_element(c, c->buf + c->offset[b] + r * c->cols + k, stride, t->worker, b, r, k);
+      mc_element(c, ndpar_blocks_copy(&c->out, b, 0) + r * c->cols + k, stride, t->worker, b, r, k);
   }
   return GSL_SUCCESS;
 }
@@ -150,28 +145,15 @@ static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double
 }
 
 static void mc_free(mc_ctx *c) {
-  free(c->offset);
-  free(c->rowstart);
-  ndpar_cache_give(c->buf);
+  ndpar_blocks_free(&c->out);
   ndpar_streams_free(c->streams);
   ndpar_slots_free(&c->sort_scratch);
 }
 
 /* Sizes the sample buffer; GSL_ENOMEM (reported) if it or its bookkeeping cannot be had. */
 static int mc_alloc(mc_ctx *c, size_t threads, unsigned long seed, int need_sort) {
-  c->offset = malloc((c->n + 1) * sizeof *c->offset);
-  c->rowstart = malloc((c->n + 1) * sizeof *c->rowstart);
-  if (c->offset == NULL || c->rowstart == NULL) GSL_ERROR("batch_infer_mc: out of memory", GSL_ENOMEM);
-  c->offset[0] = c->rowstart[0] = 0;
-  for (size_t b = 0; b < c->n; b++) {
-    size_t rows = c->x[b]->size1;
-    if (c->cols && rows > SIZE_MAX / c->cols / c->samples / sizeof(double))
-      GSL_ERROR("batch_infer_mc: sample buffer size overflows", GSL_ENOMEM);
-    c->offset[b + 1] = c->offset[b] + c->samples * rows * c->cols;
-    c->rowstart[b + 1] = c->rowstart[b] + rows;
-  }
-  c->buf = ndpar_cache_take((c->offset[c->n] ? c->offset[c->n] : 1) * sizeof *c->buf);
-  if (c->buf == NULL) GSL_ERROR("batch_infer_mc: out of memory for the samples", GSL_ENOMEM);
+  int status = ndpar_blocks_alloc(&c->out, "batch_infer_mc", c->x, c->n, c->samples, c->cols);
+  if (status) return status;
   c->streams = ndpar_streams_alloc(threads, seed);
   if (c->streams == NULL) return GSL_ENOMEM;
   if (need_sort) return ndpar_slots_alloc(&c->sort_scratch, threads, c->samples * sizeof(double));
@@ -201,7 +183,7 @@ int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, siz
   }
   /* Only a complete set of samples reaches the outputs. */
   if (status == GSL_SUCCESS)
-    status = ndpar_pool_run_range(p, c.rowstart[n], mc_stats_range, &c, NULL);
+    status = ndpar_pool_run_range(p, c.out.rowstart[n], mc_stats_range, &c, NULL);
   mc_free(&c);
   return status;
 }

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The members' outputs of batch b lie at buf + offset[b]: m row-major matrices of
- * rows_b x cols, member after member, so the m values of one element are rows_b * cols
- * apart. */
+/* The members' outputs lie in an ndpar_blocks buffer (copies = members): the m values of
+ * one element are rows_b * cols apart. */
 typedef struct {
   const gsl_matrix *const *x;
   size_t n, m, cols;
@@ -20,8 +19,7 @@ typedef struct {
   const double *weights; /* the caller's, for the weighted mean */
   double trim;
   int ignore_nonfinite;
-  size_t *offset, *rowstart; /* n + 1 each */
-  double *buf;
+  ndpar_blocks outs;
   unsigned char *nonfinite; /* per (batch, member) task: its output had NaN or Inf */
   gsl_matrix *const *out, *const *spread;
   ndpar_slots scratch; /* per worker: m values to select, sort or skip */
@@ -30,7 +28,7 @@ typedef struct {
 static int member_task(const ndpar_task *t, void *vc) {
   ens_ctx *c = vc;
   size_t b = t->index / c->m, k = t->index % c->m, rows = c->x[b]->size1;
-  double *y = c->buf + c->offset[b] + k * rows * c->cols;
+  double *y = ndpar_blocks_copy(&c->outs, b, k);
   gsl_matrix_view yv = gsl_matrix_view_array(y, rows, c->cols);
   ndpar_task bt = {b, t->worker, NULL};
   int status = c->models[k].predict(c->x[b], &yv.matrix, &bt, c->models[k].ctx);
@@ -97,10 +95,10 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
   double *v = ndpar_slots_at(&c->scratch, t->worker);
   size_t b = 0;
   for (size_t g = begin; g < end; g++) {
-    while (c->rowstart[b + 1] <= g) b++;
-    size_t r = g - c->rowstart[b], stride = c->x[b]->size1 * c->cols;
+    b = ndpar_blocks_batch_of(&c->outs, g, b);
+    size_t r = g - c->outs.rowstart[b], stride = c->x[b]->size1 * c->cols;
     for (size_t j = 0; j < c->cols; j++) {
-      const double *first = c->buf + c->offset[b] + r * c->cols + j;
+      const double *first = ndpar_blocks_copy(&c->outs, b, 0) + r * c->cols + j;
       double w_used;
       size_t count = gather(c, first, stride, v, &w_used);
       gsl_matrix_set(c->out[b], r, j, aggregate(c, v, count, w_used));
@@ -158,20 +156,10 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
 /* ---- the run ---- */
 
 static int setup(ens_ctx *c, size_t threads) {
-  c->offset = malloc((c->n + 1) * sizeof *c->offset);
-  c->rowstart = malloc((c->n + 1) * sizeof *c->rowstart);
   c->nonfinite = calloc(c->n * c->m, 1);
-  if (!c->offset || !c->rowstart || !c->nonfinite) GSL_ERROR("ensemble: out of memory", GSL_ENOMEM);
-  c->offset[0] = c->rowstart[0] = 0;
-  for (size_t b = 0; b < c->n; b++) {
-    size_t rows = c->x[b]->size1;
-    if (c->cols && rows > SIZE_MAX / c->cols / c->m / sizeof(double))
-      GSL_ERROR("ensemble: output buffer size overflows", GSL_ENOMEM);
-    c->offset[b + 1] = c->offset[b] + c->m * rows * c->cols;
-    c->rowstart[b + 1] = c->rowstart[b] + rows;
-  }
-  c->buf = ndpar_cache_take((c->offset[c->n] ? c->offset[c->n] : 1) * sizeof *c->buf);
-  if (c->buf == NULL) GSL_ERROR("ensemble: out of memory for the member outputs", GSL_ENOMEM);
+  if (c->nonfinite == NULL) GSL_ERROR("ensemble: out of memory", GSL_ENOMEM);
+  int status = ndpar_blocks_alloc(&c->outs, "ensemble", c->x, c->n, c->m, c->cols);
+  if (status) return status;
   return ndpar_slots_alloc(&c->scratch, threads, c->m * sizeof(double));
 }
 
@@ -200,11 +188,9 @@ int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, si
                       "ensemble: member %zu wrote NaN or Inf (batch %zu)", at % m, at / m);
   }
   if (status == GSL_SUCCESS)
-    status = ndpar_pool_run_range(p, c.rowstart[n], aggregate_range, &c, NULL);
-  free(c.offset);
-  free(c.rowstart);
+    status = ndpar_pool_run_range(p, c.outs.rowstart[n], aggregate_range, &c, NULL);
+  ndpar_blocks_free(&c.outs);
   free(c.nonfinite);
-  ndpar_cache_give(c.buf);
   ndpar_slots_free(&c.scratch);
   return status;
 }

@@ -24,20 +24,6 @@ static wl_mlp *make_mlp(double dropout) {
   return m;
 }
 
-static ndpar_pool *pool_of(size_t threads) {
-  ndpar_pool_config cfg;
-  ndpar_pool_config_init(&cfg);
-  cfg.threads = threads;
-  return ndpar_pool_alloc(&cfg);
-}
-
-static gsl_matrix *random_matrix(gsl_rng *r, size_t rows, size_t cols) {
-  gsl_matrix *m = gsl_matrix_alloc(rows, cols);
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, gsl_ran_gaussian(r, 1.0));
-  return m;
-}
-
 /* n batches of 1..40 rows (inputs) and matching outputs of `cols` columns. */
 typedef struct {
   size_t n;
@@ -48,7 +34,7 @@ static batches make_batches(gsl_rng *r, size_t n, size_t cols) {
   batches b = {n, calloc(n + 1, sizeof(gsl_matrix *)), calloc(n + 1, sizeof(gsl_matrix *))};
   for (size_t i = 0; i < n; i++) {
     size_t rows = 1 + gsl_rng_uniform_int(r, 40);
-    b.x[i] = random_matrix(r, rows, LAGS);
+    b.x[i] = test_random_matrix(r, rows, LAGS);
     b.y[i] = gsl_matrix_alloc(rows, cols);
     gsl_matrix_set_all(b.y[i], 7.0);
   }
@@ -81,7 +67,7 @@ Test(batch_infer, equals_the_sequential_loop_bit_for_bit) {
   gsl_rng *r = test_rng();
   wl_mlp *m = make_mlp(0);
   for (size_t threads = 1; threads <= test_max_threads(); threads++) {
-    ndpar_pool *p = pool_of(threads);
+    ndpar_pool *p = test_pool_of(threads);
     size_t sizes[8], ns = sizes_for(threads, sizes);
     for (size_t k = 0; k < ns; k++) {
       batches b = make_batches(r, sizes[k], HORIZON);
@@ -108,7 +94,7 @@ Test(batch_infer, one_large_matrix_in_row_views) {
   gsl_rng *r = test_rng();
   wl_mlp *m = make_mlp(0);
   size_t rows = 1000 + gsl_rng_uniform_int(r, 500);
-  gsl_matrix *x = random_matrix(r, rows, LAGS), *y = gsl_matrix_alloc(rows, HORIZON);
+  gsl_matrix *x = test_random_matrix(r, rows, LAGS), *y = gsl_matrix_alloc(rows, HORIZON);
   gsl_matrix *ref = gsl_matrix_alloc(rows, HORIZON);
   size_t batch_rows_list[] = {1, 7, 64, rows, rows + 3};
   for (size_t k = 0; k < 5; k++) {
@@ -234,7 +220,7 @@ Test(batch_mc, bit_identical_at_any_thread_count) {
     for (size_t threads = 1; threads <= test_max_threads(); threads++) {
       gsl_rng_set(r, test_seed() + k); /* the same inputs for every thread count */
       mc_case c = make_mc_case(r, n);
-      ndpar_pool *p = pool_of(threads);
+      ndpar_pool *p = test_pool_of(threads);
       cr_assert_eq(run_mc(p, &c, m, 17, seed, 0.8), GSL_SUCCESS);
       if (threads == 1) {
         ref = c;
@@ -375,7 +361,7 @@ Test(workload_mlp, gradient_matches_central_differences) {
   gsl_rng *r = test_rng();
   wl_mlp *m = make_mlp(0);
   size_t rows = 1 + gsl_rng_uniform_int(r, 30);
-  gsl_matrix *x = random_matrix(r, rows, LAGS), *t = random_matrix(r, rows, HORIZON);
+  gsl_matrix *x = test_random_matrix(r, rows, LAGS), *t = test_random_matrix(r, rows, HORIZON);
   size_t p = m->theta->size;
   gsl_vector *g = gsl_vector_alloc(p), *scratch = gsl_vector_alloc(p), *theta = gsl_vector_alloc(p);
   double loss;

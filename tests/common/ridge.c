@@ -46,3 +46,28 @@ void ridge_data(gsl_matrix *x, gsl_vector *y) {
   }
   gsl_rng_free(r);
 }
+
+double ridge_reference_score(const ndpar_folds *f, size_t i, const gsl_matrix *x,
+                             const gsl_vector *y, double lambda) {
+  const size_t *idx[2];
+  size_t count[2];
+  ndpar_folds_get(f, i, &idx[0], &count[0], &idx[1], &count[1]);
+  gsl_matrix *xs[2];
+  gsl_vector *ys[2];
+  for (int s = 0; s < 2; s++) { /* 0: training rows, 1: validation rows */
+    xs[s] = gsl_matrix_alloc(count[s], x->size2);
+    ys[s] = gsl_vector_alloc(count[s]);
+    for (size_t j = 0; j < count[s]; j++) {
+      gsl_vector_const_view row = gsl_matrix_const_row(x, idx[s][j]);
+      gsl_matrix_set_row(xs[s], j, &row.vector);
+      gsl_vector_set(ys[s], j, gsl_vector_get(y, idx[s][j]));
+    }
+  }
+  double score = 0;
+  ridge_fit_score(lambda, xs[0], ys[0], xs[1], ys[1], &score);
+  for (int s = 0; s < 2; s++) {
+    gsl_matrix_free(xs[s]);
+    gsl_vector_free(ys[s]);
+  }
+  return score;
+}

@@ -13,4 +13,10 @@ int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
 /* x (n x p) and y = x beta + noise, from the test's seeded generator. */
 void ridge_data(gsl_matrix *x, gsl_vector *y);
 
+/* The score of fold i with every row gathered by hand and the model fitted directly:
+ * the sequential reference of the cv and grid tests. */
+#include "ndpar/ndpar_cv.h"
+double ridge_reference_score(const ndpar_folds *f, size_t i, const gsl_matrix *x,
+                             const gsl_vector *y, double lambda);
+
 #endif

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,4 +47,18 @@ const char *test_gsl_last_reason(void) { return last_reason; }
 size_t test_max_threads(void) {
   size_t t = ndpar_physical_cores() + 1;
   return t < 3 ? 3 : t;
+}
+
+gsl_matrix *test_random_matrix(gsl_rng *r, size_t rows, size_t cols) {
+  gsl_matrix *m = gsl_matrix_alloc(rows, cols);
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, gsl_ran_gaussian(r, 1.0));
+  return m;
+}
+
+ndpar_pool *test_pool_of(size_t threads) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  return ndpar_pool_alloc(&cfg);
 }

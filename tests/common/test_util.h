@@ -11,6 +11,14 @@ unsigned long test_seed(void);
 /* A generator seeded with test_seed(); free with gsl_rng_free. */
 gsl_rng *test_rng(void);
 
+/* A rows x cols matrix of N(0, 1) draws from r. */
+#include <gsl/gsl_matrix.h>
+gsl_matrix *test_random_matrix(gsl_rng *r, size_t rows, size_t cols);
+
+/* A pool of exactly `threads` threads (the environment's other defaults). */
+#include "ndpar/ndpar_pool.h"
+ndpar_pool *test_pool_of(size_t threads);
+
 /* Turns GSL's abort-on-error handler off for error-path tests, counting the calls. */
 void test_quiet_gsl_errors(void);
 size_t test_gsl_error_count(void);

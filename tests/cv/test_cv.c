@@ -148,32 +148,6 @@ static int ridge_cb(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matr
   return ridge_fit_score(*(double *)ctx, xtr, ytr, xva, yva, score);
 }
 
-/* The fold's rows gathered by hand, the callback run sequentially. */
-static double reference_score(const ndpar_folds *f, size_t i, const gsl_matrix *x, const gsl_vector *y, double lambda) {
-  const size_t *tr, *va;
-  size_t ntr, nva;
-  ndpar_folds_get(f, i, &tr, &ntr, &va, &nva);
-  gsl_matrix *xt = gsl_matrix_alloc(ntr, x->size2), *xv = gsl_matrix_alloc(nva, x->size2);
-  gsl_vector *yt = gsl_vector_alloc(ntr), *yv = gsl_vector_alloc(nva);
-  for (size_t j = 0; j < ntr; j++) {
-    gsl_vector_const_view row = gsl_matrix_const_row(x, tr[j]);
-    gsl_matrix_set_row(xt, j, &row.vector);
-    gsl_vector_set(yt, j, gsl_vector_get(y, tr[j]));
-  }
-  for (size_t j = 0; j < nva; j++) {
-    gsl_vector_const_view row = gsl_matrix_const_row(x, va[j]);
-    gsl_matrix_set_row(xv, j, &row.vector);
-    gsl_vector_set(yv, j, gsl_vector_get(y, va[j]));
-  }
-  double s;
-  ridge_fit_score(lambda, xt, yt, xv, yv, &s);
-  gsl_matrix_free(xt);
-  gsl_matrix_free(xv);
-  gsl_vector_free(yt);
-  gsl_vector_free(yv);
-  return s;
-}
-
 Test(cv_run, equals_a_sequential_loop_at_any_thread_count) {
   size_t n = 600, p = 5;
   gsl_matrix *x = gsl_matrix_alloc(n, p);
@@ -192,7 +166,7 @@ Test(cv_run, equals_a_sequential_loop_at_any_thread_count) {
       ndpar_pool *pool = ndpar_pool_alloc(&cfg);
       cr_assert_eq(ndpar_cv_run(pool, x, y, sets[s], ridge_cb, &lambda, &sc.vector), GSL_SUCCESS);
       for (size_t i = 0; i < k; i++)
-        cr_assert_eq(gsl_vector_get(&sc.vector, i), reference_score(sets[s], i, x, y, lambda),
+        cr_assert_eq(gsl_vector_get(&sc.vector, i), ridge_reference_score(sets[s], i, x, y, lambda),
                      "set %zu fold %zu at %zu threads", s, i, threads);
       ndpar_pool_free(pool);
     }

@@ -53,13 +53,6 @@ static void free_ensemble(ensemble *e) {
   for (size_t k = 0; k < e->m; k++) gsl_matrix_free(e->mb[k].w);
 }
 
-static gsl_matrix *random_matrix(gsl_rng *r, size_t rows, size_t cols) {
-  gsl_matrix *m = gsl_matrix_alloc(rows, cols);
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, gsl_ran_gaussian(r, 1.0));
-  return m;
-}
-
 /* The direct computation: every member's output, then the aggregation of each element. */
 static void reference(const ensemble *e, const gsl_matrix *x, ndpar_agg agg, const double *w,
                       gsl_matrix *out, gsl_matrix *spread) {
@@ -120,7 +113,7 @@ Test(ensemble, every_aggregation_against_the_direct_computation) {
     ensemble e;
     make_ensemble(r, ms[mi], &e);
     size_t rows = 1 + gsl_rng_uniform_int(r, 50);
-    gsl_matrix *x = random_matrix(r, rows, IN), *out = gsl_matrix_alloc(rows, OUT);
+    gsl_matrix *x = test_random_matrix(r, rows, IN), *out = gsl_matrix_alloc(rows, OUT);
     gsl_matrix *spread = gsl_matrix_alloc(rows, OUT), *ref = gsl_matrix_alloc(rows, OUT);
     gsl_matrix *ref_spread = gsl_matrix_alloc(rows, OUT);
     double w[MAXM], trim[] = {gsl_rng_uniform(r) * 0.49};
@@ -171,7 +164,7 @@ Test(ensemble, weighted_mean_is_invariant_to_scaling_the_weights) {
   gsl_rng *r = test_rng();
   ensemble e;
   make_ensemble(r, 5, &e);
-  gsl_matrix *x = random_matrix(r, 20, IN), *a = gsl_matrix_alloc(20, OUT), *b = gsl_matrix_alloc(20, OUT);
+  gsl_matrix *x = test_random_matrix(r, 20, IN), *a = gsl_matrix_alloc(20, OUT), *b = gsl_matrix_alloc(20, OUT);
   double w[5], w1000[5];
   for (size_t k = 0; k < 5; k++) w1000[k] = 1000 * (w[k] = gsl_rng_uniform(r));
   w[2] = w1000[2] = 0; /* a zero weight is allowed */
@@ -195,7 +188,7 @@ Test(ensemble, batched_form_is_identical_at_any_thread_count) {
     gsl_matrix **x = malloc(n * sizeof *x), **ref = malloc(n * sizeof *ref), **out = malloc(n * sizeof *out);
     for (size_t i = 0; i < n; i++) {
       size_t rows = 1 + gsl_rng_uniform_int(r, 30);
-      x[i] = random_matrix(r, rows, IN);
+      x[i] = test_random_matrix(r, rows, IN);
       ref[i] = gsl_matrix_alloc(rows, OUT);
       out[i] = gsl_matrix_alloc(rows, OUT);
       /* the batched form equals the single-batch call */
@@ -235,7 +228,7 @@ Test(ensemble_errors, nan_member_is_reported_or_ignored) {
   ensemble e;
   make_ensemble(r, 3, &e);
   e.mb[1].poison = 4;
-  gsl_matrix *x = random_matrix(r, 10, IN), *out = gsl_matrix_alloc(10, OUT);
+  gsl_matrix *x = test_random_matrix(r, 10, IN), *out = gsl_matrix_alloc(10, OUT);
   gsl_matrix_set_all(out, 7.0);
   cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, out, NULL), GSL_EDOM);
   cr_assert(strstr(test_gsl_last_reason(), "member 1") != NULL, "%s", test_gsl_last_reason());
@@ -270,7 +263,7 @@ Test(ensemble_errors, failing_member_returns_its_status_and_index) {
   make_ensemble(r, 4, &e);
   size_t bad = gsl_rng_uniform_int(r, 4);
   e.mb[bad].status = GSL_ERANGE;
-  gsl_matrix *x = random_matrix(r, 6, IN), *out = gsl_matrix_alloc(6, OUT);
+  gsl_matrix *x = test_random_matrix(r, 6, IN), *out = gsl_matrix_alloc(6, OUT);
   gsl_matrix_set_all(out, 7.0);
   const gsl_matrix *xs[] = {x};
   gsl_matrix *outs[] = {out};
@@ -290,7 +283,7 @@ Test(ensemble_errors, bad_arguments_are_rejected_before_any_work) {
   gsl_rng *r = test_rng();
   ensemble e;
   make_ensemble(r, 3, &e);
-  gsl_matrix *x = random_matrix(r, 4, IN), *out = gsl_matrix_alloc(4, OUT), *tall = gsl_matrix_alloc(5, OUT);
+  gsl_matrix *x = test_random_matrix(r, 4, IN), *out = gsl_matrix_alloc(4, OUT), *tall = gsl_matrix_alloc(5, OUT);
   gsl_matrix_set_all(out, 7.0);
   size_t errors = 0;
 #define REJECT(call, code)                                \

@@ -88,13 +88,6 @@ static void full_gradient(const problem *pb, gsl_vector *g, double *loss) {
   lsq_grad(pb->x, pb->y, g, loss, &t, &m);
 }
 
-static ndpar_pool *pool_of(size_t threads) {
-  ndpar_pool_config cfg;
-  ndpar_pool_config_init(&cfg);
-  cfg.threads = threads;
-  return ndpar_pool_alloc(&cfg);
-}
-
 /* Relative to the vector: |a - b|_inf <= rel |b|_inf. (Entry by entry would demand the
  * impossible of an entry that is a small difference of large terms.) */
 static void assert_close(const gsl_vector *a, const gsl_vector *b, double rel, const char *what) {
@@ -110,7 +103,7 @@ Test(grad_compute, equals_the_full_data_gradient) {
   gsl_rng *r = test_rng();
   size_t P = 1 + gsl_rng_uniform_int(r, 20);
   for (size_t threads = 1; threads <= test_max_threads(); threads++) {
-    ndpar_pool *p = pool_of(threads);
+    ndpar_pool *p = test_pool_of(threads);
     size_t sizes[] = {1, threads > 1 ? threads - 1 : 1, threads, threads + 1, 300, 3000};
     for (size_t k = 0; k < 6; k++) {
       problem pb = make_problem(r, sizes[k], P, 40);
@@ -142,7 +135,7 @@ Test(grad_compute, deterministic_mode_is_bit_identical_at_any_thread_count) {
     gsl_vector *ref = gsl_vector_alloc(9), *got = gsl_vector_alloc(9);
     double ref_loss = 0, loss = 0;
     for (size_t threads = 1; threads <= test_max_threads() + 1; threads++) {
-      ndpar_pool *p = pool_of(threads);
+      ndpar_pool *p = test_pool_of(threads);
       gsl_vector *out = threads == 1 ? ref : got;
       double *l = threads == 1 ? &ref_loss : &loss;
       cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, pb.n, lsq_grad, &m,
@@ -332,7 +325,7 @@ Test(grad_training, sgd_loss_falls_and_weights_match_across_thread_counts) {
   for (size_t threads = 1; threads <= 3; threads++) {
     wl_mlp *m = wl_mlp_alloc(24, 16, 1);
     wl_mlp_init(m, 7);
-    ndpar_pool *p = pool_of(threads);
+    ndpar_pool *p = test_pool_of(threads);
     cr_assert_eq(wl_sgd_train(p, m, x, target, 512, 8, steps, 0.05, NDPAR_REDUCE_DETERMINISTIC,
                               losses), GSL_SUCCESS);
     double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[57] + losses[58] + losses[59]) / 3;

@@ -12,18 +12,12 @@
 #include "ndpar/ndpar_preprocess.h"
 #include "test_util.h"
 
+/* offset + N(0, sd (j + 1)) in column j: columns of different spreads. */
 static gsl_matrix *random_matrix(gsl_rng *r, size_t rows, size_t cols, double offset, double sd) {
-  gsl_matrix *m = gsl_matrix_alloc(rows, cols);
+  gsl_matrix *m = test_random_matrix(r, rows, cols);
   for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, offset + gsl_ran_gaussian(r, sd) * (double)(j + 1));
+    for (size_t j = 0; j < cols; j++) gsl_matrix_set(m, i, j, offset + gsl_matrix_get(m, i, j) * sd * (double)(j + 1));
   return m;
-}
-
-static ndpar_pool *pool_of(size_t threads) {
-  ndpar_pool_config cfg;
-  ndpar_pool_config_init(&cfg);
-  cfg.threads = threads;
-  return ndpar_pool_alloc(&cfg);
 }
 
 static void rel_close(double got, double ref, double rel, const char *what, size_t j) {
@@ -54,7 +48,7 @@ static void check_colstats(ndpar_pool *p, const gsl_matrix *x) {
 
 Test(colstats, against_gsl_two_pass_statistics) {
   gsl_rng *r = test_rng();
-  ndpar_pool *p = pool_of(test_max_threads());
+  ndpar_pool *p = test_pool_of(test_max_threads());
   size_t T = test_max_threads();
   size_t rows_list[] = {1, T - 1, T, T + 1, 1000, 200000 + gsl_rng_uniform_int(r, 5000)};
   for (size_t k = 0; k < 6; k++) {
@@ -112,7 +106,7 @@ Test(colstats, bit_identical_at_any_thread_count) {
   gsl_matrix *x = random_matrix(r, 100003, 7, 3.0, 1.0);
   gsl_vector *ref = gsl_vector_alloc(7), *got = gsl_vector_alloc(7), *ref_sd = gsl_vector_alloc(7), *sd = gsl_vector_alloc(7);
   for (size_t threads = 1; threads <= test_max_threads(); threads++) {
-    ndpar_pool *p = pool_of(threads);
+    ndpar_pool *p = test_pool_of(threads);
     gsl_vector *m = threads == 1 ? ref : got, *s = threads == 1 ? ref_sd : sd;
     cr_assert_eq(ndpar_colstats(p, x, 0, m, s, NULL, NULL), GSL_SUCCESS);
     if (threads > 1) {
@@ -287,7 +281,7 @@ Test(scaler, identical_results_at_1_2_3_threads) {
   gsl_matrix *x = random_matrix(r, 30011, 5, 1.0, 1.0), *ref = gsl_matrix_alloc(30011, 5), *y = gsl_matrix_alloc(30011, 5);
   for (int kind = 0; kind < 5; kind++)
     for (size_t threads = 1; threads <= 3; threads++) {
-      ndpar_pool *p = pool_of(threads);
+      ndpar_pool *p = test_pool_of(threads);
       ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 5);
       gsl_matrix *out = threads == 1 ? ref : y;
       gsl_matrix_memcpy(out, x);
