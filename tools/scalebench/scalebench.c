@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernels.h"
@@ -203,24 +204,65 @@ static void progress(size_t done, size_t total, void *vc) {
   if (c->show && done == total) fprintf(stderr, "\r%*s\r", 60, "");
 }
 
-/* The median of `repeats` timed calls of the sequential or OpenMP variant. */
-static double median_ms(const wl_kernel *k, void *state, size_t omp_threads, const ndpar_scal_config *cfg) {
-  double t[101];
-  size_t reps = cfg->repeats < 101 ? cfg->repeats : 101;
-  for (size_t w = 0; w < cfg->warmup; w++) omp_threads ? k->run_omp(omp_threads, state) : k->run_seq(state);
-  for (size_t r = 0; r < reps; r++) {
-    double t0 = ndpar_time_now();
-    if (omp_threads) k->run_omp(omp_threads, state);
-    else k->run_seq(state);
-    t[r] = 1e3 * (ndpar_time_now() - t0);
-  }
-  for (size_t a = 1; a < reps; a++) /* insertion sort: a handful of values */
+static double median_of(double *t, size_t n) {
+  for (size_t a = 1; a < n; a++) /* insertion sort: a handful of values */
     for (size_t b = a; b > 0 && t[b] < t[b - 1]; b--) {
       double x = t[b];
       t[b] = t[b - 1];
       t[b - 1] = x;
     }
-  return reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* The median of `repeats` timed calls of the sequential loop. */
+static double sequential_ms(const wl_kernel *k, void *state, const ndpar_scal_config *cfg) {
+  double t[101];
+  size_t reps = cfg->repeats < 101 ? cfg->repeats : 101;
+  for (size_t w = 0; w < cfg->warmup; w++) k->run_seq(state);
+  for (size_t r = 0; r < reps; r++) {
+    double t0 = ndpar_time_now();
+    k->run_seq(state);
+    t[r] = 1e3 * (ndpar_time_now() - t0);
+  }
+  return median_of(t, reps);
+}
+
+/* Sleeps until every spinning thread of the last variant has gone to sleep: libgomp's keep
+ * spinning for milliseconds after a region and would take the cores of whatever runs next
+ * (measured: ndpar right after OpenMP ran 1.1-1.8x slower). */
+static void settle(void) {
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+}
+
+/* ndpar and OpenMP at the same thread count, timed alternately (so a slow phase of the
+ * machine hits both), each after settle() and an untimed call of its own: the medians of
+ * each, for the ndpar/OpenMP ratio. */
+static void interleaved_ms(const wl_kernel *k, void *state, size_t threads, const ndpar_scal_config *cfg,
+                           double *ndpar_ms, double *omp_ms) {
+  double tn[101], to[101];
+  size_t reps = cfg->repeats < 101 ? cfg->repeats : 101;
+  ndpar_pool_config pc;
+  ndpar_pool_config_init(&pc);
+  pc.threads = threads;
+  pc.bind = cfg->bind;
+  ndpar_pool *pool = ndpar_pool_alloc(&pc);
+  for (size_t w = 0; w < cfg->warmup; w++) k->run_ndpar(pool, state), k->run_omp(threads, state);
+  for (size_t r = 0; r < reps; r++) {
+    settle();
+    k->run_ndpar(pool, state);
+    double t0 = ndpar_time_now();
+    k->run_ndpar(pool, state);
+    tn[r] = 1e3 * (ndpar_time_now() - t0);
+    settle();
+    k->run_omp(threads, state);
+    t0 = ndpar_time_now();
+    k->run_omp(threads, state);
+    to[r] = 1e3 * (ndpar_time_now() - t0);
+  }
+  ndpar_pool_free(pool);
+  *ndpar_ms = median_of(tn, reps);
+  *omp_ms = median_of(to, reps);
 }
 
 static size_t parallel_point(const sb_result *r) {
@@ -263,8 +305,9 @@ static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
   if (status == GSL_SUCCESS) {
     r->par_index = parallel_point(r);
     fit_amdahl(r);
-    r->seq_ms = median_ms(k, state, 0, &cfg);
-    r->omp_ms = o->openmp ? median_ms(k, state, r->pts[r->par_index].threads, &cfg) : 0;
+    r->seq_ms = sequential_ms(k, state, &cfg);
+    if (o->openmp)
+      interleaved_ms(k, state, r->pts[r->par_index].threads, &cfg, &r->ndpar_ms, &r->omp_ms);
   } else {
     fprintf(stderr, "scalebench: %s failed: %s\n", k->name, gsl_strerror(status));
   }
@@ -285,15 +328,17 @@ static void print_workload(const sb_result *r) {
 
 static void print_operations(const sb_result *r, size_t n, int openmp) {
   printf("\n%-10s %16s %16s %9s %9s", "Operation", "Sequential (ms)", "Parallel (ms)", "Threads", "Speedup");
-  if (openmp) printf(" %12s %13s", "OpenMP (ms)", "ndpar/OpenMP");
+  if (openmp) printf(" %12s %12s %13s", "ndpar* (ms)", "OpenMP* (ms)", "OpenMP/ndpar");
   printf("\n");
   for (size_t i = 0; i < n; i++) {
     const ndpar_scal_point *p = &r[i].pts[r[i].par_index];
     printf("%-10s %16.3f %16.3f %9zu %8.2fx", r[i].name, r[i].seq_ms, p->median_ms, p->threads,
            r[i].seq_ms / p->median_ms);
-    if (openmp) printf(" %12.3f %12.2fx", r[i].omp_ms, r[i].omp_ms / p->median_ms);
+    if (openmp) printf(" %12.3f %12.3f %12.2fx", r[i].ndpar_ms, r[i].omp_ms, r[i].omp_ms / r[i].ndpar_ms);
     printf("\n");
   }
+  if (openmp) printf("* timed alternately at the Threads column, so both see the same machine; "
+                     "OpenMP/ndpar > 1: ndpar is faster\n");
 }
 
 int main(int argc, char **argv) {

@@ -16,7 +16,8 @@ typedef struct {
   ndpar_scal_point pts[SB_MAX_POINTS];
   size_t npts;
   double seq_ms;   /* the sequential loop's median */
-  double omp_ms;   /* the OpenMP variant's median at the parallel point (0: not run) */
+  double omp_ms;   /* --openmp: OpenMP's median at the parallel point (0: not run) */
+  double ndpar_ms; /* --openmp: ndpar's median there, timed alternately with OpenMP */
   size_t par_index; /* the point the operation table reports: the most threads <= cores */
   /* Amdahl fit over the points within the physical cores (fit_ok 0: fewer than two). */
   int fit_ok;
