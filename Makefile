@@ -53,7 +53,7 @@ LDFLAGS_ALL  := $(CFLAGS_SAN) $(LDFLAGS)
 TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
-        $(addprefix test-,core $(MODULES)) $(addprefix bench-,$(MODULES))
+        $(addprefix test-,core $(MODULES) scalebench) $(addprefix bench-,$(MODULES))
 
 all: libs tests benches examples tools
 
