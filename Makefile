@@ -233,9 +233,10 @@ SCALEBENCH   := $(BUILD)/tools/scalebench
 
 $(BUILD)/obj/tools/%.o: tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Ibench/kernels -Ibench/workload -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -Ibench/common -Ibench/kernels -Ibench/workload -MMD -MP -c $< -o $@
 
-$(SCALEBENCH): $(SB_OBJ) $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB)
+# scalebench times its workloads with the benchmarks' own helpers (bench/common).
+$(SCALEBENCH): $(SB_OBJ) $(BENCH_COMMON_OBJ) $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
 

@@ -17,29 +17,14 @@ double bench_median(double *v, size_t n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-bench_stats bench_time(void (*fn)(void *), void *ctx, int warmup, int reps) {
-  for (int i = 0; i < warmup; i++) fn(ctx);
-  double *t = malloc((size_t)reps * sizeof *t);
-  for (int i = 0; i < reps; i++) {
-    double t0 = ndpar_time_now();
-    fn(ctx);
-    t[i] = ndpar_time_now() - t0;
-  }
-  bench_stats s;
-  s.median = bench_median(t, (size_t)reps); /* sorts t */
-  s.min = t[0];
-  s.max = t[reps - 1];
-  free(t);
-  return s;
-}
-
-void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup, int reps,
-                   double *medians) {
+void bench_compare_prepared(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
+                            int reps, void (*prepare)(void *), double *medians) {
   double *t = malloc(nfns * (size_t)reps * sizeof *t);
   for (int r = -warmup; r < reps; r++)
     for (size_t f = 0; f < nfns; f++) {
       bench_settle();
       fns[f](ctx); /* untimed: wakes the variant's threads and warms caches after the pause */
+      if (prepare) prepare(ctx);
       double t0 = ndpar_time_now();
       fns[f](ctx);
       double dt = ndpar_time_now() - t0;
@@ -47,6 +32,11 @@ void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmu
     }
   for (size_t f = 0; f < nfns; f++) medians[f] = bench_median(t + f * (size_t)reps, (size_t)reps);
   free(t);
+}
+
+void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup, int reps,
+                   double *medians) {
+  bench_compare_prepared(fns, nfns, ctx, warmup, reps, NULL, medians);
 }
 
 void bench_settle(void) {
@@ -131,17 +121,23 @@ static void run_omp(void *v) {
   r->failed |= r->k->run_omp(r->threads, r->state);
 }
 
+int bench_kernel_compare(const void *kernel, void *state, ndpar_pool *pool, size_t threads,
+                         size_t nvariants, int warmup, int reps, double *ms) {
+  kernel_run r = {kernel, state, pool, threads, 0};
+  void (*const fns[3])(void *) = {run_seq, run_ndpar, run_omp};
+  bench_compare(fns, nvariants, &r, warmup, reps, ms);
+  for (size_t i = 0; i < nvariants; i++) ms[i] *= 1e3;
+  return r.failed;
+}
+
 int bench_kernel_row(const char *label, const void *kernel, void *state, ndpar_pool *pool,
                      size_t threads, int reps) {
-  kernel_run r = {kernel, state, pool, threads, 0};
   double v[5];
-  void (*const fns[3])(void *) = {run_seq, run_ndpar, run_omp};
-  bench_compare(fns, 3, &r, 1, reps, v);
-  for (int i = 0; i < 3; i++) v[i] *= 1e3;
+  int failed = bench_kernel_compare(kernel, state, pool, threads, 3, 1, reps, v);
   v[3] = v[0] / v[1];
   v[4] = v[0] / v[2];
   bench_row(label, threads, v, 5, "ms, x");
-  return r.failed;
+  return failed;
 }
 
 #include "kernel_main.h"

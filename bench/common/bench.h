@@ -7,18 +7,15 @@
 
 #include "ndpar/ndpar_pool.h"
 
-typedef struct {
-  double median, min, max; /* seconds per call */
-} bench_stats;
-
-/* Calls fn(ctx) `warmup` times, then times `reps` calls one by one. */
-bench_stats bench_time(void (*fn)(void *), void *ctx, int warmup, int reps);
-
 /* Times several variants of one kernel, interleaved: each repeat runs every variant once
  * (after bench_settle and one untimed call of its own), so a slow phase of a shared machine hits all variants
  * alike. medians[i] (seconds) of variant i after `warmup` untimed rounds. */
 void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup, int reps,
                    double *medians);
+/* The same, calling prepare(ctx) (if not NULL) right before each timed call, after the
+ * untimed one: for variants that consume their input (an in-place transform). */
+void bench_compare_prepared(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
+                            int reps, void (*prepare)(void *), double *medians);
 
 /* Sleeps long enough for every spinning runtime (ndpar's workers, libgomp's) to go to
  * sleep, so that the next variant measured has the cores to itself. */
@@ -40,6 +37,12 @@ void bench_parse(int argc, char **argv, const char *name, const char *what, benc
 void bench_header(const char *title, const char *const *columns, size_t ncolumns);
 void bench_row(const char *label, size_t threads, const double *values, size_t nvalues,
                const char *unit);
+
+/* A kernel's sequential loop, ndpar call (on pool) and OpenMP loop (threads), timed as
+ * bench_compare does: ms[0..nvariants) in that order (nvariants 1: the sequential loop
+ * alone). Returns non-zero if a variant failed. */
+int bench_kernel_compare(const void *kernel, void *state, ndpar_pool *pool, size_t threads,
+                         size_t nvariants, int warmup, int reps, double *ms);
 
 /* One row of a kernel's table: sequential, ndpar and OpenMP (interleaved medians, ms) and
  * the two speedups over sequential. Returns non-zero if a variant failed. */

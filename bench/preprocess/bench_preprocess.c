@@ -27,10 +27,11 @@ typedef struct {
   volatile double sink;
 } ctx_t;
 
-static void restore(ctx_t *c) { memcpy(c->x->data, c->orig->data, (size_t)ROWS * COLS * sizeof(double)); }
+static void restore(void *vc) {
+  ctx_t *c = vc;
+  memcpy(c->x->data, c->orig->data, (size_t)ROWS * COLS * sizeof(double));
+}
 
-/* Each variant standardises data equal to the original: restore first (untimed part is the
- * same memcpy in each variant, so it is subtracted by timing it alone). */
 static void seq_zscore(void *vc) { wl_zscore_seq(((ctx_t *)vc)->x); }
 static void omp_zscore(void *vc) {
   ctx_t *c = vc;
@@ -95,19 +96,11 @@ static void copy_pass(void *vc) {
   ndpar_pool_run_range(c->pool, ROWS, copy_range, c, NULL);
 }
 
-/* Medians of the variants with the data restored before each call (restore is untimed). */
+/* Medians (ms) of the variants, each timed on data restored to the original: the
+ * transforms work in place. */
 static void compare_restored(void (*const *fns)(void *), size_t n, ctx_t *c, int reps, double *ms) {
-  double *t = malloc(n * (size_t)reps * sizeof *t);
-  for (int r = -1; r < reps; r++)
-    for (size_t f = 0; f < n; f++) {
-      restore(c);
-      bench_settle();
-      double t0 = ndpar_time_now();
-      fns[f](c);
-      if (r >= 0) t[f * (size_t)reps + (size_t)r] = ndpar_time_now() - t0;
-    }
-  for (size_t f = 0; f < n; f++) ms[f] = 1e3 * bench_median(t + f * (size_t)reps, (size_t)reps);
-  free(t);
+  bench_compare_prepared(fns, n, c, 1, reps, restore, ms);
+  for (size_t f = 0; f < n; f++) ms[f] *= 1e3;
 }
 
 int main(int argc, char **argv) {

@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "kernels.h"
 #include "wl.h"
 #include "scalebench.h"
@@ -204,65 +204,25 @@ static void progress(size_t done, size_t total, void *vc) {
   if (c->show && done == total) fprintf(stderr, "\r%*s\r", 60, "");
 }
 
-static double median_of(double *t, size_t n) {
-  for (size_t a = 1; a < n; a++) /* insertion sort: a handful of values */
-    for (size_t b = a; b > 0 && t[b] < t[b - 1]; b--) {
-      double x = t[b];
-      t[b] = t[b - 1];
-      t[b - 1] = x;
-    }
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-/* The median of `repeats` timed calls of the sequential loop. */
-static double sequential_ms(const wl_kernel *k, void *state, const ndpar_scal_config *cfg) {
-  double t[101];
-  size_t reps = cfg->repeats < 101 ? cfg->repeats : 101;
-  for (size_t w = 0; w < cfg->warmup; w++) k->run_seq(state);
-  for (size_t r = 0; r < reps; r++) {
-    double t0 = ndpar_time_now();
-    k->run_seq(state);
-    t[r] = 1e3 * (ndpar_time_now() - t0);
-  }
-  return median_of(t, reps);
-}
-
-/* Sleeps until every spinning thread of the last variant has gone to sleep: libgomp's keep
- * spinning for milliseconds after a region and would take the cores of whatever runs next
- * (measured: ndpar right after OpenMP ran 1.1-1.8x slower). */
-static void settle(void) {
-  struct timespec ts = {0, 20 * 1000 * 1000};
-  nanosleep(&ts, NULL);
-}
-
-/* ndpar and OpenMP at the same thread count, timed alternately (so a slow phase of the
- * machine hits both), each after settle() and an untimed call of its own: the medians of
- * each, for the ndpar/OpenMP ratio. */
-static void interleaved_ms(const wl_kernel *k, void *state, size_t threads, const ndpar_scal_config *cfg,
-                           double *ndpar_ms, double *omp_ms) {
-  double tn[101], to[101];
-  size_t reps = cfg->repeats < 101 ? cfg->repeats : 101;
+/* The sequential loop's median, and with --openmp ndpar's and OpenMP's at the parallel
+ * point: timed alternately, each after a pause (libgomp's threads keep spinning for
+ * milliseconds after a region and would slow whatever runs next) and an untimed call, as
+ * the benchmarks time them (bench_kernel_compare). */
+static int compare_variants(const options *o, const wl_kernel *k, void *state, sb_result *r) {
+  size_t threads = r->pts[r->par_index].threads, n = o->openmp ? 3 : 1;
   ndpar_pool_config pc;
   ndpar_pool_config_init(&pc);
   pc.threads = threads;
-  pc.bind = cfg->bind;
-  ndpar_pool *pool = ndpar_pool_alloc(&pc);
-  for (size_t w = 0; w < cfg->warmup; w++) k->run_ndpar(pool, state), k->run_omp(threads, state);
-  for (size_t r = 0; r < reps; r++) {
-    settle();
-    k->run_ndpar(pool, state);
-    double t0 = ndpar_time_now();
-    k->run_ndpar(pool, state);
-    tn[r] = 1e3 * (ndpar_time_now() - t0);
-    settle();
-    k->run_omp(threads, state);
-    t0 = ndpar_time_now();
-    k->run_omp(threads, state);
-    to[r] = 1e3 * (ndpar_time_now() - t0);
-  }
+  pc.bind = o->scal.bind;
+  ndpar_pool *pool = o->openmp ? ndpar_pool_alloc(&pc) : NULL;
+  double ms[3] = {0, 0, 0};
+  int failed = bench_kernel_compare(k, state, pool, threads, n, (int)o->scal.warmup,
+                                    (int)o->scal.repeats, ms);
   ndpar_pool_free(pool);
-  *ndpar_ms = median_of(tn, reps);
-  *omp_ms = median_of(to, reps);
+  r->seq_ms = ms[0];
+  r->ndpar_ms = ms[1];
+  r->omp_ms = ms[2];
+  return failed;
 }
 
 static size_t parallel_point(const sb_result *r) {
@@ -305,9 +265,10 @@ static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
   if (status == GSL_SUCCESS) {
     r->par_index = parallel_point(r);
     fit_amdahl(r);
-    r->seq_ms = sequential_ms(k, state, &cfg);
-    if (o->openmp)
-      interleaved_ms(k, state, r->pts[r->par_index].threads, &cfg, &r->ndpar_ms, &r->omp_ms);
+    if (compare_variants(o, k, state, r)) {
+      fprintf(stderr, "scalebench: %s: a sequential or OpenMP variant failed\n", k->name);
+      status = GSL_EFAILED;
+    }
   } else {
     fprintf(stderr, "scalebench: %s failed: %s\n", k->name, gsl_strerror(status));
   }
