@@ -18,6 +18,14 @@ extern "C" {
 
 #define NDPAR_VERSION "0.1.0"
 
+/* NDPAR_API marks a declaration that libndpar exports. The library is built with hidden
+ * visibility, so a function without the mark stays internal to the library. */
+#if defined(__GNUC__)
+#define NDPAR_API __attribute__((visibility("default")))
+#else
+#define NDPAR_API
+#endif
+
 /* The cache line size that per-worker data is padded and aligned to, so that no two
  * workers ever write the same line. 64 bytes on x86-64 and most AArch64 parts. */
 #define NDPAR_CACHELINE 64
