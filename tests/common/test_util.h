@@ -27,4 +27,12 @@ const char *test_gsl_last_reason(void);
 /* The thread counts every parallel test runs at: 1 .. max(3, cores + 1). */
 size_t test_max_threads(void);
 
+
+/* Heap allocations made so far by every thread of the test process (malloc, calloc,
+ * realloc, the aligned allocators): a workspace call allocates nothing if the count is the
+ * same after it. test_alloc_counting() is 0 where counting is unavailable (sanitizer
+ * builds, whose runtime owns the allocator): skip the check there. */
+int test_alloc_counting(void);
+size_t test_alloc_count(void);
+
 #endif
