@@ -471,3 +471,34 @@ Test(grad_training, sgd_loss_falls_and_weights_match_across_thread_counts) {
   gsl_matrix_free(x);
   gsl_matrix_free(y);
 }
+
+Test(grad_training, sgd_steps_allocate_nothing) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  gsl_matrix *x, *y;
+  char err[512];
+  cr_assert_eq(wl_default_windows(NULL, 24, 1, &x, &y, err, sizeof err), GSL_SUCCESS, "%s", err);
+  gsl_vector *target = gsl_vector_alloc(y->size1);
+  gsl_matrix_get_col(target, y, 0);
+  wl_mlp *m = wl_mlp_alloc(24, 16, 1);
+  wl_mlp_init(m, 7);
+  /* One thread: every task runs on the caller, whose per-thread scratch the first call sizes
+   * (with workers, one that first gets a task late would size its own then). */
+  ndpar_pool *p = test_pool_of(1);
+  cr_assert_eq(wl_sgd_train(p, m, x, target, 512, 8, 2, 0.05, NDPAR_REDUCE_DETERMINISTIC, NULL),
+               GSL_SUCCESS);
+  size_t count[2];
+  size_t steps[2] = {2, 50};
+  for (int k = 0; k < 2; k++) {
+    size_t before = test_alloc_count();
+    cr_assert_eq(wl_sgd_train(p, m, x, target, 512, 8, steps[k], 0.05,
+                              NDPAR_REDUCE_DETERMINISTIC, NULL), GSL_SUCCESS);
+    count[k] = test_alloc_count() - before;
+  }
+  /* the set-up allocates; the steps add nothing */
+  cr_assert_eq(count[1], count[0], "2 steps: %zu allocations, 50 steps: %zu", count[0], count[1]);
+  ndpar_pool_free(p);
+  wl_mlp_free(m);
+  gsl_vector_free(target);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
