@@ -1,14 +1,13 @@
 /* scalability.c: timings per thread count, derived metrics, Amdahl fit, writers. */
 #include "ndpar/ndpar_scalability.h"
 #include "ndpar_internal.h"
+#include "pool/pool_internal.h"
 
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
-
-#define MAX_THREADS 4096
 
 void ndpar_scal_config_init(ndpar_scal_config *cfg) {
   if (cfg == NULL) return;
@@ -61,9 +60,9 @@ static int measure_point(size_t threads, const ndpar_scal_config *cfg, ndpar_wor
   ndpar_pool_config_init(&pc);
   pc.threads = threads;
   pc.bind = cfg->bind;
-  ndpar_pool *pool = ndpar_pool_alloc(&pc);
-  if (pool == NULL) return GSL_ENOMEM;
-  int status = GSL_SUCCESS;
+  int status;
+  ndpar_pool *pool = ndpar_pool_alloc_status(&pc, &status); /* the pool reports its failure */
+  if (pool == NULL) return status;
   for (size_t w = 0; w < cfg->warmup && status == GSL_SUCCESS; w++) status = f(pool, ctx);
   for (size_t r = 0; r < cfg->repeats && status == GSL_SUCCESS; r++) {
     double t0 = ndpar_time_now();
@@ -91,10 +90,13 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
   NDPAR_REQUIRE(out != NULL, "scal_run: out is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(n > 0, "scal_run: the thread list is empty", GSL_EINVAL);
   NDPAR_REQUIRE(cfg->repeats > 0, "scal_run: cfg->repeats must be at least 1", GSL_EINVAL);
+  NDPAR_REQUIRE(cfg->bind == NDPAR_BIND_CORES || cfg->bind == NDPAR_BIND_NONE,
+                "scal_run: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
   int has_one = 0;
   for (size_t i = 0; i < n; i++) {
-    if (threads[i] == 0 || threads[i] > MAX_THREADS)
-      NDPAR_ERROR_FMT(GSL_EINVAL, "scal_run: threads[%zu] = %zu is not in 1..4096", i, threads[i]);
+    if (threads[i] == 0 || threads[i] > NDPAR_MAX_THREADS)
+      NDPAR_ERROR_FMT(GSL_EINVAL, "scal_run: threads[%zu] = %zu is not in 1..%d", i, threads[i],
+                      NDPAR_MAX_THREADS);
     has_one |= threads[i] == 1;
   }
   NDPAR_REQUIRE(has_one, "scal_run: the thread list must contain 1 (the baseline)", GSL_EINVAL);

@@ -206,11 +206,11 @@ Test(pool_errors, bad_arguments) {
   test_quiet_gsl_errors();
   ndpar_pool *p = pool_of(2);
   size_t failed = 99;
-  cr_assert_eq(ndpar_pool_run_ex(p, 10, NULL, NULL, &failed), GSL_EINVAL);
+  cr_assert_eq(ndpar_pool_run_ex(p, 10, NULL, NULL, &failed), GSL_EFAULT);
   cr_assert_eq(failed, 99, "a rejected call leaves its outputs untouched");
-  cr_assert_eq(ndpar_pool_run_range(p, 10, NULL, NULL, &failed), GSL_EINVAL);
+  cr_assert_eq(ndpar_pool_run_range(p, 10, NULL, NULL, &failed), GSL_EFAULT);
   cr_assert_eq(failed, 99);
-  cr_assert_eq(ndpar_pool_run(NULL, 10, NULL, NULL), GSL_EINVAL);
+  cr_assert_eq(ndpar_pool_run(NULL, 10, NULL, NULL), GSL_EFAULT);
   cr_assert_eq(test_gsl_error_count(), 3);
   ndpar_pool_free(p);
 
