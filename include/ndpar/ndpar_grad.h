@@ -52,8 +52,9 @@ int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_v
 
 /* out = sum_i w_i grads[i] / sum_i w_i, element by element in index order (deterministic);
  * weights NULL: the plain mean. In parallel over parameters on the pool when P is large.
- * Checks: n > 0, no NULL (GSL_EFAULT), every grads[i] of out's length (GSL_EBADLEN, naming
- * i), weights finite (GSL_EDOM), non-negative and not summing to zero (GSL_EINVAL). */
+ * Checks: no NULL (GSL_EFAULT), every grads[i] of out's length (GSL_EBADLEN, naming i),
+ * weights finite (GSL_EDOM), non-negative and not summing to zero (GSL_EINVAL). n = 0:
+ * success, nothing done (out untouched). */
 int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
                          size_t n, gsl_vector *out);
 

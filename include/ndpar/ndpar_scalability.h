@@ -36,7 +36,8 @@ typedef struct {
 } ndpar_scal_point;
 
 /* Measures the workload at each thread count of the list (each on a pool of that size,
- * allocated and freed in turn), in the order given. The list must contain 1 (the baseline
+ * allocated and freed in turn), in the order given; n = 0: success, nothing measured.
+ * Otherwise the list must contain 1 (the baseline
  * of the speedups), no 0, and at most NDPAR_MAX_THREADS per entry. cfg NULL: the defaults.
  * Errors (GSL_EINVAL/GSL_EFAULT) are reported before any run; a failing workload returns
  * its status, and a pool that cannot be made the pool's own code (GSL_ENOMEM, or

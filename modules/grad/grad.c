@@ -290,9 +290,9 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
 
 int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
                          size_t n, gsl_vector *out) {
-  NDPAR_REQUIRE(grads != NULL, "grad_aggregate: grads is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "grad_aggregate: out is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0, "grad_aggregate: n is 0 (the mean of no gradients is undefined)", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever grads: out untouched */
+  NDPAR_REQUIRE(grads != NULL, "grad_aggregate: grads is NULL", GSL_EFAULT);
   double wsum = 0;
   for (size_t i = 0; i < n; i++) {
     if (grads[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grad_aggregate: grads[%zu] is NULL", i);

@@ -32,6 +32,7 @@ static const ndpar_scal_point *baseline(const ndpar_scal_point *pts, size_t n) {
 
 int ndpar_scal_derive(ndpar_scal_point *pts, size_t n) {
   NDPAR_REQUIRE(pts != NULL, "scal_derive: pts is NULL", GSL_EFAULT);
+  if (n == 0) return GSL_SUCCESS;
   const ndpar_scal_point *base = baseline(pts, n);
   NDPAR_REQUIRE(base != NULL, "scal_derive: no 1-thread point (the baseline)", GSL_EINVAL);
   double t1 = base->median_ms;
@@ -88,10 +89,10 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
   NDPAR_REQUIRE(threads != NULL, "scal_run: threads is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(f != NULL, "scal_run: f is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "scal_run: out is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0, "scal_run: the thread list is empty", GSL_EINVAL);
   NDPAR_REQUIRE(cfg->repeats > 0, "scal_run: cfg->repeats must be at least 1", GSL_EINVAL);
   NDPAR_REQUIRE(cfg->bind == NDPAR_BIND_CORES || cfg->bind == NDPAR_BIND_NONE,
                 "scal_run: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* nothing to measure */
   int has_one = 0;
   for (size_t i = 0; i < n; i++) {
     if (threads[i] == 0 || threads[i] > NDPAR_MAX_THREADS)
