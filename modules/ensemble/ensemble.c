@@ -146,6 +146,7 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
   if (status == GSL_SUCCESS) status = check_weights(agg, weights, m);
   if (status) return status;
   NDPAR_REQUIRE((flags & ~NDPAR_ENSEMBLE_IGNORE_NONFINITE) == 0, "ensemble: unknown flags", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   status = ndpar_check_inputs("ensemble", x, n);
   *cols = SIZE_MAX;
   if (status == GSL_SUCCESS) status = ndpar_check_outputs("ensemble", "out", x, out, n, cols);

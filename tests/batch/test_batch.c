@@ -587,3 +587,59 @@ Test(workload_data, the_bundled_series_windows) {
   gsl_matrix_free(x);
   gsl_matrix_free(y);
 }
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static int ones(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)x, (void)t, (void)ctx;
+  gsl_matrix_set_all(y, 1.0);
+  return GSL_SUCCESS;
+}
+
+static gsl_matrix *conv_x[2], *conv_y[2];
+static const gsl_matrix *const *cx(void) { return (const gsl_matrix *const *)conv_x; }
+static int conv_infer_null_f(size_t *f) { return ndpar_batch_infer_ex(NULL, cx(), conv_y, 2, NULL, NULL, f); }
+static int conv_infer_null_x(size_t *f) { return ndpar_batch_infer_ex(NULL, NULL, conv_y, 2, ones, NULL, f); }
+static int conv_infer_null_entry(size_t *f) {
+  gsl_matrix *y[2] = {conv_y[0], NULL};
+  return ndpar_batch_infer_ex(NULL, cx(), y, 2, ones, NULL, f);
+}
+static int conv_infer_n0(size_t *f) { return ndpar_batch_infer_ex(NULL, NULL, NULL, 0, ones, NULL, f); }
+static int conv_infer_done(size_t *f) { return ndpar_batch_infer_ex(NULL, cx(), conv_y, 2, ones, NULL, f); }
+static int conv_rows_null_f(size_t *f) { return ndpar_batch_infer_rows(NULL, conv_x[0], 2, conv_y[0], NULL, NULL, f); }
+static int conv_rows_null_y(size_t *f) { return ndpar_batch_infer_rows(NULL, conv_x[0], 2, NULL, ones, NULL, f); }
+static int conv_mc_null_f(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, cx(), 2, 3, 1, 0, NULL, NULL, conv_y, NULL, NULL, NULL, f);
+}
+static int conv_mc_null_mean(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, cx(), 2, 3, 1, 0, ones, NULL, NULL, NULL, NULL, NULL, f);
+}
+static int conv_mc_n0(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, NULL, 0, 3, 1, 0, ones, NULL, NULL, NULL, NULL, NULL, f);
+}
+static int conv_mc_done(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, cx(), 2, 3, 1, 0, ones, NULL, conv_y, NULL, NULL, NULL, f);
+}
+static int conv_mc_ws_null(size_t *f) {
+  return ndpar_batch_infer_mc_ws(NULL, cx(), 2, 3, 1, 0, ones, NULL, conv_y, NULL, NULL, NULL, f);
+}
+
+Test(batch_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  for (int i = 0; i < 2; i++) conv_x[i] = gsl_matrix_calloc(4, 2), conv_y[i] = gsl_matrix_calloc(4, 3);
+  const test_convention_row rows[] = {
+      {"infer_ex, f NULL", conv_infer_null_f, GSL_EFAULT, 0},
+      {"infer_ex, x NULL", conv_infer_null_x, GSL_EFAULT, 0},
+      {"infer_ex, y[1] NULL", conv_infer_null_entry, GSL_EFAULT, 0},
+      {"infer_ex, n = 0, arrays NULL", conv_infer_n0, GSL_SUCCESS, 0},
+      {"infer_ex, success", conv_infer_done, GSL_SUCCESS, 2},
+      {"infer_rows, f NULL", conv_rows_null_f, GSL_EFAULT, 0},
+      {"infer_rows, y NULL", conv_rows_null_y, GSL_EFAULT, 0},
+      {"infer_mc_interval, f NULL", conv_mc_null_f, GSL_EFAULT, 0},
+      {"infer_mc_interval, mean NULL", conv_mc_null_mean, GSL_EFAULT, 0},
+      {"infer_mc_interval, n = 0, arrays NULL", conv_mc_n0, GSL_SUCCESS, 0},
+      {"infer_mc_interval, success", conv_mc_done, GSL_SUCCESS, 2},
+      {"infer_mc_ws, w NULL", conv_mc_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  for (int i = 0; i < 2; i++) gsl_matrix_free(conv_x[i]), gsl_matrix_free(conv_y[i]);
+}

@@ -35,4 +35,20 @@ size_t test_max_threads(void);
 int test_alloc_counting(void);
 size_t test_alloc_count(void);
 
+
+/* The argument convention of docs/API.md, as a table: each row calls one entry point with
+ * one kind of argument (a NULL callback, a NULL array, n = 0, ...) and says what must come
+ * back. call receives a `failed` to pass on (entry points without one ignore it). A row
+ * expecting an error must report exactly one GSL error and leave *failed untouched; a row
+ * expecting success must report none and leave *failed == failed_after (TEST_UNTOUCHED:
+ * untouched). */
+#define TEST_UNTOUCHED ((size_t)0x5eed)
+typedef struct {
+  const char *what;
+  int (*call)(size_t *failed);
+  int expect;
+  size_t failed_after;
+} test_convention_row;
+void test_convention_table(const test_convention_row *rows, size_t n);
+
 #endif

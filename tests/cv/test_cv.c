@@ -307,3 +307,34 @@ Test(cv_workspace, a_run_allocates_nothing) {
   gsl_matrix_free(x);
   gsl_vector_free(y), gsl_vector_free(s);
 }
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static gsl_matrix *conv_x;
+static gsl_vector *conv_y, *conv_s;
+static ndpar_folds *conv_f;
+static int conv_null_f(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, conv_f, NULL, NULL, conv_s, f); }
+static int conv_null_folds(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, NULL, mean_model, NULL, conv_s, f); }
+static int conv_null_x(size_t *f) { return ndpar_cv_run_ex(NULL, NULL, conv_y, conv_f, mean_model, NULL, conv_s, f); }
+static int conv_null_scores(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, conv_f, mean_model, NULL, NULL, f); }
+static int conv_done(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, conv_f, mean_model, NULL, conv_s, f); }
+static int conv_ws_null(size_t *f) { return ndpar_cv_run_ws(NULL, conv_x, conv_y, conv_f, mean_model, NULL, conv_s, f); }
+
+Test(cv_convention, null_pointers_and_failed_as_the_api_says) {
+  conv_x = gsl_matrix_calloc(20, 2);
+  conv_y = gsl_vector_calloc(20);
+  conv_s = gsl_vector_alloc(4);
+  conv_f = ndpar_folds_kfold(20, 4, 0, 0);
+  const test_convention_row rows[] = {
+      {"cv_run_ex, f NULL", conv_null_f, GSL_EFAULT, 0},
+      {"cv_run_ex, folds NULL", conv_null_folds, GSL_EFAULT, 0},
+      {"cv_run_ex, x NULL", conv_null_x, GSL_EFAULT, 0},
+      {"cv_run_ex, scores NULL", conv_null_scores, GSL_EFAULT, 0},
+      {"cv_run_ex, success (failed = folds)", conv_done, GSL_SUCCESS, 4},
+      {"cv_run_ws, w NULL", conv_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  ndpar_folds_free(conv_f);
+  gsl_matrix_free(conv_x);
+  gsl_vector_free(conv_y), gsl_vector_free(conv_s);
+}

@@ -439,3 +439,51 @@ Test(ensemble_errors, bad_arguments_are_rejected_before_any_work) {
   free_ensemble(&e);
   gsl_rng_free(r);
 }
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static ensemble conv_e;
+static gsl_matrix *conv_x[2], *conv_out[2];
+static const gsl_matrix *const *cx(void) { return (const gsl_matrix *const *)conv_x; }
+static int conv_null_models(size_t *f) {
+  return ndpar_ensemble_predict_batches(NULL, cx(), 2, NULL, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
+}
+static int conv_null_predict(size_t *f) {
+  ndpar_model m[3] = {conv_e.models[0], {NULL, NULL}, conv_e.models[2]};
+  return ndpar_ensemble_predict_batches(NULL, cx(), 2, m, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
+}
+static int conv_null_x(size_t *f) {
+  return ndpar_ensemble_predict_batches(NULL, NULL, 2, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
+}
+static int conv_n0(size_t *f) {
+  return ndpar_ensemble_predict_batches(NULL, NULL, 0, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, NULL, NULL, NULL, f);
+}
+static int conv_done(size_t *f) {
+  size_t member = 0;
+  int status = ndpar_ensemble_predict_batches(NULL, cx(), 2, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out,
+                                              NULL, &member, f);
+  cr_assert_eq(member, 3, "success: failed_member = m");
+  return status;
+}
+static int conv_ws_null(size_t *f) {
+  return ndpar_ensemble_predict_batches_ws(NULL, cx(), 2, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out,
+                                           NULL, NULL, f);
+}
+
+Test(ensemble_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  gsl_rng *r = test_rng();
+  make_ensemble(r, 3, &conv_e);
+  for (int i = 0; i < 2; i++) conv_x[i] = test_random_matrix(r, 4, IN), conv_out[i] = gsl_matrix_alloc(4, OUT);
+  const test_convention_row rows[] = {
+      {"predict_batches, models NULL", conv_null_models, GSL_EFAULT, 0},
+      {"predict_batches, models[1].predict NULL", conv_null_predict, GSL_EFAULT, 0},
+      {"predict_batches, x NULL", conv_null_x, GSL_EFAULT, 0},
+      {"predict_batches, n = 0, arrays NULL", conv_n0, GSL_SUCCESS, 0},
+      {"predict_batches, success (failed_batch = n)", conv_done, GSL_SUCCESS, 2},
+      {"predict_batches_ws, w NULL", conv_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  for (int i = 0; i < 2; i++) gsl_matrix_free(conv_x[i]), gsl_matrix_free(conv_out[i]);
+  free_ensemble(&conv_e);
+  gsl_rng_free(r);
+}

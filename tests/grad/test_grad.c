@@ -502,3 +502,61 @@ Test(grad_training, sgd_steps_allocate_nothing) {
   gsl_matrix_free(x);
   gsl_matrix_free(y);
 }
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static problem conv_pb;
+static gsl_vector *conv_g;
+static int conv_cb(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                   const ndpar_task *t, void *ctx) {
+  (void)x, (void)y, (void)t, (void)ctx;
+  gsl_vector_set_all(grad, 1.0);
+  *loss = 0;
+  return GSL_SUCCESS;
+}
+static int conv_null_f(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, conv_pb.xs, conv_pb.ys, 3, NULL, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_null_x(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, NULL, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_null_grad(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, conv_pb.xs, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, NULL, NULL, f);
+}
+static int conv_n0(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, NULL, NULL, 0, conv_cb, NULL, NDPAR_REDUCE_DETERMINISTIC, conv_g, NULL, f);
+}
+static int conv_done(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, conv_pb.xs, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_ws_null(size_t *f) {
+  return ndpar_grad_compute_ws(NULL, conv_pb.xs, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_agg_null_out(size_t *f) {
+  (void)f;
+  return ndpar_grad_aggregate(NULL, (const gsl_vector *const *)&conv_g, NULL, 1, NULL);
+}
+static int conv_agg_n0(size_t *f) {
+  (void)f;
+  return ndpar_grad_aggregate(NULL, NULL, NULL, 0, conv_g);
+}
+
+Test(grad_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  gsl_rng *r = test_rng();
+  conv_pb = make_problem(r, 3, 2, 4);
+  conv_g = gsl_vector_alloc(2);
+  const test_convention_row rows[] = {
+      {"compute_ex, f NULL", conv_null_f, GSL_EFAULT, 0},
+      {"compute_ex, x NULL", conv_null_x, GSL_EFAULT, 0},
+      {"compute_ex, grad NULL", conv_null_grad, GSL_EFAULT, 0},
+      {"compute_ex, n = 0, arrays NULL", conv_n0, GSL_SUCCESS, 0},
+      {"compute_ex, success", conv_done, GSL_SUCCESS, 3},
+      {"compute_ws, w NULL", conv_ws_null, GSL_EFAULT, 0},
+      {"aggregate, out NULL", conv_agg_null_out, GSL_EFAULT, 0},
+      {"aggregate, n = 0, grads NULL", conv_agg_n0, GSL_SUCCESS, TEST_UNTOUCHED},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  gsl_vector_free(conv_g);
+  free_problem(&conv_pb);
+  gsl_rng_free(r);
+}

@@ -449,3 +449,51 @@ Test(chunks, in_place_and_into_outputs) {
   }
   gsl_rng_free(r);
 }
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static int conv_nothing(gsl_matrix *chunk, const ndpar_task *t, void *ctx) {
+  (void)chunk, (void)t, (void)ctx;
+  return GSL_SUCCESS;
+}
+static int conv_copy(const gsl_matrix *in, gsl_matrix *out, const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  return gsl_matrix_memcpy(out, in);
+}
+static gsl_matrix *conv_m[2];
+static int conv_pre_null_f(size_t *f) { return ndpar_preprocess_ex(NULL, conv_m, 2, NULL, NULL, f); }
+static int conv_pre_null_chunks(size_t *f) { return ndpar_preprocess_ex(NULL, NULL, 2, conv_nothing, NULL, f); }
+static int conv_pre_n0(size_t *f) { return ndpar_preprocess_ex(NULL, NULL, 0, conv_nothing, NULL, f); }
+static int conv_pre_done(size_t *f) { return ndpar_preprocess_ex(NULL, conv_m, 2, conv_nothing, NULL, f); }
+static int conv_map_null_f(size_t *f) {
+  return ndpar_preprocess_map(NULL, (const gsl_matrix *const *)conv_m, conv_m, 2, NULL, NULL, f);
+}
+static int conv_map_null_out(size_t *f) {
+  return ndpar_preprocess_map(NULL, (const gsl_matrix *const *)conv_m, NULL, 2, conv_copy, NULL, f);
+}
+static int conv_map_n0(size_t *f) { return ndpar_preprocess_map(NULL, NULL, NULL, 0, conv_copy, NULL, f); }
+static int conv_stats_null_x(size_t *f) {
+  (void)f;
+  return ndpar_colstats(NULL, NULL, 0, NULL, NULL, NULL, NULL);
+}
+static int conv_stats_ws_null(size_t *f) {
+  (void)f;
+  return ndpar_colstats_ws(NULL, conv_m[0], 0, NULL, NULL, NULL, NULL);
+}
+
+Test(preprocess_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  for (int i = 0; i < 2; i++) conv_m[i] = gsl_matrix_calloc(3, 2);
+  const test_convention_row rows[] = {
+      {"preprocess_ex, f NULL", conv_pre_null_f, GSL_EFAULT, 0},
+      {"preprocess_ex, chunks NULL", conv_pre_null_chunks, GSL_EFAULT, 0},
+      {"preprocess_ex, n = 0, arrays NULL", conv_pre_n0, GSL_SUCCESS, 0},
+      {"preprocess_ex, success", conv_pre_done, GSL_SUCCESS, 2},
+      {"preprocess_map, f NULL", conv_map_null_f, GSL_EFAULT, 0},
+      {"preprocess_map, out NULL", conv_map_null_out, GSL_EFAULT, 0},
+      {"preprocess_map, n = 0, arrays NULL", conv_map_n0, GSL_SUCCESS, 0},
+      {"colstats, x NULL", conv_stats_null_x, GSL_EFAULT, 0},
+      {"colstats_ws, w NULL", conv_stats_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  for (int i = 0; i < 2; i++) gsl_matrix_free(conv_m[i]);
+}
