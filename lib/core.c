@@ -123,7 +123,7 @@ int ndpar_total_rows(const char *who, const gsl_matrix *const *x, size_t n, size
 
 int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, size_t n, size_t rows, size_t copies,
                        size_t cols) {
-  *b = (ndpar_blocks){0, copies, cols, 0, 0, NULL, NULL, NULL};
+  *b = (ndpar_blocks){0, copies, cols, 0, 0, 0, NULL, NULL, NULL};
   if (n >= SIZE_MAX / sizeof(size_t) ||
       (cols && copies && rows > SIZE_MAX / cols / copies / sizeof(double)))
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the output buffer's size overflows", who);
@@ -135,10 +135,24 @@ int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, size_t n, size_t rows, 
     buf = NULL;
   b->buf = buf;
   b->max_n = n;
+  b->max_rows = rows;
   if (b->offset == NULL || b->rowstart == NULL || b->buf == NULL) {
     ndpar_blocks_free(b);
     NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory for the outputs", who);
   }
+  return GSL_SUCCESS;
+}
+
+int ndpar_blocks_fits(const ndpar_blocks *b, const char *who, const gsl_matrix *const *x,
+                      size_t n) {
+  size_t rows = 0;
+  int status = ndpar_total_rows(who, x, n, &rows);
+  if (status) return status;
+  if (n > b->max_n)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: n is %zu, the workspace holds %zu batches", who, n, b->max_n);
+  if (rows > b->max_rows)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu rows in all, the workspace holds %zu", who, rows,
+                    b->max_rows);
   return GSL_SUCCESS;
 }
 

@@ -50,7 +50,7 @@ int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *con
  * size overflows, GSL_ENOMEM), b zeroed on failure. */
 typedef struct {
   size_t n, copies, cols;
-  size_t max_n, capacity; /* what the buffers hold: batches, doubles */
+  size_t max_n, max_rows, capacity; /* what the buffers hold: batches, rows, doubles */
   size_t *offset, *rowstart; /* max_n + 1 entries each */
   double *buf;
 } ndpar_blocks;
@@ -58,6 +58,10 @@ typedef struct {
 int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, size_t max_n, size_t rows,
                        size_t copies, size_t cols);
 void ndpar_blocks_layout(ndpar_blocks *b, const gsl_matrix *const *x, size_t n);
+/* Whether x[0..n) fits b: at most max_n batches and max_rows rows in all (GSL_EBADLEN, or
+ * GSL_EINVAL if the rows overflow; reported as "<who>: ..."). */
+int ndpar_blocks_fits(const ndpar_blocks *b, const char *who, const gsl_matrix *const *x,
+                      size_t n);
 void ndpar_blocks_free(ndpar_blocks *b);
 /* The rows of x[0..n) together in *rows; GSL_EINVAL (reported, naming `who`) on overflow. */
 int ndpar_total_rows(const char *who, const gsl_matrix *const *x, size_t n, size_t *rows);

@@ -148,7 +148,7 @@ static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double
 
 struct ndpar_batch_workspace {
   ndpar_pool *pool;
-  size_t n, rows, cols, samples;
+  size_t cols, samples;   /* (batches and rows: out's capacity) */
   ndpar_blocks out;       /* the samples */
   ndpar_streams *streams; /* one generator per worker */
   ndpar_slots sort;       /* per worker: one element's samples, for the quantiles */
@@ -169,7 +169,7 @@ static ndpar_batch_workspace *workspace_make(ndpar_pool *pool, size_t n, size_t 
   ndpar_batch_workspace *w = calloc(1, sizeof *w);
   *status = GSL_ENOMEM;
   if (w == NULL) GSL_ERROR_NULL("batch_workspace_alloc: out of memory", GSL_ENOMEM);
-  *w = (ndpar_batch_workspace){.pool = pool, .n = n, .rows = rows, .cols = cols, .samples = samples};
+  *w = (ndpar_batch_workspace){.pool = pool, .cols = cols, .samples = samples};
   size_t threads = ndpar_pool_threads(pool);
   *status = ndpar_blocks_alloc(&w->out, "batch_workspace_alloc", n, rows, samples, cols);
   if (*status == GSL_SUCCESS && (w->streams = ndpar_streams_alloc(threads, 0)) == NULL)
@@ -195,12 +195,8 @@ ndpar_batch_workspace *ndpar_batch_workspace_alloc(ndpar_pool *pool, size_t n, s
  * argument). */
 static int mc_fits(const ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n,
                    size_t samples, size_t cols) {
-  size_t rows = 0;
-  int status = ndpar_total_rows("batch_infer_mc_ws", x, n, &rows);
+  int status = ndpar_blocks_fits(&w->out, "batch_infer_mc_ws", x, n);
   if (status) return status;
-  if (n > w->n) NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc_ws: n is %zu, the workspace holds %zu batches", n, w->n);
-  if (rows > w->rows)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc_ws: x has %zu rows in all, the workspace holds %zu", rows, w->rows);
   if (samples != w->samples)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc_ws: samples is %zu, the workspace's is %zu", samples, w->samples);
   if (cols != w->cols)

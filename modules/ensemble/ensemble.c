@@ -158,7 +158,7 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
 
 struct ndpar_ensemble_workspace {
   ndpar_pool *pool;
-  size_t n, rows, cols, m;
+  size_t cols, m;           /* (batches and rows: outs' capacity) */
   ndpar_blocks outs;        /* the members' outputs */
   unsigned char *nonfinite; /* n x m */
   ndpar_slots scratch;      /* per worker: m doubles */
@@ -188,7 +188,7 @@ static ndpar_ensemble_workspace *workspace_make(ndpar_pool *pool, size_t n, size
     *status = GSL_ENOMEM;
     GSL_ERROR_NULL("ensemble_workspace_alloc: out of memory", GSL_ENOMEM);
   }
-  *w = (ndpar_ensemble_workspace){.pool = pool, .n = n, .rows = rows, .cols = cols, .m = m,
+  *w = (ndpar_ensemble_workspace){.pool = pool, .cols = cols, .m = m,
                                   .nonfinite = nonfinite};
   *status = ndpar_blocks_alloc(&w->outs, "ensemble_workspace_alloc", n, rows, m, cols);
   if (*status == GSL_SUCCESS)
@@ -213,12 +213,8 @@ ndpar_ensemble_workspace *ndpar_ensemble_workspace_alloc(ndpar_pool *pool, size_
  * argument). */
 static int fits(const ndpar_ensemble_workspace *w, const gsl_matrix *const *x, size_t n, size_t m,
                 size_t cols) {
-  size_t rows = 0;
-  int status = ndpar_total_rows("ensemble_ws", x, n, &rows);
+  int status = ndpar_blocks_fits(&w->outs, "ensemble_ws", x, n);
   if (status) return status;
-  if (n > w->n) NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: n is %zu, the workspace holds %zu batches", n, w->n);
-  if (rows > w->rows)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: x has %zu rows in all, the workspace holds %zu", rows, w->rows);
   if (m != w->m) NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: m is %zu, the workspace's is %zu", m, w->m);
   if (cols != w->cols)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: out has %zu columns, the workspace's %zu", cols, w->cols);
