@@ -345,6 +345,24 @@ static void warn_oversubscribed_once(size_t threads, size_t cores) {
             cores);
 }
 
+/* The pool's memory and locks, no threads yet; NULL if out of memory (not reported). */
+static ndpar_pool *pool_memory(const ndpar_pool_config *cfg, size_t threads) {
+  ndpar_pool *p = NULL;
+  if (posix_memalign((void **)&p, NDPAR_CACHELINE, sizeof *p) != 0) return NULL;
+  memset(p, 0, sizeof *p);
+  p->threads = threads;
+  p->min_parallel = cfg->min_parallel;
+  p->spin_us = cfg->spin_us;
+  p->tids = calloc(threads, sizeof *p->tids);
+  if (p->tids == NULL) {
+    free(p);
+    return NULL;
+  }
+  pthread_mutex_init(&p->run_lock, NULL);
+  pthread_mutex_init(&p->err_lock, NULL);
+  return p;
+}
+
 ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
   ndpar_pool_config defaults;
   if (cfg == NULL) {
@@ -355,20 +373,8 @@ ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
   *status = GSL_ENOMEM;
   const ndpar_cores *cores = ndpar_cores_get();
   size_t threads = cfg->threads ? cfg->threads : cores->count;
-  ndpar_pool *p = NULL;
-  if (posix_memalign((void **)&p, NDPAR_CACHELINE, sizeof *p) != 0)
-    GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
-  memset(p, 0, sizeof *p);
-  p->threads = threads;
-  p->min_parallel = cfg->min_parallel;
-  p->spin_us = cfg->spin_us;
-  p->tids = calloc(threads, sizeof *p->tids);
-  if (p->tids == NULL) {
-    free(p);
-    GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
-  }
-  pthread_mutex_init(&p->run_lock, NULL);
-  pthread_mutex_init(&p->err_lock, NULL);
+  ndpar_pool *p = pool_memory(cfg, threads);
+  if (p == NULL) GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
 
   size_t started = start_workers(p);
   if (started + 1 < threads) {

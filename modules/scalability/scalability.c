@@ -79,6 +79,19 @@ static int measure_point(size_t threads, const ndpar_scal_config *cfg, ndpar_wor
   return status;
 }
 
+/* Every entry in 1..NDPAR_MAX_THREADS, and 1 among them. */
+static int check_thread_list(const size_t *threads, size_t n) {
+  int has_one = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (threads[i] == 0 || threads[i] > NDPAR_MAX_THREADS)
+      NDPAR_ERROR_FMT(GSL_EINVAL, "scal_run: threads[%zu] = %zu is not in 1..%d", i, threads[i],
+                      NDPAR_MAX_THREADS);
+    has_one |= threads[i] == 1;
+  }
+  NDPAR_REQUIRE(has_one, "scal_run: the thread list must contain 1 (the baseline)", GSL_EINVAL);
+  return GSL_SUCCESS;
+}
+
 int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
                    ndpar_workload_fn f, void *ctx, ndpar_scal_point *out) {
   ndpar_scal_config defaults;
@@ -93,14 +106,8 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
   NDPAR_REQUIRE(cfg->bind == NDPAR_BIND_CORES || cfg->bind == NDPAR_BIND_NONE,
                 "scal_run: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
   if (n == 0) return GSL_SUCCESS; /* nothing to measure */
-  int has_one = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (threads[i] == 0 || threads[i] > NDPAR_MAX_THREADS)
-      NDPAR_ERROR_FMT(GSL_EINVAL, "scal_run: threads[%zu] = %zu is not in 1..%d", i, threads[i],
-                      NDPAR_MAX_THREADS);
-    has_one |= threads[i] == 1;
-  }
-  NDPAR_REQUIRE(has_one, "scal_run: the thread list must contain 1 (the baseline)", GSL_EINVAL);
+  int status = check_thread_list(threads, n);
+  if (status) return status;
 
   double *t = malloc(cfg->repeats * sizeof *t);
   ndpar_scal_point *pts = malloc(n * sizeof *pts);
@@ -110,7 +117,6 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
     GSL_ERROR("scal_run: out of memory", GSL_ENOMEM);
   }
   size_t done = 0, total = n * cfg->repeats;
-  int status = GSL_SUCCESS;
   for (size_t i = 0; i < n && status == GSL_SUCCESS; i++)
     status = measure_point(threads[i], cfg, f, ctx, t, &done, total, &pts[i]);
   if (status == GSL_SUCCESS) status = ndpar_scal_derive(pts, n);
