@@ -1,0 +1,19 @@
+#!/bin/bash
+# The shared library exports the API and nothing else: every dynamic symbol it defines is
+# an ndpar_ name (the library is built with -fvisibility=hidden; NDPAR_API marks what is
+# public). Fails on any other exported name, on an empty export list, and if a known entry
+# point (ndpar_pool_run) is missing. Usage: tools/check-exports.sh build/lib/libndpar.so.X
+set -u
+so=${1:?usage: check-exports.sh LIBNDPAR_SO}
+names=$(nm -D --defined-only "$so" | awk 'NF >= 3 { print $3 }' | sed 's/@.*//' | sort -u) \
+  || { echo "check-exports: cannot read $so" >&2; exit 1; }
+# The ELF toolchain's own markers are not names of ours.
+names=$(grep -vxE '_init|_fini|_edata|_end|__bss_start' <<<"$names")
+stray=$(grep -v '^ndpar_' <<<"$names")
+if [ -n "$stray" ]; then
+  echo "check-exports: $so exports names outside ndpar_:" >&2
+  sed 's/^/  /' <<<"$stray" >&2
+  exit 1
+fi
+grep -qx ndpar_pool_run <<<"$names" || { echo "check-exports: ndpar_pool_run is not exported" >&2; exit 1; }
+echo "check-exports: ok ($(wc -l <<<"$names") names, all ndpar_)"
