@@ -34,7 +34,7 @@ SHELL        := /bin/bash
 CC           ?= cc
 OPT          ?= -O2
 CFLAGS_BASE  := -std=c11 $(OPT) -g -fPIC -pthread -Wall -Wextra -Wpedantic \
-                -D_GNU_SOURCE -Iinclude -Ilib -Imodules
+                -fvisibility=hidden -D_GNU_SOURCE -Iinclude -Ilib -Imodules
 LDLIBS_BASE  := -lgsl -lgslcblas -lhwloc -lm -pthread
 
 comma        := ,

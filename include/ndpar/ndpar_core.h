@@ -62,14 +62,14 @@ typedef struct {
 } ndpar_slots;
 
 /* Allocates zeroed slots; returns GSL_ENOMEM (through GSL_ERROR) on failure, slots untouched. */
-int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes);
-void ndpar_slots_free(ndpar_slots *slots);
+NDPAR_API int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes);
+NDPAR_API void ndpar_slots_free(ndpar_slots *slots);
 static inline void *ndpar_slots_at(const ndpar_slots *slots, size_t i) {
   return (char *)slots->base + i * slots->stride;
 }
 
 /* Rounds bytes up to a whole number of cache lines. */
-size_t ndpar_cacheline_round(size_t bytes);
+NDPAR_API size_t ndpar_cacheline_round(size_t bytes);
 
 /* ---- Thread-local scratch ----------------------------------------------------------
  * A cache-line-aligned buffer of at least `bytes`, owned by the calling thread and kept
@@ -78,8 +78,8 @@ size_t ndpar_cacheline_round(size_t bytes);
  * Freed when the thread exits, or by ndpar_thread_scratch_release(). Returns NULL if the
  * allocation fails (never calls the GSL error handler: it is safe on worker threads).
  * The contents are not preserved across a nested run on the same thread. */
-void *ndpar_thread_scratch(size_t bytes);
-void ndpar_thread_scratch_release(void);
+NDPAR_API void *ndpar_thread_scratch(size_t bytes);
+NDPAR_API void ndpar_thread_scratch_release(void);
 
 /* ---- Random streams ----------------------------------------------------------------
  * A stream per task, derived from (seed, index) alone, so results do not depend on which
@@ -89,26 +89,26 @@ typedef struct ndpar_streams ndpar_streams;
 
 /* The derived seed: SplitMix64's finaliser over seed and index (Steele, Lea, Flood,
  * "Fast splittable pseudorandom number generators", OOPSLA 2014). */
-unsigned long ndpar_stream_seed(unsigned long seed, size_t index);
-ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed);
-void ndpar_streams_free(ndpar_streams *s);
+NDPAR_API unsigned long ndpar_stream_seed(unsigned long seed, size_t index);
+NDPAR_API ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed);
+NDPAR_API void ndpar_streams_free(ndpar_streams *s);
 /* The generator of `worker`, reseeded for task `index`. The generator is gsl_rng_taus2
  * (L'Ecuyer's maximally equidistributed combined Tausworthe): it reseeds in a few
  * nanoseconds, where mt19937's 624-word state would cost a microsecond per task. */
-gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
+NDPAR_API gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
 
 /* The generator of `worker`, reseeded for the pair (a, b), e.g. (batch, sample): the
  * stream depends on the pair alone, not on how many pairs there are. */
-gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
+NDPAR_API gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
 
 /* ---- Timer -------------------------------------------------------------------------- */
 /* Seconds on a monotonic clock (CLOCK_MONOTONIC): for intervals only. */
-double ndpar_time_now(void);
+NDPAR_API double ndpar_time_now(void);
 
 /* ---- Row batches as views ------------------------------------------------------------
  * A matrix split into consecutive batches of `batch_rows` rows (the last may be shorter),
  * each a view into the matrix: no copy. */
-size_t ndpar_rows_nbatches(size_t rows, size_t batch_rows);
+NDPAR_API size_t ndpar_rows_nbatches(size_t rows, size_t batch_rows);
 /* Batch i of m; i must be < ndpar_rows_nbatches(m->size1, batch_rows) and batch_rows > 0. */
 _gsl_matrix_const_view ndpar_rows_batch_const(const gsl_matrix *m, size_t batch_rows, size_t i);
 _gsl_matrix_view ndpar_rows_batch(gsl_matrix *m, size_t batch_rows, size_t i);
