@@ -195,11 +195,13 @@ ifeq ($(SANITIZE),)
 	@$(MAKE) --no-print-directory check-build
 endif
 
-# The build's own checks: who may include what (tools/check-layering.sh), that libndpar.so
-# exports only ndpar_ names (tools/check-exports.sh), and that a public header's change
-# rebuilds every object that includes it (tools/check-rebuild.sh, on the built tree).
+# The build's own checks: who may include what (tools/check-layering.sh), includes at the
+# top and guards closing at the end (tools/check-headers.sh), that libndpar.so exports only
+# ndpar_ names (tools/check-exports.sh), and that a public header's change rebuilds every
+# object that includes it (tools/check-rebuild.sh, on the built tree).
 check-build: all
 	@tools/check-layering.sh
+	@tools/check-headers.sh
 	@tools/check-exports.sh $(SO_FILE)
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
 

@@ -33,8 +33,14 @@ extern "C" {
 /* What every callback receives.
  * index:  the task's index in [0, n) of its run (for a range callback: the first index).
  * worker: the slot of the thread running it, in [0, threads); slot 0 is the calling thread.
- *         No two tasks of one run that execute at the same time share a slot, so per-worker
- *         scratch indexed by it needs no lock.
+ *         No two tasks of one run that execute at the same time share a slot, so scratch
+ *         that belongs to the run (allocated per call, or by a workspace that one call
+ *         uses at a time) and is indexed by slot needs no lock. Slots are not unique
+ *         across runs: a run called from inside a task of another pool, or one too small
+ *         to share, runs inline on its caller as slot 0 while another thread's run of the
+ *         same pool may be using slot 0 too. Scratch kept across runs of a pool must
+ *         therefore not be indexed by slot: use ndpar_thread_scratch (it belongs to the
+ *         thread).
  * rng:    a random stream derived from (seed, index) alone, where the module says so;
  *         otherwise NULL. */
 typedef struct {
@@ -77,7 +83,9 @@ NDPAR_API size_t ndpar_cacheline_round(size_t bytes);
  * task asks for its scratch each time and allocates only when it needs more than before.
  * Freed when the thread exits, or by ndpar_thread_scratch_release(). Returns NULL if the
  * allocation fails (never calls the GSL error handler: it is safe on worker threads).
- * The contents are not preserved across a nested run on the same thread. */
+ * The buffer is valid until this thread's next call asks for more bytes than it holds, or
+ * until ndpar_thread_scratch_release() or the thread's exit; its contents are not preserved
+ * across a nested run on the same thread. */
 NDPAR_API void *ndpar_thread_scratch(size_t bytes);
 NDPAR_API void ndpar_thread_scratch_release(void);
 
@@ -94,7 +102,9 @@ NDPAR_API ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed)
 NDPAR_API void ndpar_streams_free(ndpar_streams *s);
 /* The generator of `worker`, reseeded for task `index`. The generator is gsl_rng_taus2
  * (L'Ecuyer's maximally equidistributed combined Tausworthe): it reseeds in a few
- * nanoseconds, where mt19937's 624-word state would cost a microsecond per task. */
+ * nanoseconds, where mt19937's 624-word state would cost a microsecond per task.
+ * The generator belongs to the streams object: valid until the streams are freed, and
+ * reseeded by the next ndpar_streams_at or ndpar_streams_at_pair for the same worker. */
 NDPAR_API gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
 
 /* The generator of `worker`, reseeded for the pair (a, b), e.g. (batch, sample): the

@@ -38,6 +38,9 @@ NDPAR_API int ndpar_folds_set(ndpar_folds *f, size_t i, const size_t *train, siz
 NDPAR_API size_t ndpar_folds_count(const ndpar_folds *f);
 /* The number of samples the folds index into. */
 NDPAR_API size_t ndpar_folds_samples(const ndpar_folds *f);
+/* Fold i's training and validation indices (any output may be NULL). *train and *val point
+ * into the folds' own arrays: read-only, valid until fold i is set again or the folds are
+ * freed. GSL_EINVAL for i >= the fold count or a fold never set. */
 NDPAR_API int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t *ntrain,
                               const size_t **val, size_t *nval);
 NDPAR_API void ndpar_folds_free(ndpar_folds *f);

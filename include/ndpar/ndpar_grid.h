@@ -35,6 +35,8 @@ NDPAR_API ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t nax
 
 NDPAR_API size_t ndpar_grid_size(const ndpar_grid *g);  /* candidates (0 for an empty grid) */
 NDPAR_API size_t ndpar_grid_naxes(const ndpar_grid *g);
+/* The name of an axis (NULL for axis >= naxes or g NULL): the grid's own copy, valid until
+ * the grid is freed. */
 NDPAR_API const char *ndpar_grid_axis_name(const ndpar_grid *g, size_t axis);
 /* The values of candidate i, one per axis, into params (naxes entries). */
 NDPAR_API int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params);

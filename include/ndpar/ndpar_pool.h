@@ -59,8 +59,10 @@ NDPAR_API ndpar_pool *ndpar_pool_default(void);
  * have finished. Returns GSL_SUCCESS, or the status of the failing task with the lowest
  * index among those that failed: the first failure stops new tasks from starting (tasks
  * already running finish). n = 0 is a no-op. A call from inside a task (of any pool) runs
- * inline on that thread, so nesting never oversubscribes or deadlocks; calls from several
- * application threads at once are serialised on the pool. Tasks must not call the GSL
+ * inline on that thread, so nesting never oversubscribes or deadlocks: in the same pool as
+ * the task's slot, in another pool as slot 0 (see ndpar_task for what that means for
+ * scratch). Parallel calls from several application threads at once are serialised on the
+ * pool; a call of fewer than min_parallel tasks runs inline on its caller as slot 0. Tasks must not call the GSL
  * error handler: return a status instead. fn NULL: GSL_EINVAL. */
 NDPAR_API int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx);
 

@@ -58,7 +58,8 @@ NDPAR_API int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix 
  * the data are untouched then. NaN and Inf map to NaN and Inf (no extra pass to look). */
 NDPAR_API int ndpar_scaler_transform(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x);
 NDPAR_API int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x);
-/* The fitted parameters (views of the scaler's own vectors); GSL_EINVAL if not fitted. */
+/* The fitted parameters: the scaler's own vectors, read-only, valid until the scaler is
+ * freed (a later fit overwrites their values in place). GSL_EINVAL if not fitted. */
 NDPAR_API int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center,
                                   const gsl_vector **scale);
 
