@@ -1,6 +1,7 @@
 # ndpar: one non-recursive GNU Make build. Outputs go under build/ (ignored by git).
 #
-#   make            build every library, test, benchmark and tool
+#   make            build every library, test, benchmark and tool (installs nothing: a
+#                   missing package is named, with the command that installs it)
 #   make run        build and run the default workload
 #   make check      build and run every module's tests (make test-<module>: one module)
 #   make bench      build and run every benchmark (sequential vs ndpar vs OpenMP)
@@ -67,10 +68,10 @@ deps:
 
 # Every compile waits for the dependency check (order-only). Building (make, make all)
 # only checks and names what is missing; the set-up targets (make check, make run, a
-# module's tests) install it first, as make deps does, so a fresh machine needs no step
-# of its own.
+# module's tests, the benchmarks) install it first, as make deps does, so a fresh machine
+# needs no step of its own.
 DEPS_MODE    := --check
-ifneq ($(filter check run test-%,$(MAKECMDGOALS)),)
+ifneq ($(filter check run bench bench-% test-%,$(MAKECMDGOALS)),)
   DEPS_MODE  := --install
 endif
 depcheck:
@@ -204,6 +205,9 @@ check-build: all
 	@tools/check-headers.sh
 	@tools/check-exports.sh $(SO_FILE)
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
+	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
+	  || { echo "check-build: make all would install packages" >&2; exit 1; }
+	@echo "check-build: ok (make all only checks for packages, never installs)"
 
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run: bench/<name>/
