@@ -12,17 +12,13 @@
 #include "ndpar/ndpar_batch.h"
 #include "test_util.h"
 #include "ref/wl.h"
+#include "test_mlp.h"
 
 #define LAGS 12
 #define HIDDEN 16
 #define HORIZON 3
 
-static wl_mlp *make_mlp(double dropout) {
-  wl_mlp *m = wl_mlp_alloc(LAGS, HIDDEN, HORIZON);
-  wl_mlp_init(m, test_seed());
-  m->dropout = dropout;
-  return m;
-}
+static wl_mlp *make_mlp(double dropout) { return test_mlp(LAGS, HIDDEN, HORIZON, dropout); }
 
 /* n batches of 1..40 rows (inputs) and matching outputs of `cols` columns. */
 typedef struct {

@@ -13,18 +13,14 @@
 
 #include "ref/timing.h"
 #include "ref/wl.h"
+#include "test_mlp.h"
 #include "test_util.h"
 
 #define LAGS 12
 #define HIDDEN 16
 #define HORIZON 3
 
-static wl_mlp *make_mlp(double dropout) {
-  wl_mlp *m = wl_mlp_alloc(LAGS, HIDDEN, HORIZON);
-  wl_mlp_init(m, test_seed());
-  m->dropout = dropout;
-  return m;
-}
+static wl_mlp *make_mlp(double dropout) { return test_mlp(LAGS, HIDDEN, HORIZON, dropout); }
 
 /* ---- the reference MLP ---------------------------------------------------------------- */
 
