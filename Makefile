@@ -50,6 +50,14 @@ endif
 CFLAGS_ALL   := $(CFLAGS_BASE) $(CFLAGS_SAN) $(CFLAGS)
 LDFLAGS_ALL  := $(CFLAGS_SAN) $(LDFLAGS)
 
+# Every object depends on the compile flags: the stamp is rewritten only when they change
+# (a new warning or -fvisibility, CFLAGS=...), so such a change rebuilds every object.
+CFLAGS_STAMP := $(BUILD)/.cflags
+ifneq ($(file <$(CFLAGS_STAMP)),$(CFLAGS_ALL))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(CFLAGS_STAMP),$(CFLAGS_ALL))
+endif
+
 # Tests run one at a time: they pin pools to cores, so parallel test processes would
 # oversubscribe the machine and measure nothing true.
 TEST_ARGS    ?= --jobs 1
@@ -102,7 +110,7 @@ SO_FILE      := $(BUILD)/lib/libndpar.so.$(VERSION)
 # (Static archives are searched left to right, so users come before providers.)
 mod_link = $($(1)_LIB) $(foreach d,$(MODDEPS_$(1)),$($(d)_LIB)) $(CORE_LIB)
 
-$(BUILD)/obj/%.o: %.c | depcheck
+$(BUILD)/obj/%.o: %.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -214,7 +222,7 @@ check-build: all
 # holds the benchmark's main alone, everything shared comes from ref/.
 BENCH_NAMES  := $(filter $(MODULES),$(notdir $(patsubst %/,%,$(wildcard bench/*/))))
 
-$(BUILD)/obj/bench/%.o: bench/%.c | depcheck
+$(BUILD)/obj/bench/%.o: bench/%.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -fopenmp $(REF_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -240,7 +248,7 @@ bench: $(BENCH_BINS)
 EXAMPLE_SRC  := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
-$(BUILD)/obj/examples/%.o: examples/%.c | depcheck
+$(BUILD)/obj/examples/%.o: examples/%.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -256,7 +264,7 @@ examples: $(EXAMPLE_BINS)
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
 SCALEBENCH   := $(BUILD)/tools/scalebench
 
-$(BUILD)/obj/tools/%.o: tools/%.c | depcheck
+$(BUILD)/obj/tools/%.o: tools/%.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
 
