@@ -1,16 +1,15 @@
 /* bench_grad: gradient aggregation of the reference MLP's backward pass, sequential vs ndpar
  * (fast and deterministic) vs OpenMP (per-thread sums merged in a critical section; kernels in
- * bench/kernels), a false-sharing demonstration (per-thread accumulators packed into one
+ * ref/kernels.c), a false-sharing demonstration (per-thread accumulators packed into one
  * cache line vs padded), and one SGD step with the allocating ndpar_grad_compute vs the
  * workspace form ndpar_grad_compute_ws.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "wl.h"
-
-#include "bench.h"
-#include "kernel_main.h"
+#include "ref/kernel_bench.h"
+#include "ref/timing.h"
+#include "ref/wl.h"
 
 /* ---- false sharing: T workers each add into their own accumulator ---- */
 

@@ -40,23 +40,24 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * This form allocates its working memory on every call (the per-worker and per-block sums:
  * up to 64 MiB in deterministic mode); a loop calling it many times should use a workspace
  * and ndpar_grad_compute_ws instead, which gives the same result bit for bit. */
-int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                       size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode, gsl_vector *grad,
-                       double *loss);
+NDPAR_API int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x,
+                                 const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
+                                 ndpar_reduce mode, gsl_vector *grad, double *loss);
 
 /* ndpar_grad_compute, and on callback failure *failed = the failing batch (n on success;
  * untouched when an argument is rejected). failed may be NULL. */
-int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                          size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
-                          gsl_vector *grad, double *loss, size_t *failed);
+NDPAR_API int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x,
+                                    const gsl_vector *const *y, size_t n, ndpar_grad_fn f,
+                                    void *ctx, ndpar_reduce mode, gsl_vector *grad, double *loss,
+                                    size_t *failed);
 
 /* out = sum_i w_i grads[i] / sum_i w_i, element by element in index order (deterministic);
  * weights NULL: the plain mean. In parallel over parameters on the pool when P is large.
  * Checks: no NULL (GSL_EFAULT), every grads[i] of out's length (GSL_EBADLEN, naming i),
  * weights finite (GSL_EDOM), non-negative and not summing to zero (GSL_EINVAL). n = 0:
  * success, nothing done (out untouched). */
-int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
-                         size_t n, gsl_vector *out);
+NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads,
+                                   const double *weights, size_t n, gsl_vector *out);
 
 
 /* ---- workspace: gradients without allocation ----

@@ -22,37 +22,41 @@ extern void *__libc_memalign(size_t, size_t);
 
 static atomic_size_t allocations;
 
+/* Interposers: exported from the test binary (the build hides symbols by default), so that
+ * the shared libraries' calls (GSL's, libc's own) reach them too. */
+#define COUNT_EXPORT __attribute__((visibility("default")))
+
 int test_alloc_counting(void) { return 1; }
 size_t test_alloc_count(void) { return atomic_load(&allocations); }
 
 static void count(void) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); }
 
-void *malloc(size_t n) {
+COUNT_EXPORT void *malloc(size_t n) {
   count();
   return __libc_malloc(n);
 }
 
-void *calloc(size_t n, size_t size) {
+COUNT_EXPORT void *calloc(size_t n, size_t size) {
   count();
   return __libc_calloc(n, size);
 }
 
-void *realloc(void *p, size_t n) {
+COUNT_EXPORT void *realloc(void *p, size_t n) {
   count();
   return __libc_realloc(p, n);
 }
 
-void *memalign(size_t align, size_t n) {
+COUNT_EXPORT void *memalign(size_t align, size_t n) {
   count();
   return __libc_memalign(align, n);
 }
 
-void *aligned_alloc(size_t align, size_t n) {
+COUNT_EXPORT void *aligned_alloc(size_t align, size_t n) {
   count();
   return __libc_memalign(align, n);
 }
 
-int posix_memalign(void **out, size_t align, size_t n) {
+COUNT_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
   if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
   count();
   void *p = __libc_memalign(align, n);

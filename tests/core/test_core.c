@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ndpar/ndpar_core.h"
+#include "ndpar_internal.h"
 #include "test_util.h"
 
 static int aligned(const void *p) { return ((uintptr_t)p % NDPAR_CACHELINE) == 0; }
@@ -201,7 +202,6 @@ Test(rows, vector_batches_match_matrix_batches) {
 }
 
 /* ---- the internal blocks of outputs ---- */
-#include "ndpar_internal.h"
 
 Test(blocks, layout_places_every_copy_of_every_batch_once_within_the_capacity) {
   gsl_rng *r = test_rng();
