@@ -18,7 +18,7 @@ typedef struct {
   ndpar_agg agg;
   const double *weights; /* the caller's, for the weighted mean */
   double trim;
-  int ignore_nonfinite;
+  int ignore_nonfinite, population_sd;
   ndpar_blocks outs;
   unsigned char *nonfinite; /* per (batch, member) task: its output had NaN or Inf */
   gsl_matrix *const *out, *const *spread;
@@ -78,7 +78,8 @@ static double aggregate(const ens_ctx *c, double *v, size_t count, double w_used
   }
 }
 
-/* Spread: the sample sd of the (unweighted) member values; 0 for a single one. */
+/* Spread: the sample sd of the (unweighted) member values, 0 for a single one; or their
+ * population sd (divisor count, as numpy's std). */
 static double spread_of(const ens_ctx *c, const double *first, size_t stride, double *v) {
   size_t count = 0;
   for (size_t k = 0; k < c->m; k++) {
@@ -86,6 +87,7 @@ static double spread_of(const ens_ctx *c, const double *first, size_t stride, do
     if (!(c->ignore_nonfinite && !isfinite(y))) v[count++] = y;
   }
   if (count == 0) return NAN;
+  if (c->population_sd) return gsl_stats_sd_with_fixed_mean(v, 1, count, gsl_stats_mean(v, 1, count));
   return count == 1 ? 0.0 : gsl_stats_sd(v, 1, count);
 }
 
@@ -145,7 +147,8 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
   int status = check_models(models, m);
   if (status == GSL_SUCCESS) status = check_weights(agg, weights, m);
   if (status) return status;
-  NDPAR_REQUIRE((flags & ~NDPAR_ENSEMBLE_IGNORE_NONFINITE) == 0, "ensemble: unknown flags", GSL_EINVAL);
+  NDPAR_REQUIRE((flags & ~(NDPAR_ENSEMBLE_IGNORE_NONFINITE | NDPAR_ENSEMBLE_POPULATION_SD)) == 0,
+                "ensemble: unknown flags", GSL_EINVAL);
   if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   status = ndpar_check_inputs("ensemble", x, n);
   *cols = SIZE_MAX;
@@ -247,6 +250,7 @@ int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w, const gsl_mat
   ens_ctx c = {.x = x, .n = n, .m = m, .cols = cols, .models = models, .agg = agg,
                .trim = agg == NDPAR_AGG_TRIMMED_MEAN ? weights[0] : 0,
                .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
+               .population_sd = (flags & NDPAR_ENSEMBLE_POPULATION_SD) != 0,
                .outs = w->outs, .nonfinite = w->nonfinite, .out = out, .spread = spread,
                .scratch = w->scratch};
   ndpar_blocks_layout(&c.outs, x, n);
