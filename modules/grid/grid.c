@@ -1,12 +1,15 @@
 /* grid.c: parameter grids, random search, and flat (candidate x fold) parallel search. */
 #include "ndpar/ndpar_grid.h"
 #include "cv/cv_internal.h"
+#include "grid/search_internal.h"
 #include "ndpar_internal.h"
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,7 +164,8 @@ ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
     r->status = calloc(candidates, sizeof *r->status);
     r->best = candidates;
   }
-  if (!r || !r->scores || !r->mean || !r->sd || !r->rank || !r->status) {
+  if (!r || !r->scores || !r->mean || !r->sd || !r->rank || !r->status ||
+      grid_result_extras_alloc(r, 1, 0)) {
     ndpar_grid_result_free(r);
     GSL_ERROR_NULL("grid_result_alloc: out of memory", GSL_ENOMEM);
   }
@@ -175,6 +179,7 @@ void ndpar_grid_result_free(ndpar_grid_result *r) {
   gsl_vector_free(r->sd);
   free(r->rank);
   free(r->status);
+  grid_result_extras_free(r);
   free(r);
 }
 
@@ -187,6 +192,7 @@ typedef struct {
   ndpar_param_fit_score_fn f;
   void *ctx;
   int stop_on_error;
+  double fail_score;         /* a failed task's score: NaN, or opts->error_score */
   double *scores;            /* ncand x k */
   atomic_int *status;        /* per candidate: its first failure */
   atomic_size_t *folds_done; /* per candidate */
@@ -214,7 +220,7 @@ static int search_task(const ndpar_task *t, void *vc) {
   if (status) {
     int none = 0;
     atomic_compare_exchange_strong(&c->status[cand], &none, status);
-    score = GSL_NAN;
+    score = c->fail_score;
   }
   c->scores[t->index] = score;
   if (atomic_fetch_add(&c->folds_done[cand], 1) + 1 == c->k) atomic_fetch_add(&c->cand_done, 1);
@@ -222,39 +228,14 @@ static int search_task(const ndpar_task *t, void *vc) {
   return c->stop_on_error ? status : GSL_SUCCESS;
 }
 
-/* Ranks by mean, highest first; NaN means last; ties to the lower index. */
-typedef struct {
-  double mean;
-  size_t index;
-} ranked;
-
-static int by_mean(const void *a, const void *b) {
-  const ranked *p = a, *q = b;
-  if (isnan(p->mean) != isnan(q->mean)) return isnan(p->mean) ? 1 : -1;
-  if (!isnan(p->mean) && p->mean != q->mean) return p->mean > q->mean ? -1 : 1;
-  return (p->index > q->index) - (p->index < q->index);
-}
-
+/* The one summary (grid_summary) of the tasks' scores, then each candidate's status. */
 static int summarise(const search_ctx *c, ndpar_grid_result *r) {
-  ranked *order = malloc(c->ncand * sizeof *order);
-  if (order == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
-  for (size_t i = 0; i < c->ncand; i++) {
-    const double *s = c->scores + i * c->k;
-    int any_nan = 0;
-    for (size_t j = 0; j < c->k; j++) {
-      gsl_matrix_set(r->scores, i, j, s[j]);
-      any_nan |= isnan(s[j]);
-    }
-    r->status[i] = atomic_load(&c->status[i]);
-    gsl_vector_set(r->mean, i, any_nan ? GSL_NAN : gsl_stats_mean(s, 1, c->k));
-    gsl_vector_set(r->sd, i, any_nan ? GSL_NAN : c->k > 1 ? gsl_stats_sd(s, 1, c->k) : 0.0);
-  }
-  for (size_t i = 0; i < c->ncand; i++) order[i] = (ranked){gsl_vector_get(r->mean, i), i};
-  qsort(order, c->ncand, sizeof *order, by_mean);
-  for (size_t k = 0; k < c->ncand; k++) r->rank[order[k].index] = k + 1;
-  r->best = isnan(order[0].mean) ? c->ncand : order[0].index;
-  free(order);
-  return GSL_SUCCESS;
+  grid_summary_in in = {c->ncand, c->k, 1, 0, 0, c->scores, NULL, NULL,
+                        c->opts ? c->opts->flags : 0, 0};
+  int status = grid_summary(&in, r);
+  for (size_t i = 0; status == GSL_SUCCESS && i < c->ncand; i++) r->status[i] = atomic_load(&c->status[i]);
+  if (status == GSL_SUCCESS) status = grid_result_set_best_params(r, c->base, c->size);
+  return status;
 }
 
 static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncand,
@@ -265,13 +246,15 @@ static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncan
   NDPAR_REQUIRE(result != NULL, "grid_search: result is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(folds != NULL, "grid_search: folds is NULL", GSL_EFAULT);
   size_t k = ndpar_folds_count(folds);
-  if (result->candidates != ncand || result->folds != k)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "grid_search: result is for %zu candidates x %zu folds, the search has %zu x %zu",
-                    result->candidates, result->folds, ncand, k);
-  NDPAR_REQUIRE(opts == NULL || (opts->flags & ~NDPAR_GRID_STOP_ON_ERROR) == 0, "grid_search: unknown flags", GSL_EINVAL);
+  if (result->candidates != ncand || result->folds != k || result->nscores != 1)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "grid_search: result is for %zu candidates x %zu folds x %zu scores, the search has %zu x %zu x 1",
+                    result->candidates, result->folds, result->nscores, ncand, k);
+  NDPAR_REQUIRE(opts == NULL || (opts->flags & ~(NDPAR_GRID_STOP_ON_ERROR | NDPAR_GRID_ERROR_SCORE | NDPAR_GRID_POPULATION_SD)) == 0,
+                "grid_search: unknown flags (training scores and refit need an estimator)", GSL_EINVAL);
   if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
   search_ctx c = {.base = base, .size = size, .ncand = ncand, .k = k, .f = f, .ctx = ctx,
-                  .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts};
+                  .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts,
+                  .fail_score = opts && (opts->flags & NDPAR_GRID_ERROR_SCORE) ? opts->error_score : GSL_NAN};
   int status = cv_workspace_alloc("grid_search", x, y, folds, ndpar_pool_threads(p), &c.w);
   if (status) return status;
   c.scores = malloc(ncand * k * sizeof *c.scores);
@@ -318,4 +301,75 @@ int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, siz
   NDPAR_REQUIRE(params != NULL, "grid_search_params: params is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_params: no candidates", GSL_EINVAL);
   return search_core(p, params, size, n, x, y, folds, f, ctx, opts, result);
+}
+
+/* ---- random search over distributions ---- */
+
+static int check_dist(const ndpar_grid_dist *d) {
+  const char *who = "grid_random_dist";
+  if (!isfinite(d->a) || !isfinite(d->b)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: axis \"%s\": a or b not finite", who, d->name);
+  switch (d->kind) {
+    case NDPAR_DIST_UNIFORM:
+    case NDPAR_DIST_LOG_UNIFORM:
+    case NDPAR_DIST_INT:
+      if (d->a > d->b) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a > b", who, d->name);
+      if (d->kind == NDPAR_DIST_LOG_UNIFORM && d->a <= 0)
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a log-uniform axis needs a > 0", who, d->name);
+      if (d->kind == NDPAR_DIST_INT && (d->a != floor(d->a) || d->b != floor(d->b) || d->b - d->a >= 0x1p53))
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": an integer range needs integer bounds less than 2^53 apart", who, d->name);
+      return GSL_SUCCESS;
+    case NDPAR_DIST_CHOICE:
+      if (d->values == NULL || d->nvalues == 0)
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a choice needs values", who, d->name);
+      return GSL_SUCCESS;
+    case NDPAR_DIST_NORMAL:
+      if (d->b < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": the sd b is negative", who, d->name);
+      return GSL_SUCCESS;
+  }
+  NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": unknown distribution %d", who, d->name, (int)d->kind);
+}
+
+/* The axis's value for the uniform draw u in [0, 1) (gsl_rng_uniform's). */
+static double dist_value(const ndpar_grid_dist *d, double u) {
+  switch (d->kind) {
+    case NDPAR_DIST_UNIFORM:
+      return d->a + u * (d->b - d->a);
+    case NDPAR_DIST_LOG_UNIFORM:
+      return exp(log(d->a) + u * (log(d->b) - log(d->a)));
+    case NDPAR_DIST_INT:
+      return d->a + floor(u * (d->b - d->a + 1));
+    case NDPAR_DIST_CHOICE:
+      return d->values[(size_t)(u * (double)d->nvalues)];
+    default: /* NORMAL: u moved half a step of the generator's 2^-32 grid into (0, 1) */
+      return d->a + d->b * gsl_cdf_ugaussian_Pinv(u + 0x1p-33);
+  }
+}
+
+ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, size_t n,
+                                   unsigned long seed) {
+  NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random_dist: no axes", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(n > 0, "grid_random_dist: n must be positive", GSL_EINVAL);
+  if (n > SIZE_MAX / naxes / sizeof(double))
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "grid_random_dist: %zu candidates x %zu axes overflow a size_t", n, naxes);
+  ndpar_grid *g = ndpar_grid_alloc();
+  if (g == NULL) return NULL;
+  for (size_t a = 0; a < naxes; a++)
+    if (check_name(g, axes[a].name) || check_dist(&axes[a]) || push_axis(g, axes[a].name, NULL, 0)) {
+      ndpar_grid_free(g);
+      return NULL;
+    }
+  g->drawn = malloc(n * naxes * sizeof *g->drawn);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
+  if (g->drawn == NULL || r == NULL) {
+    gsl_rng_free(r);
+    ndpar_grid_free(g);
+    GSL_ERROR_NULL("grid_random_dist: out of memory", GSL_ENOMEM);
+  }
+  g->ndrawn = n;
+  for (size_t i = 0; i < n; i++) {
+    gsl_rng_set(r, ndpar_stream_seed(seed, i)); /* candidate i depends on (seed, i) alone */
+    for (size_t a = 0; a < naxes; a++) g->drawn[i * naxes + a] = dist_value(&axes[a], gsl_rng_uniform(r));
+  }
+  gsl_rng_free(r);
+  return g;
 }
