@@ -84,40 +84,20 @@ int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t
   return status;
 }
 
-static int check_range(const ndpar_grid_range *r) {
-  if (!isfinite(r->lo) || !isfinite(r->hi)) NDPAR_ERROR_FMT(GSL_EDOM, "grid_random: axis \"%s\": bounds not finite", r->name);
-  if (r->lo > r->hi) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_random: axis \"%s\": lo > hi", r->name);
-  if (r->log && r->lo <= 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_random: axis \"%s\": a log-uniform axis needs lo > 0", r->name);
-  return GSL_SUCCESS;
-}
+static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, size_t naxes, size_t n,
+                               unsigned long seed);
 
+/* The ranges as uniform and log-uniform distributions (the same draws). */
 ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
                               unsigned long seed) {
   NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random: no axes", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(n > 0, "grid_random: n must be positive", GSL_EINVAL);
-  ndpar_grid *g = ndpar_grid_alloc();
-  if (g == NULL) return NULL;
+  ndpar_grid_dist *d = malloc(naxes * sizeof *d);
+  if (d == NULL) GSL_ERROR_NULL("grid_random: out of memory", GSL_ENOMEM);
   for (size_t a = 0; a < naxes; a++)
-    if (check_name(g, axes[a].name) || check_range(&axes[a]) || push_axis(g, axes[a].name, NULL, 0)) {
-      ndpar_grid_free(g);
-      return NULL;
-    }
-  g->drawn = malloc(n * naxes * sizeof *g->drawn);
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
-  if (g->drawn == NULL || r == NULL) {
-    gsl_rng_free(r);
-    ndpar_grid_free(g);
-    GSL_ERROR_NULL("grid_random: out of memory", GSL_ENOMEM);
-  }
-  g->ndrawn = n;
-  for (size_t i = 0; i < n; i++) {
-    gsl_rng_set(r, ndpar_stream_seed(seed, i)); /* candidate i depends on (seed, i) alone */
-    for (size_t a = 0; a < naxes; a++) {
-      double u = gsl_rng_uniform(r), lo = axes[a].lo, hi = axes[a].hi;
-      g->drawn[i * naxes + a] = axes[a].log ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
-    }
-  }
-  gsl_rng_free(r);
+    d[a] = (ndpar_grid_dist){axes[a].name, axes[a].log ? NDPAR_DIST_LOG_UNIFORM : NDPAR_DIST_UNIFORM,
+                             axes[a].lo, axes[a].hi, NULL, 0};
+  ndpar_grid *g = random_grid("grid_random", d, naxes, n, seed);
+  free(d);
   return g;
 }
 
@@ -305,16 +285,15 @@ int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, siz
 
 /* ---- random search over distributions ---- */
 
-static int check_dist(const ndpar_grid_dist *d) {
-  const char *who = "grid_random_dist";
-  if (!isfinite(d->a) || !isfinite(d->b)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: axis \"%s\": a or b not finite", who, d->name);
+static int check_dist(const char *who, const ndpar_grid_dist *d) {
+  if (!isfinite(d->a) || !isfinite(d->b)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: axis \"%s\": bounds not finite", who, d->name);
   switch (d->kind) {
     case NDPAR_DIST_UNIFORM:
     case NDPAR_DIST_LOG_UNIFORM:
     case NDPAR_DIST_INT:
-      if (d->a > d->b) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a > b", who, d->name);
+      if (d->a > d->b) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": the lower bound is above the upper", who, d->name);
       if (d->kind == NDPAR_DIST_LOG_UNIFORM && d->a <= 0)
-        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a log-uniform axis needs a > 0", who, d->name);
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a log-uniform axis needs a positive lower bound", who, d->name);
       if (d->kind == NDPAR_DIST_INT && (d->a != floor(d->a) || d->b != floor(d->b) || d->b - d->a >= 0x1p53))
         NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": an integer range needs integer bounds less than 2^53 apart", who, d->name);
       return GSL_SUCCESS;
@@ -345,16 +324,16 @@ static double dist_value(const ndpar_grid_dist *d, double u) {
   }
 }
 
-ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, size_t n,
-                                   unsigned long seed) {
-  NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random_dist: no axes", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(n > 0, "grid_random_dist: n must be positive", GSL_EINVAL);
+static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, size_t naxes, size_t n,
+                               unsigned long seed) {
+  if (axes == NULL || naxes == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: no axes", who);
+  if (n == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n must be positive", who);
   if (n > SIZE_MAX / naxes / sizeof(double))
-    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "grid_random_dist: %zu candidates x %zu axes overflow a size_t", n, naxes);
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %zu candidates x %zu axes overflow a size_t", who, n, naxes);
   ndpar_grid *g = ndpar_grid_alloc();
   if (g == NULL) return NULL;
   for (size_t a = 0; a < naxes; a++)
-    if (check_name(g, axes[a].name) || check_dist(&axes[a]) || push_axis(g, axes[a].name, NULL, 0)) {
+    if (check_name(g, axes[a].name) || check_dist(who, &axes[a]) || push_axis(g, axes[a].name, NULL, 0)) {
       ndpar_grid_free(g);
       return NULL;
     }
@@ -363,7 +342,7 @@ ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, si
   if (g->drawn == NULL || r == NULL) {
     gsl_rng_free(r);
     ndpar_grid_free(g);
-    GSL_ERROR_NULL("grid_random_dist: out of memory", GSL_ENOMEM);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "%s: out of memory", who);
   }
   g->ndrawn = n;
   for (size_t i = 0; i < n; i++) {
@@ -372,4 +351,9 @@ ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, si
   }
   gsl_rng_free(r);
   return g;
+}
+
+ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, size_t n,
+                                   unsigned long seed) {
+  return random_grid("grid_random_dist", axes, naxes, n, seed);
 }

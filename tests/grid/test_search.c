@@ -409,6 +409,7 @@ Test(grid_random_dist, each_distribution_reproducible_and_as_drawn) {
   ndpar_grid *g = ndpar_grid_random_dist(axes, 5, n, 11), *more = ndpar_grid_random_dist(axes, 5, n + 100, 11);
   ndpar_grid_range old[] = {{"lr", 1e-4, 1, 1}, {"drop", 0, 0.5, 0}};
   ndpar_grid *prev = ndpar_grid_random(old, 2, n, 11);
+  gsl_rng *stream = gsl_rng_alloc(gsl_rng_taus2);
   cr_assert_not_null(g);
   size_t ints[5] = {0}, picks[3] = {0};
   double *normal = malloc(n * sizeof *normal);
@@ -419,6 +420,13 @@ Test(grid_random_dist, each_distribution_reproducible_and_as_drawn) {
     ndpar_grid_candidate(prev, i, o);
     cr_assert(memcmp(p, q, sizeof p) == 0, "candidate %zu depends on (seed, %zu) alone", i, i);
     cr_assert(p[0] == o[0] && p[1] == o[1], "uniform and log-uniform as ndpar_grid_random, bit for bit");
+    gsl_rng_set(stream, ndpar_stream_seed(11, i)); /* one uniform draw per axis from (seed, i) */
+    double u0 = gsl_rng_uniform(stream), u1 = gsl_rng_uniform(stream), u2 = gsl_rng_uniform(stream);
+    double u3 = gsl_rng_uniform(stream);
+    cr_assert_eq(p[0], exp(log(1e-4) + u0 * (log(1.0) - log(1e-4))));
+    cr_assert_eq(p[1], 0 + u1 * 0.5);
+    cr_assert_eq(p[2], 1 + floor(u2 * 4));
+    cr_assert_eq(p[3], choices[(size_t)(u3 * 3)]);
     cr_assert(p[2] == floor(p[2]) && p[2] >= 1 && p[2] <= 4);
     ints[(size_t)p[2]]++;
     size_t c = 0;
@@ -433,6 +441,7 @@ Test(grid_random_dist, each_distribution_reproducible_and_as_drawn) {
   double m = gsl_stats_mean(normal, 1, n), s = gsl_stats_sd(normal, 1, n);
   cr_assert(fabs(m - 3) < 0.05 && fabs(s - 0.5) < 0.03, "normal(3, 0.5): mean %g sd %g", m, s);
   free(normal);
+  gsl_rng_free(stream);
   ndpar_grid_free(g), ndpar_grid_free(more), ndpar_grid_free(prev);
 }
 
@@ -443,7 +452,7 @@ Test(grid_random_dist, bad_axes_name_the_problem) {
                            {"c", NDPAR_DIST_NORMAL, 0, -1, NULL, 0},  {"d", NDPAR_DIST_LOG_UNIFORM, 0, 1, NULL, 0},
                            {"e", NDPAR_DIST_UNIFORM, 2, 1, NULL, 0},  {"f", NDPAR_DIST_NORMAL, NAN, 1, NULL, 0},
                            {"g", (ndpar_dist_kind)9, 0, 1, NULL, 0},  {"h", NDPAR_DIST_INT, 0, 0x1p60, NULL, 0}};
-  const char *why[] = {"integer", "choice", "sd", "log-uniform", "a > b", "not finite", "unknown", "2^53"};
+  const char *why[] = {"integer", "choice", "sd", "log-uniform", "above the upper", "not finite", "unknown", "2^53"};
   for (size_t i = 0; i < 8; i++) {
     cr_assert_null(ndpar_grid_random_dist(&bad[i], 1, 10, 1), "axis %zu", i);
     cr_assert(strstr(test_gsl_last_reason(), why[i]), "axis %zu: %s", i, test_gsl_last_reason());
