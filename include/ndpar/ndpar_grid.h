@@ -198,7 +198,8 @@ typedef struct {
  * (x, y) (resource 0) into result->refit. opts may be NULL. Errors as ndpar_grid_search,
  * and: e, e->fit or e->score NULL (GSL_EFAULT), nscores 0 or rank_score >= nscores
  * (GSL_EINVAL), result of other nscores or without training matrices when asked
- * (GSL_EBADLEN), a failing refit (its status). */
+ * (GSL_EBADLEN), a failing refit (its status; the rest of the result is filled). Progress
+ * (opts->progress) is reported once, at the end. */
 NDPAR_API int ndpar_grid_search_est(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
                                     const gsl_vector *y, const ndpar_folds *folds,
                                     const ndpar_estimator *e, const ndpar_grid_options *opts,
@@ -231,7 +232,8 @@ typedef struct {
  * candidates by that round (later first), then by mean; best is the best of the last round.
  * Refit (NDPAR_GRID_REFIT) uses resource max_resource (rows: all the data). Errors as
  * ndpar_grid_search_est, and: h NULL (GSL_EFAULT), factor < 2, min_resource > max_resource,
- * max_resource 0 without rows, rows beyond the smallest training fold (GSL_EINVAL). */
+ * max_resource 0 without rows, rows beyond the smallest training fold (GSL_EINVAL).
+ * Progress: after each round, the candidates eliminated so far, and all at the end. */
 NDPAR_API int ndpar_grid_halving(ndpar_pool *p, const void *params, size_t size, size_t n,
                                  const gsl_matrix *x, const gsl_vector *y,
                                  const ndpar_folds *folds, const ndpar_estimator *e,
