@@ -53,12 +53,12 @@ LDFLAGS_ALL  := $(CFLAGS_SAN) $(LDFLAGS)
 TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
-        $(addprefix test-,core $(MODULES) scalebench) $(addprefix bench-,$(MODULES))
+        $(addprefix test-,core $(MODULES) scalebench) $(addprefix bench-,$(MODULES)) test-mpi mpi
 
 all: libs tests benches examples tools
 
 # ---------------------------------------------------------------- dependencies
-DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
+DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev libopenmpi-dev openmpi-bin
 DEPS_STAMP   := $(BUILD)/.deps-ok
 
 deps:
@@ -185,6 +185,68 @@ check: $(TEST_BINS)
 	@set -e; for m in $(TEST_MODULES); do \
 	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
 
+# ---------------------------------------------------------------- mpi
+# The mpi module alone is built with mpicc (Open MPI, or MPICH): no other module, tool or
+# test needs MPI, and libndpar.so does not link it. libndpar_mpi.so carries private
+# (hidden) copies of the modules it builds on, so it needs nothing of libndpar.so's
+# internals; link a program with -lndpar_mpi -lndpar (pkg-config ndpar-mpi).
+MPICC        ?= mpicc
+MPIRUN       ?= mpirun
+MPI_NPS      ?= 1 2 3 4
+MPI_SRC      := $(wildcard modules/mpi/*.c)
+MPI_OBJ      := $(MPI_SRC:%.c=$(BUILD)/obj/%.o)
+MPI_LIB      := $(BUILD)/lib/libndpar_mpi.a
+MPI_SO       := $(BUILD)/lib/libndpar_mpi.so.$(VERSION)
+MODDEPS_mpi  := grid cv grad batch pool
+MPI_LINK     := $(MPI_LIB) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
+
+$(BUILD)/obj/modules/mpi/%.o: modules/mpi/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(MPI_LIB): $(MPI_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(MPI_SO): $(MPI_OBJ) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) -shared -Wl,-soname,libndpar_mpi.so.$(SOVERSION) $(LDFLAGS_ALL) -o $@ $^ \
+	  -Wl,--exclude-libs,ALL $(LDLIBS_BASE)
+	ln -sf libndpar_mpi.so.$(VERSION) $(BUILD)/lib/libndpar_mpi.so.$(SOVERSION)
+	ln -sf libndpar_mpi.so.$(SOVERSION) $(BUILD)/lib/libndpar_mpi.so
+
+mpi: $(MPI_LIB) $(MPI_SO)
+libs: mpi
+
+# One test binary (tests/mpi), run under mpirun at every rank count of MPI_NPS. It is not
+# a Criterion binary: Criterion forks a process per test, which MPI forbids after MPI_Init
+# (see tests/mpi/test_mpi.c). Open MPI asks for two variables to run as root.
+MPI_TEST_SRC := $(wildcard tests/mpi/*.c)
+MPI_TEST_OBJ := $(MPI_TEST_SRC:%.c=$(BUILD)/obj/%.o)
+MPI_TEST_BIN := $(BUILD)/tests/test_mpi
+MPIRUN_ARGS  ?= --oversubscribe
+MPI_ROOT_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+$(BUILD)/obj/tests/mpi/%.o: tests/mpi/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(MPI_TEST_BIN): $(MPI_TEST_OBJ) $(MPI_LINK)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+
+tests: $(MPI_TEST_BIN)
+
+test-mpi: $(MPI_TEST_BIN)
+	@set -e; for np in $(MPI_NPS); do echo "== test-mpi -np $$np"; \
+	  $(MPI_ROOT_ENV) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/mpi/lsan.supp:print_suppressions=0 \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np $$np $(MPI_TEST_BIN); done
+	@echo "== test-mpi -np 2 --bind-to none"; $(MPI_ROOT_ENV) \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/mpi/lsan.supp:print_suppressions=0 \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) --bind-to none -np 2 $(MPI_TEST_BIN) --unbound
+
+check: test-mpi
+
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run.
 BENCH_COMMON_SRC := $(wildcard bench/common/*.c)
@@ -271,6 +333,16 @@ $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
+PC_FILES     += $(BUILD)/pkgconfig/ndpar-mpi.pc
+
+# Compile with mpicc (it knows where mpi.h is, for Open MPI and MPICH alike).
+$(BUILD)/pkgconfig/ndpar-mpi.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: ndpar-mpi' 'Description: ndpar across MPI ranks (compile and link with mpicc)' \
+	  'Version: $(VERSION)' 'Requires: ndpar' 'Libs: -L$${libdir} -lndpar_mpi' \
+	  'Cflags: -I$${includedir}' > $@
+
 install: libs tools $(PC_FILES)
 	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/share/ndpar/data
@@ -280,6 +352,10 @@ install: libs tools $(PC_FILES)
 	install -m 644 include/ndpar/*.h $(DESTDIR)$(INCLUDEDIR)/ndpar/
 	install -m 644 $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(MPI_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(MPI_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libndpar_mpi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libndpar_mpi.so.$(SOVERSION)
+	ln -sf libndpar_mpi.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libndpar_mpi.so
 	ln -sf libndpar.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libndpar.so
 	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
@@ -292,4 +368,5 @@ uninstall:
 clean:
 	rm -rf build
 
+-include $(MPI_OBJ:.o=.d) $(MPI_TEST_OBJ:.o=.d)
 -include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(KERNELS_OBJ:.o=.d) $(SB_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(RIDGE_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))

@@ -10,7 +10,7 @@
  */
 #include "ndpar/ndpar_pool.h"
 #include "ndpar_internal.h"
-#include "pool/topology.h"
+#include "pool/pool_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -346,13 +346,16 @@ static void warn_oversubscribed_once(size_t threads, size_t cores) {
 }
 
 ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg) {
+  return pool_alloc_on(cfg, ndpar_cores_get());
+}
+
+ndpar_pool *pool_alloc_on(const ndpar_pool_config *cfg, const ndpar_cores *cores) {
   ndpar_pool_config defaults;
   if (cfg == NULL) {
     ndpar_pool_config_init(&defaults);
     cfg = &defaults;
   }
   if (config_valid(cfg) != GSL_SUCCESS) return NULL;
-  const ndpar_cores *cores = ndpar_cores_get();
   size_t threads = cfg->threads ? cfg->threads : cores->count;
 
   ndpar_pool *p = NULL;

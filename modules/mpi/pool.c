@@ -1,0 +1,117 @@
+/* pool.c: a rank's pool: its own binding, or its share of an unbound node's cores. */
+#include "mpi/mpi_internal.h"
+#include "ndpar_internal.h"
+#include "pool/pool_internal.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* This rank's share of n cores among `ranks` local ranks: the first n % ranks ranks
+ * take one more. A rank left without a core (more ranks than cores) shares one. */
+static void share(size_t n, size_t ranks, size_t rank, size_t *first, size_t *len) {
+  size_t base = n / ranks, extra = n % ranks;
+  *first = rank * base + (rank < extra ? rank : extra);
+  *len = base + (rank < extra);
+  if (*len == 0) {
+    *first = rank % n;
+    *len = 1;
+  }
+}
+
+/* Binds the calling thread to the share and allocates the pool on it. */
+static ndpar_pool *pool_on_share(const ndpar_pool_config *cfg, const ndpar_cores *node,
+                                 size_t first, size_t len) {
+  ndpar_cores mine = *node;
+  mine.cpu = node->cpu + first;
+  mine.count = len;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (size_t i = 0; i < len; i++) CPU_SET(mine.cpu[i], &set);
+  if (cfg == NULL || cfg->bind == NDPAR_BIND_CORES)
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* refused: run unbound */
+  return pool_alloc_on(cfg, &mine);
+}
+
+/* The ranks of one node see the same cores (none bound, or all bound alike). */
+static int same_cores(MPI_Comm node, const ndpar_cores *cores, int *same) {
+  long long h = mpi_hash(cores->cpu, cores->count * sizeof *cores->cpu), lo = 0, hi = 0;
+  int rc = MPI_Allreduce(&h, &lo, 1, MPI_LONG_LONG, MPI_MIN, node);
+  if (rc == MPI_SUCCESS) rc = MPI_Allreduce(&h, &hi, 1, MPI_LONG_LONG, MPI_MAX, node);
+  *same = lo == hi;
+  return rc;
+}
+
+ndpar_pool *ndpar_mpi_pool_alloc(MPI_Comm comm, const ndpar_pool_config *cfg) {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised) GSL_ERROR_NULL("mpi_pool_alloc: MPI is not initialised", GSL_EINVAL);
+  if (comm == MPI_COMM_NULL) GSL_ERROR_NULL("mpi_pool_alloc: comm is MPI_COMM_NULL", GSL_EINVAL);
+  mpi_call c = {MPI_COMM_NULL, 0, 1, "mpi_pool_alloc"};
+  MPI_Comm node = MPI_COMM_NULL;
+  int rc = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  if (rc != MPI_SUCCESS) {
+    mpi_check(&c, rc, "finding the ranks of this node");
+    return NULL;
+  }
+  MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN);
+  int local = 0, nlocal = 1, same = 0;
+  MPI_Comm_rank(node, &local);
+  MPI_Comm_size(node, &nlocal);
+  const ndpar_cores *cores = ndpar_cores_get();
+  rc = same_cores(node, cores, &same);
+  MPI_Comm_free(&node);
+  if (rc != MPI_SUCCESS) {
+    mpi_check(&c, rc, "comparing the bindings of this node's ranks");
+    return NULL;
+  }
+  if (nlocal == 1 || !same) return ndpar_pool_alloc(cfg); /* alone, or bound apart */
+  size_t first, len;
+  share(cores->count, (size_t)nlocal, (size_t)local, &first, &len);
+  return pool_on_share(cfg, cores, first, len);
+}
+
+/* The local rank and size from the launcher's environment, where the default pool must
+ * be made without a collective call: Open MPI, MPICH/Hydra, SLURM. 0 if none says. */
+static int env_local(size_t *rank, size_t *size) {
+  static const char *names[][2] = {{"OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
+                                   {"MPI_LOCALRANKID", "MPI_LOCALNRANKS"},
+                                   {"SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *r = getenv(names[i][0]), *s = getenv(names[i][1]);
+    if (r && s && atol(s) > 0 && atol(r) >= 0 && atol(r) < atol(s)) {
+      *rank = (size_t)atol(r);
+      *size = (size_t)atol(s);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static ndpar_pool *default_pool;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+/* Unbound ranks see every core of the node; bound ones see fewer than the machine has
+ * and keep to them. */
+static void default_create(void) {
+  const ndpar_cores *cores = ndpar_cores_get();
+  size_t rank, size;
+  cpu_set_t set;
+  int unbound = sched_getaffinity(0, sizeof set, &set) == 0 &&
+                (long)CPU_COUNT(&set) >= sysconf(_SC_NPROCESSORS_ONLN);
+  if (unbound && env_local(&rank, &size) && size > 1) {
+    size_t first, len;
+    share(cores->count, size, rank, &first, &len);
+    default_pool = pool_on_share(NULL, cores, first, len);
+  } else {
+    default_pool = ndpar_pool_alloc(NULL);
+  }
+}
+
+ndpar_pool *ndpar_mpi_pool_default(void) {
+  pthread_once(&default_once, default_create);
+  if (default_pool == NULL)
+    GSL_ERROR_NULL("mpi_pool_default: the pool could not be created", GSL_EFAILED);
+  return default_pool;
+}
