@@ -13,7 +13,7 @@ extern "C" {
 
 typedef enum {
   NDPAR_REDUCE_FAST,         /* per-worker accumulators: fastest, rounding depends on scheduling */
-  NDPAR_REDUCE_DETERMINISTIC /* fixed blocks summed in index order: bit-identical for any thread count */
+  NDPAR_REDUCE_DETERMINISTIC /* reproducible sums: bit-identical for any thread and process count */
 } ndpar_reduce;
 
 /* Writes the mean gradient of the batch (x, y) into grad (length P, the length of the
@@ -26,10 +26,12 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * over all the data: grad = sum_i rows_i g_i / sum_i rows_i.
  *
  * NDPAR_REDUCE_FAST: each worker adds into its own cache-line padded accumulator; memory
- * O(threads x P). NDPAR_REDUCE_DETERMINISTIC: batches are cut into fixed blocks (the cut
- * depends on n alone), each block summed in index order, and block sums folded in block
- * order for every parameter: the result is bit-identical for any thread count (as oneTBB's
- * parallel_deterministic_reduce); memory O(max(threads, 64) x P).
+ * O(threads x P). NDPAR_REDUCE_DETERMINISTIC: each worker adds into its own reproducible
+ * (binned) accumulators, whose sums do not depend on the order of the additions and merge
+ * exactly (Demmel and Nguyen's binned summation, as in ReproBLAS): the result is
+ * bit-identical for any thread count, and for any split of the batches over processes
+ * (ndpar_mpi_grad_compute); memory 7 x threads x P doubles. Its error is below
+ * rows x n x max|g| x 2^-79 per entry, not relative to the sum.
  *
  * Checks: f, x, y, grad non-NULL and no NULL entry (GSL_EFAULT); x[i] and y[i] with the
  * same rows, and no zero-row batch (GSL_EBADLEN / GSL_EINVAL, naming the batch); grad of

@@ -1,26 +1,19 @@
 /* grad.c: parallel gradients with padded per-worker or deterministic block aggregation. */
 #include "ndpar/ndpar_grad.h"
 #include "ndpar_internal.h"
+#include "grad/grad_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Deterministic mode cuts the batches into at most this many blocks of equal size: the
- * cut depends on n alone, never on the thread count. */
-#define DET_MAX_BLOCKS 1024
-/* Block sums of one wave are kept at once: at most this many bytes of them (but always
- * at least two blocks per thread, so every wave keeps every core busy). */
-#define DET_WAVE_BYTES ((size_t)64 << 20)
 /* Folds and aggregates over fewer parameters than this run on the calling thread. */
 #define PARALLEL_PARAMS 8192
 
-/* A running sum: P gradient entries, then sum of rows * loss, then sum of rows, then the
- * first failing batch of a deterministic block. */
+/* A running sum: P gradient entries, then sum of rows * loss, then sum of rows. */
 #define SUM_LOSS(P) (P)
 #define SUM_ROWS(P) ((P) + 1)
-#define SUM_FAILED(P) ((P) + 2)
-#define SUM_LEN(P) ((P) + 3)
+#define SUM_LEN(P) ((P) + 2)
 
 typedef struct {
   const gsl_matrix *const *x;
@@ -29,8 +22,8 @@ typedef struct {
   ndpar_grad_fn f;
   void *ctx;
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
-  ndpar_slots sums;    /* fast: per worker; deterministic: per block of the wave */
-  size_t block, wave_first, nsums;
+  ndpar_slots sums;    /* per worker */
+  size_t nsums;
   double *total; /* SUM_LEN(P) */
 } grad_ctx;
 
@@ -53,23 +46,6 @@ static int fast_task(const ndpar_task *t, void *vc) {
   return add_batch(c, t->index, t->worker, ndpar_slots_at(&c->sums, t->worker));
 }
 
-/* Block t->index of the wave: its batches summed in index order from zero. */
-static int block_task(const ndpar_task *t, void *vc) {
-  grad_ctx *c = vc;
-  size_t k = c->wave_first + t->index, first = k * c->block;
-  size_t last = first + c->block < c->n ? first + c->block : c->n;
-  double *sum = ndpar_slots_at(&c->sums, t->index);
-  memset(sum, 0, SUM_LEN(c->P) * sizeof *sum);
-  for (size_t i = first; i < last; i++) {
-    int status = add_batch(c, i, t->worker, sum);
-    if (status) {
-      sum[SUM_FAILED(c->P)] = (double)i;
-      return status;
-    }
-  }
-  return GSL_SUCCESS;
-}
-
 /* total[j] += sums[0][j] + ... in slot order, for j in [begin, end): deterministic per
  * element, so it may run in parallel over parameters. */
 static int fold_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
@@ -83,7 +59,7 @@ static int fold_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
 }
 
 static void fold(ndpar_pool *p, grad_ctx *c) {
-  size_t len = SUM_LOSS(c->P) + 2; /* gradient, loss and rows; not the failure slot */
+  size_t len = SUM_LEN(c->P); /* gradient, loss and rows */
   if (len < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
     fold_range(0, len, &t, c);
@@ -98,20 +74,85 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
   return status;
 }
 
-static int run_deterministic(ndpar_pool *p, grad_ctx *c, size_t wave, size_t *failed) {
-  size_t nblocks = ndpar_rows_nbatches(c->n, c->block);
-  for (c->wave_first = 0; c->wave_first < nblocks; c->wave_first += wave) {
-    c->nsums = nblocks - c->wave_first < wave ? nblocks - c->wave_first : wave;
-    size_t at = 0;
-    int status = ndpar_pool_run_ex(p, c->nsums, block_task, c, &at);
-    if (status) {
-      const double *sum = ndpar_slots_at(&c->sums, at);
-      if (failed) *failed = (size_t)sum[SUM_FAILED(c->P)];
-      return status;
-    }
-    fold(p, c);
-  }
+/* ---- deterministic: reproducible sums ----
+ * Every worker adds rows * (gradient, loss) and rows into its own binned accumulators
+ * (lib/reprosum.c), which merge exactly: the sums do not depend on which worker added
+ * what, nor on how the batches are split between calls or processes. */
+
+typedef struct {
+  const gsl_matrix *const *x;
+  const gsl_vector *const *y;
+  size_t P, index0;
+  ndpar_grad_fn f;
+  void *ctx;
+  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
+  ndpar_slots acc;     /* per worker: SUM_LEN(P) accumulators */
+  ndpar_rsum *out;
+  size_t threads;
+} repro_ctx;
+
+static int repro_task(const ndpar_task *t, void *vc) {
+  repro_ctx *c = vc;
+  double *g = ndpar_slots_at(&c->scratch, t->worker), loss = 0;
+  gsl_vector_view gv = gsl_vector_view_array(g, c->P);
+  ndpar_task bt = {c->index0 + t->index, t->worker, NULL};
+  int status = c->f(c->x[t->index], c->y[t->index], &gv.vector, &loss, &bt, c->ctx);
+  if (status) return status;
+  ndpar_rsum *acc = ndpar_slots_at(&c->acc, t->worker);
+  double rows = (double)c->x[t->index]->size1;
+  ndpar_rsum_add_scaled(acc, g, rows, c->P);
+  ndpar_rsum_add(&acc[SUM_LOSS(c->P)], rows * loss);
+  ndpar_rsum_add(&acc[SUM_ROWS(c->P)], rows);
   return GSL_SUCCESS;
+}
+
+static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  repro_ctx *c = vc;
+  ndpar_rsum_init(c->out + begin, end - begin);
+  for (size_t w = 0; w < c->threads; w++)
+    ndpar_rsum_merge_n(c->out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
+  return GSL_SUCCESS;
+}
+
+int grad_reproducible_sums(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+                           size_t n, size_t index0, ndpar_grad_fn f, void *ctx, size_t P,
+                           ndpar_rsum *out, size_t *failed) {
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  repro_ctx c = {.x = x, .y = y, .P = P, .index0 = index0, .f = f, .ctx = ctx, .out = out,
+                 .threads = ndpar_pool_threads(p)};
+  int status = ndpar_slots_alloc(&c.scratch, c.threads, P * sizeof(double));
+  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&c.acc, c.threads, SUM_LEN(P) * sizeof(ndpar_rsum));
+  for (size_t w = 0; status == GSL_SUCCESS && w < c.threads; w++)
+    ndpar_rsum_init(ndpar_slots_at(&c.acc, w), SUM_LEN(P));
+  if (status == GSL_SUCCESS) status = ndpar_pool_run_ex(p, n, repro_task, &c, failed);
+  if (status == GSL_SUCCESS) {
+    if (SUM_LEN(P) < PARALLEL_PARAMS) {
+      ndpar_task t = {0, 0, NULL};
+      repro_merge_range(0, SUM_LEN(P), &t, &c);
+    } else {
+      ndpar_pool_run_range(p, SUM_LEN(P), repro_merge_range, &c, NULL);
+    }
+  }
+  if (c.scratch.base) ndpar_slots_free(&c.scratch);
+  if (c.acc.base) ndpar_slots_free(&c.acc);
+  return status;
+}
+
+void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss) {
+  double rows = ndpar_rsum_value(&sums[SUM_ROWS(P)]);
+  for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, ndpar_rsum_value(&sums[j]) / rows);
+  if (loss) *loss = ndpar_rsum_value(&sums[SUM_LOSS(P)]) / rows;
+}
+
+static int run_deterministic(ndpar_pool *p, const grad_ctx *c, gsl_vector *grad, double *loss,
+                             size_t *failed) {
+  ndpar_rsum *sums = malloc(SUM_LEN(c->P) * sizeof *sums);
+  if (sums == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
+  int status = grad_reproducible_sums(p, c->x, c->y, c->n, 0, c->f, c->ctx, c->P, sums, failed);
+  if (status == GSL_SUCCESS) grad_reproducible_finish(sums, c->P, grad, loss);
+  free(sums);
+  return status;
 }
 
 static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
@@ -143,25 +184,14 @@ int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_v
   if (status) return status;
   if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
   size_t threads = ndpar_pool_threads(p), P = grad->size;
-  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx};
-  size_t wave = 0;
-  if (mode == NDPAR_REDUCE_FAST) {
-    c.nsums = threads;
-  } else {
-    c.block = ndpar_rows_nbatches(n, DET_MAX_BLOCKS); /* batches per block: n alone decides */
-    size_t nblocks = ndpar_rows_nbatches(n, c.block);
-    wave = DET_WAVE_BYTES / (SUM_LEN(P) * sizeof(double));
-    if (wave < 2 * threads) wave = 2 * threads;
-    if (wave > nblocks) wave = nblocks;
-    c.nsums = wave;
-  }
+  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .nsums = threads};
   if (failed) *failed = n;
+  if (mode == NDPAR_REDUCE_DETERMINISTIC) return run_deterministic(p, &c, grad, loss, failed);
   c.total = calloc(SUM_LEN(P), sizeof *c.total);
   if (c.total == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
   status = ndpar_slots_alloc(&c.scratch, threads, P * sizeof(double));
   if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&c.sums, c.nsums, SUM_LEN(P) * sizeof(double));
-  if (status == GSL_SUCCESS)
-    status = mode == NDPAR_REDUCE_FAST ? run_fast(p, &c, failed) : run_deterministic(p, &c, wave, failed);
+  if (status == GSL_SUCCESS) status = run_fast(p, &c, failed);
   if (status == GSL_SUCCESS) {
     double rows = c.total[SUM_ROWS(P)];
     for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, c.total[j] / rows);
