@@ -3,6 +3,7 @@
 #include "ndpar_internal.h"
 #include "pool/pool_internal.h"
 
+#include <hwloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -92,15 +93,28 @@ static int env_local(size_t *rank, size_t *size) {
 static ndpar_pool *default_pool;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
-/* Unbound ranks see every core of the node; bound ones see fewer than the machine has
- * and keep to them. */
+/* The physical cores of the whole machine, whatever this process is bound to. */
+static size_t machine_cores(void) {
+  hwloc_topology_t topo;
+  size_t n = 0;
+  if (hwloc_topology_init(&topo) != 0) return 0;
+  hwloc_topology_set_all_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+  hwloc_topology_set_type_filter(topo, HWLOC_OBJ_CORE, HWLOC_TYPE_FILTER_KEEP_ALL);
+  hwloc_topology_set_type_filter(topo, HWLOC_OBJ_PU, HWLOC_TYPE_FILTER_KEEP_ALL);
+  if (hwloc_topology_load(topo) == 0) {
+    int cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+    n = (size_t)(cores > 0 ? cores : hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU));
+  }
+  hwloc_topology_destroy(topo);
+  return n;
+}
+
+/* A rank whose cores (as the process was first bound) are the whole machine is unbound,
+ * and takes its share by its local rank; a bound one keeps to its binding. */
 static void default_create(void) {
   const ndpar_cores *cores = ndpar_cores_get();
   size_t rank, size;
-  cpu_set_t set;
-  int unbound = sched_getaffinity(0, sizeof set, &set) == 0 &&
-                (long)CPU_COUNT(&set) >= sysconf(_SC_NPROCESSORS_ONLN);
-  if (unbound && env_local(&rank, &size) && size > 1) {
+  if (env_local(&rank, &size) && size > 1 && cores->count == machine_cores()) {
     size_t first, len;
     share(cores->count, size, rank, &first, &len);
     default_pool = pool_on_share(NULL, cores, first, len);

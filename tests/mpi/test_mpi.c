@@ -16,6 +16,7 @@
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <float.h>
 #include <math.h>
 #include <sched.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int rank, nranks;
 static unsigned long seed;
@@ -301,6 +303,254 @@ static void test_bad_communicator(void) {
   gsl_vector_free(s);
 }
 
+
+/* ---- gradients ---- */
+
+/* The global batches are spread over the ranks unevenly, in rank order (rank 0 may have
+ * none): rank r holds [first, first + count). */
+static void my_share(size_t n, size_t *first, size_t *count) {
+  size_t lo = 0;
+  for (int r = 0; r <= rank; r++) {
+    size_t c = r == 0 ? n / (2 * (size_t)nranks) : (n - n / (2 * (size_t)nranks)) / (size_t)(nranks > 1 ? nranks - 1 : 1);
+    if (nranks == 1) c = n;
+    if (r == nranks - 1) c = n - lo;
+    if (r == rank) {
+      *first = lo;
+      *count = c;
+    }
+    lo += c;
+  }
+}
+
+/* A gradient whose entries span many binades and signs, decided by (global batch, j) and
+ * the rows: a wrong t->index or a lost batch changes the result. */
+static int grad_fn(const gsl_matrix *x, const gsl_vector *y, gsl_vector *g, double *loss,
+                   const ndpar_task *t, void *vctx) {
+  const int *fail_at = vctx;
+  if (fail_at && (size_t)*fail_at == t->index) return GSL_EDOM;
+  uint64_t h = 0x9e3779b97f4a7c15u * (t->index + 1);
+  for (size_t j = 0; j < g->size; j++) {
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9u;
+    double u = (double)(h >> 11) * 0x1p-53 - 0.5;
+    gsl_vector_set(g, j, ldexp(u, (int)(h % 61) - 30) + gsl_matrix_get(x, 0, 0));
+  }
+  *loss = gsl_vector_get(y, 0) * (double)(t->index % 7);
+  return GSL_SUCCESS;
+}
+
+typedef struct {
+  size_t n;
+  gsl_matrix **x;
+  gsl_vector **y;
+} batches;
+
+static batches make_batches(size_t n, gsl_rng *r) {
+  batches b = {n, malloc((n ? n : 1) * sizeof(gsl_matrix *)), malloc((n ? n : 1) * sizeof(gsl_vector *))};
+  for (size_t i = 0; i < n; i++) {
+    size_t rows = 1 + gsl_rng_uniform_int(r, 9);
+    b.x[i] = gsl_matrix_alloc(rows, 2);
+    b.y[i] = gsl_vector_alloc(rows);
+    for (size_t k = 0; k < rows; k++) {
+      gsl_matrix_set(b.x[i], k, 0, gsl_ran_gaussian(r, 1));
+      gsl_matrix_set(b.x[i], k, 1, gsl_ran_gaussian(r, 1));
+      gsl_vector_set(b.y[i], k, gsl_ran_gaussian(r, 1));
+    }
+  }
+  return b;
+}
+
+static void free_batches(batches b) {
+  for (size_t i = 0; i < b.n; i++) {
+    gsl_matrix_free(b.x[i]);
+    gsl_vector_free(b.y[i]);
+  }
+  free(b.x);
+  free(b.y);
+}
+
+static ndpar_pool *pool_of(size_t threads) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  cfg.bind = NDPAR_BIND_NONE;
+  return ndpar_pool_alloc(&cfg);
+}
+
+static void test_grad_deterministic_matches_one_process(void) {
+  size_t ns[] = {1, 3, 4, 5, 37, 300}, Ps[] = {1, 7, 20000};
+  gsl_rng *r = rng_for(2);
+  for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+    for (size_t b = 0; b < sizeof Ps / sizeof *Ps; b++) {
+      size_t n = ns[a], P = Ps[b], first = 0, count = 0;
+      batches all = make_batches(n, r);
+      my_share(n, &first, &count);
+      gsl_vector *one = gsl_vector_alloc(P), *dist = gsl_vector_alloc(P), *fast = gsl_vector_alloc(P);
+      double l1 = 0, l2 = 0, l3 = 0;
+      ndpar_pool *p1 = pool_of(1 + (size_t)rank % 3);
+      CHECK(ndpar_grad_compute(p1, (const gsl_matrix *const *)all.x, (const gsl_vector *const *)all.y, n,
+                               grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC, one, &l1) == GSL_SUCCESS);
+      for (size_t threads = 1; threads <= 3; threads += 2) {
+        ndpar_pool *p = pool_of(threads);
+        CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, p, (const gsl_matrix *const *)all.x + first,
+                                     (const gsl_vector *const *)all.y + first, count, grad_fn, NULL,
+                                     NDPAR_REDUCE_DETERMINISTIC, dist, &l2) == GSL_SUCCESS);
+        CHECK(same_vector(one, dist) && same_bits(l1, l2));
+        ndpar_pool_free(p);
+      }
+      CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, NULL, (const gsl_matrix *const *)all.x + first,
+                                   (const gsl_vector *const *)all.y + first, count, grad_fn, NULL,
+                                   NDPAR_REDUCE_FAST, fast, &l3) == GSL_SUCCESS);
+      /* Fast: within recursive summation's bound, n eps max|term| (terms reach 2^30 + |x|). */
+      double bound = 4.0 * (double)(n + 2) * DBL_EPSILON * 0x1p31;
+      for (size_t j = 0; j < P; j++) CHECK(fabs(gsl_vector_get(fast, j) - gsl_vector_get(one, j)) <= bound);
+      CHECK(fabs(l3 - l1) <= 1e-12 * (1 + fabs(l1)));
+      ndpar_pool_free(p1);
+      gsl_vector_free(one);
+      gsl_vector_free(dist);
+      gsl_vector_free(fast);
+      free_batches(all);
+    }
+  gsl_rng_free(r);
+}
+
+static void test_grad_errors_agree(void) {
+  gsl_rng *r = rng_for(3);
+  size_t n = 12, first = 0, count = 0;
+  batches all = make_batches(n, r);
+  my_share(n, &first, &count);
+  const gsl_matrix *const *x = (const gsl_matrix *const *)all.x + first;
+  const gsl_vector *const *y = (const gsl_vector *const *)all.y + first;
+  int last = nranks - 1;
+  gsl_vector *g = gsl_vector_alloc(rank == last && nranks > 1 ? 4 : 3);
+  gsl_vector_set_all(g, 5.0);
+  double loss = 9;
+  gsl_set_error_handler(capture);
+  for (int mode = 0; mode < 2; mode++) {
+    /* A callback failure (batch 10, on whichever rank holds it): its code everywhere. */
+    int fail_at = 10;
+    loss = 9;
+    gsl_vector *same = gsl_vector_alloc(3);
+    gsl_vector_set_all(same, 5.0);
+    CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, NULL, x, y, count, grad_fn, &fail_at, (ndpar_reduce)mode, same, &loss) == GSL_EDOM);
+    CHECK(gsl_vector_get(same, 0) == 5.0 && loss == 9);
+    /* P differs on the last rank. */
+    gsl_errors = 0;
+    int rc = ndpar_mpi_grad_compute(MPI_COMM_WORLD, NULL, x, y, count, grad_fn, NULL, (ndpar_reduce)mode, g, &loss);
+    if (nranks > 1) CHECK(rc == GSL_EBADLEN && strstr(gsl_reason, "P)") != NULL && gsl_errors == 1);
+    CHECK(gsl_vector_get(g, 0) == 5.0 || nranks == 1);
+    /* The mode differs on the last rank. */
+    ndpar_reduce m = rank == last ? (ndpar_reduce)(1 - mode) : (ndpar_reduce)mode;
+    rc = ndpar_mpi_grad_compute(MPI_COMM_WORLD, NULL, x, y, count, grad_fn, NULL, m, same, &loss);
+    CHECK(rc == (nranks > 1 ? GSL_EINVAL : GSL_SUCCESS));
+    gsl_vector_free(same);
+  }
+  /* No batches anywhere: the mean of nothing. */
+  gsl_vector *same = gsl_vector_alloc(3);
+  CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, NULL, NULL, NULL, 0, grad_fn, NULL, NDPAR_REDUCE_FAST, same, NULL) == GSL_EINVAL);
+  gsl_set_error_handler(NULL);
+  gsl_vector_free(same);
+  gsl_vector_free(g);
+  free_batches(all);
+  gsl_rng_free(r);
+}
+
+/* ---- inference ---- */
+
+static int mc_fn(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *vctx) {
+  const int *fail_at = vctx;
+  if (fail_at && (size_t)*fail_at == t->index) return GSL_EFAILED;
+  for (size_t i = 0; i < x->size1; i++)
+    for (size_t k = 0; k < y->size2; k++)
+      gsl_matrix_set(y, i, k, gsl_matrix_get(x, i, k % x->size2) * (1 + gsl_ran_gaussian(t->rng, 0.1)) + (double)t->index);
+  return GSL_SUCCESS;
+}
+
+static int plain_fn(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *vctx) {
+  (void)vctx;
+  for (size_t i = 0; i < x->size1; i++) gsl_matrix_set(y, i, 0, gsl_matrix_get(x, i, 0) + (double)t->index);
+  return GSL_SUCCESS;
+}
+
+static gsl_matrix **outputs(const batches *b, size_t cols) {
+  gsl_matrix **m = malloc((b->n ? b->n : 1) * sizeof *m);
+  for (size_t i = 0; i < b->n; i++) m[i] = gsl_matrix_alloc(b->x[i]->size1, cols);
+  return m;
+}
+
+static void free_outputs(gsl_matrix **m, size_t n) {
+  for (size_t i = 0; i < n; i++) gsl_matrix_free(m[i]);
+  free(m);
+}
+
+static void test_batch_mc_matches_one_process(void) {
+  gsl_rng *r = rng_for(4);
+  size_t ns[] = {1, 4, 9, 23};
+  for (size_t a = 0; a < sizeof ns / sizeof *ns; a++) {
+    size_t n = ns[a], first = 0, count = 0, samples = 17;
+    batches all = make_batches(n, r);
+    my_share(n, &first, &count);
+    gsl_matrix **m1 = outputs(&all, 3), **s1 = outputs(&all, 3), **lo1 = outputs(&all, 3), **hi1 = outputs(&all, 3);
+    gsl_matrix **m2 = outputs(&all, 3), **s2 = outputs(&all, 3), **lo2 = outputs(&all, 3), **hi2 = outputs(&all, 3);
+    const gsl_matrix *const *x = (const gsl_matrix *const *)all.x;
+    CHECK(ndpar_batch_infer_mc_interval(NULL, x, n, samples, seed, 0.9, mc_fn, NULL, m1, s1, lo1, hi1, NULL) == GSL_SUCCESS);
+    size_t failed = 0;
+    CHECK(ndpar_mpi_batch_infer_mc_interval(MPI_COMM_WORLD, NULL, x + first, count, samples, seed, 0.9, mc_fn, NULL,
+                                            m2 + first, s2 + first, lo2 + first, hi2 + first, &failed) == GSL_SUCCESS);
+    CHECK(failed == n);
+    for (size_t i = first; i < first + count; i++)
+      CHECK(same_matrix(m1[i], m2[i]) && same_matrix(s1[i], s2[i]) && same_matrix(lo1[i], lo2[i]) && same_matrix(hi1[i], hi2[i]));
+    CHECK(ndpar_mpi_batch_infer_mc(MPI_COMM_WORLD, NULL, x + first, count, samples, seed, mc_fn, NULL, m2 + first, NULL) == GSL_SUCCESS);
+    for (size_t i = first; i < first + count; i++) CHECK(same_matrix(m1[i], m2[i]));
+    /* A failure on the rank that holds the last batch: every rank, outputs untouched. */
+    int fail_at = (int)n - 1;
+    for (size_t i = first; i < first + count; i++) gsl_matrix_set_all(m2[i], -1);
+    CHECK(ndpar_mpi_batch_infer_mc_interval(MPI_COMM_WORLD, NULL, x + first, count, samples, seed, 0, mc_fn, &fail_at,
+                                            m2 + first, NULL, NULL, NULL, &failed) == GSL_EFAILED);
+    CHECK(failed == n - 1);
+    for (size_t i = first; i < first + count; i++) CHECK(gsl_matrix_get(m2[i], 0, 0) == -1);
+    /* Plain inference: t->index is global. */
+    CHECK(ndpar_mpi_batch_infer(MPI_COMM_WORLD, NULL, x + first, m2 + first, count, plain_fn, NULL) == GSL_SUCCESS);
+    for (size_t i = first; i < first + count; i++)
+      CHECK(gsl_matrix_get(m2[i], 0, 0) == gsl_matrix_get(x[i], 0, 0) + (double)i);
+    free_outputs(m1, n), free_outputs(s1, n), free_outputs(lo1, n), free_outputs(hi1, n);
+    free_outputs(m2, n), free_outputs(s2, n), free_outputs(lo2, n), free_outputs(hi2, n);
+    free_batches(all);
+  }
+  gsl_rng_free(r);
+}
+
+/* ---- ranks sharing an unbound node (run under mpirun --bind-to none) ---- */
+
+static unsigned long long my_cpus(void) {
+  cpu_set_t set;
+  unsigned long long mask = 0;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < 64; c++)
+      if (CPU_ISSET(c, &set)) mask |= 1ull << c;
+  return mask;
+}
+
+/* Each rank of the node takes its share of the cores: with as many ranks as cores, one
+ * thread each, bound to different cores. */
+static void test_unbound_ranks_split_the_node(void) {
+  ndpar_pool *p = ndpar_mpi_pool_alloc(MPI_COMM_WORLD, NULL);
+  CHECK(p != NULL);
+  size_t threads = ndpar_pool_threads(p), cores = 0;
+  unsigned long long mask = my_cpus(), all[64] = {0};
+  MPI_Allgather(&mask, 1, MPI_UNSIGNED_LONG_LONG, all, 1, MPI_UNSIGNED_LONG_LONG, MPI_COMM_WORLD);
+  for (int c = 0; c < 64; c++) cores += (all[0] | all[nranks - 1]) >> c & 1;
+  CHECK((size_t)__builtin_popcountll(mask) == threads);
+  if ((size_t)nranks <= (size_t)sysconf(_SC_NPROCESSORS_ONLN)) /* enough cores: disjoint shares */
+    for (int r = 0; r < nranks; r++)
+      if (r != rank) CHECK((all[r] & mask) == 0);
+  if (nranks == 2 && sysconf(_SC_NPROCESSORS_ONLN) == 2) CHECK(threads == 1);
+  /* The default pool of the ndpar_mpi functions splits the node the same way. */
+  CHECK(ndpar_pool_threads(ndpar_mpi_pool_default()) == threads);
+  ndpar_pool_free(p);
+  (void)cores;
+}
+
 /* ---- the runner ---- */
 
 typedef struct {
@@ -314,6 +564,10 @@ static const test_case tests[] = {
     {"cv_matches_one_process", test_cv_matches_one_process},
     {"differing_arguments", test_differing_arguments},
     {"bad_communicator", test_bad_communicator},
+    {"grad_deterministic_matches_one_process", test_grad_deterministic_matches_one_process},
+    {"grad_errors_agree", test_grad_errors_agree},
+    {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
+    {"unbound_ranks_split_the_node", test_unbound_ranks_split_the_node},
 };
 
 /* Before MPI_Init: a clear error, not a crash. */

@@ -1,0 +1,151 @@
+/* grad.c: the gradient over every rank's batches.
+ *
+ * FAST: each rank's row-weighted sum by ndpar_grad_compute's fast mode, then one
+ * MPI_Allreduce of P + 2 doubles (gradient sums, loss sum, rows). The allreduce is not
+ * split into buckets overlapped with the local fold: the fold is one pass over P doubles
+ * per worker (a few hundred microseconds at P = 10^6), and Open MPI progresses a
+ * non-blocking allreduce only inside MPI calls made by this thread (FUNNELED: the workers
+ * may not call MPI), so the overlap would be small; bench/mpi measures the whole against
+ * a bare MPI_Allreduce.
+ * DETERMINISTIC: each rank's reproducible (binned) sums, merged over the ranks by an
+ * allreduce whose user operation merges accumulators exactly; the final division is the
+ * single-process mode's own. Exact merging makes the result independent of the
+ * reduction tree MPI chooses, and so of the number of ranks. */
+#include "mpi/mpi_internal.h"
+#include "grad/grad_internal.h"
+#include "ndpar_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WHO "mpi_grad_compute"
+
+/* The caller's callback with t->index made global. */
+typedef struct {
+  ndpar_grad_fn f;
+  void *ctx;
+  size_t index0;
+} offset_ctx;
+
+static int offset_fn(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                     const ndpar_task *t, void *vctx) {
+  const offset_ctx *o = vctx;
+  ndpar_task global = {o->index0 + t->index, t->worker, t->rng};
+  return o->f(x, y, grad, loss, &global, o->ctx);
+}
+
+/* This rank's own arguments (reported here with GSL errors). */
+static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
+                       ndpar_grad_fn f, ndpar_reduce mode, const gsl_vector *grad) {
+  NDPAR_REQUIRE(f != NULL, WHO ": f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(grad != NULL, WHO ": grad is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(grad->size > 0, WHO ": grad has length 0", GSL_EBADLEN);
+  NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || mode == NDPAR_REDUCE_DETERMINISTIC,
+                WHO ": mode is neither NDPAR_REDUCE_FAST nor NDPAR_REDUCE_DETERMINISTIC", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS;
+  int status = ndpar_check_inputs(WHO, x, n);
+  if (status) return status;
+  NDPAR_REQUIRE(y != NULL, WHO ": y is NULL", GSL_EFAULT);
+  for (size_t i = 0; i < n; i++) {
+    if (y[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, WHO ": y[%zu] is NULL", i);
+    if (x[i]->size1 == 0) NDPAR_ERROR_FMT(GSL_EINVAL, WHO ": batch %zu has no rows", i);
+    if (y[i]->size != x[i]->size1)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, WHO ": y[%zu] has %zu entries, x[%zu] has %zu rows", i,
+                      y[i]->size, i, x[i]->size1);
+  }
+  return GSL_SUCCESS;
+}
+
+/* ---- FAST ---- */
+
+static int fast(mpi_call *c, ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+                size_t n, size_t index0, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
+  size_t P = grad->size;
+  double *sum = calloc(P + 2, sizeof *sum);
+  gsl_vector *mine = gsl_vector_alloc(P);
+  int status = sum && mine ? GSL_SUCCESS : GSL_ENOMEM;
+  if (status) gsl_error(WHO ": out of memory", __FILE__, __LINE__, status);
+  if (status == GSL_SUCCESS && n > 0) {
+    offset_ctx o = {f, ctx, index0};
+    double l = 0, rows = 0;
+    status = ndpar_grad_compute(p, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, mine, &l);
+    for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
+    for (size_t j = 0; status == GSL_SUCCESS && j < P; j++) sum[j] = rows * gsl_vector_get(mine, j);
+    sum[P] = rows * l;
+    sum[P + 1] = rows;
+  }
+  status = mpi_agree(c, status, 0);
+  if (status == GSL_SUCCESS)
+    status = mpi_check(c, MPI_Allreduce(MPI_IN_PLACE, sum, (int)(P + 2), MPI_DOUBLE, MPI_SUM, c->comm),
+                       "summing the gradients");
+  if (status == GSL_SUCCESS) {
+    for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, sum[j] / sum[P + 1]);
+    if (loss) *loss = sum[P] / sum[P + 1];
+  }
+  free(sum);
+  gsl_vector_free(mine);
+  return status;
+}
+
+/* ---- DETERMINISTIC ---- */
+
+static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
+  (void)type;
+  ndpar_rsum_merge_n(inout, in, (size_t)*len);
+}
+
+static int merge_over_ranks(mpi_call *c, ndpar_rsum *sums, size_t n) {
+  MPI_Datatype type;
+  MPI_Op op = MPI_OP_NULL;
+  int rc = MPI_Type_contiguous((int)(sizeof(ndpar_rsum) / sizeof(double)), MPI_DOUBLE, &type);
+  if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&type);
+  if (rc != MPI_SUCCESS) return mpi_check(c, rc, "making the accumulator type");
+  rc = MPI_Op_create(merge_op, 1, &op); /* commutative and associative: merges are exact */
+  for (size_t at = 0; rc == MPI_SUCCESS && at < n;) {
+    int m = n - at < (size_t)1 << 26 ? (int)(n - at) : 1 << 26; /* counts are ints */
+    rc = MPI_Allreduce(MPI_IN_PLACE, sums + at, m, type, op, c->comm);
+    at += (size_t)m;
+  }
+  int status = mpi_check(c, rc, "merging the reproducible sums");
+  if (op != MPI_OP_NULL) MPI_Op_free(&op);
+  MPI_Type_free(&type);
+  return status;
+}
+
+static int deterministic(mpi_call *c, ndpar_pool *p, const gsl_matrix *const *x,
+                         const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
+                         void *ctx, gsl_vector *grad, double *loss) {
+  size_t P = grad->size;
+  ndpar_rsum *sums = malloc((P + 2) * sizeof *sums);
+  int status = sums ? GSL_SUCCESS : GSL_ENOMEM;
+  if (status) gsl_error(WHO ": out of memory", __FILE__, __LINE__, status);
+  if (status == GSL_SUCCESS) status = grad_reproducible_sums(p, x, y, n, index0, f, ctx, P, sums, NULL);
+  status = mpi_agree(c, status, 0);
+  if (status == GSL_SUCCESS) status = merge_over_ranks(c, sums, P + 2);
+  if (status == GSL_SUCCESS) grad_reproducible_finish(sums, P, grad, loss);
+  free(sums);
+  return status;
+}
+
+int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const *x,
+                           const gsl_vector *const *y, size_t n_local, ndpar_grad_fn f, void *ctx,
+                           ndpar_reduce mode, gsl_vector *grad, double *loss) {
+  mpi_call c;
+  int checked = check_local(x, y, n_local, f, mode, grad);
+  int status = mpi_open(&c, WHO, comm, &p);
+  if (status) return status;
+  status = mpi_agree(&c, checked, 1);
+  mpi_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
+                    {"mode", (long long)mode, GSL_EINVAL}};
+  if (status == GSL_SUCCESS) status = mpi_same_args(&c, args, 2);
+  size_t index0 = 0, total = 0;
+  if (status == GSL_SUCCESS) status = mpi_offset(&c, n_local, &index0, &total);
+  if (status == GSL_SUCCESS && total == 0)
+    status = ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
+                             WHO ": no rank has a batch (the mean of nothing is undefined)");
+  if (status == GSL_SUCCESS)
+    status = mode == NDPAR_REDUCE_FAST ? fast(&c, p, x, y, n_local, index0, f, ctx, grad, loss)
+                                       : deterministic(&c, p, x, y, n_local, index0, f, ctx, grad, loss);
+  mpi_close(&c);
+  return status;
+}
