@@ -202,7 +202,7 @@ MPI_LINK     := $(MPI_LIB) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
 
 $(BUILD)/obj/modules/mpi/%.o: modules/mpi/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(MPICC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(MPICC) $(CFLAGS_ALL) -fvisibility=hidden -MMD -MP -c $< -o $@
 
 $(MPI_LIB): $(MPI_OBJ)
 	@mkdir -p $(@D)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-int mpi_check(const mpi_call *c, int rc, const char *what) {
+int coll_check(const coll_call *c, int rc, const char *what) {
   if (rc == MPI_SUCCESS) return GSL_SUCCESS;
   char msg[MPI_MAX_ERROR_STRING];
   int len = 0;
@@ -32,8 +32,8 @@ static int check_thread(const char *who, size_t threads) {
   return GSL_SUCCESS;
 }
 
-int mpi_open(mpi_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool) {
-  *c = (mpi_call){MPI_COMM_NULL, 0, 1, who};
+int coll_open(coll_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool) {
+  *c = (coll_call){MPI_COMM_NULL, 0, 1, who};
   int initialised = 0, finalised = 0;
   MPI_Initialized(&initialised);
   if (initialised) MPI_Finalized(&finalised);
@@ -46,27 +46,27 @@ int mpi_open(mpi_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool) {
   if (status == GSL_SUCCESS) status = check_thread(who, ndpar_pool_threads(*pool));
   MPI_Comm dup = MPI_COMM_NULL;
   int rc = MPI_Comm_dup(comm, &dup);
-  if (rc != MPI_SUCCESS) return mpi_check(c, rc, "duplicating the communicator");
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "duplicating the communicator");
   c->comm = dup;
   MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
   MPI_Comm_rank(dup, &c->rank);
   MPI_Comm_size(dup, &c->size);
-  status = mpi_agree(c, status, 1);
-  if (status) mpi_close(c);
+  status = coll_agree(c, status, 1);
+  if (status) coll_close(c);
   return status;
 }
 
-void mpi_close(mpi_call *c) {
+void coll_close(coll_call *c) {
   if (c->comm != MPI_COMM_NULL) MPI_Comm_free(&c->comm);
   c->comm = MPI_COMM_NULL;
 }
 
-int mpi_agree(const mpi_call *c, int status, int report) {
+int coll_agree(const coll_call *c, int status, int report) {
   struct {
     int key, code;
   } in = {status ? c->rank : INT_MAX, status}, out;
   int rc = MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, c->comm);
-  if (rc != MPI_SUCCESS) return mpi_check(c, rc, "agreeing on errors");
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "agreeing on errors");
   if (out.key == INT_MAX) return GSL_SUCCESS;
   if (report && out.key != c->rank)
     ndpar_error_fmt(out.code, __FILE__, __LINE__, "%s: rank %d failed (%s); see its message",
@@ -74,10 +74,10 @@ int mpi_agree(const mpi_call *c, int status, int report) {
   return out.code;
 }
 
-int mpi_same_args(const mpi_call *c, const mpi_arg *args, size_t n) {
+int coll_same_args(const coll_call *c, const coll_arg *args, size_t n) {
   long long *root = malloc((n ? n : 1) * sizeof *root);
   int status = root ? GSL_SUCCESS : GSL_ENOMEM;
-  status = mpi_agree(c, status, 0);
+  status = coll_agree(c, status, 0);
   if (status) {
     free(root);
     GSL_ERROR("mpi: out of memory", status);
@@ -95,9 +95,9 @@ int mpi_same_args(const mpi_call *c, const mpi_arg *args, size_t n) {
   if (rc == MPI_SUCCESS) rc = MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, c->comm);
   long long expected = out.field < (int)n ? root[out.field] : 0;
   free(root);
-  if (rc != MPI_SUCCESS) return mpi_check(c, rc, "comparing arguments");
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "comparing arguments");
   if (out.field == (int)n) return GSL_SUCCESS;
-  const mpi_arg *a = &args[out.field];
+  const coll_arg *a = &args[out.field];
   if (out.rank == c->rank)
     return ndpar_error_fmt(a->code, __FILE__, __LINE__,
                            "%s: %s differs between ranks: rank %d has %lld, rank 0 has %lld",
@@ -107,18 +107,18 @@ int mpi_same_args(const mpi_call *c, const mpi_arg *args, size_t n) {
                          c->who, a->name, out.rank, expected);
 }
 
-long long mpi_hash(const void *data, size_t n) {
+long long coll_hash(const void *data, size_t n) {
   const unsigned char *b = data;
   uint64_t h = 14695981039346656037u;
   for (size_t i = 0; b && i < n; i++) h = (h ^ b[i]) * 1099511628211u;
   return (long long)h;
 }
 
-int mpi_offset(const mpi_call *c, size_t n_local, size_t *first, size_t *total) {
+int coll_offset(const coll_call *c, size_t n_local, size_t *first, size_t *total) {
   unsigned long long mine = n_local, before = 0, all = 0;
   int rc = MPI_Exscan(&mine, &before, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, c->comm);
   if (rc == MPI_SUCCESS) rc = MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, c->comm);
-  if (rc != MPI_SUCCESS) return mpi_check(c, rc, "counting the batches");
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "counting the batches");
   *first = c->rank == 0 ? 0 : (size_t)before; /* MPI_Exscan leaves rank 0's undefined */
   *total = (size_t)all;
   return GSL_SUCCESS;

@@ -58,7 +58,7 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
 
 /* ---- FAST ---- */
 
-static int fast(mpi_call *c, ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+static int fast(coll_call *c, ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
                 size_t n, size_t index0, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
   size_t P = grad->size;
   double *sum = calloc(P + 2, sizeof *sum);
@@ -74,9 +74,9 @@ static int fast(mpi_call *c, ndpar_pool *p, const gsl_matrix *const *x, const gs
     sum[P] = rows * l;
     sum[P + 1] = rows;
   }
-  status = mpi_agree(c, status, 0);
+  status = coll_agree(c, status, 0);
   if (status == GSL_SUCCESS)
-    status = mpi_check(c, MPI_Allreduce(MPI_IN_PLACE, sum, (int)(P + 2), MPI_DOUBLE, MPI_SUM, c->comm),
+    status = coll_check(c, MPI_Allreduce(MPI_IN_PLACE, sum, (int)(P + 2), MPI_DOUBLE, MPI_SUM, c->comm),
                        "summing the gradients");
   if (status == GSL_SUCCESS) {
     for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, sum[j] / sum[P + 1]);
@@ -94,25 +94,25 @@ static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
   ndpar_rsum_merge_n(inout, in, (size_t)*len);
 }
 
-static int merge_over_ranks(mpi_call *c, ndpar_rsum *sums, size_t n) {
+static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
   MPI_Datatype type;
   MPI_Op op = MPI_OP_NULL;
   int rc = MPI_Type_contiguous((int)(sizeof(ndpar_rsum) / sizeof(double)), MPI_DOUBLE, &type);
   if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&type);
-  if (rc != MPI_SUCCESS) return mpi_check(c, rc, "making the accumulator type");
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "making the accumulator type");
   rc = MPI_Op_create(merge_op, 1, &op); /* commutative and associative: merges are exact */
   for (size_t at = 0; rc == MPI_SUCCESS && at < n;) {
     int m = n - at < (size_t)1 << 26 ? (int)(n - at) : 1 << 26; /* counts are ints */
     rc = MPI_Allreduce(MPI_IN_PLACE, sums + at, m, type, op, c->comm);
     at += (size_t)m;
   }
-  int status = mpi_check(c, rc, "merging the reproducible sums");
+  int status = coll_check(c, rc, "merging the reproducible sums");
   if (op != MPI_OP_NULL) MPI_Op_free(&op);
   MPI_Type_free(&type);
   return status;
 }
 
-static int deterministic(mpi_call *c, ndpar_pool *p, const gsl_matrix *const *x,
+static int deterministic(coll_call *c, ndpar_pool *p, const gsl_matrix *const *x,
                          const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
                          void *ctx, gsl_vector *grad, double *loss) {
   size_t P = grad->size;
@@ -120,7 +120,7 @@ static int deterministic(mpi_call *c, ndpar_pool *p, const gsl_matrix *const *x,
   int status = sums ? GSL_SUCCESS : GSL_ENOMEM;
   if (status) gsl_error(WHO ": out of memory", __FILE__, __LINE__, status);
   if (status == GSL_SUCCESS) status = grad_reproducible_sums(p, x, y, n, index0, f, ctx, P, sums, NULL);
-  status = mpi_agree(c, status, 0);
+  status = coll_agree(c, status, 0);
   if (status == GSL_SUCCESS) status = merge_over_ranks(c, sums, P + 2);
   if (status == GSL_SUCCESS) grad_reproducible_finish(sums, P, grad, loss);
   free(sums);
@@ -130,22 +130,22 @@ static int deterministic(mpi_call *c, ndpar_pool *p, const gsl_matrix *const *x,
 int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const *x,
                            const gsl_vector *const *y, size_t n_local, ndpar_grad_fn f, void *ctx,
                            ndpar_reduce mode, gsl_vector *grad, double *loss) {
-  mpi_call c;
+  coll_call c;
   int checked = check_local(x, y, n_local, f, mode, grad);
-  int status = mpi_open(&c, WHO, comm, &p);
+  int status = coll_open(&c, WHO, comm, &p);
   if (status) return status;
-  status = mpi_agree(&c, checked, 1);
-  mpi_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
+  status = coll_agree(&c, checked, 1);
+  coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
                     {"mode", (long long)mode, GSL_EINVAL}};
-  if (status == GSL_SUCCESS) status = mpi_same_args(&c, args, 2);
+  if (status == GSL_SUCCESS) status = coll_same_args(&c, args, 2);
   size_t index0 = 0, total = 0;
-  if (status == GSL_SUCCESS) status = mpi_offset(&c, n_local, &index0, &total);
+  if (status == GSL_SUCCESS) status = coll_offset(&c, n_local, &index0, &total);
   if (status == GSL_SUCCESS && total == 0)
     status = ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
                              WHO ": no rank has a batch (the mean of nothing is undefined)");
   if (status == GSL_SUCCESS)
     status = mode == NDPAR_REDUCE_FAST ? fast(&c, p, x, y, n_local, index0, f, ctx, grad, loss)
                                        : deterministic(&c, p, x, y, n_local, index0, f, ctx, grad, loss);
-  mpi_close(&c);
+  coll_close(&c);
   return status;
 }

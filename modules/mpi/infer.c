@@ -30,17 +30,17 @@ int ndpar_mpi_batch_infer(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const 
   if (checked) gsl_error("mpi_batch_infer: f is NULL", __FILE__, __LINE__, checked);
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_inputs(who, x, n_local);
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_outputs(who, "y", x, y, n_local, &cols);
-  mpi_call c;
-  int status = mpi_open(&c, who, comm, &p);
+  coll_call c;
+  int status = coll_open(&c, who, comm, &p);
   if (status) return status;
-  status = mpi_agree(&c, checked, 1);
+  status = coll_agree(&c, checked, 1);
   size_t index0 = 0, total = 0;
-  if (status == GSL_SUCCESS) status = mpi_offset(&c, n_local, &index0, &total);
+  if (status == GSL_SUCCESS) status = coll_offset(&c, n_local, &index0, &total);
   if (status == GSL_SUCCESS) {
     offset_ctx o = {f, ctx, index0};
-    status = mpi_agree(&c, n_local ? ndpar_batch_infer(p, x, y, n_local, offset_fn, &o) : 0, 0);
+    status = coll_agree(&c, n_local ? ndpar_batch_infer(p, x, y, n_local, offset_fn, &o) : 0, 0);
   }
-  mpi_close(&c);
+  coll_close(&c);
   return status;
 }
 
@@ -70,12 +70,12 @@ static long long bits_of(double v) {
 }
 
 /* The lowest global index of a failing batch over the ranks (total if none). */
-static int lowest_failure(mpi_call *c, int local_status, size_t local_failed, size_t index0,
+static int lowest_failure(coll_call *c, int local_status, size_t local_failed, size_t index0,
                           size_t total, size_t *failed) {
   unsigned long long mine = local_status ? index0 + local_failed : total, low = total;
   int rc = MPI_Allreduce(&mine, &low, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, c->comm);
   if (failed) *failed = (size_t)low;
-  return mpi_check(c, rc, "finding the failing batch");
+  return coll_check(c, rc, "finding the failing batch");
 }
 
 int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const *x,
@@ -86,19 +86,19 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
                                       size_t *failed) {
   size_t cols = 0;
   int checked = batch_mc_check(x, n_local, samples, level, f, mean, sd, lower, upper, &cols);
-  mpi_call c;
-  int status = mpi_open(&c, "mpi_batch_infer_mc", comm, &p);
+  coll_call c;
+  int status = coll_open(&c, "mpi_batch_infer_mc", comm, &p);
   if (status) return status;
-  status = mpi_agree(&c, checked, 1);
-  mpi_arg args[] = {{"samples", (long long)samples, GSL_EINVAL},
+  status = coll_agree(&c, checked, 1);
+  coll_arg args[] = {{"samples", (long long)samples, GSL_EINVAL},
                     {"seed", (long long)seed, GSL_EINVAL},
                     {"level", bits_of(level), GSL_EINVAL},
                     {"whether sd is wanted", sd != NULL, GSL_EINVAL}};
-  if (status == GSL_SUCCESS) status = mpi_same_args(&c, args, 4);
+  if (status == GSL_SUCCESS) status = coll_same_args(&c, args, 4);
   size_t index0 = 0, total = 0;
-  if (status == GSL_SUCCESS) status = mpi_offset(&c, n_local, &index0, &total);
+  if (status == GSL_SUCCESS) status = coll_offset(&c, n_local, &index0, &total);
   if (status) {
-    mpi_close(&c);
+    coll_close(&c);
     return status;
   }
   /* Into private outputs first: a rank's outputs change only if every rank succeeded. */
@@ -111,7 +111,7 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
   size_t at = n_local;
   if (local == GSL_SUCCESS && n_local > 0)
     local = batch_infer_mc_from(p, x, n_local, index0, samples, seed, level, f, ctx, m, s, lo, hi, &at);
-  status = mpi_agree(&c, local, 0);
+  status = coll_agree(&c, local, 0);
   if (failed) *failed = total;
   if (status != GSL_SUCCESS) lowest_failure(&c, local, at, index0, total, failed); /* on every rank */
   if (status == GSL_SUCCESS) {
@@ -124,7 +124,7 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
   free_shaped(s, n_local);
   free_shaped(lo, n_local);
   free_shaped(hi, n_local);
-  mpi_close(&c);
+  coll_close(&c);
   return status;
 }
 

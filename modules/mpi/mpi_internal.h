@@ -9,39 +9,39 @@ typedef struct {
   MPI_Comm comm; /* duplicate of the caller's, MPI_ERRORS_RETURN; MPI_COMM_NULL if none */
   int rank, size;
   const char *who;
-} mpi_call;
+} coll_call;
 
 /* Checks that MPI can be used from this thread with pool p (NULL: the default pool, made
  * here if needed, into *pool), duplicates comm and agrees on the outcome over the ranks.
  * On failure every rank returns the same GSL code and c->comm is MPI_COMM_NULL. */
-int mpi_open(mpi_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool);
-void mpi_close(mpi_call *c);
+int coll_open(coll_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool);
+void coll_close(coll_call *c);
 
 /* An MPI return code as a GSL one: GSL_SUCCESS, or GSL_EFAILED reported with MPI's own
  * message and what was being done. */
-int mpi_check(const mpi_call *c, int rc, const char *what);
+int coll_check(const coll_call *c, int rc, const char *what);
 
 /* Every rank's status in, the status of the lowest failing rank out, on every rank. With
  * report, ranks other than the failing one call the GSL error handler naming it (the
  * failing rank has reported its own error already). */
-int mpi_agree(const mpi_call *c, int status, int report);
+int coll_agree(const coll_call *c, int status, int report);
 
 /* An argument that must be equal on every rank. */
 typedef struct {
   const char *name;
   long long value;
   int code; /* GSL_EBADLEN for a size, GSL_EINVAL otherwise */
-} mpi_arg;
+} coll_arg;
 
 /* Compares every rank's args with rank 0's; the first argument that differs, on the
  * lowest rank where it does, gives its code on every rank with a message naming both. */
-int mpi_same_args(const mpi_call *c, const mpi_arg *args, size_t n);
+int coll_same_args(const coll_call *c, const coll_arg *args, size_t n);
 
 /* FNV-1a over n bytes: a fingerprint of contents that must agree (parameter arrays). */
-long long mpi_hash(const void *data, size_t n);
+long long coll_hash(const void *data, size_t n);
 
 /* The global index of this rank's first batch (an exclusive prefix sum of n_local) and
  * the total; GSL_EFAILED if MPI fails. */
-int mpi_offset(const mpi_call *c, size_t n_local, size_t *first, size_t *total);
+int coll_offset(const coll_call *c, size_t n_local, size_t *first, size_t *total);
 
 #endif

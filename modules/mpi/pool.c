@@ -37,7 +37,7 @@ static ndpar_pool *pool_on_share(const ndpar_pool_config *cfg, const ndpar_cores
 
 /* The ranks of one node see the same cores (none bound, or all bound alike). */
 static int same_cores(MPI_Comm node, const ndpar_cores *cores, int *same) {
-  long long h = mpi_hash(cores->cpu, cores->count * sizeof *cores->cpu), lo = 0, hi = 0;
+  long long h = coll_hash(cores->cpu, cores->count * sizeof *cores->cpu), lo = 0, hi = 0;
   int rc = MPI_Allreduce(&h, &lo, 1, MPI_LONG_LONG, MPI_MIN, node);
   if (rc == MPI_SUCCESS) rc = MPI_Allreduce(&h, &hi, 1, MPI_LONG_LONG, MPI_MAX, node);
   *same = lo == hi;
@@ -49,11 +49,11 @@ ndpar_pool *ndpar_mpi_pool_alloc(MPI_Comm comm, const ndpar_pool_config *cfg) {
   MPI_Initialized(&initialised);
   if (!initialised) GSL_ERROR_NULL("mpi_pool_alloc: MPI is not initialised", GSL_EINVAL);
   if (comm == MPI_COMM_NULL) GSL_ERROR_NULL("mpi_pool_alloc: comm is MPI_COMM_NULL", GSL_EINVAL);
-  mpi_call c = {MPI_COMM_NULL, 0, 1, "mpi_pool_alloc"};
+  coll_call c = {MPI_COMM_NULL, 0, 1, "mpi_pool_alloc"};
   MPI_Comm node = MPI_COMM_NULL;
   int rc = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   if (rc != MPI_SUCCESS) {
-    mpi_check(&c, rc, "finding the ranks of this node");
+    coll_check(&c, rc, "finding the ranks of this node");
     return NULL;
   }
   MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN);
@@ -64,7 +64,7 @@ ndpar_pool *ndpar_mpi_pool_alloc(MPI_Comm comm, const ndpar_pool_config *cfg) {
   rc = same_cores(node, cores, &same);
   MPI_Comm_free(&node);
   if (rc != MPI_SUCCESS) {
-    mpi_check(&c, rc, "comparing the bindings of this node's ranks");
+    coll_check(&c, rc, "comparing the bindings of this node's ranks");
     return NULL;
   }
   if (nlocal == 1 || !same) return ndpar_pool_alloc(cfg); /* alone, or bound apart */

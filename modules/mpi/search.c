@@ -22,7 +22,7 @@
 #include <string.h>
 
 typedef struct {
-  mpi_call *c;
+  coll_call *c;
   MPI_Win win;
   long *counters; /* on rank 0: [0] the next task, [1 + i] candidate i's finished folds */
   size_t ncand, k, total;
@@ -33,7 +33,7 @@ typedef struct {
 static int dealer_open(dealer *d) {
   MPI_Aint bytes = d->c->rank == 0 ? (MPI_Aint)((d->ncand + 1) * sizeof(long)) : 0;
   int rc = MPI_Win_allocate(bytes, sizeof(long), MPI_INFO_NULL, d->c->comm, &d->counters, &d->win);
-  if (rc != MPI_SUCCESS) return mpi_check(d->c, rc, "creating the task counter");
+  if (rc != MPI_SUCCESS) return coll_check(d->c, rc, "creating the task counter");
   MPI_Win_set_errhandler(d->win, MPI_ERRORS_RETURN);
   rc = MPI_Win_lock_all(MPI_MODE_NOCHECK, d->win);
   if (rc == MPI_SUCCESS && d->c->rank == 0) {
@@ -41,20 +41,20 @@ static int dealer_open(dealer *d) {
     rc = MPI_Win_sync(d->win);
   }
   if (rc == MPI_SUCCESS) rc = MPI_Barrier(d->c->comm); /* no rank counts before rank 0 zeroed */
-  return mpi_check(d->c, rc, "starting the task counter");
+  return coll_check(d->c, rc, "starting the task counter");
 }
 
 static int dealer_close(dealer *d) {
   int rc = MPI_Win_unlock_all(d->win);
   int rc2 = MPI_Win_free(&d->win);
-  return mpi_check(d->c, rc != MPI_SUCCESS ? rc : rc2, "freeing the task counter");
+  return coll_check(d->c, rc != MPI_SUCCESS ? rc : rc2, "freeing the task counter");
 }
 
 /* The first task of this rank's next chunk of `want`. */
 static int dealer_take(dealer *d, long want, long *first) {
   int rc = MPI_Fetch_and_op(&want, first, MPI_LONG, 0, 0, MPI_SUM, d->win);
   if (rc == MPI_SUCCESS) rc = MPI_Win_flush(0, d->win);
-  return mpi_check(d->c, rc, "taking tasks");
+  return coll_check(d->c, rc, "taking tasks");
 }
 
 /* After a failure with NDPAR_GRID_STOP_ON_ERROR: no rank gets another task. */
@@ -62,7 +62,7 @@ static int dealer_stop(dealer *d) {
   long all = (long)d->total;
   int rc = MPI_Accumulate(&all, 1, MPI_LONG, 0, 0, 1, MPI_LONG, MPI_SUM, d->win);
   if (rc == MPI_SUCCESS) rc = MPI_Win_flush(0, d->win);
-  return mpi_check(d->c, rc, "stopping the search");
+  return coll_check(d->c, rc, "stopping the search");
 }
 
 /* Counts the tasks [first, end) as done, per candidate, and on rank 0 reports the
@@ -89,7 +89,7 @@ static int dealer_done(dealer *d, size_t first, size_t end) {
       d->opts->progress(complete, d->ncand, d->opts->progress_ctx);
     }
   }
-  return mpi_check(d->c, rc, "counting finished tasks");
+  return coll_check(d->c, rc, "counting finished tasks");
 }
 
 /* Runs chunks until the counter passes the end, or a failure stops the search. */
@@ -112,7 +112,7 @@ static int deal(dealer *d, grid_runner *r, size_t chunk, int stop_on_error) {
 }
 
 /* Completes every rank's scores and statuses (zero where another rank ran the task). */
-static int combine(mpi_call *c, double *scores, int *status, size_t n) {
+static int combine(coll_call *c, double *scores, int *status, size_t n) {
   int rc = MPI_SUCCESS;
   for (size_t at = 0; rc == MPI_SUCCESS && at < n;) { /* counts are ints: in pieces */
     int m = n - at < (size_t)1 << 28 ? (int)(n - at) : 1 << 28;
@@ -120,7 +120,7 @@ static int combine(mpi_call *c, double *scores, int *status, size_t n) {
     if (rc == MPI_SUCCESS) rc = MPI_Allreduce(MPI_IN_PLACE, status + at, m, MPI_INT, MPI_SUM, c->comm);
     at += (size_t)m;
   }
-  return mpi_check(c, rc, "gathering the scores");
+  return coll_check(c, rc, "gathering the scores");
 }
 
 typedef struct {
@@ -137,11 +137,11 @@ typedef struct {
   size_t reported; /* progress reported on rank 0 */
 } search_args;
 
-static int shared_args_agree(mpi_call *c, const search_args *a, const ndpar_grid_result *res) {
-  mpi_arg args[] = {
+static int shared_args_agree(coll_call *c, const search_args *a, const ndpar_grid_result *res) {
+  coll_arg args[] = {
       {"the number of candidates", (long long)a->ncand, GSL_EBADLEN},
       {"the parameter size", (long long)a->size, GSL_EBADLEN},
-      {"the candidates' parameters", mpi_hash(a->base, a->ncand * a->size), GSL_EINVAL},
+      {"the candidates' parameters", coll_hash(a->base, a->ncand * a->size), GSL_EINVAL},
       {"the number of folds", a->folds ? (long long)ndpar_folds_count(a->folds) : -1, GSL_EBADLEN},
       {"the folds' sample count", a->folds ? (long long)ndpar_folds_samples(a->folds) : -1, GSL_EBADLEN},
       {"x's rows", a->x ? (long long)a->x->size1 : -1, GSL_EBADLEN},
@@ -151,20 +151,20 @@ static int shared_args_agree(mpi_call *c, const search_args *a, const ndpar_grid
       {"result's candidates", res ? (long long)res->candidates : -1, GSL_EBADLEN},
       {"result's folds", res ? (long long)res->folds : -1, GSL_EBADLEN},
   };
-  return mpi_same_args(c, args, sizeof args / sizeof args[0]);
+  return coll_same_args(c, args, sizeof args / sizeof args[0]);
 }
 
 /* The distributed search; on success every task's score and status on every rank. */
-static int search(mpi_call *c, ndpar_pool *p, search_args *a, double *scores, int *status) {
+static int search(coll_call *c, ndpar_pool *p, search_args *a, double *scores, int *status) {
   size_t k = ndpar_folds_count(a->folds);
   ndpar_grid_options local = {a->opts ? a->opts->flags : 0, NULL, NULL}; /* progress: ours */
   grid_runner *r = NULL;
   int rc = grid_runner_alloc(a->who, p, a->base, a->size, a->ncand, a->x, a->y, a->folds, a->f,
                              a->ctx, &local, scores, status, &r);
-  rc = mpi_agree(c, rc, 1);
+  rc = coll_agree(c, rc, 1);
   if (rc) return rc;
   dealer d = {.c = c, .ncand = a->ncand, .k = k, .total = a->ncand * k, .opts = a->opts};
-  rc = mpi_agree(c, deal(&d, r, ndpar_pool_threads(p), local.flags & NDPAR_GRID_STOP_ON_ERROR), 1);
+  rc = coll_agree(c, deal(&d, r, ndpar_pool_threads(p), local.flags & NDPAR_GRID_STOP_ON_ERROR), 1);
   a->reported = d.reported;
   grid_runner_free(r);
   if (rc == GSL_SUCCESS) rc = combine(c, scores, status, a->ncand * k);
@@ -180,19 +180,19 @@ static int first_failure(const int *status, size_t n) {
 
 static int search_result(MPI_Comm comm, ndpar_pool *p, search_args *a,
                          ndpar_grid_result *result) {
-  mpi_call c;
-  int rc = mpi_open(&c, a->who, comm, &p);
+  coll_call c;
+  int rc = coll_open(&c, a->who, comm, &p);
   if (rc) return rc;
-  rc = mpi_agree(&c, a->checked, 1);
+  rc = coll_agree(&c, a->checked, 1);
   if (rc == GSL_SUCCESS) rc = shared_args_agree(&c, a, result);
-  if (rc == GSL_SUCCESS) rc = mpi_agree(&c, grid_check(a->who, a->ncand, a->folds, a->f, a->opts, result), 1);
+  if (rc == GSL_SUCCESS) rc = coll_agree(&c, grid_check(a->who, a->ncand, a->folds, a->f, a->opts, result), 1);
   size_t n = rc ? 0 : a->ncand * ndpar_folds_count(a->folds);
   double *scores = rc ? NULL : calloc(n, sizeof *scores);
   int *status = rc ? NULL : calloc(n, sizeof *status);
   if (rc == GSL_SUCCESS) {
     int local = scores && status ? GSL_SUCCESS : GSL_ENOMEM;
     if (local) gsl_error("mpi_grid_search: out of memory", __FILE__, __LINE__, local);
-    rc = mpi_agree(&c, local, 1);
+    rc = coll_agree(&c, local, 1);
   }
   if (rc == GSL_SUCCESS) rc = search(&c, p, a, scores, status);
   int stop = a->opts && (a->opts->flags & NDPAR_GRID_STOP_ON_ERROR);
@@ -202,7 +202,7 @@ static int search_result(MPI_Comm comm, ndpar_pool *p, search_args *a,
     a->opts->progress(a->ncand, a->ncand, a->opts->progress_ctx);
   free(scores);
   free(status);
-  mpi_close(&c);
+  coll_close(&c);
   return rc;
 }
 
@@ -282,27 +282,27 @@ int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x, const gs
     a.checked = ndpar_error_fmt(GSL_EBADLEN, __FILE__, __LINE__,
                                 "mpi_cv_run: scores has %zu entries for %zu folds", scores->size, k);
   }
-  mpi_call c;
-  int rc = mpi_open(&c, a.who, comm, &p);
+  coll_call c;
+  int rc = coll_open(&c, a.who, comm, &p);
   if (rc) return rc;
-  rc = mpi_agree(&c, a.checked, 1);
-  mpi_arg args[] = {{"the number of folds", (long long)k, GSL_EBADLEN},
+  rc = coll_agree(&c, a.checked, 1);
+  coll_arg args[] = {{"the number of folds", (long long)k, GSL_EBADLEN},
                     {"the folds' sample count", folds ? (long long)ndpar_folds_samples(folds) : -1, GSL_EBADLEN},
                     {"x's rows", x ? (long long)x->size1 : -1, GSL_EBADLEN},
                     {"x's columns", x ? (long long)x->size2 : -1, GSL_EBADLEN}};
-  if (rc == GSL_SUCCESS) rc = mpi_same_args(&c, args, sizeof args / sizeof args[0]);
+  if (rc == GSL_SUCCESS) rc = coll_same_args(&c, args, sizeof args / sizeof args[0]);
   double *s = rc ? NULL : calloc(k, sizeof *s);
   int *status = rc ? NULL : calloc(k, sizeof *status);
   if (rc == GSL_SUCCESS) {
     int local = s && status ? GSL_SUCCESS : GSL_ENOMEM;
     if (local) gsl_error("mpi_cv_run: out of memory", __FILE__, __LINE__, local);
-    rc = mpi_agree(&c, local, 1);
+    rc = coll_agree(&c, local, 1);
   }
   if (rc == GSL_SUCCESS) rc = search(&c, p, &a, s, status);
   if (rc == GSL_SUCCESS) rc = first_failure(status, k);
   for (size_t i = 0; rc == GSL_SUCCESS && i < k; i++) gsl_vector_set(scores, i, s[i]);
   free(s);
   free(status);
-  mpi_close(&c);
+  coll_close(&c);
   return rc;
 }
