@@ -53,7 +53,7 @@ LDFLAGS_ALL  := $(CFLAGS_SAN) $(LDFLAGS)
 TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
-        $(addprefix test-,core $(MODULES) scalebench) $(addprefix bench-,$(MODULES)) test-mpi mpi
+        $(addprefix test-,core $(MODULES) scalebench) $(addprefix bench-,$(MODULES)) test-mpi mpi bench-mpi
 
 all: libs tests benches examples tools
 
@@ -283,6 +283,21 @@ BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b $(BENCH_ARGS); done
 
+# bench/mpi (the mpi module against bare MPI): built with mpicc, run under mpirun (make bench-mpi MPI_BENCH_NP=2).
+MPI_BENCH_BIN := $(BUILD)/bench/bench_mpi
+MPI_BENCH_NP  ?= 2
+$(BUILD)/obj/bench/mpi/%.o: bench/mpi/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -Ibench/common -MMD -MP -c $< -o $@
+
+$(MPI_BENCH_BIN): $(BUILD)/obj/bench/mpi/bench_mpi.o $(BENCH_COMMON_OBJ) $(KERNELS_LIB) $(WL_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
+
+benches: $(MPI_BENCH_BIN)
+bench-mpi: $(MPI_BENCH_BIN)
+	$(MPI_ROOT_ENV) $(MPIRUN) $(MPIRUN_ARGS) -np $(MPI_BENCH_NP) $(MPI_BENCH_BIN) $(BENCH_ARGS)
+
 # ---------------------------------------------------------------- examples
 EXAMPLE_SRC  := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
@@ -376,5 +391,5 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(MPI_OBJ:.o=.d) $(MPI_TEST_OBJ:.o=.d)
+-include $(MPI_OBJ:.o=.d) $(MPI_TEST_OBJ:.o=.d) $(BUILD)/obj/bench/mpi/bench_mpi.d
 -include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(KERNELS_OBJ:.o=.d) $(SB_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(RIDGE_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))

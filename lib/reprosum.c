@@ -121,15 +121,18 @@ void ndpar_rsum_add(ndpar_rsum *s, double x) {
   if (b > s->index) raise_index(s, b);
   int top = (int)s->index;
   /* Fold k takes the piece of what is left in bin top - k, exactly; the last fold drops
-   * the rest. Bin 0 holds exact multiples of its unit already: no low bit there. */
+   * the rest. Bin 0 holds exact multiples of its unit already: no low bit there. Only
+   * the top bin is scaled (by a power of two: the products are exact). */
   for (int k = 0; k < FOLDS; k++) {
     int bin = top - k;
-    double scale = bin_scale(bin), xs = x * scale, before = s->prim[k];
+    double scale = bin_scale(bin), xs = bin == SCALED_BIN ? x * scale : x, before = s->prim[k];
     s->prim[k] += bin == 0 ? xs : with_low_bit(xs);
-    x = (xs + (before - s->prim[k])) / scale; /* exact: what the bin did not take */
+    xs += before - s->prim[k]; /* exact: what the bin did not take */
+    x = bin == SCALED_BIN ? xs * (1 / TOP_SCALE) : xs;
     renormalise(s, k, bin_s(bin));
   }
 }
+
 void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n) {
   for (size_t i = 0; i < n; i++) ndpar_rsum_add(&s[i], w * x[i]);
 }

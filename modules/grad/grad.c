@@ -109,8 +109,8 @@ static int repro_task(const ndpar_task *t, void *vc) {
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   repro_ctx *c = vc;
-  ndpar_rsum_init(c->out + begin, end - begin);
-  for (size_t w = 0; w < c->threads; w++)
+  memcpy(c->out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, 0) + begin, (end - begin) * sizeof *c->out);
+  for (size_t w = 1; w < c->threads; w++)
     ndpar_rsum_merge_n(c->out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
   return GSL_SUCCESS;
 }

@@ -61,29 +61,29 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
 static int fast(coll_call *c, ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
                 size_t n, size_t index0, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
   size_t P = grad->size;
-  double *sum = calloc(P + 2, sizeof *sum);
-  gsl_vector *mine = gsl_vector_alloc(P);
-  int status = sum && mine ? GSL_SUCCESS : GSL_ENOMEM;
+  /* Reused buffers (lib's cache): fresh multi-megabyte ones would fault in every call. */
+  double *sum = ndpar_cache_take((2 * P + 2) * sizeof *sum);
+  int status = sum ? GSL_SUCCESS : GSL_ENOMEM;
   if (status) gsl_error(WHO ": out of memory", __FILE__, __LINE__, status);
-  if (status == GSL_SUCCESS && n > 0) {
+  if (status == GSL_SUCCESS) {
+    gsl_vector_view mine = gsl_vector_view_array(sum + P + 2, P);
     offset_ctx o = {f, ctx, index0};
     double l = 0, rows = 0;
-    status = ndpar_grad_compute(p, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, mine, &l);
+    if (n > 0) status = ndpar_grad_compute(p, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, &mine.vector, &l);
     for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
-    for (size_t j = 0; status == GSL_SUCCESS && j < P; j++) sum[j] = rows * gsl_vector_get(mine, j);
+    for (size_t j = 0; j < P; j++) sum[j] = n ? rows * mine.vector.data[j] : 0.0;
     sum[P] = rows * l;
     sum[P + 1] = rows;
   }
   status = coll_agree(c, status, 0);
   if (status == GSL_SUCCESS)
     status = coll_check(c, MPI_Allreduce(MPI_IN_PLACE, sum, (int)(P + 2), MPI_DOUBLE, MPI_SUM, c->comm),
-                       "summing the gradients");
+                        "summing the gradients");
   if (status == GSL_SUCCESS) {
     for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, sum[j] / sum[P + 1]);
     if (loss) *loss = sum[P] / sum[P + 1];
   }
-  free(sum);
-  gsl_vector_free(mine);
+  if (sum) ndpar_cache_give(sum);
   return status;
 }
 

@@ -1,0 +1,224 @@
+/* bench_mpi: the mpi module against bare MPI, under mpirun.
+ *
+ *   mpirun -np R bench_mpi [--threads N] [--reps N] [--quick]
+ *
+ * 1. Gradient allreduce at P = 10^4 .. 10^7: a bare MPI_Allreduce of P doubles (what any
+ *    data-parallel trainer pays at least), ndpar_mpi_grad_compute FAST and DETERMINISTIC,
+ *    each rank summing one batch whose gradient callback copies a fixed vector (so the
+ *    local work is the accumulation, not a model). Variants interleaved in every repeat;
+ *    each time is the slowest rank's, between barriers.
+ * 2. Grid search: 24 ridge candidates x 5 folds over the ranks, each rank on a pool of
+ *    1 and of N threads: np x threads, against the same search in one process.
+ * Prints min, median, max (ms) and the ratios. */
+#include "ndpar/ndpar_mpi.h"
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_randist.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static int rank, nranks;
+
+typedef struct {
+  size_t P;
+  const double *g; /* the fixed gradient */
+  double *buf;     /* the bare allreduce's buffer */
+  gsl_matrix *x;
+  gsl_vector *y, *out;
+  ndpar_pool *pool;
+} grad_bench;
+
+static int copy_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                     const ndpar_task *t, void *ctx) {
+  (void)x, (void)y, (void)t;
+  memcpy(grad->data, ctx, grad->size * sizeof(double));
+  *loss = 1.0;
+  return GSL_SUCCESS;
+}
+
+static void run_bare(grad_bench *b) {
+  memcpy(b->buf, b->g, b->P * sizeof(double));
+  MPI_Allreduce(MPI_IN_PLACE, b->buf, (int)b->P, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+
+static void run_mode(grad_bench *b, ndpar_reduce mode) {
+  const gsl_matrix *x[1] = {b->x};
+  const gsl_vector *y[1] = {b->y};
+  double loss;
+  if (ndpar_mpi_grad_compute(MPI_COMM_WORLD, b->pool, x, y, 1, copy_grad, (void *)b->g, mode, b->out,
+                             &loss) != GSL_SUCCESS)
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+static void run_fast(grad_bench *b) { run_mode(b, NDPAR_REDUCE_FAST); }
+static void run_det(grad_bench *b) { run_mode(b, NDPAR_REDUCE_DETERMINISTIC); }
+
+/* The slowest rank's time of fn, between barriers. */
+static double timed(void (*fn)(grad_bench *), grad_bench *b) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  double t0 = MPI_Wtime();
+  fn(b);
+  double t = MPI_Wtime() - t0, worst = 0;
+  MPI_Allreduce(&t, &worst, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return worst;
+}
+
+static void stats(double *v, int n, double *lo, double *med, double *hi) {
+  *lo = *hi = v[0];
+  for (int i = 1; i < n; i++) {
+    if (v[i] < *lo) *lo = v[i];
+    if (v[i] > *hi) *hi = v[i];
+  }
+  *med = bench_median(v, (size_t)n);
+}
+
+static void grad_table(ndpar_pool *pool, size_t threads, int reps) {
+  if (rank == 0) {
+    printf("\ngradient allreduce, %d ranks x %zu threads (ms: min / median / max of %d; slowest rank)\n", nranks, threads, reps);
+    printf("%10s %26s %26s %26s %9s %9s\n", "P", "bare MPI_Allreduce", "ndpar FAST", "ndpar DETERMINISTIC",
+           "FAST/bare", "DET/bare");
+  }
+  for (size_t P = 10000; P <= 10000000; P *= 10) {
+    grad_bench b = {.P = P, .pool = pool};
+    double *g = malloc(P * sizeof *g);
+    b.buf = malloc(P * sizeof *b.buf);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
+    gsl_rng_set(r, 1 + (unsigned long)rank);
+    for (size_t j = 0; j < P; j++) g[j] = gsl_ran_gaussian(r, 1.0);
+    gsl_rng_free(r);
+    b.g = g;
+    b.x = gsl_matrix_calloc(4, 1);
+    b.y = gsl_vector_calloc(4);
+    b.out = gsl_vector_alloc(P);
+    void (*fns[3])(grad_bench *) = {run_bare, run_fast, run_det};
+    int n = P >= 10000000 ? (reps + 2) / 3 : reps;
+    double *t[3];
+    for (int v = 0; v < 3; v++) t[v] = malloc((size_t)n * sizeof(double));
+    for (int v = 0; v < 3; v++) fns[v](&b); /* warm-up */
+    for (int i = 0; i < n; i++)
+      for (int v = 0; v < 3; v++) t[v][i] = timed(fns[v], &b) * 1e3;
+    double lo[3], med[3], hi[3];
+    for (int v = 0; v < 3; v++) stats(t[v], n, &lo[v], &med[v], &hi[v]);
+    if (rank == 0)
+      printf("%10zu %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f\n", P, lo[0], med[0], hi[0],
+             lo[1], med[1], hi[1], lo[2], med[2], hi[2], med[1] / med[0], med[2] / med[0]);
+    fflush(stdout);
+    for (int v = 0; v < 3; v++) free(t[v]);
+    free(g);
+    free(b.buf);
+    gsl_matrix_free(b.x);
+    gsl_vector_free(b.y);
+    gsl_vector_free(b.out);
+  }
+}
+
+/* ---- grid search ---- */
+
+static int ridge_fn(const void *params, size_t cand, const gsl_matrix *xtr, const gsl_vector *ytr,
+                    const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
+                    void *ctx) {
+  (void)cand, (void)t, (void)ctx;
+  double lambda = *(const double *)params;
+  size_t p = xtr->size2;
+  gsl_matrix *a = gsl_matrix_alloc(p, p);
+  gsl_vector *b = gsl_vector_alloc(p), *w = gsl_vector_alloc(p), *res = gsl_vector_alloc(yva->size);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, xtr, xtr, 0.0, a);
+  for (size_t j = 0; j < p; j++) *gsl_matrix_ptr(a, j, j) += lambda;
+  gsl_blas_dgemv(CblasTrans, 1.0, xtr, ytr, 0.0, b);
+  int status = gsl_linalg_cholesky_decomp1(a);
+  if (status == GSL_SUCCESS) status = gsl_linalg_cholesky_solve(a, b, w);
+  if (status == GSL_SUCCESS) {
+    gsl_vector_memcpy(res, yva);
+    gsl_blas_dgemv(CblasNoTrans, 1.0, xva, w, -1.0, res);
+    double ss;
+    gsl_blas_ddot(res, res, &ss);
+    *score = -ss / (double)yva->size;
+  }
+  gsl_matrix_free(a);
+  gsl_vector_free(b);
+  gsl_vector_free(w);
+  gsl_vector_free(res);
+  return status;
+}
+
+static void grid_table(size_t threads, int reps) {
+  const size_t n = 6000, p = 48, ncand = 24, k = 5;
+  gsl_matrix *x = gsl_matrix_alloc(n, p);
+  gsl_vector *y = gsl_vector_alloc(n);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
+  gsl_rng_set(r, 7);
+  for (size_t i = 0; i < n; i++) {
+    double t = 0;
+    for (size_t j = 0; j < p; j++) {
+      double v = gsl_ran_gaussian(r, 1);
+      gsl_matrix_set(x, i, j, v);
+      t += v * (double)(j % 5);
+    }
+    gsl_vector_set(y, i, t + gsl_ran_gaussian(r, 1));
+  }
+  gsl_rng_free(r);
+  double lambdas[24];
+  for (size_t i = 0; i < ncand; i++) lambdas[i] = 1e-3 * (double)(i + 1);
+  ndpar_folds *folds = ndpar_folds_kfold(n, k, 1, 3);
+  ndpar_grid_result *res = ndpar_grid_result_alloc(ncand, k);
+  if (rank == 0) {
+    printf("\ngrid search, %zu ridge candidates x %zu folds (%zu x %zu data), %d ranks (ms: min / median / max of %d)\n",
+           ncand, k, n, p, nranks, reps);
+    printf("%8s %8s %26s\n", "ranks", "threads", "ndpar_mpi_grid_search");
+  }
+  for (size_t T = 1; T <= threads; T = T == threads ? threads + 1 : threads) {
+    ndpar_pool_config cfg;
+    ndpar_pool_config_init(&cfg);
+    cfg.threads = T;
+    cfg.bind = NDPAR_BIND_NONE; /* ranks may share cores: oversubscribed runs say so */
+    ndpar_pool *pool = ndpar_pool_alloc(&cfg);
+    double *t = malloc((size_t)reps * sizeof *t);
+    ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lambdas, sizeof(double), ncand, x, y, folds, ridge_fn, NULL,
+                                 NULL, res);
+    for (int i = 0; i < reps; i++) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      double t0 = MPI_Wtime();
+      ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lambdas, sizeof(double), ncand, x, y, folds, ridge_fn,
+                                   NULL, NULL, res);
+      double dt = (MPI_Wtime() - t0) * 1e3;
+      MPI_Allreduce(&dt, &t[i], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    }
+    double lo, med, hi;
+    stats(t, reps, &lo, &med, &hi);
+    if (rank == 0) printf("%8d %8zu %8.2f %8.2f %8.2f\n", nranks, T, lo, med, hi);
+    fflush(stdout);
+    free(t);
+    ndpar_pool_free(pool);
+  }
+  ndpar_grid_result_free(res);
+  ndpar_folds_free(folds);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+}
+
+int main(int argc, char **argv) {
+  int provided;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+  bench_options o;
+  bench_parse(argc, argv, "bench_mpi",
+              "Under mpirun: gradient allreduce (bare MPI_Allreduce vs ndpar FAST vs\n"
+              "DETERMINISTIC) at P = 1e4..1e7, and a grid search over the ranks at\n"
+              "1 and N threads per rank.", &o);
+  int reps = o.quick ? 3 : o.reps > 0 ? o.reps : 11;
+  ndpar_pool *pool = ndpar_mpi_pool_alloc(MPI_COMM_WORLD, NULL);
+  size_t threads = o.threads ? o.threads : ndpar_pool_threads(pool);
+  if (rank == 0)
+    printf("bench_mpi: %d ranks, pool of %zu threads per rank (%s)\n", nranks, ndpar_pool_threads(pool),
+           ndpar_pool_binding(pool) == NDPAR_BIND_CORES ? "pinned" : "unpinned");
+  grad_table(pool, ndpar_pool_threads(pool), reps);
+  grid_table(threads, reps);
+  ndpar_pool_free(pool);
+  MPI_Finalize();
+  return 0;
+}
