@@ -106,36 +106,49 @@ static int repro_task(const ndpar_task *t, void *vc) {
   return GSL_SUCCESS;
 }
 
+/* Worker 0's accumulators take the others' (exact merges: the order does not matter). */
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   repro_ctx *c = vc;
-  memcpy(c->out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, 0) + begin, (end - begin) * sizeof *c->out);
   for (size_t w = 1; w < c->threads; w++)
     ndpar_rsum_merge_n(c->out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
   return GSL_SUCCESS;
 }
 
+/* One buffer from lib's cache holds every worker's accumulators (worker 0's first: they
+ * become the result) and scratch: the same megabytes serve every call (fresh ones would
+ * page-fault each time). */
+static ndpar_rsum *repro_buffers(repro_ctx *c, size_t len) {
+  size_t acc_stride = ndpar_cacheline_round(len * sizeof(ndpar_rsum));
+  size_t scratch_stride = ndpar_cacheline_round(c->P * sizeof(double));
+  char *buf = ndpar_cache_take(c->threads * (acc_stride + scratch_stride));
+  if (buf == NULL) return NULL;
+  c->acc = (ndpar_slots){buf, acc_stride, c->threads};
+  c->scratch = (ndpar_slots){buf + c->threads * acc_stride, scratch_stride, c->threads};
+  for (size_t w = 0; w < c->threads; w++) ndpar_rsum_init(ndpar_slots_at(&c->acc, w), len);
+  return (ndpar_rsum *)buf;
+}
+
 int grad_reproducible_sums(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
                            size_t n, size_t index0, ndpar_grad_fn f, void *ctx, size_t P,
-                           ndpar_rsum *out, size_t *failed) {
+                           ndpar_rsum **out, size_t *failed) {
   if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  repro_ctx c = {.x = x, .y = y, .P = P, .index0 = index0, .f = f, .ctx = ctx, .out = out,
+  repro_ctx c = {.x = x, .y = y, .P = P, .index0 = index0, .f = f, .ctx = ctx,
                  .threads = ndpar_pool_threads(p)};
-  int status = ndpar_slots_alloc(&c.scratch, c.threads, P * sizeof(double));
-  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&c.acc, c.threads, SUM_LEN(P) * sizeof(ndpar_rsum));
-  for (size_t w = 0; status == GSL_SUCCESS && w < c.threads; w++)
-    ndpar_rsum_init(ndpar_slots_at(&c.acc, w), SUM_LEN(P));
-  if (status == GSL_SUCCESS) status = ndpar_pool_run_ex(p, n, repro_task, &c, failed);
+  c.out = repro_buffers(&c, SUM_LEN(P));
+  if (c.out == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
+  int status = ndpar_pool_run_ex(p, n, repro_task, &c, failed);
   if (status == GSL_SUCCESS) {
-    if (SUM_LEN(P) < PARALLEL_PARAMS) {
+    if (c.threads > 1 && SUM_LEN(P) < PARALLEL_PARAMS) {
       ndpar_task t = {0, 0, NULL};
       repro_merge_range(0, SUM_LEN(P), &t, &c);
-    } else {
+    } else if (c.threads > 1) {
       ndpar_pool_run_range(p, SUM_LEN(P), repro_merge_range, &c, NULL);
     }
+    *out = c.out;
+  } else {
+    ndpar_cache_give(c.out);
   }
-  if (c.scratch.base) ndpar_slots_free(&c.scratch);
-  if (c.acc.base) ndpar_slots_free(&c.acc);
   return status;
 }
 
@@ -147,11 +160,10 @@ void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad
 
 static int run_deterministic(ndpar_pool *p, const grad_ctx *c, gsl_vector *grad, double *loss,
                              size_t *failed) {
-  ndpar_rsum *sums = malloc(SUM_LEN(c->P) * sizeof *sums);
-  if (sums == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
-  int status = grad_reproducible_sums(p, c->x, c->y, c->n, 0, c->f, c->ctx, c->P, sums, failed);
+  ndpar_rsum *sums = NULL;
+  int status = grad_reproducible_sums(p, c->x, c->y, c->n, 0, c->f, c->ctx, c->P, &sums, failed);
   if (status == GSL_SUCCESS) grad_reproducible_finish(sums, c->P, grad, loss);
-  free(sums);
+  ndpar_cache_give(sums);
   return status;
 }
 

@@ -116,14 +116,12 @@ static int deterministic(coll_call *c, ndpar_pool *p, const gsl_matrix *const *x
                          const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
                          void *ctx, gsl_vector *grad, double *loss) {
   size_t P = grad->size;
-  ndpar_rsum *sums = malloc((P + 2) * sizeof *sums);
-  int status = sums ? GSL_SUCCESS : GSL_ENOMEM;
-  if (status) gsl_error(WHO ": out of memory", __FILE__, __LINE__, status);
-  if (status == GSL_SUCCESS) status = grad_reproducible_sums(p, x, y, n, index0, f, ctx, P, sums, NULL);
+  ndpar_rsum *sums = NULL;
+  int status = grad_reproducible_sums(p, x, y, n, index0, f, ctx, P, &sums, NULL);
   status = coll_agree(c, status, 0);
   if (status == GSL_SUCCESS) status = merge_over_ranks(c, sums, P + 2);
   if (status == GSL_SUCCESS) grad_reproducible_finish(sums, P, grad, loss);
-  free(sums);
+  ndpar_cache_give(sums);
   return status;
 }
 
