@@ -229,11 +229,12 @@ MPI_ROOT_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 $(BUILD)/obj/tests/mpi/%.o: tests/mpi/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(MPICC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(MPICC) $(CFLAGS_ALL) -Itests/common -MMD -MP -c $< -o $@
 
-$(MPI_TEST_BIN): $(MPI_TEST_OBJ) $(MPI_LINK)
+# The shared test helpers (ridge model) link Criterion's library; the runner is our own.
+$(MPI_TEST_BIN): $(MPI_TEST_OBJ) $(RIDGE_OBJ) $(TEST_COMMON_OBJ) $(MPI_LINK)
 	@mkdir -p $(@D)
-	$(MPICC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+	$(MPICC) $(LDFLAGS_ALL) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS_BASE)
 
 tests: $(MPI_TEST_BIN)
 

@@ -154,20 +154,33 @@ static int shared_args_agree(coll_call *c, const search_args *a, const ndpar_gri
   return coll_same_args(c, args, sizeof args / sizeof args[0]);
 }
 
-/* The distributed search; on success every task's score and status on every rank. */
-static int search(coll_call *c, ndpar_pool *p, search_args *a, double *scores, int *status) {
-  size_t k = ndpar_folds_count(a->folds);
+/* The distributed search: on success *scores and *status (ncand x k each, the caller
+ * frees them) hold every task's score and status, on every rank. */
+static int search(coll_call *c, ndpar_pool *p, search_args *a, double **scores, int **status) {
+  size_t k = ndpar_folds_count(a->folds), n = a->ncand * k;
   ndpar_grid_options local = {a->opts ? a->opts->flags : 0, NULL, NULL}; /* progress: ours */
+  *scores = calloc(n, sizeof **scores);
+  *status = calloc(n, sizeof **status);
   grid_runner *r = NULL;
-  int rc = grid_runner_alloc(a->who, p, a->base, a->size, a->ncand, a->x, a->y, a->folds, a->f,
-                             a->ctx, &local, scores, status, &r);
+  int rc = *scores && *status ? GSL_SUCCESS : GSL_ENOMEM;
+  if (rc) gsl_error("mpi_grid_search: out of memory", __FILE__, __LINE__, rc);
+  if (rc == GSL_SUCCESS)
+    rc = grid_runner_alloc(a->who, p, a->base, a->size, a->ncand, a->x, a->y, a->folds, a->f,
+                           a->ctx, &local, *scores, *status, &r);
   rc = coll_agree(c, rc, 1);
-  if (rc) return rc;
-  dealer d = {.c = c, .ncand = a->ncand, .k = k, .total = a->ncand * k, .opts = a->opts};
-  rc = coll_agree(c, deal(&d, r, ndpar_pool_threads(p), local.flags & NDPAR_GRID_STOP_ON_ERROR), 1);
-  a->reported = d.reported;
+  if (rc == GSL_SUCCESS) {
+    dealer d = {.c = c, .ncand = a->ncand, .k = k, .total = n, .opts = a->opts};
+    rc = coll_agree(c, deal(&d, r, ndpar_pool_threads(p), local.flags & NDPAR_GRID_STOP_ON_ERROR), 1);
+    a->reported = d.reported;
+  }
   grid_runner_free(r);
-  if (rc == GSL_SUCCESS) rc = combine(c, scores, status, a->ncand * k);
+  if (rc == GSL_SUCCESS) rc = combine(c, *scores, *status, n);
+  if (rc) {
+    free(*scores);
+    free(*status);
+    *scores = NULL;
+    *status = NULL;
+  }
   return rc;
 }
 
@@ -187,14 +200,9 @@ static int search_result(MPI_Comm comm, ndpar_pool *p, search_args *a,
   if (rc == GSL_SUCCESS) rc = shared_args_agree(&c, a, result);
   if (rc == GSL_SUCCESS) rc = coll_agree(&c, grid_check(a->who, a->ncand, a->folds, a->f, a->opts, result), 1);
   size_t n = rc ? 0 : a->ncand * ndpar_folds_count(a->folds);
-  double *scores = rc ? NULL : calloc(n, sizeof *scores);
-  int *status = rc ? NULL : calloc(n, sizeof *status);
-  if (rc == GSL_SUCCESS) {
-    int local = scores && status ? GSL_SUCCESS : GSL_ENOMEM;
-    if (local) gsl_error("mpi_grid_search: out of memory", __FILE__, __LINE__, local);
-    rc = coll_agree(&c, local, 1);
-  }
-  if (rc == GSL_SUCCESS) rc = search(&c, p, a, scores, status);
+  double *scores = NULL;
+  int *status = NULL;
+  if (rc == GSL_SUCCESS) rc = search(&c, p, a, &scores, &status);
   int stop = a->opts && (a->opts->flags & NDPAR_GRID_STOP_ON_ERROR);
   if (rc == GSL_SUCCESS && stop) rc = first_failure(status, n);
   if (rc == GSL_SUCCESS) rc = grid_summarise(a->ncand, ndpar_folds_count(a->folds), scores, status, result);
@@ -291,14 +299,9 @@ int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x, const gs
                     {"x's rows", x ? (long long)x->size1 : -1, GSL_EBADLEN},
                     {"x's columns", x ? (long long)x->size2 : -1, GSL_EBADLEN}};
   if (rc == GSL_SUCCESS) rc = coll_same_args(&c, args, sizeof args / sizeof args[0]);
-  double *s = rc ? NULL : calloc(k, sizeof *s);
-  int *status = rc ? NULL : calloc(k, sizeof *status);
-  if (rc == GSL_SUCCESS) {
-    int local = s && status ? GSL_SUCCESS : GSL_ENOMEM;
-    if (local) gsl_error("mpi_cv_run: out of memory", __FILE__, __LINE__, local);
-    rc = coll_agree(&c, local, 1);
-  }
-  if (rc == GSL_SUCCESS) rc = search(&c, p, &a, s, status);
+  double *s = NULL;
+  int *status = NULL;
+  if (rc == GSL_SUCCESS) rc = search(&c, p, &a, &s, &status);
   if (rc == GSL_SUCCESS) rc = first_failure(status, k);
   for (size_t i = 0; rc == GSL_SUCCESS && i < k; i++) gsl_vector_set(scores, i, s[i]);
   free(s);

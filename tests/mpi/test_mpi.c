@@ -11,9 +11,8 @@
  * Every result is compared with the one-process function on the same data, bit for bit.
  * Data come from a seed drawn on rank 0 and broadcast (NDPAR_TEST_SEED overrides it). */
 #include "ndpar/ndpar_mpi.h"
+#include "ridge.h"
 
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <float.h>
@@ -70,33 +69,7 @@ static gsl_rng *rng_for(unsigned long salt) {
   return r;
 }
 
-/* ---- a model: ridge regression, scored by -MSE ---- */
-
-static int ridge(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
-                 const gsl_matrix *xva, const gsl_vector *yva, double *score) {
-  size_t p = xtr->size2;
-  gsl_matrix *a = gsl_matrix_alloc(p, p);
-  gsl_vector *b = gsl_vector_alloc(p), *w = gsl_vector_alloc(p), *r = gsl_vector_alloc(yva->size);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, xtr, xtr, 0.0, a);
-  for (size_t j = 0; j < p; j++) *gsl_matrix_ptr(a, j, j) += lambda;
-  gsl_blas_dgemv(CblasTrans, 1.0, xtr, ytr, 0.0, b);
-  gsl_error_handler_t *old = gsl_set_error_handler_off(); /* on worker threads: statuses only */
-  int status = gsl_linalg_cholesky_decomp1(a);
-  if (status == GSL_SUCCESS) status = gsl_linalg_cholesky_solve(a, b, w);
-  gsl_set_error_handler(old);
-  if (status == GSL_SUCCESS) {
-    gsl_vector_memcpy(r, yva);
-    gsl_blas_dgemv(CblasNoTrans, 1.0, xva, w, -1.0, r);
-    double ss;
-    gsl_blas_ddot(r, r, &ss);
-    *score = -ss / (double)yva->size;
-  }
-  gsl_matrix_free(a);
-  gsl_vector_free(b);
-  gsl_vector_free(w);
-  gsl_vector_free(r);
-  return status;
-}
+/* ---- the model: ridge regression (tests/common/ridge.c), scored by -MSE ---- */
 
 typedef struct {
   double fail_lambda; /* this lambda fails ... */
@@ -110,26 +83,29 @@ static int grid_fn(const void *params, size_t cand, const gsl_matrix *xtr, const
   const model_ctx *m = vctx;
   double lambda = *(const double *)params;
   if (m && lambda == m->fail_lambda && t->index % 5 == m->fail_fold) return GSL_EDOM;
-  return ridge(lambda, xtr, ytr, xva, yva, score);
+  return ridge_fit_score(lambda, xtr, ytr, xva, yva, score);
 }
 
 static int cv_fn(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
                  const gsl_vector *yva, double *score, const ndpar_task *t, void *vctx) {
   const model_ctx *m = vctx;
   if (m && t->index == m->fail_fold) return GSL_ERANGE; /* on whichever rank runs it */
-  return ridge(0.5, xtr, ytr, xva, yva, score);
+  return ridge_fit_score(0.5, xtr, ytr, xva, yva, score);
 }
 
-static void ridge_data(gsl_matrix *x, gsl_vector *y) {
+/* n x p data, the same on every rank (the broadcast seed): y = x beta + noise. */
+static void shared_data(size_t n, size_t p, gsl_matrix **x, gsl_vector **y) {
+  *x = gsl_matrix_alloc(n, p);
+  *y = gsl_vector_alloc(n);
   gsl_rng *r = rng_for(1);
-  for (size_t i = 0; i < x->size1; i++) {
+  for (size_t i = 0; i < n; i++) {
     double t = 0;
-    for (size_t j = 0; j < x->size2; j++) {
+    for (size_t j = 0; j < p; j++) {
       double v = gsl_ran_gaussian(r, 1.0);
-      gsl_matrix_set(x, i, j, v);
+      gsl_matrix_set(*x, i, j, v);
       t += v * (double)(j + 1);
     }
-    gsl_vector_set(y, i, t + gsl_ran_gaussian(r, 0.5));
+    gsl_vector_set(*y, i, t + gsl_ran_gaussian(r, 0.5));
   }
   gsl_rng_free(r);
 }
@@ -160,9 +136,9 @@ static void on_progress(size_t done, size_t total, void *vctx) {
 
 static void test_grid_matches_one_process(void) {
   const size_t n = 157, p = 4, k = 5;
-  gsl_matrix *x = gsl_matrix_alloc(n, p);
-  gsl_vector *y = gsl_vector_alloc(n);
-  ridge_data(x, y);
+  gsl_matrix *x;
+  gsl_vector *y;
+  shared_data(n, p, &x, &y);
   ndpar_folds *folds = ndpar_folds_kfold(n, k, 1, seed);
   for (size_t ncand = 1; ncand <= 13; ncand += 4) { /* fewer and more tasks than ranks x threads */
     double *lambdas = malloc(ncand * sizeof *lambdas);
@@ -203,9 +179,9 @@ static void test_grid_matches_one_process(void) {
 
 static void test_grid_stop_on_error(void) {
   const size_t n = 60, p = 3, k = 5, ncand = 6;
-  gsl_matrix *x = gsl_matrix_alloc(n, p);
-  gsl_vector *y = gsl_vector_alloc(n);
-  ridge_data(x, y);
+  gsl_matrix *x;
+  gsl_vector *y;
+  shared_data(n, p, &x, &y);
   ndpar_folds *folds = ndpar_folds_kfold(n, k, 0, 0);
   double lambdas[6] = {1, 2, 3, 4, 5, 6};
   model_ctx m = {4, 3};
@@ -224,9 +200,9 @@ static void test_grid_stop_on_error(void) {
 
 static void test_cv_matches_one_process(void) {
   const size_t n = 101, p = 3;
-  gsl_matrix *x = gsl_matrix_alloc(n, p);
-  gsl_vector *y = gsl_vector_alloc(n);
-  ridge_data(x, y);
+  gsl_matrix *x;
+  gsl_vector *y;
+  shared_data(n, p, &x, &y);
   for (size_t k = 2; k <= 7; k += 5) {
     ndpar_folds *folds = ndpar_folds_kfold(n, k, 1, seed + k);
     gsl_vector *one = gsl_vector_alloc(k), *all = gsl_vector_alloc(k);
@@ -250,9 +226,9 @@ static void test_cv_matches_one_process(void) {
  * message names the argument and the rank. */
 static void test_differing_arguments(void) {
   const size_t n = 40, p = 2;
-  gsl_matrix *x = gsl_matrix_alloc(n, p);
-  gsl_vector *y = gsl_vector_alloc(n);
-  ridge_data(x, y);
+  gsl_matrix *x;
+  gsl_vector *y;
+  shared_data(n, p, &x, &y);
   int last = nranks - 1;
   size_t k = rank == last && nranks > 1 ? 4 : 5;
   ndpar_folds *folds = ndpar_folds_kfold(n, k, 0, 0);
