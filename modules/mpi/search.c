@@ -77,13 +77,16 @@ static int dealer_done(dealer *d, size_t first, size_t end) {
   }
   if (rc == MPI_SUCCESS) rc = MPI_Win_flush(0, d->win);
   if (rc == MPI_SUCCESS && d->c->rank == 0 && d->opts && d->opts->progress) {
+    /* An atomic read of every candidate's count (a plain MPI_Get could race with the
+     * other ranks' accumulates). */
+    long *done = malloc(d->ncand * sizeof *done);
+    if (done == NULL) return GSL_SUCCESS; /* progress is a courtesy: skip this report */
+    rc = MPI_Get_accumulate(NULL, 0, MPI_LONG, done, (int)d->ncand, MPI_LONG, 0, 1, (int)d->ncand,
+                            MPI_LONG, MPI_NO_OP, d->win);
+    if (rc == MPI_SUCCESS) rc = MPI_Win_flush(0, d->win);
     size_t complete = 0;
-    for (size_t i = 0; rc == MPI_SUCCESS && i < d->ncand; i++) {
-      long n = 0, zero = 0;
-      rc = MPI_Fetch_and_op(&zero, &n, MPI_LONG, 0, (MPI_Aint)(1 + i), MPI_NO_OP, d->win);
-      if (rc == MPI_SUCCESS) rc = MPI_Win_flush(0, d->win);
-      complete += n == (long)d->k;
-    }
+    for (size_t i = 0; rc == MPI_SUCCESS && i < d->ncand; i++) complete += done[i] == (long)d->k;
+    free(done);
     if (rc == MPI_SUCCESS && complete > d->reported) {
       d->reported = complete;
       d->opts->progress(complete, d->ncand, d->opts->progress_ctx);
