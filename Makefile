@@ -249,6 +249,8 @@ test-mpi: $(MPI_TEST_BIN)
 	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np $$np $(MPI_TEST_BIN); done
 	@echo "== test-mpi -np 2 --bind-to none"; $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).unbound.log \
 	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) --bind-to none -np 2 $(MPI_TEST_BIN) --unbound
+	@echo "== test-mpi -np 2, MPI_THREAD_SINGLE"; $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).single.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np 2 $(MPI_TEST_BIN) --single
 
 # ThreadSanitizer does not know MPI's shared-memory transport's synchronisation (it reports
 # races inside Open MPI): the MPI tests run in the plain and ASan builds.

@@ -68,7 +68,7 @@ int coll_agree(const coll_call *c, int status, int report) {
   int rc = MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, c->comm);
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "agreeing on errors");
   if (out.key == INT_MAX) return GSL_SUCCESS;
-  if (report && out.key != c->rank)
+  if (report && status == GSL_SUCCESS) /* a failing rank has reported its own error */
     ndpar_error_fmt(out.code, __FILE__, __LINE__, "%s: rank %d failed (%s); see its message",
                     c->who, out.key, gsl_strerror(out.code));
   return out.code;

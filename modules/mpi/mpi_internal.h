@@ -22,7 +22,7 @@ void coll_close(coll_call *c);
 int coll_check(const coll_call *c, int rc, const char *what);
 
 /* Every rank's status in, the status of the lowest failing rank out, on every rank. With
- * report, ranks other than the failing one call the GSL error handler naming it (the
+ * report, the ranks that did not fail call the GSL error handler naming that rank (a
  * failing rank has reported its own error already). */
 int coll_agree(const coll_call *c, int status, int report);
 

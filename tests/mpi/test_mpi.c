@@ -527,6 +527,34 @@ static void test_unbound_ranks_split_the_node(void) {
   (void)cores;
 }
 
+/* ---- MPI_THREAD_SINGLE (run with --single): a one-thread pool works, a larger one is a
+ * clear error on every rank ---- */
+
+static void test_single_thread_level(void) {
+  const size_t n = 30, p = 2;
+  gsl_matrix *x;
+  gsl_vector *y;
+  shared_data(n, p, &x, &y);
+  ndpar_folds *folds = ndpar_folds_kfold(n, 3, 0, 0);
+  gsl_vector *one = gsl_vector_alloc(3), *all = gsl_vector_alloc(3);
+  ndpar_pool *p1 = pool_of(1), *p2 = pool_of(2);
+  CHECK(ndpar_cv_run(p1, x, y, folds, cv_fn, NULL, one) == GSL_SUCCESS);
+  CHECK(ndpar_mpi_cv_run(MPI_COMM_WORLD, p1, x, y, folds, cv_fn, NULL, all) == GSL_SUCCESS);
+  CHECK(same_vector(one, all));
+  gsl_set_error_handler(capture);
+  gsl_errors = 0;
+  CHECK(ndpar_mpi_cv_run(MPI_COMM_WORLD, p2, x, y, folds, cv_fn, NULL, all) == GSL_EINVAL);
+  CHECK(gsl_errors == 1 && strstr(gsl_reason, "MPI_THREAD_SINGLE") != NULL);
+  gsl_set_error_handler(NULL);
+  ndpar_pool_free(p1);
+  ndpar_pool_free(p2);
+  gsl_vector_free(one);
+  gsl_vector_free(all);
+  ndpar_folds_free(folds);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+}
+
 /* ---- the runner ---- */
 
 typedef struct {
@@ -544,6 +572,7 @@ static const test_case tests[] = {
     {"grad_errors_agree", test_grad_errors_agree},
     {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
     {"unbound_ranks_split_the_node", test_unbound_ranks_split_the_node},
+    {"single_thread_level", test_single_thread_level},
 };
 
 /* Before MPI_Init: a clear error, not a crash. */
@@ -557,27 +586,33 @@ static int test_not_initialised(void) {
   return ok;
 }
 
+/* A mode runs the tests whose name starts with its word: --unbound (under mpirun
+ * --bind-to none), --single (MPI initialised with MPI_THREAD_SINGLE); no mode runs the rest. */
+static const char *mode_of(const char *name) {
+  return strncmp(name, "unbound", 7) == 0 ? "--unbound" : strncmp(name, "single", 6) == 0 ? "--single" : "";
+}
+
 int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
   int early_ok = test_not_initialised();
   int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Init_thread(&argc, &argv, strcmp(mode, "--single") == 0 ? MPI_THREAD_SINGLE : MPI_THREAD_FUNNELED,
+                  &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
   const char *env = getenv("NDPAR_TEST_SEED");
   seed = env ? strtoul(env, NULL, 10) : (unsigned long)time(NULL);
   MPI_Bcast(&seed, 1, MPI_UNSIGNED_LONG, 0, MPI_COMM_WORLD);
   if (rank == 0) printf("[----] %d ranks, random data seed: NDPAR_TEST_SEED=%lu\n", nranks, seed);
-  int unbound_only = argc > 1 && strcmp(argv[1], "--unbound") == 0;
   int passed = 0, failed = 0, total = 0;
-  if (!unbound_only) {
+  if (*mode == '\0') {
     int bad = 0, early_fail = !early_ok;
     MPI_Allreduce(&early_fail, &bad, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) printf("[%s] not_initialised\n", bad ? "FAIL" : "PASS");
     total++, bad ? failed++ : passed++;
   }
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-    int unbound_test = strncmp(tests[i].name, "unbound", 7) == 0;
-    if (unbound_test != unbound_only) continue;
+    if (strcmp(mode_of(tests[i].name), mode) != 0) continue;
     failures = 0;
     tests[i].fn();
     int bad = 0;
@@ -589,5 +624,5 @@ int main(int argc, char **argv) {
     printf("[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | Crashing: 0\n", total, passed, failed);
   fflush(stdout);
   MPI_Finalize();
-  return failed ? 1 : 0;
+  return failed || total == 0 ? 1 : 0;
 }
