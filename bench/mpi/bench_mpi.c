@@ -76,13 +76,13 @@ static void stats(double *v, int n, double *lo, double *med, double *hi) {
   *med = bench_median(v, (size_t)n);
 }
 
-static void grad_table(ndpar_pool *pool, size_t threads, int reps) {
+static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p) {
   if (rank == 0) {
     printf("\ngradient allreduce, %d ranks x %zu threads (ms: min / median / max of %d; slowest rank)\n", nranks, threads, reps);
     printf("%10s %26s %26s %26s %9s %9s\n", "P", "bare MPI_Allreduce", "ndpar FAST", "ndpar DETERMINISTIC",
            "FAST/bare", "DET/bare");
   }
-  for (size_t P = 10000; P <= 10000000; P *= 10) {
+  for (size_t P = 10000; P <= max_p; P *= 10) {
     grad_bench b = {.P = P, .pool = pool};
     double *g = malloc(P * sizeof *g);
     b.buf = malloc(P * sizeof *b.buf);
@@ -216,7 +216,7 @@ int main(int argc, char **argv) {
   if (rank == 0)
     printf("bench_mpi: %d ranks, pool of %zu threads per rank (%s)\n", nranks, ndpar_pool_threads(pool),
            ndpar_pool_binding(pool) == NDPAR_BIND_CORES ? "pinned" : "unpinned");
-  grad_table(pool, ndpar_pool_threads(pool), reps);
+  grad_table(pool, ndpar_pool_threads(pool), reps, o.quick ? 100000 : 10000000); /* --quick: a smoke run */
   grid_table(threads, reps);
   ndpar_pool_free(pool);
   MPI_Finalize();

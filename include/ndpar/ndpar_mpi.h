@@ -64,7 +64,9 @@ NDPAR_API int ndpar_mpi_grid_search_opts(MPI_Comm comm, ndpar_pool *p, const ndp
                                          const ndpar_folds *folds, ndpar_param_fit_score_fn f,
                                          void *ctx, const ndpar_grid_options *opts,
                                          ndpar_grid_result *result);
-/* The caller's parameter structs (n of `size` bytes, the same bytes on every rank). */
+/* The caller's parameter structs (n of `size` bytes). They are compared between ranks byte
+ * for byte (a hash), so give every rank the same bytes: zero the structs' padding (memset
+ * before filling them) or use structs without padding. */
 NDPAR_API int ndpar_mpi_grid_search_params(MPI_Comm comm, ndpar_pool *p, const void *params,
                                            size_t size, size_t n, const gsl_matrix *x,
                                            const gsl_vector *y, const ndpar_folds *folds,
