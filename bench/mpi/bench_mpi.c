@@ -79,8 +79,8 @@ static void stats(double *v, int n, double *lo, double *med, double *hi) {
 static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p) {
   if (rank == 0) {
     printf("\ngradient allreduce, %d ranks x %zu threads (ms: min / median / max of %d; slowest rank)\n", nranks, threads, reps);
-    printf("%10s %26s %26s %26s %9s %9s\n", "P", "bare MPI_Allreduce", "ndpar FAST", "ndpar DETERMINISTIC",
-           "FAST/bare", "DET/bare");
+    printf("%10s %26s %26s %26s %19s %19s\n", "P", "bare MPI_Allreduce", "ndpar FAST", "ndpar DETERMINISTIC",
+           "FAST/bare med min", "DET/bare med min");
   }
   for (size_t P = 10000; P <= max_p; P *= 10) {
     grad_bench b = {.P = P, .pool = pool};
@@ -104,8 +104,9 @@ static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p)
     double lo[3], med[3], hi[3];
     for (int v = 0; v < 3; v++) stats(t[v], n, &lo[v], &med[v], &hi[v]);
     if (rank == 0)
-      printf("%10zu %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f\n", P, lo[0], med[0], hi[0],
-             lo[1], med[1], hi[1], lo[2], med[2], hi[2], med[1] / med[0], med[2] / med[0]);
+      printf("%10zu %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f %9.2f %9.2f\n", P, lo[0],
+             med[0], hi[0], lo[1], med[1], hi[1], lo[2], med[2], hi[2], med[1] / med[0], lo[1] / lo[0],
+             med[2] / med[0], lo[2] / lo[0]);
     fflush(stdout);
     for (int v = 0; v < 3; v++) free(t[v]);
     free(g);
@@ -118,11 +119,22 @@ static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p)
 
 /* ---- grid search ---- */
 
+/* One ridge fit; ctx (if not NULL) names a candidate that fits 10 times: a slow one. */
+static int ridge_once(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                      const gsl_vector *yva, double *score);
+
 static int ridge_fn(const void *params, size_t cand, const gsl_matrix *xtr, const gsl_vector *ytr,
                     const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
                     void *ctx) {
-  (void)cand, (void)t, (void)ctx;
-  double lambda = *(const double *)params;
+  (void)t;
+  int times = ctx && *(const size_t *)ctx == cand ? 10 : 1, status = GSL_SUCCESS;
+  for (int i = 0; i < times && status == GSL_SUCCESS; i++)
+    status = ridge_once(*(const double *)params, xtr, ytr, xva, yva, score);
+  return status;
+}
+
+static int ridge_once(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                      const gsl_vector *yva, double *score) {
   size_t p = xtr->size2;
   gsl_matrix *a = gsl_matrix_alloc(p, p);
   gsl_vector *b = gsl_vector_alloc(p), *w = gsl_vector_alloc(p), *res = gsl_vector_alloc(yva->size);
@@ -176,22 +188,28 @@ static void grid_table(size_t threads, int reps) {
     cfg.threads = T;
     cfg.bind = NDPAR_BIND_NONE; /* ranks may share cores: oversubscribed runs say so */
     ndpar_pool *pool = ndpar_pool_alloc(&cfg);
-    double *t = malloc((size_t)reps * sizeof *t);
-    ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lambdas, sizeof(double), ncand, x, y, folds, ridge_fn, NULL,
-                                 NULL, res);
-    for (int i = 0; i < reps; i++) {
-      MPI_Barrier(MPI_COMM_WORLD);
-      double t0 = MPI_Wtime();
+    double med[2];
+    for (int slow = 0; slow < 2; slow++) { /* balanced; candidate 0 ten times slower */
+      size_t slow_cand = 0, *ctx = slow ? &slow_cand : NULL;
+      double *t = malloc((size_t)reps * sizeof *t), lo, hi;
       ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lambdas, sizeof(double), ncand, x, y, folds, ridge_fn,
-                                   NULL, NULL, res);
-      double dt = (MPI_Wtime() - t0) * 1e3;
-      MPI_Allreduce(&dt, &t[i], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+                                   ctx, NULL, res);
+      for (int i = 0; i < reps; i++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lambdas, sizeof(double), ncand, x, y, folds, ridge_fn,
+                                     ctx, NULL, res);
+        double dt = (MPI_Wtime() - t0) * 1e3;
+        MPI_Allreduce(&dt, &t[i], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      }
+      stats(t, reps, &lo, &med[slow], &hi);
+      if (rank == 0) printf("%8d %8zu %8.2f %8.2f %8.2f  %s\n", nranks, T, lo, med[slow], hi,
+                            slow ? "candidate 0 ten times slower" : "balanced");
+      free(t);
     }
-    double lo, med, hi;
-    stats(t, reps, &lo, &med, &hi);
-    if (rank == 0) printf("%8d %8zu %8.2f %8.2f %8.2f\n", nranks, T, lo, med, hi);
+    if (rank == 0)
+      printf("%17s slow/balanced %.2f (perfect balance: %.2f)\n", "", med[1] / med[0], (double)(ncand + 9) / (double)ncand);
     fflush(stdout);
-    free(t);
     ndpar_pool_free(pool);
   }
   ndpar_grid_result_free(res);
