@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "ref/timing.h"
 
 static int rank, nranks;
 
