@@ -118,36 +118,37 @@ static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void
 /* One buffer from lib's cache holds every worker's accumulators (worker 0's first: they
  * become the result) and scratch: the same megabytes serve every call (fresh ones would
  * page-fault each time). */
-static ndpar_rsum *repro_buffers(repro_ctx *c, size_t len) {
-  size_t acc_stride = ndpar_cacheline_round(len * sizeof(ndpar_rsum));
-  size_t scratch_stride = ndpar_cacheline_round(c->P * sizeof(double));
-  char *buf = ndpar_cache_take(c->threads * (acc_stride + scratch_stride));
-  if (buf == NULL) return NULL;
-  c->acc = (ndpar_slots){buf, acc_stride, c->threads};
-  c->scratch = (ndpar_slots){buf + c->threads * acc_stride, scratch_stride, c->threads};
-  for (size_t w = 0; w < c->threads; w++) ndpar_rsum_init(ndpar_slots_at(&c->acc, w), len);
-  return (ndpar_rsum *)buf;
+static size_t repro_strides(size_t P, size_t *acc_stride, size_t *scratch_stride) {
+  *acc_stride = ndpar_cacheline_round(SUM_LEN(P) * sizeof(ndpar_rsum));
+  *scratch_stride = ndpar_cacheline_round(P * sizeof(double));
+  return *acc_stride + *scratch_stride;
 }
 
-int grad_reproducible_sums(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                           size_t n, size_t index0, ndpar_grad_fn f, void *ctx, size_t P,
-                           ndpar_rsum **out, size_t *failed) {
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  repro_ctx c = {.x = x, .y = y, .P = P, .index0 = index0, .f = f, .ctx = ctx,
+ndpar_rsum *grad_reproducible_take(ndpar_pool *p, size_t P) {
+  size_t acc, scratch, threads = ndpar_pool_threads(p);
+  ndpar_rsum *buf = ndpar_cache_take(threads * repro_strides(P, &acc, &scratch));
+  if (buf == NULL) GSL_ERROR_NULL("grad_compute: out of memory", GSL_ENOMEM);
+  return buf;
+}
+
+int grad_reproducible_sums(ndpar_pool *p, ndpar_rsum *buf, const gsl_matrix *const *x,
+                           const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
+                           void *ctx, size_t P, size_t *failed) {
+  repro_ctx c = {.x = x, .y = y, .P = P, .index0 = index0, .f = f, .ctx = ctx, .out = buf,
                  .threads = ndpar_pool_threads(p)};
-  c.out = repro_buffers(&c, SUM_LEN(P));
-  if (c.out == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
+  size_t acc, scratch;
+  repro_strides(P, &acc, &scratch);
+  c.acc = (ndpar_slots){buf, acc, c.threads};
+  c.scratch = (ndpar_slots){(char *)buf + c.threads * acc, scratch, c.threads};
+  for (size_t w = 0; w < c.threads; w++) ndpar_rsum_init(ndpar_slots_at(&c.acc, w), SUM_LEN(P));
   int status = ndpar_pool_run_ex(p, n, repro_task, &c, failed);
-  if (status == GSL_SUCCESS) {
-    if (c.threads > 1 && SUM_LEN(P) < PARALLEL_PARAMS) {
+  if (status == GSL_SUCCESS && c.threads > 1) {
+    if (SUM_LEN(P) < PARALLEL_PARAMS) {
       ndpar_task t = {0, 0, NULL};
       repro_merge_range(0, SUM_LEN(P), &t, &c);
-    } else if (c.threads > 1) {
+    } else {
       ndpar_pool_run_range(p, SUM_LEN(P), repro_merge_range, &c, NULL);
     }
-    *out = c.out;
-  } else {
-    ndpar_cache_give(c.out);
   }
   return status;
 }
@@ -160,8 +161,9 @@ void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad
 
 static int run_deterministic(ndpar_pool *p, const grad_ctx *c, gsl_vector *grad, double *loss,
                              size_t *failed) {
-  ndpar_rsum *sums = NULL;
-  int status = grad_reproducible_sums(p, c->x, c->y, c->n, 0, c->f, c->ctx, c->P, &sums, failed);
+  ndpar_rsum *sums = grad_reproducible_take(p, c->P);
+  if (sums == NULL) return GSL_ENOMEM;
+  int status = grad_reproducible_sums(p, sums, c->x, c->y, c->n, 0, c->f, c->ctx, c->P, failed);
   if (status == GSL_SUCCESS) grad_reproducible_finish(sums, c->P, grad, loss);
   ndpar_cache_give(sums);
   return status;

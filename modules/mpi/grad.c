@@ -15,6 +15,7 @@
 #include "grad/grad_internal.h"
 #include "ndpar_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,35 +57,31 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
   return GSL_SUCCESS;
 }
 
+/* Failure travels with the data: a rank whose callback failed sends NaN as its row count,
+ * so the reduced row count is NaN, every rank sees it and only then asks (one more round)
+ * which rank failed and with what code. The successful call is one allreduce. */
+
 /* ---- FAST ---- */
 
-static int fast(coll_call *c, ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                size_t n, size_t index0, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
+/* buf: P gradient sums, loss sum, rows (P + 2 doubles), then P for the local mean. */
+static int fast(coll_call *c, ndpar_pool *p, double *buf, const gsl_matrix *const *x,
+                const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad,
+                double *loss) {
   size_t P = grad->size;
-  /* Reused buffers (lib's cache): fresh multi-megabyte ones would fault in every call. */
-  double *sum = ndpar_cache_take((2 * P + 2) * sizeof *sum);
-  int status = sum ? GSL_SUCCESS : GSL_ENOMEM;
-  if (status) gsl_error(WHO ": out of memory", __FILE__, __LINE__, status);
-  if (status == GSL_SUCCESS) {
-    gsl_vector_view mine = gsl_vector_view_array(sum + P + 2, P);
-    offset_ctx o = {f, ctx, index0};
-    double l = 0, rows = 0;
-    if (n > 0) status = ndpar_grad_compute(p, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, &mine.vector, &l);
-    for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
-    for (size_t j = 0; j < P; j++) sum[j] = n ? rows * mine.vector.data[j] : 0.0;
-    sum[P] = rows * l;
-    sum[P + 1] = rows;
-  }
-  status = coll_agree(c, status, 0);
-  if (status == GSL_SUCCESS)
-    status = coll_check(c, MPI_Allreduce(MPI_IN_PLACE, sum, (int)(P + 2), MPI_DOUBLE, MPI_SUM, c->comm),
-                        "summing the gradients");
-  if (status == GSL_SUCCESS) {
-    for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, sum[j] / sum[P + 1]);
-    if (loss) *loss = sum[P] / sum[P + 1];
-  }
-  if (sum) ndpar_cache_give(sum);
-  return status;
+  gsl_vector_view mine = gsl_vector_view_array(buf + P + 2, P);
+  offset_ctx o = {f, ctx, c->index0};
+  double l = 0, rows = 0;
+  int status = n ? ndpar_grad_compute(p, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, &mine.vector, &l) : 0;
+  for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
+  for (size_t j = 0; j < P; j++) buf[j] = n ? rows * mine.vector.data[j] : 0.0;
+  buf[P] = rows * l;
+  buf[P + 1] = status ? NAN : rows;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)(P + 2), MPI_DOUBLE, MPI_SUM, c->comm);
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the gradients");
+  if (isnan(buf[P + 1])) return coll_agree(c, status, 0);
+  for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, buf[j] / buf[P + 1]);
+  if (loss) *loss = buf[P] / buf[P + 1];
+  return GSL_SUCCESS;
 }
 
 /* ---- DETERMINISTIC ---- */
@@ -112,38 +109,49 @@ static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
   return status;
 }
 
-static int deterministic(coll_call *c, ndpar_pool *p, const gsl_matrix *const *x,
-                         const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
-                         void *ctx, gsl_vector *grad, double *loss) {
+static int deterministic(coll_call *c, ndpar_pool *p, ndpar_rsum *sums, const gsl_matrix *const *x,
+                         const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
+                         gsl_vector *grad, double *loss) {
   size_t P = grad->size;
-  ndpar_rsum *sums = NULL;
-  int status = grad_reproducible_sums(p, x, y, n, index0, f, ctx, P, &sums, NULL);
-  status = coll_agree(c, status, 0);
-  if (status == GSL_SUCCESS) status = merge_over_ranks(c, sums, P + 2);
-  if (status == GSL_SUCCESS) grad_reproducible_finish(sums, P, grad, loss);
-  ndpar_cache_give(sums);
-  return status;
+  int status = grad_reproducible_sums(p, sums, x, y, n, c->index0, f, ctx, P, NULL);
+  if (status) { /* a NaN row count: an Inf or NaN stays one through every merge */
+    ndpar_rsum_init(sums, P + 2);
+    ndpar_rsum_add(&sums[P + 1], NAN);
+  }
+  int rc = merge_over_ranks(c, sums, P + 2);
+  if (rc) return rc;
+  if (isnan(ndpar_rsum_value(&sums[P + 1]))) return coll_agree(c, status, 0);
+  grad_reproducible_finish(sums, P, grad, loss);
+  return GSL_SUCCESS;
+}
+
+/* The buffers of the mode, taken before the call opens, so that running out of memory is
+ * one more local error that every rank agrees on. */
+static void *take_buffers(ndpar_pool *p, ndpar_reduce mode, size_t P) {
+  if (mode == NDPAR_REDUCE_DETERMINISTIC) return grad_reproducible_take(p, P);
+  void *buf = ndpar_cache_take((2 * P + 2) * sizeof(double));
+  if (buf == NULL) GSL_ERROR_NULL(WHO ": out of memory", GSL_ENOMEM);
+  return buf;
 }
 
 int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const *x,
                            const gsl_vector *const *y, size_t n_local, ndpar_grad_fn f, void *ctx,
                            ndpar_reduce mode, gsl_vector *grad, double *loss) {
-  coll_call c;
   int checked = check_local(x, y, n_local, f, mode, grad);
-  int status = coll_open(&c, WHO, comm, &p);
-  if (status) return status;
-  status = coll_agree(&c, checked, 1);
+  if (checked == GSL_SUCCESS && p == NULL && (p = ndpar_mpi_pool_default()) == NULL) checked = GSL_EFAILED;
+  void *buf = checked ? NULL : take_buffers(p, mode, grad->size);
+  if (checked == GSL_SUCCESS && buf == NULL) checked = GSL_ENOMEM;
   coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
-                    {"mode", (long long)mode, GSL_EINVAL}};
-  if (status == GSL_SUCCESS) status = coll_same_args(&c, args, 2);
-  size_t index0 = 0, total = 0;
-  if (status == GSL_SUCCESS) status = coll_offset(&c, n_local, &index0, &total);
-  if (status == GSL_SUCCESS && total == 0)
+                     {"mode", (long long)mode, GSL_EINVAL}};
+  coll_local mine = {checked, args, 2, n_local};
+  coll_call c;
+  int status = coll_open(&c, WHO, comm, &p, &mine);
+  if (status == GSL_SUCCESS && c.total == 0)
     status = ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
                              WHO ": no rank has a batch (the mean of nothing is undefined)");
   if (status == GSL_SUCCESS)
-    status = mode == NDPAR_REDUCE_FAST ? fast(&c, p, x, y, n_local, index0, f, ctx, grad, loss)
-                                       : deterministic(&c, p, x, y, n_local, index0, f, ctx, grad, loss);
-  coll_close(&c);
+    status = mode == NDPAR_REDUCE_FAST ? fast(&c, p, buf, x, y, n_local, f, ctx, grad, loss)
+                                       : deterministic(&c, p, buf, x, y, n_local, f, ctx, grad, loss);
+  ndpar_cache_give(buf);
   return status;
 }

@@ -30,17 +30,13 @@ int ndpar_mpi_batch_infer(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const 
   if (checked) gsl_error("mpi_batch_infer: f is NULL", __FILE__, __LINE__, checked);
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_inputs(who, x, n_local);
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_outputs(who, "y", x, y, n_local, &cols);
+  coll_local mine = {checked, NULL, 0, n_local};
   coll_call c;
-  int status = coll_open(&c, who, comm, &p);
-  if (status) return status;
-  status = coll_agree(&c, checked, 1);
-  size_t index0 = 0, total = 0;
-  if (status == GSL_SUCCESS) status = coll_offset(&c, n_local, &index0, &total);
+  int status = coll_open(&c, who, comm, &p, &mine);
   if (status == GSL_SUCCESS) {
-    offset_ctx o = {f, ctx, index0};
+    offset_ctx o = {f, ctx, c.index0};
     status = coll_agree(&c, n_local ? ndpar_batch_infer(p, x, y, n_local, offset_fn, &o) : 0, 0);
   }
-  coll_close(&c);
   return status;
 }
 
@@ -86,21 +82,15 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
                                       size_t *failed) {
   size_t cols = 0;
   int checked = batch_mc_check(x, n_local, samples, level, f, mean, sd, lower, upper, &cols);
-  coll_call c;
-  int status = coll_open(&c, "mpi_batch_infer_mc", comm, &p);
-  if (status) return status;
-  status = coll_agree(&c, checked, 1);
   coll_arg args[] = {{"samples", (long long)samples, GSL_EINVAL},
-                    {"seed", (long long)seed, GSL_EINVAL},
-                    {"level", bits_of(level), GSL_EINVAL},
-                    {"whether sd is wanted", sd != NULL, GSL_EINVAL}};
-  if (status == GSL_SUCCESS) status = coll_same_args(&c, args, 4);
-  size_t index0 = 0, total = 0;
-  if (status == GSL_SUCCESS) status = coll_offset(&c, n_local, &index0, &total);
-  if (status) {
-    coll_close(&c);
-    return status;
-  }
+                     {"seed", (long long)seed, GSL_EINVAL},
+                     {"level", bits_of(level), GSL_EINVAL},
+                     {"whether sd is wanted", sd != NULL, GSL_EINVAL}};
+  coll_local mine = {checked, args, 4, n_local};
+  coll_call c;
+  int status = coll_open(&c, "mpi_batch_infer_mc", comm, &p, &mine);
+  if (status) return status;
+  size_t index0 = c.index0, total = c.total;
   /* Into private outputs first: a rank's outputs change only if every rank succeeded. */
   int ok = 1;
   gsl_matrix **m = shaped_like(mean, n_local, &ok), **s = shaped_like(sd, n_local, &ok);
@@ -124,7 +114,6 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
   free_shaped(s, n_local);
   free_shaped(lo, n_local);
   free_shaped(hi, n_local);
-  coll_close(&c);
   return status;
 }
 

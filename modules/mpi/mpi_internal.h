@@ -6,16 +6,40 @@
 
 /* One collective call: the duplicated communicator and who is asking. */
 typedef struct {
-  MPI_Comm comm; /* duplicate of the caller's, MPI_ERRORS_RETURN; MPI_COMM_NULL if none */
+  MPI_Comm comm; /* ndpar's duplicate of the caller's, MPI_ERRORS_RETURN; MPI_COMM_NULL if none */
   int rank, size;
   const char *who;
+  size_t index0, total; /* the global index of this rank's first batch; all ranks' batches */
 } coll_call;
 
-/* Checks that MPI can be used from this thread with pool p (NULL: the default pool, made
- * here if needed, into *pool), duplicates comm and agrees on the outcome over the ranks.
- * On failure every rank returns the same GSL code and c->comm is MPI_COMM_NULL. */
-int coll_open(coll_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool);
-void coll_close(coll_call *c);
+/* An argument that must be equal on every rank. */
+typedef struct {
+  const char *name;
+  long long value;
+  int code; /* GSL_EBADLEN for a size, GSL_EINVAL otherwise */
+} coll_arg;
+
+#define COLL_MAX_ARGS 12
+
+/* What this rank brings to a call: the outcome of its own argument checks (already
+ * reported here through GSL_ERROR), the arguments that must agree, its batch count. */
+typedef struct {
+  int checked;
+  const coll_arg *args;
+  size_t nargs; /* at most COLL_MAX_ARGS */
+  size_t n_local;
+} coll_local;
+
+/* Opens a collective call in one round: checks that MPI can be used from this thread with
+ * pool p (NULL: ndpar_mpi_pool_default(), into *pool), takes ndpar's duplicate of comm
+ * (made on the first call with comm and cached on it: freed with comm, or at
+ * MPI_Finalize), and gathers every rank's coll_local. Then, identically on every rank:
+ * the lowest rank whose checks failed gives its code (the other ranks report "rank r
+ * failed"); else the first argument that differs from rank 0's, on the lowest rank where
+ * it does, gives its code with a message naming both; else c->index0 and c->total are
+ * set and GSL_SUCCESS returned. */
+int coll_open(coll_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool,
+              const coll_local *mine);
 
 /* An MPI return code as a GSL one: GSL_SUCCESS, or GSL_EFAILED reported with MPI's own
  * message and what was being done. */
@@ -26,22 +50,7 @@ int coll_check(const coll_call *c, int rc, const char *what);
  * failing rank has reported its own error already). */
 int coll_agree(const coll_call *c, int status, int report);
 
-/* An argument that must be equal on every rank. */
-typedef struct {
-  const char *name;
-  long long value;
-  int code; /* GSL_EBADLEN for a size, GSL_EINVAL otherwise */
-} coll_arg;
-
-/* Compares every rank's args with rank 0's; the first argument that differs, on the
- * lowest rank where it does, gives its code on every rank with a message naming both. */
-int coll_same_args(const coll_call *c, const coll_arg *args, size_t n);
-
 /* FNV-1a over n bytes: a fingerprint of contents that must agree (parameter arrays). */
 long long coll_hash(const void *data, size_t n);
-
-/* The global index of this rank's first batch (an exclusive prefix sum of n_local) and
- * the total; GSL_EFAILED if MPI fails. */
-int coll_offset(const coll_call *c, size_t n_local, size_t *first, size_t *total);
 
 #endif

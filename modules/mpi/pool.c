@@ -49,7 +49,7 @@ ndpar_pool *ndpar_mpi_pool_alloc(MPI_Comm comm, const ndpar_pool_config *cfg) {
   MPI_Initialized(&initialised);
   if (!initialised) GSL_ERROR_NULL("mpi_pool_alloc: MPI is not initialised", GSL_EINVAL);
   if (comm == MPI_COMM_NULL) GSL_ERROR_NULL("mpi_pool_alloc: comm is MPI_COMM_NULL", GSL_EINVAL);
-  coll_call c = {MPI_COMM_NULL, 0, 1, "mpi_pool_alloc"};
+  coll_call c = {.comm = MPI_COMM_NULL, .size = 1, .who = "mpi_pool_alloc"};
   MPI_Comm node = MPI_COMM_NULL;
   int rc = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   if (rc != MPI_SUCCESS) {

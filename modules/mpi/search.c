@@ -137,10 +137,13 @@ typedef struct {
   void *ctx;
   const ndpar_grid_options *opts;
   int checked; /* the form's own checks on this rank (reported there) */
+  MPI_Comm comm;
   size_t reported; /* progress reported on rank 0 */
 } search_args;
 
-static int shared_args_agree(coll_call *c, const search_args *a, const ndpar_grid_result *res) {
+/* Opens the call: this rank's checks, and the arguments every rank must share. */
+static int open_search(coll_call *c, ndpar_pool **p, const search_args *a, int checked,
+                       const ndpar_grid_result *res) {
   coll_arg args[] = {
       {"the number of candidates", (long long)a->ncand, GSL_EBADLEN},
       {"the parameter size", (long long)a->size, GSL_EBADLEN},
@@ -154,7 +157,8 @@ static int shared_args_agree(coll_call *c, const search_args *a, const ndpar_gri
       {"result's candidates", res ? (long long)res->candidates : -1, GSL_EBADLEN},
       {"result's folds", res ? (long long)res->folds : -1, GSL_EBADLEN},
   };
-  return coll_same_args(c, args, sizeof args / sizeof args[0]);
+  coll_local mine = {checked, args, sizeof args / sizeof args[0], 0};
+  return coll_open(c, a->who, a->comm, p, &mine);
 }
 
 /* The distributed search: on success *scores and *status (ncand x k each, the caller
@@ -194,14 +198,11 @@ static int first_failure(const int *status, size_t n) {
   return GSL_SUCCESS;
 }
 
-static int search_result(MPI_Comm comm, ndpar_pool *p, search_args *a,
-                         ndpar_grid_result *result) {
+static int search_result(ndpar_pool *p, search_args *a, ndpar_grid_result *result) {
   coll_call c;
-  int rc = coll_open(&c, a->who, comm, &p);
+  int checked = a->checked ? a->checked : grid_check(a->who, a->ncand, a->folds, a->f, a->opts, result);
+  int rc = open_search(&c, &p, a, checked, result);
   if (rc) return rc;
-  rc = coll_agree(&c, a->checked, 1);
-  if (rc == GSL_SUCCESS) rc = shared_args_agree(&c, a, result);
-  if (rc == GSL_SUCCESS) rc = coll_agree(&c, grid_check(a->who, a->ncand, a->folds, a->f, a->opts, result), 1);
   size_t n = rc ? 0 : a->ncand * ndpar_folds_count(a->folds);
   double *scores = NULL;
   int *status = NULL;
@@ -213,7 +214,6 @@ static int search_result(MPI_Comm comm, ndpar_pool *p, search_args *a,
     a->opts->progress(a->ncand, a->ncand, a->opts->progress_ctx);
   free(scores);
   free(status);
-  coll_close(&c);
   return rc;
 }
 
@@ -221,7 +221,7 @@ int ndpar_mpi_grid_search_params(MPI_Comm comm, ndpar_pool *p, const void *param
                                  size_t n, const gsl_matrix *x, const gsl_vector *y,
                                  const ndpar_folds *folds, ndpar_param_fit_score_fn f, void *ctx,
                                  const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  search_args a = {"mpi_grid_search_params", params, size, n, x, y, folds, f, ctx, opts, 0, 0};
+  search_args a = {"mpi_grid_search_params", params, size, n, x, y, folds, f, ctx, opts, 0, comm, 0};
   if (params == NULL) {
     a.ncand = 0;
     a.checked = GSL_EFAULT;
@@ -230,7 +230,7 @@ int ndpar_mpi_grid_search_params(MPI_Comm comm, ndpar_pool *p, const void *param
     a.checked = GSL_EINVAL;
     gsl_error("mpi_grid_search_params: no candidates", __FILE__, __LINE__, GSL_EINVAL);
   }
-  return search_result(comm, p, &a, result);
+  return search_result(p, &a, result);
 }
 
 int ndpar_mpi_grid_search_opts(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g,
@@ -239,7 +239,7 @@ int ndpar_mpi_grid_search_opts(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g
                                const ndpar_grid_options *opts, ndpar_grid_result *result) {
   size_t n = ndpar_grid_size(g), naxes = ndpar_grid_naxes(g);
   double *params = n ? malloc(n * naxes * sizeof *params) : NULL;
-  search_args a = {"mpi_grid_search", params, naxes * sizeof *params, n, x, y, folds, f, ctx, opts, 0, 0};
+  search_args a = {"mpi_grid_search", params, naxes * sizeof *params, n, x, y, folds, f, ctx, opts, 0, comm, 0};
   if (g == NULL) {
     a.checked = GSL_EFAULT;
     gsl_error("mpi_grid_search: g is NULL", __FILE__, __LINE__, GSL_EFAULT);
@@ -251,7 +251,7 @@ int ndpar_mpi_grid_search_opts(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g
     gsl_error("mpi_grid_search: out of memory", __FILE__, __LINE__, GSL_ENOMEM);
   }
   for (size_t i = 0; params && i < n; i++) ndpar_grid_candidate(g, i, params + i * naxes);
-  int rc = search_result(comm, p, &a, result);
+  int rc = search_result(p, &a, result);
   free(params);
   return rc;
 }
@@ -284,7 +284,7 @@ int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x, const gs
   static const char one = 0;
   cv_adapter adapter = {f, ctx};
   ndpar_grid_options stop = {NDPAR_GRID_STOP_ON_ERROR, NULL, NULL};
-  search_args a = {"mpi_cv_run", &one, 1, 1, x, y, folds, cv_fold_fn, &adapter, &stop, 0, 0};
+  search_args a = {"mpi_cv_run", &one, 1, 1, x, y, folds, cv_fold_fn, &adapter, &stop, 0, comm, 0};
   size_t k = folds ? ndpar_folds_count(folds) : 0;
   if (f == NULL || scores == NULL || folds == NULL) {
     a.checked = GSL_EFAULT;
@@ -294,14 +294,8 @@ int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x, const gs
                                 "mpi_cv_run: scores has %zu entries for %zu folds", scores->size, k);
   }
   coll_call c;
-  int rc = coll_open(&c, a.who, comm, &p);
+  int rc = open_search(&c, &p, &a, a.checked, NULL);
   if (rc) return rc;
-  rc = coll_agree(&c, a.checked, 1);
-  coll_arg args[] = {{"the number of folds", (long long)k, GSL_EBADLEN},
-                    {"the folds' sample count", folds ? (long long)ndpar_folds_samples(folds) : -1, GSL_EBADLEN},
-                    {"x's rows", x ? (long long)x->size1 : -1, GSL_EBADLEN},
-                    {"x's columns", x ? (long long)x->size2 : -1, GSL_EBADLEN}};
-  if (rc == GSL_SUCCESS) rc = coll_same_args(&c, args, sizeof args / sizeof args[0]);
   double *s = NULL;
   int *status = NULL;
   if (rc == GSL_SUCCESS) rc = search(&c, p, &a, &s, &status);
@@ -309,6 +303,5 @@ int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x, const gs
   for (size_t i = 0; rc == GSL_SUCCESS && i < k; i++) gsl_vector_set(scores, i, s[i]);
   free(s);
   free(status);
-  coll_close(&c);
   return rc;
 }

@@ -268,6 +268,32 @@ static void test_differing_arguments(void) {
   gsl_vector_free(y);
 }
 
+/* On communicators of the caller's that come and go (ndpar's duplicate of each is cached
+ * on it and freed with it): halves of the world, each its own search, then freed. */
+static void test_subcommunicators(void) {
+  const size_t n = 50, p = 2;
+  gsl_matrix *x;
+  gsl_vector *y;
+  shared_data(n, p, &x, &y);
+  for (int round = 0; round < 3; round++) {
+    MPI_Comm half;
+    MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &half);
+    ndpar_folds *folds = ndpar_folds_kfold(n, 3 + (size_t)(rank % 2), 1, seed);
+    gsl_vector *one = gsl_vector_alloc(ndpar_folds_count(folds)), *all = gsl_vector_alloc(ndpar_folds_count(folds));
+    CHECK(ndpar_cv_run(NULL, x, y, folds, cv_fn, NULL, one) == GSL_SUCCESS);
+    for (int call = 0; call < 2; call++) { /* the second call finds the cached duplicate */
+      CHECK(ndpar_mpi_cv_run(half, NULL, x, y, folds, cv_fn, NULL, all) == GSL_SUCCESS);
+      CHECK(same_vector(one, all));
+    }
+    MPI_Comm_free(&half);
+    gsl_vector_free(one);
+    gsl_vector_free(all);
+    ndpar_folds_free(folds);
+  }
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+}
+
 /* MPI_COMM_NULL is refused without any communication. */
 static void test_bad_communicator(void) {
   gsl_set_error_handler(capture);
@@ -568,6 +594,7 @@ static const test_case tests[] = {
     {"cv_matches_one_process", test_cv_matches_one_process},
     {"differing_arguments", test_differing_arguments},
     {"bad_communicator", test_bad_communicator},
+    {"subcommunicators", test_subcommunicators},
     {"grad_deterministic_matches_one_process", test_grad_deterministic_matches_one_process},
     {"grad_errors_agree", test_grad_errors_agree},
     {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
