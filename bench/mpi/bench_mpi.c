@@ -7,19 +7,21 @@
  *    each rank summing one batch whose gradient callback copies a fixed vector (so the
  *    local work is the accumulation, not a model). Variants interleaved in every repeat;
  *    each time is the slowest rank's, between barriers.
- * 2. Grid search: 24 ridge candidates x 5 folds over the ranks, each rank on a pool of
- *    1 and of N threads: np x threads, against the same search in one process.
+ * 2. Grid search: the reference grid workload (24 learning rates x 5 folds, an MLP fitted
+ *    per fold) over the ranks, each rank on a pool of 1 and of N threads, balanced and
+ *    with one candidate ten times slower (dynamic balancing: the ratio to the balanced
+ *    time should be near (24 + 9) / 24).
  * Prints min, median, max (ms) and the ratios. */
 #include "ndpar/ndpar_mpi.h"
 
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ref/timing.h"
+#include "ref/wl.h"
 
 static int rank, nranks;
 
@@ -117,69 +119,49 @@ static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p)
   }
 }
 
-/* ---- grid search ---- */
+/* ---- grid search: the reference grid workload (ref's MLP fit per fold) ---- */
 
-/* One ridge fit; ctx (if not NULL) names a candidate that fits 10 times: a slow one. */
-static int ridge_once(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
-                      const gsl_vector *yva, double *score);
-
-static int ridge_fn(const void *params, size_t cand, const gsl_matrix *xtr, const gsl_vector *ytr,
-                    const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
-                    void *ctx) {
+/* ctx (if not NULL) names a candidate that fits ten times: a slow one. */
+static int fit_fn(const void *params, size_t cand, const gsl_matrix *xtr, const gsl_vector *ytr,
+                  const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
+                  void *ctx) {
   (void)t;
   int times = ctx && *(const size_t *)ctx == cand ? 10 : 1, status = GSL_SUCCESS;
   for (int i = 0; i < times && status == GSL_SUCCESS; i++)
-    status = ridge_once(*(const double *)params, xtr, ytr, xva, yva, score);
+    status = wl_mlp_fit_score(*(const double *)params, xtr, ytr, xva, yva, score);
   return status;
 }
 
-static int ridge_once(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
-                      const gsl_vector *yva, double *score) {
-  size_t p = xtr->size2;
-  gsl_matrix *a = gsl_matrix_alloc(p, p);
-  gsl_vector *b = gsl_vector_alloc(p), *w = gsl_vector_alloc(p), *res = gsl_vector_alloc(yva->size);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, xtr, xtr, 0.0, a);
-  for (size_t j = 0; j < p; j++) *gsl_matrix_ptr(a, j, j) += lambda;
-  gsl_blas_dgemv(CblasTrans, 1.0, xtr, ytr, 0.0, b);
-  int status = gsl_linalg_cholesky_decomp1(a);
-  if (status == GSL_SUCCESS) status = gsl_linalg_cholesky_solve(a, b, w);
-  if (status == GSL_SUCCESS) {
-    gsl_vector_memcpy(res, yva);
-    gsl_blas_dgemv(CblasNoTrans, 1.0, xva, w, -1.0, res);
-    double ss;
-    gsl_blas_ddot(res, res, &ss);
-    *score = -ss / (double)yva->size;
-  }
-  gsl_matrix_free(a);
-  gsl_vector_free(b);
-  gsl_vector_free(w);
-  gsl_vector_free(res);
-  return status;
+static double timed_search(ndpar_pool *pool, const double *lrs, size_t ncand, const gsl_matrix *x,
+                           const gsl_vector *y, const ndpar_folds *folds, size_t *slow,
+                           ndpar_grid_result *res) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  double t0 = MPI_Wtime();
+  if (ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lrs, sizeof *lrs, ncand, x, y, folds, fit_fn, slow,
+                                   NULL, res) != GSL_SUCCESS)
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  double dt = (MPI_Wtime() - t0) * 1e3, worst = 0;
+  MPI_Allreduce(&dt, &worst, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return worst;
 }
 
 static void grid_table(size_t threads, int reps) {
-  const size_t n = 6000, p = 48, ncand = 24, k = 5;
-  gsl_matrix *x = gsl_matrix_alloc(n, p);
-  gsl_vector *y = gsl_vector_alloc(n);
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
-  gsl_rng_set(r, 7);
-  for (size_t i = 0; i < n; i++) {
-    double t = 0;
-    for (size_t j = 0; j < p; j++) {
-      double v = gsl_ran_gaussian(r, 1);
-      gsl_matrix_set(x, i, j, v);
-      t += v * (double)(j % 5);
-    }
-    gsl_vector_set(y, i, t + gsl_ran_gaussian(r, 1));
+  enum { NCAND = 24, K = 5, ROWS = 2000 };
+  gsl_matrix *all, *yall;
+  char err[256];
+  if (wl_default_windows(NULL, 24, 1, &all, &yall, err, sizeof err)) {
+    if (rank == 0) fprintf(stderr, "bench_mpi: %s\n", err);
+    MPI_Abort(MPI_COMM_WORLD, 1);
   }
-  gsl_rng_free(r);
-  double lambdas[24];
-  for (size_t i = 0; i < ncand; i++) lambdas[i] = 1e-3 * (double)(i + 1);
-  ndpar_folds *folds = ndpar_folds_kfold(n, k, 1, 3);
-  ndpar_grid_result *res = ndpar_grid_result_alloc(ncand, k);
+  gsl_matrix_const_view xv = gsl_matrix_const_submatrix(all, 0, 0, ROWS, 24);
+  gsl_vector_const_view yv = gsl_matrix_const_subcolumn(yall, 0, 0, ROWS);
+  double lrs[NCAND];
+  for (size_t i = 0; i < NCAND; i++) lrs[i] = 0.01 * pow(30.0, (double)i / (NCAND - 1)); /* 0.01 .. 0.3 */
+  ndpar_folds *folds = ndpar_folds_kfold(ROWS, K, 0, 0);
+  ndpar_grid_result *res = ndpar_grid_result_alloc(NCAND, K);
   if (rank == 0) {
-    printf("\ngrid search, %zu ridge candidates x %zu folds (%zu x %zu data), %d ranks (ms: min / median / max of %d)\n",
-           ncand, k, n, p, nranks, reps);
+    printf("\ngrid search: %d learning rates x %d folds of the reference MLP (%d rows, %d fits of %d steps), "
+           "%d ranks (ms: min / median / max of %d)\n", NCAND, K, ROWS, NCAND * K, WL_FIT_STEPS, nranks, reps);
     printf("%8s %8s %26s\n", "ranks", "threads", "ndpar_mpi_grid_search");
   }
   for (size_t T = 1; T <= threads; T = T == threads ? threads + 1 : threads) {
@@ -192,30 +174,23 @@ static void grid_table(size_t threads, int reps) {
     for (int slow = 0; slow < 2; slow++) { /* balanced; candidate 0 ten times slower */
       size_t slow_cand = 0, *ctx = slow ? &slow_cand : NULL;
       double *t = malloc((size_t)reps * sizeof *t), lo, hi;
-      ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lambdas, sizeof(double), ncand, x, y, folds, ridge_fn,
-                                   ctx, NULL, res);
-      for (int i = 0; i < reps; i++) {
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = MPI_Wtime();
-        ndpar_mpi_grid_search_params(MPI_COMM_WORLD, pool, lambdas, sizeof(double), ncand, x, y, folds, ridge_fn,
-                                     ctx, NULL, res);
-        double dt = (MPI_Wtime() - t0) * 1e3;
-        MPI_Allreduce(&dt, &t[i], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-      }
+      timed_search(pool, lrs, NCAND, &xv.matrix, &yv.vector, folds, ctx, res); /* warm-up */
+      for (int i = 0; i < reps; i++) t[i] = timed_search(pool, lrs, NCAND, &xv.matrix, &yv.vector, folds, ctx, res);
       stats(t, reps, &lo, &med[slow], &hi);
-      if (rank == 0) printf("%8d %8zu %8.2f %8.2f %8.2f  %s\n", nranks, T, lo, med[slow], hi,
-                            slow ? "candidate 0 ten times slower" : "balanced");
+      if (rank == 0)
+        printf("%8d %8zu %8.2f %8.2f %8.2f  %s\n", nranks, T, lo, med[slow], hi,
+               slow ? "candidate 0 ten times slower" : "balanced");
       free(t);
     }
     if (rank == 0)
-      printf("%17s slow/balanced %.2f (perfect balance: %.2f)\n", "", med[1] / med[0], (double)(ncand + 9) / (double)ncand);
+      printf("%17s slow/balanced %.2f (perfect balance: %.2f)\n", "", med[1] / med[0], (double)(NCAND + 9) / NCAND);
     fflush(stdout);
     ndpar_pool_free(pool);
   }
   ndpar_grid_result_free(res);
   ndpar_folds_free(folds);
-  gsl_matrix_free(x);
-  gsl_vector_free(y);
+  gsl_matrix_free(all);
+  gsl_matrix_free(yall);
 }
 
 int main(int argc, char **argv) {
