@@ -326,16 +326,23 @@ static void my_share(size_t n, size_t *first, size_t *count) {
 
 /* A gradient whose entries span many binades and signs, decided by (global batch, j) and
  * the rows: a wrong t->index or a lost batch changes the result. */
+typedef struct {
+  int fail_at; /* this global batch fails (-1: none) */
+  int extreme;
+} grad_opts;
+
 static int grad_fn(const gsl_matrix *x, const gsl_vector *y, gsl_vector *g, double *loss,
                    const ndpar_task *t, void *vctx) {
-  const int *fail_at = vctx;
-  if (fail_at && (size_t)*fail_at == t->index) return GSL_EDOM;
+  const grad_opts *o = vctx;
+  if (o && o->fail_at >= 0 && (size_t)o->fail_at == t->index) return GSL_EDOM;
+  /* extreme: batches whose gradients are near overflow, or subnormal */
+  int shift = o && o->extreme ? (t->index % 3 == 0 ? 900 : t->index % 3 == 1 ? -1040 : 0) : 0;
   uint64_t h = 0x9e3779b97f4a7c15u * (t->index + 1);
   for (size_t j = 0; j < g->size; j++) {
     h ^= h >> 31;
     h *= 0xbf58476d1ce4e5b9u;
     double u = (double)(h >> 11) * 0x1p-53 - 0.5;
-    gsl_vector_set(g, j, ldexp(u, (int)(h % 61) - 30) + gsl_matrix_get(x, 0, 0));
+    gsl_vector_set(g, j, ldexp(u, (int)(h % 61) - 30 + shift) + (shift ? 0 : gsl_matrix_get(x, 0, 0)));
   }
   *loss = gsl_vector_get(y, 0) * (double)(t->index % 7);
   return GSL_SUCCESS;
@@ -390,21 +397,24 @@ static void test_grad_deterministic_matches_one_process(void) {
       gsl_vector *one = gsl_vector_alloc(P), *dist = gsl_vector_alloc(P), *fast = gsl_vector_alloc(P);
       double l1 = 0, l2 = 0, l3 = 0;
       ndpar_pool *p1 = pool_of(1 + (size_t)rank % 3);
+      /* Extremes (near overflow and subnormal batches) with the largest P and n. */
+      grad_opts plain = {-1, 0}, extreme = {-1, 1}, *go = P == 20000 && n == 300 ? &extreme : &plain;
       CHECK(ndpar_grad_compute(p1, (const gsl_matrix *const *)all.x, (const gsl_vector *const *)all.y, n,
-                               grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC, one, &l1) == GSL_SUCCESS);
+                               grad_fn, go, NDPAR_REDUCE_DETERMINISTIC, one, &l1) == GSL_SUCCESS);
       for (size_t threads = 1; threads <= 3; threads += 2) {
         ndpar_pool *p = pool_of(threads);
         CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, p, (const gsl_matrix *const *)all.x + first,
-                                     (const gsl_vector *const *)all.y + first, count, grad_fn, NULL,
+                                     (const gsl_vector *const *)all.y + first, count, grad_fn, go,
                                      NDPAR_REDUCE_DETERMINISTIC, dist, &l2) == GSL_SUCCESS);
         CHECK(same_vector(one, dist) && same_bits(l1, l2));
         ndpar_pool_free(p);
       }
       CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, NULL, (const gsl_matrix *const *)all.x + first,
-                                   (const gsl_vector *const *)all.y + first, count, grad_fn, NULL,
+                                   (const gsl_vector *const *)all.y + first, count, grad_fn, go,
                                    NDPAR_REDUCE_FAST, fast, &l3) == GSL_SUCCESS);
-      /* Fast: within recursive summation's bound, n eps max|term| (terms reach 2^30 + |x|). */
-      double bound = 4.0 * (double)(n + 2) * DBL_EPSILON * 0x1p31;
+      /* Fast: within recursive summation's bound, n eps max|term| (terms reach 2^30 + |x|,
+       * or 2^930 for the extremes). */
+      double bound = 4.0 * (double)(n + 2) * DBL_EPSILON * (go->extreme ? 0x1p931 : 0x1p31);
       for (size_t j = 0; j < P; j++) CHECK(fabs(gsl_vector_get(fast, j) - gsl_vector_get(one, j)) <= bound);
       CHECK(fabs(l3 - l1) <= 1e-12 * (1 + fabs(l1)));
       ndpar_pool_free(p1);
@@ -430,7 +440,7 @@ static void test_grad_errors_agree(void) {
   gsl_set_error_handler(capture);
   for (int mode = 0; mode < 2; mode++) {
     /* A callback failure (batch 10, on whichever rank holds it): its code everywhere. */
-    int fail_at = 10;
+    grad_opts fail_at = {10, 0};
     loss = 9;
     gsl_vector *same = gsl_vector_alloc(3);
     gsl_vector_set_all(same, 5.0);
