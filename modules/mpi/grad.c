@@ -76,7 +76,12 @@ static int fast(coll_call *c, ndpar_pool *p, double *buf, const gsl_matrix *cons
   for (size_t j = 0; j < P; j++) buf[j] = n ? rows * mine.vector.data[j] : 0.0;
   buf[P] = rows * l;
   buf[P + 1] = status ? NAN : rows;
-  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)(P + 2), MPI_DOUBLE, MPI_SUM, c->comm);
+  int rc = MPI_SUCCESS;
+  for (size_t at = 0; rc == MPI_SUCCESS && at < P + 2;) { /* counts are ints: in pieces */
+    int m = P + 2 - at < (size_t)1 << 30 ? (int)(P + 2 - at) : 1 << 30;
+    rc = MPI_Allreduce(MPI_IN_PLACE, buf + at, m, MPI_DOUBLE, MPI_SUM, c->comm);
+    at += (size_t)m;
+  }
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the gradients");
   if (isnan(buf[P + 1])) return coll_agree(c, status, 0);
   for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, buf[j] / buf[P + 1]);
