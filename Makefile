@@ -297,6 +297,12 @@ test-mpi: $(MPI_TEST_BIN) $(MPI_EXAMPLE)
 	    cmp $(MPI_EXAMPLE).np1.out $(MPI_EXAMPLE).np$$np.out \
 	    || { echo "train_sgd_mpi: the losses at np=$$np differ from np=1" >&2; exit 1; }; done; \
 	  cat $(MPI_EXAMPLE).np1.out; echo "train_sgd_mpi: identical at np = $(MPI_NPS)"
+	@echo "== scalebench --mpi at np = 2: a row per ranks x threads point, 1 x 1 the baseline"; set -e; \
+	  csv=$(SCALEBENCH_MPI).np2.csv; rm -f $$csv; $(MPI_TEST_ENV) TEST_LOG=$(SCALEBENCH_MPI).np2.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np 2 $(SCALEBENCH) --mpi --quick --csv $$csv >/dev/null; \
+	  for row in 'grid,1,1,.*,1.000000,1.000000,$$' 'grid,2,' 'grad,1,1,.*,1.000000,1.000000,[0-9.]*$$' \
+	    'grad,2,.*,[0-9.]*$$'; do grep -q "^$$row" $$csv || { echo "scalebench --mpi: no row $$row in $$csv" >&2; exit 1; }; done; \
+	  echo "scalebench --mpi: ok"
 
 # ThreadSanitizer does not know MPI's shared-memory transport's synchronisation (it reports
 # races inside Open MPI): the MPI tests run in the plain and ASan builds.
@@ -385,7 +391,21 @@ $(SCALEBENCH): $(SB_OBJ) $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
 
-tools: $(SCALEBENCH)
+# scalebench --mpi runs scalebench-mpi (built with mpicc, beside it): scalebench links no MPI.
+SBM_OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench-mpi/*.c))
+SCALEBENCH_MPI := $(BUILD)/tools/scalebench-mpi
+
+$(BUILD)/obj/tools/scalebench-mpi/%.o: tools/scalebench-mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SCALEBENCH_MPI): $(SBM_OBJ) $(REF_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
+
+tools: $(SCALEBENCH) $(SCALEBENCH_MPI)
+# (Here, below their definitions: test-mpi runs scalebench --mpi.)
+test-mpi: $(SCALEBENCH) $(SCALEBENCH_MPI)
 
 # (Here, below SCALEBENCH's definition: prerequisites are expanded where they are read.)
 $(scalebench_TEST_BIN): | $(SCALEBENCH)
@@ -430,6 +450,7 @@ install: libs tools $(PC_FILES)
 	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/share/ndpar/data
 	install -m 755 $(SCALEBENCH) $(DESTDIR)$(PREFIX)/bin/scalebench
+	install -m 755 $(SCALEBENCH_MPI) $(DESTDIR)$(PREFIX)/bin/scalebench-mpi
 	install -m 644 docs/scalebench.1 $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	install -m 644 data/*.csv data/README.md $(DESTDIR)$(PREFIX)/share/ndpar/data/
 	install -m 644 include/ndpar/*.h $(DESTDIR)$(INCLUDEDIR)/ndpar/
@@ -445,7 +466,7 @@ install: libs tools $(PC_FILES)
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar
-	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(MANDIR)/man1/scalebench.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(PREFIX)/bin/scalebench-mpi $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
 
 clean:

@@ -446,12 +446,6 @@ static int cv_cb(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix 
   return wl_mlp_fit_score(*(const double *)ctx, xtr, ytr, xva, yva, score);
 }
 
-static int grid_cb(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
-                   const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
-  (void)candidate, (void)t, (void)ctx;
-  return wl_mlp_fit_score(((const double *)params)[0], xtr, ytr, xva, yva, score);
-}
-
 /* The baselines gather each fold by hand, as a plain loop would. */
 static double fold_by_hand(cvstate *c, size_t fold, double lr) {
   const size_t *tr, *va;
@@ -561,7 +555,7 @@ static int grid_seq(void *vc) {
 
 static int grid_ndpar(ndpar_pool *pool, void *vc) {
   cvstate *c = vc;
-  return ndpar_grid_search(pool, c->grid, c->x, c->target, c->folds, grid_cb, NULL, c->result);
+  return ndpar_grid_search(pool, c->grid, c->x, c->target, c->folds, wl_mlp_fit_param, NULL, c->result);
 }
 
 static int grid_omp(size_t threads, void *vc) {

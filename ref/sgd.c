@@ -76,3 +76,10 @@ int wl_mlp_fit_score(double lr, const gsl_matrix *xtr, const gsl_vector *ytr, co
   wl_mlp_free(m);
   return status;
 }
+
+int wl_mlp_fit_param(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
+                     const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
+                     void *ctx) {
+  (void)candidate, (void)t, (void)ctx;
+  return wl_mlp_fit_score(*(const double *)params, xtr, ytr, xva, yva, score);
+}

@@ -11,6 +11,7 @@
 
 #include "ndpar/ndpar_core.h"
 #include "ndpar/ndpar_grad.h"
+#include "ndpar/ndpar_grid.h"
 #include "ndpar/ndpar_pool.h"
 
 /* lags -> hidden (tanh) -> horizon. All parameters live in one vector theta, laid out
@@ -90,5 +91,9 @@ int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector
 #define WL_FIT_STEPS 10
 int wl_mlp_fit_score(double lr, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
                      const gsl_vector *yva, double *score);
+/* wl_mlp_fit_score as a grid search's callback: params points to the learning rate. */
+int wl_mlp_fit_param(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
+                     const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
+                     void *ctx);
 
 #endif

@@ -125,10 +125,9 @@ static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p)
 static int fit_fn(const void *params, size_t cand, const gsl_matrix *xtr, const gsl_vector *ytr,
                   const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
                   void *ctx) {
-  (void)t;
   int times = ctx && *(const size_t *)ctx == cand ? 10 : 1, status = GSL_SUCCESS;
   for (int i = 0; i < times && status == GSL_SUCCESS; i++)
-    status = wl_mlp_fit_score(*(const double *)params, xtr, ytr, xva, yva, score);
+    status = wl_mlp_fit_param(params, cand, xtr, ytr, xva, yva, score, t, NULL);
   return status;
 }
 
