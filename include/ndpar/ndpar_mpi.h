@@ -31,14 +31,14 @@
 extern "C" {
 #endif
 
-/* A pool for this rank (cfg NULL: ndpar_pool_config_init's defaults). A rank that is
- * bound (mpirun's default --bind-to core/socket, srun --cpu-bind) keeps to its binding,
- * as every pool does. A rank that may run on every core of its node (mpirun --bind-to
- * none) while other ranks of comm share the node takes its share of the node's physical
- * cores: the ranks of one node (MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)) split the cores
- * in local-rank order, the first (cores % ranks) one more, and this process is bound to
- * its share, so no two workers of one node are pinned to one core. cfg->threads = 0 then
- * means the share's size. Collective. NULL with a GSL error on failure. */
+/* A pool for this rank (cfg NULL: ndpar_pool_config_init's defaults). A rank whose cores
+ * are its own (mpirun --bind-to core with a share of cores each, srun --cpu-bind) keeps to
+ * them, as every pool does. Ranks of one node that see the same cores (all of the node's
+ * with mpirun --bind-to none; a socket's with --bind-to socket) split those cores between
+ * them (MPI_Comm_split_type(MPI_COMM_TYPE_SHARED), then by core set), in local-rank order,
+ * the first (cores % ranks) one more, and the calling thread is bound to its share, so no
+ * two workers of one node are pinned to one core. cfg->threads = 0 then means the share's
+ * size. Collective over comm. NULL with a GSL error on failure. */
 NDPAR_API ndpar_pool *ndpar_mpi_pool_alloc(MPI_Comm comm, const ndpar_pool_config *cfg);
 
 /* The pool every ndpar_mpi function uses when given NULL: ndpar_mpi_pool_alloc over

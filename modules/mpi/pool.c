@@ -35,12 +35,18 @@ static ndpar_pool *pool_on_share(const ndpar_pool_config *cfg, const ndpar_cores
   return pool_alloc_on(cfg, &mine);
 }
 
-/* The ranks of one node see the same cores (none bound, or all bound alike). */
-static int same_cores(MPI_Comm node, const ndpar_cores *cores, int *same) {
-  long long h = coll_hash(cores->cpu, cores->count * sizeof *cores->cpu), lo = 0, hi = 0;
-  int rc = MPI_Allreduce(&h, &lo, 1, MPI_LONG_LONG, MPI_MIN, node);
-  if (rc == MPI_SUCCESS) rc = MPI_Allreduce(&h, &hi, 1, MPI_LONG_LONG, MPI_MAX, node);
-  *same = lo == hi;
+/* The ranks of comm on this node that see the same cores as this one (unbound ranks all
+ * do; ranks bound to one socket each do per socket), and this rank's place among them. */
+static int peers(MPI_Comm comm, const ndpar_cores *cores, int *local, int *nlocal) {
+  MPI_Comm node = MPI_COMM_NULL, same = MPI_COMM_NULL;
+  int rc = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  if (rc != MPI_SUCCESS) return rc;
+  int color = (int)(coll_hash(cores->cpu, cores->count * sizeof *cores->cpu) & 0x7fffffff);
+  rc = MPI_Comm_split(node, color, 0, &same);
+  if (rc == MPI_SUCCESS) rc = MPI_Comm_rank(same, local);
+  if (rc == MPI_SUCCESS) rc = MPI_Comm_size(same, nlocal);
+  if (same != MPI_COMM_NULL) MPI_Comm_free(&same);
+  MPI_Comm_free(&node);
   return rc;
 }
 
@@ -49,25 +55,14 @@ ndpar_pool *ndpar_mpi_pool_alloc(MPI_Comm comm, const ndpar_pool_config *cfg) {
   MPI_Initialized(&initialised);
   if (!initialised) GSL_ERROR_NULL("mpi_pool_alloc: MPI is not initialised", GSL_EINVAL);
   if (comm == MPI_COMM_NULL) GSL_ERROR_NULL("mpi_pool_alloc: comm is MPI_COMM_NULL", GSL_EINVAL);
-  coll_call c = {.comm = MPI_COMM_NULL, .size = 1, .who = "mpi_pool_alloc"};
-  MPI_Comm node = MPI_COMM_NULL;
-  int rc = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  if (rc != MPI_SUCCESS) {
-    coll_check(&c, rc, "finding the ranks of this node");
-    return NULL;
-  }
-  MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN);
-  int local = 0, nlocal = 1, same = 0;
-  MPI_Comm_rank(node, &local);
-  MPI_Comm_size(node, &nlocal);
   const ndpar_cores *cores = ndpar_cores_get();
-  rc = same_cores(node, cores, &same);
-  MPI_Comm_free(&node);
+  int local = 0, nlocal = 1, rc = peers(comm, cores, &local, &nlocal);
   if (rc != MPI_SUCCESS) {
-    coll_check(&c, rc, "comparing the bindings of this node's ranks");
+    coll_call c = {.comm = MPI_COMM_NULL, .size = 1, .who = "mpi_pool_alloc"};
+    coll_check(&c, rc, "finding the ranks that share this rank's cores");
     return NULL;
   }
-  if (nlocal == 1 || !same) return ndpar_pool_alloc(cfg); /* alone, or bound apart */
+  if (nlocal == 1) return ndpar_pool_alloc(cfg); /* its cores are its own */
   size_t first, len;
   share(cores->count, (size_t)nlocal, (size_t)local, &first, &len);
   return pool_on_share(cfg, cores, first, len);
