@@ -1,9 +1,10 @@
-/* grad.c: parallel gradients with padded per-worker or deterministic block aggregation. */
+/* grad.c: parallel gradients with padded per-worker or reproducible (binned) aggregation. */
 #include "ndpar/ndpar_grad.h"
 #include "ndpar_internal.h"
 #include "grad/grad_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,8 +87,7 @@ typedef struct {
   ndpar_grad_fn f;
   void *ctx;
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
-  ndpar_slots acc;     /* per worker: SUM_LEN(P) accumulators */
-  ndpar_rsum *out;
+  ndpar_slots acc;     /* per worker: SUM_LEN(P) accumulators; worker 0's become the sums */
   size_t threads;
 } repro_ctx;
 
@@ -110,44 +110,21 @@ static int repro_task(const ndpar_task *t, void *vc) {
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   repro_ctx *c = vc;
+  ndpar_rsum *out = ndpar_slots_at(&c->acc, 0);
   for (size_t w = 1; w < c->threads; w++)
-    ndpar_rsum_merge_n(c->out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
+    ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
   return GSL_SUCCESS;
 }
 
-/* One buffer from lib's cache holds every worker's accumulators (worker 0's first: they
- * become the result) and scratch: the same megabytes serve every call (fresh ones would
- * page-fault each time). */
-static size_t repro_strides(size_t P, size_t *acc_stride, size_t *scratch_stride) {
-  *acc_stride = ndpar_cacheline_round(SUM_LEN(P) * sizeof(ndpar_rsum));
-  *scratch_stride = ndpar_cacheline_round(P * sizeof(double));
-  return *acc_stride + *scratch_stride;
-}
-
-ndpar_rsum *grad_reproducible_take(ndpar_pool *p, size_t P) {
-  size_t acc, scratch, threads = ndpar_pool_threads(p);
-  ndpar_rsum *buf = ndpar_cache_take(threads * repro_strides(P, &acc, &scratch));
-  if (buf == NULL) GSL_ERROR_NULL("grad_compute: out of memory", GSL_ENOMEM);
-  return buf;
-}
-
-int grad_reproducible_sums(ndpar_pool *p, ndpar_rsum *buf, const gsl_matrix *const *x,
-                           const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
-                           void *ctx, size_t P, size_t *failed) {
-  repro_ctx c = {.x = x, .y = y, .P = P, .index0 = index0, .f = f, .ctx = ctx, .out = buf,
-                 .threads = ndpar_pool_threads(p)};
-  size_t acc, scratch;
-  repro_strides(P, &acc, &scratch);
-  c.acc = (ndpar_slots){buf, acc, c.threads};
-  c.scratch = (ndpar_slots){(char *)buf + c.threads * acc, scratch, c.threads};
-  for (size_t w = 0; w < c.threads; w++) ndpar_rsum_init(ndpar_slots_at(&c.acc, w), SUM_LEN(P));
-  int status = ndpar_pool_run_ex(p, n, repro_task, &c, failed);
-  if (status == GSL_SUCCESS && c.threads > 1) {
-    if (SUM_LEN(P) < PARALLEL_PARAMS) {
+static int run_reproducible(ndpar_pool *p, repro_ctx *c, size_t n, size_t *failed) {
+  for (size_t w = 0; w < c->threads; w++) ndpar_rsum_init(ndpar_slots_at(&c->acc, w), SUM_LEN(c->P));
+  int status = ndpar_pool_run_ex(p, n, repro_task, c, failed);
+  if (status == GSL_SUCCESS && c->threads > 1) {
+    if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
       ndpar_task t = {0, 0, NULL};
-      repro_merge_range(0, SUM_LEN(P), &t, &c);
+      repro_merge_range(0, SUM_LEN(c->P), &t, c);
     } else {
-      ndpar_pool_run_range(p, SUM_LEN(P), repro_merge_range, &c, NULL);
+      ndpar_pool_run_range(p, SUM_LEN(c->P), repro_merge_range, c, NULL);
     }
   }
   return status;
@@ -159,16 +136,6 @@ void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad
   if (loss) *loss = ndpar_rsum_value(&sums[SUM_LOSS(P)]) / rows;
 }
 
-static int run_deterministic(ndpar_pool *p, const grad_ctx *c, gsl_vector *grad, double *loss,
-                             size_t *failed) {
-  ndpar_rsum *sums = grad_reproducible_take(p, c->P);
-  if (sums == NULL) return GSL_ENOMEM;
-  int status = grad_reproducible_sums(p, sums, c->x, c->y, c->n, 0, c->f, c->ctx, c->P, failed);
-  if (status == GSL_SUCCESS) grad_reproducible_finish(sums, c->P, grad, loss);
-  ndpar_cache_give(sums);
-  return status;
-}
-
 static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
                          ndpar_grad_fn f, ndpar_reduce mode, const gsl_vector *grad) {
   NDPAR_REQUIRE(f != NULL, "grad_compute: f is NULL", GSL_EFAULT);
@@ -177,7 +144,7 @@ static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y,
   NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || mode == NDPAR_REDUCE_DETERMINISTIC,
                 "grad_compute: mode is neither NDPAR_REDUCE_FAST nor NDPAR_REDUCE_DETERMINISTIC",
                 GSL_EINVAL);
-  NDPAR_REQUIRE(n > 0, "grad_compute: n is 0 (the mean of no batches is undefined)", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   NDPAR_REQUIRE(x != NULL, "grad_compute: x is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(y != NULL, "grad_compute: y is NULL", GSL_EFAULT);
   for (size_t i = 0; i < n; i++) {
@@ -191,29 +158,124 @@ static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y,
   return GSL_SUCCESS;
 }
 
-int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                          size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
-                          gsl_vector *grad, double *loss, size_t *failed) {
-  int status = check_compute(x, y, n, f, mode, grad);
+/* ---- the workspace ---- */
+
+struct ndpar_grad_workspace {
+  ndpar_pool *pool;
+  size_t n, P, threads;
+  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
+  ndpar_slots sums;    /* fast: per worker, SUM_LEN(P) doubles */
+  ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) reproducible accumulators */
+  double *total;       /* SUM_LEN(P) */
+};
+
+void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
+  if (w == NULL) return;
+  ndpar_slots_free(&w->scratch);
+  ndpar_slots_free(&w->sums);
+  ndpar_slots_free(&w->acc);
+  free(w->total);
+  free(w);
+}
+
+static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t P, int fast,
+                                             int det) {
+  NDPAR_REQUIRE_NULL(n > 0, "grad_workspace_alloc: n must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(P > 0, "grad_workspace_alloc: P must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(P < SIZE_MAX / sizeof(ndpar_rsum) - 3, "grad_workspace_alloc: P is too large",
+                     GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
+  ndpar_grad_workspace *w = calloc(1, sizeof *w);
+  if (w == NULL) GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
+  *w = (ndpar_grad_workspace){.pool = pool, .n = n, .P = P, .threads = ndpar_pool_threads(pool)};
+  w->total = malloc(SUM_LEN(P) * sizeof *w->total);
+  if (w->total == NULL) {
+    ndpar_grad_workspace_free(w);
+    GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
+  }
+  /* (ndpar_slots_alloc reports its own failures) */
+  int status = ndpar_slots_alloc(&w->scratch, w->threads, P * sizeof(double));
+  if (status == GSL_SUCCESS && fast)
+    status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
+  if (status == GSL_SUCCESS && det)
+    status = ndpar_slots_alloc(&w->acc, w->threads, SUM_LEN(P) * sizeof(ndpar_rsum));
+  if (status) {
+    ndpar_grad_workspace_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+ndpar_grad_workspace *ndpar_grad_workspace_alloc(ndpar_pool *pool, size_t n, size_t P) {
+  return workspace_alloc(pool, n, P, 1, 1);
+}
+
+static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_vector *grad) {
+  NDPAR_REQUIRE(w != NULL, "grad_compute_ws: w is NULL", GSL_EFAULT);
+  if (n != 0 && n != w->n)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "grad_compute_ws: n is %zu, the workspace's is %zu", n, w->n);
+  if (grad != NULL && grad->size != w->P)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "grad_compute_ws: grad has length %zu, the workspace's P is %zu",
+                    grad->size, w->P);
+  return GSL_SUCCESS;
+}
+
+int ndpar_grad_compute_ws(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                          const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
+                          ndpar_reduce mode, gsl_vector *grad, double *loss, size_t *failed) {
+  int status = check_workspace(w, n, grad);
+  if (status == GSL_SUCCESS) status = check_compute(x, y, n, f, mode, grad);
   if (status) return status;
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  size_t threads = ndpar_pool_threads(p), P = grad->size;
-  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .nsums = threads};
   if (failed) *failed = n;
-  if (mode == NDPAR_REDUCE_DETERMINISTIC) return run_deterministic(p, &c, grad, loss, failed);
-  c.total = calloc(SUM_LEN(P), sizeof *c.total);
-  if (c.total == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
-  status = ndpar_slots_alloc(&c.scratch, threads, P * sizeof(double));
-  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&c.sums, c.nsums, SUM_LEN(P) * sizeof(double));
-  if (status == GSL_SUCCESS) status = run_fast(p, &c, failed);
+  if (n == 0) return GSL_SUCCESS;
+  size_t P = w->P;
+  if (mode == NDPAR_REDUCE_DETERMINISTIC) {
+    repro_ctx r = {.x = x, .y = y, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch, .acc = w->acc,
+                   .threads = w->threads};
+    status = run_reproducible(w->pool, &r, n, failed);
+    if (status == GSL_SUCCESS) grad_reproducible_finish(ndpar_slots_at(&w->acc, 0), P, grad, loss);
+    return status;
+  }
+  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                .sums = w->sums, .total = w->total, .nsums = w->threads};
+  memset(c.total, 0, SUM_LEN(P) * sizeof *c.total);
+  memset(c.sums.base, 0, c.nsums * c.sums.stride);
+  status = run_fast(w->pool, &c, failed);
   if (status == GSL_SUCCESS) {
     double rows = c.total[SUM_ROWS(P)];
     for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, c.total[j] / rows);
     if (loss) *loss = c.total[SUM_LOSS(P)] / rows;
   }
-  ndpar_slots_free(&c.scratch);
-  ndpar_slots_free(&c.sums);
-  free(c.total);
+  return status;
+}
+
+ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
+  return workspace_alloc(p, 1, P, 0, 1);
+}
+
+int grad_reproducible_sums(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                           const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
+                           void *ctx, ndpar_rsum **sums) {
+  repro_ctx r = {.x = x, .y = y, .P = w->P, .index0 = index0, .f = f, .ctx = ctx,
+                 .scratch = w->scratch, .acc = w->acc, .threads = w->threads};
+  *sums = ndpar_slots_at(&w->acc, 0);
+  return run_reproducible(w->pool, &r, n, NULL);
+}
+
+/* The allocating form: a workspace sized for this call and this mode alone. */
+int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+                          size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
+                          gsl_vector *grad, double *loss, size_t *failed) {
+  int status = check_compute(x, y, n, f, mode, grad);
+  if (status) return status;
+  if (failed) *failed = n;
+  if (n == 0) return GSL_SUCCESS;
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  ndpar_grad_workspace *w =
+      workspace_alloc(p, n, grad->size, mode == NDPAR_REDUCE_FAST, mode != NDPAR_REDUCE_FAST);
+  if (w == NULL) return GSL_ENOMEM;
+  status = ndpar_grad_compute_ws(w, x, y, n, f, ctx, mode, grad, loss, failed);
+  ndpar_grad_workspace_free(w);
   return status;
 }
 
@@ -247,9 +309,9 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
 
 int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
                          size_t n, gsl_vector *out) {
-  NDPAR_REQUIRE(grads != NULL, "grad_aggregate: grads is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "grad_aggregate: out is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0, "grad_aggregate: n is 0 (the mean of no gradients is undefined)", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever grads: out untouched */
+  NDPAR_REQUIRE(grads != NULL, "grad_aggregate: grads is NULL", GSL_EFAULT);
   double wsum = 0;
   for (size_t i = 0; i < n; i++) {
     if (grads[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grad_aggregate: grads[%zu] is NULL", i);

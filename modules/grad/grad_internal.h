@@ -6,18 +6,17 @@
 #include "ndpar/ndpar_grad.h"
 #include "ndpar_internal.h"
 
-/* The buffers of the sums for P parameters on pool p's threads, from lib's cache (give
- * them back with ndpar_cache_give); NULL with GSL_ENOMEM reported. */
-ndpar_rsum *grad_reproducible_take(ndpar_pool *p, size_t P);
+/* A workspace for the deterministic mode alone, for calls of any batch count (free it with
+ * ndpar_grad_workspace_free). NULL with a GSL error. */
+ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P);
 
-/* Into buf (from grad_reproducible_take with the same p and P): buf[0 .. P) the
- * reproducible sums of rows_i * gradient_i over the n batches (n may be 0), buf[P] of
- * rows_i * loss_i, buf[P + 1] of rows_i. The callback sees t->index = index0 + i.
- * Arguments are the caller's to check. On failure *failed (if not NULL) is the failing
- * batch's local index and buf's contents are unspecified. */
-int grad_reproducible_sums(ndpar_pool *p, ndpar_rsum *buf, const gsl_matrix *const *x,
+/* The reproducible sums over the n batches (n may be 0) into the workspace: *sums (P + 2
+ * accumulators, inside w) = rows_i * gradient_i for [0, P), rows_i * loss_i at P, rows_i
+ * at P + 1. The callback sees t->index = index0 + i. Arguments are the caller's to check.
+ * Returns a callback's status on failure, with *sums unspecified. */
+int grad_reproducible_sums(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                            const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
-                           void *ctx, size_t P, size_t *failed);
+                           void *ctx, ndpar_rsum **sums);
 
 /* grad = sums / rows, *loss (if not NULL) likewise: the one final step of the mode. */
 void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss);

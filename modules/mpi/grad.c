@@ -114,11 +114,12 @@ static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
   return status;
 }
 
-static int deterministic(coll_call *c, ndpar_pool *p, ndpar_rsum *sums, const gsl_matrix *const *x,
+static int deterministic(coll_call *c, ndpar_grad_workspace *w, const gsl_matrix *const *x,
                          const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
                          gsl_vector *grad, double *loss) {
   size_t P = grad->size;
-  int status = grad_reproducible_sums(p, sums, x, y, n, c->index0, f, ctx, P, NULL);
+  ndpar_rsum *sums = NULL;
+  int status = grad_reproducible_sums(w, x, y, n, c->index0, f, ctx, &sums);
   if (status) { /* a NaN row count: an Inf or NaN stays one through every merge */
     ndpar_rsum_init(sums, P + 2);
     ndpar_rsum_add(&sums[P + 1], NAN);
@@ -130,22 +131,21 @@ static int deterministic(coll_call *c, ndpar_pool *p, ndpar_rsum *sums, const gs
   return GSL_SUCCESS;
 }
 
-/* The buffers of the mode, taken before the call opens, so that running out of memory is
- * one more local error that every rank agrees on. */
-static void *take_buffers(ndpar_pool *p, ndpar_reduce mode, size_t P) {
-  if (mode == NDPAR_REDUCE_DETERMINISTIC) return grad_reproducible_take(p, P);
-  void *buf = ndpar_cache_take((2 * P + 2) * sizeof(double));
-  if (buf == NULL) GSL_ERROR_NULL(WHO ": out of memory", GSL_ENOMEM);
-  return buf;
-}
-
 int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const *x,
                            const gsl_vector *const *y, size_t n_local, ndpar_grad_fn f, void *ctx,
                            ndpar_reduce mode, gsl_vector *grad, double *loss) {
+  /* The working memory is taken before the call opens, so that running out of it is one
+   * more local error that every rank agrees on. */
   int checked = check_local(x, y, n_local, f, mode, grad);
   if (checked == GSL_SUCCESS && p == NULL && (p = ndpar_mpi_pool_default()) == NULL) checked = GSL_EFAILED;
-  void *buf = checked ? NULL : take_buffers(p, mode, grad->size);
-  if (checked == GSL_SUCCESS && buf == NULL) checked = GSL_ENOMEM;
+  double *buf = NULL;
+  ndpar_grad_workspace *w = NULL;
+  if (checked == GSL_SUCCESS && mode == NDPAR_REDUCE_FAST &&
+      (buf = malloc((2 * grad->size + 2) * sizeof *buf)) == NULL)
+    checked = ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, WHO ": out of memory");
+  if (checked == GSL_SUCCESS && mode == NDPAR_REDUCE_DETERMINISTIC &&
+      (w = grad_reproducible_workspace(p, grad->size)) == NULL)
+    checked = GSL_ENOMEM;
   coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
                      {"mode", (long long)mode, GSL_EINVAL}};
   coll_local mine = {checked, args, 2, n_local};
@@ -156,7 +156,8 @@ int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const
                              WHO ": no rank has a batch (the mean of nothing is undefined)");
   if (status == GSL_SUCCESS)
     status = mode == NDPAR_REDUCE_FAST ? fast(&c, p, buf, x, y, n_local, f, ctx, grad, loss)
-                                       : deterministic(&c, p, buf, x, y, n_local, f, ctx, grad, loss);
-  ndpar_cache_give(buf);
+                                       : deterministic(&c, w, x, y, n_local, f, ctx, grad, loss);
+  free(buf);
+  ndpar_grad_workspace_free(w);
   return status;
 }
