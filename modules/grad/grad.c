@@ -23,9 +23,12 @@ typedef struct {
   ndpar_grad_fn f;
   void *ctx;
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
-  ndpar_slots sums;    /* per worker */
+  ndpar_slots sums;    /* fast: per worker */
   size_t nsums;
-  double *total; /* SUM_LEN(P) */
+  double *total;       /* SUM_LEN(P) */
+  ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) accumulators; worker 0's
+                          become the sums */
+  size_t index0, threads; /* deterministic: batch i is index0 + i; the pool's threads */
 } grad_ctx;
 
 /* Adds rows * (gradient, loss) of batch i into sum. */
@@ -80,19 +83,8 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
  * (lib/reprosum.c), which merge exactly: the sums do not depend on which worker added
  * what, nor on how the batches are split between calls or processes. */
 
-typedef struct {
-  const gsl_matrix *const *x;
-  const gsl_vector *const *y;
-  size_t P, index0;
-  ndpar_grad_fn f;
-  void *ctx;
-  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
-  ndpar_slots acc;     /* per worker: SUM_LEN(P) accumulators; worker 0's become the sums */
-  size_t threads;
-} repro_ctx;
-
 static int repro_task(const ndpar_task *t, void *vc) {
-  repro_ctx *c = vc;
+  grad_ctx *c = vc;
   double *g = ndpar_slots_at(&c->scratch, t->worker), loss = 0;
   gsl_vector_view gv = gsl_vector_view_array(g, c->P);
   ndpar_task bt = {c->index0 + t->index, t->worker, NULL};
@@ -109,14 +101,14 @@ static int repro_task(const ndpar_task *t, void *vc) {
 /* Worker 0's accumulators take the others' (exact merges: the order does not matter). */
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
-  repro_ctx *c = vc;
+  grad_ctx *c = vc;
   ndpar_rsum *out = ndpar_slots_at(&c->acc, 0);
   for (size_t w = 1; w < c->threads; w++)
     ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
   return GSL_SUCCESS;
 }
 
-static int run_reproducible(ndpar_pool *p, repro_ctx *c, size_t n, size_t *failed) {
+static int run_reproducible(ndpar_pool *p, grad_ctx *c, size_t n, size_t *failed) {
   for (size_t w = 0; w < c->threads; w++) ndpar_rsum_init(ndpar_slots_at(&c->acc, w), SUM_LEN(c->P));
   int status = ndpar_pool_run_ex(p, n, repro_task, c, failed);
   if (status == GSL_SUCCESS && c->threads > 1) {
@@ -230,8 +222,8 @@ int ndpar_grad_compute_ws(ndpar_grad_workspace *w, const gsl_matrix *const *x,
   if (n == 0) return GSL_SUCCESS;
   size_t P = w->P;
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
-    repro_ctx r = {.x = x, .y = y, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch, .acc = w->acc,
-                   .threads = w->threads};
+    grad_ctx r = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                  .acc = w->acc, .threads = w->threads};
     status = run_reproducible(w->pool, &r, n, failed);
     if (status == GSL_SUCCESS) grad_reproducible_finish(ndpar_slots_at(&w->acc, 0), P, grad, loss);
     return status;
@@ -256,8 +248,8 @@ ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
 int grad_reproducible_sums(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                            const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
                            void *ctx, ndpar_rsum **sums) {
-  repro_ctx r = {.x = x, .y = y, .P = w->P, .index0 = index0, .f = f, .ctx = ctx,
-                 .scratch = w->scratch, .acc = w->acc, .threads = w->threads};
+  grad_ctx r = {.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                .acc = w->acc, .index0 = index0, .threads = w->threads};
   *sums = ndpar_slots_at(&w->acc, 0);
   return run_reproducible(w->pool, &r, n, NULL);
 }
