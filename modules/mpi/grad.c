@@ -16,6 +16,7 @@
 #include "ndpar_internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,17 +62,95 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
  * so the reduced row count is NaN, every rank sees it and only then asks (one more round)
  * which rank failed and with what code. The successful call is one allreduce. */
 
+/* ---- working memory, kept from one call to the next ----
+ * A training loop calls with the same pool, batch count and P at every step: the memory
+ * of the last call of each mode (a grad workspace and the allreduce buffer) is kept for
+ * the next one,
+ * so that a step does not fault in fresh pages. The key includes the pool's thread count:
+ * a workspace is sized per worker. A call that finds it in use (another thread's, under
+ * MPI_THREAD_MULTIPLE) allocates its own. */
+
+typedef struct {
+  ndpar_grad_workspace *ws; /* FAST: ndpar_grad_workspace_alloc; DETERMINISTIC: reproducible */
+  double *buf;              /* FAST: 2 P + 2 doubles */
+  ndpar_pool *pool;
+  size_t threads, n, P;
+  ndpar_reduce mode;
+} grad_memory;
+
+static pthread_mutex_t memory_lock = PTHREAD_MUTEX_INITIALIZER;
+static grad_memory kept_of[2]; /* per mode */
+static int busy_of[2];
+
+static void memory_free(grad_memory *m) {
+  ndpar_grad_workspace_free(m->ws);
+  free(m->buf);
+  *m = (grad_memory){0};
+}
+
+static int memory_matches(const grad_memory *m, ndpar_pool *p, size_t n, size_t P, ndpar_reduce mode) {
+  return m->pool == p && m->threads == ndpar_pool_threads(p) && m->P == P && m->mode == mode &&
+         (mode == NDPAR_REDUCE_DETERMINISTIC || m->n == n);
+}
+
+/* The memory of a call (reported on failure: GSL_ENOMEM). */
+static int memory_take(grad_memory *m, ndpar_pool *p, size_t n, size_t P, ndpar_reduce mode) {
+  grad_memory *kept = &kept_of[mode != NDPAR_REDUCE_FAST];
+  int *kept_busy = &busy_of[mode != NDPAR_REDUCE_FAST];
+  pthread_mutex_lock(&memory_lock);
+  int mine = !*kept_busy;
+  if (mine && memory_matches(kept, p, n, P, mode)) {
+    *kept_busy = 1;
+    *m = *kept;
+    pthread_mutex_unlock(&memory_lock);
+    return GSL_SUCCESS;
+  }
+  if (mine) memory_free(kept); /* another shape now: the old memory goes */
+  pthread_mutex_unlock(&memory_lock);
+  *m = (grad_memory){NULL, NULL, p, ndpar_pool_threads(p), n, P, mode};
+  if (mode == NDPAR_REDUCE_DETERMINISTIC) {
+    m->ws = grad_reproducible_workspace(p, P);
+  } else {
+    m->buf = malloc((2 * P + 2) * sizeof *m->buf);
+    m->ws = n ? ndpar_grad_workspace_alloc(p, n, P) : NULL;
+    if (m->buf == NULL) ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, WHO ": out of memory");
+  }
+  int ok = (mode == NDPAR_REDUCE_FAST ? m->buf != NULL && (n == 0 || m->ws) : m->ws != NULL);
+  if (!ok) {
+    memory_free(m);
+    return GSL_ENOMEM;
+  }
+  if (mine) {
+    pthread_mutex_lock(&memory_lock);
+    *kept_busy = 1;
+    *kept = *m;
+    pthread_mutex_unlock(&memory_lock);
+  }
+  return GSL_SUCCESS;
+}
+
+static void memory_give(grad_memory *m) {
+  grad_memory *kept = &kept_of[m->mode != NDPAR_REDUCE_FAST];
+  int *kept_busy = &busy_of[m->mode != NDPAR_REDUCE_FAST];
+  pthread_mutex_lock(&memory_lock);
+  int is_kept = *kept_busy && kept->ws == m->ws && kept->buf == m->buf;
+  if (is_kept) *kept_busy = 0;
+  pthread_mutex_unlock(&memory_lock);
+  if (!is_kept) memory_free(m);
+}
+
 /* ---- FAST ---- */
 
 /* buf: P gradient sums, loss sum, rows (P + 2 doubles), then P for the local mean. */
-static int fast(coll_call *c, ndpar_pool *p, double *buf, const gsl_matrix *const *x,
-                const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad,
-                double *loss) {
+static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const gsl_vector *const *y,
+                size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
   size_t P = grad->size;
+  double *buf = m->buf;
   gsl_vector_view mine = gsl_vector_view_array(buf + P + 2, P);
   offset_ctx o = {f, ctx, c->index0};
   double l = 0, rows = 0;
-  int status = n ? ndpar_grad_compute(p, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, &mine.vector, &l) : 0;
+  int status = n ? ndpar_grad_compute_ws(m->ws, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, &mine.vector, &l, NULL)
+                 : 0;
   for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
   for (size_t j = 0; j < P; j++) buf[j] = n ? rows * mine.vector.data[j] : 0.0;
   buf[P] = rows * l;
@@ -138,14 +217,8 @@ int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const
    * more local error that every rank agrees on. */
   int checked = check_local(x, y, n_local, f, mode, grad);
   if (checked == GSL_SUCCESS && p == NULL && (p = ndpar_mpi_pool_default()) == NULL) checked = GSL_EFAILED;
-  double *buf = NULL;
-  ndpar_grad_workspace *w = NULL;
-  if (checked == GSL_SUCCESS && mode == NDPAR_REDUCE_FAST &&
-      (buf = malloc((2 * grad->size + 2) * sizeof *buf)) == NULL)
-    checked = ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, WHO ": out of memory");
-  if (checked == GSL_SUCCESS && mode == NDPAR_REDUCE_DETERMINISTIC &&
-      (w = grad_reproducible_workspace(p, grad->size)) == NULL)
-    checked = GSL_ENOMEM;
+  grad_memory m = {0};
+  if (checked == GSL_SUCCESS) checked = memory_take(&m, p, n_local, grad->size, mode);
   coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
                      {"mode", (long long)mode, GSL_EINVAL}};
   coll_local mine = {checked, args, 2, n_local};
@@ -155,9 +228,8 @@ int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const
     status = ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
                              WHO ": no rank has a batch (the mean of nothing is undefined)");
   if (status == GSL_SUCCESS)
-    status = mode == NDPAR_REDUCE_FAST ? fast(&c, p, buf, x, y, n_local, f, ctx, grad, loss)
-                                       : deterministic(&c, w, x, y, n_local, f, ctx, grad, loss);
-  free(buf);
-  ndpar_grad_workspace_free(w);
+    status = mode == NDPAR_REDUCE_FAST ? fast(&c, &m, x, y, n_local, f, ctx, grad, loss)
+                                       : deterministic(&c, m.ws, x, y, n_local, f, ctx, grad, loss);
+  if (checked == GSL_SUCCESS) memory_give(&m);
   return status;
 }
