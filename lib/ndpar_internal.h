@@ -78,6 +78,23 @@ static inline size_t ndpar_blocks_batch_of(const ndpar_blocks *b, size_t g, size
 /* Reseeds a stream set: ndpar_streams_at then derives its streams from `seed`. */
 void ndpar_streams_reseed(ndpar_streams *s, unsigned long seed);
 
+/* ---- Reproducible sums (lib/reprosum.c) -----------------------------------------------
+ * An accumulator whose value does not depend on the order of its additions and merges:
+ * sums bit-identical for any number of threads and processes (binned summation after
+ * Demmel and Nguyen, as in ReproBLAS). Seven doubles, so an array of them can travel in
+ * MPI messages as doubles. Error below n * max|x| * 2^-79; Inf and NaN as IEEE sums. */
+typedef struct {
+  double index;            /* the highest bin reached; -1 empty, -2 an Inf or NaN seen */
+  double prim[3], carry[3]; /* per fold: the bin sum and its carries */
+} ndpar_rsum;
+
+void ndpar_rsum_init(ndpar_rsum *s, size_t n);              /* n empty accumulators */
+void ndpar_rsum_add(ndpar_rsum *s, double x);
+void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n); /* s[i] += w x[i] */
+void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from);  /* exact: into += from */
+void ndpar_rsum_merge_n(ndpar_rsum *into, const ndpar_rsum *from, size_t n);
+double ndpar_rsum_value(const ndpar_rsum *s);               /* the sum, rounded once per bin */
+
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

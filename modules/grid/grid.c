@@ -1,6 +1,7 @@
 /* grid.c: parameter grids, random search, and flat (candidate x fold) parallel search. */
 #include "ndpar/ndpar_grid.h"
 #include "cv/cv_internal.h"
+#include "grid/grid_internal.h"
 #include "grid/search_internal.h"
 #include "ndpar_internal.h"
 
@@ -165,23 +166,24 @@ void ndpar_grid_result_free(ndpar_grid_result *r) {
 
 /* ---- the search ---- */
 
-typedef struct {
+struct grid_runner {
   const char *base;
   size_t size, ncand, k;
+  ndpar_pool *pool;
   cv_workspace *w;
   ndpar_param_fit_score_fn f;
   void *ctx;
   int stop_on_error;
   double fail_score;         /* a failed task's score: NaN, or opts->error_score */
-  double *scores;            /* ncand x k */
-  atomic_int *status;        /* per candidate: its first failure */
+  double *scores;            /* ncand x k, the caller's */
+  int *status;               /* ncand x k, the caller's: each task's status */
   atomic_size_t *folds_done; /* per candidate */
   atomic_size_t cand_done;
   size_t reported;           /* touched by the calling thread (slot 0) alone */
   const ndpar_grid_options *opts;
-} search_ctx;
+};
 
-static void report_progress(search_ctx *c) {
+static void report_progress(grid_runner *c) {
   size_t done = atomic_load(&c->cand_done);
   if (c->opts && c->opts->progress && done > c->reported) {
     c->reported = done;
@@ -190,66 +192,119 @@ static void report_progress(search_ctx *c) {
 }
 
 static int search_task(const ndpar_task *t, void *vc) {
-  search_ctx *c = vc;
+  grid_runner *c = vc;
   size_t cand = t->index / c->k, fold = t->index % c->k;
   cv_fold_data d;
   cv_fold(c->w, fold, t->worker, &d);
   double score = GSL_NAN;
   int status = c->f(c->base + cand * c->size, cand, &d.xtr.matrix, &d.ytr.vector, &d.xva.matrix,
                     &d.yva.vector, &score, t, c->ctx);
-  if (status) {
-    int none = 0;
-    atomic_compare_exchange_strong(&c->status[cand], &none, status);
-    score = c->fail_score;
-  }
-  c->scores[t->index] = score;
+  c->scores[t->index] = status ? c->fail_score : score;
+  c->status[t->index] = status;
   if (atomic_fetch_add(&c->folds_done[cand], 1) + 1 == c->k) atomic_fetch_add(&c->cand_done, 1);
   if (t->worker == 0) report_progress(c); /* slot 0 is the calling thread */
   return c->stop_on_error ? status : GSL_SUCCESS;
 }
 
-/* The one summary (grid_summary) of the tasks' scores, then each candidate's status. */
-static int summarise(const search_ctx *c, ndpar_grid_result *r) {
-  grid_summary_in in = {c->ncand, c->k, 1, 0, 0, c->scores, NULL, NULL,
-                        c->opts ? c->opts->flags : 0, 0};
-  int status = grid_summary(&in, r);
-  for (size_t i = 0; status == GSL_SUCCESS && i < c->ncand; i++) r->status[i] = atomic_load(&c->status[i]);
-  if (status == GSL_SUCCESS) status = grid_result_set_best_params(r, c->base, c->size);
-  return status;
+/* The one summary (grid_summary) of every task's score and status, and the best's
+ * parameters. */
+int grid_summarise(size_t ncand, size_t k, const double *scores, const int *status,
+                   const ndpar_grid_options *opts, const void *base, size_t size,
+                   ndpar_grid_result *r) {
+  grid_summary_in in = {ncand, k, 1, 0, 0, scores, status, NULL, opts ? opts->flags : 0, 0};
+  int rc = grid_summary(&in, r);
+  return rc ? rc : grid_result_set_best_params(r, base, size);
+}
+
+int grid_check(const char *who, size_t ncand, const ndpar_folds *folds,
+               ndpar_param_fit_score_fn f, const ndpar_grid_options *opts,
+               const ndpar_grid_result *result) {
+  if (f == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: f is NULL", who);
+  if (result == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: result is NULL", who);
+  if (folds == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: folds is NULL", who);
+  size_t k = ndpar_folds_count(folds);
+  if (result->candidates != ncand || result->folds != k || result->nscores != 1)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: result is for %zu candidates x %zu folds x %zu scores, the search has %zu x %zu x 1",
+                    who, result->candidates, result->folds, result->nscores, ncand, k);
+  if (opts != NULL && (opts->flags & ~(NDPAR_GRID_STOP_ON_ERROR | NDPAR_GRID_ERROR_SCORE | NDPAR_GRID_POPULATION_SD)) != 0)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: unknown flags (training scores and refit need an estimator)", who);
+  return GSL_SUCCESS;
+}
+
+void grid_runner_free(grid_runner *c) {
+  if (c == NULL) return;
+  free(c->folds_done);
+  cv_workspace_free(c->w);
+  free(c);
+}
+
+int grid_runner_alloc(const char *who, ndpar_pool *p, const void *base, size_t size, size_t ncand,
+                      const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
+                      ndpar_param_fit_score_fn f, void *ctx, const ndpar_grid_options *opts,
+                      double *scores, int *status, grid_runner **out) {
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  grid_runner *c = calloc(1, sizeof *c);
+  if (c == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
+  *c = (grid_runner){.base = base, .size = size, .ncand = ncand, .k = ndpar_folds_count(folds),
+                     .pool = p, .f = f, .ctx = ctx, .scores = scores, .status = status,
+                     .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts,
+                     .fail_score = opts && (opts->flags & NDPAR_GRID_ERROR_SCORE) ? opts->error_score : GSL_NAN};
+  int rc = cv_workspace_alloc(who, x, y, folds, ndpar_pool_threads(p), &c->w);
+  if (rc == GSL_SUCCESS && (c->folds_done = calloc(ncand, sizeof *c->folds_done)) == NULL)
+    rc = GSL_ENOMEM;
+  if (rc) {
+    grid_runner_free(c);
+    if (rc == GSL_ENOMEM) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
+    return rc;
+  }
+  *out = c;
+  return GSL_SUCCESS;
+}
+
+typedef struct {
+  grid_runner *r;
+  size_t begin;
+} span_ctx;
+
+static int span_task(const ndpar_task *t, void *vc) {
+  span_ctx *s = vc;
+  ndpar_task flat = {s->begin + t->index, t->worker, t->rng};
+  return search_task(&flat, s->r);
+}
+
+int grid_runner_run(grid_runner *c, size_t begin, size_t end, size_t *failed) {
+  span_ctx s = {c, begin};
+  size_t at = 0;
+  int rc = ndpar_pool_run_ex(c->pool, end - begin, span_task, &s, &at);
+  if (failed) *failed = begin + at;
+  return rc;
 }
 
 static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncand,
                        const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
                        ndpar_param_fit_score_fn f, void *ctx, const ndpar_grid_options *opts,
                        ndpar_grid_result *result) {
-  NDPAR_REQUIRE(f != NULL, "grid_search: f is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(result != NULL, "grid_search: result is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(folds != NULL, "grid_search: folds is NULL", GSL_EFAULT);
-  size_t k = ndpar_folds_count(folds);
-  if (result->candidates != ncand || result->folds != k || result->nscores != 1)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "grid_search: result is for %zu candidates x %zu folds x %zu scores, the search has %zu x %zu x 1",
-                    result->candidates, result->folds, result->nscores, ncand, k);
-  NDPAR_REQUIRE(opts == NULL || (opts->flags & ~(NDPAR_GRID_STOP_ON_ERROR | NDPAR_GRID_ERROR_SCORE | NDPAR_GRID_POPULATION_SD)) == 0,
-                "grid_search: unknown flags (training scores and refit need an estimator)", GSL_EINVAL);
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  search_ctx c = {.base = base, .size = size, .ncand = ncand, .k = k, .f = f, .ctx = ctx,
-                  .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts,
-                  .fail_score = opts && (opts->flags & NDPAR_GRID_ERROR_SCORE) ? opts->error_score : GSL_NAN};
-  int status = cv_workspace_alloc("grid_search", x, y, folds, ndpar_pool_threads(p), &c.w);
+  int status = grid_check("grid_search", ncand, folds, f, opts, result);
   if (status) return status;
-  c.scores = malloc(ncand * k * sizeof *c.scores);
-  c.status = calloc(ncand, sizeof *c.status);
-  c.folds_done = calloc(ncand, sizeof *c.folds_done);
-  status = c.scores && c.status && c.folds_done ? GSL_SUCCESS : GSL_ENOMEM;
-  if (status == GSL_SUCCESS) status = ndpar_pool_run(p, ncand * k, search_task, &c);
-  if (status == GSL_SUCCESS) {
-    report_progress(&c);
-    status = summarise(&c, result);
+  size_t k = ndpar_folds_count(folds);
+  double *scores = malloc(ncand * k * sizeof *scores);
+  int *task_status = calloc(ncand * k, sizeof *task_status);
+  grid_runner *r = NULL;
+  if (scores == NULL || task_status == NULL) {
+    free(scores);
+    free(task_status);
+    GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
   }
-  free(c.scores);
-  free(c.status);
-  free(c.folds_done);
-  cv_workspace_free(c.w);
+  status = grid_runner_alloc("grid_search", p, base, size, ncand, x, y, folds, f, ctx, opts, scores,
+                             task_status, &r);
+  if (status == GSL_SUCCESS) status = grid_runner_run(r, 0, ncand * k, NULL);
+  if (status == GSL_SUCCESS) {
+    report_progress(r);
+    status = grid_summarise(ncand, k, scores, task_status, opts, base, size, result);
+  }
+  grid_runner_free(r);
+  free(scores);
+  free(task_status);
   return status;
 }
 
