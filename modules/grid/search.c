@@ -420,18 +420,6 @@ static ndpar_folds *cut_training(const ndpar_folds *folds, size_t rows) {
   return cut;
 }
 
-typedef struct {
-  double mean;
-  size_t index;
-} survivor;
-
-static int by_mean(const void *a, const void *b) {
-  const survivor *p = a, *q = b;
-  if (isnan(p->mean) != isnan(q->mean)) return isnan(p->mean) ? 1 : -1;
-  if (!isnan(p->mean) && p->mean != q->mean) return p->mean > q->mean ? -1 : 1;
-  return (p->index > q->index) - (p->index < q->index);
-}
-
 static int cmp_size(const void *a, const void *b) {
   size_t x = *(const size_t *)a, y = *(const size_t *)b;
   return (x > y) - (x < y);
@@ -440,16 +428,16 @@ static int cmp_size(const void *a, const void *b) {
 /* Keeps the best `keep` of the alive candidates cand[0 .. alive) by their mean ranking
  * score over the folds (ascending candidate order kept). */
 static int keep_best(search_call *s, size_t *cand, size_t alive, size_t keep) {
-  survivor *v = malloc(alive * sizeof *v);
+  ranked *v = malloc(alive * sizeof *v);
   if (v == NULL) GSL_ERROR("grid_halving: out of memory", GSL_ENOMEM);
   size_t rank_score = s->opts ? s->opts->rank_score : 0;
   for (size_t i = 0; i < alive; i++) {
     const double *rec = s->run.rec + cand[i] * s->k * s->run.width + rank_score;
     double mean, sd;
     fold_stats(rec, s->run.width, s->k, 0, &mean, &sd);
-    v[i] = (survivor){mean, cand[i]};
+    v[i] = (ranked){mean, 0, cand[i]};
   }
-  qsort(v, alive, sizeof *v, by_mean);
+  qsort(v, alive, sizeof *v, by_level_mean);
   for (size_t i = 0; i < keep; i++) cand[i] = v[i].index;
   qsort(cand, keep, sizeof *cand, cmp_size);
   free(v);
