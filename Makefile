@@ -18,7 +18,7 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch preprocess grad ensemble cv grid scalability
+MODULES      := pool batch preprocess grad ensemble cv grid scalability io
 # What each module links below itself (besides core).
 MODDEPS_pool :=
 MODDEPS_batch := pool
@@ -28,6 +28,7 @@ MODDEPS_cv := pool
 MODDEPS_grid := cv pool
 MODDEPS_ensemble := pool
 MODDEPS_scalability := pool
+MODDEPS_io := pool
 
 SHELL        := /bin/bash
 CC           ?= cc

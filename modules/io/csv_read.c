@@ -1,0 +1,252 @@
+/* csv_read.c: a whole CSV file into a gsl_matrix, parsed in parallel pieces on the pool.
+ *
+ * The file is mapped; the data part is cut into pieces at record ends (quote-aware); a
+ * first parallel pass counts each piece's records and lines, the matrix is allocated
+ * once, and a second parallel pass parses each piece into its own rows. Each field is
+ * converted on its own, so the matrix is the same bit for bit whatever the cut. Parsed
+ * pages are dropped from the mapping as each pass goes, so the memory in use is the
+ * matrix plus a few megabytes per thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csv_internal.h"
+#include "ndpar/ndpar_io.h"
+#include "ndpar_internal.h"
+
+/* ---- sources ------------------------------------------------------------------------- */
+
+static int read_all(int fd, csv_source *src, const char *path, csv_fail *f) {
+  size_t cap = 1 << 20, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (buf == NULL) return csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
+    ssize_t got = read(fd, buf + len, cap - len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      free(buf);
+      return csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot read: %s", strerror(errno));
+    }
+    if (got == 0) break;
+    len += (size_t)got;
+    if (len == cap) {
+      char *grown = realloc(buf, cap *= 2);
+      if (grown == NULL) free(buf);
+      buf = grown;
+    }
+  }
+  (void)path;
+  src->owned = buf;
+  src->data = buf;
+  src->size = len;
+  return GSL_SUCCESS;
+}
+
+int csv_source_open(csv_source *src, const char *path, csv_fail *f) {
+  memset(src, 0, sizeof *src);
+  int is_stdin = strcmp(path, "-") == 0;
+  int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot open: %s", strerror(errno));
+  struct stat st;
+  int status = GSL_SUCCESS;
+  if (fstat(fd, &st) != 0) {
+    status = csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot read: %s", strerror(errno));
+  } else if (S_ISDIR(st.st_mode)) {
+    status = csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot read: %s", strerror(EISDIR));
+  } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+      status = csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot map: %s", strerror(errno));
+    } else {
+      madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+      src->map = map;
+      src->map_len = (size_t)st.st_size;
+      src->data = map;
+      src->size = (size_t)st.st_size;
+    }
+  } else if (S_ISREG(st.st_mode)) {
+    src->data = "";
+  } else {
+    status = read_all(fd, src, path, f);
+  }
+  if (!is_stdin) close(fd);
+  return status;
+}
+
+void csv_source_close(csv_source *src) {
+  if (src->map) munmap(src->map, src->map_len);
+  free(src->owned);
+  memset(src, 0, sizeof *src);
+}
+
+/* ---- pieces ------------------------------------------------------------------------- */
+
+typedef struct {
+  const csv_spec *spec;
+  const char **cut;       /* npieces + 1 piece bounds */
+  size_t npieces;
+  size_t *records, *lines; /* per piece, from the counting pass */
+  size_t *row0;            /* per piece: its first row */
+  gsl_matrix *x;
+  csv_fail *fail;          /* per piece */
+} read_job;
+
+/* Piece bounds about `target` bytes apart, each at the start of a line that starts a
+ * record (or a blank or comment line). Without any quote in the data every line start is
+ * one; otherwise the records are walked from the start. Returns the piece count. */
+static size_t cut_pieces(const csv_spec *s, const char *data, const char *end, size_t target,
+                         const char **cut, size_t max_pieces) {
+  size_t n = 0;
+  cut[n++] = data;
+  if (memchr(data, '"', (size_t)(end - data)) == NULL) {
+    for (const char *t = data + target; t < end && n < max_pieces;) {
+      const char *nl = memchr(t - 1, '\n', (size_t)(end - (t - 1)));
+      if (nl == NULL || nl + 1 >= end) break;
+      cut[n++] = nl + 1;
+      if ((size_t)(end - (nl + 1)) <= target) break;
+      t = nl + 1 + target;
+    }
+  } else {
+    size_t lines = 0;
+    for (const char *p = data; p < end && n < max_pieces;) {
+      p = csv_record_end(s, p, end, &lines);
+      if (p < end && (size_t)(p - cut[n - 1]) >= target) cut[n++] = p;
+    }
+  }
+  cut[n] = end;
+  return n;
+}
+
+static int count_piece(const ndpar_task *t, void *ctx) {
+  read_job *j = ctx;
+  size_t k = t->index;
+  csv_count_span(j->spec, j->cut[k], j->cut[k + 1], &j->records[k], &j->lines[k]);
+  return GSL_SUCCESS;
+}
+
+static int parse_piece(const ndpar_task *t, void *ctx) {
+  read_job *j = ctx;
+  size_t k = t->index;
+  csv_progress pr;
+  double *out = j->x->data + j->row0[k] * j->x->tda;
+  int status = csv_parse_span(j->spec, j->cut[k], j->cut[k + 1], 1, out, j->x->tda,
+                              j->records[k], &pr, &j->fail[k]);
+  if (status == GSL_SUCCESS && (pr.rows != j->records[k] || pr.pos != j->cut[k + 1]))
+    status = csv_fail_set(&j->fail[k], GSL_ESANITY, pr.lines, 0,
+                          "records counted and parsed differ (a malformed quote?)");
+  return status;
+}
+
+/* Piece size: a whole file per thread would leave cores idle at the end; 4 pieces per
+ * thread balance it. Files under 1 MiB are one piece. */
+static size_t piece_target(const ndpar_csv_options *opt, size_t bytes, size_t threads) {
+  if (opt->chunk_bytes) return opt->chunk_bytes;
+  if (threads <= 1 || bytes < ((size_t)1 << 20)) return bytes + 1;
+  size_t t = bytes / (4 * threads);
+  return t < ((size_t)1 << 18) ? ((size_t)1 << 18) : t;
+}
+
+/* Both passes over the data [data, end); on success *x is the new matrix. */
+static int read_data(ndpar_pool *pool, const csv_spec *spec, const ndpar_csv_options *opt,
+                     const char *data, const char *end, size_t base_line, gsl_matrix **x,
+                     csv_fail *fail, size_t *fail_base) {
+  size_t bytes = (size_t)(end - data), threads = ndpar_pool_threads(pool);
+  size_t target = piece_target(opt, bytes, threads);
+  size_t max_pieces = bytes / target + 2;
+  read_job j = {.spec = spec};
+  j.cut = malloc((max_pieces + 1) * sizeof *j.cut);
+  j.records = calloc(max_pieces, sizeof *j.records);
+  j.lines = calloc(max_pieces, sizeof *j.lines);
+  j.row0 = calloc(max_pieces, sizeof *j.row0);
+  j.fail = calloc(max_pieces, sizeof *j.fail);
+  int status = GSL_SUCCESS;
+  if (!j.cut || !j.records || !j.lines || !j.row0 || !j.fail) {
+    status = csv_fail_set(fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
+    goto done;
+  }
+  j.npieces = data < end ? cut_pieces(spec, data, end, target, j.cut, max_pieces) : 0;
+  status = ndpar_pool_run(pool, j.npieces, count_piece, &j);
+  size_t rows = 0;
+  for (size_t k = 0; k < j.npieces; k++) {
+    j.row0[k] = rows;
+    rows += j.records[k];
+  }
+  if (status == GSL_SUCCESS && rows == 0) {
+    status = csv_fail_set(fail, GSL_EINVAL, CSV_NO_LINE, 0,
+                          opt->header ? "no data rows after the header" : "the file is empty");
+    goto done;
+  }
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  j.x = status == GSL_SUCCESS ? gsl_matrix_alloc(rows, spec->ncols) : NULL;
+  gsl_set_error_handler(old);
+  if (j.x == NULL) {
+    status = csv_fail_set(fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory for a %zu x %zu matrix",
+                          rows, spec->ncols);
+    goto done;
+  }
+  size_t failed = j.npieces;
+  status = ndpar_pool_run_ex(pool, j.npieces, parse_piece, &j, &failed);
+  if (status != GSL_SUCCESS) {
+    if (failed < j.npieces) {
+      *fail = j.fail[failed];
+      *fail_base = base_line;
+      for (size_t k = 0; k < failed; k++) *fail_base += j.lines[k];
+    } else {
+      csv_fail_set(fail, status, CSV_NO_LINE, 0, "the parallel parse failed");
+    }
+    gsl_matrix_free(j.x);
+    goto done;
+  }
+  *x = j.x;
+done:
+  free(j.cut);
+  free(j.records);
+  free(j.lines);
+  free(j.row0);
+  free(j.fail);
+  return status;
+}
+
+int ndpar_csv_read(ndpar_pool *p, const char *path, const ndpar_csv_options *opt, gsl_matrix **x,
+                   ndpar_csv_header **header, ndpar_csv_error *err) {
+  NDPAR_REQUIRE(path != NULL, "ndpar_csv_read: path is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(x != NULL, "ndpar_csv_read: x is NULL", GSL_EFAULT);
+  ndpar_csv_options defaults;
+  if (opt == NULL) {
+    ndpar_csv_options_init(&defaults);
+    opt = &defaults;
+  }
+  if (err) memset(err, 0, sizeof *err);
+  if (p == NULL) {
+    p = ndpar_pool_default();
+    NDPAR_REQUIRE(p != NULL, "ndpar_csv_read: no default pool", GSL_EFAILED);
+  }
+  csv_spec spec;
+  int status = csv_spec_init(&spec, opt);
+  if (status != GSL_SUCCESS) return status;
+  csv_source src;
+  csv_fail fail;
+  size_t fail_base = 0;
+  ndpar_csv_header *h = NULL;
+  status = csv_source_open(&src, path, &fail);
+  if (status == GSL_SUCCESS) {
+    size_t consumed = 0, lines = 0;
+    const char *end = src.data + src.size;
+    status = csv_preamble(&spec, opt, src.data, end, 1, &consumed, &lines, header ? &h : NULL, &fail);
+    spec.release_pages = src.map != NULL;
+    if (status == GSL_SUCCESS)
+      status = read_data(p, &spec, opt, src.data + consumed, end, lines, x, &fail, &fail_base);
+    csv_source_close(&src);
+  }
+  csv_spec_free(&spec);
+  if (status != GSL_SUCCESS) {
+    ndpar_csv_header_free(h);
+    return csv_report(path, fail_base, &fail, err);
+  }
+  if (header) *header = h;
+  return GSL_SUCCESS;
+}

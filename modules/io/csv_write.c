@@ -1,0 +1,106 @@
+/* csv_write.c: a gsl_matrix to CSV, through a temporary file renamed into place. */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ndpar/ndpar_io.h"
+#include "ndpar_internal.h"
+
+/* A name as a CSV field: quoted (quotes doubled) if it holds a comma, quote or line end. */
+static int write_name(FILE *f, const char *name) {
+  if (strpbrk(name, ",\"\r\n") == NULL) return fputs(name, f) >= 0;
+  if (fputc('"', f) == EOF) return 0;
+  for (const char *c = name; *c; c++)
+    if ((*c == '"' && fputc('"', f) == EOF) || fputc(*c, f) == EOF) return 0;
+  return fputc('"', f) != EOF;
+}
+
+/* One value, %.17g in the C locale: 17 significant digits identify every double. */
+static int format_value(char *buf, size_t cap, double v) {
+  if (isnan(v)) return snprintf(buf, cap, "NaN");
+  if (isinf(v)) return snprintf(buf, cap, v > 0 ? "inf" : "-inf");
+  return snprintf(buf, cap, "%.17g", v);
+}
+
+static int write_rows(FILE *f, const gsl_matrix *x, const ndpar_csv_header *header) {
+  if (header) {
+    for (size_t j = 0; j < header->n; j++)
+      if ((j && fputc(',', f) == EOF) || !write_name(f, header->names[j])) return 0;
+    if (fputc('\n', f) == EOF) return 0;
+  }
+  char buf[64];
+  for (size_t i = 0; i < x->size1; i++) {
+    const double *row = x->data + i * x->tda;
+    for (size_t j = 0; j < x->size2; j++) {
+      int len = format_value(buf, sizeof buf, row[j]);
+      buf[len] = j + 1 < x->size2 ? ',' : '\n';
+      if (fwrite(buf, 1, (size_t)len + 1, f) != (size_t)len + 1) return 0;
+    }
+  }
+  return 1;
+}
+
+/* The C locale for this thread while writing, so printf's decimal point is '.'. */
+static int write_stream(FILE *f, const gsl_matrix *x, const ndpar_csv_header *header) {
+  locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  if (c == (locale_t)0) return 0;
+  locale_t old = uselocale(c);
+  int ok = write_rows(f, x, header);
+  uselocale(old);
+  freelocale(c);
+  return ok;
+}
+
+int ndpar_csv_write(const char *path, const gsl_matrix *x, const ndpar_csv_header *header) {
+  NDPAR_REQUIRE(path != NULL, "ndpar_csv_write: path is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(x != NULL, "ndpar_csv_write: x is NULL", GSL_EFAULT);
+  if (header) {
+    if (header->n != x->size2)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_write: the header has %zu names, x has %zu columns",
+                      header->n, x->size2);
+    for (size_t j = 0; j < header->n; j++)
+      NDPAR_REQUIRE(header->names[j] != NULL, "ndpar_csv_write: a header name is NULL", GSL_EFAULT);
+  }
+  if (strcmp(path, "-") == 0) {
+    if (!write_stream(stdout, x, header) || fflush(stdout) != 0)
+      NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: -: cannot write: %s", strerror(errno));
+    return GSL_SUCCESS;
+  }
+  size_t len = strlen(path);
+  char *tmp = malloc(len + sizeof ".tmp-XXXXXX");
+  NDPAR_REQUIRE(tmp != NULL, "ndpar_csv_write: out of memory", GSL_ENOMEM);
+  memcpy(tmp, path, len);
+  memcpy(tmp + len, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    int e = errno;
+    free(tmp);
+    NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot create a temporary file: %s", path,
+                    strerror(e));
+  }
+  fchmod(fd, 0644); /* mkstemp's 0600 would hide the result from other readers */
+  FILE *f = fdopen(fd, "w");
+  const char *step = "write";
+  int ok = f != NULL;
+  if (!ok) close(fd);
+  if (ok) ok = write_stream(f, x, header);
+  if (ok) ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+  if (f && fclose(f) != 0 && ok) {
+    ok = 0;
+    step = "close";
+  }
+  if (ok && rename(tmp, path) != 0) {
+    ok = 0;
+    step = "rename";
+  }
+  int e = errno;
+  if (!ok) unlink(tmp);
+  free(tmp);
+  if (!ok) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot %s: %s", path, step, strerror(e));
+  return GSL_SUCCESS;
+}
