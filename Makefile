@@ -60,6 +60,8 @@ all: libs tests benches examples tools
 
 # ---------------------------------------------------------------- dependencies
 DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
+# locales: the io tests build a decimal-comma locale (localedef) to show numbers ignore setlocale.
+DEPS_PKGS    += locales
 DEPS_STAMP   := $(BUILD)/.deps-ok
 
 deps:
@@ -174,6 +176,9 @@ $(foreach m,$(TEST_MODULES),$(eval $(call test_rules,$(m))))
 TEST_BINS    := $(foreach m,$(TEST_MODULES),$($(m)_TEST_BIN))
 
 $(cv_TEST_BIN) $(grid_TEST_BIN): $(RIDGE_OBJ)
+
+# The io tests read the bundled data.
+$(BUILD)/obj/tests/io/%.o: CFLAGS_ALL += -DNDPAR_TEST_DATA_DIR='"$(CURDIR)/data"'
 
 # The scalebench tests run the built tool (of the same build: sanitized builds test a
 # sanitized tool).

@@ -95,7 +95,7 @@ NDPAR_API int ndpar_csv_read(ndpar_pool *p, const char *path, const ndpar_csv_op
  * and reads back as itself; NaN is written "NaN" and reads back as a NaN (its sign and
  * payload are not kept). The file is written to a temporary file in the same folder and
  * renamed over path once complete, so a failure never leaves a partial file at path
- * ("-": standard output, written directly). Returns GSL_SUCCESS, GSL_EFAULT (path or x
+ * ("-": standard output; a device or pipe: written directly). Returns GSL_SUCCESS, GSL_EFAULT (path or x
  * NULL), GSL_EBADLEN (header->n != x->size2), GSL_EFAILED (a write, close or rename
  * failed; the temporary file is removed). */
 NDPAR_API int ndpar_csv_write(const char *path, const gsl_matrix *x,

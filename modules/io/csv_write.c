@@ -66,9 +66,15 @@ int ndpar_csv_write(const char *path, const gsl_matrix *x, const ndpar_csv_heade
     for (size_t j = 0; j < header->n; j++)
       NDPAR_REQUIRE(header->names[j] != NULL, "ndpar_csv_write: a header name is NULL", GSL_EFAULT);
   }
-  if (strcmp(path, "-") == 0) {
-    if (!write_stream(stdout, x, header) || fflush(stdout) != 0)
-      NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: -: cannot write: %s", strerror(errno));
+  struct stat st;
+  if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+    /* Standard output, a device or a pipe: written directly (renaming over it would
+     * replace it). */
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    int ok = f && write_stream(f, x, header) && fflush(f) == 0;
+    int e = errno;
+    if (f && f != stdout && fclose(f) != 0) ok = 0;
+    if (!ok) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot write: %s", path, strerror(e));
     return GSL_SUCCESS;
   }
   size_t len = strlen(path);
