@@ -215,6 +215,13 @@ $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
 
+# What the benchmarks compare against, installed only on request (never by make deps: the
+# library and its tests do not need them): pandas for bench_io.
+BENCH_DEPS_PKGS := python3-pandas
+.PHONY: bench-deps
+bench-deps:
+	@sh tools/deps.sh $(BENCH_DEPS_PKGS)
+
 BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b $(BENCH_ARGS); done
