@@ -757,6 +757,33 @@ Test(io, bundled_data) {
   ndpar_csv_header_free(h);
 }
 
+/* The months the data README says co2-concentration.csv lacks, and no others. */
+Test(io, bundled_co2_skips_exactly_the_months_the_readme_lists) {
+  ndpar_csv_options o;
+  ndpar_csv_options_init(&o);
+  o.columns = (const char *const[]){"Date"};
+  o.ncolumns = 1;
+  gsl_matrix *x = NULL;
+  cr_assert_eq(ndpar_csv_read(NULL, NDPAR_TEST_DATA_DIR "/co2-concentration.csv", &o, &x, NULL, NULL), GSL_SUCCESS);
+  cr_assert_eq(x->size1, 741);
+  const long want[] = {1958 * 12 + 5, 1958 * 12 + 9, 1964 * 12 + 1, 1964 * 12 + 2, 1964 * 12 + 3};
+  size_t found = 0;
+  for (size_t i = 1; i < x->size1; i++) {
+    time_t a = (time_t)gsl_matrix_get(x, i - 1, 0), b = (time_t)gsl_matrix_get(x, i, 0);
+    struct tm ta, tb;
+    gmtime_r(&a, &ta);
+    gmtime_r(&b, &tb);
+    long ma = (ta.tm_year + 1900L) * 12 + ta.tm_mon, mb = (tb.tm_year + 1900L) * 12 + tb.tm_mon;
+    cr_assert(mb > ma, "row %zu is not after the one before", i);
+    for (long m = ma + 1; m < mb; m++) {
+      cr_assert(found < 5 && m == want[found], "month %ld-%02ld is missing too", m / 12, m % 12 + 1);
+      found++;
+    }
+  }
+  cr_assert_eq(found, 5);
+  gsl_matrix_free(x);
+}
+
 /* ---- windows ----------------------------------------------------------------------------------- */
 
 Test(io, windows_against_the_definition) {
