@@ -240,6 +240,16 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(WL_LIB) $(ALL_LIB)
 
 examples: $(EXAMPLE_BINS)
 
+# The io module's examples are the code blocks of docs/io.md: make check builds them with
+# -Werror, checks that each block is its example file verbatim, and runs them.
+IO_EXAMPLES  := $(filter $(BUILD)/examples/io_%,$(EXAMPLE_BINS))
+$(BUILD)/obj/examples/io_%.o: CFLAGS_ALL += -Werror
+.PHONY: check-io-examples
+check-io-examples: $(IO_EXAMPLES)
+	@tools/doc-blocks.sh docs/io.md
+	@set -e; for e in $(IO_EXAMPLES); do echo "== $$e"; $$e; done
+check: check-io-examples
+
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
 SCALEBENCH   := $(BUILD)/tools/scalebench
