@@ -153,7 +153,9 @@ static int next_field(const csv_spec *sp, const csv_classes *cl, const char **pp
 static int is_missing(const csv_spec *sp, const char *s, size_t len) {
   if (len >= 64 || !(sp->missing_lens >> len & 1)) return 0;
   for (size_t i = 0; i < sp->nmissing; i++)
-    if (sp->missing[i].len == len && memcmp(sp->missing[i].text, s, len) == 0) return 1;
+    if (sp->missing[i].len == len && (len == 0 || sp->missing[i].text[0] == s[0]) &&
+        memcmp(sp->missing[i].text, s, len) == 0)
+      return 1;
   return 0;
 }
 
