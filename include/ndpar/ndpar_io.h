@@ -38,7 +38,8 @@ typedef struct {
   char comment;                 /* lines starting with this character are skipped; '\0': none */
   size_t skip_rows;             /* lines skipped at the start, before the header */
   int dates;                    /* 1: ISO 8601 dates read as seconds since the epoch (UTC) */
-  size_t chunk_bytes;           /* piece of the file each parallel task parses; 0: automatic */
+  size_t chunk_bytes;           /* bytes of the file per parallel piece (at most 4096 pieces);
+                                   0: automatic */
 } ndpar_csv_options;
 
 /* Defaults: ',', header 1, every column, missing "", "NA", "NaN" -> NaN, no comment
@@ -94,9 +95,9 @@ NDPAR_API int ndpar_csv_read(ndpar_pool *p, const char *path, const ndpar_csv_op
  * double bit for bit (subnormals and -0.0 included); +-infinity is written "inf"/"-inf"
  * and reads back as itself; NaN is written "NaN" and reads back as a NaN (its sign and
  * payload are not kept). The file is written to a temporary file in the same folder and
- * renamed over path once complete, so a failure never leaves a partial file at path
- * ("-": standard output; a device or pipe: written directly). Returns GSL_SUCCESS, GSL_EFAULT (path or x
- * NULL), GSL_EBADLEN (header->n != x->size2), GSL_EFAILED (a write, close or rename
+ * renamed over path once complete, so a failure never leaves a partial file at path ("-":
+ * standard output; a device or pipe: written directly). Returns GSL_SUCCESS, GSL_EFAULT (path
+ * or x NULL), GSL_EBADLEN (header->n != x->size2), GSL_EFAILED (a write, close or rename
  * failed; the temporary file is removed). */
 NDPAR_API int ndpar_csv_write(const char *path, const gsl_matrix *x,
                               const ndpar_csv_header *header);
@@ -111,7 +112,8 @@ typedef struct ndpar_csv_reader ndpar_csv_reader;
 
 /* Opens path ("-": standard input) and reads its header. NULL on error (with a GSL error,
  * and *err filled if err is not NULL): the errors of ndpar_csv_read that the header shows,
- * GSL_EINVAL for block_rows 0. opt->chunk_bytes is not used. */
+ * GSL_EINVAL for block_rows 0. opt->chunk_bytes is not used. Each block takes
+ * block_rows x columns doubles (GSL_ENOMEM from next() if that cannot be had). */
 NDPAR_API ndpar_csv_reader *ndpar_csv_reader_open(const char *path, const ndpar_csv_options *opt,
                                                   size_t block_rows, ndpar_csv_error *err);
 

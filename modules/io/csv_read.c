@@ -141,13 +141,17 @@ static int parse_piece(const ndpar_task *t, void *ctx) {
   return status;
 }
 
+/* At most this many pieces (their bookkeeping is a few hundred bytes each). */
+#define MAX_PIECES 4096
+
 /* Piece size: a whole file per thread would leave cores idle at the end; 4 pieces per
  * thread balance it. Files under 1 MiB are one piece. */
 static size_t piece_target(const ndpar_csv_options *opt, size_t bytes, size_t threads) {
-  if (opt->chunk_bytes) return opt->chunk_bytes;
-  if (threads <= 1 || bytes < ((size_t)1 << 20)) return bytes + 1;
-  size_t t = bytes / (4 * threads);
-  return t < ((size_t)1 << 18) ? ((size_t)1 << 18) : t;
+  size_t t;
+  if (opt->chunk_bytes) t = opt->chunk_bytes;
+  else if (threads <= 1 || bytes < ((size_t)1 << 20)) t = bytes + 1;
+  else t = bytes / (4 * threads) < ((size_t)1 << 18) ? ((size_t)1 << 18) : bytes / (4 * threads);
+  return bytes / t >= MAX_PIECES ? bytes / (MAX_PIECES - 2) + 1 : t;
 }
 
 /* Both passes over the data [data, end); on success *x is the new matrix. */

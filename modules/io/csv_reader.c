@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ static int refill(ndpar_csv_reader *r) {
 /* A matrix built on malloc directly: the thread must not call GSL's error handler, which
  * gsl_matrix_alloc does when memory runs out. gsl_matrix_free frees it. */
 static gsl_matrix *matrix_new(size_t rows, size_t cols) {
+  if (rows > SIZE_MAX / sizeof(double) / cols) return NULL;
   gsl_matrix *m = malloc(sizeof *m);
   gsl_block *b = malloc(sizeof *b);
   double *d = malloc(rows * cols * sizeof *d);

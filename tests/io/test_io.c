@@ -373,6 +373,14 @@ Test(io, argument_errors) {
   cr_assert_null(ndpar_csv_reader_open("x.csv", NULL, 0, NULL));
   cr_assert_null(ndpar_csv_reader_open(NULL, NULL, 10, NULL));
   cr_assert_eq(ndpar_csv_write(NULL, NULL, NULL), GSL_EFAULT);
+  /* A block size whose matrix cannot exist: out of memory from next(), not a crash. */
+  const char *path = write_text("a.csv", "a,b\n1,2\n");
+  ndpar_csv_reader *r = ndpar_csv_reader_open(path, NULL, SIZE_MAX / 2, NULL);
+  cr_assert_not_null(r);
+  gsl_matrix *b = NULL;
+  cr_assert_eq(ndpar_csv_reader_next(r, &b), GSL_ENOMEM);
+  cr_assert_null(b);
+  ndpar_csv_reader_close(r);
 }
 
 /* ---- options and formats ------------------------------------------------------------------ */
