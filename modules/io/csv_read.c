@@ -92,7 +92,8 @@ typedef struct {
   size_t *records, *lines; /* per piece, from the counting pass */
   size_t *row0;            /* per piece: its first row */
   gsl_matrix *x;
-  csv_fail *fail;          /* per piece */
+  csv_fail *fail;          /* per piece (code 0: parsed) */
+  size_t first_failed;     /* the lowest failed piece so far (npieces: none); atomic */
 } read_job;
 
 /* Piece bounds about `target` bytes apart, each at the start of a line that starts a
@@ -128,9 +129,13 @@ static int count_piece(const ndpar_task *t, void *ctx) {
   return GSL_SUCCESS;
 }
 
+/* Never fails the run: the pool would then skip pieces not yet started, some of them
+ * before the failed one, and the first error in the file must be the one reported. Pieces
+ * after a failed one are skipped instead. */
 static int parse_piece(const ndpar_task *t, void *ctx) {
   read_job *j = ctx;
   size_t k = t->index;
+  if (k > __atomic_load_n(&j->first_failed, __ATOMIC_RELAXED)) return GSL_SUCCESS;
   csv_progress pr;
   double *out = j->x->data + j->row0[k] * j->x->tda;
   int status = csv_parse_span(j->spec, j->cut[k], j->cut[k + 1], 1, out, j->x->tda,
@@ -138,7 +143,13 @@ static int parse_piece(const ndpar_task *t, void *ctx) {
   if (status == GSL_SUCCESS && (pr.rows != j->records[k] || pr.pos != j->cut[k + 1]))
     status = csv_fail_set(&j->fail[k], GSL_ESANITY, pr.lines, 0,
                           "records counted and parsed differ (a malformed quote?)");
-  return status;
+  if (status != GSL_SUCCESS) {
+    size_t seen = __atomic_load_n(&j->first_failed, __ATOMIC_RELAXED);
+    while (k < seen && !__atomic_compare_exchange_n(&j->first_failed, &seen, k, 0, __ATOMIC_RELAXED,
+                                                    __ATOMIC_RELAXED)) {
+    }
+  }
+  return GSL_SUCCESS;
 }
 
 /* At most this many pieces (their bookkeeping is a few hundred bytes each). */
@@ -192,10 +203,12 @@ static int read_data(ndpar_pool *pool, const csv_spec *spec, const ndpar_csv_opt
                           rows, spec->ncols);
     goto done;
   }
-  size_t failed = j.npieces;
-  status = ndpar_pool_run_ex(pool, j.npieces, parse_piece, &j, &failed);
-  if (status != GSL_SUCCESS) {
+  j.first_failed = j.npieces;
+  status = ndpar_pool_run(pool, j.npieces, parse_piece, &j);
+  size_t failed = j.first_failed;
+  if (status != GSL_SUCCESS || failed < j.npieces) {
     if (failed < j.npieces) {
+      status = j.fail[failed].code;
       *fail = j.fail[failed];
       *fail_base = base_line;
       for (size_t k = 0; k < failed; k++) *fail_base += j.lines[k];

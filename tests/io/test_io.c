@@ -663,6 +663,90 @@ Test(io, parallel_parse_equals_one_thread_bit_for_bit) {
   gsl_rng_free(r);
 }
 
+/* One read's outcome: the status, the message, the matrix. */
+typedef struct {
+  int status;
+  char message[512];
+  gsl_matrix *x;
+} outcome;
+
+static void expect_same_outcome(const outcome *a, const outcome *b, const char *what) {
+  cr_assert_eq(a->status, b->status, "%s: status %d vs %d (%s | %s)", what, a->status, b->status, a->message,
+               b->message);
+  if (a->status != GSL_SUCCESS) {
+    cr_assert_str_eq(a->message, b->message, "%s: %s vs %s", what, a->message, b->message);
+    return;
+  }
+  cr_assert(a->x->size1 == b->x->size1 && a->x->size2 == b->x->size2, "%s: shapes differ", what);
+  cr_assert_eq(memcmp(a->x->data, b->x->data, a->x->size1 * a->x->size2 * sizeof(double)), 0, "%s", what);
+}
+
+/* Damaged files (stray quotes, delimiters, line ends, NUL bytes at random places): every
+ * thread count and cut, and the streaming reader, report exactly what one thread reports. */
+Test(io, damaged_files_read_the_same_at_any_thread_count) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  size_t rounds = SANITIZED ? 60 : 300;
+  ndpar_pool *p1 = test_pool_of(1), *p3 = test_pool_of(3);
+  const char junk[] = {'"', '"', ',', '\n', '\r', '\0', '#', 'x', '.'};
+  for (size_t k = 0; k < rounds; k++) {
+    gsl_matrix *want;
+    char *text = make_file(r, 20 + gsl_rng_uniform_int(r, 200), &want);
+    size_t len = strlen(text);
+    for (size_t d = gsl_rng_uniform_int(r, 4); d > 0; d--)
+      text[gsl_rng_uniform_int(r, len)] = junk[gsl_rng_uniform_int(r, sizeof junk)];
+    const char *path = write_bytes("damaged.csv", text, len);
+    ndpar_csv_options o = numeric_options(0);
+    outcome seq = {0}, par = {0};
+    ndpar_csv_error err;
+    seq.status = ndpar_csv_read(p1, path, &o, &seq.x, NULL, &err);
+    strcpy(seq.message, seq.status ? err.message : "");
+    cr_assert(seq.status != GSL_ESANITY, "%s", seq.message);
+    const size_t chunks[] = {1, 50, 300};
+    for (size_t c = 0; c < 3; c++) {
+      o.chunk_bytes = chunks[c];
+      par.x = NULL;
+      par.status = ndpar_csv_read(p3, path, &o, &par.x, NULL, &err);
+      strcpy(par.message, par.status ? err.message : "");
+      expect_same_outcome(&seq, &par, "3 threads");
+      gsl_matrix_free(par.x);
+    }
+    /* streaming, blocks of 7: the blocks stacked, or the same error */
+    outcome st = {0};
+    ndpar_csv_reader *rd = ndpar_csv_reader_open(path, &o, 7, &err);
+    if (rd == NULL) {
+      st.status = err.code;
+      strcpy(st.message, err.message);
+    } else {
+      gsl_matrix *b;
+      size_t rows = 0;
+      st.x = seq.status == GSL_SUCCESS ? gsl_matrix_alloc(seq.x->size1, seq.x->size2) : NULL;
+      while ((st.status = ndpar_csv_reader_next(rd, &b)) == GSL_SUCCESS) {
+        if (st.x && rows + b->size1 <= st.x->size1)
+          memcpy(st.x->data + rows * st.x->tda, b->data, b->size1 * b->size2 * sizeof(double));
+        rows += b->size1;
+        gsl_matrix_free(b);
+      }
+      if (st.status == GSL_EOF) {
+        st.status = GSL_SUCCESS;
+        cr_assert(st.x == NULL || rows == st.x->size1, "streaming gave %zu rows", rows);
+      } else {
+        strcpy(st.message, ndpar_csv_reader_error(rd)->message);
+      }
+      ndpar_csv_reader_close(rd);
+    }
+    if (st.status == GSL_SUCCESS && st.x == NULL) st.status = -1; /* streamed a file the whole read refused */
+    expect_same_outcome(&seq, &st, "streaming");
+    gsl_matrix_free(st.x);
+    gsl_matrix_free(seq.x);
+    gsl_matrix_free(want);
+    free(text);
+  }
+  ndpar_pool_free(p1);
+  ndpar_pool_free(p3);
+  gsl_rng_free(r);
+}
+
 /* The blocks of a streaming read, stacked, against the whole-file read. */
 static void expect_stream_equals_whole(const char *path, const ndpar_csv_options *o, size_t block) {
   gsl_matrix *x = NULL;
