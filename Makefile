@@ -217,7 +217,7 @@ benches: $(BENCH_BINS)
 
 # What the benchmarks compare against, installed only on request (never by make deps: the
 # library and its tests do not need them): pandas for bench_io.
-BENCH_DEPS_PKGS := python3-pandas
+BENCH_DEPS_PKGS += python3-pandas
 .PHONY: bench-deps
 bench-deps:
 	@sh tools/deps.sh $(BENCH_DEPS_PKGS)
