@@ -97,8 +97,8 @@ NDPAR_API int ndpar_csv_read(ndpar_pool *p, const char *path, const ndpar_csv_op
  * payload are not kept). The file is written to a temporary file in the same folder and
  * renamed over path once complete, so a failure never leaves a partial file at path ("-":
  * standard output; a device or pipe: written directly). Returns GSL_SUCCESS, GSL_EFAULT (path
- * or x NULL), GSL_EBADLEN (header->n != x->size2), GSL_EFAILED (a write, close or rename
- * failed; the temporary file is removed). */
+ * or x NULL), GSL_EBADLEN (x without values, or header->n != x->size2), GSL_EFAILED (a write,
+ * close or rename failed; the temporary file is removed). */
 NDPAR_API int ndpar_csv_write(const char *path, const gsl_matrix *x,
                               const ndpar_csv_header *header);
 

@@ -59,7 +59,12 @@ static int write_stream(FILE *f, const gsl_matrix *x, const ndpar_csv_header *he
 int ndpar_csv_write(const char *path, const gsl_matrix *x, const ndpar_csv_header *header) {
   NDPAR_REQUIRE(path != NULL, "ndpar_csv_write: path is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(x != NULL, "ndpar_csv_write: x is NULL", GSL_EFAULT);
+  if (x->size1 == 0 || x->size2 == 0 || x->data == NULL)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_write: x is %zu x %zu, with no values to write", x->size1,
+                    x->size2);
   if (header) {
+    NDPAR_REQUIRE(header->names != NULL || header->n == 0, "ndpar_csv_write: header->names is NULL",
+                  GSL_EFAULT);
     if (header->n != x->size2)
       NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_write: the header has %zu names, x has %zu columns",
                       header->n, x->size2);

@@ -567,6 +567,8 @@ Test(io, a_failed_write_leaves_no_file) {
   ndpar_csv_header *h = ndpar_csv_header_alloc(1, (const char *const[]){"a"});
   snprintf(path, sizeof path, "%s/out.csv", tmpdir);
   cr_assert_eq(ndpar_csv_write(path, x, h), GSL_EBADLEN);
+  const gsl_matrix no_cols = {2, 0, 0, NULL, NULL, 0}; /* GSL cannot allocate it */
+  cr_assert_eq(ndpar_csv_write(path, &no_cols, NULL), GSL_EBADLEN);
   struct stat st;
   cr_assert_neq(stat(path, &st), 0, "a rejected write created the file");
   /* A write that fails half way (the file size limit): no file, no temporary left. */
