@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -142,29 +143,44 @@ enum { V_NDPAR1, V_NDPART, V_STRTOD, V_PANDAS, NVARIANTS };
 static const char *const variant_name[NVARIANTS] = {"ndpar_csv_read", "ndpar_csv_read", "strtod per field",
                                                     "pandas.read_csv (C engine)"};
 
-/* In a child: runs variant v once on path and writes its seconds to fd. */
+/* CPU seconds of this process (all its threads). */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* In a child: runs variant v once on path and writes its wall and CPU seconds to fd. */
 static void child_run(int v, const char *path, size_t threads, int fd) {
-  double t = -1;
+  double t[2] = {-1, -1};
+  ndpar_pool *p = NULL;
   if (v == V_NDPAR1 || v == V_NDPART) {
     ndpar_pool_config cfg;
     ndpar_pool_config_init(&cfg);
     cfg.threads = v == V_NDPAR1 ? 1 : threads;
-    ndpar_pool *p = ndpar_pool_alloc(&cfg);
-    gsl_matrix *x = NULL;
-    double t0 = ndpar_time_now();
-    if (p && ndpar_csv_read(p, path, NULL, &x, NULL, NULL) == GSL_SUCCESS) t = ndpar_time_now() - t0;
-    gsl_matrix_free(x);
-    ndpar_pool_free(p);
-  } else {
-    double t0 = ndpar_time_now();
-    if (naive_strtod(path) > 0) t = ndpar_time_now() - t0;
+    p = ndpar_pool_alloc(&cfg);
   }
-  if (write(fd, &t, sizeof t) != sizeof t) _exit(1);
-  _exit(t < 0);
+  double t0 = ndpar_time_now(), c0 = cpu_now();
+  int ok;
+  if (v == V_STRTOD) {
+    ok = naive_strtod(path) > 0;
+  } else {
+    gsl_matrix *x = NULL;
+    ok = p && ndpar_csv_read(p, path, NULL, &x, NULL, NULL) == GSL_SUCCESS;
+    gsl_matrix_free(x);
+  }
+  if (ok) {
+    t[0] = ndpar_time_now() - t0;
+    t[1] = cpu_now() - c0;
+  }
+  ndpar_pool_free(p);
+  if (write(fd, t, sizeof t) != sizeof t) _exit(1);
+  _exit(!ok);
 }
 
-/* Runs variant v in a child process: seconds (negative: failed) and peak RSS in MiB. */
-static double run_variant(int v, const char *path, size_t threads, double *rss_mb) {
+/* Runs variant v in a child process: wall seconds (negative: failed), CPU seconds of the
+ * parse, and peak RSS in MiB. */
+static double run_variant(int v, const char *path, size_t threads, double *cpu, double *rss_mb) {
   int fd[2];
   if (pipe(fd) != 0) die("pipe");
   fflush(stdout);
@@ -176,27 +192,33 @@ static double run_variant(int v, const char *path, size_t threads, double *rss_m
       dup2(fd[1], STDOUT_FILENO);
       execl(PYTHON, PYTHON, "-c",
             "import sys, time, pandas\n"
-            "t = time.perf_counter(); df = pandas.read_csv(sys.argv[1], engine='c')\n"
-            "print(time.perf_counter() - t)\n",
+            "t, c = time.perf_counter(), time.process_time()\n"
+            "df = pandas.read_csv(sys.argv[1], engine='c')\n"
+            "print(time.perf_counter() - t, time.process_time() - c)\n",
             path, (char *)NULL);
       _exit(127);
     }
     child_run(v, path, threads, fd[1]);
   }
   close(fd[1]);
-  double t = -1;
-  char buf[64] = "";
+  double t[2] = {-1, -1};
+  char buf[128] = "";
   size_t len = 0;
   ssize_t got;
   while (len < sizeof buf - 1 && (got = read(fd[0], buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)got;
   close(fd[0]);
-  if (v == V_PANDAS && len > 0) t = strtod(buf, NULL);
-  if (v != V_PANDAS && len == sizeof t) memcpy(&t, buf, sizeof t);
+  if (v == V_PANDAS && len > 0) {
+    char *end;
+    t[0] = strtod(buf, &end);
+    t[1] = strtod(end, NULL);
+  }
+  if (v != V_PANDAS && len == sizeof t) memcpy(t, buf, sizeof t);
   int status;
   struct rusage ru;
-  if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) t = -1;
+  if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) t[0] = -1;
   *rss_mb = (double)ru.ru_maxrss / 1024;
-  return t;
+  *cpu = t[1];
+  return t[0];
 }
 
 static int pandas_available(void) {
@@ -212,39 +234,41 @@ static int cmp(const void *a, const void *b) {
 
 static void parse_table(const char *path, size_t bytes, size_t rows, size_t threads, int reps) {
   int have_pandas = pandas_available();
-  double t[NVARIANTS][64], rss[NVARIANTS][64];
+  double t[NVARIANTS][64], cpu[NVARIANTS][64], rss[NVARIANTS][64];
   for (int r = -1; r < reps; r++) /* one untimed round first */
     for (int v = 0; v < NVARIANTS; v++) {
       if (v == V_PANDAS && !have_pandas) continue;
       bench_settle();
-      double m;
-      double s = run_variant(v, path, threads, &m);
+      double c, m, s = run_variant(v, path, threads, &c, &m);
       if (s < 0) die(v == V_PANDAS ? "pandas failed" : "a loader failed");
       if (r >= 0) {
         t[v][r] = s;
+        cpu[v][r] = c;
         rss[v][r] = m;
       }
     }
   double matrix_mb = (double)rows * 6 * sizeof(double) / (1 << 20);
-  printf("\nparse %.0f MB (%zu rows x 6 columns; the matrix: %.0f MiB), %d runs each, interleaved,\n"
-         "each in a fresh process (peak RSS: the process's, interpreter included for pandas)\n",
+  printf("\nparse %.0f MB (%zu rows x 6 columns; the matrix: %.0f MiB), %d runs each, interleaved, each in\n"
+         "a fresh process. CPU s: the parse's CPU time, all threads. Peak RSS: the process's largest\n"
+         "(the interpreter and pandas' import included for pandas).\n",
          bytes / 1e6, rows, matrix_mb, reps);
-  printf("%-28s %3s %9s %9s %9s %8s %12s %10s %9s\n", "loader", "T", "min s", "median s", "max s", "MB/s",
-         "peak RSS MiB", "x matrix", "vs 1T");
+  printf("%-27s %2s %7s %8s %7s %6s %6s %9s %8s %8s\n", "loader", "T", "min s", "median s", "max s", "MB/s",
+         "CPU s", "RSS MiB", "x matrix", "vs 1T");
   double med1 = 0;
   for (int v = 0; v < NVARIANTS; v++) {
     if (v == V_PANDAS && !have_pandas) {
-      printf("%-28s   -  skipped: %s cannot import pandas (make bench-deps installs python3-pandas)\n",
+      printf("%-27s  -  skipped: %s cannot import pandas (make bench-deps installs python3-pandas)\n",
              variant_name[v], PYTHON);
       continue;
     }
     qsort(t[v], (size_t)reps, sizeof(double), cmp);
+    qsort(cpu[v], (size_t)reps, sizeof(double), cmp);
     qsort(rss[v], (size_t)reps, sizeof(double), cmp);
     double med = t[v][reps / 2];
     if (v == V_NDPAR1) med1 = med;
-    printf("%-28s %3zu %9.3f %9.3f %9.3f %8.0f %12.0f %10.2f %9.2f\n", variant_name[v],
-           v == V_NDPART ? threads : 1, t[v][0], med, t[v][reps - 1], bytes / 1e6 / med, rss[v][reps - 1],
-           rss[v][reps - 1] / matrix_mb, med1 / med);
+    printf("%-27s %2zu %7.3f %8.3f %7.3f %6.0f %6.3f %9.0f %8.2f %8.2f\n", variant_name[v],
+           v == V_NDPART ? threads : 1, t[v][0], med, t[v][reps - 1], bytes / 1e6 / med, cpu[v][reps / 2],
+           rss[v][reps - 1], rss[v][reps - 1] / matrix_mb, med1 / med);
   }
 }
 
