@@ -129,7 +129,8 @@ NDPAR_API const ndpar_csv_header *ndpar_csv_reader_header(const ndpar_csv_reader
 NDPAR_API const ndpar_csv_error *ndpar_csv_reader_error(const ndpar_csv_reader *r);
 
 /* Stops the read-ahead thread and frees the reader (blocks already returned stay the
- * caller's). NULL is a no-op. */
+ * caller's). A read in progress is waited for: on a pipe or terminal, until its next input
+ * or end. NULL is a no-op. */
 NDPAR_API void ndpar_csv_reader_close(ndpar_csv_reader *r);
 
 /* ---- Lag windows -----------------------------------------------------------------------
