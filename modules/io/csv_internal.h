@@ -86,6 +86,10 @@ int csv_report(const char *path, size_t base_line, const csv_fail *f, ndpar_csv_
 int csv_fail_set(csv_fail *f, int code, size_t line, size_t column, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* A rows x cols matrix on malloc (gsl_matrix_free frees it), or NULL: unlike
+ * gsl_matrix_alloc it never calls GSL's error handler, so worker threads may call it. */
+gsl_matrix *csv_matrix_new(size_t rows, size_t cols);
+
 /* Drops the pages of a read-only file mapping in [from, to) from this process's memory
  * (they are read again from the page cache if touched). */
 void csv_release(const char *from, const char *to);

@@ -70,82 +70,82 @@ typedef struct {
   int last;    /* the record ends after this field */
 } csv_field;
 
+/* The text of the quoted field opening at p: fd->s, fd->e, fd->escaped; *after is the
+ * byte after its closing quote, *nl the line ends inside it. */
+static int quoted_text(const char *p, const char *end, int at_eof, size_t line0, size_t col,
+                       csv_field *fd, const char **after, size_t *nl, csv_fail *f) {
+  const char *q = p + 1;
+  for (;;) {
+    const char *quote = memchr(q, '"', (size_t)(end - q));
+    if (quote == NULL) {
+      if (!at_eof) return CSV_MORE;
+      return csv_fail_set(f, GSL_EINVAL, line0, col, "a quoted field is not closed before the end of the file");
+    }
+    for (const char *c = q; (c = memchr(c, '\n', (size_t)(quote - c))) != NULL; c++) (*nl)++;
+    if (quote + 1 == end && !at_eof) return CSV_MORE; /* "" may be cut in two */
+    if (quote + 1 < end && quote[1] == '"') {
+      fd->escaped = 1;
+      q = quote + 2;
+      continue;
+    }
+    fd->s = p + 1;
+    fd->e = quote;
+    *after = quote + 1;
+    return GSL_SUCCESS;
+  }
+}
+
+/* A quoted field: its text, then a delimiter, a line end or the end of the file. */
+static int quoted_field(const csv_spec *sp, const char **pp, const char *end, int at_eof,
+                        size_t *lines, size_t col, csv_field *fd, csv_fail *f) {
+  size_t nl = 0;
+  const char *p = end;
+  int status = quoted_text(*pp, end, at_eof, *lines, col, fd, &p, &nl, f);
+  if (status != GSL_SUCCESS) return status;
+  if (p == end) {
+    fd->last = 1;
+  } else if (*p == sp->delim) {
+    fd->last = 0;
+    p++;
+  } else if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
+    fd->last = 1;
+    p += *p == '\r' ? 2 : 1;
+    nl++;
+  } else if (*p == '\r' && p + 1 == end && !at_eof) {
+    return CSV_MORE;
+  } else {
+    return csv_fail_set(f, GSL_EINVAL, *lines + nl, col, "text after the closing quote of a quoted field");
+  }
+  *lines += nl;
+  *pp = p;
+  return GSL_SUCCESS;
+}
+
+/* An unquoted field: up to the delimiter or the line end (a CR before it is not text). */
+static int unquoted_field(const csv_classes *cl, const char **pp, const char *end, int at_eof,
+                          size_t *lines, size_t col, csv_field *fd, csv_fail *f) {
+  const char *p = *pp, *q = p;
+  while (q < end && cl->cls[(unsigned char)*q] == C_TEXT) q++;
+  if (q == end && !at_eof) return CSV_MORE;
+  if (q < end && cl->cls[(unsigned char)*q] == C_QUOTE)
+    return csv_fail_set(f, GSL_EINVAL, *lines, col,
+                        "a quote inside an unquoted field (quote the whole field and double its quotes)");
+  if (q < end && cl->cls[(unsigned char)*q] == C_BINARY)
+    return csv_fail_set(f, GSL_EINVAL, *lines, col, "binary data (byte 0x%02x), not text", (unsigned char)*q);
+  fd->s = p;
+  fd->last = q == end || *q == '\n';
+  fd->e = fd->last && q > p && q[-1] == '\r' ? q - 1 : q;
+  if (q < end && *q == '\n') (*lines)++;
+  *pp = q == end ? q : q + 1;
+  return GSL_SUCCESS;
+}
+
 /* Finds the field at *pp; on success *pp is past its delimiter or line end. */
 static int next_field(const csv_spec *sp, const csv_classes *cl, const char **pp, const char *end,
                       int at_eof, size_t *lines, size_t col, csv_field *fd, csv_fail *f) {
-  const char *p = *pp;
   fd->escaped = 0;
-  if (p < end && *p == '"') {
-    size_t line0 = *lines, nl = 0;
-    const char *q = p + 1;
-    for (;;) {
-      const char *quote = memchr(q, '"', (size_t)(end - q));
-      if (quote == NULL) {
-        if (!at_eof) return CSV_MORE;
-        return csv_fail_set(f, GSL_EINVAL, line0, col, "a quoted field is not closed before the end of the file");
-      }
-      for (const char *c = q; (c = memchr(c, '\n', (size_t)(quote - c))) != NULL; c++) nl++;
-      if (quote + 1 == end && !at_eof) return CSV_MORE;
-      if (quote + 1 < end && quote[1] == '"') {
-        fd->escaped = 1;
-        q = quote + 2;
-        continue;
-      }
-      fd->s = p + 1;
-      fd->e = quote;
-      p = quote + 1;
-      break;
-    }
-    if (p == end) {
-      fd->last = 1;
-    } else if (*p == sp->delim) {
-      fd->last = 0;
-      p++;
-    } else if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
-      fd->last = 1;
-      p += *p == '\r' ? 2 : 1;
-      nl++;
-    } else if (*p == '\r' && p + 1 == end && !at_eof) {
-      return CSV_MORE;
-    } else {
-      return csv_fail_set(f, GSL_EINVAL, line0 + nl, col,
-                          "text after the closing quote of a quoted field");
-    }
-    *lines += nl;
-    *pp = p;
-    return GSL_SUCCESS;
-  }
-  const char *q = p;
-  while (q < end && cl->cls[(unsigned char)*q] == C_TEXT) q++;
-  if (q == end) {
-    if (!at_eof) return CSV_MORE;
-    fd->last = 1;
-    fd->s = p;
-    fd->e = q > p && q[-1] == '\r' ? q - 1 : q;
-    *pp = q;
-    return GSL_SUCCESS;
-  }
-  switch (cl->cls[(unsigned char)*q]) {
-    case C_QUOTE:
-      return csv_fail_set(f, GSL_EINVAL, *lines, col,
-                          "a quote inside an unquoted field (quote the whole field and double its quotes)");
-    case C_BINARY:
-      return csv_fail_set(f, GSL_EINVAL, *lines, col, "binary data (byte 0x%02x), not text",
-                          (unsigned char)*q);
-    default:
-      break;
-  }
-  fd->s = p;
-  if (*q == '\n') {
-    fd->last = 1;
-    fd->e = q > p && q[-1] == '\r' ? q - 1 : q;
-    (*lines)++;
-  } else {
-    fd->last = 0;
-    fd->e = q;
-  }
-  *pp = q + 1;
-  return GSL_SUCCESS;
+  if (*pp < end && **pp == '"') return quoted_field(sp, pp, end, at_eof, lines, col, fd, f);
+  return unquoted_field(cl, pp, end, at_eof, lines, col, fd, f);
 }
 
 /* ---- one value ---------------------------------------------------------------------- */
@@ -337,6 +337,38 @@ void csv_count_span(const csv_spec *sp, const char *p, const char *end, size_t *
   *lines = l;
 }
 
+/* ---- results ------------------------------------------------------------------------- */
+
+gsl_matrix *csv_matrix_new(size_t rows, size_t cols) {
+  if (rows == 0 || cols == 0 || rows > SIZE_MAX / sizeof(double) / cols) return NULL;
+  gsl_matrix *m = malloc(sizeof *m);
+  gsl_block *b = malloc(sizeof *b);
+  double *d = malloc(rows * cols * sizeof *d);
+  if (m == NULL || b == NULL || d == NULL) {
+    free(m);
+    free(b);
+    free(d);
+    return NULL;
+  }
+  *b = (gsl_block){.size = rows * cols, .data = d};
+  *m = (gsl_matrix){.size1 = rows, .size2 = cols, .tda = cols, .data = d, .block = b, .owner = 1};
+  return m;
+}
+
+/* A header holding copies of names[0 .. n), or NULL (out of memory). No GSL error. */
+static ndpar_csv_header *header_new(size_t n, const char *const *names) {
+  ndpar_csv_header *h = calloc(1, sizeof *h);
+  if (h) h->names = calloc(n ? n : 1, sizeof *h->names);
+  int ok = h && h->names;
+  for (size_t i = 0; ok && i < n; i++) ok = (h->names[i] = strdup(names[i])) != NULL;
+  if (h) h->n = n;
+  if (!ok) {
+    ndpar_csv_header_free(h);
+    return NULL;
+  }
+  return h;
+}
+
 /* ---- header and options ------------------------------------------------------------- */
 
 static const char *const default_missing[] = {"", "NA", "NaN", NULL};
@@ -458,9 +490,7 @@ static int make_header(const csv_spec *s, char **names, ndpar_csv_header **heade
   if (sel == NULL) return csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
   for (size_t j = 0; j < s->nfields; j++)
     if (s->map[j] >= 0) sel[s->map[j]] = names[j];
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
-  *header = ndpar_csv_header_alloc(s->ncols, sel);
-  gsl_set_error_handler(old);
+  *header = header_new(s->ncols, sel);
   free(sel);
   return *header ? GSL_SUCCESS : csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
 }
@@ -533,15 +563,8 @@ ndpar_csv_header *ndpar_csv_header_alloc(size_t n, const char *const *names) {
   NDPAR_REQUIRE_NULL(n == 0 || names != NULL, "ndpar_csv_header_alloc: names is NULL", GSL_EFAULT);
   for (size_t i = 0; i < n; i++)
     NDPAR_REQUIRE_NULL(names[i] != NULL, "ndpar_csv_header_alloc: a name is NULL", GSL_EFAULT);
-  ndpar_csv_header *h = calloc(1, sizeof *h);
-  if (h) h->names = calloc(n ? n : 1, sizeof *h->names);
-  int ok = h && h->names;
-  for (size_t i = 0; ok && i < n; i++) ok = (h->names[i] = strdup(names[i])) != NULL;
-  if (h) h->n = n;
-  if (!ok) {
-    ndpar_csv_header_free(h);
-    GSL_ERROR_NULL("ndpar_csv_header_alloc: out of memory", GSL_ENOMEM);
-  }
+  ndpar_csv_header *h = header_new(n, names);
+  NDPAR_REQUIRE_NULL(h != NULL, "ndpar_csv_header_alloc: out of memory", GSL_ENOMEM);
   return h;
 }
 

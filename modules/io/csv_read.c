@@ -165,66 +165,74 @@ static size_t piece_target(const ndpar_csv_options *opt, size_t bytes, size_t th
   return bytes / t >= MAX_PIECES ? bytes / (MAX_PIECES - 2) + 1 : t;
 }
 
+static int job_alloc(read_job *j, size_t max_pieces) {
+  j->cut = malloc((max_pieces + 1) * sizeof *j->cut);
+  j->records = calloc(max_pieces, sizeof *j->records);
+  j->lines = calloc(max_pieces, sizeof *j->lines);
+  j->row0 = calloc(max_pieces, sizeof *j->row0);
+  j->fail = calloc(max_pieces, sizeof *j->fail);
+  return j->cut && j->records && j->lines && j->row0 && j->fail;
+}
+
+static void job_free(read_job *j) {
+  free(j->cut);
+  free(j->records);
+  free(j->lines);
+  free(j->row0);
+  free(j->fail);
+}
+
+/* Rows of all pieces, and each piece's first row. */
+static size_t number_rows(read_job *j) {
+  size_t rows = 0;
+  for (size_t k = 0; k < j->npieces; k++) {
+    j->row0[k] = rows;
+    rows += j->records[k];
+  }
+  return rows;
+}
+
+/* The parse pass; on failure *fail is the first failed piece's, lines before it in *fail_base. */
+static int parse_pieces(ndpar_pool *pool, read_job *j, size_t base_line, csv_fail *fail, size_t *fail_base) {
+  j->first_failed = j->npieces;
+  int status = ndpar_pool_run(pool, j->npieces, parse_piece, j);
+  size_t failed = j->first_failed;
+  if (failed < j->npieces) {
+    *fail = j->fail[failed];
+    *fail_base = base_line;
+    for (size_t k = 0; k < failed; k++) *fail_base += j->lines[k];
+    return fail->code;
+  }
+  if (status != GSL_SUCCESS) return csv_fail_set(fail, status, CSV_NO_LINE, 0, "the parallel parse failed");
+  return GSL_SUCCESS;
+}
+
 /* Both passes over the data [data, end); on success *x is the new matrix. */
 static int read_data(ndpar_pool *pool, const csv_spec *spec, const ndpar_csv_options *opt,
                      const char *data, const char *end, size_t base_line, gsl_matrix **x,
                      csv_fail *fail, size_t *fail_base) {
-  size_t bytes = (size_t)(end - data), threads = ndpar_pool_threads(pool);
-  size_t target = piece_target(opt, bytes, threads);
-  size_t max_pieces = bytes / target + 2;
+  size_t bytes = (size_t)(end - data);
+  size_t target = piece_target(opt, bytes, ndpar_pool_threads(pool));
   read_job j = {.spec = spec};
-  j.cut = malloc((max_pieces + 1) * sizeof *j.cut);
-  j.records = calloc(max_pieces, sizeof *j.records);
-  j.lines = calloc(max_pieces, sizeof *j.lines);
-  j.row0 = calloc(max_pieces, sizeof *j.row0);
-  j.fail = calloc(max_pieces, sizeof *j.fail);
   int status = GSL_SUCCESS;
-  if (!j.cut || !j.records || !j.lines || !j.row0 || !j.fail) {
+  if (!job_alloc(&j, bytes / target + 2)) {
     status = csv_fail_set(fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
-    goto done;
+  } else {
+    j.npieces = data < end ? cut_pieces(spec, data, end, target, j.cut, bytes / target + 2) : 0;
+    ndpar_pool_run(pool, j.npieces, count_piece, &j); /* count_piece cannot fail */
+    size_t rows = number_rows(&j);
+    if (rows == 0)
+      status = csv_fail_set(fail, GSL_EINVAL, CSV_NO_LINE, 0,
+                            opt->header ? "no data rows after the header" : "the file is empty");
+    else if ((j.x = csv_matrix_new(rows, spec->ncols)) == NULL)
+      status = csv_fail_set(fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory for a %zu x %zu matrix", rows,
+                            spec->ncols);
+    else
+      status = parse_pieces(pool, &j, base_line, fail, fail_base);
   }
-  j.npieces = data < end ? cut_pieces(spec, data, end, target, j.cut, max_pieces) : 0;
-  status = ndpar_pool_run(pool, j.npieces, count_piece, &j);
-  size_t rows = 0;
-  for (size_t k = 0; k < j.npieces; k++) {
-    j.row0[k] = rows;
-    rows += j.records[k];
-  }
-  if (status == GSL_SUCCESS && rows == 0) {
-    status = csv_fail_set(fail, GSL_EINVAL, CSV_NO_LINE, 0,
-                          opt->header ? "no data rows after the header" : "the file is empty");
-    goto done;
-  }
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
-  j.x = status == GSL_SUCCESS ? gsl_matrix_alloc(rows, spec->ncols) : NULL;
-  gsl_set_error_handler(old);
-  if (j.x == NULL) {
-    status = csv_fail_set(fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory for a %zu x %zu matrix",
-                          rows, spec->ncols);
-    goto done;
-  }
-  j.first_failed = j.npieces;
-  status = ndpar_pool_run(pool, j.npieces, parse_piece, &j);
-  size_t failed = j.first_failed;
-  if (status != GSL_SUCCESS || failed < j.npieces) {
-    if (failed < j.npieces) {
-      status = j.fail[failed].code;
-      *fail = j.fail[failed];
-      *fail_base = base_line;
-      for (size_t k = 0; k < failed; k++) *fail_base += j.lines[k];
-    } else {
-      csv_fail_set(fail, status, CSV_NO_LINE, 0, "the parallel parse failed");
-    }
-    gsl_matrix_free(j.x);
-    goto done;
-  }
-  *x = j.x;
-done:
-  free(j.cut);
-  free(j.records);
-  free(j.lines);
-  free(j.row0);
-  free(j.fail);
+  if (status == GSL_SUCCESS) *x = j.x;
+  else gsl_matrix_free(j.x);
+  job_free(&j);
   return status;
 }
 

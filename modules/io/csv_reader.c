@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,34 +72,10 @@ static int refill(ndpar_csv_reader *r) {
   }
 }
 
-/* A matrix built on malloc directly: the thread must not call GSL's error handler, which
- * gsl_matrix_alloc does when memory runs out. gsl_matrix_free frees it. */
-static gsl_matrix *matrix_new(size_t rows, size_t cols) {
-  if (rows > SIZE_MAX / sizeof(double) / cols) return NULL;
-  gsl_matrix *m = malloc(sizeof *m);
-  gsl_block *b = malloc(sizeof *b);
-  double *d = malloc(rows * cols * sizeof *d);
-  if (m == NULL || b == NULL || d == NULL) {
-    free(m);
-    free(b);
-    free(d);
-    return NULL;
-  }
-  b->size = rows * cols;
-  b->data = d;
-  m->size1 = rows;
-  m->size2 = cols;
-  m->tda = cols;
-  m->data = d;
-  m->block = b;
-  m->owner = 1;
-  return m;
-}
-
 /* Parses the next block. *status: GSL_SUCCESS with a block, GSL_EOF (NULL: no rows left),
  * or an error (NULL, r->fail set). */
 static gsl_matrix *next_block(ndpar_csv_reader *r, int *status) {
-  gsl_matrix *m = matrix_new(r->block_rows, r->spec.ncols);
+  gsl_matrix *m = csv_matrix_new(r->block_rows, r->spec.ncols);
   if (m == NULL) {
     *status = csv_fail_set(&r->fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
     return NULL;

@@ -56,6 +56,62 @@ static int write_stream(FILE *f, const gsl_matrix *x, const ndpar_csv_header *he
   return ok;
 }
 
+/* Standard output, a device or a pipe: written directly (renaming over it would replace it). */
+static int write_direct(const char *path, const gsl_matrix *x, const ndpar_csv_header *header) {
+  FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+  int ok = f && write_stream(f, x, header) && fflush(f) == 0;
+  int e = errno;
+  if (f && f != stdout && fclose(f) != 0 && ok) {
+    ok = 0;
+    e = errno;
+  }
+  if (!ok) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot write: %s", path, strerror(e));
+  return GSL_SUCCESS;
+}
+
+/* A regular file: written to path.tmp-XXXXXX, flushed, synced and closed, then renamed over
+ * path; on any failure the temporary file is removed (errno kept from the first failure). */
+static int write_atomic(const char *path, const gsl_matrix *x, const ndpar_csv_header *header) {
+  size_t len = strlen(path);
+  char *tmp = malloc(len + sizeof ".tmp-XXXXXX");
+  NDPAR_REQUIRE(tmp != NULL, "ndpar_csv_write: out of memory", GSL_ENOMEM);
+  memcpy(tmp, path, len);
+  memcpy(tmp + len, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    int e = errno;
+    free(tmp);
+    NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot create a temporary file: %s", path,
+                    strerror(e));
+  }
+  fchmod(fd, 0644); /* mkstemp's 0600 would hide the result from other readers */
+  const char *failed = NULL;
+  int e = 0;
+  FILE *f = fdopen(fd, "w");
+  if (f == NULL) {
+    failed = "write";
+    e = errno;
+    close(fd);
+  } else {
+    if (!write_stream(f, x, header) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+      failed = "write";
+      e = errno;
+    }
+    if (fclose(f) != 0 && failed == NULL) {
+      failed = "close";
+      e = errno;
+    }
+  }
+  if (failed == NULL && rename(tmp, path) != 0) {
+    failed = "rename";
+    e = errno;
+  }
+  if (failed) unlink(tmp);
+  free(tmp);
+  if (failed) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot %s: %s", path, failed, strerror(e));
+  return GSL_SUCCESS;
+}
+
 int ndpar_csv_write(const char *path, const gsl_matrix *x, const ndpar_csv_header *header) {
   NDPAR_REQUIRE(path != NULL, "ndpar_csv_write: path is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(x != NULL, "ndpar_csv_write: x is NULL", GSL_EFAULT);
@@ -72,46 +128,7 @@ int ndpar_csv_write(const char *path, const gsl_matrix *x, const ndpar_csv_heade
       NDPAR_REQUIRE(header->names[j] != NULL, "ndpar_csv_write: a header name is NULL", GSL_EFAULT);
   }
   struct stat st;
-  if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
-    /* Standard output, a device or a pipe: written directly (renaming over it would
-     * replace it). */
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    int ok = f && write_stream(f, x, header) && fflush(f) == 0;
-    int e = errno;
-    if (f && f != stdout && fclose(f) != 0) ok = 0;
-    if (!ok) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot write: %s", path, strerror(e));
-    return GSL_SUCCESS;
-  }
-  size_t len = strlen(path);
-  char *tmp = malloc(len + sizeof ".tmp-XXXXXX");
-  NDPAR_REQUIRE(tmp != NULL, "ndpar_csv_write: out of memory", GSL_ENOMEM);
-  memcpy(tmp, path, len);
-  memcpy(tmp + len, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
-    NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot create a temporary file: %s", path,
-                    strerror(e));
-  }
-  fchmod(fd, 0644); /* mkstemp's 0600 would hide the result from other readers */
-  FILE *f = fdopen(fd, "w");
-  const char *step = "write";
-  int ok = f != NULL;
-  if (!ok) close(fd);
-  if (ok) ok = write_stream(f, x, header);
-  if (ok) ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-  if (f && fclose(f) != 0 && ok) {
-    ok = 0;
-    step = "close";
-  }
-  if (ok && rename(tmp, path) != 0) {
-    ok = 0;
-    step = "rename";
-  }
-  int e = errno;
-  if (!ok) unlink(tmp);
-  free(tmp);
-  if (!ok) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_write: %s: cannot %s: %s", path, step, strerror(e));
-  return GSL_SUCCESS;
+  if (strcmp(path, "-") == 0 || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+    return write_direct(path, x, header);
+  return write_atomic(path, x, header);
 }
