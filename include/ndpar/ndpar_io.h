@@ -73,8 +73,8 @@ typedef struct {
  * parsed: the memory used beyond the result is a few megabytes; standard input is read
  * into memory first. opt NULL: the defaults.
  *
- * Returns GSL_SUCCESS, or (through GSL_ERROR, and in *err if err is not NULL):
- *   GSL_EFAULT  path or x NULL;                GSL_EINVAL  a bad option;
+ * Returns GSL_SUCCESS, or through GSL_ERROR GSL_EFAULT (path or x NULL) or GSL_EINVAL (a bad
+ * option), or an error of the file (through GSL_ERROR, and in *err if err is not NULL):
  *   GSL_EFAILED the file cannot be opened or read ("data.csv: cannot open: <reason>");
  *   GSL_EINVAL  "...: the file is empty", "...: no data rows after the header",
  *               "...:L:F: \"abc\" is not a number", "...:L:F: missing value (\"NA\")",

@@ -495,40 +495,48 @@ static int make_header(const csv_spec *s, char **names, ndpar_csv_header **heade
   return *header ? GSL_SUCCESS : csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
 }
 
-int csv_preamble(csv_spec *s, const ndpar_csv_options *opt, const char *buf, const char *end,
-                 int at_eof, size_t *consumed, size_t *lines, ndpar_csv_header **header,
-                 csv_fail *f) {
-  const char *p = buf;
-  size_t l = 0;
+/* Moves *pp past the byte order mark, opt->skip_rows lines and blank and comment lines, to
+ * the first record (the header, if there is one); *lines counts the line ends passed. */
+static int skip_to_first_record(const csv_spec *s, const ndpar_csv_options *opt, const char **pp,
+                                const char *end, int at_eof, size_t *lines, csv_fail *f) {
+  const char *p = *pp;
   if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
   else if (!at_eof && end - p < 3 && memcmp(p, "\xEF\xBB\xBF", (size_t)(end - p)) == 0) return CSV_MORE;
   for (size_t i = 0; i < opt->skip_rows && p < end; i++) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (nl == NULL && !at_eof) return CSV_MORE;
     p = nl ? nl + 1 : end;
-    l += nl != NULL;
+    *lines += nl != NULL;
   }
   for (;;) {
     if (p == end) {
       if (!at_eof) return CSV_MORE;
       return csv_fail_set(f, GSL_EINVAL, CSV_NO_LINE, 0, "the file is empty");
     }
-    int skip = skip_line(s, &p, end, at_eof, &l);
+    int skip = skip_line(s, &p, end, at_eof, lines);
     if (skip == CSV_MORE) return CSV_MORE;
     if (skip == 0) break;
   }
-  size_t header_line = l, n = 0;
+  *pp = p;
+  return GSL_SUCCESS;
+}
+
+int csv_preamble(csv_spec *s, const ndpar_csv_options *opt, const char *buf, const char *end,
+                 int at_eof, size_t *consumed, size_t *lines, ndpar_csv_header **header,
+                 csv_fail *f) {
+  const char *p = buf;
+  size_t l = 0, n = 0;
+  int status = skip_to_first_record(s, opt, &p, end, at_eof, &l, f);
+  if (status != GSL_SUCCESS) return status;
+  size_t first_line = l;
   char **names = NULL;
   const char *q = p;
-  int status = split_record(s, &q, end, at_eof, &l, &names, &n, f);
+  status = split_record(s, &q, end, at_eof, &l, &names, &n, f);
   if (status != GSL_SUCCESS) return status;
   s->nfields = n;
-  if (opt->header) {
-    p = q;
-  } else {
-    l = header_line;
-  }
-  status = build_map(s, opt, names, header_line, f);
+  if (opt->header) p = q; /* without a header the first record is data: not consumed */
+  else l = first_line;
+  status = build_map(s, opt, names, first_line, f);
   if (status == GSL_SUCCESS && header && opt->header) status = make_header(s, names, header, f);
   free_names(names, n);
   if (status != GSL_SUCCESS) {

@@ -177,6 +177,26 @@ static int read_preamble(ndpar_csv_reader *r, const ndpar_csv_options *opt) {
   }
 }
 
+/* Opens the file, reads the header and starts the thread; GSL_SUCCESS or r->fail set. */
+static int reader_start(ndpar_csv_reader *r, const char *path, const ndpar_csv_options *opt) {
+  r->cap = PIECE_BYTES;
+  r->buf = malloc(r->cap);
+  r->path = strdup(path);
+  if (r->buf == NULL || r->path == NULL) return csv_fail_set(&r->fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
+  r->own_fd = strcmp(path, "-") != 0;
+  r->fd = r->own_fd ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+  if (r->fd < 0) {
+    r->own_fd = 0;
+    return csv_fail_set(&r->fail, GSL_EFAILED, CSV_NO_LINE, 0, "cannot open: %s", strerror(errno));
+  }
+  int s = read_preamble(r, opt);
+  if (s != GSL_SUCCESS) return s;
+  if (pthread_create(&r->thread, NULL, read_ahead, r) != 0)
+    return csv_fail_set(&r->fail, GSL_EFAILED, CSV_NO_LINE, 0, "cannot start the read-ahead thread");
+  r->thread_started = 1;
+  return GSL_SUCCESS;
+}
+
 ndpar_csv_reader *ndpar_csv_reader_open(const char *path, const ndpar_csv_options *opt,
                                         size_t block_rows, ndpar_csv_error *err) {
   NDPAR_REQUIRE_NULL(path != NULL, "ndpar_csv_reader_open: path is NULL", GSL_EFAULT);
@@ -192,33 +212,17 @@ ndpar_csv_reader *ndpar_csv_reader_open(const char *path, const ndpar_csv_option
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   r->fd = -1;
-  if (csv_spec_init(&r->spec, opt) != GSL_SUCCESS) {
+  r->block_rows = block_rows;
+  r->has_header = opt->header;
+  if (csv_spec_init(&r->spec, opt) != GSL_SUCCESS) { /* reported by csv_spec_init */
     reader_free(r);
     return NULL;
   }
-  r->block_rows = block_rows;
-  r->has_header = opt->header;
-  r->cap = PIECE_BYTES;
-  r->buf = malloc(r->cap);
-  r->path = strdup(path);
-  int s = r->buf && r->path ? GSL_SUCCESS : csv_fail_set(&r->fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
-  if (s == GSL_SUCCESS) {
-    r->own_fd = strcmp(path, "-") != 0;
-    r->fd = r->own_fd ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-    if (r->fd < 0) {
-      r->own_fd = 0;
-      s = csv_fail_set(&r->fail, GSL_EFAILED, CSV_NO_LINE, 0, "cannot open: %s", strerror(errno));
-    }
-  }
-  if (s == GSL_SUCCESS) s = read_preamble(r, opt);
-  if (s == GSL_SUCCESS && pthread_create(&r->thread, NULL, read_ahead, r) != 0)
-    s = csv_fail_set(&r->fail, GSL_EFAILED, CSV_NO_LINE, 0, "cannot start the read-ahead thread");
-  if (s != GSL_SUCCESS) {
+  if (reader_start(r, path, opt) != GSL_SUCCESS) {
     csv_report(path, 0, &r->fail, err);
     reader_free(r);
     return NULL;
   }
-  r->thread_started = 1;
   return r;
 }
 
