@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "ref/timing.h"
 #include "ndpar/ndpar_io.h"
-#include "wl.h"
+#include "ref/wl.h"
 
 #define PYTHON "/usr/bin/python3"
 
