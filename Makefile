@@ -171,10 +171,11 @@ ifneq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
   TEST_COMMON_OBJ += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/tsan/*.c))
 endif
 
-# What a module's test binary links: the reference library, the module and those below it.
-# core and scalebench need only the pool and core; ref's own tests the whole library.
+# What a module's test binary links: the reference library (which reads its data with the
+# io module), the module and those below it. core and scalebench need only the pool and
+# core; ref's own tests the whole library.
 test_link = $(if $(filter core scalebench,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),\
-  $(if $(filter ref,$(1)),$(REF_LIB) $(ALL_LIB),$(REF_LIB) $(call mod_link,$(1))))
+  $(if $(filter ref,$(1)),$(REF_LIB) $(ALL_LIB),$(REF_LIB) $(io_LIB) $(call mod_link,$(1))))
 
 define test_rules
 $(1)_TEST_SRC := $$(wildcard tests/$(1)/*.c)
