@@ -834,6 +834,20 @@ Test(io, standard_input) {
   cr_assert_eq(ndpar_csv_read(NULL, "-", NULL, &x, NULL, NULL), GSL_SUCCESS);
   expect_row(x, 1, 2, 3.0, 4.0);
   gsl_matrix_free(x);
+  /* and streamed */
+  cr_assert_not_null(freopen(path, "r", stdin));
+  ndpar_csv_reader *r = ndpar_csv_reader_open("-", NULL, 1, NULL);
+  cr_assert_not_null(r);
+  cr_assert_str_eq(ndpar_csv_reader_header(r)->names[1], "b");
+  gsl_matrix *b;
+  cr_assert_eq(ndpar_csv_reader_next(r, &b), GSL_SUCCESS);
+  expect_row(b, 0, 2, 1.0, 2.0);
+  gsl_matrix_free(b);
+  cr_assert_eq(ndpar_csv_reader_next(r, &b), GSL_SUCCESS);
+  expect_row(b, 0, 2, 3.0, 4.0);
+  gsl_matrix_free(b);
+  cr_assert_eq(ndpar_csv_reader_next(r, &b), GSL_EOF);
+  ndpar_csv_reader_close(r);
 }
 
 /* The bundled series: the sizes and first values the data README states. */
