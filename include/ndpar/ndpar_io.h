@@ -69,9 +69,10 @@ typedef struct {
  * columns = the selected fields) and, if header is not NULL, its column names into a new
  * *header (NULL when opt->header is 0). Large files are parsed in parallel on the pool
  * (NULL: the default pool), cut at record ends; the result is the same bit for bit
- * whatever the thread count. A regular file is mapped, and pages are released as they are
- * parsed: the memory used beyond the result is a few megabytes; standard input is read
- * into memory first. opt NULL: the defaults.
+ * whatever the thread count. A regular file is mapped (it must not shrink while it is
+ * read), and pages are released as they are parsed: the memory used beyond the result is a
+ * few megabytes; standard input and pipes are read into memory first. opt NULL: the
+ * defaults.
  *
  * Returns GSL_SUCCESS, or through GSL_ERROR GSL_EFAULT (path or x NULL) or GSL_EINVAL (a bad
  * option), or an error of the file (through GSL_ERROR, and in *err if err is not NULL):

@@ -68,9 +68,8 @@ int csv_source_open(csv_source *src, const char *path, csv_fail *f) {
       src->data = map;
       src->size = (size_t)st.st_size;
     }
-  } else if (S_ISREG(st.st_mode)) {
-    src->data = "";
   } else {
+    /* standard input, a pipe, or a file that says it is empty (those in /proc say so too) */
     status = read_all(fd, src, path, f);
   }
   if (!is_stdin) close(fd);
