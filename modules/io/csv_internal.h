@@ -90,6 +90,9 @@ int csv_fail_set(csv_fail *f, int code, size_t line, size_t column, const char *
  * gsl_matrix_alloc it never calls GSL's error handler, so worker threads may call it. */
 gsl_matrix *csv_matrix_new(size_t rows, size_t cols);
 
+/* How often (bytes of input) a pass over a mapped file drops what it has passed. */
+#define CSV_RELEASE_EVERY ((size_t)1 << 20)
+
 /* Drops the pages of a read-only file mapping in [from, to) from this process's memory
  * (they are read again from the page cache if touched). */
 void csv_release(const char *from, const char *to);

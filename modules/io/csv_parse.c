@@ -262,8 +262,6 @@ static int parse_record(const csv_spec *sp, const csv_classes *cl, const char **
   return GSL_SUCCESS;
 }
 
-#define RELEASE_EVERY ((size_t)4 << 20)
-
 int csv_parse_span(const csv_spec *sp, const char *p, const char *end, int at_eof, double *out,
                    size_t tda, size_t max_rows, csv_progress *pr, csv_fail *f) {
   csv_classes cl;
@@ -287,7 +285,7 @@ int csv_parse_span(const csv_spec *sp, const char *p, const char *end, int at_eo
       break;
     }
     rows++;
-    if (sp->release_pages && (size_t)(p - released) >= RELEASE_EVERY) {
+    if (sp->release_pages && (size_t)(p - released) >= CSV_RELEASE_EVERY) {
       csv_release(released, p);
       released = p;
     }
@@ -327,7 +325,7 @@ void csv_count_span(const csv_spec *sp, const char *p, const char *end, size_t *
     const char *q = p;
     if (skip_line(sp, &q, end, 1, &dummy) != 1) n++;
     p = csv_record_end(sp, p, end, &l);
-    if (sp->release_pages && (size_t)(p - released) >= RELEASE_EVERY) {
+    if (sp->release_pages && (size_t)(p - released) >= CSV_RELEASE_EVERY) {
       csv_release(released, p);
       released = p;
     }

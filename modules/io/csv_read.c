@@ -95,6 +95,19 @@ typedef struct {
   size_t first_failed;     /* the lowest failed piece so far (npieces: none); atomic */
 } read_job;
 
+/* Whether [data, end) holds a quote. Scanned a few megabytes at a time, each released
+ * after: the scan must not leave the whole file resident. */
+static int has_quote(const csv_spec *s, const char *data, const char *end) {
+  for (const char *p = data; p < end;) {
+    size_t n = (size_t)(end - p) < CSV_RELEASE_EVERY ? (size_t)(end - p) : CSV_RELEASE_EVERY;
+    const char *q = memchr(p, '"', n);
+    if (s->release_pages) csv_release(p, p + n);
+    if (q) return 1;
+    p += n;
+  }
+  return 0;
+}
+
 /* Piece bounds about `target` bytes apart, each at the start of a line that starts a
  * record (or a blank or comment line). Without any quote in the data every line start is
  * one; otherwise the records are walked from the start. Returns the piece count. */
@@ -102,7 +115,9 @@ static size_t cut_pieces(const csv_spec *s, const char *data, const char *end, s
                          const char **cut, size_t max_pieces) {
   size_t n = 0;
   cut[n++] = data;
-  if (memchr(data, '"', (size_t)(end - data)) == NULL) {
+  if ((size_t)(end - data) <= target) {
+    /* one piece */
+  } else if (!has_quote(s, data, end)) {
     for (const char *t = data + target; t < end && n < max_pieces;) {
       const char *nl = memchr(t - 1, '\n', (size_t)(end - (t - 1)));
       if (nl == NULL || nl + 1 >= end) break;
@@ -112,10 +127,16 @@ static size_t cut_pieces(const csv_spec *s, const char *data, const char *end, s
     }
   } else {
     size_t lines = 0;
+    const char *released = data;
     for (const char *p = data; p < end && n < max_pieces;) {
       p = csv_record_end(s, p, end, &lines);
       if (p < end && (size_t)(p - cut[n - 1]) >= target) cut[n++] = p;
+      if (s->release_pages && (size_t)(p - released) >= CSV_RELEASE_EVERY) {
+        csv_release(released, p);
+        released = p;
+      }
     }
+    if (s->release_pages) csv_release(released, end);
   }
   cut[n] = end;
   return n;
