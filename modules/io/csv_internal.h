@@ -54,13 +54,15 @@ int csv_parse_span(const csv_spec *s, const char *p, const char *end, int at_eof
                    size_t tda, size_t max_rows, csv_progress *pr, csv_fail *f);
 
 /* Counts the records and the line ends in [p, end) (quote-aware, as the parser would see
- * a well-formed file). */
+ * a well-formed file); *saw_quote: some record line holds a quote. */
 void csv_count_span(const csv_spec *s, const char *p, const char *end, size_t *records,
-                    size_t *lines);
+                    size_t *lines, int *saw_quote);
 
 /* The start of the line after the record (or blank or comment line) at p; lines += the
- * line ends passed. end if the file ends first. */
-const char *csv_record_end(const csv_spec *s, const char *p, const char *end, size_t *lines);
+ * line ends passed; *saw_quote set to 1 if the record holds a quote. end if the file ends
+ * first. */
+const char *csv_record_end(const csv_spec *s, const char *p, const char *end, size_t *lines,
+                           int *saw_quote);
 
 /* Reads everything before the data: the byte order mark, opt->skip_rows lines, blank and
  * comment lines, the header; learns the field count (from the header or the first

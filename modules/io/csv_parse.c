@@ -297,7 +297,8 @@ int csv_parse_span(const csv_spec *sp, const char *p, const char *end, int at_eo
   return status;
 }
 
-const char *csv_record_end(const csv_spec *sp, const char *p, const char *end, size_t *lines) {
+const char *csv_record_end(const csv_spec *sp, const char *p, const char *end, size_t *lines,
+                           int *saw_quote) {
   const char *nl = memchr(p, '\n', (size_t)(end - p));
   const char *line_end = nl ? nl : end;
   if ((sp->comment != '\0' && *p == sp->comment) || memchr(p, '"', (size_t)(line_end - p)) == NULL) {
@@ -305,6 +306,7 @@ const char *csv_record_end(const csv_spec *sp, const char *p, const char *end, s
     return nl ? nl + 1 : end;
   }
   /* A quote: newlines inside quotes belong to the record. */
+  *saw_quote = 1;
   int quoted = 0;
   for (; p < end; p++) {
     if (*p == '"') quoted = !quoted;
@@ -317,14 +319,15 @@ const char *csv_record_end(const csv_spec *sp, const char *p, const char *end, s
 }
 
 void csv_count_span(const csv_spec *sp, const char *p, const char *end, size_t *records,
-                    size_t *lines) {
+                    size_t *lines, int *saw_quote) {
   const char *released = p;
   size_t n = 0, l = 0;
+  *saw_quote = 0;
   while (p < end) {
     size_t dummy = 0;
     const char *q = p;
     if (skip_line(sp, &q, end, 1, &dummy) != 1) n++;
-    p = csv_record_end(sp, p, end, &l);
+    p = csv_record_end(sp, p, end, &l, saw_quote);
     if (sp->release_pages && (size_t)(p - released) >= CSV_RELEASE_EVERY) {
       csv_release(released, p);
       released = p;

@@ -89,55 +89,47 @@ typedef struct {
   const char **cut;       /* npieces + 1 piece bounds */
   size_t npieces;
   size_t *records, *lines; /* per piece, from the counting pass */
+  int *quoted;             /* per piece: a record holds a quote */
   size_t *row0;            /* per piece: its first row */
   gsl_matrix *x;
   csv_fail *fail;          /* per piece (code 0: parsed) */
   size_t first_failed;     /* the lowest failed piece so far (npieces: none); atomic */
 } read_job;
 
-/* Whether [data, end) holds a quote. Scanned a few megabytes at a time, each released
- * after: the scan must not leave the whole file resident. */
-static int has_quote(const csv_spec *s, const char *data, const char *end) {
-  for (const char *p = data; p < end;) {
-    size_t n = (size_t)(end - p) < CSV_RELEASE_EVERY ? (size_t)(end - p) : CSV_RELEASE_EVERY;
-    const char *q = memchr(p, '"', n);
-    if (s->release_pages) csv_release(p, p + n);
-    if (q) return 1;
-    p += n;
-  }
-  return 0;
-}
-
-/* Piece bounds about `target` bytes apart, each at the start of a line that starts a
- * record (or a blank or comment line). Without any quote in the data every line start is
- * one; otherwise the records are walked from the start. Returns the piece count. */
-static size_t cut_pieces(const csv_spec *s, const char *data, const char *end, size_t target,
-                         const char **cut, size_t max_pieces) {
+/* Piece bounds about `target` bytes apart, each at a line start: right for a file whose
+ * records hold no quote (the counting pass finds out). */
+static size_t cut_at_lines(const char *data, const char *end, size_t target, const char **cut,
+                           size_t max_pieces) {
   size_t n = 0;
   cut[n++] = data;
-  if ((size_t)(end - data) <= target) {
-    /* one piece */
-  } else if (!has_quote(s, data, end)) {
-    for (const char *t = data + target; t < end && n < max_pieces;) {
-      const char *nl = memchr(t - 1, '\n', (size_t)(end - (t - 1)));
-      if (nl == NULL || nl + 1 >= end) break;
-      cut[n++] = nl + 1;
-      if ((size_t)(end - (nl + 1)) <= target) break;
-      t = nl + 1 + target;
-    }
-  } else {
-    size_t lines = 0;
-    const char *released = data;
-    for (const char *p = data; p < end && n < max_pieces;) {
-      p = csv_record_end(s, p, end, &lines);
-      if (p < end && (size_t)(p - cut[n - 1]) >= target) cut[n++] = p;
-      if (s->release_pages && (size_t)(p - released) >= CSV_RELEASE_EVERY) {
-        csv_release(released, p);
-        released = p;
-      }
-    }
-    if (s->release_pages) csv_release(released, end);
+  for (const char *t = data + target; (size_t)(end - data) > target && t < end && n < max_pieces;) {
+    const char *nl = memchr(t - 1, '\n', (size_t)(end - (t - 1)));
+    if (nl == NULL || nl + 1 >= end) break;
+    cut[n++] = nl + 1;
+    if ((size_t)(end - (nl + 1)) <= target) break;
+    t = nl + 1 + target;
   }
+  cut[n] = end;
+  return n;
+}
+
+/* Piece bounds at record starts, walking the records from the start (quoted fields may
+ * hold line ends), releasing the pages passed. */
+static size_t cut_at_records(const csv_spec *s, const char *data, const char *end, size_t target,
+                             const char **cut, size_t max_pieces) {
+  size_t n = 0, lines = 0;
+  int quote = 0;
+  cut[n++] = data;
+  const char *released = data;
+  for (const char *p = data; p < end && n < max_pieces;) {
+    p = csv_record_end(s, p, end, &lines, &quote);
+    if (p < end && (size_t)(p - cut[n - 1]) >= target) cut[n++] = p;
+    if (s->release_pages && (size_t)(p - released) >= CSV_RELEASE_EVERY) {
+      csv_release(released, p);
+      released = p;
+    }
+  }
+  if (s->release_pages) csv_release(released, end);
   cut[n] = end;
   return n;
 }
@@ -145,7 +137,7 @@ static size_t cut_pieces(const csv_spec *s, const char *data, const char *end, s
 static int count_piece(const ndpar_task *t, void *ctx) {
   read_job *j = ctx;
   size_t k = t->index;
-  csv_count_span(j->spec, j->cut[k], j->cut[k + 1], &j->records[k], &j->lines[k]);
+  csv_count_span(j->spec, j->cut[k], j->cut[k + 1], &j->records[k], &j->lines[k], &j->quoted[k]);
   return GSL_SUCCESS;
 }
 
@@ -191,7 +183,8 @@ static int job_alloc(read_job *j, size_t max_pieces) {
   j->lines = calloc(max_pieces, sizeof *j->lines);
   j->row0 = calloc(max_pieces, sizeof *j->row0);
   j->fail = calloc(max_pieces, sizeof *j->fail);
-  return j->cut && j->records && j->lines && j->row0 && j->fail;
+  j->quoted = calloc(max_pieces, sizeof *j->quoted);
+  return j->cut && j->records && j->lines && j->row0 && j->fail && j->quoted;
 }
 
 static void job_free(read_job *j) {
@@ -200,6 +193,7 @@ static void job_free(read_job *j) {
   free(j->lines);
   free(j->row0);
   free(j->fail);
+  free(j->quoted);
 }
 
 /* Rows of all pieces, and each piece's first row. */
@@ -227,6 +221,20 @@ static int parse_pieces(ndpar_pool *pool, read_job *j, size_t base_line, csv_fai
   return GSL_SUCCESS;
 }
 
+/* Cuts the data into pieces and counts each piece's records in parallel. Pieces are cut at
+ * line starts first; if a record holds a quote (a quoted field may hold line ends), they
+ * are cut again at record starts and counted again. */
+static void count_pieces(ndpar_pool *pool, read_job *j, const char *data, const char *end, size_t target,
+                         size_t max_pieces) {
+  j->npieces = data < end ? cut_at_lines(data, end, target, j->cut, max_pieces) : 0;
+  ndpar_pool_run(pool, j->npieces, count_piece, j); /* count_piece cannot fail */
+  int quoted = 0;
+  for (size_t k = 0; k < j->npieces; k++) quoted |= j->quoted[k];
+  if (!quoted || j->npieces < 2) return;
+  j->npieces = cut_at_records(j->spec, data, end, target, j->cut, max_pieces);
+  ndpar_pool_run(pool, j->npieces, count_piece, j);
+}
+
 /* Both passes over the data [data, end); on success *x is the new matrix. */
 static int read_data(ndpar_pool *pool, const csv_spec *spec, const ndpar_csv_options *opt,
                      const char *data, const char *end, size_t base_line, gsl_matrix **x,
@@ -238,8 +246,7 @@ static int read_data(ndpar_pool *pool, const csv_spec *spec, const ndpar_csv_opt
   if (!job_alloc(&j, bytes / target + 2)) {
     status = csv_fail_set(fail, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
   } else {
-    j.npieces = data < end ? cut_pieces(spec, data, end, target, j.cut, bytes / target + 2) : 0;
-    ndpar_pool_run(pool, j.npieces, count_piece, &j); /* count_piece cannot fail */
+    count_pieces(pool, &j, data, end, target, bytes / target + 2);
     size_t rows = number_rows(&j);
     if (rows == 0)
       status = csv_fail_set(fail, GSL_EINVAL, CSV_NO_LINE, 0,
