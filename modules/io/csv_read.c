@@ -1,11 +1,11 @@
 /* csv_read.c: a whole CSV file into a gsl_matrix, parsed in parallel pieces on the pool.
  *
- * The file is mapped; the data part is cut into pieces at record ends (quote-aware); a
- * first parallel pass counts each piece's records and lines, the matrix is allocated
- * once, and a second parallel pass parses each piece into its own rows. Each field is
- * converted on its own, so the matrix is the same bit for bit whatever the cut. Parsed
- * pages are dropped from the mapping as each pass goes, so the memory in use is the
- * matrix plus a few megabytes per thread. */
+ * The file is mapped and cut into pieces at line starts; a first parallel pass counts each
+ * piece's records and lines (and notes quotes: if a record holds one, the pieces are cut
+ * again at record starts and counted again); the matrix is allocated once, and a second
+ * parallel pass parses each piece into its own rows. Each field is converted on its own, so
+ * the matrix is the same bit for bit whatever the cut. Every pass drops the pages it has
+ * passed, so the memory in use is the matrix plus a megabyte or two per thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
