@@ -284,6 +284,20 @@ check-io-examples: $(IO_EXAMPLES)
 	@set -e; for e in $(IO_EXAMPLES); do echo "== $$e"; $$e; done
 check: check-io-examples
 
+# ---------------------------------------------------------------- fuzzing the CSV reader
+# make fuzz-io: libFuzzer (clang) on the io module for FUZZ_SECONDS (default 60): one thread,
+# three threads and streaming must agree on every input (tests/fuzz/fuzz_io.c). Not part of
+# make check; installs clang and its fuzzer runtime first.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz-io
+fuzz-io:
+	@sh tools/deps.sh --install clang libclang-rt-14-dev
+	@mkdir -p $(BUILD)/fuzz/corpus-io
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Imodules \
+	  -o $(BUILD)/fuzz/fuzz_io tests/fuzz/fuzz_io.c modules/io/*.c modules/pool/*.c lib/*.c $(LDLIBS_BASE)
+	printf '\000a,b\n1,2\n"3","4"\n' > $(BUILD)/fuzz/corpus-io/seed
+	$(BUILD)/fuzz/fuzz_io -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-io
+
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
 SCALEBENCH   := $(BUILD)/tools/scalebench
