@@ -296,6 +296,12 @@ Test(io, header_and_file_errors) {
   o.indices = (const size_t[]){0, 7};
   o.ncolumns = 2;
   expect_error("a,b\n1,2\n", &o, GSL_EINVAL, ":1: column index 7 is out of range: the file has 2 columns", 1, 0);
+  o.indices = (const size_t[]){0, 0};
+  expect_error("a,b\n1,2\n", &o, GSL_EINVAL, ":1: column 0 is selected twice", 1, 0);
+  ndpar_csv_options_init(&o);
+  o.columns = (const char *const[]){"b", "b"};
+  o.ncolumns = 2;
+  expect_error("a,b\n1,2\n", &o, GSL_EINVAL, ":1: column 1 is selected twice", 1, 0);
   expect_error("", NULL, GSL_EINVAL, ": the file is empty", 0, 0);
   expect_error("\n\r\n", NULL, GSL_EINVAL, ": the file is empty", 0, 0);
   expect_error("a,b\n", NULL, GSL_EINVAL, ": no data rows after the header", 0, 0);
