@@ -479,6 +479,8 @@ static int build_map(csv_spec *s, const ndpar_csv_options *opt, char **names, si
         return csv_fail_set(f, GSL_EINVAL, header_line, 0,
                             "column index %zu is out of range: the file has %zu columns", j, s->nfields);
     }
+    if (s->map[j] >= 0 && opt->columns)
+      return csv_fail_set(f, GSL_EINVAL, header_line, 0, "column \"%s\" is selected twice", opt->columns[k]);
     if (s->map[j] >= 0)
       return csv_fail_set(f, GSL_EINVAL, header_line, 0, "column %zu is selected twice", j);
     s->map[j] = (long)k;

@@ -301,7 +301,7 @@ Test(io, header_and_file_errors) {
   ndpar_csv_options_init(&o);
   o.columns = (const char *const[]){"b", "b"};
   o.ncolumns = 2;
-  expect_error("a,b\n1,2\n", &o, GSL_EINVAL, ":1: column 1 is selected twice", 1, 0);
+  expect_error("a,b\n1,2\n", &o, GSL_EINVAL, ":1: column \"b\" is selected twice", 1, 0);
   expect_error("", NULL, GSL_EINVAL, ": the file is empty", 0, 0);
   expect_error("\n\r\n", NULL, GSL_EINVAL, ": the file is empty", 0, 0);
   expect_error("a,b\n", NULL, GSL_EINVAL, ": no data rows after the header", 0, 0);
