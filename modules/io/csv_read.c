@@ -167,13 +167,15 @@ static int parse_piece(const ndpar_task *t, void *ctx) {
 /* At most this many pieces (their bookkeeping is a few hundred bytes each). */
 #define MAX_PIECES 4096
 
-/* Piece size: a whole file per thread would leave cores idle at the end; 4 pieces per
- * thread balance it. Files under 1 MiB are one piece. */
+/* Piece size: a whole file per thread would leave cores idle at the end, and a thread
+ * that is preempted (a shared machine) holds up the run for as long as its piece takes;
+ * 16 pieces per thread, of at least 1 MiB, keep both short. Files under 1 MiB are one piece. */
 static size_t piece_target(const ndpar_csv_options *opt, size_t bytes, size_t threads) {
+  const size_t min_piece = (size_t)1 << 20;
   size_t t;
   if (opt->chunk_bytes) t = opt->chunk_bytes;
-  else if (threads <= 1 || bytes < ((size_t)1 << 20)) t = bytes + 1;
-  else t = bytes / (4 * threads) < ((size_t)1 << 18) ? ((size_t)1 << 18) : bytes / (4 * threads);
+  else if (threads <= 1 || bytes < min_piece) t = bytes + 1;
+  else t = bytes / (16 * threads) < min_piece ? min_piece : bytes / (16 * threads);
   return bytes / t >= MAX_PIECES ? bytes / (MAX_PIECES - 2) + 1 : t;
 }
 
