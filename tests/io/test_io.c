@@ -72,6 +72,7 @@ static const char *write_text(const char *name, const char *text) {
 }
 
 TestSuite(io, .fini = remove_tmpdir);
+TestSuite(io_convention, .fini = remove_tmpdir);
 
 /* ---- numbers ---------------------------------------------------------------------------- */
 
@@ -387,6 +388,86 @@ Test(io, argument_errors) {
   cr_assert_eq(ndpar_csv_reader_next(r, &b), GSL_ENOMEM);
   cr_assert_null(b);
   ndpar_csv_reader_close(r);
+}
+
+/* The argument convention (docs/API.md): a NULL required pointer is GSL_EFAULT with one GSL
+ * error; io's calls take no `failed`, which each row leaves untouched. */
+static const char *conv_path;
+static gsl_matrix *conv_m;
+static gsl_vector *conv_v;
+static int conv_read_null_path(size_t *f) { (void)f; return ndpar_csv_read(NULL, NULL, NULL, &conv_m, NULL, NULL); }
+static int conv_read_null_x(size_t *f) { (void)f; return ndpar_csv_read(NULL, conv_path, NULL, NULL, NULL, NULL); }
+static int conv_read_null_name(size_t *f) {
+  (void)f;
+  ndpar_csv_options o;
+  ndpar_csv_options_init(&o);
+  o.columns = (const char *const[]){NULL};
+  o.ncolumns = 1;
+  return ndpar_csv_read(NULL, conv_path, &o, &conv_m, NULL, NULL);
+}
+static int conv_read_ok(size_t *f) {
+  (void)f;
+  gsl_matrix *x = NULL;
+  int s = ndpar_csv_read(NULL, conv_path, NULL, &x, NULL, NULL);
+  gsl_matrix_free(x);
+  return s;
+}
+static int conv_write_null_path(size_t *f) { (void)f; return ndpar_csv_write(NULL, conv_m, NULL); }
+static int conv_write_null_x(size_t *f) { (void)f; return ndpar_csv_write("/tmp/ndpar-io-never.csv", NULL, NULL); }
+static int conv_write_null_names(size_t *f) {
+  (void)f;
+  ndpar_csv_header h = {2, NULL};
+  return ndpar_csv_write("/tmp/ndpar-io-never.csv", conv_m, &h);
+}
+static int conv_open_null_path(size_t *f) { (void)f; return ndpar_csv_reader_open(NULL, NULL, 1, NULL) ? GSL_SUCCESS : GSL_EFAULT; }
+static int conv_next_null_reader(size_t *f) {
+  (void)f;
+  gsl_matrix *b;
+  return ndpar_csv_reader_next(NULL, &b);
+}
+static int conv_next_null_block(size_t *f) {
+  (void)f;
+  ndpar_csv_reader *r = ndpar_csv_reader_open(conv_path, NULL, 1, NULL);
+  int s = ndpar_csv_reader_next(r, NULL);
+  ndpar_csv_reader_close(r);
+  return s;
+}
+static int conv_header_null_names(size_t *f) { (void)f; return ndpar_csv_header_alloc(2, NULL) ? GSL_SUCCESS : GSL_EFAULT; }
+static int conv_windows_null_series(size_t *f) { (void)f; return ndpar_windows(NULL, 1, 1, 1, conv_m, conv_m); }
+static int conv_windows_null_x(size_t *f) { (void)f; return ndpar_windows(conv_v, 1, 1, 1, NULL, conv_m); }
+static int conv_windows_null_y(size_t *f) { (void)f; return ndpar_windows(conv_v, 1, 1, 1, conv_m, NULL); }
+static int conv_windows_no_targets(size_t *f) {
+  (void)f;
+  gsl_matrix *x = gsl_matrix_alloc(3, 1);
+  int s = ndpar_windows(conv_v, 1, 0, 1, x, NULL);
+  gsl_matrix_free(x);
+  return s;
+}
+
+Test(io_convention, null_pointers_are_efault) {
+  conv_path = write_text("conv.csv", "a,b\n1,2\n");
+  conv_m = gsl_matrix_calloc(2, 1);
+  conv_v = gsl_vector_calloc(3);
+  const test_convention_row rows[] = {
+      {"csv_read, path NULL", conv_read_null_path, GSL_EFAULT, 0},
+      {"csv_read, x NULL", conv_read_null_x, GSL_EFAULT, 0},
+      {"csv_read, a column name NULL", conv_read_null_name, GSL_EFAULT, 0},
+      {"csv_read, success", conv_read_ok, GSL_SUCCESS, TEST_UNTOUCHED},
+      {"csv_write, path NULL", conv_write_null_path, GSL_EFAULT, 0},
+      {"csv_write, x NULL", conv_write_null_x, GSL_EFAULT, 0},
+      {"csv_write, header names NULL", conv_write_null_names, GSL_EFAULT, 0},
+      {"csv_reader_open, path NULL", conv_open_null_path, GSL_EFAULT, 0},
+      {"csv_reader_next, r NULL", conv_next_null_reader, GSL_EFAULT, 0},
+      {"csv_reader_next, block NULL", conv_next_null_block, GSL_EFAULT, 0},
+      {"csv_header_alloc, names NULL", conv_header_null_names, GSL_EFAULT, 0},
+      {"windows, series NULL", conv_windows_null_series, GSL_EFAULT, 0},
+      {"windows, x NULL", conv_windows_null_x, GSL_EFAULT, 0},
+      {"windows, y NULL with a horizon", conv_windows_null_y, GSL_EFAULT, 0},
+      {"windows, horizon 0 and y NULL", conv_windows_no_targets, GSL_SUCCESS, TEST_UNTOUCHED},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  gsl_matrix_free(conv_m);
+  gsl_vector_free(conv_v);
 }
 
 /* ---- options and formats ------------------------------------------------------------------ */
