@@ -395,6 +395,8 @@ int main(int argc, char **argv) {
   atexit(remove_files);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  signal(SIGHUP, on_signal);
+  signal(SIGPIPE, on_signal); /* e.g. piped into head */
   size_t rows;
   double t0 = ndpar_time_now();
   size_t bytes = generate(file_path, mb, &rows);
