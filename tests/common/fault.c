@@ -8,8 +8,15 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 static atomic_int fail_threads, fail_rngs;
+
+/* The next definition of `name` (POSIX's way to turn dlsym's pointer into a function's). */
+static void next_symbol(const char *name, void *fn, size_t size) {
+  void *sym = dlsym(RTLD_NEXT, name);
+  memcpy(fn, &sym, size);
+}
 
 void test_fault_pthread_create(int fail) { atomic_store(&fail_threads, fail); }
 void test_fault_gsl_rng_alloc(int fail) { atomic_store(&fail_rngs, fail); }
@@ -21,7 +28,7 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*start)(void
   if (atomic_load(&fail_threads)) return EAGAIN;
   pthread_create_fn f = atomic_load(&next);
   if (f == NULL) {
-    f = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    next_symbol("pthread_create", &f, sizeof f);
     atomic_store(&next, f);
   }
   return f(t, attr, start, arg);
@@ -34,7 +41,7 @@ gsl_rng *gsl_rng_alloc(const gsl_rng_type *type) {
   if (atomic_load(&fail_rngs)) return NULL;
   rng_alloc_fn f = atomic_load(&next);
   if (f == NULL) {
-    f = (rng_alloc_fn)dlsym(RTLD_NEXT, "gsl_rng_alloc");
+    next_symbol("gsl_rng_alloc", &f, sizeof f);
     atomic_store(&next, f);
   }
   return f(type);
