@@ -201,7 +201,8 @@ static int column_moments(ndpar_pool *p, const gsl_matrix *x, int flags, moments
   c.shift = shift;
   c.block_rows = BLOCK_VALUES / x->size2 ? BLOCK_VALUES / x->size2 : 1;
   c.nblocks = ndpar_rows_nbatches(x->size1, c.block_rows);
-  c.bs = malloc(c.nblocks * x->size2 * sizeof *c.bs);
+  size_t bytes;
+  c.bs = ndpar_size_mul3(c.nblocks, x->size2, sizeof *c.bs, &bytes) ? malloc(bytes) : NULL;
   c.bad_row = malloc(c.nblocks * sizeof *c.bad_row);
   c.bad_col = malloc(c.nblocks * sizeof *c.bad_col);
   int status = GSL_ENOMEM;
