@@ -87,8 +87,8 @@ int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n);
  * path or pts NULL (GSL_EFAULT), path an existing non-regular file such as a device or a
  * folder (GSL_EINVAL), any failure to create, write or rename (GSL_EFAILED, naming the
  * path and the reason; path is then left as it was and no temporary remains). */
-int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n);
-int ndpar_scal_save_json(const char *path, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_save_json(const char *path, const ndpar_scal_point *pts, size_t n);
 
 #ifdef __cplusplus
 }
