@@ -69,8 +69,9 @@ static inline void *ndpar_slots_at(const ndpar_slots *slots, size_t i) {
   return (char *)slots->base + i * slots->stride;
 }
 
-/* Rounds bytes up to a whole number of cache lines (0 bytes: one line); 0 when the
- * result does not fit a size_t (bytes > SIZE_MAX - NDPAR_CACHELINE + 1). */
+/* Rounds bytes up to a whole number of cache lines (0 bytes: one line). SIZE_MAX (not a
+ * multiple of a line) when the result does not fit a size_t: an allocation of the result
+ * then fails instead of succeeding small. */
 size_t ndpar_cacheline_round(size_t bytes);
 
 /* ---- Thread-local scratch ----------------------------------------------------------
