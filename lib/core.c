@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -118,8 +119,6 @@ void ndpar_thread_scratch_release(void) {
 }
 
 /* ---- buffer cache ---- */
-
-#include <stdatomic.h>
 
 #define CACHE_SLOTS 4
 
