@@ -268,15 +268,21 @@ int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vect
 
 /* ---- aggregate ---- */
 
+/* The weights are used scaled by 2^e = f1 f2 (two factors: 2^e alone may not be a double),
+ * e chosen so that the largest is in [1, 2): exact, and weights near DBL_MAX (or subnormal)
+ * overflow neither their sum nor their products with the gradients. */
 typedef struct {
   const gsl_vector *const *grads;
-  const double *weights; /* the caller's scaled by a power of two (exact): largest in [1, 2) */
+  const double *weights; /* the caller's */
+  double f1, f2;
   size_t n;
-  double wsum;
+  double wsum; /* of the scaled weights */
   gsl_vector *out;
 } agg_ctx;
 
-static double weight_of(const agg_ctx *c, size_t i) { return c->weights ? c->weights[i] : 1.0; }
+static double weight_of(const agg_ctx *c, size_t i) {
+  return c->weights ? c->weights[i] * c->f1 * c->f2 : 1.0;
+}
 
 /* The same mean as sum (w_i / wsum) g_i: no partial sum exceeds max |g|, so it stays
  * finite for gradients near DBL_MAX, where the plain sum overflows. */
@@ -298,16 +304,15 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
   return GSL_SUCCESS;
 }
 
-/* The weights scaled by 2^e so that the largest is in [1, 2): exact, and neither the sum
- * of weights near DBL_MAX nor their products with the gradients overflow. */
-static double *scaled_weights(const double *weights, size_t n, double *wsum) {
-  double *w = malloc(n * sizeof *w), wmax = 0;
-  if (w == NULL) return NULL;
-  for (size_t i = 0; i < n; i++) wmax = weights[i] > wmax ? weights[i] : wmax;
+/* f1, f2 and the scaled weights' sum (see agg_ctx). */
+static void scale_weights(agg_ctx *c) {
+  double wmax = 0;
+  for (size_t i = 0; i < c->n; i++) wmax = c->weights[i] > wmax ? c->weights[i] : wmax;
   int e = ndpar_pow2_exponent(wmax);
-  *wsum = 0;
-  for (size_t i = 0; i < n; i++) *wsum += w[i] = ldexp(weights[i], e);
-  return w;
+  c->f1 = ldexp(1.0, e / 2);
+  c->f2 = ldexp(1.0, e - e / 2);
+  c->wsum = 0;
+  for (size_t i = 0; i < c->n; i++) c->wsum += weight_of(c, i);
 }
 
 int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
@@ -329,16 +334,11 @@ int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const do
     wsum += weights ? weights[i] : 1.0;
   }
   NDPAR_REQUIRE(wsum > 0, "grad_aggregate: the weights sum to zero", GSL_EINVAL);
-  double *w = weights ? scaled_weights(weights, n, &wsum) : NULL;
-  if (weights && w == NULL) GSL_ERROR("grad_aggregate: out of memory", GSL_ENOMEM);
-  agg_ctx c = {grads, w, n, wsum, out};
-  int status;
+  agg_ctx c = {grads, weights, 1.0, 1.0, n, wsum, out};
+  if (weights) scale_weights(&c);
   if (out->size < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
-    status = aggregate_range(0, out->size, &t, &c);
-  } else {
-    status = ndpar_pool_run_range(p, out->size, aggregate_range, &c, NULL);
+    return aggregate_range(0, out->size, &t, &c);
   }
-  free(w);
-  return status;
+  return ndpar_pool_run_range(p, out->size, aggregate_range, &c, NULL);
 }
