@@ -54,11 +54,12 @@ ndpar_folds *ndpar_folds_repeated_kfold(size_t n, size_t k, size_t repeats, unsi
   NDPAR_REQUIRE_NULL(k >= 2, "folds_repeated_kfold: k must be at least 2", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(k <= n, "folds_repeated_kfold: k is larger than n (a fold would be empty)", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(repeats > 0, "folds_repeated_kfold: repeats must be positive", GSL_EINVAL);
-  if (k > SIZE_MAX / repeats) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %zu repeats of %zu folds overflow", who, repeats, k);
+  size_t nfolds;
+  if (!ndpar_size_mul(k, repeats, &nfolds)) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %zu repeats of %zu folds overflow", who, repeats, k);
   size_t *label, *order = malloc(n * sizeof *order);
   ndpar_folds *f;
   gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
-  if (!order || !r || alloc_work(n, k * repeats, who, &label, &f)) {
+  if (!order || !r || alloc_work(n, nfolds, who, &label, &f)) {
     free(order);
     if (r) gsl_rng_free(r);
     if (!order || !r) GSL_ERROR_NULL("folds_repeated_kfold: out of memory", GSL_ENOMEM);

@@ -77,6 +77,11 @@ int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t
   if (status) return status;
   if (n == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_add: axis \"%s\" has no values", name);
   if (values == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grid_add: axis \"%s\": values is NULL", name);
+  size_t total, bytes;
+  if (!ndpar_size_mul(ndpar_grid_size(g) ? ndpar_grid_size(g) : 1, n, &total) ||
+      !ndpar_size_mul(total, (g->naxes + 1) * sizeof(double), &bytes))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "grid_add: axis \"%s\": the grid's candidates would overflow a size_t",
+                    name);
   double *copy = malloc(n * sizeof *copy);
   if (copy == NULL) GSL_ERROR("grid_add: out of memory", GSL_ENOMEM);
   memcpy(copy, values, n * sizeof *copy);
@@ -87,6 +92,14 @@ int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t
 
 static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, size_t naxes, size_t n,
                                unsigned long seed);
+
+/* lo + u (hi - lo); where hi - lo overflows (bounds of opposite sign near the ends of the
+ * double range) the same point as a weighted mean of the bounds, which cannot. */
+static double uniform_on(double lo, double hi, double u) {
+  if (isfinite(hi - lo)) return lo + u * (hi - lo);
+  double v = (1 - u) * lo + u * hi;
+  return v < lo ? lo : v > hi ? hi : v;
+}
 
 /* The ranges as uniform and log-uniform distributions (the same draws). */
 ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
@@ -134,6 +147,9 @@ int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
 
 ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
   NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: sizes must be positive", GSL_EINVAL);
+  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked */
+  NDPAR_REQUIRE_NULL(ndpar_size_mul3(candidates, folds, sizeof(double), &bytes),
+                     "grid_result_alloc: candidates x folds scores overflow a size_t", GSL_EINVAL);
   ndpar_grid_result *r = calloc(1, sizeof *r);
   if (r) {
     r->candidates = candidates;
@@ -286,8 +302,10 @@ static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncan
                        ndpar_grid_result *result) {
   int status = grid_check("grid_search", ncand, folds, f, opts, result);
   if (status) return status;
-  size_t k = ndpar_folds_count(folds);
-  double *scores = malloc(ncand * k * sizeof *scores);
+  size_t k = ndpar_folds_count(folds), bytes;
+  if (!ndpar_size_mul3(ncand, k, sizeof(double), &bytes))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "grid_search: %zu candidates x %zu folds overflow a size_t", ncand, k);
+  double *scores = malloc(bytes);
   int *task_status = calloc(ncand * k, sizeof *task_status);
   grid_runner *r = NULL;
   if (scores == NULL || task_status == NULL) {
@@ -315,7 +333,10 @@ int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix 
   NDPAR_REQUIRE(g != NULL, "grid_search: g is NULL", GSL_EFAULT);
   size_t n = ndpar_grid_size(g);
   NDPAR_REQUIRE(n > 0, "grid_search: the grid is empty (no axes)", GSL_EINVAL);
-  double *params = malloc(n * g->naxes * sizeof *params);
+  size_t bytes;
+  NDPAR_REQUIRE(ndpar_size_mul3(n, g->naxes, sizeof(double), &bytes),
+                "grid_search: the grid's parameters overflow a size_t", GSL_EINVAL);
+  double *params = malloc(bytes);
   if (params == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
   for (size_t i = 0; i < n; i++) ndpar_grid_candidate(g, i, params + i * g->naxes);
   int status = search_core(p, params, g->naxes * sizeof *params, n, x, y, folds, f, ctx, opts, result);
@@ -367,7 +388,7 @@ static int check_dist(const char *who, const ndpar_grid_dist *d) {
 static double dist_value(const ndpar_grid_dist *d, double u) {
   switch (d->kind) {
     case NDPAR_DIST_UNIFORM:
-      return d->a + u * (d->b - d->a);
+      return uniform_on(d->a, d->b, u);
     case NDPAR_DIST_LOG_UNIFORM:
       return exp(log(d->a) + u * (log(d->b) - log(d->a)));
     case NDPAR_DIST_INT:
@@ -383,8 +404,9 @@ static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, siz
                                unsigned long seed) {
   if (axes == NULL || naxes == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: no axes", who);
   if (n == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n must be positive", who);
-  if (n > SIZE_MAX / naxes / sizeof(double))
-    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %zu candidates x %zu axes overflow a size_t", who, n, naxes);
+  size_t bytes;
+  if (!ndpar_size_mul3(n, naxes, sizeof(double), &bytes))
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n * naxes candidates' values overflow a size_t", who);
   ndpar_grid *g = ndpar_grid_alloc();
   if (g == NULL) return NULL;
   for (size_t a = 0; a < naxes; a++)
@@ -392,7 +414,7 @@ static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, siz
       ndpar_grid_free(g);
       return NULL;
     }
-  g->drawn = malloc(n * naxes * sizeof *g->drawn);
+  g->drawn = malloc(bytes);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
   if (g->drawn == NULL || r == NULL) {
     gsl_rng_free(r);

@@ -17,8 +17,8 @@
 /* ---- the result's extra fields ---- */
 
 int grid_result_extras_alloc(ndpar_grid_result *r, size_t nscores, int train) {
-  size_t c = r->candidates, k = r->folds, cols = k * nscores;
-  if (nscores > SIZE_MAX / k || cols > SIZE_MAX / sizeof(double) / c) return GSL_EINVAL;
+  size_t c = r->candidates, k = r->folds, cols, bytes;
+  if (!ndpar_size_mul(k, nscores, &cols) || !ndpar_size_mul3(c, cols, sizeof(double), &bytes)) return GSL_EINVAL;
   r->nscores = nscores;
   r->all_scores = gsl_matrix_alloc(c, cols);
   r->all_mean = gsl_matrix_alloc(c, nscores);
@@ -280,9 +280,8 @@ static int call_open(search_call *s) {
   s->flags = s->opts ? s->opts->flags : 0;
   s->k = ndpar_folds_count(s->folds);
   int train = (s->flags & NDPAR_GRID_TRAIN_SCORES) != 0;
-  size_t width = grid_record_width(s->e->nscores, train, 1), tasks = s->ncand * s->k;
-  size_t n = tasks * width * sizeof(double);
-  if (s->ncand > SIZE_MAX / s->k || tasks > SIZE_MAX / sizeof(double) / width)
+  size_t width = grid_record_width(s->e->nscores, train, 1), tasks, n;
+  if (!ndpar_size_mul(s->ncand, s->k, &tasks) || !ndpar_size_mul3(tasks, width, sizeof(double), &n))
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %zu candidates x %zu folds overflow a size_t", s->who, s->ncand, s->k);
   s->run = (est_run){.base = s->base, .size = s->size, .k = s->k, .width = width, .e = s->e,
                      .train = train, .stop = (s->flags & NDPAR_GRID_STOP_ON_ERROR) != 0,
