@@ -873,3 +873,22 @@ Test(colstats, extremes_with_ignored_nonfinite_values) {
   gsl_vector_free(sd);
   gsl_matrix_free(x);
 }
+
+/* The population sd of a column near 1e300 (whose squares overflow) is finite and equals
+ * the sample sd times sqrt((n - 1) / n), as for ordinary data. */
+Test(scaler_sklearn, population_sd_near_1e300_is_finite) {
+  gsl_matrix *x = gsl_matrix_alloc(1000, 1);
+  for (size_t i = 0; i < 1000; i++) gsl_matrix_set(x, i, 0, 1e300 * (1.0 + (double)(i % 10)));
+  ndpar_scaler *pop = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 1), *smp = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 1);
+  ndpar_scaler_set_flags(pop, NDPAR_PREPROCESS_POPULATION_SD);
+  cr_assert_eq(ndpar_scaler_fit(NULL, pop, x), GSL_SUCCESS);
+  cr_assert_eq(ndpar_scaler_fit(NULL, smp, x), GSL_SUCCESS);
+  const gsl_vector *a, *b;
+  ndpar_scaler_params(pop, NULL, &a);
+  ndpar_scaler_params(smp, NULL, &b);
+  double s = gsl_vector_get(b, 0) * sqrt(999.0 / 1000.0);
+  cr_assert(isfinite(gsl_vector_get(a, 0)) && fabs(gsl_vector_get(a, 0) - s) <= 1e-14 * s, "%g vs %g", gsl_vector_get(a, 0), s);
+  rel_close(gsl_vector_get(a, 0), 1e300 * sqrt(8.25), 1e-13, "population sd of 1..10 x 1e300", 0);
+  ndpar_scaler_free(pop), ndpar_scaler_free(smp);
+  gsl_matrix_free(x);
+}
