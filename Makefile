@@ -18,9 +18,10 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch preprocess grad ensemble cv grid scalability
+MODULES      := pool pipeline batch preprocess grad ensemble cv grid scalability
 # What each module links below itself (besides core).
 MODDEPS_pool :=
+MODDEPS_pipeline := pool
 MODDEPS_batch := pool
 MODDEPS_grad := pool
 MODDEPS_preprocess := pool
