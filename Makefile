@@ -228,6 +228,17 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(WL_LIB) $(ALL_LIB)
 
 examples: $(EXAMPLE_BINS)
 
+# The pipeline examples (docs/pipeline.md's code) run in make check, at small sizes; the
+# page's code blocks must be parts of them (tools/check-doc-blocks.sh).
+PIPELINE_EXAMPLES := pipeline_basics pipeline_io
+EXAMPLE_ARGS_pipeline_basics := 500
+EXAMPLE_ARGS_pipeline_io := 20000
+.PHONY: check-examples-pipeline
+check-examples-pipeline: $(PIPELINE_EXAMPLES:%=$(BUILD)/examples/%)
+	@tools/check-doc-blocks.sh docs/pipeline.md
+	$(foreach e,$(PIPELINE_EXAMPLES),$(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) && ) true
+check: check-examples-pipeline
+
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
 SCALEBENCH   := $(BUILD)/tools/scalebench
