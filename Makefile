@@ -65,6 +65,12 @@ DEPS_STAMP   := $(BUILD)/.deps-ok
 deps:
 	@sh tools/deps.sh $(DEPS_PKGS)
 
+# What the benchmarks compare with, never needed by the library or its tests.
+BENCH_DEPS_PKGS += libtbb-dev
+.PHONY: bench-deps
+bench-deps:
+	@sh tools/deps.sh $(BENCH_DEPS_PKGS)
+
 # Every compile waits for the dependency check (order-only), so a fresh machine
 # installs the packages once, before the first object, even under make -j.
 $(DEPS_STAMP):
@@ -206,6 +212,21 @@ bench-$(1): $$($(1)_BENCH_BIN)
 	$$($(1)_BENCH_BIN)
 endef
 $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
+
+# bench_pipeline also drives its stages with oneTBB's parallel_pipeline, where Debian's
+# libtbb-dev is installed (make bench-deps); without the header it builds without TBB and
+# says so when it runs. The C++ is linked by path (libtbb, libstdc++) so that the shared
+# bench link line stays C.
+TBB_HEADER   := $(wildcard /usr/include/oneapi/tbb/parallel_pipeline.h)
+ifneq ($(TBB_HEADER),)
+CXX          ?= g++
+PIPELINE_TBB_OBJ := $(BUILD)/obj/bench/pipeline/tbb_pipeline.o
+$(PIPELINE_TBB_OBJ): bench/pipeline/tbb_pipeline.cpp bench/pipeline/tbb_pipeline.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(CFLAGS_SAN) -c $< -o $@
+$(pipeline_BENCH_BIN): $(PIPELINE_TBB_OBJ) $(firstword $(wildcard /usr/lib/*/libtbb.so /usr/lib/libtbb.so)) \
+                       $(shell $(CXX) -print-file-name=libstdc++.so)
+endif
 
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
