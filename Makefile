@@ -251,9 +251,10 @@ examples: $(EXAMPLE_BINS)
 
 # The pipeline examples (docs/pipeline.md's code) run in make check, at small sizes; the
 # page's code blocks must be parts of them (tools/check-doc-blocks.sh).
-PIPELINE_EXAMPLES := pipeline_basics pipeline_io
+PIPELINE_EXAMPLES := pipeline_basics pipeline_io stream_forecast
 EXAMPLE_ARGS_pipeline_basics := 500
 EXAMPLE_ARGS_pipeline_io := 20000
+EXAMPLE_ARGS_stream_forecast := 2
 .PHONY: check-examples-pipeline
 check-examples-pipeline: $(PIPELINE_EXAMPLES:%=$(BUILD)/examples/%)
 	@tools/check-doc-blocks.sh docs/pipeline.md
