@@ -8,13 +8,20 @@
  *     one after another on the pool (each over all chunks), and against TBB.
  *  3. Peak RSS of the streaming forecast at two input sizes (each in a fresh process).
  */
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "ndpar/ndpar_pipeline.h"
 #include "tbb_pipeline.h"
+#include "wl_stream.h"
+
+extern char **environ;
 
 /* ---- timing: interleaved variants, min / median / max ------------------------------------ */
 
@@ -126,7 +133,209 @@ static int bench_empty(size_t threads, int reps) {
   return rc;
 }
 
+/* ---- 2. the streaming forecast ---------------------------------------------------------------- */
+
+typedef struct {
+  const wl_stream_model *model;
+  const char *in_path, *out_path;
+  size_t threads, tokens;
+  ndpar_pool *pool, *solo; /* solo: one thread, for the calls inside the stages */
+  double phase[WL_STREAM_STAGES]; /* the last phased run: each stage's time alone */
+} forecast_run;
+
+/* Opens the input and output and runs fn on a fresh stream. */
+static int with_stream(forecast_run *f, int (*fn)(forecast_run *, wl_stream *)) {
+  FILE *in = fopen(f->in_path, "r"), *out = fopen(f->out_path, "w");
+  int rc = GSL_EFAILED;
+  if (in && out) {
+    wl_stream s;
+    wl_stream_init(&s, f->model, f->solo, in, out, 0);
+    rc = fn(f, &s);
+  }
+  if (in) fclose(in);
+  if (out && fclose(out) != 0) rc = GSL_EFAILED;
+  return rc;
+}
+
+static int do_sequential(forecast_run *f, wl_stream *s) {
+  (void)f;
+  return wl_stream_run_sequential(s);
+}
+
+static int do_pipeline(forecast_run *f, wl_stream *s, int blocking) {
+  ndpar_stage st[WL_STREAM_STAGES];
+  wl_stream_stages(s, st, blocking);
+  return ndpar_pipeline_run(f->pool, f->tokens, st, WL_STREAM_STAGES, NULL);
+}
+
+static int do_pipeline_blocking(forecast_run *f, wl_stream *s) { return do_pipeline(f, s, 1); }
+static int do_pipeline_plain(forecast_run *f, wl_stream *s) { return do_pipeline(f, s, 0); }
+
+static int do_tbb(forecast_run *f, wl_stream *s) {
+  ndpar_stage st[WL_STREAM_STAGES];
+  wl_stream_stages(s, st, 0);
+  return bench_tbb_pipeline(f->threads, f->tokens, st, WL_STREAM_STAGES);
+}
+
+/* The stages one after another: read every chunk, then each parallel stage over all chunks
+ * on the pool, then write them all; each phase timed alone (the whole input in memory). */
+typedef struct {
+  const ndpar_stage *st;
+  void **items;
+  size_t k;
+} phase_ctx;
+
+static int phase_task(const ndpar_task *t, void *v) {
+  phase_ctx *p = v;
+  void *out = NULL;
+  ndpar_task task = {t->index, t->worker, NULL};
+  int rc = p->st[p->k].fn(p->items[t->index], &out, &task, p->st[p->k].ctx);
+  if (rc == 0) p->items[t->index] = out;
+  return rc;
+}
+
+static int do_phased(forecast_run *f, wl_stream *s) {
+  ndpar_stage st[WL_STREAM_STAGES];
+  wl_stream_stages(s, st, 0);
+  size_t n = 0, cap = 64;
+  void **items = malloc(cap * sizeof *items);
+  double t0 = ndpar_time_now();
+  int rc = 0;
+  for (;;) {
+    ndpar_task t = {n, 0, NULL};
+    void *item = NULL;
+    if ((rc = st[0].fn(NULL, &item, &t, st[0].ctx)) != 0 || item == NULL) break;
+    if (n == cap) items = realloc(items, (cap *= 2) * sizeof *items);
+    items[n++] = item;
+  }
+  f->phase[0] = ndpar_time_now() - t0;
+  phase_ctx pc = {st, items, 0};
+  for (size_t k = 1; k + 1 < WL_STREAM_STAGES && rc == 0; k++) {
+    t0 = ndpar_time_now();
+    pc.k = k;
+    rc = ndpar_pool_run(f->pool, n, phase_task, &pc);
+    f->phase[k] = ndpar_time_now() - t0;
+  }
+  t0 = ndpar_time_now();
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    ndpar_task t = {i, 0, NULL};
+    rc = st[WL_STREAM_STAGES - 1].fn(items[i], NULL, &t, st[WL_STREAM_STAGES - 1].ctx);
+    items[i] = NULL;
+  }
+  f->phase[WL_STREAM_STAGES - 1] = ndpar_time_now() - t0;
+  for (size_t i = 0; i < n; i++) wl_chunk_free(items[i], NULL);
+  free(items);
+  return rc;
+}
+
+static int v_sequential(void *f) { return with_stream(f, do_sequential); }
+static int v_pipeline(void *f) { return with_stream(f, do_pipeline_blocking); }
+static int v_pipeline_plain(void *f) { return with_stream(f, do_pipeline_plain); }
+static int v_tbb(void *f) { return with_stream(f, do_tbb); }
+static int v_phased(void *f) { return with_stream(f, do_phased); }
+
+static const char *const STAGE_NAMES[WL_STREAM_STAGES] = {"read", "parse", "scale",
+                                                          "infer", "format", "write"};
+
+static int bench_forecast(const wl_stream_model *m, const char *in_path, const char *out_path,
+                          size_t mb, size_t threads, int reps) {
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  forecast_run f = {m, in_path, out_path, threads, 4 * threads, ndpar_pool_alloc(&cfg), NULL, {0}};
+  cfg.threads = 1;
+  cfg.bind = NDPAR_BIND_NONE;
+  f.solo = ndpar_pool_alloc(&cfg);
+  variant v[] = {{"sequential (one thread)", v_sequential},
+                 {"stages one after another", v_phased},
+                 {"ndpar pipeline, blocking I/O", v_pipeline},
+                 {"ndpar pipeline, no flags", v_pipeline_plain},
+                 {"oneTBB parallel_pipeline", v_tbb}};
+  size_t nv = bench_tbb_pipeline ? 5 : 4;
+  spread s[5];
+  /* The phases' own times: the median over the phased runs (collected as they run). */
+  int rc = time_variants(v, nv, &f, 1, reps, s);
+  double phase[WL_STREAM_STAGES];
+  if (rc == 0) {
+    double *samples = malloc((size_t)reps * WL_STREAM_STAGES * sizeof *samples);
+    for (int r = 0; r < reps && rc == 0; r++) {
+      bench_settle();
+      rc = v_phased(&f);
+      for (size_t k = 0; k < WL_STREAM_STAGES; k++) samples[k * (size_t)reps + (size_t)r] = f.phase[k];
+    }
+    for (size_t k = 0; k < WL_STREAM_STAGES && rc == 0; k++) {
+      qsort(samples + k * (size_t)reps, (size_t)reps, sizeof *samples, cmp_double);
+      phase[k] = samples[k * (size_t)reps + (size_t)reps / 2];
+    }
+    free(samples);
+  }
+  if (rc == 0) {
+    size_t slowest = 0;
+    printf("\nstreaming forecast, %zu MB CSV (24 lags -> scale -> MLP 24-64-6 -> 6 predictions), "
+           "T=%zu, tokens %zu, 1 MiB chunks\n", mb, threads, f.tokens);
+    printf("  stage alone (in the phased run; parallel stages on the pool), median s:");
+    for (size_t k = 0; k < WL_STREAM_STAGES; k++) {
+      printf(" %s %.3f", STAGE_NAMES[k], phase[k]);
+      if (phase[k] > phase[slowest]) slowest = k;
+    }
+    printf("\n  %-30s %9s %9s %9s %9s %14s\n", "variant", "min s", "median s", "max s", "MB/s",
+           "/ slowest stage");
+    for (size_t i = 0; i < nv; i++)
+      printf("  %-30s %9.3f %9.3f %9.3f %9.1f %14.2f\n", v[i].name, s[i].min, s[i].med, s[i].max,
+             (double)mb / s[i].med, s[i].med / phase[slowest]);
+    printf("  slowest stage alone: %s; pipeline / stages one after another %.2f",
+           STAGE_NAMES[slowest], s[2].med / s[1].med);
+    if (nv == 5) printf("; ndpar / TBB %.2f", s[2].med / s[4].med);
+    printf(" (medians)\n");
+  }
+  ndpar_pool_free(f.pool);
+  ndpar_pool_free(f.solo);
+  return rc;
+}
+
+/* ---- 3. peak RSS at two input sizes ---------------------------------------------------------- */
+
+/* The child: one pipeline run over in_path, then exit (its peak RSS is the parent's answer). */
+static int rss_child(const char *in_path, const char *out_path, size_t threads) {
+  char err[512];
+  wl_stream_model m;
+  if (wl_stream_model_load(NULL, &m, err, sizeof err)) return fprintf(stderr, "%s\n", err), 1;
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = threads;
+  forecast_run f = {&m, in_path, out_path, threads, 4 * threads, ndpar_pool_alloc(&cfg), NULL, {0}};
+  cfg.threads = 1;
+  cfg.bind = NDPAR_BIND_NONE;
+  f.solo = ndpar_pool_alloc(&cfg);
+  int rc = v_pipeline(&f);
+  ndpar_pool_free(f.pool);
+  ndpar_pool_free(f.solo);
+  wl_stream_model_free(&m);
+  return rc != 0;
+}
+
+static long child_peak_rss_kb(const char *in_path, const char *out_path, size_t threads) {
+  char tbuf[32];
+  snprintf(tbuf, sizeof tbuf, "%zu", threads);
+  char *args[] = {"bench_pipeline", "--rss-child", (char *)in_path, (char *)out_path, tbuf, NULL};
+  pid_t pid;
+  if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, args, environ) != 0) return -1;
+  int status;
+  struct rusage ru;
+  if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) return -1;
+  return ru.ru_maxrss;
+}
+
+static FILE *temp_path(char *path, size_t len, const char *name) {
+  const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(path, len, "%s/%s-XXXXXX", dir, name);
+  int fd = mkstemp(path);
+  return fd < 0 ? NULL : fdopen(fd, "w");
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "--rss-child") == 0)
+    return rss_child(argv[2], argv[3], strtoul(argv[4], NULL, 10));
   bench_options o;
   bench_parse(argc, argv, "bench_pipeline",
               "Pipeline overhead (an empty 3-stage pipeline, ns/item) and the streaming forecast\n"
@@ -141,5 +350,31 @@ int main(int argc, char **argv) {
   int rc = 0;
   size_t tl[2] = {1, o.threads};
   for (size_t i = 0; i < (o.threads > 1 ? 2u : 1u) && rc == 0; i++) rc = bench_empty(tl[i], reps);
+  if (rc) return rc;
+
+  char err[512], in_path[4096], out_path[4096], big_path[4096];
+  wl_stream_model m;
+  if (wl_stream_model_load(NULL, &m, err, sizeof err)) return fprintf(stderr, "%s\n", err), 1;
+  FILE *fi = temp_path(in_path, sizeof in_path, "bench-pipeline-in");
+  FILE *fo = temp_path(out_path, sizeof out_path, "bench-pipeline-out");
+  FILE *fb = temp_path(big_path, sizeof big_path, "bench-pipeline-big");
+  size_t small_mb = o.quick ? 8 : 64, big_mb = o.quick ? 32 : 512;
+  if (!fi || !fo || !fb || wl_stream_generate(in_path, &m, small_mb << 20, NULL)) {
+    fprintf(stderr, "bench_pipeline: cannot write %s\n", in_path);
+    rc = 1;
+  }
+  if (rc == 0) rc = bench_forecast(&m, in_path, out_path, small_mb, o.threads, o.quick ? 2 : 5);
+  if (rc == 0 && wl_stream_generate(big_path, &m, big_mb << 20, NULL)) rc = 1;
+  if (rc == 0) {
+    long small_kb = child_peak_rss_kb(in_path, out_path, o.threads);
+    long big_kb = child_peak_rss_kb(big_path, out_path, o.threads);
+    rc = small_kb < 0 || big_kb < 0;
+    printf("\npeak RSS of one pipeline run (a fresh process, T=%zu, tokens %zu): %zu MB input %.1f MB, "
+           "%zu MB input %.1f MB\n", o.threads, 4 * o.threads, small_mb, small_kb / 1024.0, big_mb,
+           big_kb / 1024.0);
+  }
+  for (FILE **f = (FILE *[]){fi, fo, fb, NULL}; *f; f++) fclose(*f);
+  remove(in_path), remove(out_path), remove(big_path);
+  wl_stream_model_free(&m);
   return rc;
 }
