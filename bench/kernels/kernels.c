@@ -620,6 +620,9 @@ const wl_kernel wl_kernels[] = {
      cvk_ndpar, cvk_omp, cv_describe},
     {"grid", "grid search: 4 learning rates x 5 folds in one flat run", grid_setup, cv_teardown,
      grid_seq, grid_ndpar, grid_omp, cv_describe},
+    {"pipeline", "streaming forecast: a 512 MB CSV through parse, scale, MLP, write in order",
+     wl_pipeline_setup, wl_pipeline_teardown, wl_pipeline_seq, wl_pipeline_ndpar, wl_pipeline_omp,
+     wl_pipeline_describe},
     {0},
 };
 
