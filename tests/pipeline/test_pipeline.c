@@ -31,7 +31,7 @@ typedef struct {
 } stage_ctx;
 
 struct run {
-  size_t nitems, nstages, workers;
+  size_t nitems, nstages, workers, threads;
   size_t fail_stage, fail_item; /* fail_stage == nstages: no failure */
   int fail_code;
   size_t drop_odd_at;           /* this stage drops odd items (0: none) */
@@ -58,6 +58,14 @@ static void note_live(run *r, size_t delta_plus) {
   size_t now = atomic_fetch_add(&r->live, delta_plus) + delta_plus;
   size_t m = atomic_load(&r->max_live);
   while (now > m && !atomic_compare_exchange_weak(&r->max_live, &m, now)) {}
+}
+
+/* A blocking stage runs on a helper (slot >= threads), the others on the pool's threads. */
+static void check_worker(run *r, size_t s, const ndpar_task *t) {
+  if (t->worker >= r->workers) flag_bad(r, "worker id out of range");
+  int on_helper = t->worker >= r->threads;
+  if (on_helper != ((r->stages[s].flags & NDPAR_STAGE_BLOCKING) != 0))
+    flag_bad(r, "a blocking stage ran on a pool thread, or another stage on a helper");
 }
 
 static void enter(run *r, size_t s) {
@@ -104,7 +112,7 @@ static int source(void *in, void **out, const ndpar_task *t, void *vctx) {
   run *r = c->r;
   enter(r, 0);
   if (in != NULL) flag_bad(r, "the source got an item");
-  if (t->worker >= r->workers) flag_bad(r, "worker id out of range");
+  check_worker(r, 0, t);
   if (t->index != atomic_load(&r->made)) flag_bad(r, "the source's index is not the item number");
   int rc = 0;
   if (r->fail_stage == 0 && t->index == r->fail_item) {
@@ -131,7 +139,7 @@ static int middle(void *in, void **out, const ndpar_task *t, void *vctx) {
   item *it = in;
   enter(r, s);
   if (t->index != it->number) flag_bad(r, "t->index is not the item's number");
-  if (t->worker >= r->workers) flag_bad(r, "worker id out of range");
+  check_worker(r, s, t);
   if (it->seen != (1u << s) - 1) flag_bad(r, "an item skipped a stage");
   check_order(r, s, it->number);
   if (r->wait_for_company && r->stages[s].mode == NDPAR_STAGE_PARALLEL) wait_for_company(r, s);
@@ -159,6 +167,7 @@ static int sink(void *in, void **out, const ndpar_task *t, void *vctx) {
   (void)out;
   enter(r, s);
   if (t->index != it->number) flag_bad(r, "t->index is not the item's number");
+  check_worker(r, s, t);
   check_order(r, s, it->number);
   int rc = 0;
   if (r->fail_stage == s && it->number == r->fail_item) {
@@ -200,6 +209,7 @@ static void run_free(run *r) {
 
 static int run_on(run *r, ndpar_pool *p, size_t max_tokens, ndpar_pipeline_status *st) {
   r->workers = ndpar_pipeline_workers(p, r->stages, r->nstages);
+  r->threads = ndpar_pool_threads(p);
   return ndpar_pipeline_run(p, max_tokens, r->stages, r->nstages, st);
 }
 
