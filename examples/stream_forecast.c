@@ -12,13 +12,6 @@
 #include <ndpar/ndpar_pipeline.h>
 #include "wl_stream.h"
 
-static FILE *temp_file(char *path, size_t len, const char *name) {
-  const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  snprintf(path, len, "%s/%s-XXXXXX", dir, name);
-  int fd = mkstemp(path);
-  return fd < 0 ? NULL : fdopen(fd, "w+");
-}
-
 /* Both files the same, byte for byte. */
 static int same_bytes(FILE *a, FILE *b) {
   rewind(a);
@@ -40,8 +33,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "stream_forecast: %s\n", err);
     return 1;
   }
-  FILE *in = temp_file(in_path, sizeof in_path, "stream-in");
-  FILE *out = temp_file(out_path, sizeof out_path, "stream-out");
+  FILE *in = wl_stream_tempfile(in_path, sizeof in_path, "stream-in");
+  FILE *out = wl_stream_tempfile(out_path, sizeof out_path, "stream-out");
   size_t rows = 0;
   if (in == NULL || out == NULL || wl_stream_generate(in_path, &model, megabytes << 20, &rows)) {
     fprintf(stderr, "stream_forecast: cannot write the input in %s\n", in_path);
@@ -74,7 +67,7 @@ int main(int argc, char **argv) {
   int ok = s.rows_out == rows;
 
   if (megabytes <= 64) { /* the same stages one item at a time: the same bytes */
-    FILE *ref = temp_file(ref_path, sizeof ref_path, "stream-ref");
+    FILE *ref = wl_stream_tempfile(ref_path, sizeof ref_path, "stream-ref");
     rewind(in);
     wl_stream seq;
     wl_stream_init(&seq, &model, NULL, in, ref, 0);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <omp.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "wl_stream.h"
 
@@ -28,15 +27,13 @@ void *wl_pipeline_setup(const wl_params *p, char *err, size_t errlen) {
   if (s == NULL) return snprintf(err, errlen, "out of memory"), NULL;
   s->megabytes = p->batches ? p->batches : PIPELINE_DEFAULT_MB;
   if (wl_stream_model_load(p->data_dir, &s->model, err, errlen)) return free(s), NULL;
-  const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  snprintf(s->in_path, sizeof s->in_path, "%s/scalebench-pipeline-XXXXXX", dir);
-  int fd = mkstemp(s->in_path);
-  if (fd >= 0) close(fd);
+  FILE *f = wl_stream_tempfile(s->in_path, sizeof s->in_path, "scalebench-pipeline");
+  if (f) fclose(f);
   ndpar_pool_config cfg;
   ndpar_pool_config_init(&cfg);
   cfg.threads = 1;
   cfg.bind = NDPAR_BIND_NONE;
-  if (fd < 0 || wl_stream_generate(s->in_path, &s->model, s->megabytes << 20, &s->rows) ||
+  if (f == NULL || wl_stream_generate(s->in_path, &s->model, s->megabytes << 20, &s->rows) ||
       (s->solo = ndpar_pool_alloc(&cfg)) == NULL) {
     snprintf(err, errlen, "cannot write the generated CSV at %s", s->in_path);
     wl_pipeline_teardown(s);

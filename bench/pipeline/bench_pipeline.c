@@ -139,6 +139,7 @@ typedef struct {
   const wl_stream_model *model;
   const char *in_path, *out_path;
   size_t threads, tokens;
+  unsigned read_delay_us;
   ndpar_pool *pool, *solo; /* solo: one thread, for the calls inside the stages */
   double phase[WL_STREAM_STAGES]; /* the last phased run: each stage's time alone */
 } forecast_run;
@@ -150,6 +151,7 @@ static int with_stream(forecast_run *f, int (*fn)(forecast_run *, wl_stream *)) 
   if (in && out) {
     wl_stream s;
     wl_stream_init(&s, f->model, f->solo, in, out, 0);
+    s.read_delay_us = f->read_delay_us;
     rc = fn(f, &s);
   }
   if (in) fclose(in);
@@ -242,7 +244,7 @@ static int bench_forecast(const wl_stream_model *m, const char *in_path, const c
   ndpar_pool_config cfg;
   ndpar_pool_config_init(&cfg);
   cfg.threads = threads;
-  forecast_run f = {m, in_path, out_path, threads, 4 * threads, ndpar_pool_alloc(&cfg), NULL, {0}};
+  forecast_run f = {m, in_path, out_path, threads, 4 * threads, 0, ndpar_pool_alloc(&cfg), NULL, {0}};
   cfg.threads = 1;
   cfg.bind = NDPAR_BIND_NONE;
   f.solo = ndpar_pool_alloc(&cfg);
@@ -288,6 +290,21 @@ static int bench_forecast(const wl_stream_model *m, const char *in_path, const c
     if (nv == 5) printf("; ndpar / TBB %.2f", s[2].med / s[4].med);
     printf(" (medians)\n");
   }
+  /* A slow device: every chunk read waits 10 ms (100 MB/s). A blocking stage waits on its
+   * helper while the pool's threads compute; unflagged, the waiting holds a pool thread. */
+  f.read_delay_us = 10000;
+  variant slow[] = {{"ndpar pipeline, blocking I/O", v_pipeline},
+                    {"ndpar pipeline, no flags", v_pipeline_plain},
+                    {"oneTBB parallel_pipeline", v_tbb}};
+  size_t nslow = bench_tbb_pipeline ? 3 : 2;
+  if (rc == 0) rc = time_variants(slow, nslow, &f, 0, reps, s);
+  if (rc == 0) {
+    printf("  the same from a slow device (each 1 MiB read waits 10 ms):\n");
+    for (size_t i = 0; i < nslow; i++)
+      printf("  %-30s %9.3f %9.3f %9.3f %9.1f\n", slow[i].name, s[i].min, s[i].med, s[i].max,
+             (double)mb / s[i].med);
+    printf("  no flags / blocking I/O %.2f (medians)\n", s[1].med / s[0].med);
+  }
   ndpar_pool_free(f.pool);
   ndpar_pool_free(f.solo);
   return rc;
@@ -303,7 +320,7 @@ static int rss_child(const char *in_path, const char *out_path, size_t threads) 
   ndpar_pool_config cfg;
   ndpar_pool_config_init(&cfg);
   cfg.threads = threads;
-  forecast_run f = {&m, in_path, out_path, threads, 4 * threads, ndpar_pool_alloc(&cfg), NULL, {0}};
+  forecast_run f = {&m, in_path, out_path, threads, 4 * threads, 0, ndpar_pool_alloc(&cfg), NULL, {0}};
   cfg.threads = 1;
   cfg.bind = NDPAR_BIND_NONE;
   f.solo = ndpar_pool_alloc(&cfg);
@@ -324,13 +341,6 @@ static long child_peak_rss_kb(const char *in_path, const char *out_path, size_t 
   struct rusage ru;
   if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) return -1;
   return ru.ru_maxrss;
-}
-
-static FILE *temp_path(char *path, size_t len, const char *name) {
-  const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  snprintf(path, len, "%s/%s-XXXXXX", dir, name);
-  int fd = mkstemp(path);
-  return fd < 0 ? NULL : fdopen(fd, "w");
 }
 
 int main(int argc, char **argv) {
@@ -355,9 +365,9 @@ int main(int argc, char **argv) {
   char err[512], in_path[4096], out_path[4096], big_path[4096];
   wl_stream_model m;
   if (wl_stream_model_load(NULL, &m, err, sizeof err)) return fprintf(stderr, "%s\n", err), 1;
-  FILE *fi = temp_path(in_path, sizeof in_path, "bench-pipeline-in");
-  FILE *fo = temp_path(out_path, sizeof out_path, "bench-pipeline-out");
-  FILE *fb = temp_path(big_path, sizeof big_path, "bench-pipeline-big");
+  FILE *fi = wl_stream_tempfile(in_path, sizeof in_path, "bench-pipeline-in");
+  FILE *fo = wl_stream_tempfile(out_path, sizeof out_path, "bench-pipeline-out");
+  FILE *fb = wl_stream_tempfile(big_path, sizeof big_path, "bench-pipeline-big");
   size_t small_mb = o.quick ? 8 : 64, big_mb = o.quick ? 32 : 512;
   if (!fi || !fo || !fb || wl_stream_generate(in_path, &m, small_mb << 20, NULL)) {
     fprintf(stderr, "bench_pipeline: cannot write %s\n", in_path);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ndpar/ndpar_batch.h"
 
@@ -65,6 +66,13 @@ int wl_stream_generate(const char *path, const wl_stream_model *m, size_t bytes,
   return GSL_SUCCESS;
 }
 
+FILE *wl_stream_tempfile(char *path, size_t len, const char *name) {
+  const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(path, len, "%s/%s-XXXXXX", dir, name);
+  int fd = mkstemp(path);
+  return fd < 0 ? NULL : fdopen(fd, "w+");
+}
+
 void wl_stream_init(wl_stream *s, const wl_stream_model *m, ndpar_pool *inner, FILE *in, FILE *out,
                     size_t chunk_bytes) {
   memset(s, 0, sizeof *s);
@@ -105,6 +113,8 @@ static int stream_read(void *in, void **out, const ndpar_task *t, void *ctx) {
     text[len++] = (char)ch;
   }
   if (ferror(s->in)) return free(text), GSL_EFAILED;
+  if (s->read_delay_us) /* the wait of a slow device: the thread sleeps, as in a read(2) */
+    nanosleep(&(struct timespec){s->read_delay_us / 1000000, (long)(s->read_delay_us % 1000000) * 1000}, NULL);
   if (len == 0) return free(text), *out = NULL, GSL_SUCCESS;
   if (text[len - 1] != '\n') text[len++] = '\n'; /* a last line without its newline */
   text[len] = '\0';

@@ -35,14 +35,19 @@ void wl_stream_model_free(wl_stream_model *m);
  * *rows (if not NULL): the data rows written. GSL_EFAILED if the file cannot be written. */
 int wl_stream_generate(const char *path, const wl_stream_model *m, size_t bytes, size_t *rows);
 
+/* Creates a temporary file $TMPDIR/<name>-XXXXXX (else /tmp), its path in path[len], open
+ * for reading and writing; NULL if it cannot. The caller removes it. */
+FILE *wl_stream_tempfile(char *path, size_t len, const char *name);
+
 /* One run's state: the stages' shared context. */
 typedef struct {
   const wl_stream_model *model;
   ndpar_pool *inner;  /* the pool of the ndpar calls inside the stages (NULL: default) */
   FILE *in, *out;
   size_t chunk_bytes; /* text per item (default 1 MiB) */
+  unsigned read_delay_us; /* added to every chunk read: a slow device (benchmarks) */
   int header_read;
-  size_t rows_in, rows_out; /* rows read (reader), rows written (writer) */
+  size_t rows_out; /* rows written (writer) */
 } wl_stream;
 
 /* in, out open; chunk_bytes 0: 1 MiB. */
