@@ -47,5 +47,7 @@ const char *wl_pipeline_describe(void *state);
 /* The kernels, terminated by a zeroed entry. */
 extern const wl_kernel wl_kernels[];
 const wl_kernel *wl_kernel_find(const char *name);
+/* Non-zero for a kernel that runs only when named (too long for `all`: the 512 MB stream). */
+int wl_kernel_on_request(const wl_kernel *k);
 
 #endif
