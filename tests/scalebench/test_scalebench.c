@@ -198,3 +198,14 @@ Test(scalebench_cli, plot_with_gnuplot_or_a_clear_message) {
     cr_assert_neq(access(path, F_OK), 0, "nothing written");
   }
 }
+
+/* The streaming forecast runs when named, at a size from --batches (MB); each variant
+ * (sequential, ndpar's pipeline, OpenMP) fails the run unless every row comes out. */
+Test(scalebench_cli, the_pipeline_workload_streams_every_row) {
+  result r = run((const char *[]){"--workload", "pipeline", "--batches", "2", "--threads", "1,2",
+                                  "--repeat", "1", "--warmup", "0", "--openmp", NULL},
+                 NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "== pipeline: 2 MB CSV") != NULL, "%s", r.out);
+  cr_assert(strstr(r.out, "OpenMP/ndpar") != NULL, "%s", r.out);
+}
