@@ -303,7 +303,8 @@ static int bench_forecast(const wl_stream_model *m, const char *in_path, const c
     for (size_t i = 0; i < nslow; i++)
       printf("  %-30s %9.3f %9.3f %9.3f %9.1f\n", slow[i].name, s[i].min, s[i].med, s[i].max,
              (double)mb / s[i].med);
-    printf("  no flags / blocking I/O %.2f (medians)\n", s[1].med / s[0].med);
+    printf("  the device's waits alone: %.3f s; no flags / blocking I/O %.2f (medians)\n",
+           1e-6 * f.read_delay_us * (double)mb, s[1].med / s[0].med);
   }
   ndpar_pool_free(f.pool);
   ndpar_pool_free(f.solo);
