@@ -52,7 +52,20 @@ static void flag_bad(run *r, const char *why) {
   if (!atomic_exchange(&r->bad, 1)) r->why = why;
 }
 
-static double stage_term(size_t s, size_t number) { return (double)(s * 1000 + number % 97); }
+/* The test's seed (fresh per process), read once on the main thread by run_alloc. */
+static unsigned long seed;
+
+/* What stage s adds to item `number`: drawn from the seed. */
+static double stage_term(size_t s, size_t number) {
+  return (double)(ndpar_stream_seed(seed + s, number) % 1000000) * 1e-3;
+}
+
+/* A random amount of work (0 to ~20 us) from the seed, so that a PARALLEL stage finishes
+ * items out of order and the in-order stages after it must put them back in order. */
+static void random_work(size_t s, size_t number) {
+  volatile unsigned sink = 0;
+  for (unsigned k = ndpar_stream_seed(seed ^ 0x5eed, s * 1000003 + number) % 20000; k; k--) sink += k;
+}
 
 static void note_live(run *r, size_t delta_plus) {
   size_t now = atomic_fetch_add(&r->live, delta_plus) + delta_plus;
@@ -143,6 +156,7 @@ static int middle(void *in, void **out, const ndpar_task *t, void *vctx) {
   if (it->seen != (1u << s) - 1) flag_bad(r, "an item skipped a stage");
   check_order(r, s, it->number);
   if (r->wait_for_company && r->stages[s].mode == NDPAR_STAGE_PARALLEL) wait_for_company(r, s);
+  if (r->stages[s].mode == NDPAR_STAGE_PARALLEL) random_work(s, it->number);
   int rc = 0;
   if (r->fail_stage == s && it->number == r->fail_item) {
     rc = r->fail_code; /* leaves the item as it was */
@@ -188,6 +202,7 @@ static int sink(void *in, void **out, const ndpar_task *t, void *vctx) {
 /* A run over `modes` (stage 0 is the source, the last the sink). */
 static run *run_alloc(const ndpar_stage_mode *modes, size_t nstages, size_t nitems) {
   run *r = calloc(1, sizeof *r);
+  seed = test_seed();
   r->nitems = nitems;
   r->nstages = nstages;
   r->fail_stage = nstages;
