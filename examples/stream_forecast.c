@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <ndpar/ndpar_pipeline.h>
-#include "wl_stream.h"
+#include "ref/wl_stream.h"
 
 /* Both files the same, byte for byte. */
 static int same_bytes(FILE *a, FILE *b) {

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -109,8 +110,6 @@ void ndpar_thread_scratch_release(void) {
 }
 
 /* ---- buffer cache ---- */
-
-#include <stdatomic.h>
 
 #define CACHE_SLOTS 4
 

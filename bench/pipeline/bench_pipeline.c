@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "ref/timing.h"
 #include "ndpar/ndpar_pipeline.h"
 #include "tbb_pipeline.h"
-#include "wl_stream.h"
+#include "ref/wl_stream.h"
 
 extern char **environ;
 

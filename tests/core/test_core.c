@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ndpar/ndpar_core.h"
+#include "ndpar_internal.h"
 #include "test_util.h"
 
 static int aligned(const void *p) { return ((uintptr_t)p % NDPAR_CACHELINE) == 0; }
@@ -201,7 +202,6 @@ Test(rows, vector_batches_match_matrix_batches) {
 }
 
 /* ---- the internal buffer cache ---- */
-#include "ndpar_internal.h"
 
 Test(cache, reuses_a_fitting_buffer_and_grows_when_needed) {
   char *a = ndpar_cache_take(1000);

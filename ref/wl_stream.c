@@ -1,5 +1,5 @@
 /* wl_stream.c: the streaming forecast's stages (see wl_stream.h). */
-#include "wl_stream.h"
+#include "ref/wl_stream.h"
 
 #include <math.h>
 #include <stdlib.h>

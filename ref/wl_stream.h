@@ -12,7 +12,7 @@
 
 #include "ndpar/ndpar_pipeline.h"
 #include "ndpar/ndpar_preprocess.h"
-#include "wl.h"
+#include "ref/wl.h"
 
 #define WL_STREAM_LAGS 24
 #define WL_STREAM_HORIZON 6

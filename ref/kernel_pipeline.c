@@ -4,13 +4,13 @@
  * 4 tokens per thread, blocking reader and writer. OpenMP (which has no pipeline): windows
  * of 4 chunks per thread, read in order, the four compute stages over the window with
  * schedule(dynamic, 1), then written in order. */
-#include "kernels.h"
+#include "ref/kernels.h"
 
 #include <stdio.h>
 #include <omp.h>
 #include <stdlib.h>
 
-#include "wl_stream.h"
+#include "ref/wl_stream.h"
 
 #define PIPELINE_DEFAULT_MB 512
 
