@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -318,15 +317,28 @@ static int bench_forecast(const wl_stream_model *m, const char *in_path, const c
 
 /* ---- 3. peak RSS at two input sizes ---------------------------------------------------------- */
 
-/* The child: one pipeline run over in_path, then exit (its peak RSS is the parent's answer). */
-static int rss_child(const char *in_path, const char *out_path, size_t threads) {
+/* This process's peak resident set (VmHWM, kB), or -1. Read in the child itself: the
+ * rusage of a spawned child would report the parent's peak, since Linux carries the peak
+ * of the address space it leaves into the child's accounting at exec. */
+static long own_peak_rss_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  if (f) fclose(f);
+  return kb;
+}
+
+/* The child: one pipeline run over in_path, then its peak RSS (kB) on stdout. */
+static int rss_child(const char *in_path, const char *out_path, size_t threads, size_t tokens) {
   char err[512];
   wl_stream_model m;
   if (wl_stream_model_load(NULL, &m, err, sizeof err)) return fprintf(stderr, "%s\n", err), 1;
   ndpar_pool_config cfg;
   ndpar_pool_config_init(&cfg);
   cfg.threads = threads;
-  forecast_run f = {&m, in_path, out_path, threads, 4 * threads, 0, ndpar_pool_alloc(&cfg), NULL, {0}};
+  forecast_run f = {&m, in_path, out_path, threads, tokens, 0, ndpar_pool_alloc(&cfg), NULL, {0}};
   cfg.threads = 1;
   cfg.bind = NDPAR_BIND_NONE;
   f.solo = ndpar_pool_alloc(&cfg);
@@ -334,29 +346,56 @@ static int rss_child(const char *in_path, const char *out_path, size_t threads) 
   ndpar_pool_free(f.pool);
   ndpar_pool_free(f.solo);
   wl_stream_model_free(&m);
+  printf("%ld\n", own_peak_rss_kb());
   return rc != 0;
 }
 
-static long child_peak_rss_kb(const char *in_path, const char *out_path, size_t threads) {
-  char tbuf[32];
+/* Runs the child in a fresh process and reads its answer from a pipe. */
+static long child_peak_rss_kb(const char *in_path, const char *out_path, size_t threads,
+                              size_t tokens) {
+  char tbuf[32], kbuf[32];
   snprintf(tbuf, sizeof tbuf, "%zu", threads);
-  char *args[] = {"bench_pipeline", "--rss-child", (char *)in_path, (char *)out_path, tbuf, NULL};
+  snprintf(kbuf, sizeof kbuf, "%zu", tokens);
+  char *args[] = {"bench_pipeline", "--rss-child", (char *)in_path, (char *)out_path, tbuf, kbuf, NULL};
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
   pid_t pid;
-  if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, args, environ) != 0) return -1;
+  int spawned = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, args, environ) == 0;
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  long kb = -1;
+  FILE *answer = fdopen(fds[0], "r");
+  if (answer == NULL || fscanf(answer, "%ld", &kb) != 1) kb = -1;
+  if (answer) fclose(answer);
+  else close(fds[0]);
   int status;
-  struct rusage ru;
-  if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) return -1;
-  return ru.ru_maxrss;
+  if (!spawned || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+    return -1;
+  return kb;
 }
 
 int main(int argc, char **argv) {
-  if (argc == 5 && strcmp(argv[1], "--rss-child") == 0)
-    return rss_child(argv[2], argv[3], strtoul(argv[4], NULL, 10));
+  if (argc == 6 && strcmp(argv[1], "--rss-child") == 0)
+    return rss_child(argv[2], argv[3], strtoul(argv[4], NULL, 10), strtoul(argv[5], NULL, 10));
+  /* --part empty|forecast|rss: one part alone (taken out before the common options). */
+  const char *part = NULL;
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], "--part") == 0) {
+      part = argv[i + 1];
+      for (int k = i; k + 2 <= argc; k++) argv[k] = argv[k + 2];
+      argc -= 2;
+      break;
+    }
   bench_options o;
   bench_parse(argc, argv, "bench_pipeline",
               "Pipeline overhead (an empty 3-stage pipeline, ns/item) and the streaming forecast\n"
               "(parse -> scale -> MLP -> format -> write in order): ndpar's pipeline vs its slowest\n"
-              "stage alone vs the stages one after another vs oneTBB's parallel_pipeline.",
+              "stage alone vs the stages one after another vs oneTBB's parallel_pipeline; peak RSS\n"
+              "at two input sizes. --part empty|forecast|rss runs one part.",
               &o);
   int reps = o.reps ? o.reps : o.quick ? 3 : 11;
   if (!bench_tbb_pipeline)
@@ -365,8 +404,11 @@ int main(int argc, char **argv) {
          ndpar_physical_cores(), o.threads, reps);
   int rc = 0;
   size_t tl[2] = {1, o.threads};
-  for (size_t i = 0; i < (o.threads > 1 ? 2u : 1u) && rc == 0; i++) rc = bench_empty(tl[i], reps);
-  if (rc) return rc;
+  int all = part == NULL, empty = all || strcmp(part, "empty") == 0;
+  int forecast = all || strcmp(part, "forecast") == 0, rss = all || strcmp(part, "rss") == 0;
+  if (!empty && !forecast && !rss) return fprintf(stderr, "bench_pipeline: --part empty|forecast|rss\n"), 2;
+  for (size_t i = 0; empty && i < (o.threads > 1 ? 2u : 1u) && rc == 0; i++) rc = bench_empty(tl[i], reps);
+  if (rc || !(forecast || rss)) return rc;
 
   char err[512], in_path[4096], out_path[4096], big_path[4096];
   wl_stream_model m;
@@ -379,15 +421,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_pipeline: cannot write %s\n", in_path);
     rc = 1;
   }
-  if (rc == 0) rc = bench_forecast(&m, in_path, out_path, small_mb, o.threads, o.quick ? 2 : 5);
-  if (rc == 0 && wl_stream_generate(big_path, &m, big_mb << 20, NULL)) rc = 1;
-  if (rc == 0) {
-    long small_kb = child_peak_rss_kb(in_path, out_path, o.threads);
-    long big_kb = child_peak_rss_kb(big_path, out_path, o.threads);
-    rc = small_kb < 0 || big_kb < 0;
-    printf("\npeak RSS of one pipeline run (a fresh process, T=%zu, tokens %zu): %zu MB input %.1f MB, "
-           "%zu MB input %.1f MB\n", o.threads, 4 * o.threads, small_mb, small_kb / 1024.0, big_mb,
-           big_kb / 1024.0);
+  if (rc == 0 && forecast) rc = bench_forecast(&m, in_path, out_path, small_mb, o.threads, o.quick ? 2 : 5);
+  if (rc == 0 && rss && wl_stream_generate(big_path, &m, big_mb << 20, NULL)) rc = 1;
+  if (rc == 0 && rss) {
+    size_t t = o.threads;
+    long small_kb = child_peak_rss_kb(in_path, out_path, t, 4 * t);
+    long big_kb = child_peak_rss_kb(big_path, out_path, t, 4 * t);
+    long big16_kb = child_peak_rss_kb(big_path, out_path, t, 16 * t);
+    rc = small_kb < 0 || big_kb < 0 || big16_kb < 0;
+    printf("\npeak RSS of one pipeline run (a fresh process each, T=%zu):\n"
+           "  %4zu MB input, %3zu tokens: %6.1f MB\n  %4zu MB input, %3zu tokens: %6.1f MB\n"
+           "  %4zu MB input, %3zu tokens: %6.1f MB\n", t, small_mb, 4 * t, small_kb / 1024.0,
+           big_mb, 4 * t, big_kb / 1024.0, big_mb, 16 * t, big16_kb / 1024.0);
   }
   for (FILE **f = (FILE *[]){fi, fo, fb, NULL}; *f; f++) fclose(*f);
   remove(in_path), remove(out_path), remove(big_path);

@@ -455,7 +455,13 @@ static int pipeline_init(pipeline *pl, ndpar_pool *p, size_t max_tokens,
   pl->n = n;
   pl->max_tokens = max_tokens;
   pl->err_stage = n;
-  pthread_mutex_init(&pl->lock, NULL);
+  /* Adaptive: critical sections are a few dozen instructions, so a contended lock is
+   * better spun on briefly than slept on (a futex round trip costs microseconds). */
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+  pthread_mutex_init(&pl->lock, &attr);
+  pthread_mutexattr_destroy(&attr);
   pthread_cond_init(&pl->cv, NULL);
   pl->nhelpers = count_blocking(stages, n);
   pl->tokens = calloc(max_tokens, sizeof *pl->tokens);
