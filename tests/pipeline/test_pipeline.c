@@ -642,3 +642,14 @@ Test(pipeline_errors, bad_arguments) {
   expect_error(p, 4, st, 3, GSL_EINVAL, "stages[2].flags");
   ndpar_pool_free(p);
 }
+
+/* The largest token limit is accepted (its table allocated up front) and works. */
+Test(pipeline_errors, the_largest_token_limit_runs) {
+  ndpar_pool *p = test_pool_of(2);
+  run *r = run_alloc(MIXED, 5, 300);
+  cr_assert_eq(run_on(r, p, NDPAR_PIPELINE_MAX_TOKENS, NULL), GSL_SUCCESS);
+  cr_assert_not(atomic_load(&r->bad), "%s", r->why);
+  cr_assert_eq(atomic_load(&r->consumed), 300);
+  run_free(r);
+  ndpar_pool_free(p);
+}
