@@ -86,7 +86,8 @@ typedef struct {
  * Errors, in the calling thread before anything runs (status untouched): stages NULL or a
  * stage's fn NULL (GSL_EFAULT); n < 2, max_tokens 0 or above NDPAR_PIPELINE_MAX_TOKENS, an
  * unknown mode or flag, a PARALLEL source, or BLOCKING on a PARALLEL stage (GSL_EINVAL);
- * GSL_ENOMEM, GSL_EFAILED (no default pool, a helper thread that cannot start). */
+ * GSL_ENOMEM, GSL_EFAILED (no default pool, a helper thread that cannot start: the run is
+ * stopped as it begins, and anything a started helper produced goes to its cleanup). */
 NDPAR_API int ndpar_pipeline_run(ndpar_pool *p, size_t max_tokens, const ndpar_stage *stages,
                                  size_t n, ndpar_pipeline_status *status);
 

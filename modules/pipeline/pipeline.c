@@ -21,6 +21,7 @@
 #include "ndpar_internal.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,18 +502,25 @@ static int pipeline_init(pipeline *pl, ndpar_pool *p, size_t max_tokens,
   return GSL_SUCCESS;
 }
 
-/* Starts the helpers; on failure stops the ones started (the run has not begun). */
-static int start_helpers(pipeline *pl) {
-  for (size_t h = 0; h < pl->nhelpers; h++) {
-    if (pthread_create(&pl->helpers[h].tid, NULL, helper_main, &pl->helpers[h]) == 0) continue;
+/* Starts the helpers and returns how many started. Helpers block every signal, as the
+ * pool's workers do: the application's handlers run on its own threads. If one cannot
+ * start, the run is stopped before it begins: the pool's threads then hand whatever the
+ * started helpers produced to its cleanup, as after a failure. */
+static size_t start_helpers(pipeline *pl) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  size_t h = 0;
+  while (h < pl->nhelpers && pthread_create(&pl->helpers[h].tid, NULL, helper_main, &pl->helpers[h]) == 0)
+    h++;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (h < pl->nhelpers) {
     pthread_mutex_lock(&pl->lock);
-    pl->stop = 1; /* nothing produced yet: the started helpers see the run finished */
-    for (size_t k = 0; k < h; k++) pthread_cond_signal(&pl->helpers[k].cv);
+    pl->stop = 1;
+    wake(pl);
     pthread_mutex_unlock(&pl->lock);
-    for (size_t k = 0; k < h; k++) pthread_join(pl->helpers[k].tid, NULL);
-    GSL_ERROR("pipeline_run: cannot start a helper thread for a blocking stage", GSL_EFAILED);
   }
-  return GSL_SUCCESS;
+  return h;
 }
 
 int ndpar_pipeline_run(ndpar_pool *p, size_t max_tokens, const ndpar_stage *stages, size_t n,
@@ -522,12 +530,13 @@ int ndpar_pipeline_run(ndpar_pool *p, size_t max_tokens, const ndpar_stage *stag
   if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
   pipeline pl;
   if ((rc = pipeline_init(&pl, p, max_tokens, stages, n)) != GSL_SUCCESS) return rc;
-  if ((rc = start_helpers(&pl)) != GSL_SUCCESS) {
-    pipeline_free(&pl);
-    return rc;
-  }
+  size_t started = start_helpers(&pl);
   ndpar_pool_run(p, ndpar_pool_threads(p), pool_loop, &pl);
-  for (size_t h = 0; h < pl.nhelpers; h++) pthread_join(pl.helpers[h].tid, NULL);
+  for (size_t h = 0; h < started; h++) pthread_join(pl.helpers[h].tid, NULL);
+  if (started < pl.nhelpers) {
+    pipeline_free(&pl);
+    GSL_ERROR("pipeline_run: cannot start a helper thread for a blocking stage", GSL_EFAILED);
+  }
   if (status) {
     status->items = pl.produced;
     status->failed_stage = pl.err_status ? pl.err_stage : n;
