@@ -77,14 +77,14 @@ typedef struct {
  * GSL_SUCCESS, or the status of the failing call with the lowest item number: the first
  * failure stops the source, lets the calls already running finish, starts no other stage
  * call, and hands every item still in flight to the cleanup of the stage that produced it;
- * then the run returns. status may be NULL.
+ * then the run returns. status may be NULL. n = 0 is a successful no-op (stages may be NULL).
  *
  * A stage may call any ndpar function (ndpar_batch_infer on the same pool, say): the call
  * runs inline on the stage's thread, so nesting neither deadlocks nor oversubscribes. Called
  * from inside a pool task, the whole pipeline runs on that thread (and its blocking helpers).
  *
  * Errors, in the calling thread before anything runs (status untouched): stages NULL or a
- * stage's fn NULL (GSL_EFAULT); n < 2, max_tokens 0 or above NDPAR_PIPELINE_MAX_TOKENS, an
+ * stage's fn NULL (GSL_EFAULT); n = 1, max_tokens 0 or above NDPAR_PIPELINE_MAX_TOKENS, an
  * unknown mode or flag, a PARALLEL source, or BLOCKING on a PARALLEL stage (GSL_EINVAL);
  * GSL_ENOMEM, GSL_EFAILED (no default pool, a helper thread that cannot start: the run is
  * stopped as it begins, and anything a started helper produced goes to its cleanup). */

@@ -36,10 +36,12 @@ typedef struct {
 } ndpar_scal_point;
 
 /* Measures the workload at each thread count of the list (each on a pool of that size,
- * allocated and freed in turn), in the order given. The list must contain 1 (the baseline
- * of the speedups), no 0, and at most 4096 per entry. cfg NULL: the defaults. Errors
- * (GSL_EINVAL/GSL_EFAULT) are reported before any run; a failing workload returns its
- * status. out[i] belongs to threads[i]. */
+ * allocated and freed in turn), in the order given; n = 0: success, nothing measured.
+ * Otherwise the list must contain 1 (the baseline
+ * of the speedups), no 0, and at most NDPAR_MAX_THREADS per entry. cfg NULL: the defaults.
+ * Errors (GSL_EINVAL/GSL_EFAULT) are reported before any run; a failing workload returns
+ * its status, and a pool that cannot be made the pool's own code (GSL_ENOMEM, or
+ * GSL_EFAILED when its threads cannot start). out[i] belongs to threads[i]. */
 NDPAR_API int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
                              ndpar_workload_fn f, void *ctx, ndpar_scal_point *out);
 

@@ -146,6 +146,7 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
   if (status == GSL_SUCCESS) status = check_weights(agg, weights, m);
   if (status) return status;
   NDPAR_REQUIRE((flags & ~NDPAR_ENSEMBLE_IGNORE_NONFINITE) == 0, "ensemble: unknown flags", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   status = ndpar_check_inputs("ensemble", x, n);
   *cols = SIZE_MAX;
   if (status == GSL_SUCCESS) status = ndpar_check_outputs("ensemble", "out", x, out, n, cols);
@@ -153,45 +154,132 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
   return status;
 }
 
-/* ---- the run ---- */
+/* ---- the workspace ---- */
 
-static int setup(ens_ctx *c, size_t threads) {
-  c->nonfinite = calloc(c->n * c->m, 1);
-  if (c->nonfinite == NULL) GSL_ERROR("ensemble: out of memory", GSL_ENOMEM);
-  int status = ndpar_blocks_alloc(&c->outs, "ensemble", c->x, c->n, c->m, c->cols);
-  if (status) return status;
-  return ndpar_slots_alloc(&c->scratch, threads, c->m * sizeof(double));
+struct ndpar_ensemble_workspace {
+  ndpar_pool *pool;
+  size_t cols, m;           /* (batches and rows: outs' capacity) */
+  ndpar_blocks outs;        /* the members' outputs */
+  unsigned char *nonfinite; /* n x m */
+  ndpar_slots scratch;      /* per worker: m doubles */
+};
+
+void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w) {
+  if (w == NULL) return;
+  ndpar_blocks_free(&w->outs);
+  free(w->nonfinite);
+  ndpar_slots_free(&w->scratch);
+  free(w);
 }
 
+/* The workspace on a pool (not NULL), or NULL with the failure's code in *status (already
+ * reported). */
+static ndpar_ensemble_workspace *workspace_make(ndpar_pool *pool, size_t n, size_t rows,
+                                                size_t cols, size_t m, int *status) {
+  if (n > SIZE_MAX / m) {
+    *status = GSL_EINVAL;
+    GSL_ERROR_NULL("ensemble_workspace_alloc: n * m overflows", GSL_EINVAL);
+  }
+  ndpar_ensemble_workspace *w = calloc(1, sizeof *w);
+  unsigned char *nonfinite = malloc(n * m);
+  if (w == NULL || nonfinite == NULL) {
+    free(w);
+    free(nonfinite);
+    *status = GSL_ENOMEM;
+    GSL_ERROR_NULL("ensemble_workspace_alloc: out of memory", GSL_ENOMEM);
+  }
+  *w = (ndpar_ensemble_workspace){.pool = pool, .cols = cols, .m = m,
+                                  .nonfinite = nonfinite};
+  *status = ndpar_blocks_alloc(&w->outs, "ensemble_workspace_alloc", n, rows, m, cols);
+  if (*status == GSL_SUCCESS)
+    *status = ndpar_slots_alloc(&w->scratch, ndpar_pool_threads(pool), m * sizeof(double));
+  if (*status) {
+    ndpar_ensemble_workspace_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+ndpar_ensemble_workspace *ndpar_ensemble_workspace_alloc(ndpar_pool *pool, size_t n,
+                                                         size_t rows, size_t cols, size_t m) {
+  NDPAR_REQUIRE_NULL(n > 0, "ensemble_workspace_alloc: n must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(m > 0, "ensemble_workspace_alloc: m must be positive", GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
+  int status;
+  return workspace_make(pool, n, rows, cols, m, &status);
+}
+
+/* The call's batches, members and width against the workspace (GSL_EBADLEN, naming the
+ * argument). */
+static int fits(const ndpar_ensemble_workspace *w, const gsl_matrix *const *x, size_t n, size_t m,
+                size_t cols) {
+  int status = ndpar_blocks_fits(&w->outs, "ensemble_ws", x, n);
+  if (status) return status;
+  if (m != w->m) NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: m is %zu, the workspace's is %zu", m, w->m);
+  if (cols != w->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: out has %zu columns, the workspace's %zu", cols, w->cols);
+  return GSL_SUCCESS;
+}
+
+/* After a failed member run: the failing task, and the NaN report if that was the cause. */
+static void report_failure(const ens_ctx *c, size_t at, size_t *failed_member, size_t *failed_batch) {
+  if (at >= c->n * c->m) return;
+  if (failed_member) *failed_member = at % c->m;
+  if (failed_batch) *failed_batch = at / c->m;
+  if (c->nonfinite[at])
+    ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__, "ensemble: member %zu wrote NaN or Inf (batch %zu)",
+                    at % c->m, at / c->m);
+}
+
+int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w, const gsl_matrix *const *x,
+                                      size_t n, const ndpar_model *models, size_t m,
+                                      ndpar_agg agg, const double *weights, int flags,
+                                      gsl_matrix *const *out, gsl_matrix *const *spread,
+                                      size_t *failed_member, size_t *failed_batch) {
+  NDPAR_REQUIRE(w != NULL, "ensemble_ws: w is NULL", GSL_EFAULT);
+  size_t cols = 0;
+  int status = check_all(x, n, models, m, agg, weights, flags, out, spread, &cols);
+  if (status == GSL_SUCCESS && n > 0) status = fits(w, x, n, m, cols);
+  if (status) return status;
+  if (failed_member) *failed_member = m;
+  if (failed_batch) *failed_batch = n;
+  if (n == 0) return GSL_SUCCESS;
+  ens_ctx c = {.x = x, .n = n, .m = m, .cols = cols, .models = models, .agg = agg,
+               .trim = agg == NDPAR_AGG_TRIMMED_MEAN ? weights[0] : 0,
+               .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
+               .outs = w->outs, .nonfinite = w->nonfinite, .out = out, .spread = spread,
+               .scratch = w->scratch};
+  ndpar_blocks_layout(&c.outs, x, n);
+  memset(c.nonfinite, 0, n * m);
+  size_t at = 0;
+  status = ndpar_pool_run_ex(w->pool, n * m, member_task, &c, &at);
+  if (status) report_failure(&c, at, failed_member, failed_batch);
+  if (status == GSL_SUCCESS)
+    status = ndpar_pool_run_range(w->pool, c.outs.rowstart[n], aggregate_range, &c, NULL);
+  return status;
+}
+
+/* The allocating form: a workspace sized for this call. */
 int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                    const ndpar_model *models, size_t m, ndpar_agg agg,
                                    const double *weights, int flags, gsl_matrix *const *out,
                                    gsl_matrix *const *spread, size_t *failed_member,
                                    size_t *failed_batch) {
-  size_t cols = 0;
+  size_t cols = 0, rows = 0;
   int status = check_all(x, n, models, m, agg, weights, flags, out, spread, &cols);
+  if (status == GSL_SUCCESS && n > 0) status = ndpar_total_rows("ensemble", x, n, &rows);
   if (status) return status;
-  if (n == 0) return GSL_SUCCESS;
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  ens_ctx c = {.x = x, .n = n, .m = m, .cols = cols, .models = models, .agg = agg,
-               .trim = agg == NDPAR_AGG_TRIMMED_MEAN ? weights[0] : 0,
-               .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
-               .out = out, .spread = spread};
-  status = setup(&c, ndpar_pool_threads(p));
-  size_t at = 0;
-  if (status == GSL_SUCCESS) status = ndpar_pool_run_ex(p, n * m, member_task, &c, &at);
-  if (status && c.nonfinite && at < n * m) {
-    if (failed_member) *failed_member = at % m;
-    if (failed_batch) *failed_batch = at / m;
-    if (c.nonfinite[at])
-      ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__,
-                      "ensemble: member %zu wrote NaN or Inf (batch %zu)", at % m, at / m);
+  if (n == 0) {
+    if (failed_member) *failed_member = m;
+    if (failed_batch) *failed_batch = 0;
+    return GSL_SUCCESS;
   }
-  if (status == GSL_SUCCESS)
-    status = ndpar_pool_run_range(p, c.outs.rowstart[n], aggregate_range, &c, NULL);
-  ndpar_blocks_free(&c.outs);
-  free(c.nonfinite);
-  ndpar_slots_free(&c.scratch);
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  ndpar_ensemble_workspace *w = workspace_make(p, n, rows, cols, m, &status);
+  if (w == NULL) return status;
+  status = ndpar_ensemble_predict_batches_ws(w, x, n, models, m, agg, weights, flags, out, spread,
+                                             failed_member, failed_batch);
+  ndpar_ensemble_workspace_free(w);
   return status;
 }
 

@@ -412,7 +412,7 @@ static size_t count_blocking(const ndpar_stage *stages, size_t n) {
 
 static int check_args(size_t max_tokens, const ndpar_stage *stages, size_t n) {
   NDPAR_REQUIRE(stages != NULL, "pipeline_run: stages is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n >= 2, "pipeline_run: n must be at least 2 (a source and a stage)", GSL_EINVAL);
+  NDPAR_REQUIRE(n >= 2, "pipeline_run: n must be 0 or at least 2 (a source and a stage)", GSL_EINVAL);
   NDPAR_REQUIRE(max_tokens >= 1, "pipeline_run: max_tokens must be at least 1", GSL_EINVAL);
   NDPAR_REQUIRE(max_tokens <= NDPAR_PIPELINE_MAX_TOKENS,
                 "pipeline_run: max_tokens is larger than NDPAR_PIPELINE_MAX_TOKENS", GSL_EINVAL);
@@ -525,6 +525,10 @@ static size_t start_helpers(pipeline *pl) {
 
 int ndpar_pipeline_run(ndpar_pool *p, size_t max_tokens, const ndpar_stage *stages, size_t n,
                        ndpar_pipeline_status *status) {
+  if (n == 0) { /* no stages: a successful no-op, as every run over nothing */
+    if (status) *status = (ndpar_pipeline_status){0, 0, 0};
+    return GSL_SUCCESS;
+  }
   int rc = check_args(max_tokens, stages, n);
   if (rc != GSL_SUCCESS) return rc;
   if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;

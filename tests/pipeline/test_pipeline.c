@@ -622,7 +622,6 @@ Test(pipeline_errors, bad_arguments) {
   ndpar_stage st[3];
   expect_error(p, 4, NULL, 3, GSL_EFAULT, "stages is NULL");
   expect_error(p, 4, ok, 1, GSL_EINVAL, "n must be");
-  expect_error(p, 4, ok, 0, GSL_EINVAL, "n must be");
   expect_error(p, 0, ok, 3, GSL_EINVAL, "max_tokens");
   expect_error(p, NDPAR_PIPELINE_MAX_TOKENS + 1, ok, 3, GSL_EINVAL, "max_tokens");
   memcpy(st, ok, sizeof ok);
@@ -652,4 +651,52 @@ Test(pipeline_errors, the_largest_token_limit_runs) {
   cr_assert_eq(atomic_load(&r->consumed), 300);
   run_free(r);
   ndpar_pool_free(p);
+}
+
+/* ---- the argument convention (docs/API.md): status plays the role of *failed ------------ */
+
+static int conv_source(void *in, void **out, const ndpar_task *t, void *ctx) {
+  (void)in, (void)ctx;
+  *out = t->index < 3 ? (void *)(t->index + 1) : NULL;
+  return 0;
+}
+
+static int conv_sink(void *in, void **out, const ndpar_task *t, void *ctx) {
+  (void)out, (void)ctx;
+  return (size_t)in == t->index + 1 ? 0 : GSL_ESANITY;
+}
+
+/* Runs the pipeline and reports status->failed_stage as *failed, if the call wrote status. */
+static int conv_run(size_t *failed, const ndpar_stage *st, size_t n) {
+  ndpar_pipeline_status s = {TEST_UNTOUCHED, TEST_UNTOUCHED, TEST_UNTOUCHED};
+  int rc = ndpar_pipeline_run(NULL, 4, st, n, &s);
+  if (s.failed_stage != TEST_UNTOUCHED) *failed = s.failed_stage;
+  return rc;
+}
+
+static const ndpar_stage CONV_OK[2] = {{NDPAR_STAGE_SERIAL_IN_ORDER, conv_source, NULL, NULL, 0},
+                                       {NDPAR_STAGE_SERIAL_IN_ORDER, conv_sink, NULL, NULL, 0}};
+static int conv_null_stages(size_t *f) { return conv_run(f, NULL, 2); }
+static int conv_null_fn(size_t *f) {
+  ndpar_stage st[2] = {CONV_OK[0], CONV_OK[1]};
+  st[1].fn = NULL;
+  return conv_run(f, st, 2);
+}
+static int conv_bad_mode(size_t *f) {
+  ndpar_stage st[2] = {CONV_OK[0], CONV_OK[1]};
+  st[1].mode = (ndpar_stage_mode)-1;
+  return conv_run(f, st, 2);
+}
+static int conv_n0(size_t *f) { return conv_run(f, NULL, 0); }
+static int conv_done(size_t *f) { return conv_run(f, CONV_OK, 2); }
+
+Test(pipeline_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  const test_convention_row rows[] = {
+      {"pipeline_run, stages NULL", conv_null_stages, GSL_EFAULT, 0},
+      {"pipeline_run, stages[1].fn NULL", conv_null_fn, GSL_EFAULT, 0},
+      {"pipeline_run, stages[1].mode unknown", conv_bad_mode, GSL_EINVAL, 0},
+      {"pipeline_run, n = 0, stages NULL", conv_n0, GSL_SUCCESS, 0},
+      {"pipeline_run, success", conv_done, GSL_SUCCESS, 2},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
 }
