@@ -20,9 +20,10 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch preprocess grad ensemble cv grid scalability io
+MODULES      := pool io pipeline batch preprocess grad ensemble cv grid scalability
 # What each module links below itself (besides core).
 MODDEPS_pool :=
+MODDEPS_pipeline := pool
 MODDEPS_batch := pool
 MODDEPS_grad := pool
 MODDEPS_preprocess := pool
@@ -88,6 +89,12 @@ endif
 depcheck:
 	@sh tools/deps.sh $(DEPS_MODE) $(DEPS_PKGS)
 
+# What the benchmarks compare with, never needed by the library or its tests.
+BENCH_DEPS_PKGS += libtbb-dev
+.PHONY: bench-deps
+bench-deps:
+	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
+
 # ---------------------------------------------------------------- libraries
 CORE_SRC     := $(wildcard lib/*.c)
 CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -151,6 +158,7 @@ REF_CFLAGS   := -I.
 
 $(BUILD)/obj/ref/%.o: CFLAGS_ALL += $(REF_CFLAGS) -DNDPAR_BUILD_DATA_DIR='"$(CURDIR)/data"'
 $(BUILD)/obj/ref/kernels.o: CFLAGS_ALL += -fopenmp
+$(BUILD)/obj/ref/kernel_pipeline.o: CFLAGS_ALL += -fopenmp
 
 $(REF_LIB): $(REF_OBJ)
 	@mkdir -p $(@D)
@@ -244,15 +252,26 @@ bench-$(1): $$($(1)_BENCH_BIN)
 endef
 $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
 
+# bench_pipeline also drives its stages with oneTBB's parallel_pipeline, where Debian's
+# libtbb-dev is installed (make bench-deps); without the header it builds without TBB and
+# says so when it runs. The C++ is linked by path (libtbb, libstdc++) so that the shared
+# bench link line stays C.
+TBB_HEADER   := $(wildcard /usr/include/oneapi/tbb/parallel_pipeline.h)
+ifneq ($(TBB_HEADER),)
+CXX          ?= g++
+PIPELINE_TBB_OBJ := $(BUILD)/obj/bench/pipeline/tbb_pipeline.o
+$(PIPELINE_TBB_OBJ): bench/pipeline/tbb_pipeline.cpp bench/pipeline/tbb_pipeline.h $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(CFLAGS_SAN) -c $< -o $@
+$(pipeline_BENCH_BIN): $(PIPELINE_TBB_OBJ) $(firstword $(wildcard /usr/lib/*/libtbb.so /usr/lib/libtbb.so)) \
+                       $(shell $(CXX) -print-file-name=libstdc++.so)
+endif
+
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
 
-# What the benchmarks compare against, installed only on request (never by make deps: the
-# library and its tests do not need them): pandas for bench_io.
+# pandas for bench_io (make bench-deps, above).
 BENCH_DEPS_PKGS += python3-pandas
-.PHONY: bench-deps
-bench-deps:
-	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
 
 BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
@@ -297,6 +316,17 @@ fuzz-io:
 	  -o $(BUILD)/fuzz/fuzz_io tests/fuzz/fuzz_io.c modules/io/*.c modules/pool/*.c lib/*.c $(LDLIBS_BASE)
 	printf '\000a,b\n1,2\n"3","4"\n' > $(BUILD)/fuzz/corpus-io/seed
 	$(BUILD)/fuzz/fuzz_io -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-io
+# The pipeline examples (docs/pipeline.md's code) run in make check, at small sizes; the
+# page's code blocks must be parts of them (tools/check-doc-blocks.sh).
+PIPELINE_EXAMPLES := pipeline_basics pipeline_io stream_forecast
+EXAMPLE_ARGS_pipeline_basics := 500
+EXAMPLE_ARGS_pipeline_io := 20000
+EXAMPLE_ARGS_stream_forecast := 2
+.PHONY: check-examples-pipeline
+check-examples-pipeline: $(PIPELINE_EXAMPLES:%=$(BUILD)/examples/%)
+	@tools/check-doc-blocks.sh docs/pipeline.md
+	$(foreach e,$(PIPELINE_EXAMPLES),$(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) && ) true
+check: check-examples-pipeline
 
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))

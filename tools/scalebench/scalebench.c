@@ -96,7 +96,8 @@ static void parse_workloads(options *o, const char *list) {
   for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
     if (strcmp(tok, "all") == 0) {
       o->nkernels = 0;
-      for (const wl_kernel *k = wl_kernels; k->name; k++) o->kernels[o->nkernels++] = k;
+      for (const wl_kernel *k = wl_kernels; k->name; k++)
+        if (!wl_kernel_on_request(k)) o->kernels[o->nkernels++] = k;
       return;
     }
     const wl_kernel *k = wl_kernel_find(tok);
