@@ -8,6 +8,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install missing Debian -dev packages (as root, waiting for the apt lock)
 #   make test-ref   the internal reference library's own tests (ref/, tests/ref/)
+#   make test-mpi   the mpi module's tests under mpirun -np 1..4 (part of make check)
 #   make check SANITIZE=address,undefined | SANITIZE=thread
 #                   the same tests under a sanitizer, built in build/san-<kinds>/
 
@@ -32,6 +33,9 @@ MODDEPS_grid := cv pool
 MODDEPS_ensemble := pool
 MODDEPS_scalability := pool
 MODDEPS_io := pool
+# Built apart, with mpicc (the only part that needs MPI), on the modules above.
+MPI_MODULES  := mpi
+MODDEPS_mpi  := grid cv grad batch pool
 
 SHELL        := /bin/bash
 CC           ?= cc
@@ -66,12 +70,12 @@ TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
         depcheck check-build $(addprefix test-,core $(MODULES) ref scalebench) \
-        $(addprefix bench-,$(MODULES))
+        $(addprefix bench-,$(MODULES)) mpi test-mpi bench-mpi
 
 all: libs tests benches examples tools
 
 # ---------------------------------------------------------------- dependencies
-DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
+DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev libopenmpi-dev openmpi-bin
 # locales: the io tests build a decimal-comma locale (localedef) to show numbers ignore setlocale.
 DEPS_PKGS    += locales
 
@@ -226,11 +230,100 @@ endif
 check-build: all
 	@tools/check-layering.sh
 	@tools/check-headers.sh
-	@tools/check-exports.sh $(SO_FILE)
+	@tools/check-exports.sh $(SO_FILE) $(filter-out include/ndpar/ndpar_mpi.h,$(wildcard include/ndpar/*.h))
+	@tools/check-exports.sh $(MPI_SO) include/ndpar/ndpar_mpi.h
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
 	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
 	  || { echo "check-build: make all would install packages" >&2; exit 1; }
 	@echo "check-build: ok (make all only checks for packages, never installs)"
+
+# ---------------------------------------------------------------- mpi
+# The mpi module alone is built with mpicc (Open MPI, or MPICH): no other module, tool or
+# test needs MPI, and libndpar.so does not link it. libndpar_mpi.so carries private
+# (hidden) copies of the modules it builds on, so it needs nothing of libndpar.so's
+# internals; link a program with -lndpar_mpi -lndpar (pkg-config ndpar-mpi).
+MPICC        ?= mpicc
+MPIRUN       ?= mpirun
+MPI_NPS      ?= 1 2 3 4
+MPI_SRC      := $(wildcard modules/mpi/*.c)
+MPI_OBJ      := $(MPI_SRC:%.c=$(BUILD)/obj/%.o)
+MPI_LIB      := $(BUILD)/lib/libndpar_mpi.a
+MPI_SO       := $(BUILD)/lib/libndpar_mpi.so.$(VERSION)
+MPI_LINK     := $(MPI_LIB) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
+
+$(BUILD)/obj/modules/mpi/%.o: modules/mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(MPI_LIB): $(MPI_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(MPI_SO): $(MPI_OBJ) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) -shared -Wl,-soname,libndpar_mpi.so.$(SOVERSION) $(LDFLAGS_ALL) -o $@ $^ \
+	  -Wl,--exclude-libs,ALL $(LDLIBS_BASE)
+	ln -sf libndpar_mpi.so.$(VERSION) $(BUILD)/lib/libndpar_mpi.so.$(SOVERSION)
+	ln -sf libndpar_mpi.so.$(SOVERSION) $(BUILD)/lib/libndpar_mpi.so
+
+mpi: $(MPI_LIB) $(MPI_SO)
+libs: mpi
+
+# One test binary (tests/mpi), run under mpirun at every rank count of MPI_NPS. It is not
+# a Criterion binary: Criterion forks a process per test, which MPI forbids after MPI_Init
+# (see tests/mpi/test_mpi.c). Open MPI asks for two variables to run as root.
+MPI_TEST_SRC := $(wildcard tests/mpi/*.c)
+MPI_TEST_OBJ := $(MPI_TEST_SRC:%.c=$(BUILD)/obj/%.o)
+MPI_TEST_BIN := $(BUILD)/tests/test_mpi
+MPIRUN_ARGS  ?= --oversubscribe
+MPI_ROOT_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPI_EXAMPLE  := $(BUILD)/examples/train_sgd_mpi
+
+$(BUILD)/obj/tests/mpi/%.o: tests/mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -Itests/common $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+# The shared test helpers (ridge model) link Criterion's library; the runner is our own.
+$(MPI_TEST_BIN): $(MPI_TEST_OBJ) $(RIDGE_OBJ) $(TEST_COMMON_OBJ) $(REF_LIB) $(MPI_LINK)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS_BASE)
+
+tests: $(MPI_TEST_BIN)
+
+# Under ASan, LeakSanitizer needs full stacks (fast_unwind_on_malloc=0) to see that an
+# allocation came from MPI's libraries, which tests/mpi/lsan.supp names.
+MPI_TEST_ENV := $(MPI_ROOT_ENV) ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+                LSAN_OPTIONS=suppressions=$(CURDIR)/tests/mpi/lsan.supp:print_suppressions=0
+
+# Then the example's loss per epoch, which must be the same bits at every rank count.
+test-mpi: $(MPI_TEST_BIN) $(MPI_EXAMPLE)
+	@set -e; for np in $(MPI_NPS); do echo "== test-mpi -np $$np"; \
+	  $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).np$$np.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np $$np $(MPI_TEST_BIN); done
+	@echo "== test-mpi -np 2 --bind-to none"; $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).unbound.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) --bind-to none -np 2 $(MPI_TEST_BIN) --unbound
+	@echo "== test-mpi -np 2, MPI_THREAD_SINGLE"; $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).single.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np 2 $(MPI_TEST_BIN) --single
+	@echo "== train_sgd_mpi: the same loss per epoch at np = $(MPI_NPS)"; set -e; \
+	  for np in $(MPI_NPS); do $(MPI_TEST_ENV) TEST_LOG=$(MPI_EXAMPLE).np$$np.log \
+	    tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np $$np $(MPI_EXAMPLE) --epochs 2 \
+	    | grep '^epoch' > $(MPI_EXAMPLE).np$$np.out; done; \
+	  for np in $(MPI_NPS); do test -s $(MPI_EXAMPLE).np$$np.out && \
+	    cmp $(MPI_EXAMPLE).np1.out $(MPI_EXAMPLE).np$$np.out \
+	    || { echo "train_sgd_mpi: the losses at np=$$np differ from np=1" >&2; exit 1; }; done; \
+	  cat $(MPI_EXAMPLE).np1.out; echo "train_sgd_mpi: identical at np = $(MPI_NPS)"
+	@echo "== scalebench --mpi at np = 2: a row per ranks x threads point, 1 x 1 the baseline"; set -e; \
+	  csv=$(SCALEBENCH_MPI).np2.csv; rm -f $$csv; $(MPI_TEST_ENV) TEST_LOG=$(SCALEBENCH_MPI).np2.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np 2 $(SCALEBENCH) --mpi --quick --csv $$csv >/dev/null; \
+	  for row in 'grid,1,1,.*,1.000000,1.000000,$$' 'grid,2,' 'grad,1,1,.*,1.000000,1.000000,[0-9.]*$$' \
+	    'grad,2,.*,[0-9.]*$$'; do grep -q "^$$row" $$csv || { echo "scalebench --mpi: no row $$row in $$csv" >&2; exit 1; }; done; \
+	  echo "scalebench --mpi: ok"
+
+# ThreadSanitizer does not know MPI's shared-memory transport's synchronisation (it reports
+# races inside Open MPI): the MPI tests run in the plain and ASan builds.
+ifeq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
+check: test-mpi
+endif
 
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run: bench/<name>/
@@ -277,8 +370,25 @@ BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b $(BENCH_ARGS); done
 
+# bench/mpi (the mpi module against bare MPI): built with mpicc, run under mpirun
+# (make bench-mpi MPI_BENCH_NP=2).
+MPI_BENCH_BIN := $(BUILD)/bench/bench_mpi
+MPI_BENCH_NP  ?= 2
+$(BUILD)/obj/bench/mpi/%.o: bench/mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(MPI_BENCH_BIN): $(BUILD)/obj/bench/mpi/bench_mpi.o $(REF_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
+
+benches: $(MPI_BENCH_BIN)
+bench-mpi: $(MPI_BENCH_BIN)
+	$(MPI_ROOT_ENV) $(MPIRUN) $(MPIRUN_ARGS) -np $(MPI_BENCH_NP) $(MPI_BENCH_BIN) $(BENCH_ARGS)
+
 # ---------------------------------------------------------------- examples
-EXAMPLE_SRC  := $(wildcard examples/*.c)
+# Examples named *_mpi.c are built with mpicc (below), the others with cc.
+EXAMPLE_SRC  := $(filter-out %_mpi.c,$(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
 $(BUILD)/obj/examples/%.o: examples/%.c $(CFLAGS_STAMP) | depcheck
@@ -289,9 +399,17 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
 
-examples: $(EXAMPLE_BINS)
+examples: $(EXAMPLE_BINS) $(MPI_EXAMPLE)
+
+$(BUILD)/obj/examples/%_mpi.o: examples/%_mpi.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -Werror $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(MPI_EXAMPLE): $(BUILD)/obj/examples/train_sgd_mpi.o $(REF_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
 # Keep the objects (make would delete them as intermediates, and rebuild them every time).
-.SECONDARY: $(EXAMPLE_SRC:%.c=$(BUILD)/obj/%.o)
+.SECONDARY: $(EXAMPLE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/examples/train_sgd_mpi.o
 
 # The io module's examples are the code blocks of docs/io.md: make check builds them with
 # -Werror, checks that each block is its example file verbatim, and runs them.
@@ -341,7 +459,21 @@ $(SCALEBENCH): $(SB_OBJ) $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
 
-tools: $(SCALEBENCH)
+# scalebench --mpi runs scalebench-mpi (built with mpicc, beside it): scalebench links no MPI.
+SBM_OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench-mpi/*.c))
+SCALEBENCH_MPI := $(BUILD)/tools/scalebench-mpi
+
+$(BUILD)/obj/tools/scalebench-mpi/%.o: tools/scalebench-mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SCALEBENCH_MPI): $(SBM_OBJ) $(REF_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
+
+tools: $(SCALEBENCH) $(SCALEBENCH_MPI)
+# (Here, below their definitions: test-mpi runs scalebench --mpi.)
+test-mpi: $(SCALEBENCH) $(SCALEBENCH_MPI)
 
 # (Here, below SCALEBENCH's definition: prerequisites are expanded where they are read.)
 $(scalebench_TEST_BIN): | $(SCALEBENCH)
@@ -372,22 +504,37 @@ $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
+PC_FILES     += $(BUILD)/pkgconfig/ndpar-mpi.pc
+
+# Compile with mpicc (it knows where mpi.h is, for Open MPI and MPICH alike).
+$(BUILD)/pkgconfig/ndpar-mpi.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: ndpar-mpi' 'Description: ndpar across MPI ranks (compile and link with mpicc)' \
+	  'Version: $(VERSION)' 'Requires: ndpar' 'Libs: -L$${libdir} -lndpar_mpi' \
+	  'Cflags: -I$${includedir}' > $@
+
 install: libs tools $(PC_FILES)
 	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/share/ndpar/data
 	install -m 755 $(SCALEBENCH) $(DESTDIR)$(PREFIX)/bin/scalebench
+	install -m 755 $(SCALEBENCH_MPI) $(DESTDIR)$(PREFIX)/bin/scalebench-mpi
 	install -m 644 docs/scalebench.1 $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	install -m 644 data/*.csv data/README.md $(DESTDIR)$(PREFIX)/share/ndpar/data/
 	install -m 644 include/ndpar/*.h $(DESTDIR)$(INCLUDEDIR)/ndpar/
 	install -m 644 $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(MPI_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(MPI_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libndpar_mpi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libndpar_mpi.so.$(SOVERSION)
+	ln -sf libndpar_mpi.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libndpar_mpi.so
 	ln -sf libndpar.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libndpar.so
 	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar
-	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(MANDIR)/man1/scalebench.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(PREFIX)/bin/scalebench-mpi $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
 
 clean:

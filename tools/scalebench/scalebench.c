@@ -48,6 +48,9 @@ static void usage(void) {
          "  --baseline NAME   compare with a saved baseline, flagging changes beyond the noise\n"
          "  --data DIR        folder of the bundled CSV files (default: the build's data/)\n"
          "  --quiet           print nothing but errors (files are still written)\n"
+         "  --mpi             under mpirun: the grid and grad workloads over ranks x threads\n"
+         "                    (runs scalebench-mpi, built beside scalebench with mpicc; see\n"
+         "                    scalebench --mpi --help)\n"
          "  --help, --version\n",
          ndpar_physical_cores());
 }
@@ -302,7 +305,28 @@ static void print_operations(const sb_result *r, size_t n, int openmp) {
                      "OpenMP/ndpar > 1: ndpar is faster\n");
 }
 
+/* --mpi: this process becomes scalebench-mpi (beside this program), with the other
+ * arguments. scalebench links no MPI; the process mpirun started stays the same. */
+static void exec_mpi(int argc, char **argv) {
+  char self[4096], path[4200];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0) sb_usage_error("--mpi: cannot find this program's folder");
+  self[len] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash) *slash = '\0';
+  snprintf(path, sizeof path, "%s/scalebench-mpi", self);
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  int n = 0;
+  args[n++] = path;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--mpi") != 0) args[n++] = argv[i];
+  execv(path, args);
+  sb_usage_error("--mpi: cannot run %s (%s): it is built with mpicc by make", path, strerror(errno));
+}
+
 int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--mpi") == 0) exec_mpi(argc, argv);
   options o;
   parse_args(argc, argv, &o);
   check_before_running(&o);
