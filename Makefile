@@ -145,7 +145,9 @@ $(KERNELS_LIB): $(KERNELS_OBJ)
 
 # ---------------------------------------------------------------- tests
 CRITERION_LIBS := -lcriterion
-TEST_MODULES := core $(MODULES) scalebench
+TEST_MODULES := core $(MODULES) scalebench badinput
+# tests/badinput calls every public function of every module: it links the whole library.
+badinput_LIB := $(ALL_LIB)
 $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common -Ibench/workload
 
 # The shared test helpers ask the pool for the core count, so every test binary links it.
@@ -180,8 +182,14 @@ $(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(
 
 tests: $(TEST_BINS)
 
+# Every public function must have a bad-input case (tests/badinput).
+.PHONY: badinput-coverage
+badinput-coverage:
+	@tools/badinput-coverage.sh
+test-badinput: badinput-coverage
+
 # Every module's tests, one binary after another; the first failure fails the target.
-check: $(TEST_BINS)
+check: $(TEST_BINS) badinput-coverage
 	@set -e; for m in $(TEST_MODULES); do \
 	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
 
