@@ -7,7 +7,7 @@ for f in $(tools/public-functions.sh); do
   if ! grep -q "^CASE($f," tests/badinput/*.c; then
     echo "badinput: public function $f has no CASE in tests/badinput/" >&2
     missing=$((missing + 1))
-  elif ! grep -v '^CASE(' tests/badinput/*.c | grep -q "\\b$f *("; then
+  elif ! sed "s/^CASE([a-z_0-9]*,//" tests/badinput/*.c | grep -q "\\b$f *("; then
     echo "badinput: public function $f has a CASE but no call" >&2
     missing=$((missing + 1))
   fi

@@ -153,13 +153,6 @@ CASE(ndpar_batch_infer_mc, "samples = SIZE_MAX") {
   mc_untouched(&c);
 }
 
-CASE(ndpar_batch_infer_mc, "0-column input") {
-  mc c = mc_case();
-  const gsl_matrix *x[1] = {&(gsl_matrix){2, 0, 0, NULL, NULL, 0}};
-  EXPECT_CODE(ndpar_batch_infer_mc(bi_pool(2), x, 1, 3, 1, bi_predict_copy, NULL, c.mean, c.sd), GSL_EBADLEN);
-  mc_untouched(&c);
-}
-
 CASE(ndpar_batch_infer_mc_interval, "level NaN, Inf, negative, 1") {
   mc c = mc_case();
   const double levels[] = {NAN, INFINITY, -0.5, 1.0, 1e308};
