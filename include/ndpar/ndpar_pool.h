@@ -52,7 +52,9 @@ ndpar_bind ndpar_pool_binding(const ndpar_pool *pool);
 
 /* The process-wide pool that every function taking a pool uses when given NULL, created
  * on first use with the defaults and kept until the process exits. NULL if it cannot be
- * created (with a GSL error). Safe to call from several threads. */
+ * created (with a GSL error); the next call tries again, so a transient failure (threads
+ * that could not be started for the moment) does not disable it. Safe to call from
+ * several threads. */
 ndpar_pool *ndpar_pool_default(void);
 
 /* Runs fn(task, ctx) once for every index in [0, n), in parallel, and returns when all

@@ -397,15 +397,23 @@ void ndpar_pool_free(ndpar_pool *pool) {
   free_pool_memory(pool);
 }
 
-static ndpar_pool *default_pool;
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-
-static void default_create(void) { default_pool = ndpar_pool_alloc(NULL); }
+/* Created on first use under a mutex (not pthread_once): a failed attempt (threads that
+ * could not be started for the moment) leaves it NULL, and a later call tries again. */
+static _Atomic(ndpar_pool *) default_pool;
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 
 ndpar_pool *ndpar_pool_default(void) {
-  pthread_once(&default_once, default_create);
-  if (default_pool == NULL) GSL_ERROR_NULL("pool: the default pool could not be created", GSL_EFAILED);
-  return default_pool;
+  ndpar_pool *p = atomic_load_explicit(&default_pool, memory_order_acquire);
+  if (p != NULL) return p;
+  pthread_mutex_lock(&default_lock);
+  p = atomic_load_explicit(&default_pool, memory_order_relaxed);
+  if (p == NULL) {
+    p = ndpar_pool_alloc(NULL);
+    atomic_store_explicit(&default_pool, p, memory_order_release);
+  }
+  pthread_mutex_unlock(&default_lock);
+  if (p == NULL) GSL_ERROR_NULL("pool: the default pool could not be created (a later call tries again)", GSL_EFAILED);
+  return p;
 }
 
 size_t ndpar_pool_threads(const ndpar_pool *pool) {

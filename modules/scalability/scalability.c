@@ -5,8 +5,12 @@
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_THREADS 4096
 
@@ -62,7 +66,9 @@ static int measure_point(size_t threads, const ndpar_scal_config *cfg, ndpar_wor
   pc.threads = threads;
   pc.bind = cfg->bind;
   ndpar_pool *pool = ndpar_pool_alloc(&pc);
-  if (pool == NULL) return GSL_ENOMEM;
+  if (pool == NULL)
+    NDPAR_ERROR_FMT(GSL_EFAILED, "scal_run: cannot start a pool of %zu threads: too many threads "
+                    "for this machine's memory or its limit on threads", threads);
   int status = GSL_SUCCESS;
   for (size_t w = 0; w < cfg->warmup && status == GSL_SUCCESS; w++) status = f(pool, ctx);
   for (size_t r = 0; r < cfg->repeats && status == GSL_SUCCESS; r++) {
@@ -91,6 +97,12 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
   NDPAR_REQUIRE(out != NULL, "scal_run: out is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(n > 0, "scal_run: the thread list is empty", GSL_EINVAL);
   NDPAR_REQUIRE(cfg->repeats > 0, "scal_run: cfg->repeats must be at least 1", GSL_EINVAL);
+  NDPAR_REQUIRE(cfg->bind == NDPAR_BIND_CORES || cfg->bind == NDPAR_BIND_NONE,
+                "scal_run: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
+  size_t bytes, total;
+  NDPAR_REQUIRE(ndpar_size_mul(cfg->repeats, sizeof(double), &bytes) &&
+                ndpar_size_mul(n, cfg->repeats, &total) && ndpar_size_mul(n, sizeof(ndpar_scal_point), &bytes),
+                "scal_run: cfg->repeats or n is too large (their sizes overflow)", GSL_EINVAL);
   int has_one = 0;
   for (size_t i = 0; i < n; i++) {
     if (threads[i] == 0 || threads[i] > MAX_THREADS)
@@ -106,7 +118,7 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
     free(pts);
     GSL_ERROR("scal_run: out of memory", GSL_ENOMEM);
   }
-  size_t done = 0, total = n * cfg->repeats;
+  size_t done = 0;
   int status = GSL_SUCCESS;
   for (size_t i = 0; i < n && status == GSL_SUCCESS; i++)
     status = measure_point(threads[i], cfg, f, ctx, t, &done, total, &pts[i]);
@@ -175,8 +187,11 @@ int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fr
 
 /* ---- writers ---- */
 
+/* Every write so far, and the flush that pushes the buffer out (where a full disk first
+ * shows): a failed write sets the stream's error flag, which stays set. */
 static int stream_status(FILE *stream) {
-  if (ferror(stream)) GSL_ERROR("scal: write error on the stream", GSL_EFAILED);
+  if (fflush(stream) != 0 || ferror(stream))
+    NDPAR_ERROR_FMT(GSL_EFAILED, "scal: write error on the stream: %s", strerror(errno));
   return GSL_SUCCESS;
 }
 
@@ -197,20 +212,29 @@ int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n) {
 const char ndpar_scal_csv_header[] =
     "threads,median_ms,min_ms,max_ms,mad_ms,speedup,efficiency,serial_fraction";
 
-int ndpar_scal_write_csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts,
-                              size_t n) {
-  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
+static void csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts, size_t n) {
   for (size_t i = 0; i < n; i++)
     fprintf(stream, "%s%s%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", label ? label : "",
             label ? "," : "", pts[i].threads, pts[i].median_ms, pts[i].min_ms, pts[i].max_ms,
             pts[i].mad_ms, pts[i].speedup, pts[i].efficiency, pts[i].serial_fraction);
+}
+
+static void csv_file(FILE *stream, const ndpar_scal_point *pts, size_t n) {
+  fprintf(stream, "%s\n", ndpar_scal_csv_header);
+  csv_rows(stream, NULL, pts, n);
+}
+
+int ndpar_scal_write_csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts,
+                              size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
+  csv_rows(stream, label, pts, n);
   return stream_status(stream);
 }
 
 int ndpar_scal_write_csv(FILE *stream, const ndpar_scal_point *pts, size_t n) {
   NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
-  fprintf(stream, "%s\n", ndpar_scal_csv_header);
-  return ndpar_scal_write_csv_rows(stream, NULL, pts, n);
+  csv_file(stream, pts, n);
+  return stream_status(stream);
 }
 
 /* JSON has no NaN or infinity: they are written as null. */
@@ -221,8 +245,7 @@ static void json_number(FILE *stream, const char *key, double v, const char *sep
     fprintf(stream, "\"%s\": null%s", key, sep);
 }
 
-int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
-  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_json: stream or pts is NULL", GSL_EFAULT);
+static void json_file(FILE *stream, const ndpar_scal_point *pts, size_t n) {
   fprintf(stream, "{\n  \"points\": [\n");
   for (size_t i = 0; i < n; i++) {
     fprintf(stream, "    {\"threads\": %zu, ", pts[i].threads);
@@ -245,5 +268,58 @@ int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
     fprintf(stream, "}");
   }
   fprintf(stream, "\n}\n");
+}
+
+int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_json: stream or pts is NULL", GSL_EFAULT);
+  json_file(stream, pts, n);
   return stream_status(stream);
+}
+
+/* ---- files, written whole or not at all ---- */
+
+/* Writes through a temporary beside path (same folder: the rename stays on one file
+ * system, so it is atomic) and renames it over path once every write, the flush and the
+ * close have succeeded; on any failure the temporary is removed and path left as it was. */
+static int save_atomically(const char *who, const char *path, const ndpar_scal_point *pts,
+                           size_t n, void (*body)(FILE *, const ndpar_scal_point *, size_t)) {
+  if (path == NULL || pts == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: path or pts is NULL", who);
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* never replace a device or a folder */
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s exists and is not a regular file", who, path);
+  size_t len = strlen(path);
+  char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
+  if (tmp == NULL) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
+  memcpy(tmp, path, len);
+  memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+  int fd = mkstemp(tmp);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (f == NULL) {
+    int err = errno;
+    if (fd >= 0) close(fd), unlink(tmp);
+    free(tmp);
+    NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot create a file beside %s: %s", who, path, strerror(err));
+  }
+  errno = 0;
+  body(f, pts, n);
+  int err = 0; /* the first failure's errno */
+  if (fflush(f) != 0 || ferror(f)) err = errno ? errno : EIO;
+  else if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) err = errno;
+  if (fclose(f) != 0 && err == 0) err = errno;
+  if (err == 0 && rename(tmp, path) != 0) err = errno;
+  if (err == 0) {
+    free(tmp);
+    return GSL_SUCCESS;
+  }
+  unlink(tmp);
+  free(tmp);
+  NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot write %s: %s", who, path, strerror(err));
+}
+
+int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n) {
+  return save_atomically("scal_save_csv", path, pts, n, csv_file);
+}
+
+int ndpar_scal_save_json(const char *path, const ndpar_scal_point *pts, size_t n) {
+  return save_atomically("scal_save_json", path, pts, n, json_file);
 }

@@ -27,4 +27,9 @@ const char *test_gsl_last_reason(void);
 /* The thread counts every parallel test runs at: 1 .. max(3, cores + 1). */
 size_t test_max_threads(void);
 
+/* Injected failures (tests/common/fault.c): while on (nonzero), every pthread_create
+ * fails with EAGAIN, every gsl_rng_alloc returns NULL. Off by default. */
+void test_fault_pthread_create(int fail);
+void test_fault_gsl_rng_alloc(int fail);
+
 #endif
