@@ -153,13 +153,14 @@ CASE(ndpar_rows_batch_const, "huge batch_rows: one batch of every row") {
   EXPECT_TRUE(v.matrix.size1 == 5 && v.matrix.size2 == 3 && v.matrix.data == m->data);
 }
 
-CASE(ndpar_rows_batch_const, "batch index past the end: an error, no view") {
+CASE(ndpar_rows_batch_const, "batch index past the end, or wrapping: an empty view") {
   gsl_matrix *m = bi_matrix(5, 3);
-  size_t e0 = bi_errors();
   _gsl_matrix_const_view v = ndpar_rows_batch_const(m, 2, 3);
-  EXPECT_TRUE(v.matrix.data == NULL && bi_errors() > e0);
+  EXPECT_TRUE(v.matrix.data == NULL && v.matrix.size1 == 0);
   v = ndpar_rows_batch_const(m, 2, SIZE_MAX / 2 + 1); /* i * batch_rows wraps to 0 */
-  EXPECT_TRUE(v.matrix.data == NULL && bi_errors() > e0 + 1);
+  EXPECT_TRUE(v.matrix.data == NULL && v.matrix.size1 == 0);
+  v = ndpar_rows_batch_const(m, 0, 0);
+  EXPECT_TRUE(v.matrix.data == NULL && v.matrix.size1 == 0);
 }
 
 CASE(ndpar_rows_batch, "NULL matrix: a defined answer, no crash") {
@@ -167,13 +168,12 @@ CASE(ndpar_rows_batch, "NULL matrix: a defined answer, no crash") {
   EXPECT_TRUE(v.matrix.data == NULL);
 }
 
-CASE(ndpar_rows_batch, "batch index past the end and wrapping: an error, no view") {
+CASE(ndpar_rows_batch, "batch index past the end, or wrapping: an empty view") {
   gsl_matrix *m = bi_matrix(5, 3);
-  size_t e0 = bi_errors();
   _gsl_matrix_view v = ndpar_rows_batch(m, 5, 1);
-  EXPECT_TRUE(v.matrix.data == NULL && bi_errors() > e0);
+  EXPECT_TRUE(v.matrix.data == NULL && v.matrix.size1 == 0);
   v = ndpar_rows_batch(m, (size_t)1 << 63, 2); /* i * batch_rows wraps to 0 */
-  EXPECT_TRUE(v.matrix.data == NULL && bi_errors() > e0 + 1);
+  EXPECT_TRUE(v.matrix.data == NULL && v.matrix.size1 == 0);
 }
 
 CASE(ndpar_rows_batch_vector_const, "NULL vector: a defined answer, no crash") {
@@ -181,13 +181,12 @@ CASE(ndpar_rows_batch_vector_const, "NULL vector: a defined answer, no crash") {
   EXPECT_TRUE(v.vector.data == NULL);
 }
 
-CASE(ndpar_rows_batch_vector_const, "index past the end and wrapping: an error, no view") {
+CASE(ndpar_rows_batch_vector_const, "index past the end, or wrapping: an empty view") {
   gsl_vector *x = bi_vector(7);
-  size_t e0 = bi_errors();
   _gsl_vector_const_view v = ndpar_rows_batch_vector_const(x, 3, 3);
-  EXPECT_TRUE(v.vector.data == NULL && bi_errors() > e0);
+  EXPECT_TRUE(v.vector.data == NULL && v.vector.size == 0);
   v = ndpar_rows_batch_vector_const(x, (size_t)1 << 63, 2);
-  EXPECT_TRUE(v.vector.data == NULL && bi_errors() > e0 + 1);
+  EXPECT_TRUE(v.vector.data == NULL && v.vector.size == 0);
   v = ndpar_rows_batch_vector_const(x, 3, 2); /* the short last batch */
   EXPECT_TRUE(v.vector.size == 1 && v.vector.data == x->data + 6);
 }

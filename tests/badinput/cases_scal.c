@@ -170,3 +170,20 @@ CASE(ndpar_scal_write_json, "NULL stream or points; a full disk; NaN and Inf sta
   cr_assert(strstr(buf, "nan") == NULL && strstr(buf, "inf") == NULL, "%s: JSON holds nan/inf: %s", bi_label(), buf);
   free(buf);
 }
+
+CASE(ndpar_scal_save_csv, "NULL path or points; a device; a folder; a missing folder") {
+  EXPECT_CODE(ndpar_scal_save_csv(NULL, two_points, 2), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_save_csv("/tmp/ndpar-badinput.csv", NULL, 2), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_save_csv("/dev/full", two_points, 2), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_save_csv("/tmp", two_points, 2), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_save_csv("/nonexistent-ndpar/dir/x.csv", two_points, 2), GSL_EFAILED);
+  EXPECT_CODE(ndpar_scal_save_csv("", two_points, 2), GSL_EFAILED);
+}
+
+CASE(ndpar_scal_save_json, "NULL path or points; a device; a folder; a missing folder") {
+  EXPECT_CODE(ndpar_scal_save_json(NULL, two_points, 2), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_save_json("/tmp/ndpar-badinput.json", NULL, 2), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_save_json("/dev/null", two_points, 2), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_save_json("/tmp", two_points, 2), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_save_json("/nonexistent-ndpar/x.json", two_points, 2), GSL_EFAILED);
+}
