@@ -193,6 +193,27 @@ check: $(TEST_BINS) badinput-coverage
 	@set -e; for m in $(TEST_MODULES); do \
 	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
 
+# ---------------------------------------------------------------- fault injection
+# tests/faults: one program over every module, linked with wrappers around every
+# allocator and pthread_create (tests/faults/inject.c). make check-faults builds it with
+# AddressSanitizer (LeakSanitizer included) and fails the N-th allocation, then the N-th
+# thread start, for every N the program reaches (tools/check-faults.sh).
+FAULTS_WRAP  := malloc calloc realloc posix_memalign aligned_alloc pthread_create \
+                gsl_matrix_alloc gsl_matrix_calloc gsl_vector_alloc gsl_vector_calloc \
+                gsl_rng_alloc gsl_permutation_alloc
+FAULTS_BIN   := $(BUILD)/tests/faults
+FAULTS_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/faults/*.c))
+
+$(FAULTS_BIN): $(FAULTS_OBJ) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) $(addprefix -Wl$(comma)--wrap=,$(FAULTS_WRAP)) -o $@ $^ $(LDLIBS_BASE)
+
+.PHONY: check-faults faults
+faults: $(FAULTS_BIN)
+check-faults:
+	@$(MAKE) --no-print-directory SANITIZE=address faults
+	@tools/check-faults.sh build/san-address/tests/faults build/san-address/lib/libndpar.a $(FAULTS_WRAP)
+
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run.
 BENCH_COMMON_SRC := $(wildcard bench/common/*.c)
