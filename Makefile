@@ -214,6 +214,39 @@ check-faults:
 	@$(MAKE) --no-print-directory SANITIZE=address faults
 	@tools/check-faults.sh build/san-address/tests/faults build/san-address/lib/libndpar.a $(FAULTS_WRAP)
 
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (tests/fuzz/fuzz_<target>.c): the code under test is compiled by clang
+# with coverage, ASan and UBSan; the rest of the program comes from the plain build.
+# make fuzz: FUZZ_SECONDS (default 600) per target, new inputs merged into the corpus
+# under tests/fuzz/corpus/<target>/; make fuzz-short: FUZZ_SECONDS=60, the tree untouched.
+FUZZ_PKGS    := clang libclang-rt-14-dev
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -D_GNU_SOURCE -Iinclude -Ibench/workload -Ibench/kernels -Itools/scalebench
+FUZZ_TARGETS := csv args
+FUZZ_SRC_csv := bench/workload/data.c
+FUZZ_LIB_csv := $(ALL_LIB)
+FUZZ_SRC_args := tools/scalebench/args.c
+FUZZ_LIB_args := $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB) -lgomp
+FUZZ_SECONDS ?= 600
+
+define fuzz_rules
+$(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(filter %.a,$(FUZZ_LIB_$(1))) | fuzz-deps
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIB_$(1)) $(LDLIBS_BASE)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
+FUZZ_BINS    := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
+
+.PHONY: fuzz fuzz-short fuzz-deps fuzzers
+fuzz-deps:
+	@sh tools/deps.sh $(FUZZ_PKGS)
+fuzzers: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	@tools/fuzz.sh $(FUZZ_SECONDS) merge $(BUILD)/fuzz $(FUZZ_TARGETS)
+fuzz-short: $(FUZZ_BINS)
+	@tools/fuzz.sh 60 keep $(BUILD)/fuzz $(FUZZ_TARGETS)
+
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run.
 BENCH_COMMON_SRC := $(wildcard bench/common/*.c)
