@@ -51,9 +51,9 @@ size_t ndpar_cacheline_round(size_t bytes) {
   return padded / NDPAR_CACHELINE * NDPAR_CACHELINE;
 }
 
-double ndpar_pow2_unit(double max_abs) {
-  if (!(max_abs > 0) || !isfinite(max_abs)) return 1.0;
-  return ldexp(1.0, -ilogb(max_abs));
+int ndpar_pow2_exponent(double max_abs) {
+  if (!(max_abs > 0) || !isfinite(max_abs)) return 0;
+  return -ilogb(max_abs);
 }
 
 int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes) {

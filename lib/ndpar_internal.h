@@ -86,10 +86,11 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
   return ndpar_size_mul(a, b, &ab) && ndpar_size_mul(ab, c, out);
 }
 
-/* A power of two u with max_abs * u in [1, 2), for rescaling values near the ends of the
- * double range before they are summed or squared (multiplying by u is exact while the
- * result stays normal); 1 if max_abs is 0 or not finite. */
-double ndpar_pow2_unit(double max_abs);
+/* The exponent e with ldexp(max_abs, e) in [1, 2), for rescaling values near the ends of
+ * the double range before they are summed or squared (ldexp is exact while the result
+ * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs
+ * is 0 or not finite. */
+int ndpar_pow2_exponent(double max_abs);
 
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -161,7 +161,9 @@ static int mc_alloc(mc_ctx *c, size_t threads, unsigned long seed, int need_sort
   if (status) return status;
   c->streams = ndpar_streams_alloc(threads, seed);
   if (c->streams == NULL) return GSL_ENOMEM;
-  if (need_sort) return ndpar_slots_alloc(&c->sort_scratch, threads, c->samples * sizeof(double));
+  size_t bytes; /* samples doubles per worker; SIZE_MAX (refused by slots_alloc) if that wraps */
+  if (!ndpar_size_mul(c->samples, sizeof(double), &bytes)) bytes = SIZE_MAX;
+  if (need_sort) return ndpar_slots_alloc(&c->sort_scratch, threads, bytes);
   return GSL_SUCCESS;
 }
 

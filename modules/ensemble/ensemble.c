@@ -16,13 +16,16 @@ typedef struct {
   size_t n, m, cols;
   const ndpar_model *models;
   ndpar_agg agg;
-  const double *weights; /* the caller's, for the weighted mean */
+  const double *weights; /* the caller's, for the weighted mean, scaled by a power of two
+                          * (exact) so that the largest is in [1, 2): weights near DBL_MAX
+                          * neither overflow their sum nor their products */
   double trim;
   int ignore_nonfinite;
   ndpar_blocks outs;
   unsigned char *nonfinite; /* per (batch, member) task: its output had NaN or Inf */
   gsl_matrix *const *out, *const *spread;
   ndpar_slots scratch; /* per worker: m values to select, sort or skip */
+  double *own_weights; /* the scaled weights' allocation */
 } ens_ctx;
 
 static int member_task(const ndpar_task *t, void *vc) {
@@ -155,9 +158,22 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
 
 /* ---- the run ---- */
 
+static double *scaled_weights(const double *weights, size_t m) {
+  double *w = malloc(m * sizeof *w), wmax = 0;
+  if (w == NULL) return NULL;
+  for (size_t k = 0; k < m; k++) wmax = weights[k] > wmax ? weights[k] : wmax;
+  int e = ndpar_pow2_exponent(wmax);
+  for (size_t k = 0; k < m; k++) w[k] = ldexp(weights[k], e);
+  return w;
+}
+
 static int setup(ens_ctx *c, size_t threads) {
-  c->nonfinite = calloc(c->n * c->m, 1);
-  if (c->nonfinite == NULL) GSL_ERROR("ensemble: out of memory", GSL_ENOMEM);
+  size_t tasks;
+  if (!ndpar_size_mul(c->n, c->m, &tasks)) GSL_ERROR("ensemble: n * m tasks overflow a size_t", GSL_EINVAL);
+  c->nonfinite = calloc(tasks, 1);
+  if (c->agg == NDPAR_AGG_WEIGHTED_MEAN) c->weights = c->own_weights = scaled_weights(c->weights, c->m);
+  if (c->nonfinite == NULL || (c->agg == NDPAR_AGG_WEIGHTED_MEAN && c->own_weights == NULL))
+    GSL_ERROR("ensemble: out of memory", GSL_ENOMEM);
   int status = ndpar_blocks_alloc(&c->outs, "ensemble", c->x, c->n, c->m, c->cols);
   if (status) return status;
   return ndpar_slots_alloc(&c->scratch, threads, c->m * sizeof(double));
@@ -191,6 +207,7 @@ int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, si
     status = ndpar_pool_run_range(p, c.outs.rowstart[n], aggregate_range, &c, NULL);
   ndpar_blocks_free(&c.outs);
   free(c.nonfinite);
+  free(c.own_weights);
   ndpar_slots_free(&c.scratch);
   return status;
 }

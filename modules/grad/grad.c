@@ -183,22 +183,44 @@ int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vect
 
 typedef struct {
   const gsl_vector *const *grads;
-  const double *weights;
+  const double *weights; /* the caller's scaled by a power of two (exact): largest in [1, 2) */
   size_t n;
   double wsum;
   gsl_vector *out;
 } agg_ctx;
+
+static double weight_of(const agg_ctx *c, size_t i) { return c->weights ? c->weights[i] : 1.0; }
+
+/* The same mean as sum (w_i / wsum) g_i: no partial sum exceeds max |g|, so it stays
+ * finite for gradients near DBL_MAX, where the plain sum overflows. */
+static double convex_mean(const agg_ctx *c, size_t j) {
+  double acc = 0;
+  for (size_t i = 0; i < c->n; i++) acc += weight_of(c, i) / c->wsum * gsl_vector_get(c->grads[i], j);
+  return acc;
+}
 
 static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   agg_ctx *c = vc;
   for (size_t j = begin; j < end; j++) {
     double acc = 0;
-    for (size_t i = 0; i < c->n; i++)
-      acc += (c->weights ? c->weights[i] : 1.0) * gsl_vector_get(c->grads[i], j);
-    gsl_vector_set(c->out, j, acc / c->wsum);
+    for (size_t i = 0; i < c->n; i++) acc += weight_of(c, i) * gsl_vector_get(c->grads[i], j);
+    double mean = acc / c->wsum;
+    gsl_vector_set(c->out, j, isfinite(mean) ? mean : convex_mean(c, j));
   }
   return GSL_SUCCESS;
+}
+
+/* The weights scaled by 2^e so that the largest is in [1, 2): exact, and neither the sum
+ * of weights near DBL_MAX nor their products with the gradients overflow. */
+static double *scaled_weights(const double *weights, size_t n, double *wsum) {
+  double *w = malloc(n * sizeof *w), wmax = 0;
+  if (w == NULL) return NULL;
+  for (size_t i = 0; i < n; i++) wmax = weights[i] > wmax ? weights[i] : wmax;
+  int e = ndpar_pow2_exponent(wmax);
+  *wsum = 0;
+  for (size_t i = 0; i < n; i++) *wsum += w[i] = ldexp(weights[i], e);
+  return w;
 }
 
 int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
@@ -220,10 +242,16 @@ int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const do
     wsum += weights ? weights[i] : 1.0;
   }
   NDPAR_REQUIRE(wsum > 0, "grad_aggregate: the weights sum to zero", GSL_EINVAL);
-  agg_ctx c = {grads, weights, n, wsum, out};
+  double *w = weights ? scaled_weights(weights, n, &wsum) : NULL;
+  if (weights && w == NULL) GSL_ERROR("grad_aggregate: out of memory", GSL_ENOMEM);
+  agg_ctx c = {grads, w, n, wsum, out};
+  int status;
   if (out->size < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
-    return aggregate_range(0, out->size, &t, &c);
+    status = aggregate_range(0, out->size, &t, &c);
+  } else {
+    status = ndpar_pool_run_range(p, out->size, aggregate_range, &c, NULL);
   }
-  return ndpar_pool_run_range(p, out->size, aggregate_range, &c, NULL);
+  free(w);
+  return status;
 }

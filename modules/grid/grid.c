@@ -167,6 +167,9 @@ int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
 
 ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
   NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: sizes must be positive", GSL_EINVAL);
+  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked */
+  NDPAR_REQUIRE_NULL(ndpar_size_mul3(candidates, folds, sizeof(double), &bytes),
+                     "grid_result_alloc: candidates x folds scores overflow a size_t", GSL_EINVAL);
   ndpar_grid_result *r = calloc(1, sizeof *r);
   if (r) {
     r->candidates = candidates;

@@ -335,3 +335,11 @@ Test(grid_errors, zero_columns_are_refused_on_the_calling_thread) {
   ndpar_grid_result_free(r);
   free_problem(&pb);
 }
+
+Test(grid_errors, a_result_table_that_overflows_is_refused) {
+  test_quiet_gsl_errors();
+  cr_assert_null(ndpar_grid_result_alloc((size_t)1 << 33, (size_t)1 << 31), "2^64 / 8 scores: wraps");
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cr_assert_null(ndpar_grid_result_alloc(SIZE_MAX, 2));
+  cr_assert_eq(test_gsl_error_count(), 2);
+}
