@@ -223,17 +223,22 @@ FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -D_GNU_SOURCE -Iinclude -Ibench/workload -Ibench/kernels -Itools/scalebench
-FUZZ_TARGETS := csv args
+FUZZ_TARGETS := csv args baseline
 FUZZ_SRC_csv := bench/workload/data.c
 FUZZ_LIB_csv := $(ALL_LIB)
 FUZZ_SRC_args := tools/scalebench/args.c
 FUZZ_LIB_args := $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB) -lgomp
+FUZZ_SRC_baseline := tools/scalebench/output.c
+FUZZ_LIB_baseline := $(ALL_LIB)
+# The reader ends a bad baseline with an exit; the target jumps back instead and frees
+# what the reader held (tests/fuzz/fuzz_baseline.c keeps the list).
+FUZZ_DEFS_baseline := -Dmalloc=fuzz_malloc -Drealloc=fuzz_realloc -Dfree=fuzz_free
 FUZZ_SECONDS ?= 600
 
 define fuzz_rules
 $(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(filter %.a,$(FUZZ_LIB_$(1))) | fuzz-deps
 	@mkdir -p $$(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIB_$(1)) $(LDLIBS_BASE)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS_$(1)) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIB_$(1)) $(LDLIBS_BASE)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
 FUZZ_BINS    := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))

@@ -16,8 +16,8 @@ for t in "$@"; do
   "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$dir/crashes/$t-" "${dict[@]}" "$work" "$seed" > "$dir/$t.log" 2>&1
   rc=$?
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/$t.log" | grep -o '[0-9]*$')
-  secs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$dir/$t.log" | grep -o '[0-9]*$')
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/$t.log" | tail -1 | grep -o '[0-9]*$')
+  secs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$dir/$t.log" | tail -1 | grep -o '[0-9]*$')
   cov=$(grep -oE 'cov: [0-9]+' "$dir/$t.log" | tail -1)
   echo "fuzz $t: ${execs:-?} inputs run (${secs:-?}/s), $cov, corpus $(ls "$work" | wc -l) working + $(ls "$seed" | wc -l) kept; exit $rc"
   if [ $rc -ne 0 ]; then

@@ -2,6 +2,7 @@
  * See docs/scalebench.1 or --help. Exit status: 0 done, 1 a workload or a file failed,
  * 2 bad usage or input. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,16 @@
 #include "wl.h"
 #include "scalebench.h"
 
+
+void sb_usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "scalebench: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  exit(2);
+}
 
 static void usage(void) {
   printf("usage: scalebench [sb_options]\n"
