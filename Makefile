@@ -214,6 +214,20 @@ check-faults:
 	@$(MAKE) --no-print-directory SANITIZE=address faults
 	@tools/check-faults.sh build/san-address/tests/faults build/san-address/lib/libndpar.a $(FAULTS_WRAP)
 
+# ---------------------------------------------------------------- soak
+# tests/soak: 4 application threads on the default pool, pools allocated and freed
+# alongside, runs failing at random, for SOAK_SECONDS (make soak SANITIZE=thread in CI).
+SOAK_BIN     := $(BUILD)/tests/soak
+SOAK_SECONDS ?= 20
+
+$(SOAK_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/soak/*.c)) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+
+.PHONY: soak
+soak: $(SOAK_BIN)
+	@SOAK_SECONDS=$(SOAK_SECONDS) tools/run-tests.sh $(SOAK_BIN)
+
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets (tests/fuzz/fuzz_<target>.c): the code under test is compiled by clang
 # with coverage, ASan and UBSan; the rest of the program comes from the plain build.
