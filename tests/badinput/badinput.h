@@ -86,12 +86,17 @@ const char *bi_label(void);
 
 #define EXPECT_TRUE(cond) cr_assert((cond), "%s: expected %s", bi_label(), #cond)
 
-/* A matrix or vector filled with BI_SENTINEL (freed when the case's process exits), and
- * the check that it still is. */
+/* A matrix or vector filled with BI_SENTINEL, and the check that it still is. What the
+ * bi_ helpers return is freed when the case ends: a leak report is the library's. */
 gsl_matrix *bi_sentinel_matrix(size_t rows, size_t cols);
 gsl_vector *bi_sentinel_vector(size_t n);
 void bi_assert_untouched_matrix(const gsl_matrix *m, const char *name);
 void bi_assert_untouched_vector(const gsl_vector *v, const char *name);
+/* Holds p (if not NULL) until the case ends, then calls release(p); returns p. */
+void *bi_hold(void *p, void (*release)(void *));
+void bi_free_matrix(void *m);
+void bi_free_vector(void *v);
+void bi_free_pool(void *p);
 /* A rows x cols matrix of small distinct values (i - j / 7); a vector of 0..n-1. */
 gsl_matrix *bi_matrix(size_t rows, size_t cols);
 gsl_vector *bi_vector(size_t n);

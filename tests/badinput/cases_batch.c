@@ -45,7 +45,7 @@ CASE(ndpar_batch_infer, "n = 0 with NULL arrays is a no-op") {
 }
 
 CASE(ndpar_batch_infer, "0-column inputs and outputs") {
-  const gsl_matrix *x[1] = {gsl_matrix_alloc(3, 1)};
+  const gsl_matrix *x[1] = {bi_matrix(3, 1)};
   gsl_matrix *y[1] = {bi_sentinel_matrix(2, 1)};
   EXPECT_CODE(ndpar_batch_infer(bi_pool(2), x, y, 1, bi_predict_copy, NULL), GSL_EBADLEN);
   untouched(y, 1, "y");

@@ -82,6 +82,8 @@ CASE(ndpar_thread_scratch_release, "with nothing held, twice") {
 
 /* ---- streams ---- */
 
+static void free_streams(void *s) { ndpar_streams_free(s); }
+
 CASE(ndpar_stream_seed, "extreme seeds and indices are distinct and stable") {
   unsigned long a = ndpar_stream_seed(0, 0), b = ndpar_stream_seed(0, SIZE_MAX);
   unsigned long c = ndpar_stream_seed(ULONG_MAX, 0), d = ndpar_stream_seed(ULONG_MAX, SIZE_MAX);
@@ -104,13 +106,12 @@ CASE(ndpar_streams_at, "NULL streams: a defined answer, no crash") {
 }
 
 CASE(ndpar_streams_at, "extreme index on a valid stream") {
-  ndpar_streams *s = ndpar_streams_alloc(2, ULONG_MAX);
+  ndpar_streams *s = bi_hold(ndpar_streams_alloc(2, ULONG_MAX), free_streams);
   EXPECT_TRUE(s != NULL);
   gsl_rng *r = ndpar_streams_at(s, 1, SIZE_MAX);
   EXPECT_TRUE(r != NULL);
   unsigned long x = gsl_rng_get(r);
   EXPECT_TRUE(gsl_rng_get(ndpar_streams_at(s, 0, SIZE_MAX)) == x);
-  ndpar_streams_free(s);
 }
 
 CASE(ndpar_streams_at_pair, "NULL streams: a defined answer, no crash") {
@@ -118,12 +119,11 @@ CASE(ndpar_streams_at_pair, "NULL streams: a defined answer, no crash") {
 }
 
 CASE(ndpar_streams_at_pair, "extreme pair on a valid stream") {
-  ndpar_streams *s = ndpar_streams_alloc(1, 0);
+  ndpar_streams *s = bi_hold(ndpar_streams_alloc(1, 0), free_streams);
   EXPECT_TRUE(s != NULL);
   unsigned long x = gsl_rng_get(ndpar_streams_at_pair(s, 0, SIZE_MAX, SIZE_MAX));
   unsigned long y = gsl_rng_get(ndpar_streams_at_pair(s, 0, SIZE_MAX, 0));
   EXPECT_TRUE(x != y);
-  ndpar_streams_free(s);
 }
 
 /* ---- timer and row batches ---- */

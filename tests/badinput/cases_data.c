@@ -64,6 +64,8 @@ CASE(ndpar_colstats, "subnormals and DBL_MAX keep their order of magnitude") {
 
 /* ---- scalers ---- */
 
+static void free_scaler(void *s) { ndpar_scaler_free(s); }
+
 CASE(ndpar_scaler_alloc, "0 columns; unknown kind; SIZE_MAX columns") {
   EXPECT_NULL(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 0));
   EXPECT_NULL(ndpar_scaler_alloc((ndpar_scale_kind)99, 3));
@@ -76,13 +78,12 @@ CASE(ndpar_scaler_free, "NULL") { ndpar_scaler_free(NULL); }
 
 CASE(ndpar_scaler_set_flags, "NULL scaler; unknown flags") {
   EXPECT_CODE(ndpar_scaler_set_flags(NULL, 0), GSL_EFAULT);
-  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2);
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2), free_scaler);
   EXPECT_CODE(ndpar_scaler_set_flags(s, -1), GSL_EINVAL);
-  ndpar_scaler_free(s);
 }
 
 CASE(ndpar_scaler_fit, "NULL scaler and x; columns not the scaler's; empty x; NaN") {
-  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2);
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2), free_scaler);
   gsl_matrix *x = bi_matrix(4, 3);
   EXPECT_CODE(ndpar_scaler_fit(NULL, NULL, x), GSL_EFAULT);
   EXPECT_CODE(ndpar_scaler_fit(NULL, s, NULL), GSL_EFAULT);
@@ -93,13 +94,12 @@ CASE(ndpar_scaler_fit, "NULL scaler and x; columns not the scaler's; empty x; Na
   EXPECT_CODE(ndpar_scaler_fit(bi_pool(2), s, y), GSL_EDOM);
   const gsl_vector *c, *sc;
   EXPECT_CODE(ndpar_scaler_params(s, &c, &sc), GSL_EINVAL); /* still unfitted */
-  ndpar_scaler_free(s);
 }
 
 /* Fits kind on the +-1e308 column and transforms: finite and in [lo, hi], or an error;
  * the inverse gives the data back. A scale whose range overflows is documented as +Inf. */
 static void extreme_scaler(ndpar_scale_kind kind, double lo, double hi) {
-  ndpar_scaler *s = ndpar_scaler_alloc(kind, 2);
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(kind, 2), free_scaler);
   gsl_matrix *x = extreme_matrix(), *orig = extreme_matrix();
   if (ndpar_scaler_fit(bi_pool(2), s, x) != GSL_SUCCESS) return;
   const gsl_vector *center, *scale;
@@ -120,7 +120,6 @@ static void extreme_scaler(ndpar_scale_kind kind, double lo, double hi) {
       cr_assert(isfinite(v) && fabs(v - want) <= 1e-12 * fabs(want) + 1e-12, "%s: (%zu, %zu) back as %g, was %g",
                 bi_label(), i, j, v, want);
     }
-  ndpar_scaler_free(s);
 }
 
 CASE(ndpar_scaler_fit, "finite extremes, MINMAX: values in [0, 1], never NaN") {
@@ -136,7 +135,7 @@ CASE(ndpar_scaler_fit, "finite extremes, ROBUST: finite") { extreme_scaler(NDPAR
 CASE(ndpar_scaler_fit, "finite extremes, MAXABS: in [-1, 1]") { extreme_scaler(NDPAR_SCALE_MAXABS, -1, 1); }
 
 CASE(ndpar_scaler_transform, "unfitted; NULL; wrong columns; empty: data untouched") {
-  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MINMAX, 2);
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_MINMAX, 2), free_scaler);
   gsl_matrix *x = bi_sentinel_matrix(3, 2), *w = bi_sentinel_matrix(3, 3);
   EXPECT_CODE(ndpar_scaler_transform(NULL, s, x), GSL_EINVAL);
   EXPECT_CODE(ndpar_scaler_transform(NULL, NULL, x), GSL_EFAULT);
@@ -146,11 +145,10 @@ CASE(ndpar_scaler_transform, "unfitted; NULL; wrong columns; empty: data untouch
   EXPECT_CODE(ndpar_scaler_transform(bi_pool(2), s, (gsl_matrix *)&zero_cols), GSL_EBADLEN);
   bi_assert_untouched_matrix(x, "x");
   bi_assert_untouched_matrix(w, "x");
-  ndpar_scaler_free(s);
 }
 
 CASE(ndpar_scaler_inverse, "unfitted; NULL; wrong columns: data untouched") {
-  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_ROBUST, 2);
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_ROBUST, 2), free_scaler);
   gsl_matrix *x = bi_sentinel_matrix(3, 2), *w = bi_sentinel_matrix(3, 1);
   EXPECT_CODE(ndpar_scaler_inverse(NULL, s, x), GSL_EINVAL);
   EXPECT_CODE(ndpar_scaler_inverse(NULL, NULL, x), GSL_EFAULT);
@@ -159,16 +157,14 @@ CASE(ndpar_scaler_inverse, "unfitted; NULL; wrong columns: data untouched") {
   EXPECT_CODE(ndpar_scaler_inverse(bi_pool(2), s, w), GSL_EBADLEN);
   bi_assert_untouched_matrix(x, "x");
   bi_assert_untouched_matrix(w, "x");
-  ndpar_scaler_free(s);
 }
 
 CASE(ndpar_scaler_params, "NULL scaler; unfitted; NULL outputs") {
   const gsl_vector *c = (const gsl_vector *)&c, *sc = (const gsl_vector *)&sc;
   EXPECT_CODE(ndpar_scaler_params(NULL, &c, &sc), GSL_EFAULT);
-  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MAXABS, 1);
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_MAXABS, 1), free_scaler);
   EXPECT_CODE(ndpar_scaler_params(s, &c, &sc), GSL_EINVAL);
   EXPECT_TRUE(c == (const gsl_vector *)&c && sc == (const gsl_vector *)&sc);
-  ndpar_scaler_free(s);
 }
 
 /* ---- generic chunks ---- */

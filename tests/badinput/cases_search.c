@@ -3,6 +3,10 @@
 
 #include "badinput.h"
 
+static void free_grid(void *g) { ndpar_grid_free(g); }
+static void free_folds(void *f) { ndpar_folds_free(f); }
+static void free_result(void *r) { ndpar_grid_result_free(r); }
+
 /* ---- folds ---- */
 
 CASE(ndpar_folds_kfold, "k < 2; k > n; n = 0") {
@@ -41,13 +45,12 @@ CASE(ndpar_folds_timeseries, "horizon, gap, windows near SIZE_MAX") {
 }
 
 CASE(ndpar_folds_timeseries, "max_train = SIZE_MAX is 'all'") {
-  ndpar_folds *f = ndpar_folds_timeseries(20, 2, 2, 2, 0, SIZE_MAX);
+  ndpar_folds *f = bi_hold(ndpar_folds_timeseries(20, 2, 2, 2, 0, SIZE_MAX), free_folds);
   EXPECT_TRUE(f != NULL);
   const size_t *tr, *va;
   size_t ntr, nva;
   EXPECT_OK(ndpar_folds_get(f, 0, &tr, &ntr, &va, &nva));
   EXPECT_TRUE(ntr == 16 && nva == 2 && tr[0] == 0 && va[0] == 16);
-  ndpar_folds_free(f);
 }
 
 CASE(ndpar_folds_alloc, "k = 0; n = 0; k = SIZE_MAX; 2^61 folds") {
@@ -58,7 +61,7 @@ CASE(ndpar_folds_alloc, "k = 0; n = 0; k = SIZE_MAX; 2^61 folds") {
 }
 
 CASE(ndpar_folds_set, "NULL folds, arrays; fold past the end; empty sets; indices >= n") {
-  ndpar_folds *f = ndpar_folds_alloc(5, 2);
+  ndpar_folds *f = bi_hold(ndpar_folds_alloc(5, 2), free_folds);
   const size_t tr[2] = {0, 1}, va[1] = {2}, out[1] = {5}, huge[1] = {SIZE_MAX};
   EXPECT_CODE(ndpar_folds_set(NULL, 0, tr, 2, va, 1), GSL_EFAULT);
   EXPECT_CODE(ndpar_folds_set(f, 2, tr, 2, va, 1), GSL_EINVAL);
@@ -72,15 +75,13 @@ CASE(ndpar_folds_set, "NULL folds, arrays; fold past the end; empty sets; indice
   const size_t *t = NULL, *v = NULL;
   size_t nt = 77, nv = 77;
   EXPECT_CODE(ndpar_folds_get(f, 0, &t, &nt, &v, &nv), GSL_EINVAL); /* still unset */
-  ndpar_folds_free(f);
 }
 
 CASE(ndpar_folds_set, "ntrain = 2^61 (the copy's size overflows)") {
-  ndpar_folds *f = ndpar_folds_alloc(5, 2);
+  ndpar_folds *f = bi_hold(ndpar_folds_alloc(5, 2), free_folds);
   const size_t tr[1] = {6}, va[1] = {2};
   /* An index check reads every entry: it must fail at tr[0] (not below n) before reading on. */
   EXPECT_EITHER(ndpar_folds_set(f, 0, tr, (size_t)1 << 61, va, 1), GSL_EINVAL, GSL_ENOMEM);
-  ndpar_folds_free(f);
 }
 
 CASE(ndpar_folds_count, "NULL") { EXPECT_TRUE(ndpar_folds_count(NULL) == 0); }
@@ -88,20 +89,19 @@ CASE(ndpar_folds_samples, "NULL") { EXPECT_TRUE(ndpar_folds_samples(NULL) == 0);
 CASE(ndpar_folds_free, "NULL") { ndpar_folds_free(NULL); }
 
 CASE(ndpar_folds_get, "NULL folds; fold past the end; outputs untouched") {
-  ndpar_folds *f = ndpar_folds_kfold(6, 3, 0, 1);
+  ndpar_folds *f = bi_hold(ndpar_folds_kfold(6, 3, 0, 1), free_folds);
   const size_t *t = (const size_t *)&t, *v = (const size_t *)&v;
   size_t nt = 77, nv = 77;
   EXPECT_CODE(ndpar_folds_get(NULL, 0, &t, &nt, &v, &nv), GSL_EFAULT);
   EXPECT_CODE(ndpar_folds_get(f, 3, &t, &nt, &v, &nv), GSL_EINVAL);
   EXPECT_CODE(ndpar_folds_get(f, SIZE_MAX, &t, &nt, &v, &nv), GSL_EINVAL);
   EXPECT_TRUE(nt == 77 && nv == 77 && t == (const size_t *)&t && v == (const size_t *)&v);
-  ndpar_folds_free(f);
 }
 
 /* ---- cv ---- */
 
 CASE(ndpar_cv_run, "NULL x, y, folds, callback, scores") {
-  ndpar_folds *f = ndpar_folds_kfold(6, 3, 0, 1);
+  ndpar_folds *f = bi_hold(ndpar_folds_kfold(6, 3, 0, 1), free_folds);
   gsl_matrix *x = bi_matrix(6, 2);
   gsl_vector *y = bi_vector(6), *sc = bi_sentinel_vector(3);
   EXPECT_CODE(ndpar_cv_run(NULL, NULL, y, f, bi_fit_score, NULL, sc), GSL_EFAULT);
@@ -110,11 +110,10 @@ CASE(ndpar_cv_run, "NULL x, y, folds, callback, scores") {
   EXPECT_CODE(ndpar_cv_run(NULL, x, y, f, NULL, NULL, sc), GSL_EFAULT);
   EXPECT_CODE(ndpar_cv_run(NULL, x, y, f, bi_fit_score, NULL, NULL), GSL_EFAULT);
   bi_assert_untouched_vector(sc, "scores");
-  ndpar_folds_free(f);
 }
 
 CASE(ndpar_cv_run, "rows, y length, scores length not the folds'") {
-  ndpar_folds *f = ndpar_folds_kfold(6, 3, 0, 1);
+  ndpar_folds *f = bi_hold(ndpar_folds_kfold(6, 3, 0, 1), free_folds);
   gsl_matrix *x = bi_matrix(6, 2), *x5 = bi_matrix(5, 2);
   gsl_vector *y = bi_vector(6), *y7 = bi_vector(7), *sc = bi_sentinel_vector(3), *sc2 = bi_sentinel_vector(2);
   EXPECT_CODE(ndpar_cv_run(bi_pool(2), x5, y, f, bi_fit_score, NULL, sc), GSL_EBADLEN);
@@ -122,27 +121,24 @@ CASE(ndpar_cv_run, "rows, y length, scores length not the folds'") {
   EXPECT_CODE(ndpar_cv_run(bi_pool(2), x, y, f, bi_fit_score, NULL, sc2), GSL_EBADLEN);
   bi_assert_untouched_vector(sc, "scores");
   bi_assert_untouched_vector(sc2, "scores");
-  ndpar_folds_free(f);
 }
 
 CASE(ndpar_cv_run, "x with 0 columns: rejected on the calling thread") {
-  ndpar_folds *f = ndpar_folds_kfold(6, 3, 1, 1);
+  ndpar_folds *f = bi_hold(ndpar_folds_kfold(6, 3, 1, 1), free_folds);
   gsl_matrix x = {6, 0, 0, NULL, NULL, 0};
   gsl_vector *y = bi_vector(6), *sc = bi_sentinel_vector(3);
   EXPECT_CODE(ndpar_cv_run(bi_pool(3), &x, y, f, bi_fit_score, NULL, sc), GSL_EBADLEN);
   bi_assert_untouched_vector(sc, "scores");
-  ndpar_folds_free(f);
 }
 
 CASE(ndpar_cv_run_ex, "folds never set; NULL failed allowed") {
-  ndpar_folds *f = ndpar_folds_alloc(6, 2);
+  ndpar_folds *f = bi_hold(ndpar_folds_alloc(6, 2), free_folds);
   gsl_matrix *x = bi_matrix(6, 2);
   gsl_vector *y = bi_vector(6), *sc = bi_sentinel_vector(2);
   size_t failed = 77;
   EXPECT_CODE(ndpar_cv_run_ex(bi_pool(2), x, y, f, bi_fit_score, NULL, sc, &failed), GSL_EINVAL);
   EXPECT_CODE(ndpar_cv_run_ex(bi_pool(2), x, y, f, bi_fit_score, NULL, sc, NULL), GSL_EINVAL);
   bi_assert_untouched_vector(sc, "scores");
-  ndpar_folds_free(f);
 }
 
 CASE(ndpar_cv_summary, "NULL scores; NULL outputs; all NaN") {
@@ -169,15 +165,14 @@ CASE(ndpar_cv_summary, "scores of +-1e308: mean 0 and the finite sd (1.15e308), 
 static const double three[3] = {0.1, 1, 10};
 
 CASE(ndpar_grid_alloc, "an empty grid has no candidates") {
-  ndpar_grid *g = ndpar_grid_alloc();
+  ndpar_grid *g = bi_hold(ndpar_grid_alloc(), free_grid);
   EXPECT_TRUE(g != NULL && ndpar_grid_size(g) == 0 && ndpar_grid_naxes(g) == 0);
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_free, "NULL") { ndpar_grid_free(NULL); }
 
 CASE(ndpar_grid_add, "NULL grid, name, values; empty name; n = 0; a name used twice") {
-  ndpar_grid *g = ndpar_grid_alloc();
+  ndpar_grid *g = bi_hold(ndpar_grid_alloc(), free_grid);
   EXPECT_CODE(ndpar_grid_add(NULL, "a", three, 3), GSL_EFAULT);
   EXPECT_CODE(ndpar_grid_add(g, NULL, three, 3), GSL_EINVAL);
   EXPECT_CODE(ndpar_grid_add(g, "", three, 3), GSL_EINVAL);
@@ -186,26 +181,22 @@ CASE(ndpar_grid_add, "NULL grid, name, values; empty name; n = 0; a name used tw
   EXPECT_OK(ndpar_grid_add(g, "a", three, 3));
   EXPECT_CODE(ndpar_grid_add(g, "a", three, 3), GSL_EINVAL);
   EXPECT_TRUE(ndpar_grid_size(g) == 3 && ndpar_grid_naxes(g) == 1);
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_add, "n = 2^61: the copy's size overflows") {
-  ndpar_grid *g = ndpar_grid_alloc();
+  ndpar_grid *g = bi_hold(ndpar_grid_alloc(), free_grid);
   EXPECT_EITHER(ndpar_grid_add(g, "a", three, (size_t)1 << 61), GSL_EINVAL, GSL_ENOMEM);
   EXPECT_TRUE(ndpar_grid_naxes(g) == 0);
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_add, "4 axes x 65536 values: the product overflows, refused") {
-  ndpar_grid *g = ndpar_grid_alloc();
-  double *v = calloc(65536, sizeof *v);
+  ndpar_grid *g = bi_hold(ndpar_grid_alloc(), free_grid);
+  double *v = bi_hold(calloc(65536, sizeof *v), free);
   const char *names[4] = {"a", "b", "c", "d"};
   int s = GSL_SUCCESS;
   for (size_t a = 0; a < 4 && s == GSL_SUCCESS; a++) s = ndpar_grid_add(g, names[a], v, 65536);
   /* Either the fourth axis is refused, or the size is not a wrapped 0. */
   EXPECT_TRUE(s != GSL_SUCCESS || ndpar_grid_size(g) != 0);
-  free(v);
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_random, "NULL axes; 0 axes; n = 0; NaN, Inf, lo > hi, log with lo <= 0") {
@@ -227,7 +218,7 @@ CASE(ndpar_grid_random, "n = 2^61 + 1: the draws' size overflows") {
 
 CASE(ndpar_grid_random, "[-1e308, 1e308] and [-DBL_MAX, DBL_MAX]: every draw finite and in range") {
   ndpar_grid_range r[2] = {{"a", -1e308, 1e308, 0}, {"b", -DBL_MAX, DBL_MAX, 0}};
-  ndpar_grid *g = ndpar_grid_random(r, 2, 64, 7);
+  ndpar_grid *g = bi_hold(ndpar_grid_random(r, 2, 64, 7), free_grid);
   if (g == NULL) return; /* refused with a code: acceptable */
   double p[2];
   for (size_t i = 0; i < 64; i++) {
@@ -235,19 +226,17 @@ CASE(ndpar_grid_random, "[-1e308, 1e308] and [-DBL_MAX, DBL_MAX]: every draw fin
     cr_assert(isfinite(p[0]) && isfinite(p[1]) && fabs(p[0]) <= 1e308, "%s: candidate %zu = (%g, %g)",
               bi_label(), i, p[0], p[1]);
   }
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_random, "log axis over [DBL_MIN, DBL_MAX]: finite and in range") {
   ndpar_grid_range r = {"a", DBL_MIN, DBL_MAX, 1};
-  ndpar_grid *g = ndpar_grid_random(&r, 1, 64, 7);
+  ndpar_grid *g = bi_hold(ndpar_grid_random(&r, 1, 64, 7), free_grid);
   if (g == NULL) return;
   for (size_t i = 0; i < 64; i++) {
     double p;
     EXPECT_OK(ndpar_grid_candidate(g, i, &p));
     cr_assert(isfinite(p) && p >= DBL_MIN && p <= DBL_MAX, "%s: candidate %zu = %g", bi_label(), i, p);
   }
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_size, "NULL") { EXPECT_TRUE(ndpar_grid_size(NULL) == 0); }
@@ -255,14 +244,13 @@ CASE(ndpar_grid_naxes, "NULL") { EXPECT_TRUE(ndpar_grid_naxes(NULL) == 0); }
 
 CASE(ndpar_grid_axis_name, "NULL grid; axis past the end") {
   EXPECT_TRUE(ndpar_grid_axis_name(NULL, 0) == NULL);
-  ndpar_grid *g = ndpar_grid_alloc();
+  ndpar_grid *g = bi_hold(ndpar_grid_alloc(), free_grid);
   EXPECT_OK(ndpar_grid_add(g, "alpha", three, 3));
   EXPECT_TRUE(ndpar_grid_axis_name(g, 1) == NULL && ndpar_grid_axis_name(g, SIZE_MAX) == NULL);
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_candidate, "NULL grid, params; index past the end; an empty grid") {
-  ndpar_grid *g = ndpar_grid_alloc();
+  ndpar_grid *g = bi_hold(ndpar_grid_alloc(), free_grid);
   double p[2] = {BI_SENTINEL, BI_SENTINEL};
   EXPECT_CODE(ndpar_grid_candidate(g, 0, p), GSL_EINVAL);
   EXPECT_OK(ndpar_grid_add(g, "a", three, 3));
@@ -271,7 +259,6 @@ CASE(ndpar_grid_candidate, "NULL grid, params; index past the end; an empty grid
   EXPECT_CODE(ndpar_grid_candidate(g, 3, p), GSL_EINVAL);
   EXPECT_CODE(ndpar_grid_candidate(g, SIZE_MAX, p), GSL_EINVAL);
   EXPECT_TRUE(p[0] == BI_SENTINEL && p[1] == BI_SENTINEL);
-  ndpar_grid_free(g);
 }
 
 CASE(ndpar_grid_result_alloc, "0 candidates or folds; products that overflow") {
@@ -295,6 +282,9 @@ typedef struct {
 static search make_search(void) {
   search s = {ndpar_grid_alloc(), ndpar_folds_kfold(6, 2, 0, 1), bi_matrix(6, 2), bi_vector(6),
               ndpar_grid_result_alloc(3, 2)};
+  bi_hold(s.g, free_grid);
+  bi_hold(s.f, free_folds);
+  bi_hold(s.r, free_result);
   cr_assert(ndpar_grid_add(s.g, "a", three, 3) == GSL_SUCCESS);
   gsl_matrix_set_all(s.r->scores, BI_SENTINEL);
   return s;
@@ -310,14 +300,14 @@ CASE(ndpar_grid_search, "NULL grid, x, y, folds, callback, result; empty grid") 
   EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, NULL, bi_param_fit_score, NULL, s.r), GSL_EFAULT);
   EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, s.f, NULL, NULL, s.r), GSL_EFAULT);
   EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, NULL), GSL_EFAULT);
-  ndpar_grid *empty = ndpar_grid_alloc();
+  ndpar_grid *empty = bi_hold(ndpar_grid_alloc(), free_grid);
   EXPECT_CODE(ndpar_grid_search(NULL, empty, s.x, s.y, s.f, bi_param_fit_score, NULL, s.r), GSL_EINVAL);
   result_untouched(&s);
 }
 
 CASE(ndpar_grid_search, "a result sized for another search; x, y not the folds'") {
   search s = make_search();
-  ndpar_grid_result *other = ndpar_grid_result_alloc(3, 3);
+  ndpar_grid_result *other = bi_hold(ndpar_grid_result_alloc(3, 3), free_result);
   gsl_matrix_set_all(other->scores, BI_SENTINEL);
   EXPECT_CODE(ndpar_grid_search(bi_pool(2), s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, other), GSL_EBADLEN);
   bi_assert_untouched_matrix(other->scores, "result->scores");
