@@ -240,9 +240,9 @@ FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_TARGETS := csv args baseline
 FUZZ_SRC_csv := bench/workload/data.c
 FUZZ_LIB_csv := $(ALL_LIB)
-FUZZ_SRC_args := tools/scalebench/args.c
+FUZZ_SRC_args := tools/scalebench/args.c tests/fuzz/usage_error.c
 FUZZ_LIB_args := $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB) -lgomp
-FUZZ_SRC_baseline := tools/scalebench/output.c
+FUZZ_SRC_baseline := tools/scalebench/output.c tests/fuzz/usage_error.c
 FUZZ_LIB_baseline := $(ALL_LIB)
 # The reader ends a bad baseline with an exit; the target jumps back instead and frees
 # what the reader held (tests/fuzz/fuzz_baseline.c keeps the list).

@@ -1,25 +1,13 @@
 /* libFuzzer target: scalebench's command line (sb_parse_args). The input is split at
  * newlines and NULs into arguments. Bad usage must end in sb_usage_error (here a jump
  * back, not an exit); anything parsed must be a runnable configuration. */
-#include <setjmp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scalebench.h"
-
-static jmp_buf usage_error;
-
-void sb_usage_error(const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  longjmp(usage_error, 1);
-}
+#include "usage_error.h"
 
 enum { MAX_ARGS = 64 };
 
@@ -55,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   argv[argc] = NULL;
   static sb_options o;
-  if (setjmp(usage_error) == 0) {
+  if (setjmp(fuzz_usage_error) == 0) {
     sb_parse_args(argc, argv, &o);
     check(&o);
   }

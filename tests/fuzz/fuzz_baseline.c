@@ -3,8 +3,6 @@
  * exit); a good one must hold only valid points. The reader's allocations come here
  * (the Makefile's FUZZ_DEFS_baseline), so what it held at the jump is freed. */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +10,7 @@
 #include <unistd.h>
 
 #include "scalebench.h"
+#include "usage_error.h"
 
 #undef malloc
 #undef realloc
@@ -58,18 +57,6 @@ static void free_live(void) {
   for (int i = 0; i < MAX_LIVE; i++) free(live[i]), live[i] = NULL;
 }
 
-static jmp_buf usage_error;
-static char path[4200];
-
-void sb_usage_error(const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  longjmp(usage_error, 1);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
@@ -85,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FILE *f = fopen(path, "wb");
   if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
   static sb_baseline b;
-  if (setjmp(usage_error) == 0) {
+  if (setjmp(fuzz_usage_error) == 0) {
     sb_load_baseline("fuzz", &b);
     if (b.n == 0 || b.pts == NULL) abort();
     for (size_t i = 0; i < b.n; i++) {
