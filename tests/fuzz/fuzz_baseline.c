@@ -12,6 +12,8 @@
 #include "scalebench.h"
 #include "usage_error.h"
 
+static char path[4200];
+
 #undef malloc
 #undef realloc
 #undef free
