@@ -217,6 +217,11 @@ CASE(ndpar_grad_compute, "NULL callback, arrays, entries, grad; n = 0; P = 0; ba
   EXPECT_TRUE(loss == BI_SENTINEL);
 }
 
+static int grad_fail_second(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                            const ndpar_task *t, void *ctx) {
+  return t->index == 1 ? GSL_ERANGE : bi_grad(x, y, grad, loss, t, ctx);
+}
+
 CASE(ndpar_grad_compute, "rows of x and y that differ; a zero-row batch") {
   gbatches b = grad_batches();
   gsl_vector *g = bi_sentinel_vector(4);
@@ -394,4 +399,74 @@ CASE(ndpar_ensemble_predict_batches, "negative aggregation; spread of another he
   EXPECT_CODE(ndpar_ensemble_predict_batches(bi_pool(2), x, 2, members, 3, NDPAR_AGG_MEAN, NULL, 0, out, spread, NULL, NULL), GSL_EBADLEN);
   bi_assert_untouched_matrix(out[0], "out");
   bi_assert_untouched_matrix(spread[0], "spread");
+}
+
+/* ---- NaN and Inf where the documentation promises an answer ---- */
+
+static int predict_nan(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)x, (void)t;
+  gsl_matrix_set_all(y, *(const double *)ctx);
+  return GSL_SUCCESS;
+}
+
+CASE(ndpar_ensemble_predict, "a member writing NaN or Inf: GSL_EDOM, outputs untouched") {
+  static const double nan = NAN, inf = -INFINITY;
+  const ndpar_model m[3] = {{bi_predict_copy, NULL}, {predict_nan, (void *)&nan}, {predict_nan, (void *)&inf}};
+  gsl_matrix *x = bi_matrix(3, 2), *out = bi_sentinel_matrix(3, 2), *spread = bi_sentinel_matrix(3, 2);
+  EXPECT_CODE(ndpar_ensemble_predict(bi_pool(3), x, m, 3, NDPAR_AGG_MEAN, NULL, out, spread), GSL_EDOM);
+  EXPECT_CODE(ndpar_ensemble_predict(bi_pool(3), x, m + 2, 1, NDPAR_AGG_MEDIAN, NULL, out, NULL), GSL_EDOM);
+  bi_assert_untouched_matrix(out, "out");
+  bi_assert_untouched_matrix(spread, "spread");
+}
+
+CASE(ndpar_ensemble_predict_batches, "every member NaN, ignoring non-finite: NaN elements, success") {
+  static const double nan = NAN;
+  const ndpar_model m[2] = {{predict_nan, (void *)&nan}, {predict_nan, (void *)&nan}};
+  const gsl_matrix *x[1] = {bi_matrix(2, 1)};
+  gsl_matrix *out[1] = {bi_sentinel_matrix(2, 1)};
+  EXPECT_OK(ndpar_ensemble_predict_batches(bi_pool(2), x, 1, m, 2, NDPAR_AGG_MEAN, NULL,
+                                           NDPAR_ENSEMBLE_IGNORE_NONFINITE, out, NULL, NULL, NULL));
+  EXPECT_TRUE(isnan(gsl_matrix_get(out[0], 0, 0)) && isnan(gsl_matrix_get(out[0], 1, 0)));
+}
+
+CASE(ndpar_colstats, "a column all NaN, ignoring non-finite: NaN statistics there, the others right") {
+  gsl_matrix *x = bi_matrix(4, 2);
+  for (size_t i = 0; i < 4; i++) gsl_matrix_set(x, i, 1, i % 2 ? NAN : INFINITY);
+  gsl_vector *mean = bi_sentinel_vector(2), *mx = bi_sentinel_vector(2);
+  EXPECT_OK(ndpar_colstats(bi_pool(2), x, NDPAR_PREPROCESS_IGNORE_NONFINITE, mean, NULL, NULL, mx));
+  EXPECT_TRUE(isnan(gsl_vector_get(mean, 1)) && isnan(gsl_vector_get(mx, 1)));
+  EXPECT_TRUE(gsl_vector_get(mean, 0) == 1.5 && gsl_vector_get(mx, 0) == 3);
+}
+
+CASE(ndpar_scaler_transform, "NaN and Inf in the data map to NaN and Inf, the rest scaled") {
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_MINMAX, 1), free_scaler);
+  gsl_matrix *fit = bi_matrix(5, 1), *x = bi_matrix(3, 1);
+  EXPECT_OK(ndpar_scaler_fit(NULL, s, fit)); /* column 0..4: min 0, range 4 */
+  gsl_matrix_set(x, 0, 0, NAN);
+  gsl_matrix_set(x, 1, 0, INFINITY);
+  gsl_matrix_set(x, 2, 0, 2);
+  EXPECT_OK(ndpar_scaler_transform(bi_pool(2), s, x));
+  EXPECT_TRUE(isnan(gsl_matrix_get(x, 0, 0)) && isinf(gsl_matrix_get(x, 1, 0)) && gsl_matrix_get(x, 2, 0) == 0.5);
+}
+
+CASE(ndpar_scaler_fit, "NaN with IGNORE_NONFINITE: fitted on the finite values") {
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_MAXABS, 1), free_scaler);
+  gsl_matrix *x = bi_matrix(4, 1);
+  gsl_matrix_set(x, 3, 0, NAN); /* 0, 1, 2, NaN: max |x| = 2 */
+  EXPECT_OK(ndpar_scaler_set_flags(s, NDPAR_PREPROCESS_IGNORE_NONFINITE));
+  EXPECT_OK(ndpar_scaler_fit(bi_pool(2), s, x));
+  const gsl_vector *c, *sc;
+  EXPECT_OK(ndpar_scaler_params(s, &c, &sc));
+  EXPECT_TRUE(gsl_vector_get(sc, 0) == 2 && gsl_vector_get(c, 0) == 0);
+}
+
+CASE(ndpar_grad_compute, "a callback failing: its status, grad and loss untouched") {
+  gbatches b = grad_batches();
+  gsl_vector *g = bi_sentinel_vector(4);
+  double loss = BI_SENTINEL;
+  size_t failed = 77;
+  cr_assert_eq(ndpar_grad_compute_ex(bi_pool(3), b.x, b.y, 2, grad_fail_second, NULL, NDPAR_REDUCE_FAST, g,
+                                     &loss, &failed), GSL_ERANGE, "%s", bi_label());
+  EXPECT_TRUE(failed == 1 && loss == BI_SENTINEL);
+  bi_assert_untouched_vector(g, "grad");
 }

@@ -341,3 +341,39 @@ CASE(ndpar_grid_search_params, "NULL params; size or n 0; size x n overflows") {
                                          NULL, s.r), GSL_EBADLEN, GSL_EINVAL);
   result_untouched(&s);
 }
+
+static int fit_fail_fold1(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
+                          const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
+                          void *ctx) {
+  if (candidate == 1) return GSL_ERANGE;
+  return bi_param_fit_score(params, candidate, xtr, ytr, xva, yva, score, t, ctx);
+}
+
+CASE(ndpar_grid_search_opts, "STOP_ON_ERROR with a failing candidate: its status") {
+  search s = make_search();
+  ndpar_grid_options o = {NDPAR_GRID_STOP_ON_ERROR, NULL, NULL};
+  cr_assert_eq(ndpar_grid_search_opts(bi_pool(3), s.g, s.x, s.y, s.f, fit_fail_fold1, NULL, &o, s.r), GSL_ERANGE,
+               "%s", bi_label());
+}
+
+CASE(ndpar_grid_search, "a failing candidate without STOP_ON_ERROR: success, NaN score, ranked last") {
+  search s = make_search();
+  EXPECT_OK(ndpar_grid_search(bi_pool(3), s.g, s.x, s.y, s.f, fit_fail_fold1, NULL, s.r));
+  EXPECT_TRUE(s.r->status[1] == GSL_ERANGE && isnan(gsl_vector_get(s.r->mean, 1)) && s.r->rank[1] == 3);
+  EXPECT_TRUE(s.r->best != 1 && s.r->status[0] == 0 && isfinite(gsl_vector_get(s.r->mean, 0)));
+}
+
+static int fit_fail(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                    double *score, const ndpar_task *t, void *ctx) {
+  return t->index == 2 ? GSL_EDOM : bi_fit_score(xtr, ytr, xva, yva, score, t, ctx);
+}
+
+CASE(ndpar_cv_run_ex, "a failing fold: its status and index, scores untouched") {
+  ndpar_folds *f = bi_hold(ndpar_folds_kfold(9, 3, 1, 5), free_folds);
+  gsl_matrix *x = bi_matrix(9, 2);
+  gsl_vector *y = bi_vector(9), *sc = bi_sentinel_vector(3);
+  size_t failed = 77;
+  cr_assert_eq(ndpar_cv_run_ex(bi_pool(3), x, y, f, fit_fail, NULL, sc, &failed), GSL_EDOM, "%s", bi_label());
+  EXPECT_TRUE(failed == 2);
+  bi_assert_untouched_vector(sc, "scores");
+}
