@@ -1,11 +1,13 @@
 # ndpar: one non-recursive GNU Make build. Outputs go under build/ (ignored by git).
 #
-#   make            build every library, test, benchmark and tool
+#   make            build every library, test, benchmark and tool (installs nothing: a
+#                   missing package is named, with the command that installs it)
 #   make run        build and run the default workload
 #   make check      build and run every module's tests (make test-<module>: one module)
 #   make bench      build and run every benchmark (sequential vs ndpar vs OpenMP)
 #   make install    PREFIX=/usr/local DESTDIR=
-#   make deps       install missing Debian -dev packages (as root), or say which
+#   make deps       install missing Debian -dev packages (as root, waiting for the apt lock)
+#   make test-ref   the internal reference library's own tests (ref/, tests/ref/)
 #   make check SANITIZE=address,undefined | SANITIZE=thread
 #                   the same tests under a sanitizer, built in build/san-<kinds>/
 
@@ -33,7 +35,7 @@ SHELL        := /bin/bash
 CC           ?= cc
 OPT          ?= -O2
 CFLAGS_BASE  := -std=c11 $(OPT) -g -fPIC -pthread -Wall -Wextra -Wpedantic \
-                -D_GNU_SOURCE -Iinclude -Ilib -Imodules
+                -fvisibility=hidden -D_GNU_SOURCE -Iinclude -Ilib -Imodules
 LDLIBS_BASE  := -lgsl -lgslcblas -lhwloc -lm -pthread
 
 comma        := ,
@@ -48,27 +50,40 @@ endif
 CFLAGS_ALL   := $(CFLAGS_BASE) $(CFLAGS_SAN) $(CFLAGS)
 LDFLAGS_ALL  := $(CFLAGS_SAN) $(LDFLAGS)
 
+# Every object depends on the compile flags: the stamp is rewritten only when they change
+# (a new warning or -fvisibility, CFLAGS=...), so such a change rebuilds every object.
+CFLAGS_STAMP := $(BUILD)/.cflags
+ifneq ($(file <$(CFLAGS_STAMP)),$(CFLAGS_ALL))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(CFLAGS_STAMP),$(CFLAGS_ALL))
+endif
+
 # Tests run one at a time: they pin pools to cores, so parallel test processes would
 # oversubscribe the machine and measure nothing true.
 TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
-        $(addprefix test-,core $(MODULES) scalebench) $(addprefix bench-,$(MODULES))
+        depcheck check-build $(addprefix test-,core $(MODULES) ref scalebench) \
+        $(addprefix bench-,$(MODULES))
 
 all: libs tests benches examples tools
 
 # ---------------------------------------------------------------- dependencies
 DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
-DEPS_STAMP   := $(BUILD)/.deps-ok
 
 deps:
-	@sh tools/deps.sh $(DEPS_PKGS)
+	@sh tools/deps.sh --install $(DEPS_PKGS)
 
-# Every compile waits for the dependency check (order-only), so a fresh machine
-# installs the packages once, before the first object, even under make -j.
-$(DEPS_STAMP):
-	@sh tools/deps.sh $(DEPS_PKGS)
-	@mkdir -p $(@D) && touch $@
+# Every compile waits for the dependency check (order-only). Building (make, make all)
+# only checks and names what is missing; the set-up targets (make check, make run, a
+# module's tests, the benchmarks) install it first, as make deps does, so a fresh machine
+# needs no step of its own.
+DEPS_MODE    := --check
+ifneq ($(filter check run bench bench-% test-%,$(MAKECMDGOALS)),)
+  DEPS_MODE  := --install
+endif
+depcheck:
+	@sh tools/deps.sh $(DEPS_MODE) $(DEPS_PKGS)
 
 # ---------------------------------------------------------------- libraries
 CORE_SRC     := $(wildcard lib/*.c)
@@ -95,7 +110,7 @@ SO_FILE      := $(BUILD)/lib/libndpar.so.$(VERSION)
 # (Static archives are searched left to right, so users come before providers.)
 mod_link = $($(1)_LIB) $(foreach d,$(MODDEPS_$(1)),$($(d)_LIB)) $(CORE_LIB)
 
-$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -120,35 +135,30 @@ $(SO_FILE): $(ALL_OBJ)
 
 libs: $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(SO_FILE)
 
-# ---------------------------------------------------------------- reference workload
-# The MLP autoregressor and data loaders that benchmarks, tools and some tests share
-# (bench/workload): built here, never installed, not part of the API.
-WL_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/workload/*.c))
-WL_LIB       := $(BUILD)/lib/libndpar_workload.a
+# ---------------------------------------------------------------- reference library
+# ref/: the reference workload (MLP autoregressor, SGD, data loading), its kernels three
+# ways (sequential, ndpar, OpenMP) and the timing method that benchmarks, scalebench,
+# examples and tests share. Built to libndpar_ref.a, never installed, not part of the API;
+# its users include it as "ref/<name>.h". Only the OpenMP kernels are built with -fopenmp;
+# a program that links them links with -fopenmp too.
+REF_SRC      := $(wildcard ref/*.c)
+REF_OBJ      := $(REF_SRC:%.c=$(BUILD)/obj/%.o)
+REF_LIB      := $(BUILD)/lib/libndpar_ref.a
+REF_CFLAGS   := -I.
 
-$(BUILD)/obj/bench/workload/%.o: bench/workload/%.c | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -DNDPAR_BUILD_DATA_DIR='"$(CURDIR)/data"' -MMD -MP -c $< -o $@
+$(BUILD)/obj/ref/%.o: CFLAGS_ALL += $(REF_CFLAGS) -DNDPAR_BUILD_DATA_DIR='"$(CURDIR)/data"'
+$(BUILD)/obj/ref/kernels.o: CFLAGS_ALL += -fopenmp
 
-$(WL_LIB): $(WL_OBJ)
-	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
-
-# The same workloads as runnable kernels, sequential / ndpar / OpenMP (bench/kernels):
-# shared by the benchmarks and scalebench, built with OpenMP.
-KERNELS_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/kernels/*.c))
-KERNELS_LIB  := $(BUILD)/lib/libndpar_kernels.a
-
-$(KERNELS_LIB): $(KERNELS_OBJ)
+$(REF_LIB): $(REF_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
 # ---------------------------------------------------------------- tests
 CRITERION_LIBS := -lcriterion
-TEST_MODULES := core $(MODULES) scalebench badinput
+TEST_MODULES := core $(MODULES) ref scalebench badinput
 # tests/badinput calls every public function of every module: it links the whole library.
 badinput_LIB := $(ALL_LIB)
-$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common -Ibench/workload
+$(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common $(REF_CFLAGS)
 
 # The shared test helpers ask the pool for the core count, so every test binary links it.
 POOL_FOR_CORE_TESTS = $(pool_LIB)
@@ -160,11 +170,16 @@ ifneq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
   TEST_COMMON_OBJ += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/tsan/*.c))
 endif
 
+# What a module's test binary links: the reference library, the module and those below it.
+# core and scalebench need only the pool and core; ref's own tests the whole library.
+test_link = $(if $(filter core scalebench,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),\
+  $(if $(filter ref,$(1)),$(REF_LIB) $(ALL_LIB),$(REF_LIB) $(call mod_link,$(1))))
+
 define test_rules
 $(1)_TEST_SRC := $$(wildcard tests/$(1)/*.c)
 $(1)_TEST_OBJ := $$($(1)_TEST_SRC:%.c=$(BUILD)/obj/%.o)
 $(1)_TEST_BIN := $(BUILD)/tests/test_$(1)
-$$($(1)_TEST_BIN): $$($(1)_TEST_OBJ) $(TEST_COMMON_OBJ) $$(if $$(filter core scalebench,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),$(WL_LIB) $$(call mod_link,$(1)))
+$$($(1)_TEST_BIN): $$($(1)_TEST_OBJ) $(TEST_COMMON_OBJ) $$(call test_link,$(1))
 	@mkdir -p $$(@D)
 	$$(CC) $(LDFLAGS_ALL) -o $$@ $$^ $(CRITERION_LIBS) $(LDLIBS_BASE) -ldl
 test-$(1): $$($(1)_TEST_BIN)
@@ -189,9 +204,26 @@ badinput-coverage:
 test-badinput: badinput-coverage
 
 # Every module's tests, one binary after another; the first failure fails the target.
+# A plain build then checks the build itself (check-build).
 check: $(TEST_BINS) badinput-coverage
 	@set -e; for m in $(TEST_MODULES); do \
 	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
+ifeq ($(SANITIZE),)
+	@$(MAKE) --no-print-directory check-build
+endif
+
+# The build's own checks: who may include what (tools/check-layering.sh), includes at the
+# top and guards closing at the end (tools/check-headers.sh), that libndpar.so exports only
+# ndpar_ names (tools/check-exports.sh), and that a public header's change rebuilds every
+# object that includes it (tools/check-rebuild.sh, on the built tree).
+check-build: all
+	@tools/check-layering.sh
+	@tools/check-headers.sh
+	@tools/check-exports.sh $(SO_FILE)
+	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
+	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
+	  || { echo "check-build: make all would install packages" >&2; exit 1; }
+	@echo "check-build: ok (make all only checks for packages, never installs)"
 
 # ---------------------------------------------------------------- fault injection
 # tests/faults: one program over every module, linked with wrappers around every
@@ -236,12 +268,12 @@ soak: $(SOAK_BIN)
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -D_GNU_SOURCE -Iinclude -Ibench/workload -Ibench/kernels -Itools/scalebench
+                -D_GNU_SOURCE -Iinclude $(REF_CFLAGS) -Itools/scalebench
 FUZZ_TARGETS := csv args baseline
-FUZZ_SRC_csv := bench/workload/data.c
+FUZZ_SRC_csv := ref/data.c
 FUZZ_LIB_csv := $(ALL_LIB)
 FUZZ_SRC_args := tools/scalebench/args.c tests/fuzz/usage_error.c
-FUZZ_LIB_args := $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB) -lgomp
+FUZZ_LIB_args := $(REF_LIB) $(ALL_LIB) -lgomp
 FUZZ_SRC_baseline := tools/scalebench/output.c tests/fuzz/usage_error.c
 FUZZ_LIB_baseline := $(ALL_LIB)
 # The reader ends a bad baseline with an exit; the target jumps back instead and frees
@@ -267,19 +299,18 @@ fuzz-short: $(FUZZ_BINS)
 	@tools/fuzz.sh 60 keep $(BUILD)/fuzz $(FUZZ_TARGETS)
 
 # ---------------------------------------------------------------- benchmarks
-# Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run.
-BENCH_COMMON_SRC := $(wildcard bench/common/*.c)
-BENCH_COMMON_OBJ := $(BENCH_COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+# Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run: bench/<name>/
+# holds the benchmark's main alone, everything shared comes from ref/.
 BENCH_NAMES  := $(filter $(MODULES),$(notdir $(patsubst %/,%,$(wildcard bench/*/))))
 
-$(BUILD)/obj/bench/%.o: bench/%.c | $(DEPS_STAMP)
+$(BUILD)/obj/bench/%.o: bench/%.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fopenmp -Ibench/common -Ibench/workload -Ibench/kernels -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -fopenmp $(REF_CFLAGS) -MMD -MP -c $< -o $@
 
 define bench_rules
 $(1)_BENCH_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/$(1)/*.c))
 $(1)_BENCH_BIN := $(BUILD)/bench/bench_$(1)
-$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(BENCH_COMMON_OBJ) $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB)
+$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $(LDFLAGS_ALL) -fopenmp -o $$@ $$^ $(LDLIBS_BASE)
 bench-$(1): $$($(1)_BENCH_BIN)
@@ -298,26 +329,28 @@ bench: $(BENCH_BINS)
 EXAMPLE_SRC  := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
-$(BUILD)/obj/examples/%.o: examples/%.c | $(DEPS_STAMP)
+$(BUILD)/obj/examples/%.o: examples/%.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Ibench/workload -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(WL_LIB) $(ALL_LIB)
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
 
 examples: $(EXAMPLE_BINS)
+# Keep the objects (make would delete them as intermediates, and rebuild them every time).
+.SECONDARY: $(EXAMPLE_SRC:%.c=$(BUILD)/obj/%.o)
 
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
 SCALEBENCH   := $(BUILD)/tools/scalebench
 
-$(BUILD)/obj/tools/%.o: tools/%.c | $(DEPS_STAMP)
+$(BUILD)/obj/tools/%.o: tools/%.c $(CFLAGS_STAMP) | depcheck
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Ibench/common -Ibench/kernels -Ibench/workload -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
 
-# scalebench times its workloads with the benchmarks' own helpers (bench/common).
-$(SCALEBENCH): $(SB_OBJ) $(BENCH_COMMON_OBJ) $(KERNELS_LIB) $(WL_LIB) $(ALL_LIB)
+# scalebench times the reference kernels with the benchmarks' own method (ref/).
+$(SCALEBENCH): $(SB_OBJ) $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
 
@@ -373,4 +406,6 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(ALL_OBJ:.o=.d) $(WL_OBJ:.o=.d) $(KERNELS_OBJ:.o=.d) $(SB_OBJ:.o=.d) $(TEST_COMMON_OBJ:.o=.d) $(RIDGE_OBJ:.o=.d) $(foreach m,$(TEST_MODULES),$($(m)_TEST_OBJ:.o=.d))
+# Every object's header dependencies (written by -MMD), whatever built it: library,
+# reference library, tests, benchmarks, examples, tools.
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wl.h"
+#include "ref/wl.h"
 
 int main(int argc, char **argv) {
   size_t threads = 0, steps = 200;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *con
 size_t ndpar_cacheline_round(size_t bytes) {
   if (bytes == 0) return NDPAR_CACHELINE;
   size_t padded;
-  if (!ndpar_size_add(bytes, NDPAR_CACHELINE - 1, &padded)) return 0; /* does not fit */
+  if (!ndpar_size_add(bytes, NDPAR_CACHELINE - 1, &padded)) return SIZE_MAX; /* does not fit */
   return padded / NDPAR_CACHELINE * NDPAR_CACHELINE;
 }
 
@@ -59,7 +60,7 @@ int ndpar_pow2_exponent(double max_abs) {
 int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes) {
   NDPAR_REQUIRE(slots != NULL, "slots is NULL", GSL_EFAULT);
   size_t stride = ndpar_cacheline_round(bytes), total;
-  NDPAR_REQUIRE(stride != 0 && ndpar_size_mul(stride, n ? n : 1, &total),
+  NDPAR_REQUIRE(stride != SIZE_MAX && ndpar_size_mul(stride, n ? n : 1, &total),
                 "slots: n * bytes overflows", GSL_EINVAL);
   void *base = NULL;
   if (posix_memalign(&base, NDPAR_CACHELINE, total) != 0)
@@ -99,7 +100,7 @@ void *ndpar_thread_scratch(size_t bytes) {
   if (bytes <= scratch_size) return scratch_buf;
   pthread_once(&scratch_once, scratch_key_create);
   size_t want = ndpar_cacheline_round(bytes);
-  if (want == 0) return NULL; /* bytes does not fit a size_t once rounded */
+  if (want == SIZE_MAX) return NULL; /* bytes does not fit a size_t once rounded */
   void *p = NULL;
   if (posix_memalign(&p, NDPAR_CACHELINE, want) != 0) return NULL;
   free(scratch_buf);
@@ -118,8 +119,6 @@ void ndpar_thread_scratch_release(void) {
 }
 
 /* ---- buffer cache ---- */
-
-#include <stdatomic.h>
 
 #define CACHE_SLOTS 4
 
@@ -140,7 +139,7 @@ void *ndpar_cache_take(size_t bytes) {
     cache_free(b); /* too small for today's work: make room for a larger one */
   }
   size_t capacity = ndpar_cacheline_round(bytes);
-  if (capacity == 0 || capacity > SIZE_MAX - NDPAR_CACHELINE) return NULL;
+  if (capacity > SIZE_MAX - NDPAR_CACHELINE) return NULL;
   void *raw = NULL;
   if (posix_memalign(&raw, NDPAR_CACHELINE, NDPAR_CACHELINE + capacity) != 0) return NULL;
   *(size_t *)raw = capacity;

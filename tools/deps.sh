@@ -1,6 +1,10 @@
 #!/bin/sh
-# Check for the build's Debian packages; install the missing ones when run as root,
-# otherwise print the one command that would. Usage: tools/deps.sh PKG...
+# Check for the build's Debian packages.
+#   tools/deps.sh --check PKG...    say what is missing and fail, with the command to run
+#   tools/deps.sh --install PKG...  install what is missing (as root), waiting for the apt/dpkg
+#                                   lock when another apt runs rather than failing
+mode=$1
+shift
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "$@"; do
@@ -19,13 +23,17 @@ else
   exit 0
 fi
 [ -z "$missing" ] && exit 0
-if [ "$(id -u)" = 0 ]; then
-  echo "deps: installing$missing"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null \
-    || { echo "deps: apt-get install$missing failed" >&2; exit 1; }
-  echo "deps: installed$missing"
-else
-  echo "deps: missing$missing; run: sudo apt-get install$missing" >&2
+if [ "$mode" != --install ]; then
+  echo "deps: missing$missing; run: make deps (as root), or: apt-get install -y$missing" >&2
   exit 1
 fi
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing$missing; run as root: make deps, or: sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+lock="-o DPkg::Lock::Timeout=600"
+apt-get $lock update -qq && apt-get $lock install -y -qq --no-install-recommends $missing >/dev/null \
+  || { echo "deps: apt-get install$missing failed" >&2; exit 1; }
+echo "deps: installed$missing"

@@ -1,8 +1,8 @@
 /* bench_batch: batch inference and MC dropout of the reference MLP (24 lags, 64 tanh units,
  * 6-hour horizon) on the bundled Seattle series, sequential vs ndpar vs OpenMP
- * schedule(dynamic,1), in one run (the kernels: bench/kernels). */
-#include "bench.h"
-#include "kernel_main.h"
+ * schedule(dynamic,1), in one run (the kernels: ref/kernels.c). */
+#include "ref/timing.h"
+#include "ref/kernel_bench.h"
 
 int main(int argc, char **argv) {
   const bench_case cases[] = {

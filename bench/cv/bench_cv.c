@@ -1,8 +1,8 @@
 /* bench_cv: 5-fold cross-validation and a 4 x 5 grid search of the reference MLP (a short
  * training per fold) on the bundled series, sequential vs ndpar vs OpenMP (kernels in
- * bench/kernels). */
-#include "bench.h"
-#include "kernel_main.h"
+ * ref/kernels.c). */
+#include "ref/timing.h"
+#include "ref/kernel_bench.h"
 
 int main(int argc, char **argv) {
   const bench_case cases[] = {

@@ -1,8 +1,8 @@
 /* bench_ensemble: 3 and 16 reference MLPs over 100 batches of 64 rows of the bundled series,
  * mean and spread across members: sequential vs ndpar's batched form vs OpenMP (collapse(2)
- * over batches and members, schedule(dynamic,1)); kernels in bench/kernels. */
-#include "bench.h"
-#include "kernel_main.h"
+ * over batches and members, schedule(dynamic,1)); kernels in ref/kernels.c. */
+#include "ref/timing.h"
+#include "ref/kernel_bench.h"
 
 int main(int argc, char **argv) {
   const bench_case cases[] = {

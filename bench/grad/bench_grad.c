@@ -1,12 +1,12 @@
 /* bench_grad: gradient aggregation of the reference MLP's backward pass, sequential vs ndpar
  * (fast and deterministic) vs OpenMP (per-thread sums merged in a critical section; kernels in
- * bench/kernels), and a false-sharing demonstration: per-thread accumulators packed into one
+ * ref/kernels.c), and a false-sharing demonstration: per-thread accumulators packed into one
  * cache line vs padded.
  */
 #include <stdlib.h>
 
-#include "bench.h"
-#include "kernel_main.h"
+#include "ref/timing.h"
+#include "ref/kernel_bench.h"
 
 /* ---- false sharing: T workers each add into their own accumulator ---- */
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bench.h"
+#include "ref/timing.h"
 #include "ndpar/ndpar_pool.h"
 
 #define NAN_ (nan(""))

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
-#include "kernels.h"
+#include "ref/timing.h"
+#include "ref/kernels.h"
 #include "ndpar/ndpar_preprocess.h"
 
 #define ROWS 4000000

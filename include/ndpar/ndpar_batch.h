@@ -21,18 +21,18 @@ extern "C" {
  * and all y[i] the same number of columns (GSL_EBADLEN, naming the batch). NULL arrays or
  * entries: GSL_EFAULT. n = 0: success, nothing done (the arrays may then be NULL). A callback failure stops the run and
  * returns its status; the outputs of the batches that ran are then unspecified. */
-int ndpar_batch_infer(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y, size_t n,
-                      ndpar_predict_fn f, void *ctx);
+NDPAR_API int ndpar_batch_infer(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y,
+                                size_t n, ndpar_predict_fn f, void *ctx);
 
 /* ndpar_batch_infer, and on failure *failed = the failing batch (n on success). */
-int ndpar_batch_infer_ex(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y,
-                         size_t n, ndpar_predict_fn f, void *ctx, size_t *failed);
+NDPAR_API int ndpar_batch_infer_ex(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y,
+                                   size_t n, ndpar_predict_fn f, void *ctx, size_t *failed);
 
 /* One large matrix split into batches of batch_rows rows (the last may be shorter), each a
  * view: no copy. y has x->size1 rows; batch i writes rows [i*batch_rows, ...). t->index is
  * the batch index. batch_rows = 0: GSL_EINVAL. */
-int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows, gsl_matrix *y,
-                           ndpar_predict_fn f, void *ctx, size_t *failed);
+NDPAR_API int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows,
+                                     gsl_matrix *y, ndpar_predict_fn f, void *ctx, size_t *failed);
 
 /* Monte Carlo inference: for every batch, `samples` stochastic passes (MC dropout), each
  * with t->rng the stream of (batch, sample) derived from `seed` alone; the output is the
@@ -45,20 +45,20 @@ int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows
  * and gsl_stats_sd_m over the samples in sample order, so results are bit-identical for
  * any thread count. Memory: the sample outputs (samples x the total output size); inputs
  * are never copied. On any error or callback failure mean and sd are left untouched. */
-int ndpar_batch_infer_mc(ndpar_pool *p, const gsl_matrix *const *x, size_t n, size_t samples,
-                         unsigned long seed, ndpar_predict_fn f, void *ctx,
-                         gsl_matrix *const *mean, gsl_matrix *const *sd);
+NDPAR_API int ndpar_batch_infer_mc(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                   size_t samples, unsigned long seed, ndpar_predict_fn f,
+                                   void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd);
 
 /* ndpar_batch_infer_mc with a central prediction interval: lower[i] and upper[i] (both
  * required when level > 0) receive the (1 - level)/2 and (1 + level)/2 quantiles of the
  * samples of every output element (gsl_stats_quantile_from_sorted_data: linear
  * interpolation between order statistics). level = 0: no interval (lower, upper may be
  * NULL); otherwise level must be in (0, 1). *failed (if not NULL): the failing batch. */
-int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
-                                  size_t samples, unsigned long seed, double level,
-                                  ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
-                                  gsl_matrix *const *sd, gsl_matrix *const *lower,
-                                  gsl_matrix *const *upper, size_t *failed);
+NDPAR_API int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                            size_t samples, unsigned long seed, double level,
+                                            ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
+                                            gsl_matrix *const *sd, gsl_matrix *const *lower,
+                                            gsl_matrix *const *upper, size_t *failed);
 
 #ifdef __cplusplus
 }

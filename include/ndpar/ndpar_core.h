@@ -33,8 +33,14 @@ extern "C" {
 /* What every callback receives.
  * index:  the task's index in [0, n) of its run (for a range callback: the first index).
  * worker: the slot of the thread running it, in [0, threads); slot 0 is the calling thread.
- *         No two tasks of one run that execute at the same time share a slot, so per-worker
- *         scratch indexed by it needs no lock.
+ *         No two tasks of one run that execute at the same time share a slot, so scratch
+ *         that belongs to the run (allocated per call, or by a workspace that one call
+ *         uses at a time) and is indexed by slot needs no lock. Slots are not unique
+ *         across runs: a run called from inside a task of another pool, or one too small
+ *         to share, runs inline on its caller as slot 0 while another thread's run of the
+ *         same pool may be using slot 0 too. Scratch kept across runs of a pool must
+ *         therefore not be indexed by slot: use ndpar_thread_scratch (it belongs to the
+ *         thread).
  * rng:    a random stream derived from (seed, index) alone, where the module says so;
  *         otherwise NULL. */
 typedef struct {
@@ -63,25 +69,29 @@ typedef struct {
 
 /* Allocates zeroed slots; returns GSL_ENOMEM (through GSL_ERROR) on failure, GSL_EINVAL
  * if n slots of that size do not fit a size_t; slots untouched on any error. */
-int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes);
-void ndpar_slots_free(ndpar_slots *slots);
+NDPAR_API int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes);
+NDPAR_API void ndpar_slots_free(ndpar_slots *slots);
 static inline void *ndpar_slots_at(const ndpar_slots *slots, size_t i) {
   return (char *)slots->base + i * slots->stride;
 }
 
-/* Rounds bytes up to a whole number of cache lines (0 bytes: one line); 0 when the
- * result does not fit a size_t (bytes > SIZE_MAX - NDPAR_CACHELINE + 1). */
-size_t ndpar_cacheline_round(size_t bytes);
+/* Rounds bytes up to a whole number of cache lines (0 bytes: one line). SIZE_MAX (not a
+ * multiple of a line) when the result does not fit a size_t: an allocation of the result
+ * then fails instead of succeeding small. */
+NDPAR_API size_t ndpar_cacheline_round(size_t bytes);
 
 /* ---- Thread-local scratch ----------------------------------------------------------
  * A cache-line-aligned buffer of at least `bytes`, owned by the calling thread and kept
  * across runs (the thread-local cache pattern): a pool's workers are persistent, so a
  * task asks for its scratch each time and allocates only when it needs more than before.
  * Freed when the thread exits, or by ndpar_thread_scratch_release(). Returns NULL if the
- * allocation fails or bytes does not fit a size_t once rounded to cache lines (never calls the GSL error handler: it is safe on worker threads).
- * The contents are not preserved across a nested run on the same thread. */
-void *ndpar_thread_scratch(size_t bytes);
-void ndpar_thread_scratch_release(void);
+ * allocation fails or bytes does not fit a size_t once rounded to cache lines (never
+ * calls the GSL error handler: it is safe on worker threads).
+ * The buffer is valid until this thread's next call asks for more bytes than it holds, or
+ * until ndpar_thread_scratch_release() or the thread's exit; its contents are not preserved
+ * across a nested run on the same thread. */
+NDPAR_API void *ndpar_thread_scratch(size_t bytes);
+NDPAR_API void ndpar_thread_scratch_release(void);
 
 /* ---- Random streams ----------------------------------------------------------------
  * A stream per task, derived from (seed, index) alone, so results do not depend on which
@@ -91,27 +101,29 @@ typedef struct ndpar_streams ndpar_streams;
 
 /* The derived seed: SplitMix64's finaliser over seed and index (Steele, Lea, Flood,
  * "Fast splittable pseudorandom number generators", OOPSLA 2014). */
-unsigned long ndpar_stream_seed(unsigned long seed, size_t index);
-ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed);
-void ndpar_streams_free(ndpar_streams *s);
+NDPAR_API unsigned long ndpar_stream_seed(unsigned long seed, size_t index);
+NDPAR_API ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed);
+NDPAR_API void ndpar_streams_free(ndpar_streams *s);
 /* The generator of `worker`, reseeded for task `index`; NULL if s is NULL or worker is
  * not below the workers it was allocated for. The generator is gsl_rng_taus2
  * (L'Ecuyer's maximally equidistributed combined Tausworthe): it reseeds in a few
- * nanoseconds, where mt19937's 624-word state would cost a microsecond per task. */
-gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
+ * nanoseconds, where mt19937's 624-word state would cost a microsecond per task.
+ * The generator belongs to the streams object: valid until the streams are freed, and
+ * reseeded by the next ndpar_streams_at or ndpar_streams_at_pair for the same worker. */
+NDPAR_API gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
 
 /* The generator of `worker`, reseeded for the pair (a, b), e.g. (batch, sample): the
  * stream depends on the pair alone, not on how many pairs there are. NULL as above. */
-gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
+NDPAR_API gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
 
 /* ---- Timer -------------------------------------------------------------------------- */
 /* Seconds on a monotonic clock (CLOCK_MONOTONIC): for intervals only. */
-double ndpar_time_now(void);
+NDPAR_API double ndpar_time_now(void);
 
 /* ---- Row batches as views ------------------------------------------------------------
  * A matrix split into consecutive batches of `batch_rows` rows (the last may be shorter),
  * each a view into the matrix: no copy. */
-size_t ndpar_rows_nbatches(size_t rows, size_t batch_rows);
+NDPAR_API size_t ndpar_rows_nbatches(size_t rows, size_t batch_rows);
 /* Batch i of m (of v). A batch that does not exist (m or v NULL, batch_rows 0, or
  * i >= ndpar_rows_nbatches(rows, batch_rows)) gives an empty view: size 0, data NULL. */
 _gsl_matrix_const_view ndpar_rows_batch_const(const gsl_matrix *m, size_t batch_rows, size_t i);

@@ -17,7 +17,7 @@ typedef struct ndpar_folds ndpar_folds;
  * Blocks are contiguous (shuffle = 0) or drawn from a permutation seeded by seed; sizes
  * differ by at most one (the first n % k folds have one more). 2 <= k <= n, else NULL
  * with GSL_EINVAL naming the argument. */
-ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long seed);
+NDPAR_API ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long seed);
 
 /* Time-series windows, as neuralforecast's cross_validation and scikit-learn's
  * TimeSeriesSplit: `windows` validation windows of `horizon` points; the last ends at n,
@@ -26,21 +26,24 @@ ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long se
  * max_train (rolling). Never trains on an index at or after validation start - gap.
  * NULL with GSL_EINVAL if windows, horizon or (for windows > 1) step is 0, or if the first
  * window would leave no training data. */
-ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
-                                    size_t gap, size_t max_train);
+NDPAR_API ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
+                                              size_t gap, size_t max_train);
 
 /* Folds the caller supplies: allocate k empty folds, then set each (the arrays are copied;
  * indices must be < n, neither set empty). */
-ndpar_folds *ndpar_folds_alloc(size_t n, size_t k);
-int ndpar_folds_set(ndpar_folds *f, size_t i, const size_t *train, size_t ntrain,
-                    const size_t *val, size_t nval);
+NDPAR_API ndpar_folds *ndpar_folds_alloc(size_t n, size_t k);
+NDPAR_API int ndpar_folds_set(ndpar_folds *f, size_t i, const size_t *train, size_t ntrain,
+                              const size_t *val, size_t nval);
 
-size_t ndpar_folds_count(const ndpar_folds *f);
+NDPAR_API size_t ndpar_folds_count(const ndpar_folds *f);
 /* The number of samples the folds index into. */
-size_t ndpar_folds_samples(const ndpar_folds *f);
-int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t *ntrain,
-                    const size_t **val, size_t *nval);
-void ndpar_folds_free(ndpar_folds *f);
+NDPAR_API size_t ndpar_folds_samples(const ndpar_folds *f);
+/* Fold i's training and validation indices (any output may be NULL). *train and *val point
+ * into the folds' own arrays: read-only, valid until fold i is set again or the folds are
+ * freed. GSL_EINVAL for i >= the fold count or a fold never set. */
+NDPAR_API int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t *ntrain,
+                              const size_t **val, size_t *nval);
+NDPAR_API void ndpar_folds_free(ndpar_folds *f);
 
 /* Fits on (xtr, ytr), scores on (xva, yva) into *score (higher is better). The matrices
  * are views into x (contiguous index runs) or per-worker copies; never write to them.
@@ -52,14 +55,15 @@ typedef int (*ndpar_fit_score_fn)(const gsl_matrix *xtr, const gsl_vector *ytr,
 /* scores[i] = the score of fold i, every fold in parallel. x rows = y length = the folds'
  * sample count (GSL_EBADLEN), scores of the folds' count (GSL_EBADLEN). A failing fold
  * stops the run and returns its status (scores untouched). */
-int ndpar_cv_run(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
-                 const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx, gsl_vector *scores);
-int ndpar_cv_run_ex(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
-                    const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
-                    gsl_vector *scores, size_t *failed);
+NDPAR_API int ndpar_cv_run(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
+                           const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
+                           gsl_vector *scores);
+NDPAR_API int ndpar_cv_run_ex(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
+                              const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
+                              gsl_vector *scores, size_t *failed);
 
 /* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN. */
-int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd);
+NDPAR_API int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd);
 
 #ifdef __cplusplus
 }

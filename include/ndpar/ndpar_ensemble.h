@@ -41,19 +41,19 @@ enum {
  * succeeded. Errors (calling thread, outputs untouched): m = 0, NULL models or callbacks
  * (GSL_EFAULT), weights missing or of bad value for the aggregation (GSL_EINVAL, NaN:
  * GSL_EDOM), an unknown aggregation, shapes (GSL_EBADLEN). */
-int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
-                           size_t m, ndpar_agg agg, const double *weights, gsl_matrix *out,
-                           gsl_matrix *spread);
+NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
+                                     size_t m, ndpar_agg agg, const double *weights,
+                                     gsl_matrix *out, gsl_matrix *spread);
 
 /* The batched form: n input batches through the ensemble in one flat parallel run of
  * (batch, member) tasks, then one parallel aggregation. out[i] (and spread[i] if spread is
  * not NULL) have x[i]'s rows and one common width. flags: NDPAR_ENSEMBLE_IGNORE_NONFINITE or
  * 0. On failure, *failed_member and *failed_batch (each optional) name the failing task. */
-int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
-                                   const ndpar_model *models, size_t m, ndpar_agg agg,
-                                   const double *weights, int flags, gsl_matrix *const *out,
-                                   gsl_matrix *const *spread, size_t *failed_member,
-                                   size_t *failed_batch);
+NDPAR_API int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                             const ndpar_model *models, size_t m, ndpar_agg agg,
+                                             const double *weights, int flags,
+                                             gsl_matrix *const *out, gsl_matrix *const *spread,
+                                             size_t *failed_member, size_t *failed_batch);
 
 #ifdef __cplusplus
 }

@@ -35,21 +35,22 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * same rows, and no zero-row batch (GSL_EBADLEN / GSL_EINVAL, naming the batch); grad of
  * length > 0; a known mode. n = 0: GSL_EINVAL (the mean of nothing). loss may be NULL. On
  * rejection or callback failure grad and loss are untouched. */
-int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                       size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode, gsl_vector *grad,
-                       double *loss);
+NDPAR_API int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x,
+                                 const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
+                                 ndpar_reduce mode, gsl_vector *grad, double *loss);
 
 /* ndpar_grad_compute, and on callback failure *failed = the failing batch (n on success). */
-int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                          size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
-                          gsl_vector *grad, double *loss, size_t *failed);
+NDPAR_API int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x,
+                                    const gsl_vector *const *y, size_t n, ndpar_grad_fn f,
+                                    void *ctx, ndpar_reduce mode, gsl_vector *grad, double *loss,
+                                    size_t *failed);
 
 /* out = sum_i w_i grads[i] / sum_i w_i, element by element in index order (deterministic);
  * weights NULL: the plain mean. In parallel over parameters on the pool when P is large.
  * Checks: n > 0, no NULL (GSL_EFAULT), every grads[i] of out's length (GSL_EBADLEN, naming
  * i), weights finite (GSL_EDOM), non-negative and not summing to zero (GSL_EINVAL). */
-int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
-                         size_t n, gsl_vector *out);
+NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads,
+                                   const double *weights, size_t n, gsl_vector *out);
 
 #ifdef __cplusplus
 }

@@ -13,13 +13,13 @@ extern "C" {
 
 typedef struct ndpar_grid ndpar_grid;
 
-ndpar_grid *ndpar_grid_alloc(void);
-void ndpar_grid_free(ndpar_grid *g);
+NDPAR_API ndpar_grid *ndpar_grid_alloc(void);
+NDPAR_API void ndpar_grid_free(ndpar_grid *g);
 
 /* Adds a named axis of n values (copied). The grid is the Cartesian product of its axes,
  * in scikit-learn's ParameterGrid order: the last axis added varies fastest. Errors: NULL
  * or empty name, n = 0 (GSL_EINVAL, naming the axis), a name already used. */
-int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t n);
+NDPAR_API int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t n);
 
 /* Random search: a grid of n candidates drawn from the axes' ranges, one draw per axis per
  * candidate from a stream derived from (seed, candidate): uniform on [lo, hi], or
@@ -30,14 +30,16 @@ typedef struct {
   double lo, hi;
   int log;
 } ndpar_grid_range;
-ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
-                              unsigned long seed);
+NDPAR_API ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
+                                        unsigned long seed);
 
-size_t ndpar_grid_size(const ndpar_grid *g);  /* candidates (0 for an empty grid) */
-size_t ndpar_grid_naxes(const ndpar_grid *g);
-const char *ndpar_grid_axis_name(const ndpar_grid *g, size_t axis);
+NDPAR_API size_t ndpar_grid_size(const ndpar_grid *g);  /* candidates (0 for an empty grid) */
+NDPAR_API size_t ndpar_grid_naxes(const ndpar_grid *g);
+/* The name of an axis (NULL for axis >= naxes or g NULL): the grid's own copy, valid until
+ * the grid is freed. */
+NDPAR_API const char *ndpar_grid_axis_name(const ndpar_grid *g, size_t axis);
 /* The values of candidate i, one per axis, into params (naxes entries). */
-int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params);
+NDPAR_API int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params);
 
 /* Fits candidate `params` on the training fold and scores it on the validation fold
  * (higher is better). For a grid, params points to the candidate's naxes doubles (in axis
@@ -59,8 +61,8 @@ typedef struct {
   size_t best;        /* the highest mean, ties to the lowest index; candidates if none */
 } ndpar_grid_result;
 
-ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds);
-void ndpar_grid_result_free(ndpar_grid_result *r);
+NDPAR_API ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds);
+NDPAR_API void ndpar_grid_result_free(ndpar_grid_result *r);
 
 enum {
   NDPAR_GRID_STOP_ON_ERROR = 1 /* stop at the first failure and return its status, instead
@@ -81,20 +83,21 @@ typedef struct {
  * result sized for another search (GSL_EBADLEN), x and y not matching the folds. Returns
  * GSL_SUCCESS even when some candidates failed (see result->status), unless
  * NDPAR_GRID_STOP_ON_ERROR. */
-int ndpar_grid_search(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
-                      const gsl_vector *y, const ndpar_folds *folds,
-                      ndpar_param_fit_score_fn f, void *ctx, ndpar_grid_result *result);
-int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
-                           const gsl_vector *y, const ndpar_folds *folds,
-                           ndpar_param_fit_score_fn f, void *ctx,
-                           const ndpar_grid_options *opts, ndpar_grid_result *result);
+NDPAR_API int ndpar_grid_search(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
+                                const gsl_vector *y, const ndpar_folds *folds,
+                                ndpar_param_fit_score_fn f, void *ctx, ndpar_grid_result *result);
+NDPAR_API int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
+                                     const gsl_vector *y, const ndpar_folds *folds,
+                                     ndpar_param_fit_score_fn f, void *ctx,
+                                     const ndpar_grid_options *opts, ndpar_grid_result *result);
 
 /* The Rust guide's form: n candidates given as an array of the caller's structs of `size`
  * bytes each; the callback receives a pointer to candidate i's struct. */
-int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, size_t n,
-                             const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
-                             ndpar_param_fit_score_fn f, void *ctx,
-                             const ndpar_grid_options *opts, ndpar_grid_result *result);
+NDPAR_API int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, size_t n,
+                                       const gsl_matrix *x, const gsl_vector *y,
+                                       const ndpar_folds *folds, ndpar_param_fit_score_fn f,
+                                       void *ctx, const ndpar_grid_options *opts,
+                                       ndpar_grid_result *result);
 
 #ifdef __cplusplus
 }

@@ -32,55 +32,57 @@ typedef struct {
 /* Fills the defaults: threads from NDPAR_NUM_THREADS (else 0), bind from
  * NDPAR_BIND=cores|none (else cores), min_parallel 2, spin_us from NDPAR_SPIN_US (else 100).
  * An invalid value in the environment is reported once on stderr and ignored. */
-void ndpar_pool_config_init(ndpar_pool_config *cfg);
+NDPAR_API void ndpar_pool_config_init(ndpar_pool_config *cfg);
 
 /* A pool per the configuration (NULL: ndpar_pool_config_init's defaults). More threads
  * than cores works, with the workers unpinned (said once on stderr); a binding the system
  * refuses (ENOSYS, EXDEV) leaves the workers unpinned too. Returns NULL with a GSL error
  * (GSL_EINVAL for a bad configuration, GSL_ENOMEM, GSL_EFAILED if a thread cannot start). */
-ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg);
+NDPAR_API ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg);
 
 /* Stops and joins the workers. Must not be called while a run on the pool is in progress
  * or from inside one of its tasks. NULL is a no-op. */
-void ndpar_pool_free(ndpar_pool *pool);
+NDPAR_API void ndpar_pool_free(ndpar_pool *pool);
 
 /* Threads taking part in a run, the caller included (>= 1). NULL: the default pool. */
-size_t ndpar_pool_threads(const ndpar_pool *pool);
+NDPAR_API size_t ndpar_pool_threads(const ndpar_pool *pool);
 
 /* NDPAR_BIND_CORES if every worker is pinned to its own core, else NDPAR_BIND_NONE. */
-ndpar_bind ndpar_pool_binding(const ndpar_pool *pool);
+NDPAR_API ndpar_bind ndpar_pool_binding(const ndpar_pool *pool);
 
 /* The process-wide pool that every function taking a pool uses when given NULL, created
  * on first use with the defaults and kept until the process exits. NULL if it cannot be
  * created (with a GSL error); the next call tries again, so a transient failure (threads
  * that could not be started for the moment) does not disable it. Safe to call from
  * several threads. */
-ndpar_pool *ndpar_pool_default(void);
+NDPAR_API ndpar_pool *ndpar_pool_default(void);
 
 /* Runs fn(task, ctx) once for every index in [0, n), in parallel, and returns when all
  * have finished. Returns GSL_SUCCESS, or the status of the failing task with the lowest
  * index among those that failed: the first failure stops new tasks from starting (tasks
  * already running finish). n = 0 is a no-op. A call from inside a task (of any pool) runs
- * inline on that thread, so nesting never oversubscribes or deadlocks; calls from several
- * application threads at once are serialised on the pool. Tasks must not call the GSL
+ * inline on that thread, so nesting never oversubscribes or deadlocks: in the same pool as
+ * the task's slot, in another pool as slot 0 (see ndpar_task for what that means for
+ * scratch). Parallel calls from several application threads at once are serialised on the
+ * pool; a call of fewer than min_parallel tasks runs inline on its caller as slot 0. Tasks must not call the GSL
  * error handler: return a status instead. fn NULL: GSL_EINVAL. */
-int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx);
+NDPAR_API int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx);
 
 /* ndpar_pool_run, and on failure stores the failing task's index in *failed (if not
  * NULL); on success *failed is set to n. */
-int ndpar_pool_run_ex(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx,
-                      size_t *failed);
+NDPAR_API int ndpar_pool_run_ex(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx,
+                                size_t *failed);
 
 /* The range form: fn(begin, end, task, ctx) over consecutive chunks [begin, end) that
  * together cover [0, n) once. task->index is begin. For loops whose body is too small to
  * pay a call per index. On failure *failed (if not NULL) is the begin of the failing chunk. */
 typedef int (*ndpar_range_fn)(size_t begin, size_t end, const ndpar_task *task, void *ctx);
-int ndpar_pool_run_range(ndpar_pool *pool, size_t n, ndpar_range_fn fn, void *ctx,
-                         size_t *failed);
+NDPAR_API int ndpar_pool_run_range(ndpar_pool *pool, size_t n, ndpar_range_fn fn, void *ctx,
+                                   size_t *failed);
 
 /* Physical cores this process may use: the topology's cores within its CPU binding
  * (taskset, cpusets), capped by a cgroup CPU quota (cpu.max, or cpu.cfs_quota_us). >= 1. */
-size_t ndpar_physical_cores(void);
+NDPAR_API size_t ndpar_physical_cores(void);
 
 #ifdef __cplusplus
 }

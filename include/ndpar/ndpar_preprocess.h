@@ -28,8 +28,8 @@ enum {
  * A NaN or Inf fails with GSL_EDOM naming its row and column (the first in row order),
  * unless flags has NDPAR_PREPROCESS_IGNORE_NONFINITE; a column with no finite value then
  * gets NaN statistics. x with no rows or columns: GSL_EBADLEN. Outputs untouched on error. */
-int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
-                   gsl_vector *sd, gsl_vector *min, gsl_vector *max);
+NDPAR_API int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
+                             gsl_vector *sd, gsl_vector *min, gsl_vector *max);
 
 /* ---- scalers ---- */
 
@@ -52,20 +52,22 @@ typedef enum {
 typedef struct ndpar_scaler ndpar_scaler;
 
 /* NULL with a GSL error for cols = 0 or an unknown kind. */
-ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols);
-void ndpar_scaler_free(ndpar_scaler *s);
+NDPAR_API ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols);
+NDPAR_API void ndpar_scaler_free(ndpar_scaler *s);
 /* flags: NDPAR_PREPROCESS_IGNORE_NONFINITE or 0, used by the next fit. */
-int ndpar_scaler_set_flags(ndpar_scaler *s, int flags);
+NDPAR_API int ndpar_scaler_set_flags(ndpar_scaler *s, int flags);
 
 /* Learns center and scale from x (x->size2 == cols). Non-finite values as ndpar_colstats;
  * the robust quartiles are gsl_stats_quantile_from_sorted_data's, found by selection. */
-int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x);
+NDPAR_API int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x);
 /* In place. Errors: unfitted scaler, column count not the scaler's, empty matrix, NULL;
  * the data are untouched then. NaN and Inf map to NaN and Inf (no extra pass to look). */
-int ndpar_scaler_transform(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x);
-int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x);
-/* The fitted parameters (views of the scaler's own vectors); GSL_EINVAL if not fitted. */
-int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const gsl_vector **scale);
+NDPAR_API int ndpar_scaler_transform(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x);
+NDPAR_API int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x);
+/* The fitted parameters: the scaler's own vectors, read-only, valid until the scaler is
+ * freed (a later fit overwrites their values in place). GSL_EINVAL if not fitted. */
+NDPAR_API int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center,
+                                  const gsl_vector **scale);
 
 /* ---- the generic per-chunk callback (the Rust guide's parallel preprocessing) ---- */
 
@@ -73,13 +75,14 @@ int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const 
 typedef int (*ndpar_chunk_fn)(gsl_matrix *chunk, const ndpar_task *t, void *ctx);
 
 /* f on each of n chunks, in parallel, in place. Errors as the batch module's. */
-int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_chunk_fn f,
-                     void *ctx);
+NDPAR_API int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_chunk_fn f,
+                               void *ctx);
 
 /* f(in[i], out[i]) for each chunk, into caller-allocated outputs with in[i]'s rows (a
  * ndpar_predict_fn); *failed (optional): the failing chunk. */
-int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in, gsl_matrix *const *out,
-                         size_t n, ndpar_predict_fn f, void *ctx, size_t *failed);
+NDPAR_API int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in,
+                                   gsl_matrix *const *out, size_t n, ndpar_predict_fn f, void *ctx,
+                                   size_t *failed);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,7 @@ typedef struct {
   void *progress_ctx;
 } ndpar_scal_config;
 
-void ndpar_scal_config_init(ndpar_scal_config *cfg);
+NDPAR_API void ndpar_scal_config_init(ndpar_scal_config *cfg);
 
 typedef struct {
   size_t threads;
@@ -42,15 +42,15 @@ typedef struct {
  * overflow) are reported before any run; a pool that cannot be started (more threads
  * than memory or the thread limit allow) gives GSL_EFAILED; a failing workload returns
  * its status. out[i] belongs to threads[i]. */
-int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
-                   ndpar_workload_fn f, void *ctx, ndpar_scal_point *out);
+NDPAR_API int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
+                             ndpar_workload_fn f, void *ctx, ndpar_scal_point *out);
 
 /* Fills speedup, efficiency and serial_fraction of every point from the medians and the
  * 1-thread point (used by ndpar_scal_run; useful for points measured elsewhere). */
-int ndpar_scal_derive(ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_derive(ndpar_scal_point *pts, size_t n);
 
 /* The Karp-Flatt serial fraction of a speedup S on p threads; NaN for p <= 1. */
-double ndpar_scal_karp_flatt(double speedup, size_t threads);
+NDPAR_API double ndpar_scal_karp_flatt(double speedup, size_t threads);
 
 /* Fits Amdahl's law to all points: T(p) = a + b / p (a = T1 (1 - f), b = T1 f) by least
  * squares weighted by 1/T^2, so the 1-thread time is estimated from every point rather
@@ -60,24 +60,24 @@ double ndpar_scal_karp_flatt(double speedup, size_t threads);
  * skipped). Needs two distinct thread counts (GSL_EINVAL). For two points this is the
  * per-point estimate p (S - 1) / (S (p - 1)); the Rust original averages per-point
  * estimates computed with a wrong formula. */
-int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
-                      double *max_speedup, double *residual);
+NDPAR_API int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
+                                double *max_speedup, double *residual);
 
 /* The table in the Rust guide's layout (Threads, Duration (ms), Speedup, Efficiency),
  * followed by min, max, MAD and Karp-Flatt columns. */
-int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n);
 
 /* CSV: a header line, then one line per point, full precision (%.17g). */
-int ndpar_scal_write_csv(FILE *stream, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_write_csv(FILE *stream, const ndpar_scal_point *pts, size_t n);
 
 /* The lines alone, each prefixed by "label," when label is not NULL (for one file holding
  * several workloads under a header of "workload," followed by ndpar_scal_csv_header). */
-int ndpar_scal_write_csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts,
-                              size_t n);
-extern const char ndpar_scal_csv_header[];
+NDPAR_API int ndpar_scal_write_csv_rows(FILE *stream, const char *label,
+                                        const ndpar_scal_point *pts, size_t n);
+NDPAR_API extern const char ndpar_scal_csv_header[];
 
 /* JSON: {"points": [{...}, ...], "amdahl": {...}} (amdahl omitted when it cannot be fitted). */
-int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n);
 
 /* The writers above flush the stream and return GSL_EFAILED if any write or the flush
  * failed (a full disk shows only there); the stream stays the caller's to close. */
@@ -87,8 +87,8 @@ int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n);
  * path or pts NULL (GSL_EFAULT), path an existing non-regular file such as a device or a
  * folder (GSL_EINVAL), any failure to create, write or rename (GSL_EFAILED, naming the
  * path and the reason; path is then left as it was and no temporary remains). */
-int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n);
-int ndpar_scal_save_json(const char *path, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_save_json(const char *path, const ndpar_scal_point *pts, size_t n);
 
 #ifdef __cplusplus
 }

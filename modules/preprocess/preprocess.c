@@ -17,7 +17,7 @@
 typedef struct {
   double n, mean, m2, min, max;
   double comp; /* the second pass's sum of deviations (see block_correct) */
-  int scale_log2;    /* m2 is that of the values times 2^scale_log2 (0 unless rescaled: rescue_extremes) */
+  int scale_log2; /* m2 is that of the values times 2^scale_log2 (0 unless rescue_extremes) */
 } moments;
 
 /* The sample sd (divisor n - 1) of a column's moments; 0 for one value, NaN for none. */

@@ -1,4 +1,4 @@
-/* Tests of the batch module and of the reference workload (MLP, CSV loader). */
+/* Tests of the batch module (on the reference MLP of ref/wl.h). */
 #include <criterion/criterion.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_sort.h>
@@ -12,18 +12,14 @@
 
 #include "ndpar/ndpar_batch.h"
 #include "test_util.h"
-#include "wl.h"
+#include "ref/wl.h"
+#include "test_mlp.h"
 
 #define LAGS 12
 #define HIDDEN 16
 #define HORIZON 3
 
-static wl_mlp *make_mlp(double dropout) {
-  wl_mlp *m = wl_mlp_alloc(LAGS, HIDDEN, HORIZON);
-  wl_mlp_init(m, test_seed());
-  m->dropout = dropout;
-  return m;
-}
+static wl_mlp *make_mlp(double dropout) { return test_mlp(LAGS, HIDDEN, HORIZON, dropout); }
 
 /* n batches of 1..40 rows (inputs) and matching outputs of `cols` columns. */
 typedef struct {
@@ -354,116 +350,6 @@ Test(batch_errors, bad_arguments_are_rejected_before_any_work) {
   free_mc_case(&c);
   wl_mlp_free(m);
   gsl_rng_free(r);
-}
-
-/* ---- the reference MLP ---------------------------------------------------------------- */
-
-Test(workload_mlp, gradient_matches_central_differences) {
-  gsl_rng *r = test_rng();
-  wl_mlp *m = make_mlp(0);
-  size_t rows = 1 + gsl_rng_uniform_int(r, 30);
-  gsl_matrix *x = test_random_matrix(r, rows, LAGS), *t = test_random_matrix(r, rows, HORIZON);
-  size_t p = m->theta->size;
-  gsl_vector *g = gsl_vector_alloc(p), *scratch = gsl_vector_alloc(p), *theta = gsl_vector_alloc(p);
-  double loss;
-  cr_assert_eq(wl_mlp_loss_grad(m, NULL, x, t, g, &loss), GSL_SUCCESS);
-  cr_assert(loss > 0);
-  double h = 1e-6;
-  for (size_t j = 0; j < p; j++) {
-    gsl_vector_memcpy(theta, m->theta);
-    double lp, lm;
-    gsl_vector_set(theta, j, gsl_vector_get(m->theta, j) + h);
-    wl_mlp_loss_grad(m, theta, x, t, scratch, &lp);
-    gsl_vector_set(theta, j, gsl_vector_get(m->theta, j) - h);
-    wl_mlp_loss_grad(m, theta, x, t, scratch, &lm);
-    double fd = (lp - lm) / (2 * h), an = gsl_vector_get(g, j);
-    cr_assert(fabs(fd - an) <= 1e-6 * (1 + fabs(an)), "parameter %zu: analytic %g, numeric %g", j, an, fd);
-  }
-  gsl_vector_free(g);
-  gsl_vector_free(scratch);
-  gsl_vector_free(theta);
-  gsl_matrix_free(x);
-  gsl_matrix_free(t);
-  wl_mlp_free(m);
-  gsl_rng_free(r);
-}
-
-Test(workload_mlp, shape_mismatch_is_reported_not_crashed) {
-  wl_mlp *m = make_mlp(0);
-  gsl_matrix *x = gsl_matrix_calloc(4, LAGS + 1), *y = gsl_matrix_alloc(4, HORIZON);
-  cr_assert_eq(wl_mlp_forward(m, NULL, x, y, NULL), GSL_EBADLEN);
-  gsl_matrix_free(x);
-  gsl_matrix_free(y);
-  wl_mlp_free(m);
-}
-
-/* ---- the strict CSV loader ------------------------------------------------------------ */
-
-static char *write_temp(const char *text) {
-  static char path[64];
-  strcpy(path, "/tmp/ndpar_csv_XXXXXX");
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-  close(fd);
-  return path;
-}
-
-Test(workload_csv, reads_a_good_file) {
-  char *path = write_temp("date,pressure,temperature\n2010-01-01,1016.6,4.0\n2010-01-02,1016.7,-3.5e1\r\n2010-01-03,1,0\n");
-  gsl_vector *v = NULL;
-  char err[256] = "";
-  cr_assert_eq(wl_csv_column(path, "temperature", &v, err, sizeof err), GSL_SUCCESS, "%s", err);
-  cr_assert_eq(v->size, 3);
-  cr_assert_eq(gsl_vector_get(v, 0), 4.0);
-  cr_assert_eq(gsl_vector_get(v, 1), -35.0);
-  cr_assert_eq(gsl_vector_get(v, 2), 0.0);
-  gsl_vector_free(v);
-  unlink(path);
-}
-
-static void expect_csv_error(const char *text, const char *column, int code, const char *needle) {
-  char *path = write_temp(text);
-  gsl_vector *sentinel = (gsl_vector *)0x1, *v = sentinel;
-  char err[512] = "";
-  cr_assert_eq(wl_csv_column(path, column, &v, err, sizeof err), code, "%s", err);
-  cr_assert_eq(v, sentinel, "output untouched on error");
-  cr_assert(strstr(err, path) != NULL, "message names the file: %s", err);
-  cr_assert(strstr(err, needle) != NULL, "message '%s' lacks '%s'", err, needle);
-  unlink(path);
-}
-
-Test(workload_csv, rejects_broken_files_naming_line_and_column) {
-  expect_csv_error("a,b\n1,2\n3,x\n", "b", GSL_EINVAL, ":3: column 2 (\"b\"): \"x\"");
-  expect_csv_error("a,b\n1,2\n3\n", "b", GSL_EINVAL, ":3: 1 fields, the header has 2");
-  expect_csv_error("a,b\n1,2\n3,4,5\n", "a", GSL_EINVAL, ":3: 3 fields");
-  expect_csv_error("a,b\n1,\n", "b", GSL_EINVAL, ":2: column 2");
-  expect_csv_error("a,b\n1,inf\n", "b", GSL_EINVAL, "not a finite number");
-  expect_csv_error("a,b\n1,nan\n", "b", GSL_EINVAL, "not a finite number");
-  expect_csv_error("a,b\n1,2.5abc\n", "b", GSL_EINVAL, "\"2.5abc\"");
-  expect_csv_error("a,b\n1,2\n", "c", GSL_EINVAL, "no column named \"c\"");
-  expect_csv_error("a,b\n", "a", GSL_EINVAL, "no data lines");
-  expect_csv_error("", "a", GSL_EINVAL, "empty file");
-  gsl_vector *v = NULL;
-  char err[256];
-  cr_assert_eq(wl_csv_column("/nonexistent/x.csv", "a", &v, err, sizeof err), GSL_EFAILED);
-  cr_assert(strstr(err, "/nonexistent/x.csv") != NULL);
-}
-
-Test(workload_data, the_bundled_series_windows) {
-  gsl_matrix *x = NULL, *y = NULL;
-  char err[512] = "";
-  cr_assert_eq(wl_default_windows(NULL, 24, 6, &x, &y, err, sizeof err), GSL_SUCCESS, "%s", err);
-  cr_assert_eq(x->size1, 8759 - 24 - 6 + 1);
-  cr_assert_eq(x->size2, 24);
-  cr_assert_eq(y->size2, 6);
-  /* window t+1 is window t shifted by one: the series is continuous */
-  cr_assert_eq(gsl_matrix_get(x, 1, 0), gsl_matrix_get(x, 0, 1));
-  cr_assert_eq(gsl_matrix_get(y, 0, 0), gsl_matrix_get(x, 1, 23));
-  gsl_vector_const_view col = gsl_matrix_const_column(x, 0);
-  cr_assert(fabs(gsl_stats_mean(col.vector.data, col.vector.stride, col.vector.size)) < 0.05);
-  gsl_matrix_free(x);
-  gsl_matrix_free(y);
 }
 
 /* ---- sizes that overflow, no columns ---- */

@@ -6,6 +6,8 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 
+#include "ndpar/ndpar_cv.h"
+
 /* w = (X^T X + lambda I)^-1 X^T y; score = -mean (X_va w - y_va)^2. 0 or a GSL status. */
 int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
                     const gsl_matrix *xva, const gsl_vector *yva, double *score);
@@ -15,7 +17,6 @@ void ridge_data(gsl_matrix *x, gsl_vector *y);
 
 /* The score of fold i with every row gathered by hand and the model fitted directly:
  * the sequential reference of the cv and grid tests. */
-#include "ndpar/ndpar_cv.h"
 double ridge_reference_score(const ndpar_folds *f, size_t i, const gsl_matrix *x,
                              const gsl_vector *y, double lambda);
 

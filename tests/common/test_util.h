@@ -2,8 +2,11 @@
 #ifndef NDPAR_TEST_UTIL_H
 #define NDPAR_TEST_UTIL_H
 
+#include <gsl/gsl_matrix.h>
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
+
+#include "ndpar/ndpar_pool.h"
 
 /* A fresh seed per test process (NDPAR_TEST_SEED=<n> replays one), logged so that a
  * failure can be reproduced. */
@@ -12,11 +15,9 @@ unsigned long test_seed(void);
 gsl_rng *test_rng(void);
 
 /* A rows x cols matrix of N(0, 1) draws from r. */
-#include <gsl/gsl_matrix.h>
 gsl_matrix *test_random_matrix(gsl_rng *r, size_t rows, size_t cols);
 
 /* A pool of exactly `threads` threads (the environment's other defaults). */
-#include "ndpar/ndpar_pool.h"
 ndpar_pool *test_pool_of(size_t threads);
 
 /* Turns GSL's abort-on-error handler off for error-path tests, counting the calls. */

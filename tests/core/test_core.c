@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ndpar/ndpar_core.h"
+#include "ndpar_internal.h"
 #include "test_util.h"
 
 static int aligned(const void *p) { return ((uintptr_t)p % NDPAR_CACHELINE) == 0; }
@@ -201,7 +202,6 @@ Test(rows, vector_batches_match_matrix_batches) {
 }
 
 /* ---- the internal buffer cache ---- */
-#include "ndpar_internal.h"
 
 Test(cache, reuses_a_fitting_buffer_and_grows_when_needed) {
   char *a = ndpar_cache_take(1000);
@@ -261,8 +261,8 @@ Test(overflow, size_helpers_detect_every_wrap) {
 }
 
 Test(overflow, cacheline_round_at_the_top_of_size_t) {
-  cr_assert_eq(ndpar_cacheline_round(SIZE_MAX), 0, "does not fit: 0");
-  cr_assert_eq(ndpar_cacheline_round(SIZE_MAX - NDPAR_CACHELINE + 2), 0);
+  cr_assert_eq(ndpar_cacheline_round(SIZE_MAX), SIZE_MAX, "does not fit: saturates, never wraps to 0");
+  cr_assert_eq(ndpar_cacheline_round(SIZE_MAX - NDPAR_CACHELINE + 2), SIZE_MAX);
   cr_assert_eq(ndpar_cacheline_round(SIZE_MAX - NDPAR_CACHELINE + 1), SIZE_MAX - NDPAR_CACHELINE + 1,
                "the largest multiple of a line still fits");
 }
@@ -270,7 +270,7 @@ Test(overflow, cacheline_round_at_the_top_of_size_t) {
 Test(overflow, slots_of_a_huge_size_are_refused) {
   test_quiet_gsl_errors();
   ndpar_slots s = {(void *)&s, 7, 7};
-  cr_assert_eq(ndpar_slots_alloc(&s, 1, SIZE_MAX), GSL_EINVAL, "stride would round to 0");
+  cr_assert_eq(ndpar_slots_alloc(&s, 1, SIZE_MAX), GSL_EINVAL, "the stride does not fit");
   cr_assert_eq(ndpar_slots_alloc(&s, 0, SIZE_MAX - 10), GSL_EINVAL);
   cr_assert_eq(ndpar_slots_alloc(&s, (SIZE_MAX >> 6) + 2, 64), GSL_EINVAL);
   cr_assert(s.base == (void *)&s && s.stride == 7 && s.n == 7, "slots untouched");

@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "wl.h"
+#include "ref/wl.h"
 
 static int fd = -1;
 static char path[64];

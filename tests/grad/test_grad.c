@@ -10,7 +10,7 @@
 
 #include "ndpar/ndpar_grad.h"
 #include "test_util.h"
-#include "wl.h"
+#include "ref/wl.h"
 
 /* ---- linear least squares: loss = mean (x w - y)^2, grad = 2/rows x^T (x w - y) ---- */
 

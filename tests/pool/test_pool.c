@@ -270,6 +270,94 @@ Test(pool_nesting, inner_runs_are_inline_on_the_same_worker) {
   ndpar_pool_free(other);
 }
 
+/* The slot promise across pools. Pool B is run by an application thread, non-stop, while the
+ * tasks of pool A call B too (each such call runs inline, as B's slot 0). Every run owns its
+ * scratch (slots allocated for the call), and within every run no two tasks hold a slot at
+ * once; the nested runs are on the calling thread as slot 0, the slot B's own caller uses at
+ * the same time: why scratch kept across runs must not be indexed by slot, and why thread
+ * scratch is the tool for it (each thread its own buffer). */
+typedef struct {
+  ndpar_slots owner; /* one atomic_int per slot of the run's pool */
+  atomic_int clash;
+} run_slots;
+
+static int exclusive_in_run(const ndpar_task *t, void *vctx) {
+  run_slots *rs = vctx;
+  atomic_int *own = ndpar_slots_at(&rs->owner, t->worker);
+  if (atomic_exchange(own, 1) != 0) atomic_store(&rs->clash, 1);
+  for (volatile int k = 0; k < 200; k++) {
+  }
+  atomic_store(own, 0);
+  return 0;
+}
+
+/* One run of n tasks on b with scratch of its own; 0 if every slot was held alone. */
+static int run_with_own_slots(ndpar_pool *b, size_t n) {
+  run_slots rs = {{0}, 0};
+  if (ndpar_slots_alloc(&rs.owner, ndpar_pool_threads(b), sizeof(atomic_int)) != GSL_SUCCESS) return 1;
+  int rc = ndpar_pool_run(b, n, exclusive_in_run, &rs);
+  ndpar_slots_free(&rs.owner);
+  return rc != GSL_SUCCESS || atomic_load(&rs.clash);
+}
+
+typedef struct {
+  ndpar_pool *b;
+  atomic_int stop, bad, runs;
+} b_caller;
+
+static void *run_b_until_stopped(void *varg) {
+  b_caller *c = varg;
+  while (!atomic_load(&c->stop) || atomic_load(&c->runs) == 0) {
+    if (run_with_own_slots(c->b, 5000)) atomic_store(&c->bad, 1);
+    atomic_fetch_add(&c->runs, 1);
+  }
+  return NULL;
+}
+
+typedef struct {
+  pthread_t caller;
+  atomic_int off; /* a nested task ran on another thread or slot */
+} nested_ctx;
+
+static int nested_task(const ndpar_task *t, void *vctx) {
+  nested_ctx *c = vctx;
+  if (!pthread_equal(c->caller, pthread_self()) || t->worker != 0) atomic_store(&c->off, 1);
+  return 0;
+}
+
+typedef struct {
+  ndpar_pool *b;
+  atomic_int clash, off;
+} a_ctx;
+
+static int a_task_calls_b(const ndpar_task *t, void *vctx) {
+  a_ctx *c = vctx;
+  (void)t;
+  if (run_with_own_slots(c->b, 64)) atomic_store(&c->clash, 1);
+  nested_ctx nc = {pthread_self(), 0};
+  if (ndpar_pool_run(c->b, 16, nested_task, &nc) != GSL_SUCCESS || atomic_load(&nc.off))
+    atomic_store(&c->off, 1);
+  return 0;
+}
+
+Test(pool_nesting, slots_are_exclusive_within_a_run_while_another_pool_nests_into_it) {
+  size_t threads = test_max_threads();
+  ndpar_pool *a = pool_of(threads), *b = pool_of(threads);
+  b_caller bc = {b, 0, 0, 0};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, run_b_until_stopped, &bc), 0);
+  a_ctx ac = {b, 0, 0};
+  for (int round = 0; round < 20; round++)
+    cr_assert_eq(ndpar_pool_run(a, 200, a_task_calls_b, &ac), GSL_SUCCESS);
+  atomic_store(&bc.stop, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(atomic_load(&bc.bad), 0, "B's own runs: two tasks held one slot at once");
+  cr_assert_eq(atomic_load(&ac.clash), 0, "nested runs: two tasks held one slot at once");
+  cr_assert_eq(atomic_load(&ac.off), 0, "a run nested from another pool is inline, slot 0");
+  ndpar_pool_free(a);
+  ndpar_pool_free(b);
+}
+
 typedef struct {
   ndpar_pool *pool;
   unsigned long seed;

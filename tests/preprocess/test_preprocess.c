@@ -586,3 +586,39 @@ Test(scaler, minmax1_of_same_sign_values_near_dbl_max) {
   gsl_matrix_free(y);
   gsl_rng_free(r);
 }
+
+Test(scaler, minmax_of_plus_minus_1e308_is_0_and_1_not_nan) {
+  gsl_matrix *x = gsl_matrix_alloc(3, 1);
+  gsl_matrix_set(x, 0, 0, -1e308);
+  gsl_matrix_set(x, 1, 0, 0);
+  gsl_matrix_set(x, 2, 0, 1e308);
+  gsl_matrix *y = gsl_matrix_alloc(3, 1);
+  gsl_matrix_memcpy(y, x);
+  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MINMAX, 1);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+  const gsl_vector *scale;
+  ndpar_scaler_params(s, NULL, &scale);
+  cr_assert(isinf(gsl_vector_get(scale, 0)), "max - min overflows: reported as +Inf");
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, y), GSL_SUCCESS);
+  cr_assert(gsl_matrix_get(y, 0, 0) == 0 && gsl_matrix_get(y, 1, 0) == 0.5 && gsl_matrix_get(y, 2, 0) == 1,
+            "[%g, %g, %g]", gsl_matrix_get(y, 0, 0), gsl_matrix_get(y, 1, 0), gsl_matrix_get(y, 2, 0));
+  cr_assert_eq(ndpar_scaler_inverse(NULL, s, y), GSL_SUCCESS);
+  cr_assert(gsl_matrix_equal(x, y), "the inverse is exact here");
+  ndpar_scaler_free(s);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
+
+Test(colstats, extremes_with_ignored_nonfinite_values) {
+  gsl_matrix *x = gsl_matrix_alloc(5, 1);
+  double v[] = {-1e308, NAN, 1e308, INFINITY, 1e308};
+  for (size_t i = 0; i < 5; i++) gsl_matrix_set(x, i, 0, v[i]);
+  gsl_vector *mean = gsl_vector_alloc(1), *sd = gsl_vector_alloc(1);
+  cr_assert_eq(ndpar_colstats(NULL, x, NDPAR_PREPROCESS_IGNORE_NONFINITE, mean, sd, NULL, NULL), GSL_SUCCESS);
+  rel_close(gsl_vector_get(mean, 0), 1e308 / 3, 1e-15, "mean of the finite values", 0);
+  /* deviations -4/3, 2/3, 2/3 (x 1e308): sd = 1e308 sqrt((16/9 + 4/9 + 4/9) / 2) */
+  rel_close(gsl_vector_get(sd, 0), 1e308 * sqrt(24.0 / 18.0), 1e-15, "sd", 0);
+  gsl_vector_free(mean);
+  gsl_vector_free(sd);
+  gsl_matrix_free(x);
+}

@@ -31,7 +31,10 @@ static int boxfort_request(uintptr_t a, int flags) {
          !(a >= TSAN_APP_LO && a < TSAN_APP_HI);
 }
 
-void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+/* Interposers: exported from the test binary (the build hides symbols by default). */
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   static mmap_fn next;
   if (next == NULL) next = (mmap_fn)dlsym(RTLD_NEXT, "mmap64");
   uintptr_t a = (uintptr_t)addr;
@@ -45,7 +48,7 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
 
 typedef int (*mincore_fn)(void *, size_t, unsigned char *);
 
-int mincore(void *addr, size_t len, unsigned char *vec) {
+SHIM_EXPORT int mincore(void *addr, size_t len, unsigned char *vec) {
   static mincore_fn next;
   if (next == NULL) next = (mincore_fn)dlsym(RTLD_NEXT, "mincore");
   if (boxfort_request((uintptr_t)addr, MAP_FIXED)) {

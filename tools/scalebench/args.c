@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "ref/kernels.h"
 #include "scalebench.h"
 
 /* ---- parsing ---- */

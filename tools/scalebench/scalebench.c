@@ -7,9 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "kernels.h"
-#include "wl.h"
+#include "ref/timing.h"
+#include "ref/kernel_bench.h"
+#include "ref/kernels.h"
+#include "ref/wl.h"
 #include "scalebench.h"
 
 

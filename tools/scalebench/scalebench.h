@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "kernels.h"
+#include "ref/kernels.h"
 #include "ndpar/ndpar_scalability.h"
 
 #define SB_MAX_POINTS 64

@@ -1,5 +1,5 @@
 /* mlp.c: the reference MLP autoregressor on GSL BLAS. */
-#include "wl.h"
+#include "ref/wl.h"
 
 #include <gsl/gsl_blas.h>
 #include <math.h>

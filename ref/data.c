@@ -1,5 +1,5 @@
 /* data.c: the strict CSV loader and the windows of the default workload. */
-#include "wl.h"
+#include "ref/wl.h"
 
 #include <errno.h>
 #include <gsl/gsl_errno.h>

@@ -1,11 +1,10 @@
-/* bench.h: timing and table helpers shared by the benchmarks. */
-#ifndef NDPAR_BENCH_H
-#define NDPAR_BENCH_H
+/* timing.h: the timing method and table output that the benchmarks and scalebench share
+ * (part of the internal reference library, libndpar_ref.a; not part of ndpar's API). */
+#ifndef NDPAR_REF_TIMING_H
+#define NDPAR_REF_TIMING_H
 
 #include <stddef.h>
 #include <stdio.h>
-
-#include "ndpar/ndpar_pool.h"
 
 /* Times several variants of one kernel, interleaved: each repeat runs every variant once
  * (after bench_settle and one untimed call of its own), so a slow phase of a shared machine hits all variants
@@ -37,16 +36,5 @@ void bench_parse(int argc, char **argv, const char *name, const char *what, benc
 void bench_header(const char *title, const char *const *columns, size_t ncolumns);
 void bench_row(const char *label, size_t threads, const double *values, size_t nvalues,
                const char *unit);
-
-/* A kernel's sequential loop, ndpar call (on pool) and OpenMP loop (threads), timed as
- * bench_compare does: ms[0..nvariants) in that order (nvariants 1: the sequential loop
- * alone). Returns non-zero if a variant failed. */
-int bench_kernel_compare(const void *kernel, void *state, ndpar_pool *pool, size_t threads,
-                         size_t nvariants, int warmup, int reps, double *ms);
-
-/* One row of a kernel's table: sequential, ndpar and OpenMP (interleaved medians, ms) and
- * the two speedups over sequential. Returns non-zero if a variant failed. */
-int bench_kernel_row(const char *label, const void *kernel, void *state, ndpar_pool *pool,
-                     size_t threads, int reps);
 
 #endif

@@ -1,7 +1,7 @@
 /* sgd.c: the training example: synchronous data-parallel SGD on the reference MLP. */
 #include <stdlib.h>
 
-#include "wl.h"
+#include "ref/wl.h"
 
 int wl_mlp_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
                 const ndpar_task *t, void *ctx) {

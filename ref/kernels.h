@@ -1,8 +1,9 @@
 /* kernels.h: the reference workloads as runnable kernels, each three ways (sequential loop,
  * ndpar, OpenMP) on the same data: shared by the benchmarks and the scalebench tool.
- * Built with -fopenmp into libndpar_kernels.a; not part of ndpar's API. */
-#ifndef NDPAR_KERNELS_H
-#define NDPAR_KERNELS_H
+ * Built with -fopenmp into the internal reference library, libndpar_ref.a; not part of
+ * ndpar's API. */
+#ifndef NDPAR_REF_KERNELS_H
+#define NDPAR_REF_KERNELS_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* kernels.c: the reference workloads, each as a sequential loop, an ndpar call and an OpenMP
  * loop over the same data and models (the reference MLP on the bundled Seattle series). */
-#include "kernels.h"
+#include "ref/kernels.h"
 
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 #include "ndpar/ndpar_ensemble.h"
 #include "ndpar/ndpar_grad.h"
 #include "ndpar/ndpar_preprocess.h"
-#include "wl.h"
+#include "ref/wl.h"
 
 #define LAGS 24
 #define HIDDEN 64

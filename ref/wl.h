@@ -1,7 +1,8 @@
 /* wl.h: the reference workload that the benchmarks, scalebench and the docs' examples share:
- * an MLP autoregressor on GSL BLAS and the bundled real series. Not part of ndpar's API. */
-#ifndef NDPAR_WL_H
-#define NDPAR_WL_H
+ * an MLP autoregressor on GSL BLAS and the bundled real series. Part of the internal
+ * reference library (libndpar_ref.a, never installed); not part of ndpar's API. */
+#ifndef NDPAR_REF_WL_H
+#define NDPAR_REF_WL_H
 
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_rng.h>
@@ -9,6 +10,8 @@
 #include <stddef.h>
 
 #include "ndpar/ndpar_core.h"
+#include "ndpar/ndpar_grad.h"
+#include "ndpar/ndpar_pool.h"
 
 /* lags -> hidden (tanh) -> horizon. All parameters live in one vector theta, laid out
  * W1 (hidden x lags), b1 (hidden), W2 (horizon x hidden), b2 (horizon), so that gradients
@@ -64,10 +67,7 @@ int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_ma
                        gsl_matrix **y, char *err, size_t errlen);
 const char *wl_data_dir(const char *data_dir);
 
-#endif
-
-/* ---- gradients and training (issue #5) ---- */
-#include "ndpar/ndpar_grad.h"
+/* ---- gradients and training ---- */
 
 /* An ndpar_grad_fn for a horizon-1 MLP: y (contiguous) holds the targets. */
 int wl_mlp_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
@@ -82,3 +82,5 @@ int wl_mlp_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, doub
 int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector *y,
                  size_t batch_rows, size_t shards, size_t steps, double lr, ndpar_reduce mode,
                  double *losses);
+
+#endif
