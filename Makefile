@@ -240,6 +240,9 @@ $(FAULTS_BIN): $(FAULTS_OBJ) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $(addprefix -Wl$(comma)--wrap=,$(FAULTS_WRAP)) -o $@ $^ $(LDLIBS_BASE)
 
+# Built with the tests (plain here; check-faults builds its own under ASan).
+tests: $(FAULTS_BIN)
+
 .PHONY: check-faults faults
 faults: $(FAULTS_BIN)
 check-faults:
@@ -255,6 +258,8 @@ SOAK_SECONDS ?= 20
 $(SOAK_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/soak/*.c)) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+
+tests: $(SOAK_BIN)
 
 .PHONY: soak
 soak: $(SOAK_BIN)
