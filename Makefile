@@ -228,7 +228,7 @@ check-build: all
 # ---------------------------------------------------------------- fault injection
 # tests/faults: one program over every module, linked with wrappers around every
 # allocator and pthread_create (tests/faults/inject.c). make check-faults builds it with
-# AddressSanitizer (LeakSanitizer included) and fails the N-th allocation, then the N-th
+# ASan (LeakSanitizer included) and UBSan, and fails the N-th allocation, then the N-th
 # thread start, for every N the program reaches (tools/check-faults.sh).
 FAULTS_WRAP  := malloc calloc realloc posix_memalign aligned_alloc pthread_create \
                 gsl_matrix_alloc gsl_matrix_calloc gsl_vector_alloc gsl_vector_calloc \
@@ -246,8 +246,9 @@ tests: $(FAULTS_BIN)
 .PHONY: check-faults faults
 faults: $(FAULTS_BIN)
 check-faults:
-	@$(MAKE) --no-print-directory SANITIZE=address faults
-	@tools/check-faults.sh build/san-address/tests/faults build/san-address/lib/libndpar.a $(FAULTS_WRAP)
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined faults
+	@tools/check-faults.sh build/san-address-undefined/tests/faults \
+	  build/san-address-undefined/lib/libndpar.a $(FAULTS_WRAP)
 
 # ---------------------------------------------------------------- soak
 # tests/soak: 4 application threads on the default pool, pools allocated and freed
