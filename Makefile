@@ -240,7 +240,7 @@ $(FAULTS_BIN): $(FAULTS_OBJ) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $(addprefix -Wl$(comma)--wrap=,$(FAULTS_WRAP)) -o $@ $^ $(LDLIBS_BASE)
 
-# Built with the tests (plain here; check-faults builds its own under ASan).
+# Built with the tests (for make check-faults, under ASan+UBSan).
 tests: $(FAULTS_BIN)
 
 .PHONY: check-faults faults
