@@ -7,11 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Huge allocations must come back NULL, as they do without a sanitizer, not abort. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) { return "allocator_may_return_null=1"; }
+/* Huge allocations must come back NULL, as they do without a sanitizer, not abort. The
+ * sanitizer runtime looks these up dynamically: exported despite -fvisibility=hidden. */
+#define BI_EXPORT __attribute__((visibility("default")))
+BI_EXPORT const char *__asan_default_options(void);
+BI_EXPORT const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+BI_EXPORT const char *__tsan_default_options(void);
+BI_EXPORT const char *__tsan_default_options(void) { return "allocator_may_return_null=1"; }
 
 #define BI_MAX_CASES 1024
 
