@@ -4,6 +4,7 @@
 #include <criterion/parameterized.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -87,6 +88,7 @@ ParameterizedTestParameters(badinput, every_case) {
 ParameterizedTest(size_t *i, badinput, every_case, .init = setup, .timeout = 60) {
   current = &cases[*i];
   snprintf(label, sizeof label, "%s: %s", current->fn, current->what);
+  if (getenv("BADINPUT_TRACE")) fprintf(stderr, "badinput: case %s\n", label);
   current->run();
   release_held();
   cr_assert_eq(__atomic_load_n(&off_thread_errors, __ATOMIC_RELAXED), 0,
