@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -118,80 +117,66 @@ void ndpar_thread_scratch_release(void) {
   scratch_size = 0;
 }
 
-/* ---- buffer cache ---- */
-
-#define CACHE_SLOTS 4
-
-/* Each buffer is preceded by one cache line holding its capacity. */
-static _Atomic(void *) cache_slot[CACHE_SLOTS];
-
-static size_t cache_capacity(void *buffer) { return *(size_t *)((char *)buffer - NDPAR_CACHELINE); }
-
-static void cache_free(void *buffer) {
-  if (buffer) free((char *)buffer - NDPAR_CACHELINE);
-}
-
-void *ndpar_cache_take(size_t bytes) {
-  for (int i = 0; i < CACHE_SLOTS; i++) {
-    void *b = atomic_exchange(&cache_slot[i], NULL);
-    if (b == NULL) continue;
-    if (cache_capacity(b) >= bytes) return b;
-    cache_free(b); /* too small for today's work: make room for a larger one */
-  }
-  size_t capacity = ndpar_cacheline_round(bytes);
-  if (capacity > SIZE_MAX - NDPAR_CACHELINE) return NULL;
-  void *raw = NULL;
-  if (posix_memalign(&raw, NDPAR_CACHELINE, NDPAR_CACHELINE + capacity) != 0) return NULL;
-  *(size_t *)raw = capacity;
-  return (char *)raw + NDPAR_CACHELINE;
-}
-
-void ndpar_cache_give(void *buffer) {
-  if (buffer == NULL) return;
-  for (int i = 0; i < CACHE_SLOTS; i++) {
-    void *expected = NULL;
-    if (atomic_compare_exchange_strong(&cache_slot[i], &expected, buffer)) return;
-  }
-  cache_free(buffer);
-}
-
 /* ---- blocks of outputs ---- */
 
-int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, const gsl_matrix *const *x, size_t n,
-                       size_t copies, size_t cols) {
-  *b = (ndpar_blocks){n, copies, cols, NULL, NULL, NULL};
+int ndpar_total_rows(const char *who, const gsl_matrix *const *x, size_t n, size_t *rows) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!ndpar_size_add(total, x[i]->size1, &total))
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the batches' row count overflows", who);
+  *rows = total;
+  return GSL_SUCCESS;
+}
+
+int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, size_t n, size_t rows, size_t copies,
+                       size_t cols) {
+  *b = (ndpar_blocks){0, copies, cols, 0, 0, 0, NULL, NULL, NULL};
+  size_t bytes;
+  if (n >= SIZE_MAX / sizeof(size_t) || !ndpar_size_mul3(rows, cols, copies, &b->capacity) ||
+      !ndpar_size_mul(b->capacity, sizeof(double), &bytes))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the output buffer's size overflows", who);
   b->offset = malloc((n + 1) * sizeof *b->offset);
   b->rowstart = malloc((n + 1) * sizeof *b->rowstart);
-  if (b->offset == NULL || b->rowstart == NULL) {
-    ndpar_blocks_free(b);
-    NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
-  }
-  b->offset[0] = b->rowstart[0] = 0;
-  size_t block, bytes = 0;
-  int fits = 1;
-  for (size_t i = 0; i < n && fits; i++) {
-    size_t rows = x[i]->size1;
-    fits = ndpar_size_mul3(copies, rows, cols, &block) &&
-           ndpar_size_add(b->offset[i], block, &b->offset[i + 1]) &&
-           ndpar_size_add(b->rowstart[i], rows, &b->rowstart[i + 1]);
-  }
-  fits = fits && ndpar_size_mul(b->offset[n] ? b->offset[n] : 1, sizeof *b->buf, &bytes);
-  if (!fits) {
-    ndpar_blocks_free(b);
-    NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: the output buffer's size overflows", who);
-  }
-  b->buf = ndpar_cache_take(bytes);
-  if (b->buf == NULL) {
+  void *buf = NULL;
+  if (posix_memalign(&buf, NDPAR_CACHELINE, ndpar_cacheline_round(bytes)))
+    buf = NULL;
+  b->buf = buf;
+  b->max_n = n;
+  b->max_rows = rows;
+  if (b->offset == NULL || b->rowstart == NULL || b->buf == NULL) {
     ndpar_blocks_free(b);
     NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory for the outputs", who);
   }
   return GSL_SUCCESS;
 }
 
+int ndpar_blocks_fits(const ndpar_blocks *b, const char *who, const gsl_matrix *const *x,
+                      size_t n) {
+  size_t rows = 0;
+  int status = ndpar_total_rows(who, x, n, &rows);
+  if (status) return status;
+  if (n > b->max_n)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: n is %zu, the workspace holds %zu batches", who, n, b->max_n);
+  if (rows > b->max_rows)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu rows in all, the workspace holds %zu", who, rows,
+                    b->max_rows);
+  return GSL_SUCCESS;
+}
+
+void ndpar_blocks_layout(ndpar_blocks *b, const gsl_matrix *const *x, size_t n) {
+  b->n = n;
+  b->offset[0] = b->rowstart[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t rows = x[i]->size1;
+    b->offset[i + 1] = b->offset[i] + b->copies * rows * b->cols;
+    b->rowstart[i + 1] = b->rowstart[i] + rows;
+  }
+}
+
 void ndpar_blocks_free(ndpar_blocks *b) {
   free(b->offset);
   free(b->rowstart);
-  ndpar_cache_give(b->buf);
+  free(b->buf);
   b->offset = b->rowstart = NULL;
   b->buf = NULL;
 }
@@ -236,6 +221,8 @@ fail:
   if (s == NULL) free(rng);
   GSL_ERROR_NULL("streams: out of memory", GSL_ENOMEM);
 }
+
+void ndpar_streams_reseed(ndpar_streams *s, unsigned long seed) { s->seed = seed; }
 
 void ndpar_streams_free(ndpar_streams *s) {
   if (s == NULL) return;

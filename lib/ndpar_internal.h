@@ -5,6 +5,8 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_matrix.h>
 
+#include "ndpar/ndpar_core.h"
+
 /* Checks one argument before any work starts; on failure reports through GSL_ERROR
  * (so the program's gsl_set_error_handler sees it) and returns the code. */
 #define NDPAR_REQUIRE(cond, msg, code) \
@@ -42,16 +44,27 @@ int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *con
  * holds `copies` row-major matrices of rows_b x cols, one after another, at buf + offset[b],
  * so the copies of one element are rows_b * cols apart; rowstart numbers the rows of all
  * batches together (rowstart[n] in all), for one parallel pass over every output row.
- * The buffer comes from the cache (ndpar_cache_take). Calling thread; GSL errors. */
+ * alloc sizes the buffers once, for up to max_n batches of `rows` rows in all (a module's
+ * workspace); layout lays the batches of one call out in them, allocating nothing (the
+ * caller has checked that they fit). alloc: calling thread, GSL errors (GSL_EINVAL if the
+ * size overflows, GSL_ENOMEM), b zeroed on failure. */
 typedef struct {
   size_t n, copies, cols;
-  size_t *offset, *rowstart; /* n + 1 entries each */
+  size_t max_n, max_rows, capacity; /* what the buffers hold: batches, rows, doubles */
+  size_t *offset, *rowstart; /* max_n + 1 entries each */
   double *buf;
 } ndpar_blocks;
 
-int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, const gsl_matrix *const *x, size_t n,
+int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, size_t max_n, size_t rows,
                        size_t copies, size_t cols);
+void ndpar_blocks_layout(ndpar_blocks *b, const gsl_matrix *const *x, size_t n);
+/* Whether x[0..n) fits b: at most max_n batches and max_rows rows in all (GSL_EBADLEN, or
+ * GSL_EINVAL if the rows overflow; reported as "<who>: ..."). */
+int ndpar_blocks_fits(const ndpar_blocks *b, const char *who, const gsl_matrix *const *x,
+                      size_t n);
 void ndpar_blocks_free(ndpar_blocks *b);
+/* The rows of x[0..n) together in *rows; GSL_EINVAL (reported, naming `who`) on overflow. */
+int ndpar_total_rows(const char *who, const gsl_matrix *const *x, size_t n, size_t *rows);
 /* Copy k of batch i, a rows_i x cols matrix. */
 static inline double *ndpar_blocks_copy(const ndpar_blocks *b, size_t i, size_t k) {
   return b->buf + b->offset[i] + k * (b->rowstart[i + 1] - b->rowstart[i]) * b->cols;
@@ -62,15 +75,8 @@ static inline size_t ndpar_blocks_batch_of(const ndpar_blocks *b, size_t g, size
   return from;
 }
 
-/* A process-wide cache of a few large buffers that module calls reuse from one call to
- * the next. A fresh multi-megabyte malloc is served by mmap: every call would pay page
- * faults, and its free a TLB shootdown across the pool's cores (both costly in VMs: 1-3 ms
- * per MC call measured here). take() returns a cache-line-aligned buffer of at least
- * `bytes` (a cached one if one fits), or NULL; give() puts it back for the next call, or
- * frees it. Lock-free (atomic exchanges on a few slots): safe from any thread, and a
- * nested call simply finds the slots empty. Calling thread only (may allocate). */
-void *ndpar_cache_take(size_t bytes);
-void ndpar_cache_give(void *buffer);
+/* Reseeds a stream set: ndpar_streams_at then derives its streams from `seed`. */
+void ndpar_streams_reseed(ndpar_streams *s, unsigned long seed);
 
 /* Overflow-checked size arithmetic: *out = a * b (or a + b, or a * b * c) and 1, or 0 when
  * the exact result does not fit a size_t (then *out is unspecified). Every size product

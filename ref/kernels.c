@@ -109,7 +109,7 @@ static state *setup_common(const wl_params *p, size_t nb, size_t rows, size_t m,
     s->models[k] = (ndpar_model){wl_mlp_predict, s->mlp[k]};
   }
   s->grad = gsl_vector_alloc(s->mlp[0]->theta->size);
-  s->streams = ndpar_streams_alloc(4096, 42); /* one per OpenMP thread id, up to 4096 */
+  s->streams = ndpar_streams_alloc(NDPAR_MAX_THREADS, 42); /* one per OpenMP thread id */
   return s;
 fail:
   teardown(s);

@@ -24,7 +24,9 @@ int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector
   _gsl_matrix_const_view *xv = malloc(nshards * sizeof *xv);
   _gsl_vector_const_view *yv = malloc(nshards * sizeof *yv);
   gsl_vector *grad = gsl_vector_alloc(m->theta->size);
-  int status = (xs && ys && xv && yv && grad) ? GSL_SUCCESS : GSL_ENOMEM;
+  /* every step's working memory, allocated once: no step allocates */
+  ndpar_grad_workspace *w = ndpar_grad_workspace_alloc(p, nshards, m->theta->size);
+  int status = (xs && ys && xv && yv && grad && w) ? GSL_SUCCESS : GSL_ENOMEM;
   size_t start = 0;
   for (size_t s = 0; s < steps && status == GSL_SUCCESS; s++) {
     if (start + batch_rows > x->size1) start = 0;
@@ -37,7 +39,7 @@ int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector
       ys[k] = &yv[k].vector;
     }
     double loss = 0;
-    status = ndpar_grad_compute(p, xs, ys, nshards, wl_mlp_grad, m, mode, grad, &loss);
+    status = ndpar_grad_compute_ws(w, xs, ys, nshards, wl_mlp_grad, m, mode, grad, &loss, NULL);
     if (status == GSL_SUCCESS) {
       gsl_vector_axpby(-lr, grad, 1.0, m->theta); /* the one optimizer step, in the caller */
       if (losses) losses[s] = loss;
@@ -49,5 +51,6 @@ int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector
   free(xv);
   free(yv);
   gsl_vector_free(grad);
+  ndpar_grad_workspace_free(w);
   return status;
 }

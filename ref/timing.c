@@ -58,8 +58,9 @@ void bench_parse(int argc, char **argv, const char *name, const char *what, benc
     } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       char *end;
       long v = strtol(argv[++i], &end, 10);
-      if (*end || v < 1 || v > 4096) {
-        fprintf(stderr, "%s: --threads takes a whole number from 1 to 4096, not '%s'\n", name, argv[i]);
+      if (*end || v < 1 || v > NDPAR_MAX_THREADS) {
+        fprintf(stderr, "%s: --threads takes a whole number from 1 to %d, not '%s'\n", name,
+                NDPAR_MAX_THREADS, argv[i]);
         exit(2);
       }
       o->threads = (size_t)v;

@@ -44,7 +44,9 @@ NDPAR_API int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t 
  * batches x 100 samples keep every core busy; the statistics are those of gsl_stats_mean
  * and gsl_stats_sd_m over the samples in sample order, so results are bit-identical for
  * any thread count. Memory: the sample outputs (samples x the total output size); inputs
- * are never copied. On any error or callback failure mean and sd are left untouched. */
+ * are never copied. On any error or callback failure mean and sd are left untouched.
+ * Allocates that memory on every call: repeated calls should use a workspace and
+ * ndpar_batch_infer_mc_ws, which gives the same results bit for bit. */
 NDPAR_API int ndpar_batch_infer_mc(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                    size_t samples, unsigned long seed, ndpar_predict_fn f,
                                    void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd);
@@ -53,12 +55,42 @@ NDPAR_API int ndpar_batch_infer_mc(ndpar_pool *p, const gsl_matrix *const *x, si
  * required when level > 0) receive the (1 - level)/2 and (1 + level)/2 quantiles of the
  * samples of every output element (gsl_stats_quantile_from_sorted_data: linear
  * interpolation between order statistics). level = 0: no interval (lower, upper may be
- * NULL); otherwise level must be in (0, 1). *failed (if not NULL): the failing batch. */
+ * NULL); otherwise level must be in (0, 1). *failed (if not NULL): the failing batch (n on
+ * success; untouched when an argument is rejected). */
 NDPAR_API int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                             size_t samples, unsigned long seed, double level,
                                             ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
                                             gsl_matrix *const *sd, gsl_matrix *const *lower,
                                             gsl_matrix *const *upper, size_t *failed);
+
+
+/* ---- workspace: Monte Carlo inference without allocation ----
+ * The working memory of the MC functions, allocated once (as gsl_multifit_linear_workspace):
+ * the sample outputs (samples x rows x cols doubles), one random generator and one sort
+ * buffer of `samples` doubles per worker of the pool. */
+typedef struct ndpar_batch_workspace ndpar_batch_workspace;
+
+/* A workspace for up to n batches of `rows` rows in all, with outputs of cols columns and
+ * `samples` samples, on pool (NULL: the default pool; it must outlive the workspace). NULL
+ * with a GSL error: n or samples 0, or a size that overflows (GSL_EINVAL), the default pool
+ * cannot start (GSL_EFAILED), out of memory (GSL_ENOMEM). */
+NDPAR_API ndpar_batch_workspace *ndpar_batch_workspace_alloc(ndpar_pool *pool, size_t n,
+                                                             size_t rows, size_t cols,
+                                                             size_t samples);
+/* NULL is a no-op. */
+NDPAR_API void ndpar_batch_workspace_free(ndpar_batch_workspace *w);
+
+/* ndpar_batch_infer_mc_interval on the workspace's pool and memory: allocates nothing (the
+ * callback aside) and gives the same results bit for bit. Before any work: w NULL
+ * (GSL_EFAULT); more than the workspace's n batches or rows, samples not the workspace's,
+ * outputs not of its cols columns (GSL_EBADLEN, naming the argument); the other checks as
+ * ndpar_batch_infer_mc_interval. One call at a time per workspace. */
+NDPAR_API int ndpar_batch_infer_mc_ws(ndpar_batch_workspace *w, const gsl_matrix *const *x,
+                                      size_t n, size_t samples, unsigned long seed,
+                                      double level, ndpar_predict_fn f, void *ctx,
+                                      gsl_matrix *const *mean, gsl_matrix *const *sd,
+                                      gsl_matrix *const *lower, gsl_matrix *const *upper,
+                                      size_t *failed);
 
 #ifdef __cplusplus
 }

@@ -54,11 +54,39 @@ typedef int (*ndpar_fit_score_fn)(const gsl_matrix *xtr, const gsl_vector *ytr,
 
 /* scores[i] = the score of fold i, every fold in parallel. x rows = y length = the folds'
  * sample count (GSL_EBADLEN), scores of the folds' count (GSL_EBADLEN). A failing fold
- * stops the run and returns its status (scores untouched). */
+ * stops the run and returns its status (scores untouched). ndpar_cv_run_ex: *failed
+ * (optional) = the failing fold (the fold count on success; untouched when an argument is
+ * rejected). These allocate the gathered folds' buffers on every call: repeated runs
+ * should use a workspace and ndpar_cv_run_ws, which gives the same scores. */
 NDPAR_API int ndpar_cv_run(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
                            const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
                            gsl_vector *scores);
 NDPAR_API int ndpar_cv_run_ex(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
+                              const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
+                              gsl_vector *scores, size_t *failed);
+
+/* ---- workspace: cross-validation without allocation ----
+ * The working memory of ndpar_cv_run, allocated once (as gsl_multifit_linear_workspace):
+ * per worker of the pool, a training and a validation matrix and vector for the folds whose
+ * indices are not one ascending run (those are gathered; runs are views), and the scores. */
+typedef struct ndpar_cv_workspace ndpar_cv_workspace;
+
+/* A workspace for runs over folds like `folds` (at most as many folds, gathered folds at
+ * most as large) of data with cols columns, on pool (NULL: the default pool; it must
+ * outlive the workspace). NULL with a GSL error: folds NULL (GSL_EFAULT), a fold never set
+ * or cols 0 (GSL_EINVAL), the default pool cannot start (GSL_EFAILED), out of memory
+ * (GSL_ENOMEM). */
+NDPAR_API ndpar_cv_workspace *ndpar_cv_workspace_alloc(ndpar_pool *pool,
+                                                       const ndpar_folds *folds, size_t cols);
+/* NULL is a no-op. */
+NDPAR_API void ndpar_cv_workspace_free(ndpar_cv_workspace *w);
+
+/* ndpar_cv_run_ex on the workspace's pool and memory: allocates nothing (the callback
+ * aside) and gives the same scores. Before any work: w NULL (GSL_EFAULT); x not of the
+ * workspace's columns, more folds or larger gathered folds than it holds (GSL_EBADLEN,
+ * naming the argument); the other checks as ndpar_cv_run. One call at a time per
+ * workspace. */
+NDPAR_API int ndpar_cv_run_ws(ndpar_cv_workspace *w, const gsl_matrix *x, const gsl_vector *y,
                               const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
                               gsl_vector *scores, size_t *failed);
 

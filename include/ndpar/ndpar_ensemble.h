@@ -48,12 +48,44 @@ NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const n
 /* The batched form: n input batches through the ensemble in one flat parallel run of
  * (batch, member) tasks, then one parallel aggregation. out[i] (and spread[i] if spread is
  * not NULL) have x[i]'s rows and one common width. flags: NDPAR_ENSEMBLE_IGNORE_NONFINITE or
- * 0. On failure, *failed_member and *failed_batch (each optional) name the failing task. */
+ * 0. *failed_member and *failed_batch (each optional) name the failing (batch, member) task;
+ * on success they are m and n; a rejected call leaves them untouched. Allocates the
+ * members' outputs on every call: repeated calls should use a workspace and
+ * ndpar_ensemble_predict_batches_ws, which gives the same results bit for bit. */
 NDPAR_API int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                              const ndpar_model *models, size_t m, ndpar_agg agg,
                                              const double *weights, int flags,
                                              gsl_matrix *const *out, gsl_matrix *const *spread,
                                              size_t *failed_member, size_t *failed_batch);
+
+
+/* ---- workspace: ensembles without allocation ----
+ * The working memory of ndpar_ensemble_predict_batches, allocated once (as
+ * gsl_multifit_linear_workspace): the members' outputs (m x rows x cols doubles), a flag per
+ * (batch, member) task and m doubles per worker of the pool. */
+typedef struct ndpar_ensemble_workspace ndpar_ensemble_workspace;
+
+/* A workspace for up to n batches of `rows` rows in all, outputs of cols columns, m members,
+ * on pool (NULL: the default pool; it must outlive the workspace). NULL with a GSL error: n
+ * or m 0, or a size that overflows (GSL_EINVAL), the default pool cannot start
+ * (GSL_EFAILED), out of memory (GSL_ENOMEM). */
+NDPAR_API ndpar_ensemble_workspace *ndpar_ensemble_workspace_alloc(ndpar_pool *pool, size_t n,
+                                                                   size_t rows, size_t cols,
+                                                                   size_t m);
+/* NULL is a no-op. */
+NDPAR_API void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w);
+
+/* ndpar_ensemble_predict_batches on the workspace's pool and memory: allocates nothing (the
+ * members aside) and gives the same results bit for bit. Before any work: w NULL
+ * (GSL_EFAULT); more than the workspace's n batches or rows, m not the workspace's, outputs
+ * not of its cols columns (GSL_EBADLEN, naming the argument); the other checks as
+ * ndpar_ensemble_predict_batches. One call at a time per workspace. */
+NDPAR_API int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w,
+                                                const gsl_matrix *const *x, size_t n,
+                                                const ndpar_model *models, size_t m,
+                                                ndpar_agg agg, const double *weights, int flags,
+                                                gsl_matrix *const *out, gsl_matrix *const *spread,
+                                                size_t *failed_member, size_t *failed_batch);
 
 #ifdef __cplusplus
 }

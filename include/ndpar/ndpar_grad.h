@@ -33,13 +33,19 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  *
  * Checks: f, x, y, grad non-NULL and no NULL entry (GSL_EFAULT); x[i] and y[i] with the
  * same rows, and no zero-row batch (GSL_EBADLEN / GSL_EINVAL, naming the batch); grad of
- * length > 0; a known mode. n = 0: GSL_EINVAL (the mean of nothing). loss may be NULL. On
- * rejection or callback failure grad and loss are untouched. */
+ * length > 0; a known mode. n = 0: success, nothing done (grad and loss untouched; x and y
+ * may then be NULL). loss may be NULL. On rejection or callback failure grad and loss are
+ * untouched.
+ *
+ * This form allocates its working memory on every call (the per-worker and per-block sums:
+ * up to 64 MiB in deterministic mode); a loop calling it many times should use a workspace
+ * and ndpar_grad_compute_ws instead, which gives the same result bit for bit. */
 NDPAR_API int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x,
                                  const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
                                  ndpar_reduce mode, gsl_vector *grad, double *loss);
 
-/* ndpar_grad_compute, and on callback failure *failed = the failing batch (n on success). */
+/* ndpar_grad_compute, and on callback failure *failed = the failing batch (n on success;
+ * untouched when an argument is rejected). failed may be NULL. */
 NDPAR_API int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x,
                                     const gsl_vector *const *y, size_t n, ndpar_grad_fn f,
                                     void *ctx, ndpar_reduce mode, gsl_vector *grad, double *loss,
@@ -47,10 +53,38 @@ NDPAR_API int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x,
 
 /* out = sum_i w_i grads[i] / sum_i w_i, element by element in index order (deterministic);
  * weights NULL: the plain mean. In parallel over parameters on the pool when P is large.
- * Checks: n > 0, no NULL (GSL_EFAULT), every grads[i] of out's length (GSL_EBADLEN, naming
- * i), weights finite (GSL_EDOM), non-negative and not summing to zero (GSL_EINVAL). */
+ * Checks: no NULL (GSL_EFAULT), every grads[i] of out's length (GSL_EBADLEN, naming i),
+ * weights finite (GSL_EDOM), non-negative and not summing to zero (GSL_EINVAL). n = 0:
+ * success, nothing done (out untouched). */
 NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads,
                                    const double *weights, size_t n, gsl_vector *out);
+
+
+/* ---- workspace: gradients without allocation ----
+ * The working memory of ndpar_grad_compute for batches of one shape, allocated once (as
+ * gsl_multifit_linear_workspace): a padded P-vector per worker of the pool for the
+ * callback's output, the running sums of either mode (threads x (P + 3) doubles for
+ * NDPAR_REDUCE_FAST, min(64 MiB, 1024 blocks) of them for NDPAR_REDUCE_DETERMINISTIC, never
+ * fewer than two per thread) and the total. A training loop allocates it before its first
+ * step and calls ndpar_grad_compute_ws at every step: no step allocates. */
+typedef struct ndpar_grad_workspace ndpar_grad_workspace;
+
+/* A workspace for n batches and P parameters on pool (NULL: the default pool; it must
+ * outlive the workspace). NULL with a GSL error: n or P is 0 (GSL_EINVAL), the default pool
+ * cannot start (GSL_EFAILED), out of memory (GSL_ENOMEM). */
+NDPAR_API ndpar_grad_workspace *ndpar_grad_workspace_alloc(ndpar_pool *pool, size_t n,
+                                                           size_t P);
+/* NULL is a no-op. Not while a call using the workspace runs. */
+NDPAR_API void ndpar_grad_workspace_free(ndpar_grad_workspace *w);
+
+/* ndpar_grad_compute_ex on the workspace's pool and memory: allocates nothing, and gives
+ * the same gradient and loss bit for bit. n must be the workspace's n (or 0, a no-op) and
+ * grad of length P (GSL_EBADLEN, naming the argument, before any work); w NULL: GSL_EFAULT.
+ * One call at a time per workspace. */
+NDPAR_API int ndpar_grad_compute_ws(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                                    const gsl_vector *const *y, size_t n, ndpar_grad_fn f,
+                                    void *ctx, ndpar_reduce mode, gsl_vector *grad,
+                                    double *loss, size_t *failed);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,10 @@ extern "C" {
 
 typedef struct ndpar_pool ndpar_pool;
 
+/* The most threads a pool may have (and the largest thread count any ndpar function
+ * accepts: scalability's lists, the tools' --threads). */
+#define NDPAR_MAX_THREADS 4096
+
 typedef enum { NDPAR_BIND_CORES, NDPAR_BIND_NONE } ndpar_bind;
 
 typedef struct {
@@ -65,11 +69,11 @@ NDPAR_API ndpar_pool *ndpar_pool_default(void);
  * the task's slot, in another pool as slot 0 (see ndpar_task for what that means for
  * scratch). Parallel calls from several application threads at once are serialised on the
  * pool; a call of fewer than min_parallel tasks runs inline on its caller as slot 0. Tasks must not call the GSL
- * error handler: return a status instead. fn NULL: GSL_EINVAL. */
+ * error handler: return a status instead. fn NULL: GSL_EFAULT. */
 NDPAR_API int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx);
 
 /* ndpar_pool_run, and on failure stores the failing task's index in *failed (if not
- * NULL); on success *failed is set to n. */
+ * NULL); on success *failed is set to n; a rejected call leaves it untouched. */
 NDPAR_API int ndpar_pool_run_ex(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx,
                                 size_t *failed);
 

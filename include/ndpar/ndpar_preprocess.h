@@ -27,9 +27,33 @@ enum {
  * by a power of two, so every statistic is finite when the true one is.
  * A NaN or Inf fails with GSL_EDOM naming its row and column (the first in row order),
  * unless flags has NDPAR_PREPROCESS_IGNORE_NONFINITE; a column with no finite value then
- * gets NaN statistics. x with no rows or columns: GSL_EBADLEN. Outputs untouched on error. */
+ * gets NaN statistics. x with no rows or columns: GSL_EBADLEN. Outputs untouched on error.
+ * Allocates its working memory on every call (see the workspace below for repeated calls). */
 NDPAR_API int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
                              gsl_vector *sd, gsl_vector *min, gsl_vector *max);
+
+/* ---- workspace: column statistics without allocation ----
+ * The working memory of ndpar_colstats for matrices of one shape, allocated once (as
+ * gsl_multifit_linear_workspace): per-block moments (about rows x cols / 8192 blocks of
+ * 6 x cols doubles, or rows blocks when cols > 8192), per-worker accumulators on the pool,
+ * the column shifts and the merged result. For statistics of a stream of equally shaped
+ * windows or batches. */
+typedef struct ndpar_preprocess_workspace ndpar_preprocess_workspace;
+
+/* A workspace for rows x cols matrices on pool (NULL: the default pool; it must outlive the
+ * workspace). NULL with a GSL error: rows or cols 0 or too large (GSL_EINVAL), the default
+ * pool cannot start (GSL_EFAILED), out of memory (GSL_ENOMEM). */
+NDPAR_API ndpar_preprocess_workspace *ndpar_preprocess_workspace_alloc(ndpar_pool *pool,
+                                                                       size_t rows, size_t cols);
+/* NULL is a no-op. */
+NDPAR_API void ndpar_preprocess_workspace_free(ndpar_preprocess_workspace *w);
+
+/* ndpar_colstats on the workspace's pool and memory: allocates nothing and gives the same
+ * statistics bit for bit. x must be rows x cols of the workspace (GSL_EBADLEN naming x);
+ * w NULL: GSL_EFAULT; other checks as ndpar_colstats. One call at a time per workspace. */
+NDPAR_API int ndpar_colstats_ws(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags,
+                                gsl_vector *mean, gsl_vector *sd, gsl_vector *min,
+                                gsl_vector *max);
 
 /* ---- scalers ---- */
 
@@ -74,12 +98,19 @@ NDPAR_API int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **cent
 /* Processes one chunk in place. Return 0 or a status that stops the run. */
 typedef int (*ndpar_chunk_fn)(gsl_matrix *chunk, const ndpar_task *t, void *ctx);
 
-/* f on each of n chunks, in parallel, in place. Errors as the batch module's. */
+/* f on each of n chunks, in parallel, in place. Errors as the batch module's: f, chunks or
+ * an entry NULL is GSL_EFAULT; n = 0 a no-op; a failing chunk stops the run and returns its
+ * status. */
 NDPAR_API int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_chunk_fn f,
                                void *ctx);
 
+/* ndpar_preprocess, and *failed (optional) = the failing chunk (n on success; untouched
+ * when an argument is rejected). */
+NDPAR_API int ndpar_preprocess_ex(ndpar_pool *p, gsl_matrix *const *chunks, size_t n,
+                                  ndpar_chunk_fn f, void *ctx, size_t *failed);
+
 /* f(in[i], out[i]) for each chunk, into caller-allocated outputs with in[i]'s rows (a
- * ndpar_predict_fn); *failed (optional): the failing chunk. */
+ * ndpar_predict_fn); *failed (optional): the failing chunk (n on success, 0 for n = 0). */
 NDPAR_API int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in,
                                    gsl_matrix *const *out, size_t n, ndpar_predict_fn f, void *ctx,
                                    size_t *failed);

@@ -36,12 +36,14 @@ typedef struct {
 } ndpar_scal_point;
 
 /* Measures the workload at each thread count of the list (each on a pool of that size,
- * allocated and freed in turn), in the order given. The list must contain 1 (the baseline
- * of the speedups), no 0, and at most 4096 per entry. cfg NULL: the defaults. Errors
- * (GSL_EINVAL/GSL_EFAULT: bad lists, an unknown cfg->bind, repeats whose storage would
- * overflow) are reported before any run; a pool that cannot be started (more threads
- * than memory or the thread limit allow) gives GSL_EFAILED; a failing workload returns
- * its status. out[i] belongs to threads[i]. */
+ * allocated and freed in turn), in the order given; n = 0: success, nothing measured.
+ * Otherwise the list must contain 1 (the baseline
+ * of the speedups), no 0, and at most NDPAR_MAX_THREADS per entry. cfg NULL: the defaults.
+ * Errors (GSL_EINVAL/GSL_EFAULT: bad lists, an unknown cfg->bind, repeats whose storage
+ * would overflow) are reported before any run; a failing workload returns its status, and
+ * a pool that cannot be made the pool's own code (GSL_ENOMEM, or GSL_EFAILED when its
+ * threads cannot start: more than memory or the thread limit allow). out[i] belongs to
+ * threads[i]. */
 NDPAR_API int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
                              ndpar_workload_fn f, void *ctx, ndpar_scal_point *out);
 

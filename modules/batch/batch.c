@@ -149,49 +149,115 @@ static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double
   return status;
 }
 
-static void mc_free(mc_ctx *c) {
-  ndpar_blocks_free(&c->out);
-  ndpar_streams_free(c->streams);
-  ndpar_slots_free(&c->sort_scratch);
+/* ---- the workspace ---- */
+
+struct ndpar_batch_workspace {
+  ndpar_pool *pool;
+  size_t cols, samples;   /* (batches and rows: out's capacity) */
+  ndpar_blocks out;       /* the samples */
+  ndpar_streams *streams; /* one generator per worker */
+  ndpar_slots sort;       /* per worker: one element's samples, for the quantiles */
+};
+
+void ndpar_batch_workspace_free(ndpar_batch_workspace *w) {
+  if (w == NULL) return;
+  ndpar_blocks_free(&w->out);
+  ndpar_streams_free(w->streams);
+  ndpar_slots_free(&w->sort);
+  free(w);
 }
 
-/* Sizes the sample buffer; GSL_ENOMEM (reported) if it or its bookkeeping cannot be had. */
-static int mc_alloc(mc_ctx *c, size_t threads, unsigned long seed, int need_sort) {
-  int status = ndpar_blocks_alloc(&c->out, "batch_infer_mc", c->x, c->n, c->samples, c->cols);
-  if (status) return status;
-  c->streams = ndpar_streams_alloc(threads, seed);
-  if (c->streams == NULL) return GSL_ENOMEM;
+/* The workspace on a pool (not NULL), or NULL with the failure's code in *status (already
+ * reported: the allocators report their own failures). */
+static ndpar_batch_workspace *workspace_make(ndpar_pool *pool, size_t n, size_t rows, size_t cols,
+                                             size_t samples, int *status) {
+  ndpar_batch_workspace *w = calloc(1, sizeof *w);
+  *status = GSL_ENOMEM;
+  if (w == NULL) GSL_ERROR_NULL("batch_workspace_alloc: out of memory", GSL_ENOMEM);
+  *w = (ndpar_batch_workspace){.pool = pool, .cols = cols, .samples = samples};
+  size_t threads = ndpar_pool_threads(pool);
+  *status = ndpar_blocks_alloc(&w->out, "batch_workspace_alloc", n, rows, samples, cols);
+  if (*status == GSL_SUCCESS && (w->streams = ndpar_streams_alloc(threads, 0)) == NULL)
+    *status = GSL_ENOMEM;
   size_t bytes; /* samples doubles per worker; SIZE_MAX (refused by slots_alloc) if that wraps */
-  if (!ndpar_size_mul(c->samples, sizeof(double), &bytes)) bytes = SIZE_MAX;
-  if (need_sort) return ndpar_slots_alloc(&c->sort_scratch, threads, bytes);
+  if (!ndpar_size_mul(samples, sizeof(double), &bytes)) bytes = SIZE_MAX;
+  if (*status == GSL_SUCCESS) *status = ndpar_slots_alloc(&w->sort, threads, bytes);
+  if (*status) {
+    ndpar_batch_workspace_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+ndpar_batch_workspace *ndpar_batch_workspace_alloc(ndpar_pool *pool, size_t n, size_t rows,
+                                                   size_t cols, size_t samples) {
+  NDPAR_REQUIRE_NULL(n > 0, "batch_workspace_alloc: n must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(samples > 0, "batch_workspace_alloc: samples must be positive", GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
+  int status;
+  return workspace_make(pool, n, rows, cols, samples, &status);
+}
+
+/* The call's batches, samples and width against the workspace (GSL_EBADLEN, naming the
+ * argument). */
+static int mc_fits(const ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n,
+                   size_t samples, size_t cols) {
+  int status = ndpar_blocks_fits(&w->out, "batch_infer_mc_ws", x, n);
+  if (status) return status;
+  if (samples != w->samples)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc_ws: samples is %zu, the workspace's is %zu", samples, w->samples);
+  if (cols != w->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc_ws: mean has %zu columns, the workspace's %zu", cols, w->cols);
   return GSL_SUCCESS;
 }
 
+int ndpar_batch_infer_mc_ws(ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n,
+                            size_t samples, unsigned long seed, double level, ndpar_predict_fn f,
+                            void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd,
+                            gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *failed) {
+  NDPAR_REQUIRE(w != NULL, "batch_infer_mc_ws: w is NULL", GSL_EFAULT);
+  size_t cols = 0;
+  int status = mc_check(x, n, samples, level, f, mean, sd, lower, upper, &cols);
+  if (status == GSL_SUCCESS && n > 0) status = mc_fits(w, x, n, samples, cols);
+  if (status) return status;
+  if (failed) *failed = n;
+  if (n == 0) return GSL_SUCCESS;
+  mc_ctx c = {.x = x, .n = n, .samples = samples, .cols = cols, .out = w->out,
+              .streams = w->streams, .f = f, .ctx = ctx, .lo_q = 0.5 * (1 - level),
+              .hi_q = 0.5 * (1 + level), .mean = mean, .sd = sd,
+              .lower = level > 0 ? lower : NULL, .upper = level > 0 ? upper : NULL,
+              .sort_scratch = w->sort};
+  ndpar_blocks_layout(&c.out, x, n);
+  ndpar_streams_reseed(c.streams, seed);
+  size_t at = 0;
+  status = ndpar_pool_run_ex(w->pool, n * samples, mc_sample_task, &c, &at);
+  if (status && failed) *failed = at / samples;
+  /* Only a complete set of samples reaches the outputs. */
+  if (status == GSL_SUCCESS)
+    status = ndpar_pool_run_range(w->pool, c.out.rowstart[n], mc_stats_range, &c, NULL);
+  return status;
+}
+
+/* The allocating forms: a workspace sized for this call. */
 int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                   size_t samples, unsigned long seed, double level,
                                   ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
                                   gsl_matrix *const *sd, gsl_matrix *const *lower,
                                   gsl_matrix *const *upper, size_t *failed) {
-  size_t cols = 0;
+  size_t cols = 0, rows = 0;
   int status = mc_check(x, n, samples, level, f, mean, sd, lower, upper, &cols);
+  if (status == GSL_SUCCESS && n > 0) status = ndpar_total_rows("batch_infer_mc", x, n, &rows);
   if (status) return status;
-  if (failed) *failed = n;
-  if (n == 0) return GSL_SUCCESS;
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-
-  mc_ctx c = {.x = x, .n = n, .samples = samples, .cols = cols, .f = f, .ctx = ctx,
-              .lo_q = 0.5 * (1 - level), .hi_q = 0.5 * (1 + level), .mean = mean, .sd = sd,
-              .lower = level > 0 ? lower : NULL, .upper = level > 0 ? upper : NULL};
-  status = mc_alloc(&c, ndpar_pool_threads(p), seed, level > 0);
-  if (status == GSL_SUCCESS) {
-    size_t at = 0;
-    status = ndpar_pool_run_ex(p, n * samples, mc_sample_task, &c, &at);
-    if (status && failed) *failed = at / samples;
+  if (n == 0) {
+    if (failed) *failed = 0;
+    return GSL_SUCCESS;
   }
-  /* Only a complete set of samples reaches the outputs. */
-  if (status == GSL_SUCCESS)
-    status = ndpar_pool_run_range(p, c.out.rowstart[n], mc_stats_range, &c, NULL);
-  mc_free(&c);
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  ndpar_batch_workspace *w = workspace_make(p, n, rows, cols, samples, &status);
+  if (w == NULL) return status;
+  status = ndpar_batch_infer_mc_ws(w, x, n, samples, seed, level, f, ctx, mean, sd, lower, upper,
+                                   failed);
+  ndpar_batch_workspace_free(w);
   return status;
 }
 

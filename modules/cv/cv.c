@@ -212,40 +212,70 @@ void cv_workspace_free(cv_workspace *w) {
   free(w);
 }
 
-int cv_workspace_alloc(const char *who, const gsl_matrix *x, const gsl_vector *y,
-                       const ndpar_folds *folds, size_t threads, cv_workspace **out) {
-  if (folds == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: folds is NULL", who);
-  if (x == NULL || y == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x or y is NULL", who);
-  if (x->size2 == 0) NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has no columns", who);
-  if (x->size1 != folds->n || y->size != folds->n)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu rows and y %zu entries; the folds index %zu samples",
-                    who, x->size1, y->size, folds->n);
-  for (size_t i = 0; i < folds->k; i++)
-    if (folds->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: fold %zu was never set", who, i);
-  cv_workspace *w = calloc(1, sizeof *w);
-  if (w == NULL) GSL_ERROR("cv: out of memory", GSL_ENOMEM);
-  *w = (cv_workspace){x, y, folds, 1, 1, NULL, NULL, NULL, NULL, threads};
+/* The rows the gathered (not contiguous) folds need: at least 1 each, so that every
+ * buffer exists. */
+static void gathered_sizes(const ndpar_folds *folds, size_t *max_train, size_t *max_val) {
+  *max_train = *max_val = 1;
   for (size_t i = 0; i < folds->k; i++) {
     size_t s;
-    if (!contiguous(folds->train[i], folds->ntrain[i], &s)) w->max_train = GSL_MAX(w->max_train, folds->ntrain[i]);
-    if (!contiguous(folds->val[i], folds->nval[i], &s)) w->max_val = GSL_MAX(w->max_val, folds->nval[i]);
+    if (!contiguous(folds->train[i], folds->ntrain[i], &s)) *max_train = GSL_MAX(*max_train, folds->ntrain[i]);
+    if (!contiguous(folds->val[i], folds->nval[i], &s)) *max_val = GSL_MAX(*max_val, folds->nval[i]);
   }
+}
+
+/* Per-worker buffers of the given sizes, or NULL (not reported). */
+static cv_workspace *buffers_alloc(size_t max_train, size_t max_val, size_t cols, size_t threads) {
+  cv_workspace *w = calloc(1, sizeof *w);
+  if (w == NULL) return NULL;
+  *w = (cv_workspace){NULL, NULL, NULL, max_train, max_val, NULL, NULL, NULL, NULL, threads};
   w->xtr = calloc(threads, sizeof *w->xtr);
   w->xva = calloc(threads, sizeof *w->xva);
   w->ytr = calloc(threads, sizeof *w->ytr);
   w->yva = calloc(threads, sizeof *w->yva);
   int ok = w->xtr && w->xva && w->ytr && w->yva;
   for (size_t t = 0; ok && t < threads; t++) {
-    w->xtr[t] = gsl_matrix_alloc(w->max_train, x->size2);
-    w->xva[t] = gsl_matrix_alloc(w->max_val, x->size2);
-    w->ytr[t] = gsl_vector_alloc(w->max_train);
-    w->yva[t] = gsl_vector_alloc(w->max_val);
+    w->xtr[t] = gsl_matrix_alloc(max_train, cols);
+    w->xva[t] = gsl_matrix_alloc(max_val, cols);
+    w->ytr[t] = gsl_vector_alloc(max_train);
+    w->yva[t] = gsl_vector_alloc(max_val);
     ok = w->xtr[t] && w->xva[t] && w->ytr[t] && w->yva[t];
   }
   if (!ok) {
     cv_workspace_free(w);
-    GSL_ERROR("cv: out of memory for the gathered folds", GSL_ENOMEM);
+    return NULL;
   }
+  return w;
+}
+
+static int check_folds(const char *who, const ndpar_folds *folds) {
+  if (folds == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: folds is NULL", who);
+  for (size_t i = 0; i < folds->k; i++)
+    if (folds->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: fold %zu was never set", who, i);
+  return GSL_SUCCESS;
+}
+
+static int check_data(const char *who, const gsl_matrix *x, const gsl_vector *y,
+                      const ndpar_folds *folds) {
+  int status = check_folds(who, folds);
+  if (status) return status;
+  if (x == NULL || y == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x or y is NULL", who);
+  /* GSL refuses views with no columns: on a worker thread, where it would abort */
+  if (x->size2 == 0) NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has no columns", who);
+  if (x->size1 != folds->n || y->size != folds->n)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu rows and y %zu entries; the folds index %zu samples",
+                    who, x->size1, y->size, folds->n);
+  return GSL_SUCCESS;
+}
+
+int cv_workspace_alloc(const char *who, const gsl_matrix *x, const gsl_vector *y,
+                       const ndpar_folds *folds, size_t threads, cv_workspace **out) {
+  int status = check_data(who, x, y, folds);
+  if (status) return status;
+  size_t max_train, max_val;
+  gathered_sizes(folds, &max_train, &max_val);
+  cv_workspace *w = buffers_alloc(max_train, max_val, x->size2, threads);
+  if (w == NULL) GSL_ERROR("cv: out of memory for the gathered folds", GSL_ENOMEM);
+  w->x = x, w->y = y, w->folds = folds;
   *out = w;
   return GSL_SUCCESS;
 }
@@ -290,24 +320,97 @@ static int fold_task(const ndpar_task *t, void *vc) {
   return c->f(&d.xtr.matrix, &d.ytr.vector, &d.xva.matrix, &d.yva.vector, &c->scores[t->index], t, c->ctx);
 }
 
+/* ---- the public workspace ---- */
+
+struct ndpar_cv_workspace {
+  ndpar_pool *pool;
+  size_t k, cols;
+  cv_workspace *buffers; /* bound to the call's data at each run */
+  double *scores;        /* k: written to the caller's only when every fold succeeded */
+};
+
+void ndpar_cv_workspace_free(ndpar_cv_workspace *w) {
+  if (w == NULL) return;
+  cv_workspace_free(w->buffers);
+  free(w->scores);
+  free(w);
+}
+
+/* The workspace on a pool (not NULL); NULL with GSL_ENOMEM reported. */
+static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *folds, size_t cols) {
+  size_t max_train, max_val;
+  gathered_sizes(folds, &max_train, &max_val);
+  ndpar_cv_workspace *w = calloc(1, sizeof *w);
+  if (w) {
+    *w = (ndpar_cv_workspace){pool, folds->k, cols, NULL, malloc(folds->k * sizeof(double))};
+    w->buffers = buffers_alloc(max_train, max_val, cols, ndpar_pool_threads(pool));
+  }
+  if (w == NULL || w->scores == NULL || w->buffers == NULL) {
+    ndpar_cv_workspace_free(w);
+    GSL_ERROR_NULL("cv_workspace_alloc: out of memory", GSL_ENOMEM);
+  }
+  return w;
+}
+
+ndpar_cv_workspace *ndpar_cv_workspace_alloc(ndpar_pool *pool, const ndpar_folds *folds,
+                                             size_t cols) {
+  if (check_folds("cv_workspace_alloc", folds)) return NULL;
+  NDPAR_REQUIRE_NULL(cols > 0, "cv_workspace_alloc: cols must be positive", GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
+  return workspace_make(pool, folds, cols);
+}
+
+/* The call's folds and width against the workspace (GSL_EBADLEN, naming the argument). */
+static int fits(const ndpar_cv_workspace *w, const gsl_matrix *x, const ndpar_folds *folds) {
+  if (x->size2 != w->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "cv_run_ws: x has %zu columns, the workspace's %zu", x->size2, w->cols);
+  if (folds->k > w->k)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "cv_run_ws: folds has %zu folds, the workspace holds %zu", folds->k, w->k);
+  size_t max_train, max_val;
+  gathered_sizes(folds, &max_train, &max_val);
+  if (max_train > w->buffers->max_train || max_val > w->buffers->max_val)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "cv_run_ws: folds gathers %zu training and %zu validation rows, the workspace %zu and %zu",
+                    max_train, max_val, w->buffers->max_train, w->buffers->max_val);
+  return GSL_SUCCESS;
+}
+
+static int check_run(const char *who, const gsl_matrix *x, const gsl_vector *y,
+                     const ndpar_folds *folds, ndpar_fit_score_fn f, const gsl_vector *scores) {
+  if (f == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: f is NULL", who);
+  if (scores == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: scores is NULL", who);
+  int status = check_data(who, x, y, folds);
+  if (status) return status;
+  if (scores->size != folds->k)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: scores has %zu entries for %zu folds", who, scores->size, folds->k);
+  return GSL_SUCCESS;
+}
+
+int ndpar_cv_run_ws(ndpar_cv_workspace *w, const gsl_matrix *x, const gsl_vector *y,
+                    const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
+                    gsl_vector *scores, size_t *failed) {
+  NDPAR_REQUIRE(w != NULL, "cv_run_ws: w is NULL", GSL_EFAULT);
+  int status = check_run("cv_run_ws", x, y, folds, f, scores);
+  if (status == GSL_SUCCESS) status = fits(w, x, folds);
+  if (status) return status;
+  w->buffers->x = x, w->buffers->y = y, w->buffers->folds = folds;
+  cv_ctx c = {w->buffers, f, ctx, w->scores};
+  status = ndpar_pool_run_ex(w->pool, folds->k, fold_task, &c, failed);
+  if (status == GSL_SUCCESS)
+    for (size_t i = 0; i < folds->k; i++) gsl_vector_set(scores, i, c.scores[i]);
+  return status;
+}
+
+/* The allocating form: a workspace sized for this call. */
 int ndpar_cv_run_ex(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
                     const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
                     gsl_vector *scores, size_t *failed) {
-  NDPAR_REQUIRE(f != NULL, "cv_run: f is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(scores != NULL, "cv_run: scores is NULL", GSL_EFAULT);
-  if (folds && scores->size != folds->k)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "cv_run: scores has %zu entries for %zu folds", scores->size, folds->k);
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  cv_workspace *w;
-  int status = cv_workspace_alloc("cv_run", x, y, folds, ndpar_pool_threads(p), &w);
+  int status = check_run("cv_run", x, y, folds, f, scores);
   if (status) return status;
-  cv_ctx c = {w, f, ctx, malloc(folds->k * sizeof(double))};
-  if (c.scores == NULL) status = GSL_ENOMEM;
-  if (status == GSL_SUCCESS) status = ndpar_pool_run_ex(p, folds->k, fold_task, &c, failed);
-  if (status == GSL_SUCCESS)
-    for (size_t i = 0; i < folds->k; i++) gsl_vector_set(scores, i, c.scores[i]);
-  free(c.scores);
-  cv_workspace_free(w);
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  ndpar_cv_workspace *w = workspace_make(p, folds, x->size2);
+  if (w == NULL) return GSL_ENOMEM;
+  status = ndpar_cv_run_ws(w, x, y, folds, f, ctx, scores, failed);
+  ndpar_cv_workspace_free(w);
   return status;
 }
 

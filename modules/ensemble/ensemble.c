@@ -25,7 +25,6 @@ typedef struct {
   unsigned char *nonfinite; /* per (batch, member) task: its output had NaN or Inf */
   gsl_matrix *const *out, *const *spread;
   ndpar_slots scratch; /* per worker: m values to select, sort or skip */
-  double *own_weights; /* the scaled weights' allocation */
 } ens_ctx;
 
 static int member_task(const ndpar_task *t, void *vc) {
@@ -149,6 +148,7 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
   if (status == GSL_SUCCESS) status = check_weights(agg, weights, m);
   if (status) return status;
   NDPAR_REQUIRE((flags & ~NDPAR_ENSEMBLE_IGNORE_NONFINITE) == 0, "ensemble: unknown flags", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   status = ndpar_check_inputs("ensemble", x, n);
   *cols = SIZE_MAX;
   if (status == GSL_SUCCESS) status = ndpar_check_outputs("ensemble", "out", x, out, n, cols);
@@ -156,59 +156,150 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
   return status;
 }
 
-/* ---- the run ---- */
+/* ---- the workspace ---- */
 
-static double *scaled_weights(const double *weights, size_t m) {
-  double *w = malloc(m * sizeof *w), wmax = 0;
-  if (w == NULL) return NULL;
+/* out = weights scaled by 2^e so that the largest is in [1, 2): exact, and weights near
+ * DBL_MAX overflow neither their sum nor their products with the members' values. */
+static void scale_weights(const double *weights, size_t m, double *out) {
+  double wmax = 0;
   for (size_t k = 0; k < m; k++) wmax = weights[k] > wmax ? weights[k] : wmax;
   int e = ndpar_pow2_exponent(wmax);
-  for (size_t k = 0; k < m; k++) w[k] = ldexp(weights[k], e);
+  for (size_t k = 0; k < m; k++) out[k] = ldexp(weights[k], e);
+}
+
+struct ndpar_ensemble_workspace {
+  ndpar_pool *pool;
+  size_t cols, m;           /* (batches and rows: outs' capacity) */
+  ndpar_blocks outs;        /* the members' outputs */
+  unsigned char *nonfinite; /* n x m */
+  ndpar_slots scratch;      /* per worker: m doubles */
+  double *weights;          /* m: the weighted mean's weights, scaled (see ens_ctx) */
+};
+
+void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w) {
+  if (w == NULL) return;
+  ndpar_blocks_free(&w->outs);
+  free(w->nonfinite);
+  ndpar_slots_free(&w->scratch);
+  free(w->weights);
+  free(w);
+}
+
+/* The workspace on a pool (not NULL), or NULL with the failure's code in *status (already
+ * reported). */
+static ndpar_ensemble_workspace *workspace_make(ndpar_pool *pool, size_t n, size_t rows,
+                                                size_t cols, size_t m, int *status) {
+  size_t tasks;
+  if (!ndpar_size_mul(n, m, &tasks)) {
+    *status = GSL_EINVAL;
+    GSL_ERROR_NULL("ensemble_workspace_alloc: n * m overflows", GSL_EINVAL);
+  }
+  ndpar_ensemble_workspace *w = calloc(1, sizeof *w);
+  unsigned char *nonfinite = malloc(n * m);
+  double *weights = malloc(m * sizeof *weights);
+  if (w == NULL || nonfinite == NULL || weights == NULL) {
+    free(w);
+    free(nonfinite);
+    free(weights);
+    *status = GSL_ENOMEM;
+    GSL_ERROR_NULL("ensemble_workspace_alloc: out of memory", GSL_ENOMEM);
+  }
+  *w = (ndpar_ensemble_workspace){.pool = pool, .cols = cols, .m = m,
+                                  .nonfinite = nonfinite, .weights = weights};
+  *status = ndpar_blocks_alloc(&w->outs, "ensemble_workspace_alloc", n, rows, m, cols);
+  if (*status == GSL_SUCCESS)
+    *status = ndpar_slots_alloc(&w->scratch, ndpar_pool_threads(pool), m * sizeof(double));
+  if (*status) {
+    ndpar_ensemble_workspace_free(w);
+    return NULL;
+  }
   return w;
 }
 
-static int setup(ens_ctx *c, size_t threads) {
-  size_t tasks;
-  if (!ndpar_size_mul(c->n, c->m, &tasks)) GSL_ERROR("ensemble: n * m tasks overflow a size_t", GSL_EINVAL);
-  c->nonfinite = calloc(tasks, 1);
-  if (c->agg == NDPAR_AGG_WEIGHTED_MEAN) c->weights = c->own_weights = scaled_weights(c->weights, c->m);
-  if (c->nonfinite == NULL || (c->agg == NDPAR_AGG_WEIGHTED_MEAN && c->own_weights == NULL))
-    GSL_ERROR("ensemble: out of memory", GSL_ENOMEM);
-  int status = ndpar_blocks_alloc(&c->outs, "ensemble", c->x, c->n, c->m, c->cols);
-  if (status) return status;
-  return ndpar_slots_alloc(&c->scratch, threads, c->m * sizeof(double));
+ndpar_ensemble_workspace *ndpar_ensemble_workspace_alloc(ndpar_pool *pool, size_t n,
+                                                         size_t rows, size_t cols, size_t m) {
+  NDPAR_REQUIRE_NULL(n > 0, "ensemble_workspace_alloc: n must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(m > 0, "ensemble_workspace_alloc: m must be positive", GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
+  int status;
+  return workspace_make(pool, n, rows, cols, m, &status);
 }
 
+/* The call's batches, members and width against the workspace (GSL_EBADLEN, naming the
+ * argument). */
+static int fits(const ndpar_ensemble_workspace *w, const gsl_matrix *const *x, size_t n, size_t m,
+                size_t cols) {
+  int status = ndpar_blocks_fits(&w->outs, "ensemble_ws", x, n);
+  if (status) return status;
+  if (m != w->m) NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: m is %zu, the workspace's is %zu", m, w->m);
+  if (cols != w->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ensemble_ws: out has %zu columns, the workspace's %zu", cols, w->cols);
+  return GSL_SUCCESS;
+}
+
+/* After a failed member run: the failing task, and the NaN report if that was the cause. */
+static void report_failure(const ens_ctx *c, size_t at, size_t *failed_member, size_t *failed_batch) {
+  if (at >= c->n * c->m) return;
+  if (failed_member) *failed_member = at % c->m;
+  if (failed_batch) *failed_batch = at / c->m;
+  if (c->nonfinite[at])
+    ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__, "ensemble: member %zu wrote NaN or Inf (batch %zu)",
+                    at % c->m, at / c->m);
+}
+
+int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w, const gsl_matrix *const *x,
+                                      size_t n, const ndpar_model *models, size_t m,
+                                      ndpar_agg agg, const double *weights, int flags,
+                                      gsl_matrix *const *out, gsl_matrix *const *spread,
+                                      size_t *failed_member, size_t *failed_batch) {
+  NDPAR_REQUIRE(w != NULL, "ensemble_ws: w is NULL", GSL_EFAULT);
+  size_t cols = 0;
+  int status = check_all(x, n, models, m, agg, weights, flags, out, spread, &cols);
+  if (status == GSL_SUCCESS && n > 0) status = fits(w, x, n, m, cols);
+  if (status) return status;
+  if (failed_member) *failed_member = m;
+  if (failed_batch) *failed_batch = n;
+  if (n == 0) return GSL_SUCCESS;
+  ens_ctx c = {.x = x, .n = n, .m = m, .cols = cols, .models = models, .agg = agg,
+               .trim = agg == NDPAR_AGG_TRIMMED_MEAN ? weights[0] : 0,
+               .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
+               .outs = w->outs, .nonfinite = w->nonfinite, .out = out, .spread = spread,
+               .scratch = w->scratch};
+  if (agg == NDPAR_AGG_WEIGHTED_MEAN) {
+    scale_weights(weights, m, w->weights);
+    c.weights = w->weights;
+  }
+  ndpar_blocks_layout(&c.outs, x, n);
+  memset(c.nonfinite, 0, n * m);
+  size_t at = 0;
+  status = ndpar_pool_run_ex(w->pool, n * m, member_task, &c, &at);
+  if (status) report_failure(&c, at, failed_member, failed_batch);
+  if (status == GSL_SUCCESS)
+    status = ndpar_pool_run_range(w->pool, c.outs.rowstart[n], aggregate_range, &c, NULL);
+  return status;
+}
+
+/* The allocating form: a workspace sized for this call. */
 int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                    const ndpar_model *models, size_t m, ndpar_agg agg,
                                    const double *weights, int flags, gsl_matrix *const *out,
                                    gsl_matrix *const *spread, size_t *failed_member,
                                    size_t *failed_batch) {
-  size_t cols = 0;
+  size_t cols = 0, rows = 0;
   int status = check_all(x, n, models, m, agg, weights, flags, out, spread, &cols);
+  if (status == GSL_SUCCESS && n > 0) status = ndpar_total_rows("ensemble", x, n, &rows);
   if (status) return status;
-  if (n == 0) return GSL_SUCCESS;
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  ens_ctx c = {.x = x, .n = n, .m = m, .cols = cols, .models = models, .agg = agg,
-               .trim = agg == NDPAR_AGG_TRIMMED_MEAN ? weights[0] : 0,
-               .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
-               .out = out, .spread = spread};
-  status = setup(&c, ndpar_pool_threads(p));
-  size_t at = 0;
-  if (status == GSL_SUCCESS) status = ndpar_pool_run_ex(p, n * m, member_task, &c, &at);
-  if (status && c.nonfinite && at < n * m) {
-    if (failed_member) *failed_member = at % m;
-    if (failed_batch) *failed_batch = at / m;
-    if (c.nonfinite[at])
-      ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__,
-                      "ensemble: member %zu wrote NaN or Inf (batch %zu)", at % m, at / m);
+  if (n == 0) {
+    if (failed_member) *failed_member = m;
+    if (failed_batch) *failed_batch = 0;
+    return GSL_SUCCESS;
   }
-  if (status == GSL_SUCCESS)
-    status = ndpar_pool_run_range(p, c.outs.rowstart[n], aggregate_range, &c, NULL);
-  ndpar_blocks_free(&c.outs);
-  free(c.nonfinite);
-  free(c.own_weights);
-  ndpar_slots_free(&c.scratch);
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  ndpar_ensemble_workspace *w = workspace_make(p, n, rows, cols, m, &status);
+  if (w == NULL) return status;
+  status = ndpar_ensemble_predict_batches_ws(w, x, n, models, m, agg, weights, flags, out, spread,
+                                             failed_member, failed_batch);
+  ndpar_ensemble_workspace_free(w);
   return status;
 }
 

@@ -3,6 +3,7 @@
 #include "ndpar_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +123,7 @@ static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y,
   NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || mode == NDPAR_REDUCE_DETERMINISTIC,
                 "grad_compute: mode is neither NDPAR_REDUCE_FAST nor NDPAR_REDUCE_DETERMINISTIC",
                 GSL_EINVAL);
-  NDPAR_REQUIRE(n > 0, "grad_compute: n is 0 (the mean of no batches is undefined)", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   NDPAR_REQUIRE(x != NULL, "grad_compute: x is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(y != NULL, "grad_compute: y is NULL", GSL_EFAULT);
   for (size_t i = 0; i < n; i++) {
@@ -136,40 +137,126 @@ static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y,
   return GSL_SUCCESS;
 }
 
-int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
-                          size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
-                          gsl_vector *grad, double *loss, size_t *failed) {
-  int status = check_compute(x, y, n, f, mode, grad);
-  if (status) return status;
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  size_t threads = ndpar_pool_threads(p), P = grad->size;
-  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx};
-  size_t wave = 0;
-  if (mode == NDPAR_REDUCE_FAST) {
-    c.nsums = threads;
-  } else {
-    c.block = ndpar_rows_nbatches(n, DET_MAX_BLOCKS); /* batches per block: n alone decides */
-    size_t nblocks = ndpar_rows_nbatches(n, c.block);
-    wave = DET_WAVE_BYTES / (SUM_LEN(P) * sizeof(double));
-    if (wave < 2 * threads) wave = 2 * threads;
-    if (wave > nblocks) wave = nblocks;
-    c.nsums = wave;
+/* ---- the workspace ---- */
+
+struct ndpar_grad_workspace {
+  ndpar_pool *pool;
+  size_t n, P, threads;
+  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
+  ndpar_slots sums;    /* fast: per worker; deterministic: per block of a wave */
+  double *total;       /* SUM_LEN(P) */
+};
+
+/* Batches per deterministic block: n alone decides. */
+static size_t det_block(size_t n) { return ndpar_rows_nbatches(n, DET_MAX_BLOCKS); }
+
+/* Blocks summed at once in deterministic mode: as many as DET_WAVE_BYTES hold, but at
+ * least two per thread and at most all of them. */
+static size_t det_wave(size_t n, size_t P, size_t threads) {
+  size_t nblocks = ndpar_rows_nbatches(n, det_block(n));
+  size_t wave = DET_WAVE_BYTES / (SUM_LEN(P) * sizeof(double));
+  if (wave < 2 * threads) wave = 2 * threads;
+  return wave > nblocks ? nblocks : wave;
+}
+
+/* The running sums one call in `mode` needs (both modes: the larger). */
+static size_t sums_needed(size_t n, size_t P, size_t threads, int fast, int det) {
+  size_t a = fast ? threads : 0, b = det ? det_wave(n, P, threads) : 0;
+  return a > b ? a : b;
+}
+
+void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
+  if (w == NULL) return;
+  ndpar_slots_free(&w->scratch);
+  ndpar_slots_free(&w->sums);
+  free(w->total);
+  free(w);
+}
+
+static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t P, int fast,
+                                             int det) {
+  NDPAR_REQUIRE_NULL(n > 0, "grad_workspace_alloc: n must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(P > 0, "grad_workspace_alloc: P must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(P < SIZE_MAX / sizeof(double) - 3, "grad_workspace_alloc: P is too large",
+                     GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
+  ndpar_grad_workspace *w = calloc(1, sizeof *w);
+  if (w == NULL) GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
+  *w = (ndpar_grad_workspace){.pool = pool, .n = n, .P = P, .threads = ndpar_pool_threads(pool)};
+  w->total = malloc(SUM_LEN(P) * sizeof *w->total);
+  if (w->total == NULL) {
+    ndpar_grad_workspace_free(w);
+    GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
   }
-  if (failed) *failed = n;
-  c.total = calloc(SUM_LEN(P), sizeof *c.total);
-  if (c.total == NULL) GSL_ERROR("grad_compute: out of memory", GSL_ENOMEM);
-  status = ndpar_slots_alloc(&c.scratch, threads, P * sizeof(double));
-  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&c.sums, c.nsums, SUM_LEN(P) * sizeof(double));
+  /* (ndpar_slots_alloc reports its own failures) */
+  int status = ndpar_slots_alloc(&w->scratch, w->threads, P * sizeof(double));
   if (status == GSL_SUCCESS)
-    status = mode == NDPAR_REDUCE_FAST ? run_fast(p, &c, failed) : run_deterministic(p, &c, wave, failed);
+    status = ndpar_slots_alloc(&w->sums, sums_needed(n, P, w->threads, fast, det),
+                               SUM_LEN(P) * sizeof(double));
+  if (status) {
+    ndpar_grad_workspace_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+ndpar_grad_workspace *ndpar_grad_workspace_alloc(ndpar_pool *pool, size_t n, size_t P) {
+  return workspace_alloc(pool, n, P, 1, 1);
+}
+
+static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_vector *grad) {
+  NDPAR_REQUIRE(w != NULL, "grad_compute_ws: w is NULL", GSL_EFAULT);
+  if (n != 0 && n != w->n)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "grad_compute_ws: n is %zu, the workspace's is %zu", n, w->n);
+  if (grad != NULL && grad->size != w->P)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "grad_compute_ws: grad has length %zu, the workspace's P is %zu",
+                    grad->size, w->P);
+  return GSL_SUCCESS;
+}
+
+int ndpar_grad_compute_ws(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                          const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
+                          ndpar_reduce mode, gsl_vector *grad, double *loss, size_t *failed) {
+  int status = check_workspace(w, n, grad);
+  if (status == GSL_SUCCESS) status = check_compute(x, y, n, f, mode, grad);
+  if (status) return status;
+  if (failed) *failed = n;
+  if (n == 0) return GSL_SUCCESS;
+  size_t P = w->P, wave = 0;
+  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                .sums = w->sums, .total = w->total};
+  if (mode == NDPAR_REDUCE_FAST) {
+    c.nsums = w->threads;
+  } else {
+    c.block = det_block(n);
+    c.nsums = wave = det_wave(n, P, w->threads);
+  }
+  memset(c.total, 0, SUM_LEN(P) * sizeof *c.total);
+  if (mode == NDPAR_REDUCE_FAST) memset(c.sums.base, 0, c.nsums * c.sums.stride);
+  status = mode == NDPAR_REDUCE_FAST ? run_fast(w->pool, &c, failed)
+                                     : run_deterministic(w->pool, &c, wave, failed);
   if (status == GSL_SUCCESS) {
     double rows = c.total[SUM_ROWS(P)];
     for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, c.total[j] / rows);
     if (loss) *loss = c.total[SUM_LOSS(P)] / rows;
   }
-  ndpar_slots_free(&c.scratch);
-  ndpar_slots_free(&c.sums);
-  free(c.total);
+  return status;
+}
+
+/* The allocating form: a workspace sized for this call and this mode alone. */
+int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+                          size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
+                          gsl_vector *grad, double *loss, size_t *failed) {
+  int status = check_compute(x, y, n, f, mode, grad);
+  if (status) return status;
+  if (failed) *failed = n;
+  if (n == 0) return GSL_SUCCESS;
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  ndpar_grad_workspace *w =
+      workspace_alloc(p, n, grad->size, mode == NDPAR_REDUCE_FAST, mode != NDPAR_REDUCE_FAST);
+  if (w == NULL) return GSL_ENOMEM;
+  status = ndpar_grad_compute_ws(w, x, y, n, f, ctx, mode, grad, loss, failed);
+  ndpar_grad_workspace_free(w);
   return status;
 }
 
@@ -181,15 +268,21 @@ int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vect
 
 /* ---- aggregate ---- */
 
+/* The weights are used scaled by 2^e = f1 f2 (two factors: 2^e alone may not be a double),
+ * e chosen so that the largest is in [1, 2): exact, and weights near DBL_MAX (or subnormal)
+ * overflow neither their sum nor their products with the gradients. */
 typedef struct {
   const gsl_vector *const *grads;
-  const double *weights; /* the caller's scaled by a power of two (exact): largest in [1, 2) */
+  const double *weights; /* the caller's */
+  double f1, f2;
   size_t n;
-  double wsum;
+  double wsum; /* of the scaled weights */
   gsl_vector *out;
 } agg_ctx;
 
-static double weight_of(const agg_ctx *c, size_t i) { return c->weights ? c->weights[i] : 1.0; }
+static double weight_of(const agg_ctx *c, size_t i) {
+  return c->weights ? c->weights[i] * c->f1 * c->f2 : 1.0;
+}
 
 /* The same mean as sum (w_i / wsum) g_i: no partial sum exceeds max |g|, so it stays
  * finite for gradients near DBL_MAX, where the plain sum overflows. */
@@ -211,23 +304,22 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
   return GSL_SUCCESS;
 }
 
-/* The weights scaled by 2^e so that the largest is in [1, 2): exact, and neither the sum
- * of weights near DBL_MAX nor their products with the gradients overflow. */
-static double *scaled_weights(const double *weights, size_t n, double *wsum) {
-  double *w = malloc(n * sizeof *w), wmax = 0;
-  if (w == NULL) return NULL;
-  for (size_t i = 0; i < n; i++) wmax = weights[i] > wmax ? weights[i] : wmax;
+/* f1, f2 and the scaled weights' sum (see agg_ctx). */
+static void scale_weights(agg_ctx *c) {
+  double wmax = 0;
+  for (size_t i = 0; i < c->n; i++) wmax = c->weights[i] > wmax ? c->weights[i] : wmax;
   int e = ndpar_pow2_exponent(wmax);
-  *wsum = 0;
-  for (size_t i = 0; i < n; i++) *wsum += w[i] = ldexp(weights[i], e);
-  return w;
+  c->f1 = ldexp(1.0, e / 2);
+  c->f2 = ldexp(1.0, e - e / 2);
+  c->wsum = 0;
+  for (size_t i = 0; i < c->n; i++) c->wsum += weight_of(c, i);
 }
 
 int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
                          size_t n, gsl_vector *out) {
-  NDPAR_REQUIRE(grads != NULL, "grad_aggregate: grads is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "grad_aggregate: out is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0, "grad_aggregate: n is 0 (the mean of no gradients is undefined)", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* a no-op, whatever grads: out untouched */
+  NDPAR_REQUIRE(grads != NULL, "grad_aggregate: grads is NULL", GSL_EFAULT);
   double wsum = 0;
   for (size_t i = 0; i < n; i++) {
     if (grads[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grad_aggregate: grads[%zu] is NULL", i);
@@ -242,16 +334,11 @@ int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const do
     wsum += weights ? weights[i] : 1.0;
   }
   NDPAR_REQUIRE(wsum > 0, "grad_aggregate: the weights sum to zero", GSL_EINVAL);
-  double *w = weights ? scaled_weights(weights, n, &wsum) : NULL;
-  if (weights && w == NULL) GSL_ERROR("grad_aggregate: out of memory", GSL_ENOMEM);
-  agg_ctx c = {grads, w, n, wsum, out};
-  int status;
+  agg_ctx c = {grads, weights, 1.0, 1.0, n, wsum, out};
+  if (weights) scale_weights(&c);
   if (out->size < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
-    status = aggregate_range(0, out->size, &t, &c);
-  } else {
-    status = ndpar_pool_run_range(p, out->size, aggregate_range, &c, NULL);
+    return aggregate_range(0, out->size, &t, &c);
   }
-  free(w);
-  return status;
+  return ndpar_pool_run_range(p, out->size, aggregate_range, &c, NULL);
 }

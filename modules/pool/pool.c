@@ -10,6 +10,7 @@
  */
 #include "ndpar/ndpar_pool.h"
 #include "ndpar_internal.h"
+#include "pool/pool_internal.h"
 #include "pool/topology.h"
 
 #include <errno.h>
@@ -27,7 +28,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define NDPAR_MAX_THREADS 4096
 #define NDPAR_DEFAULT_SPIN_US 100
 #define NDPAR_MAX_SPIN_US 1000000
 
@@ -328,8 +328,8 @@ static void free_pool_memory(ndpar_pool *p) {
 }
 
 static int config_valid(const ndpar_pool_config *c) {
-  NDPAR_REQUIRE(c->threads <= NDPAR_MAX_THREADS, "pool: cfg->threads is larger than 4096",
-                GSL_EINVAL);
+  if (c->threads > NDPAR_MAX_THREADS)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "pool: cfg->threads is larger than %d", NDPAR_MAX_THREADS);
   NDPAR_REQUIRE(c->bind == NDPAR_BIND_CORES || c->bind == NDPAR_BIND_NONE,
                 "pool: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
   NDPAR_REQUIRE(c->min_parallel >= 1, "pool: cfg->min_parallel must be at least 1", GSL_EINVAL);
@@ -345,19 +345,10 @@ static void warn_oversubscribed_once(size_t threads, size_t cores) {
             cores);
 }
 
-ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg) {
-  ndpar_pool_config defaults;
-  if (cfg == NULL) {
-    ndpar_pool_config_init(&defaults);
-    cfg = &defaults;
-  }
-  if (config_valid(cfg) != GSL_SUCCESS) return NULL;
-  const ndpar_cores *cores = ndpar_cores_get();
-  size_t threads = cfg->threads ? cfg->threads : cores->count;
-
+/* The pool's memory and locks, no threads yet; NULL if out of memory (not reported). */
+static ndpar_pool *pool_memory(const ndpar_pool_config *cfg, size_t threads) {
   ndpar_pool *p = NULL;
-  if (posix_memalign((void **)&p, NDPAR_CACHELINE, sizeof *p) != 0)
-    GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
+  if (posix_memalign((void **)&p, NDPAR_CACHELINE, sizeof *p) != 0) return NULL;
   memset(p, 0, sizeof *p);
   p->threads = threads;
   p->min_parallel = cfg->min_parallel;
@@ -365,16 +356,34 @@ ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg) {
   p->tids = calloc(threads, sizeof *p->tids);
   if (p->tids == NULL) {
     free(p);
-    GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
+    return NULL;
   }
   pthread_mutex_init(&p->run_lock, NULL);
   pthread_mutex_init(&p->err_lock, NULL);
+  return p;
+}
+
+ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
+  ndpar_pool_config defaults;
+  if (cfg == NULL) {
+    ndpar_pool_config_init(&defaults);
+    cfg = &defaults;
+  }
+  if ((*status = config_valid(cfg)) != GSL_SUCCESS) return NULL;
+  *status = GSL_ENOMEM;
+  const ndpar_cores *cores = ndpar_cores_get();
+  size_t threads = cfg->threads ? cfg->threads : cores->count;
+  ndpar_pool *p = pool_memory(cfg, threads);
+  if (p == NULL) GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
 
   size_t started = start_workers(p);
   if (started + 1 < threads) {
     stop_workers(p, started);
     free_pool_memory(p);
-    GSL_ERROR_NULL("pool: cannot start the worker threads", GSL_EFAILED);
+    *status = GSL_EFAILED;
+    NDPAR_ERROR_NULL_FMT(GSL_EFAILED, "pool: cannot start a pool of %zu threads (%zu of its %zu "
+                         "workers started): too many threads for this machine's memory or its "
+                         "limit on threads", threads, started, threads - 1);
   }
   p->binding = NDPAR_BIND_NONE;
   if (cfg->bind == NDPAR_BIND_CORES && threads > 1) {
@@ -383,7 +392,13 @@ ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg) {
     else
       warn_oversubscribed_once(threads, cores->count);
   }
+  *status = GSL_SUCCESS;
   return p;
+}
+
+ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg) {
+  int status;
+  return ndpar_pool_alloc_status(cfg, &status);
 }
 
 void ndpar_pool_free(ndpar_pool *pool) {
@@ -528,7 +543,7 @@ static int run_parallel(ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_range_f
 
 static int run_any(ndpar_pool *pool, size_t n, ndpar_task_fn fn, ndpar_range_fn range_fn,
                    void *ctx, size_t *failed) {
-  NDPAR_REQUIRE(fn != NULL || range_fn != NULL, "pool_run: fn is NULL", GSL_EINVAL);
+  NDPAR_REQUIRE(fn != NULL || range_fn != NULL, "pool_run: fn is NULL", GSL_EFAULT);
   if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return GSL_EFAILED;
   if (failed) *failed = n;
   if (n == 0) return GSL_SUCCESS;
@@ -540,7 +555,7 @@ static int run_any(ndpar_pool *pool, size_t n, ndpar_task_fn fn, ndpar_range_fn 
 }
 
 int ndpar_pool_run_ex(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx, size_t *failed) {
-  NDPAR_REQUIRE(fn != NULL, "pool_run: fn is NULL", GSL_EINVAL);
+  NDPAR_REQUIRE(fn != NULL, "pool_run: fn is NULL", GSL_EFAULT);
   return run_any(pool, n, fn, NULL, ctx, failed);
 }
 
@@ -550,6 +565,6 @@ int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx) {
 
 int ndpar_pool_run_range(ndpar_pool *pool, size_t n, ndpar_range_fn fn, void *ctx,
                          size_t *failed) {
-  NDPAR_REQUIRE(fn != NULL, "pool_run_range: fn is NULL", GSL_EINVAL);
+  NDPAR_REQUIRE(fn != NULL, "pool_run_range: fn is NULL", GSL_EFAULT);
   return run_any(pool, n, NULL, fn, ctx, failed);
 }

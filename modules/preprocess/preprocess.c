@@ -193,41 +193,86 @@ static void column_shifts(const gsl_matrix *x, double *shift) {
   }
 }
 
-/* The merged moments of every column (cols entries, caller-allocated), or a GSL error. */
-static int column_moments(ndpar_pool *p, const gsl_matrix *x, int flags, moments *out) {
-  stats_ctx c = {.x = x, .ignore = flags & NDPAR_PREPROCESS_IGNORE_NONFINITE};
-  double *shift = malloc(x->size2 * sizeof *shift);
-  if (shift) column_shifts(x, shift);
-  c.shift = shift;
-  c.block_rows = BLOCK_VALUES / x->size2 ? BLOCK_VALUES / x->size2 : 1;
-  c.nblocks = ndpar_rows_nbatches(x->size1, c.block_rows);
-  size_t bytes;
-  c.bs = ndpar_size_mul3(c.nblocks, x->size2, sizeof *c.bs, &bytes) ? malloc(bytes) : NULL;
-  c.bad_row = malloc(c.nblocks * sizeof *c.bad_row);
-  c.bad_col = malloc(c.nblocks * sizeof *c.bad_col);
-  int status = GSL_ENOMEM;
+/* ---- the workspace ---- */
+
+struct ndpar_preprocess_workspace {
+  ndpar_pool *pool;
+  size_t rows, cols, block_rows, nblocks;
+  double *shift;              /* cols */
+  moments *bs, *merged;       /* nblocks x cols; cols */
+  size_t *bad_row, *bad_col;  /* nblocks */
+  ndpar_slots scratch;        /* per worker: 5 x cols doubles */
+};
+
+void ndpar_preprocess_workspace_free(ndpar_preprocess_workspace *w) {
+  if (w == NULL) return;
+  ndpar_slots_free(&w->scratch);
+  free(w->shift);
+  free(w->bs);
+  free(w->merged);
+  free(w->bad_row);
+  free(w->bad_col);
+  free(w);
+}
+
+/* The sizes: rows of BLOCK_VALUES / cols (at least 1) per block; GSL_EINVAL if the block
+ * table's bytes would overflow. */
+static int workspace_shape(ndpar_preprocess_workspace *w, size_t rows, size_t cols) {
+  w->rows = rows;
+  w->cols = cols;
+  w->block_rows = BLOCK_VALUES / cols ? BLOCK_VALUES / cols : 1;
+  w->nblocks = ndpar_rows_nbatches(rows, w->block_rows);
+  if (w->nblocks > SIZE_MAX / sizeof(moments) / cols || cols > SIZE_MAX / 5 / sizeof(double))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "preprocess_workspace_alloc: %zu x %zu is too large", rows, cols);
+  return GSL_SUCCESS;
+}
+
+ndpar_preprocess_workspace *ndpar_preprocess_workspace_alloc(ndpar_pool *pool, size_t rows,
+                                                             size_t cols) {
+  NDPAR_REQUIRE_NULL(rows > 0 && cols > 0,
+                     "preprocess_workspace_alloc: rows and cols must be positive", GSL_EINVAL);
+  if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
+  ndpar_preprocess_workspace *w = calloc(1, sizeof *w);
+  if (w == NULL) GSL_ERROR_NULL("preprocess_workspace_alloc: out of memory", GSL_ENOMEM);
+  w->pool = pool;
+  if (workspace_shape(w, rows, cols)) {
+    free(w);
+    return NULL;
+  }
+  w->shift = malloc(cols * sizeof *w->shift);
+  w->bs = malloc(w->nblocks * cols * sizeof *w->bs);
+  w->merged = malloc(cols * sizeof *w->merged);
+  w->bad_row = malloc(w->nblocks * sizeof *w->bad_row);
+  w->bad_col = malloc(w->nblocks * sizeof *w->bad_col);
+  int ok = w->shift && w->bs && w->merged && w->bad_row && w->bad_col &&
+           ndpar_slots_alloc(&w->scratch, ndpar_pool_threads(pool), 5 * cols * sizeof(double)) ==
+               GSL_SUCCESS;
+  if (!ok) {
+    ndpar_preprocess_workspace_free(w);
+    GSL_ERROR_NULL("preprocess_workspace_alloc: out of memory", GSL_ENOMEM);
+  }
+  return w;
+}
+
+/* The merged moments of every column into w->merged, or a GSL error. x fits w. */
+static int column_moments(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags) {
+  stats_ctx c = {.x = x, .shift = w->shift, .scratch = w->scratch,
+                 .ignore = flags & NDPAR_PREPROCESS_IGNORE_NONFINITE, .block_rows = w->block_rows,
+                 .nblocks = w->nblocks, .bs = w->bs, .bad_row = w->bad_row, .bad_col = w->bad_col};
+  column_shifts(x, w->shift);
   size_t failed = 0;
-  if (p == NULL) p = ndpar_pool_default();
-  int have_scratch = p && ndpar_slots_alloc(&c.scratch, ndpar_pool_threads(p), 5 * x->size2 * sizeof(double)) == GSL_SUCCESS;
-  if (shift && have_scratch && c.bs && c.bad_row && c.bad_col)
-    status = ndpar_pool_run_ex(p, c.nblocks, block_task, &c, &failed);
+  int status = ndpar_pool_run_ex(w->pool, c.nblocks, block_task, &c, &failed);
+  moments *out = w->merged;
   if (status == GSL_SUCCESS) {
     for (size_t j = 0; j < x->size2; j++) out[j] = (moments){0, 0, 0, GSL_NAN, GSL_NAN, 0, 0};
     for (size_t b = 0; b < c.nblocks; b++) /* in block order: deterministic */
       for (size_t j = 0; j < x->size2; j++) merge(&out[j], &c.bs[b * x->size2 + j]);
-    for (size_t j = 0; j < x->size2; j++) out[j].mean += shift[j];
+    for (size_t j = 0; j < x->size2; j++) out[j].mean += w->shift[j];
   } else if (status == GSL_EDOM) {
     size_t r = c.bad_row[failed], k = c.bad_col[failed];
     ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__, "preprocess: x[%zu][%zu] (row %zu, column %zu) is %g",
                     r, k, r, k, gsl_matrix_get(x, r, k));
-  } else if (status == GSL_ENOMEM) {
-    ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, "preprocess: out of memory");
   }
-  ndpar_slots_free(&c.scratch);
-  free(shift);
-  free(c.bs);
-  free(c.bad_row);
-  free(c.bad_col);
   return status;
 }
 
@@ -241,20 +286,22 @@ static int needs_rescue(const moments *m) {
 
 /* The columns whose sums left the double range, again on a copy scaled by a power of two
  * (exact) into [1, 2) at their largest magnitude: the mean is scaled back, m2 kept in the
- * scaled units (scale_log2), so that an sd is representable whenever the true one is. Rare:
- * costs a copy of those columns only. */
-static int rescue_extremes(ndpar_pool *p, const gsl_matrix *x, int flags, moments *out) {
+ * scaled units (scale_log2), so that an sd is representable whenever the true one is. Rare
+ * (data near the ends of the double range): the one path that allocates beside the
+ * workspace, a copy of those columns only and a workspace for it. */
+static int rescue_extremes(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags) {
+  moments *out = w->merged;
   size_t k = 0;
   for (size_t j = 0; j < x->size2; j++) k += needs_rescue(&out[j]);
   if (k == 0) return GSL_SUCCESS;
   size_t *col = malloc(k * sizeof *col);
   int *unit = malloc(k * sizeof *unit); /* column col[i] is scaled by 2^unit[i] */
-  moments *m = malloc(k * sizeof *m);
-  gsl_matrix *scaled = col && unit && m ? gsl_matrix_alloc(x->size1, k) : NULL;
-  if (scaled == NULL) {
+  gsl_matrix *scaled = col && unit ? gsl_matrix_alloc(x->size1, k) : NULL;
+  ndpar_preprocess_workspace *ws = scaled ? ndpar_preprocess_workspace_alloc(w->pool, x->size1, k) : NULL;
+  if (ws == NULL) {
     free(col);
     free(unit);
-    free(m);
+    gsl_matrix_free(scaled);
     GSL_ERROR("preprocess: out of memory", GSL_ENOMEM);
   }
   for (size_t j = 0, i = 0; j < x->size2; j++)
@@ -264,24 +311,24 @@ static int rescue_extremes(ndpar_pool *p, const gsl_matrix *x, int flags, moment
     }
   for (size_t r = 0; r < x->size1; r++)
     for (size_t i = 0; i < k; i++) gsl_matrix_set(scaled, r, i, ldexp(gsl_matrix_get(x, r, col[i]), unit[i]));
-  int status = column_moments(p, scaled, flags, m);
+  int status = column_moments(ws, scaled, flags);
   for (size_t i = 0; status == GSL_SUCCESS && i < k; i++) {
     moments *o = &out[col[i]];
-    o->mean = ldexp(m[i].mean, -unit[i]);
-    o->m2 = m[i].m2;
+    o->mean = ldexp(ws->merged[i].mean, -unit[i]);
+    o->m2 = ws->merged[i].m2;
     o->scale_log2 = unit[i];
   }
+  ndpar_preprocess_workspace_free(ws);
   gsl_matrix_free(scaled);
   free(col);
   free(unit);
-  free(m);
   return status;
 }
 
-/* column_moments, then rescue_extremes: the moments every caller uses. */
-static int column_moments_safe(ndpar_pool *p, const gsl_matrix *x, int flags, moments *out) {
-  int status = column_moments(p, x, flags, out);
-  return status ? status : rescue_extremes(p, x, flags, out);
+/* column_moments, then rescue_extremes: the moments every caller uses (in w->merged). */
+static int column_moments_safe(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags) {
+  int status = column_moments(w, x, flags);
+  return status ? status : rescue_extremes(w, x, flags);
 }
 
 static int check_matrix(const char *who, const gsl_matrix *x) {
@@ -297,8 +344,8 @@ static int check_out(const char *name, const gsl_vector *v, size_t cols) {
   return GSL_SUCCESS;
 }
 
-int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
-                   gsl_vector *sd, gsl_vector *min, gsl_vector *max) {
+static int check_colstats(const gsl_matrix *x, int flags, const gsl_vector *mean,
+                          const gsl_vector *sd, const gsl_vector *min, const gsl_vector *max) {
   int status = check_matrix("colstats", x);
   if (status) return status;
   NDPAR_REQUIRE((flags & ~NDPAR_PREPROCESS_IGNORE_NONFINITE) == 0, "colstats: unknown flags", GSL_EINVAL);
@@ -306,17 +353,47 @@ int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *me
   if ((status = check_out("mean", mean, cols)) || (status = check_out("sd", sd, cols)) ||
       (status = check_out("min", min, cols)) || (status = check_out("max", max, cols)))
     return status;
-  moments *m = malloc(cols * sizeof *m);
-  if (m == NULL) GSL_ERROR("colstats: out of memory", GSL_ENOMEM);
-  status = column_moments_safe(p, x, flags, m);
-  for (size_t j = 0; status == GSL_SUCCESS && j < cols; j++) {
+  return GSL_SUCCESS;
+}
+
+int ndpar_colstats_ws(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags,
+                      gsl_vector *mean, gsl_vector *sd, gsl_vector *min, gsl_vector *max) {
+  NDPAR_REQUIRE(w != NULL, "colstats_ws: w is NULL", GSL_EFAULT);
+  int status = check_colstats(x, flags, mean, sd, min, max);
+  if (status) return status;
+  if (x->size1 != w->rows || x->size2 != w->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "colstats_ws: x is %zu x %zu, the workspace %zu x %zu", x->size1,
+                    x->size2, w->rows, w->cols);
+  status = column_moments_safe(w, x, flags);
+  const moments *m = w->merged;
+  for (size_t j = 0; status == GSL_SUCCESS && j < w->cols; j++) {
     double n = m[j].n;
     if (mean) gsl_vector_set(mean, j, n > 0 ? m[j].mean : GSL_NAN);
     if (sd) gsl_vector_set(sd, j, moments_sd(&m[j]));
     if (min) gsl_vector_set(min, j, m[j].min);
     if (max) gsl_vector_set(max, j, m[j].max);
   }
-  free(m);
+  return status;
+}
+
+/* A workspace for x on p; the GSL code of the failure in *status (already reported). */
+static ndpar_preprocess_workspace *workspace_for(ndpar_pool *p, const gsl_matrix *x, int *status) {
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) {
+    *status = GSL_EFAILED; /* the default pool could not start */
+    return NULL;
+  }
+  ndpar_preprocess_workspace *w = ndpar_preprocess_workspace_alloc(p, x->size1, x->size2);
+  *status = w ? GSL_SUCCESS : GSL_ENOMEM;
+  return w;
+}
+
+int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
+                   gsl_vector *sd, gsl_vector *min, gsl_vector *max) {
+  int status = check_colstats(x, flags, mean, sd, min, max);
+  if (status) return status;
+  ndpar_preprocess_workspace *w = workspace_for(p, x, &status);
+  if (w) status = ndpar_colstats_ws(w, x, flags, mean, sd, min, max);
+  ndpar_preprocess_workspace_free(w);
   return status;
 }
 
@@ -470,18 +547,17 @@ int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
   if (status) return status;
   if (x->size2 != s->cols)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "scaler_fit: x has %zu columns, the scaler %zu", x->size2, s->cols);
-  moments *m = malloc(s->cols * sizeof *m);
-  if (m == NULL) GSL_ERROR("scaler_fit: out of memory", GSL_ENOMEM);
-  status = column_moments_safe(p, x, s->flags, m); /* also the NaN/Inf check for robust */
-  if (status == GSL_SUCCESS && s->kind != NDPAR_SCALE_ROBUST) params_from_moments(s, m);
+  ndpar_preprocess_workspace *w = workspace_for(p, x, &status);
+  if (w) status = column_moments_safe(w, x, s->flags); /* also the NaN/Inf check for robust */
+  if (status == GSL_SUCCESS && s->kind != NDPAR_SCALE_ROBUST) params_from_moments(s, w->merged);
   if (status == GSL_SUCCESS && s->kind == NDPAR_SCALE_ROBUST) {
     robust_ctx c = {x, s, {0}};
-    status = ndpar_slots_alloc(&c.column, ndpar_pool_threads(p), x->size1 * sizeof(double));
-    if (status == GSL_SUCCESS) status = ndpar_pool_run(p, s->cols, robust_task, &c);
+    status = ndpar_slots_alloc(&c.column, ndpar_pool_threads(w->pool), x->size1 * sizeof(double));
+    if (status == GSL_SUCCESS) status = ndpar_pool_run(w->pool, s->cols, robust_task, &c);
     ndpar_slots_free(&c.column);
   }
-  if (status == GSL_SUCCESS) transform_factors(s, m);
-  free(m);
+  if (status == GSL_SUCCESS) transform_factors(s, w->merged);
+  ndpar_preprocess_workspace_free(w);
   if (status) return status;
   s->fitted = 1;
   return GSL_SUCCESS;
@@ -594,20 +670,31 @@ static int map_task(const ndpar_task *t, void *vc) {
   return c->map(c->in[t->index], c->out[t->index], t, c->ctx);
 }
 
-int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_chunk_fn f,
-                     void *ctx) {
+int ndpar_preprocess_ex(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_chunk_fn f,
+                        void *ctx, size_t *failed) {
   NDPAR_REQUIRE(f != NULL, "preprocess: f is NULL", GSL_EFAULT);
-  if (n == 0) return GSL_SUCCESS;
+  if (n == 0) { /* a no-op, whatever the arrays */
+    if (failed) *failed = 0;
+    return GSL_SUCCESS;
+  }
   int status = ndpar_check_inputs("preprocess", (const gsl_matrix *const *)chunks, n);
   if (status) return status;
   chunk_ctx c = {.chunks = chunks, .f = f, .ctx = ctx};
-  return ndpar_pool_run(p, n, chunk_task, &c);
+  return ndpar_pool_run_ex(p, n, chunk_task, &c, failed);
+}
+
+int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_chunk_fn f,
+                     void *ctx) {
+  return ndpar_preprocess_ex(p, chunks, n, f, ctx, NULL);
 }
 
 int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in, gsl_matrix *const *out,
                          size_t n, ndpar_predict_fn f, void *ctx, size_t *failed) {
   NDPAR_REQUIRE(f != NULL, "preprocess_map: f is NULL", GSL_EFAULT);
-  if (n == 0) return GSL_SUCCESS;
+  if (n == 0) { /* a no-op, whatever the arrays */
+    if (failed) *failed = 0;
+    return GSL_SUCCESS;
+  }
   size_t cols = SIZE_MAX;
   int status = ndpar_check_inputs("preprocess_map", in, n);
   if (status == GSL_SUCCESS) status = ndpar_check_outputs("preprocess_map", "out", in, out, n, &cols);

@@ -1,6 +1,7 @@
 /* scalability.c: timings per thread count, derived metrics, Amdahl fit, writers. */
 #include "ndpar/ndpar_scalability.h"
 #include "ndpar_internal.h"
+#include "pool/pool_internal.h"
 
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sort.h>
@@ -11,8 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define MAX_THREADS 4096
 
 void ndpar_scal_config_init(ndpar_scal_config *cfg) {
   if (cfg == NULL) return;
@@ -37,6 +36,7 @@ static const ndpar_scal_point *baseline(const ndpar_scal_point *pts, size_t n) {
 
 int ndpar_scal_derive(ndpar_scal_point *pts, size_t n) {
   NDPAR_REQUIRE(pts != NULL, "scal_derive: pts is NULL", GSL_EFAULT);
+  if (n == 0) return GSL_SUCCESS;
   const ndpar_scal_point *base = baseline(pts, n);
   NDPAR_REQUIRE(base != NULL, "scal_derive: no 1-thread point (the baseline)", GSL_EINVAL);
   double t1 = base->median_ms;
@@ -65,11 +65,9 @@ static int measure_point(size_t threads, const ndpar_scal_config *cfg, ndpar_wor
   ndpar_pool_config_init(&pc);
   pc.threads = threads;
   pc.bind = cfg->bind;
-  ndpar_pool *pool = ndpar_pool_alloc(&pc);
-  if (pool == NULL)
-    NDPAR_ERROR_FMT(GSL_EFAILED, "scal_run: cannot start a pool of %zu threads: too many threads "
-                    "for this machine's memory or its limit on threads", threads);
-  int status = GSL_SUCCESS;
+  int status;
+  ndpar_pool *pool = ndpar_pool_alloc_status(&pc, &status); /* the pool reports its failure */
+  if (pool == NULL) return status;
   for (size_t w = 0; w < cfg->warmup && status == GSL_SUCCESS; w++) status = f(pool, ctx);
   for (size_t r = 0; r < cfg->repeats && status == GSL_SUCCESS; r++) {
     double t0 = ndpar_time_now();
@@ -85,6 +83,19 @@ static int measure_point(size_t threads, const ndpar_scal_config *cfg, ndpar_wor
   return status;
 }
 
+/* Every entry in 1..NDPAR_MAX_THREADS, and 1 among them. */
+static int check_thread_list(const size_t *threads, size_t n) {
+  int has_one = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (threads[i] == 0 || threads[i] > NDPAR_MAX_THREADS)
+      NDPAR_ERROR_FMT(GSL_EINVAL, "scal_run: threads[%zu] = %zu is not in 1..%d", i, threads[i],
+                      NDPAR_MAX_THREADS);
+    has_one |= threads[i] == 1;
+  }
+  NDPAR_REQUIRE(has_one, "scal_run: the thread list must contain 1 (the baseline)", GSL_EINVAL);
+  return GSL_SUCCESS;
+}
+
 int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
                    ndpar_workload_fn f, void *ctx, ndpar_scal_point *out) {
   ndpar_scal_config defaults;
@@ -95,21 +106,16 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
   NDPAR_REQUIRE(threads != NULL, "scal_run: threads is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(f != NULL, "scal_run: f is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "scal_run: out is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0, "scal_run: the thread list is empty", GSL_EINVAL);
   NDPAR_REQUIRE(cfg->repeats > 0, "scal_run: cfg->repeats must be at least 1", GSL_EINVAL);
   NDPAR_REQUIRE(cfg->bind == NDPAR_BIND_CORES || cfg->bind == NDPAR_BIND_NONE,
                 "scal_run: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS; /* nothing to measure */
   size_t bytes, total;
   NDPAR_REQUIRE(ndpar_size_mul(cfg->repeats, sizeof(double), &bytes) &&
                 ndpar_size_mul(n, cfg->repeats, &total) && ndpar_size_mul(n, sizeof(ndpar_scal_point), &bytes),
                 "scal_run: cfg->repeats or n is too large (their sizes overflow)", GSL_EINVAL);
-  int has_one = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (threads[i] == 0 || threads[i] > MAX_THREADS)
-      NDPAR_ERROR_FMT(GSL_EINVAL, "scal_run: threads[%zu] = %zu is not in 1..4096", i, threads[i]);
-    has_one |= threads[i] == 1;
-  }
-  NDPAR_REQUIRE(has_one, "scal_run: the thread list must contain 1 (the baseline)", GSL_EINVAL);
+  int status = check_thread_list(threads, n);
+  if (status) return status;
 
   double *t = malloc(cfg->repeats * sizeof *t);
   ndpar_scal_point *pts = malloc(n * sizeof *pts);
@@ -119,7 +125,6 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
     GSL_ERROR("scal_run: out of memory", GSL_ENOMEM);
   }
   size_t done = 0;
-  int status = GSL_SUCCESS;
   for (size_t i = 0; i < n && status == GSL_SUCCESS; i++)
     status = measure_point(threads[i], cfg, f, ctx, t, &done, total, &pts[i]);
   if (status == GSL_SUCCESS) status = ndpar_scal_derive(pts, n);

@@ -4,8 +4,8 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -292,6 +292,128 @@ static void assert_untouched(mc_case *c) {
   }
 }
 
+/* ---- the MC workspace ---------------------------------------------------------------- */
+
+static size_t total_rows(const batches *b) {
+  size_t rows = 0;
+  for (size_t i = 0; i < b->n; i++) rows += b->x[i]->size1;
+  return rows;
+}
+
+static int run_mc_ws(ndpar_batch_workspace *w, mc_case *c, const wl_mlp *m, size_t samples,
+                     unsigned long seed, double level, size_t *failed) {
+  return ndpar_batch_infer_mc_ws(w, (const gsl_matrix *const *)c->in.x, c->in.n, samples, seed,
+                                 level, wl_mlp_predict, (void *)m, c->mean, c->sd, c->lo, c->hi,
+                                 failed);
+}
+
+static void assert_same_outputs(const mc_case *a, const mc_case *b) {
+  for (size_t i = 0; i < a->in.n; i++) {
+    size_t bytes = a->in.x[i]->size1 * HORIZON * sizeof(double);
+    cr_assert(memcmp(a->mean[i]->data, b->mean[i]->data, bytes) == 0, "mean of batch %zu", i);
+    cr_assert(memcmp(a->sd[i]->data, b->sd[i]->data, bytes) == 0, "sd of batch %zu", i);
+    cr_assert(memcmp(a->lo[i]->data, b->lo[i]->data, bytes) == 0, "lower of batch %zu", i);
+    cr_assert(memcmp(a->hi[i]->data, b->hi[i]->data, bytes) == 0, "upper of batch %zu", i);
+  }
+}
+
+Test(batch_workspace, same_results_as_the_allocating_form_at_1_to_3_threads) {
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0.3);
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    size_t sizes[] = {1, threads, threads + 1, 9};
+    for (size_t k = 0; k < 4; k++) {
+      mc_case c = make_mc_case(r, sizes[k]);
+      mc_case d = c; /* the same inputs, its own outputs */
+      d.mean = outputs_like(&c.in, 7.0), d.sd = outputs_like(&c.in, 7.0);
+      d.lo = outputs_like(&c.in, 7.0), d.hi = outputs_like(&c.in, 7.0);
+      /* room to spare: a workspace serves any call that fits */
+      ndpar_batch_workspace *w = ndpar_batch_workspace_alloc(p, c.in.n + 2, total_rows(&c.in) + 9,
+                                                             HORIZON, 11);
+      cr_assert_not_null(w);
+      for (unsigned long seed = 1; seed <= 2; seed++) { /* reused, with another seed */
+        size_t failed = 0;
+        cr_assert_eq(run_mc(p, &c, m, 11, seed, 0.8), GSL_SUCCESS);
+        cr_assert_eq(run_mc_ws(w, &d, m, 11, seed, 0.8, &failed), GSL_SUCCESS);
+        cr_assert_eq(failed, c.in.n);
+        assert_same_outputs(&c, &d);
+      }
+      ndpar_batch_workspace_free(w);
+      free_outputs(d.mean, d.in.n), free_outputs(d.sd, d.in.n);
+      free_outputs(d.lo, d.in.n), free_outputs(d.hi, d.in.n);
+      free_mc_case(&c);
+    }
+    ndpar_pool_free(p);
+  }
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+Test(batch_workspace, calls_that_do_not_fit_are_rejected_with_outputs_untouched) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  wl_mlp *m = make_mlp(0.3);
+  mc_case c = make_mc_case(r, 4);
+  size_t rows = total_rows(&c.in), failed = 99, errors = test_gsl_error_count();
+  ndpar_batch_workspace *fits = ndpar_batch_workspace_alloc(NULL, 4, rows, HORIZON, 5);
+  ndpar_batch_workspace *few_batches = ndpar_batch_workspace_alloc(NULL, 3, rows, HORIZON, 5);
+  ndpar_batch_workspace *few_rows = ndpar_batch_workspace_alloc(NULL, 4, rows - 1, HORIZON, 5);
+  ndpar_batch_workspace *narrow = ndpar_batch_workspace_alloc(NULL, 4, rows, HORIZON - 1, 5);
+  struct {
+    ndpar_batch_workspace *w;
+    size_t samples;
+    const char *names;
+  } cases[] = {{few_batches, 5, "n is 4"}, {few_rows, 5, "rows in all"}, {narrow, 5, "mean has 3 columns"},
+               {fits, 6, "samples is 6"}};
+  for (size_t k = 0; k < 4; k++) {
+    cr_assert_eq(run_mc_ws(cases[k].w, &c, m, cases[k].samples, 1, 0.5, &failed), GSL_EBADLEN);
+    cr_assert(strstr(test_gsl_last_reason(), cases[k].names) != NULL, "%s", test_gsl_last_reason());
+  }
+  cr_assert_eq(run_mc_ws(NULL, &c, m, 5, 1, 0.5, &failed), GSL_EFAULT);
+  cr_assert_eq(test_gsl_error_count(), errors + 5);
+  cr_assert_eq(failed, 99);
+  assert_untouched(&c);
+  cr_assert_null(ndpar_batch_workspace_alloc(NULL, 0, rows, HORIZON, 5));
+  cr_assert_null(ndpar_batch_workspace_alloc(NULL, 4, rows, HORIZON, 0));
+  cr_assert_null(ndpar_batch_workspace_alloc(NULL, 4, SIZE_MAX / 2, HORIZON, 5));
+  ndpar_batch_workspace_free(NULL);
+  ndpar_batch_workspace_free(fits), ndpar_batch_workspace_free(few_batches);
+  ndpar_batch_workspace_free(few_rows), ndpar_batch_workspace_free(narrow);
+  free_mc_case(&c);
+  wl_mlp_free(m);
+  gsl_rng_free(r);
+}
+
+/* y = x's first HORIZON columns plus noise from the task's stream: allocates nothing. */
+static int noisy_copy(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)ctx;
+  for (size_t i = 0; i < y->size1; i++)
+    for (size_t j = 0; j < y->size2; j++)
+      gsl_matrix_set(y, i, j, gsl_matrix_get(x, i, j) + gsl_rng_uniform(t->rng));
+  return GSL_SUCCESS;
+}
+
+Test(batch_workspace, a_call_allocates_nothing) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  gsl_rng *r = test_rng();
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    mc_case c = make_mc_case(r, 12);
+    ndpar_batch_workspace *w = ndpar_batch_workspace_alloc(p, 12, total_rows(&c.in), HORIZON, 9);
+    size_t before = test_alloc_count();
+    for (unsigned long seed = 0; seed < 3; seed++)
+      cr_assert_eq(ndpar_batch_infer_mc_ws(w, (const gsl_matrix *const *)c.in.x, 12, 9, seed, 0.9,
+                                           noisy_copy, NULL, c.mean, c.sd, c.lo, c.hi, NULL),
+                   GSL_SUCCESS);
+    cr_assert_eq(test_alloc_count(), before, "%zu threads", threads);
+    ndpar_batch_workspace_free(w);
+    free_mc_case(&c);
+    ndpar_pool_free(p);
+  }
+  gsl_rng_free(r);
+}
+
 Test(batch_errors, bad_arguments_are_rejected_before_any_work) {
   test_quiet_gsl_errors();
   gsl_rng *r = test_rng();
@@ -352,6 +474,62 @@ Test(batch_errors, bad_arguments_are_rejected_before_any_work) {
   gsl_rng_free(r);
 }
 
+/* ---- the argument convention (docs/API.md) ---- */
+
+static int ones(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)x, (void)t, (void)ctx;
+  gsl_matrix_set_all(y, 1.0);
+  return GSL_SUCCESS;
+}
+
+static gsl_matrix *conv_x[2], *conv_y[2];
+static const gsl_matrix *const *cx(void) { return (const gsl_matrix *const *)conv_x; }
+static int conv_infer_null_f(size_t *f) { return ndpar_batch_infer_ex(NULL, cx(), conv_y, 2, NULL, NULL, f); }
+static int conv_infer_null_x(size_t *f) { return ndpar_batch_infer_ex(NULL, NULL, conv_y, 2, ones, NULL, f); }
+static int conv_infer_null_entry(size_t *f) {
+  gsl_matrix *y[2] = {conv_y[0], NULL};
+  return ndpar_batch_infer_ex(NULL, cx(), y, 2, ones, NULL, f);
+}
+static int conv_infer_n0(size_t *f) { return ndpar_batch_infer_ex(NULL, NULL, NULL, 0, ones, NULL, f); }
+static int conv_infer_done(size_t *f) { return ndpar_batch_infer_ex(NULL, cx(), conv_y, 2, ones, NULL, f); }
+static int conv_rows_null_f(size_t *f) { return ndpar_batch_infer_rows(NULL, conv_x[0], 2, conv_y[0], NULL, NULL, f); }
+static int conv_rows_null_y(size_t *f) { return ndpar_batch_infer_rows(NULL, conv_x[0], 2, NULL, ones, NULL, f); }
+static int conv_mc_null_f(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, cx(), 2, 3, 1, 0, NULL, NULL, conv_y, NULL, NULL, NULL, f);
+}
+static int conv_mc_null_mean(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, cx(), 2, 3, 1, 0, ones, NULL, NULL, NULL, NULL, NULL, f);
+}
+static int conv_mc_n0(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, NULL, 0, 3, 1, 0, ones, NULL, NULL, NULL, NULL, NULL, f);
+}
+static int conv_mc_done(size_t *f) {
+  return ndpar_batch_infer_mc_interval(NULL, cx(), 2, 3, 1, 0, ones, NULL, conv_y, NULL, NULL, NULL, f);
+}
+static int conv_mc_ws_null(size_t *f) {
+  return ndpar_batch_infer_mc_ws(NULL, cx(), 2, 3, 1, 0, ones, NULL, conv_y, NULL, NULL, NULL, f);
+}
+
+Test(batch_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  for (int i = 0; i < 2; i++) conv_x[i] = gsl_matrix_calloc(4, 2), conv_y[i] = gsl_matrix_calloc(4, 3);
+  const test_convention_row rows[] = {
+      {"infer_ex, f NULL", conv_infer_null_f, GSL_EFAULT, 0},
+      {"infer_ex, x NULL", conv_infer_null_x, GSL_EFAULT, 0},
+      {"infer_ex, y[1] NULL", conv_infer_null_entry, GSL_EFAULT, 0},
+      {"infer_ex, n = 0, arrays NULL", conv_infer_n0, GSL_SUCCESS, 0},
+      {"infer_ex, success", conv_infer_done, GSL_SUCCESS, 2},
+      {"infer_rows, f NULL", conv_rows_null_f, GSL_EFAULT, 0},
+      {"infer_rows, y NULL", conv_rows_null_y, GSL_EFAULT, 0},
+      {"infer_mc_interval, f NULL", conv_mc_null_f, GSL_EFAULT, 0},
+      {"infer_mc_interval, mean NULL", conv_mc_null_mean, GSL_EFAULT, 0},
+      {"infer_mc_interval, n = 0, arrays NULL", conv_mc_n0, GSL_SUCCESS, 0},
+      {"infer_mc_interval, success", conv_mc_done, GSL_SUCCESS, 2},
+      {"infer_mc_ws, w NULL", conv_mc_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  for (int i = 0; i < 2; i++) gsl_matrix_free(conv_x[i]), gsl_matrix_free(conv_y[i]);
+}
+
 /* ---- sizes that overflow, no columns ---- */
 
 static int counting_predict(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
@@ -393,13 +571,13 @@ Test(batch_errors, sample_counts_that_overflow_are_refused) {
   const gsl_matrix *const *cx = (const gsl_matrix *const *)x;
   int calls = 0;
   /* 2^60 samples x 4 rows x 4 columns: the buffer's element count wraps to 0 */
-  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 1, (size_t)1 << 60, 1, counting_predict, &calls, mean, NULL), GSL_ENOMEM);
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 1, (size_t)1 << 60, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
   cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
   /* 2^56 samples x 16 elements: each batch fits, their sum over 16 batches wraps */
-  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, n, (size_t)1 << 56, 1, counting_predict, &calls, mean, NULL), GSL_ENOMEM);
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, n, (size_t)1 << 56, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
   /* n * samples: more tasks than a size_t counts */
   cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 2, SIZE_MAX / 2 + 1, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
-  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 1, ((size_t)1 << 61) + 1, 1, counting_predict, &calls, mean, NULL), GSL_ENOMEM);
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 1, ((size_t)1 << 61) + 1, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
   cr_assert_eq(calls, 0, "no sample was drawn");
   for (size_t i = 0; i < n; i++) {
     cr_assert_eq(gsl_matrix_get(mean[i], 3, 3), 7.0, "untouched");

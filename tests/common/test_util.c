@@ -62,3 +62,20 @@ ndpar_pool *test_pool_of(size_t threads) {
   cfg.threads = threads;
   return ndpar_pool_alloc(&cfg);
 }
+
+void test_convention_table(const test_convention_row *rows, size_t n) {
+  test_quiet_gsl_errors();
+  for (size_t i = 0; i < n; i++) {
+    size_t failed = TEST_UNTOUCHED, errors = test_gsl_error_count();
+    int status = rows[i].call(&failed);
+    cr_assert_eq(status, rows[i].expect, "%s: %s, expected %s", rows[i].what, gsl_strerror(status),
+                 gsl_strerror(rows[i].expect));
+    if (rows[i].expect != GSL_SUCCESS) {
+      cr_assert_eq(test_gsl_error_count(), errors + 1, "%s: one GSL error", rows[i].what);
+      cr_assert_eq(failed, TEST_UNTOUCHED, "%s: *failed untouched", rows[i].what);
+    } else {
+      cr_assert_eq(test_gsl_error_count(), errors, "%s: no GSL error", rows[i].what);
+      cr_assert_eq(failed, rows[i].failed_after, "%s: *failed = %zu", rows[i].what, failed);
+    }
+  }
+}

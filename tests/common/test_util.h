@@ -33,4 +33,26 @@ size_t test_max_threads(void);
 void test_fault_pthread_create(int fail);
 void test_fault_gsl_rng_alloc(int fail);
 
+/* Heap allocations made so far by every thread of the test process (malloc, calloc,
+ * realloc, the aligned allocators): a workspace call allocates nothing if the count is the
+ * same after it. test_alloc_counting() is 0 where counting is unavailable (sanitizer
+ * builds, whose runtime owns the allocator): skip the check there. */
+int test_alloc_counting(void);
+size_t test_alloc_count(void);
+
+/* The argument convention of docs/API.md, as a table: each row calls one entry point with
+ * one kind of argument (a NULL callback, a NULL array, n = 0, ...) and says what must come
+ * back. call receives a `failed` to pass on (entry points without one ignore it). A row
+ * expecting an error must report exactly one GSL error and leave *failed untouched; a row
+ * expecting success must report none and leave *failed == failed_after (TEST_UNTOUCHED:
+ * untouched). */
+#define TEST_UNTOUCHED ((size_t)0x5eed)
+typedef struct {
+  const char *what;
+  int (*call)(size_t *failed);
+  int expect;
+  size_t failed_after;
+} test_convention_row;
+void test_convention_table(const test_convention_row *rows, size_t n);
+
 #endif

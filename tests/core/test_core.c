@@ -201,51 +201,47 @@ Test(rows, vector_batches_match_matrix_batches) {
   gsl_vector_free(v);
 }
 
-/* ---- the internal buffer cache ---- */
+/* ---- the internal blocks of outputs ---- */
 
-Test(cache, reuses_a_fitting_buffer_and_grows_when_needed) {
-  char *a = ndpar_cache_take(1000);
-  cr_assert_not_null(a);
-  cr_assert(aligned(a));
-  memset(a, 1, 1000);
-  ndpar_cache_give(a);
-  char *b = ndpar_cache_take(500);
-  cr_assert_eq(b, a, "a cached buffer that fits is reused");
-  char *c = ndpar_cache_take(1000); /* the only cached one is taken: a new buffer */
-  cr_assert_neq(c, a);
-  ndpar_cache_give(b);
-  ndpar_cache_give(c);
-  char *big = ndpar_cache_take(1 << 20);
-  cr_assert_not_null(big);
-  memset(big, 2, 1 << 20); /* ASan: the whole size is usable */
-  ndpar_cache_give(big);
-  ndpar_cache_give(NULL);
-  /* drain, so that the leak checker sees nothing left behind by this test */
-  for (int i = 0; i < 8; i++) free((char *)ndpar_cache_take(1) - NDPAR_CACHELINE);
+Test(blocks, layout_places_every_copy_of_every_batch_once_within_the_capacity) {
+  gsl_rng *r = test_rng();
+  size_t n = 1 + gsl_rng_uniform_int(r, 6), copies = 1 + gsl_rng_uniform_int(r, 4), cols = 3;
+  gsl_matrix *x[6];
+  size_t rows = 0;
+  for (size_t i = 0; i < n; i++) rows += (x[i] = gsl_matrix_alloc(1 + gsl_rng_uniform_int(r, 9), 2))->size1;
+  size_t total = 0;
+  cr_assert_eq(ndpar_total_rows("t", (const gsl_matrix *const *)x, n, &total), GSL_SUCCESS);
+  cr_assert_eq(total, rows);
+  ndpar_blocks b;
+  cr_assert_eq(ndpar_blocks_alloc(&b, "t", n + 2, rows + 5, copies, cols), GSL_SUCCESS);
+  cr_assert(aligned(b.buf));
+  cr_assert_eq(b.capacity, (rows + 5) * copies * cols);
+  for (int call = 0; call < 2; call++) { /* laid out twice: the same */
+    ndpar_blocks_layout(&b, (const gsl_matrix *const *)x, n);
+    cr_assert_eq(b.rowstart[n], rows);
+    cr_assert_eq(b.offset[n], rows * copies * cols);
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < copies; k++)
+        cr_assert_eq(ndpar_blocks_copy(&b, i, k), b.buf + b.offset[i] + k * x[i]->size1 * cols);
+    memset(b.buf, 0, b.offset[n] * sizeof(double)); /* ASan: all of it is ours */
+  }
+  ndpar_blocks_free(&b);
+  for (size_t i = 0; i < n; i++) gsl_matrix_free(x[i]);
+  gsl_rng_free(r);
 }
 
-static void *cache_hammer(void *arg) {
-  size_t seed = (size_t)arg;
-  for (size_t i = 0; i < 2000; i++) {
-    size_t bytes = 64 + (seed * 7919 + i * 104729) % 100000;
-    unsigned char *p = ndpar_cache_take(bytes);
-    if (p == NULL) return (void *)1;
-    memset(p, (int)(seed & 0xff), bytes); /* TSan: no two threads ever hold one buffer */
-    for (size_t k = 0; k < bytes; k += 4096)
-      if (p[k] != (unsigned char)(seed & 0xff)) return (void *)2;
-    ndpar_cache_give(p);
-  }
-  return NULL;
-}
-
-Test(cache, threads_never_share_a_buffer) {
-  pthread_t t[4];
-  for (size_t i = 0; i < 4; i++) pthread_create(&t[i], NULL, cache_hammer, (void *)(i + 1));
-  for (int i = 0; i < 4; i++) {
-    void *rc;
-    pthread_join(t[i], &rc);
-    cr_assert_null(rc);
-  }
+Test(blocks, sizes_that_overflow_are_rejected) {
+  test_quiet_gsl_errors();
+  ndpar_blocks b;
+  cr_assert_eq(ndpar_blocks_alloc(&b, "t", 1, SIZE_MAX / 4, 2, 3), GSL_EINVAL);
+  cr_assert_null(b.buf);
+  cr_assert_eq(ndpar_blocks_alloc(&b, "t", SIZE_MAX, 1, 1, 1), GSL_EINVAL);
+  gsl_matrix big = {SIZE_MAX - 1, 1, 1, NULL, NULL, 0};
+  const gsl_matrix *xs[2] = {&big, &big};
+  size_t rows = 7;
+  cr_assert_eq(ndpar_total_rows("t", xs, 2, &rows), GSL_EINVAL);
+  cr_assert_eq(rows, 7, "untouched on error");
+  cr_assert(strstr(test_gsl_last_reason(), "overflows") != NULL);
 }
 
 /* ---- sizes that overflow and arguments without an error channel ---- */

@@ -1,15 +1,16 @@
 /* Tests of the cv module: fold sets (k-fold, shuffled, time series, custom) and the
  * parallel run against a sequential loop. */
 #include <criterion/criterion.h>
+#include <gsl/gsl_math.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 
 #include "ndpar/ndpar_cv.h"
 #include "ridge.h"
 #include "test_util.h"
-#include <stdint.h>
 
 /* Every index validated exactly once, never trained on in its own fold, train + val = all. */
 static void check_partition(const ndpar_folds *f, size_t n, size_t k) {
@@ -213,6 +214,130 @@ Test(cv_run, a_failing_fold_returns_its_status_and_index) {
   gsl_matrix_free(x);
   gsl_vector_free(y);
   gsl_vector_free(s);
+}
+
+/* ---- the workspace ---- */
+
+Test(cv_workspace, same_scores_as_the_allocating_form_at_1_to_3_threads) {
+  size_t n = 300, p = 4;
+  gsl_matrix *x = gsl_matrix_alloc(n, p);
+  gsl_vector *y = gsl_vector_alloc(n), *a = gsl_vector_alloc(6), *b = gsl_vector_alloc(6);
+  ridge_data(x, y);
+  double lambda = 0.25;
+  /* shuffled folds are gathered, plain and time-series ones are views */
+  ndpar_folds *sets[] = {ndpar_folds_kfold(n, 6, 1, test_seed()), ndpar_folds_kfold(n, 4, 0, 0),
+                         ndpar_folds_timeseries(n, 3, 20, 20, 1, 0)};
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *pool = test_pool_of(threads);
+    ndpar_cv_workspace *w = ndpar_cv_workspace_alloc(pool, sets[0], p); /* the largest folds */
+    cr_assert_not_null(w);
+    for (size_t s = 0; s < 3; s++) { /* one workspace serves every set that fits */
+      size_t k = ndpar_folds_count(sets[s]), failed = 0;
+      gsl_vector_view va = gsl_vector_subvector(a, 0, k), vb = gsl_vector_subvector(b, 0, k);
+      cr_assert_eq(ndpar_cv_run(pool, x, y, sets[s], ridge_cb, &lambda, &va.vector), GSL_SUCCESS);
+      cr_assert_eq(ndpar_cv_run_ws(w, x, y, sets[s], ridge_cb, &lambda, &vb.vector, &failed), GSL_SUCCESS);
+      cr_assert_eq(failed, k);
+      cr_assert(memcmp(va.vector.data, vb.vector.data, k * sizeof(double)) == 0, "set %zu, %zu threads", s, threads);
+    }
+    ndpar_cv_workspace_free(w);
+    ndpar_pool_free(pool);
+  }
+  for (size_t s = 0; s < 3; s++) ndpar_folds_free(sets[s]);
+  gsl_matrix_free(x);
+  gsl_vector_free(y), gsl_vector_free(a), gsl_vector_free(b);
+}
+
+Test(cv_workspace, folds_or_data_that_do_not_fit_are_rejected_with_scores_untouched) {
+  test_quiet_gsl_errors();
+  size_t n = 60;
+  gsl_matrix *x = gsl_matrix_calloc(n, 3), *x2 = gsl_matrix_calloc(n, 2);
+  gsl_vector *y = gsl_vector_calloc(n), *s5 = gsl_vector_alloc(5), *s6 = gsl_vector_alloc(6);
+  gsl_vector_set_all(s5, 7.0);
+  gsl_vector_set_all(s6, 7.0);
+  ndpar_folds *small = ndpar_folds_kfold(n, 5, 1, 3), *more = ndpar_folds_kfold(n, 6, 0, 0);
+  ndpar_folds *gathered_larger = ndpar_folds_kfold(n, 2, 1, 3);
+  ndpar_cv_workspace *w = ndpar_cv_workspace_alloc(NULL, small, 3);
+  size_t failed = 99, errors = test_gsl_error_count();
+  cr_assert_eq(ndpar_cv_run_ws(w, x2, y, small, fail_fold_3, NULL, s5, &failed), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "x has 2 columns") != NULL, "%s", test_gsl_last_reason());
+  cr_assert_eq(ndpar_cv_run_ws(w, x, y, more, fail_fold_3, NULL, s6, &failed), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "folds has 6 folds") != NULL, "%s", test_gsl_last_reason());
+  gsl_vector_view s2 = gsl_vector_subvector(s5, 0, 2);
+  cr_assert_eq(ndpar_cv_run_ws(w, x, y, gathered_larger, fail_fold_3, NULL, &s2.vector, &failed), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "folds gathers") != NULL, "%s", test_gsl_last_reason());
+  cr_assert_eq(ndpar_cv_run_ws(NULL, x, y, small, fail_fold_3, NULL, s5, &failed), GSL_EFAULT);
+  cr_assert_eq(test_gsl_error_count(), errors + 4);
+  cr_assert(failed == 99 && gsl_vector_get(s5, 0) == 7.0 && gsl_vector_get(s6, 0) == 7.0);
+  cr_assert_null(ndpar_cv_workspace_alloc(NULL, NULL, 3));
+  cr_assert_null(ndpar_cv_workspace_alloc(NULL, small, 0));
+  ndpar_cv_workspace_free(NULL);
+  ndpar_cv_workspace_free(w);
+  ndpar_folds_free(small), ndpar_folds_free(more), ndpar_folds_free(gathered_larger);
+  gsl_matrix_free(x), gsl_matrix_free(x2);
+  gsl_vector_free(y), gsl_vector_free(s5), gsl_vector_free(s6);
+}
+
+/* score = minus the mean squared error of predicting yva by the mean of ytr: no allocation */
+static int mean_model(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                      const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
+  (void)xtr, (void)xva, (void)t, (void)ctx;
+  double m = gsl_stats_mean(ytr->data, ytr->stride, ytr->size), sse = 0;
+  for (size_t i = 0; i < yva->size; i++) sse += gsl_pow_2(gsl_vector_get(yva, i) - m);
+  *score = -sse / (double)yva->size;
+  return GSL_SUCCESS;
+}
+
+Test(cv_workspace, a_run_allocates_nothing) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  size_t n = 500;
+  gsl_matrix *x = gsl_matrix_alloc(n, 3);
+  gsl_vector *y = gsl_vector_alloc(n), *s = gsl_vector_alloc(8);
+  ridge_data(x, y);
+  ndpar_folds *f = ndpar_folds_kfold(n, 8, 1, test_seed()); /* gathered: the buffers are used */
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *pool = test_pool_of(threads);
+    ndpar_cv_workspace *w = ndpar_cv_workspace_alloc(pool, f, 3);
+    size_t before = test_alloc_count();
+    for (int run = 0; run < 3; run++)
+      cr_assert_eq(ndpar_cv_run_ws(w, x, y, f, mean_model, NULL, s, NULL), GSL_SUCCESS);
+    cr_assert_eq(test_alloc_count(), before, "%zu threads", threads);
+    ndpar_cv_workspace_free(w);
+    ndpar_pool_free(pool);
+  }
+  ndpar_folds_free(f);
+  gsl_matrix_free(x);
+  gsl_vector_free(y), gsl_vector_free(s);
+}
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static gsl_matrix *conv_x;
+static gsl_vector *conv_y, *conv_s;
+static ndpar_folds *conv_f;
+static int conv_null_f(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, conv_f, NULL, NULL, conv_s, f); }
+static int conv_null_folds(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, NULL, mean_model, NULL, conv_s, f); }
+static int conv_null_x(size_t *f) { return ndpar_cv_run_ex(NULL, NULL, conv_y, conv_f, mean_model, NULL, conv_s, f); }
+static int conv_null_scores(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, conv_f, mean_model, NULL, NULL, f); }
+static int conv_done(size_t *f) { return ndpar_cv_run_ex(NULL, conv_x, conv_y, conv_f, mean_model, NULL, conv_s, f); }
+static int conv_ws_null(size_t *f) { return ndpar_cv_run_ws(NULL, conv_x, conv_y, conv_f, mean_model, NULL, conv_s, f); }
+
+Test(cv_convention, null_pointers_and_failed_as_the_api_says) {
+  conv_x = gsl_matrix_calloc(20, 2);
+  conv_y = gsl_vector_calloc(20);
+  conv_s = gsl_vector_alloc(4);
+  conv_f = ndpar_folds_kfold(20, 4, 0, 0);
+  const test_convention_row rows[] = {
+      {"cv_run_ex, f NULL", conv_null_f, GSL_EFAULT, 0},
+      {"cv_run_ex, folds NULL", conv_null_folds, GSL_EFAULT, 0},
+      {"cv_run_ex, x NULL", conv_null_x, GSL_EFAULT, 0},
+      {"cv_run_ex, scores NULL", conv_null_scores, GSL_EFAULT, 0},
+      {"cv_run_ex, success (failed = folds)", conv_done, GSL_SUCCESS, 4},
+      {"cv_run_ws, w NULL", conv_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  ndpar_folds_free(conv_f);
+  gsl_matrix_free(conv_x);
+  gsl_vector_free(conv_y), gsl_vector_free(conv_s);
 }
 
 /* ---- sizes that overflow, degenerate data, failed allocations ---- */

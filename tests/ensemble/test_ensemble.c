@@ -220,6 +220,128 @@ Test(ensemble, batched_form_is_identical_at_any_thread_count) {
   gsl_rng_free(r);
 }
 
+/* ---- the workspace ---- */
+
+typedef struct {
+  size_t n, rows;
+  gsl_matrix **x, **a, **b, **sa, **sb; /* inputs; outputs and spreads of two forms */
+} ws_case;
+
+static ws_case make_ws_case(gsl_rng *r, size_t n) {
+  ws_case c = {n, 0, calloc(n, sizeof(gsl_matrix *)), calloc(n, sizeof(gsl_matrix *)),
+               calloc(n, sizeof(gsl_matrix *)), calloc(n, sizeof(gsl_matrix *)),
+               calloc(n, sizeof(gsl_matrix *))};
+  for (size_t i = 0; i < n; i++) {
+    size_t rows = 1 + gsl_rng_uniform_int(r, 25);
+    c.rows += rows;
+    c.x[i] = test_random_matrix(r, rows, IN);
+    c.a[i] = gsl_matrix_alloc(rows, OUT), c.b[i] = gsl_matrix_alloc(rows, OUT);
+    c.sa[i] = gsl_matrix_alloc(rows, OUT), c.sb[i] = gsl_matrix_alloc(rows, OUT);
+    gsl_matrix_set_all(c.b[i], 7.0);
+    gsl_matrix_set_all(c.sb[i], 7.0);
+  }
+  return c;
+}
+
+static void free_ws_case(ws_case *c) {
+  for (size_t i = 0; i < c->n; i++) {
+    gsl_matrix_free(c->x[i]), gsl_matrix_free(c->a[i]), gsl_matrix_free(c->b[i]);
+    gsl_matrix_free(c->sa[i]), gsl_matrix_free(c->sb[i]);
+  }
+  free(c->x), free(c->a), free(c->b), free(c->sa), free(c->sb);
+}
+
+Test(ensemble_workspace, same_results_as_the_allocating_form_at_1_to_3_threads) {
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 6, &e);
+  double weights[6] = {1, 2, 0.5, 3, 1, 0.25}, trim[1] = {0.2};
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    size_t sizes[] = {1, threads, threads + 1, 17};
+    for (size_t k = 0; k < 4; k++) {
+      ws_case c = make_ws_case(r, sizes[k]);
+      ndpar_ensemble_workspace *w = ndpar_ensemble_workspace_alloc(p, c.n + 1, c.rows + 3, OUT, 6);
+      cr_assert_not_null(w);
+      for (int agg = 0; agg < 4; agg++) { /* one workspace, every aggregation */
+        const double *wt = agg == NDPAR_AGG_WEIGHTED_MEAN ? weights : agg == NDPAR_AGG_TRIMMED_MEAN ? trim : NULL;
+        size_t fm = 0, fb = 0;
+        cr_assert_eq(ndpar_ensemble_predict_batches(p, (const gsl_matrix *const *)c.x, c.n, e.models, 6,
+                                                    (ndpar_agg)agg, wt, 0, c.a, c.sa, NULL, NULL), GSL_SUCCESS);
+        cr_assert_eq(ndpar_ensemble_predict_batches_ws(w, (const gsl_matrix *const *)c.x, c.n, e.models, 6,
+                                                       (ndpar_agg)agg, wt, 0, c.b, c.sb, &fm, &fb), GSL_SUCCESS);
+        cr_assert(fm == 6 && fb == c.n, "success names no task: m and n");
+        for (size_t i = 0; i < c.n; i++) {
+          size_t bytes = c.x[i]->size1 * OUT * sizeof(double);
+          cr_assert(memcmp(c.a[i]->data, c.b[i]->data, bytes) == 0, "%s, batch %zu", agg_name[agg], i);
+          cr_assert(memcmp(c.sa[i]->data, c.sb[i]->data, bytes) == 0, "spread, batch %zu", i);
+        }
+      }
+      ndpar_ensemble_workspace_free(w);
+      free_ws_case(&c);
+    }
+    ndpar_pool_free(p);
+  }
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+Test(ensemble_workspace, calls_that_do_not_fit_are_rejected_with_outputs_untouched) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 4, &e);
+  ws_case c = make_ws_case(r, 5);
+  size_t fm = 99, fb = 99, errors = test_gsl_error_count();
+  ndpar_ensemble_workspace *ws[4] = {
+      ndpar_ensemble_workspace_alloc(NULL, 4, c.rows, OUT, 4),     /* too few batches */
+      ndpar_ensemble_workspace_alloc(NULL, 5, c.rows - 1, OUT, 4), /* too few rows */
+      ndpar_ensemble_workspace_alloc(NULL, 5, c.rows, OUT + 1, 4), /* another width */
+      ndpar_ensemble_workspace_alloc(NULL, 5, c.rows, OUT, 3)};    /* other members */
+  const char *names[4] = {"n is 5", "rows in all", "out has 3 columns", "m is 4"};
+  for (size_t k = 0; k < 4; k++) {
+    cr_assert_eq(ndpar_ensemble_predict_batches_ws(ws[k], (const gsl_matrix *const *)c.x, 5, e.models, 4,
+                                                   NDPAR_AGG_MEAN, NULL, 0, c.b, c.sb, &fm, &fb), GSL_EBADLEN);
+    cr_assert(strstr(test_gsl_last_reason(), names[k]) != NULL, "%s", test_gsl_last_reason());
+    ndpar_ensemble_workspace_free(ws[k]);
+  }
+  cr_assert_eq(ndpar_ensemble_predict_batches_ws(NULL, (const gsl_matrix *const *)c.x, 5, e.models, 4,
+                                                 NDPAR_AGG_MEAN, NULL, 0, c.b, c.sb, &fm, &fb), GSL_EFAULT);
+  cr_assert_eq(test_gsl_error_count(), errors + 5);
+  cr_assert(fm == 99 && fb == 99);
+  for (size_t i = 0; i < 5; i++)
+    cr_assert(gsl_matrix_get(c.b[i], 0, 0) == 7.0 && gsl_matrix_get(c.sb[i], 0, 0) == 7.0);
+  cr_assert_null(ndpar_ensemble_workspace_alloc(NULL, 0, 1, OUT, 4));
+  cr_assert_null(ndpar_ensemble_workspace_alloc(NULL, 1, 1, OUT, 0));
+  ndpar_ensemble_workspace_free(NULL);
+  free_ws_case(&c);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+Test(ensemble_workspace, a_call_allocates_nothing) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 5, &e);
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    ws_case c = make_ws_case(r, 20);
+    ndpar_ensemble_workspace *w = ndpar_ensemble_workspace_alloc(p, c.n, c.rows, OUT, 5);
+    size_t before = test_alloc_count();
+    for (int agg = 0; agg < 3; agg++)
+      cr_assert_eq(ndpar_ensemble_predict_batches_ws(w, (const gsl_matrix *const *)c.x, c.n, e.models, 5,
+                                                     (ndpar_agg)(agg == 1 ? 2 : agg), NULL, 0, c.b, c.sb,
+                                                     NULL, NULL), GSL_SUCCESS);
+    cr_assert_eq(test_alloc_count(), before, "%zu threads", threads);
+    ndpar_ensemble_workspace_free(w);
+    free_ws_case(&c);
+    ndpar_pool_free(p);
+  }
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
 /* ---- failures and bad input ---- */
 
 Test(ensemble_errors, nan_member_is_reported_or_ignored) {
@@ -315,6 +437,54 @@ Test(ensemble_errors, bad_arguments_are_rejected_before_any_work) {
   gsl_matrix_free(out);
   gsl_matrix_free(tall);
   free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static ensemble conv_e;
+static gsl_matrix *conv_x[2], *conv_out[2];
+static const gsl_matrix *const *cx(void) { return (const gsl_matrix *const *)conv_x; }
+static int conv_null_models(size_t *f) {
+  return ndpar_ensemble_predict_batches(NULL, cx(), 2, NULL, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
+}
+static int conv_null_predict(size_t *f) {
+  ndpar_model m[3] = {conv_e.models[0], {NULL, NULL}, conv_e.models[2]};
+  return ndpar_ensemble_predict_batches(NULL, cx(), 2, m, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
+}
+static int conv_null_x(size_t *f) {
+  return ndpar_ensemble_predict_batches(NULL, NULL, 2, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
+}
+static int conv_n0(size_t *f) {
+  return ndpar_ensemble_predict_batches(NULL, NULL, 0, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, NULL, NULL, NULL, f);
+}
+static int conv_done(size_t *f) {
+  size_t member = 0;
+  int status = ndpar_ensemble_predict_batches(NULL, cx(), 2, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out,
+                                              NULL, &member, f);
+  cr_assert_eq(member, 3, "success: failed_member = m");
+  return status;
+}
+static int conv_ws_null(size_t *f) {
+  return ndpar_ensemble_predict_batches_ws(NULL, cx(), 2, conv_e.models, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out,
+                                           NULL, NULL, f);
+}
+
+Test(ensemble_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  gsl_rng *r = test_rng();
+  make_ensemble(r, 3, &conv_e);
+  for (int i = 0; i < 2; i++) conv_x[i] = test_random_matrix(r, 4, IN), conv_out[i] = gsl_matrix_alloc(4, OUT);
+  const test_convention_row rows[] = {
+      {"predict_batches, models NULL", conv_null_models, GSL_EFAULT, 0},
+      {"predict_batches, models[1].predict NULL", conv_null_predict, GSL_EFAULT, 0},
+      {"predict_batches, x NULL", conv_null_x, GSL_EFAULT, 0},
+      {"predict_batches, n = 0, arrays NULL", conv_n0, GSL_SUCCESS, 0},
+      {"predict_batches, success (failed_batch = n)", conv_done, GSL_SUCCESS, 2},
+      {"predict_batches_ws, w NULL", conv_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  for (int i = 0; i < 2; i++) gsl_matrix_free(conv_x[i]), gsl_matrix_free(conv_out[i]);
+  free_ensemble(&conv_e);
   gsl_rng_free(r);
 }
 

@@ -16,7 +16,7 @@ static void check(const sb_options *o) {
   int has_one = 0;
   if (o->nthreads == 0 || o->nthreads > SB_MAX_POINTS) abort();
   for (size_t i = 0; i < o->nthreads; i++) {
-    if (o->threads[i] == 0 || o->threads[i] > 4096) abort();
+    if (o->threads[i] == 0 || o->threads[i] > NDPAR_MAX_THREADS) abort();
     has_one |= o->threads[i] == 1;
   }
   if (!has_one || o->nkernels == 0 || o->nkernels > SB_MAX_WORKLOADS) abort();

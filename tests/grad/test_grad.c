@@ -3,10 +3,10 @@
 #include <criterion/criterion.h>
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_randist.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <float.h>
 
 #include "ndpar/ndpar_grad.h"
 #include "test_util.h"
@@ -221,7 +221,6 @@ Test(grad_errors, bad_arguments_are_rejected_before_any_work) {
   REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, NULL, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EFAULT);
   REJECT(ndpar_grad_compute(NULL, NULL, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EFAULT);
   REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, NULL, &loss), GSL_EFAULT);
-  REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 0, lsq_grad, &m, NDPAR_REDUCE_FAST, g, &loss), GSL_EINVAL);
   REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, (ndpar_reduce)9, g, &loss), GSL_EINVAL);
   gsl_vector empty = {0, 1, g->data, NULL, 0};
   REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, &empty, &loss), GSL_EBADLEN);
@@ -241,8 +240,135 @@ Test(grad_errors, bad_arguments_are_rejected_before_any_work) {
   pb.xs[1] = saved_x;
   pb.ys[0] = NULL;
   REJECT(ndpar_grad_compute(NULL, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_DETERMINISTIC, g, &loss), GSL_EFAULT);
+  /* n = 0 is a no-op (the API's convention): success, outputs untouched, arrays unread */
+  size_t failed = 99;
+  cr_assert_eq(ndpar_grad_compute_ex(NULL, NULL, NULL, 0, lsq_grad, &m, NDPAR_REDUCE_FAST, g,
+                                     &loss, &failed), GSL_SUCCESS);
+  cr_assert(failed == 0 && gsl_vector_get(g, 0) == 7.0 && loss == 7.0);
+  cr_assert_eq(test_gsl_error_count(), errors);
   gsl_vector_free(g);
   free_problem(&pb);
+  gsl_rng_free(r);
+}
+
+/* ---- workspace ---- */
+
+/* lsq_grad without allocating: r_i = x_i w - y_i; grad = 2/rows sum r_i x_i. */
+static int lsq_grad_inplace(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad,
+                            double *loss, const ndpar_task *t, void *ctx) {
+  (void)t;
+  const lsq *m = ctx;
+  double rows = (double)x->size1, rr = 0;
+  gsl_vector_set_zero(grad);
+  for (size_t i = 0; i < x->size1; i++) {
+    double ri = -gsl_vector_get(y, i);
+    for (size_t j = 0; j < x->size2; j++) ri += gsl_matrix_get(x, i, j) * gsl_vector_get(m->w, j);
+    rr += ri * ri;
+    for (size_t j = 0; j < x->size2; j++)
+      gsl_vector_set(grad, j, gsl_vector_get(grad, j) + 2.0 / rows * ri * gsl_matrix_get(x, i, j));
+  }
+  *loss = rr / rows;
+  return GSL_SUCCESS;
+}
+
+Test(grad_workspace, same_result_as_the_allocating_form_at_1_to_3_threads) {
+  gsl_rng *r = test_rng();
+  size_t sizes[] = {1, 2, 3, 4, 1025, 3000};
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    for (size_t k = 0; k < 6; k++) {
+      size_t P = 1 + gsl_rng_uniform_int(r, 12);
+      problem pb = make_problem(r, sizes[k], P, 9);
+      lsq m = {pb.w};
+      ndpar_grad_workspace *w = ndpar_grad_workspace_alloc(p, pb.n, P);
+      cr_assert_not_null(w);
+      gsl_vector *ref = gsl_vector_alloc(P), *got = gsl_vector_alloc(P);
+      for (int step = 0; step < 3; step++) /* the workspace is reused: every step the same */
+        for (int mode = 0; mode < 2; mode++) {
+          double ref_loss, loss;
+          size_t failed = 0;
+          cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, pb.n, lsq_grad, &m, (ndpar_reduce)mode,
+                                          ref, &ref_loss), GSL_SUCCESS);
+          cr_assert_eq(ndpar_grad_compute_ws(w, pb.xs, pb.ys, pb.n, lsq_grad, &m, (ndpar_reduce)mode,
+                                             got, &loss, &failed), GSL_SUCCESS);
+          cr_assert_eq(failed, pb.n);
+          if (mode == NDPAR_REDUCE_DETERMINISTIC) { /* bit for bit */
+            cr_assert(memcmp(got->data, ref->data, P * sizeof(double)) == 0,
+                      "n=%zu threads=%zu", pb.n, threads);
+            cr_assert(memcmp(&loss, &ref_loss, sizeof loss) == 0);
+          } else { /* fast: the rounding follows the schedule, in either form */
+            assert_close(got, ref, 1e-12, "fast, workspace");
+            cr_assert(fabs(loss - ref_loss) <= 1e-12 * ref_loss);
+          }
+        }
+      gsl_vector_free(ref);
+      gsl_vector_free(got);
+      ndpar_grad_workspace_free(w);
+      free_problem(&pb);
+    }
+    ndpar_pool_free(p);
+  }
+  gsl_rng_free(r);
+}
+
+Test(grad_workspace, sizes_not_the_workspace_are_rejected_with_outputs_untouched) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  problem pb = make_problem(r, 5, 3, 4);
+  lsq m = {pb.w};
+  ndpar_grad_workspace *w = ndpar_grad_workspace_alloc(NULL, 5, 3);
+  gsl_vector *g = gsl_vector_alloc(3), *g4 = gsl_vector_alloc(4);
+  gsl_vector_set_all(g, 7.0);
+  gsl_vector_set_all(g4, 7.0);
+  double loss = 7.0;
+  size_t failed = 99, errors = test_gsl_error_count();
+  cr_assert_eq(ndpar_grad_compute_ws(w, pb.xs, pb.ys, 4, lsq_grad, &m, NDPAR_REDUCE_FAST, g,
+                                     &loss, &failed), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "n is 4") != NULL, "%s", test_gsl_last_reason());
+  cr_assert_eq(ndpar_grad_compute_ws(w, pb.xs, pb.ys, 5, lsq_grad, &m, NDPAR_REDUCE_FAST, g4,
+                                     &loss, &failed), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "grad has length 4") != NULL, "%s", test_gsl_last_reason());
+  cr_assert_eq(ndpar_grad_compute_ws(NULL, pb.xs, pb.ys, 5, lsq_grad, &m, NDPAR_REDUCE_FAST, g,
+                                     &loss, &failed), GSL_EFAULT);
+  cr_assert_eq(test_gsl_error_count(), errors + 3);
+  cr_assert(gsl_vector_get(g, 0) == 7.0 && gsl_vector_get(g4, 0) == 7.0 && loss == 7.0 && failed == 99);
+  cr_assert_null(ndpar_grad_workspace_alloc(NULL, 0, 3));
+  cr_assert_null(ndpar_grad_workspace_alloc(NULL, 5, 0));
+  ndpar_grad_workspace_free(NULL);
+  gsl_vector_free(g);
+  gsl_vector_free(g4);
+  ndpar_grad_workspace_free(w);
+  free_problem(&pb);
+  gsl_rng_free(r);
+}
+
+Test(grad_workspace, a_step_allocates_nothing) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  gsl_rng *r = test_rng();
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    problem pb = make_problem(r, 1200, 10000, 3); /* P above the parallel-fold threshold */
+    lsq m = {pb.w};
+    ndpar_grad_workspace *w = ndpar_grad_workspace_alloc(p, pb.n, 10000);
+    gsl_vector *g = gsl_vector_alloc(10000);
+    double loss;
+    for (int mode = 0; mode < 2; mode++) {
+      size_t before = test_alloc_count();
+      for (int step = 0; step < 3; step++)
+        cr_assert_eq(ndpar_grad_compute_ws(w, pb.xs, pb.ys, pb.n, lsq_grad_inplace, &m,
+                                           (ndpar_reduce)mode, g, &loss, NULL), GSL_SUCCESS);
+      size_t after = test_alloc_count();
+      cr_assert_eq(after, before, "mode %d, %zu threads: %zu allocations", mode, threads, after - before);
+      /* the counter does count: the allocating form shows up */
+      cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, pb.n, lsq_grad_inplace, &m,
+                                      (ndpar_reduce)mode, g, &loss), GSL_SUCCESS);
+      cr_assert(test_alloc_count() > after);
+    }
+    gsl_vector_free(g);
+    ndpar_grad_workspace_free(w);
+    free_problem(&pb);
+    ndpar_pool_free(p);
+  }
   gsl_rng_free(r);
 }
 
@@ -302,9 +428,9 @@ Test(grad_aggregate, bad_weights_and_shapes) {
   cr_assert_eq(ndpar_grad_aggregate(NULL, bad, NULL, 2, out), GSL_EBADLEN);
   cr_assert(strstr(test_gsl_last_reason(), "grads[1]") != NULL);
   cr_assert_eq(ndpar_grad_aggregate(NULL, null_entry, NULL, 2, out), GSL_EFAULT);
-  cr_assert_eq(ndpar_grad_aggregate(NULL, g, NULL, 0, out), GSL_EINVAL);
+  cr_assert_eq(ndpar_grad_aggregate(NULL, NULL, NULL, 0, out), GSL_SUCCESS, "n = 0: a no-op");
   cr_assert_eq(ndpar_grad_aggregate(NULL, NULL, NULL, 2, out), GSL_EFAULT);
-  cr_assert_eq(test_gsl_error_count(), 7);
+  cr_assert_eq(test_gsl_error_count(), 6);
   for (size_t j = 0; j < 3; j++) cr_assert_eq(gsl_vector_get(out, j), 7.0, "out untouched");
   gsl_vector_free(a);
   gsl_vector_free(b);
@@ -345,6 +471,95 @@ Test(grad_training, sgd_loss_falls_and_weights_match_across_thread_counts) {
   gsl_vector_free(target);
   gsl_matrix_free(x);
   gsl_matrix_free(y);
+}
+
+Test(grad_training, sgd_steps_allocate_nothing) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  gsl_matrix *x, *y;
+  char err[512];
+  cr_assert_eq(wl_default_windows(NULL, 24, 1, &x, &y, err, sizeof err), GSL_SUCCESS, "%s", err);
+  gsl_vector *target = gsl_vector_alloc(y->size1);
+  gsl_matrix_get_col(target, y, 0);
+  wl_mlp *m = wl_mlp_alloc(24, 16, 1);
+  wl_mlp_init(m, 7);
+  /* One thread: every task runs on the caller, whose per-thread scratch the first call sizes
+   * (with workers, one that first gets a task late would size its own then). */
+  ndpar_pool *p = test_pool_of(1);
+  cr_assert_eq(wl_sgd_train(p, m, x, target, 512, 8, 2, 0.05, NDPAR_REDUCE_DETERMINISTIC, NULL),
+               GSL_SUCCESS);
+  size_t count[2];
+  size_t steps[2] = {2, 50};
+  for (int k = 0; k < 2; k++) {
+    size_t before = test_alloc_count();
+    cr_assert_eq(wl_sgd_train(p, m, x, target, 512, 8, steps[k], 0.05,
+                              NDPAR_REDUCE_DETERMINISTIC, NULL), GSL_SUCCESS);
+    count[k] = test_alloc_count() - before;
+  }
+  /* the set-up allocates; the steps add nothing */
+  cr_assert_eq(count[1], count[0], "2 steps: %zu allocations, 50 steps: %zu", count[0], count[1]);
+  ndpar_pool_free(p);
+  wl_mlp_free(m);
+  gsl_vector_free(target);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static problem conv_pb;
+static gsl_vector *conv_g;
+static int conv_cb(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                   const ndpar_task *t, void *ctx) {
+  (void)x, (void)y, (void)t, (void)ctx;
+  gsl_vector_set_all(grad, 1.0);
+  *loss = 0;
+  return GSL_SUCCESS;
+}
+static int conv_null_f(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, conv_pb.xs, conv_pb.ys, 3, NULL, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_null_x(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, NULL, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_null_grad(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, conv_pb.xs, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, NULL, NULL, f);
+}
+static int conv_n0(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, NULL, NULL, 0, conv_cb, NULL, NDPAR_REDUCE_DETERMINISTIC, conv_g, NULL, f);
+}
+static int conv_done(size_t *f) {
+  return ndpar_grad_compute_ex(NULL, conv_pb.xs, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_ws_null(size_t *f) {
+  return ndpar_grad_compute_ws(NULL, conv_pb.xs, conv_pb.ys, 3, conv_cb, NULL, NDPAR_REDUCE_FAST, conv_g, NULL, f);
+}
+static int conv_agg_null_out(size_t *f) {
+  (void)f;
+  return ndpar_grad_aggregate(NULL, (const gsl_vector *const *)&conv_g, NULL, 1, NULL);
+}
+static int conv_agg_n0(size_t *f) {
+  (void)f;
+  return ndpar_grad_aggregate(NULL, NULL, NULL, 0, conv_g);
+}
+
+Test(grad_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  gsl_rng *r = test_rng();
+  conv_pb = make_problem(r, 3, 2, 4);
+  conv_g = gsl_vector_alloc(2);
+  const test_convention_row rows[] = {
+      {"compute_ex, f NULL", conv_null_f, GSL_EFAULT, 0},
+      {"compute_ex, x NULL", conv_null_x, GSL_EFAULT, 0},
+      {"compute_ex, grad NULL", conv_null_grad, GSL_EFAULT, 0},
+      {"compute_ex, n = 0, arrays NULL", conv_n0, GSL_SUCCESS, 0},
+      {"compute_ex, success", conv_done, GSL_SUCCESS, 3},
+      {"compute_ws, w NULL", conv_ws_null, GSL_EFAULT, 0},
+      {"aggregate, out NULL", conv_agg_null_out, GSL_EFAULT, 0},
+      {"aggregate, n = 0, grads NULL", conv_agg_n0, GSL_SUCCESS, TEST_UNTOUCHED},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  gsl_vector_free(conv_g);
+  free_problem(&conv_pb);
+  gsl_rng_free(r);
 }
 
 /* ---- finite extremes ---- */

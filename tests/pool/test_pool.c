@@ -14,6 +14,7 @@
 
 #include "ndpar/ndpar_pool.h"
 #include "pool/topology.h"
+#include "pool/pool_internal.h"
 #include "test_util.h"
 
 static ndpar_pool *pool_of(size_t threads) {
@@ -206,11 +207,11 @@ Test(pool_errors, bad_arguments) {
   test_quiet_gsl_errors();
   ndpar_pool *p = pool_of(2);
   size_t failed = 99;
-  cr_assert_eq(ndpar_pool_run_ex(p, 10, NULL, NULL, &failed), GSL_EINVAL);
+  cr_assert_eq(ndpar_pool_run_ex(p, 10, NULL, NULL, &failed), GSL_EFAULT);
   cr_assert_eq(failed, 99, "a rejected call leaves its outputs untouched");
-  cr_assert_eq(ndpar_pool_run_range(p, 10, NULL, NULL, &failed), GSL_EINVAL);
+  cr_assert_eq(ndpar_pool_run_range(p, 10, NULL, NULL, &failed), GSL_EFAULT);
   cr_assert_eq(failed, 99);
-  cr_assert_eq(ndpar_pool_run(NULL, 10, NULL, NULL), GSL_EINVAL);
+  cr_assert_eq(ndpar_pool_run(NULL, 10, NULL, NULL), GSL_EFAULT);
   cr_assert_eq(test_gsl_error_count(), 3);
   ndpar_pool_free(p);
 
@@ -714,6 +715,43 @@ Test(pool_lifetime, an_idle_pool_uses_no_cpu) {
   double used = process_cpu_seconds() - cpu0;
   cr_assert(used < 0.005, "an idle pool used %.3f ms of CPU in 200 ms", 1e3 * used);
   ndpar_pool_free(p);
+}
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static int conv_task(const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  return GSL_SUCCESS;
+}
+static int conv_range(size_t b, size_t e, const ndpar_task *t, void *ctx) {
+  (void)b, (void)e, (void)t, (void)ctx;
+  return GSL_SUCCESS;
+}
+static int conv_null_fn(size_t *f) { return ndpar_pool_run_ex(NULL, 5, NULL, NULL, f); }
+static int conv_null_range(size_t *f) { return ndpar_pool_run_range(NULL, 5, NULL, NULL, f); }
+static int conv_n0(size_t *f) { return ndpar_pool_run_ex(NULL, 0, conv_task, NULL, f); }
+static int conv_n0_range(size_t *f) { return ndpar_pool_run_range(NULL, 0, conv_range, NULL, f); }
+static int conv_done(size_t *f) { return ndpar_pool_run_ex(NULL, 9, conv_task, NULL, f); }
+static int conv_too_many(size_t *f) {
+  (void)f;
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = NDPAR_MAX_THREADS + 1;
+  int status;
+  cr_assert_null(ndpar_pool_alloc_status(&cfg, &status));
+  return status;
+}
+
+Test(pool_convention, null_callbacks_n0_and_failed_as_the_api_says) {
+  const test_convention_row rows[] = {
+      {"run_ex, fn NULL", conv_null_fn, GSL_EFAULT, 0},
+      {"run_range, fn NULL", conv_null_range, GSL_EFAULT, 0},
+      {"run_ex, n = 0", conv_n0, GSL_SUCCESS, 0},
+      {"run_range, n = 0", conv_n0_range, GSL_SUCCESS, 0},
+      {"run_ex, success", conv_done, GSL_SUCCESS, 9},
+      {"alloc, threads > NDPAR_MAX_THREADS", conv_too_many, GSL_EINVAL, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
 }
 
 /* ---- the default pool after a failed start ---- */

@@ -5,10 +5,11 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
-#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <float.h>
 
 #include "ndpar/ndpar_preprocess.h"
 #include "test_util.h"
@@ -148,6 +149,84 @@ Test(colstats, nonfinite_rejected_naming_row_and_column_or_ignored) {
   rel_close(gsl_vector_get(mean, 2), gsl_stats_mean(col, 1, n), 1e-12, "mean ignoring NaN", 2);
   free(col);
   gsl_vector_free(mean);
+  gsl_matrix_free(x);
+  gsl_rng_free(r);
+}
+
+/* ---- the workspace ---- */
+
+Test(colstats_workspace, same_statistics_as_the_allocating_form_at_1_to_3_threads) {
+  gsl_rng *r = test_rng();
+  size_t shapes[][2] = {{1, 1}, {3, 5}, {40000, 3}, {7, 9000}}; /* 9000 columns: a row per block */
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    for (size_t k = 0; k < 4; k++) {
+      size_t rows = shapes[k][0], cols = shapes[k][1];
+      ndpar_preprocess_workspace *w = ndpar_preprocess_workspace_alloc(p, rows, cols);
+      cr_assert_not_null(w);
+      gsl_vector *a[4], *b[4];
+      for (int q = 0; q < 4; q++) a[q] = gsl_vector_alloc(cols), b[q] = gsl_vector_alloc(cols);
+      for (int call = 0; call < 2; call++) { /* reused on new data */
+        gsl_matrix *x = random_matrix(r, rows, cols, 1e6 * call, 2.0);
+        if (call) gsl_matrix_set(x, rows / 2, cols - 1, NAN);
+        int flags = call ? NDPAR_PREPROCESS_IGNORE_NONFINITE : 0;
+        cr_assert_eq(ndpar_colstats(p, x, flags, a[0], a[1], a[2], a[3]), GSL_SUCCESS);
+        cr_assert_eq(ndpar_colstats_ws(w, x, flags, b[0], b[1], b[2], b[3]), GSL_SUCCESS);
+        for (int q = 0; q < 4; q++)
+          cr_assert(memcmp(a[q]->data, b[q]->data, cols * sizeof(double)) == 0,
+                    "%zu x %zu, statistic %d, %zu threads", rows, cols, q, threads);
+        gsl_matrix_free(x);
+      }
+      for (int q = 0; q < 4; q++) gsl_vector_free(a[q]), gsl_vector_free(b[q]);
+      ndpar_preprocess_workspace_free(w);
+    }
+    ndpar_pool_free(p);
+  }
+  gsl_rng_free(r);
+}
+
+Test(colstats_workspace, other_shapes_are_rejected_with_outputs_untouched) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  ndpar_preprocess_workspace *w = ndpar_preprocess_workspace_alloc(NULL, 100, 4);
+  gsl_matrix *taller = random_matrix(r, 101, 4, 0, 1), *wider = random_matrix(r, 100, 5, 0, 1);
+  gsl_vector *mean4 = gsl_vector_alloc(4), *mean5 = gsl_vector_alloc(5);
+  gsl_vector_set_all(mean4, 7.0);
+  gsl_vector_set_all(mean5, 7.0);
+  size_t errors = test_gsl_error_count();
+  cr_assert_eq(ndpar_colstats_ws(w, taller, 0, mean4, NULL, NULL, NULL), GSL_EBADLEN);
+  cr_assert(strstr(test_gsl_last_reason(), "x is 101 x 4") != NULL, "%s", test_gsl_last_reason());
+  cr_assert_eq(ndpar_colstats_ws(w, wider, 0, mean5, NULL, NULL, NULL), GSL_EBADLEN);
+  cr_assert_eq(ndpar_colstats_ws(NULL, taller, 0, mean4, NULL, NULL, NULL), GSL_EFAULT);
+  cr_assert_eq(test_gsl_error_count(), errors + 3);
+  cr_assert(gsl_vector_get(mean4, 0) == 7.0 && gsl_vector_get(mean5, 0) == 7.0);
+  cr_assert_null(ndpar_preprocess_workspace_alloc(NULL, 0, 4));
+  cr_assert_null(ndpar_preprocess_workspace_alloc(NULL, 4, 0));
+  cr_assert_null(ndpar_preprocess_workspace_alloc(NULL, SIZE_MAX, SIZE_MAX / 2));
+  ndpar_preprocess_workspace_free(NULL);
+  gsl_vector_free(mean4), gsl_vector_free(mean5);
+  gsl_matrix_free(taller), gsl_matrix_free(wider);
+  ndpar_preprocess_workspace_free(w);
+  gsl_rng_free(r);
+}
+
+Test(colstats_workspace, a_call_allocates_nothing) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = random_matrix(r, 60000, 6, 5.0, 1.0);
+  gsl_vector *v[4];
+  for (int q = 0; q < 4; q++) v[q] = gsl_vector_alloc(6);
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    ndpar_preprocess_workspace *w = ndpar_preprocess_workspace_alloc(p, 60000, 6);
+    size_t before = test_alloc_count();
+    for (int call = 0; call < 3; call++)
+      cr_assert_eq(ndpar_colstats_ws(w, x, 0, v[0], v[1], v[2], v[3]), GSL_SUCCESS);
+    cr_assert_eq(test_alloc_count(), before, "%zu threads", threads);
+    ndpar_preprocess_workspace_free(w);
+    ndpar_pool_free(p);
+  }
+  for (int q = 0; q < 4; q++) gsl_vector_free(v[q]);
   gsl_matrix_free(x);
   gsl_rng_free(r);
 }
@@ -370,6 +449,54 @@ Test(chunks, in_place_and_into_outputs) {
     gsl_matrix_free(out[i]);
   }
   gsl_rng_free(r);
+}
+
+/* ---- the argument convention (docs/API.md) ---- */
+
+static int conv_nothing(gsl_matrix *chunk, const ndpar_task *t, void *ctx) {
+  (void)chunk, (void)t, (void)ctx;
+  return GSL_SUCCESS;
+}
+static int conv_copy(const gsl_matrix *in, gsl_matrix *out, const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  return gsl_matrix_memcpy(out, in);
+}
+static gsl_matrix *conv_m[2];
+static int conv_pre_null_f(size_t *f) { return ndpar_preprocess_ex(NULL, conv_m, 2, NULL, NULL, f); }
+static int conv_pre_null_chunks(size_t *f) { return ndpar_preprocess_ex(NULL, NULL, 2, conv_nothing, NULL, f); }
+static int conv_pre_n0(size_t *f) { return ndpar_preprocess_ex(NULL, NULL, 0, conv_nothing, NULL, f); }
+static int conv_pre_done(size_t *f) { return ndpar_preprocess_ex(NULL, conv_m, 2, conv_nothing, NULL, f); }
+static int conv_map_null_f(size_t *f) {
+  return ndpar_preprocess_map(NULL, (const gsl_matrix *const *)conv_m, conv_m, 2, NULL, NULL, f);
+}
+static int conv_map_null_out(size_t *f) {
+  return ndpar_preprocess_map(NULL, (const gsl_matrix *const *)conv_m, NULL, 2, conv_copy, NULL, f);
+}
+static int conv_map_n0(size_t *f) { return ndpar_preprocess_map(NULL, NULL, NULL, 0, conv_copy, NULL, f); }
+static int conv_stats_null_x(size_t *f) {
+  (void)f;
+  return ndpar_colstats(NULL, NULL, 0, NULL, NULL, NULL, NULL);
+}
+static int conv_stats_ws_null(size_t *f) {
+  (void)f;
+  return ndpar_colstats_ws(NULL, conv_m[0], 0, NULL, NULL, NULL, NULL);
+}
+
+Test(preprocess_convention, null_pointers_n0_and_failed_as_the_api_says) {
+  for (int i = 0; i < 2; i++) conv_m[i] = gsl_matrix_calloc(3, 2);
+  const test_convention_row rows[] = {
+      {"preprocess_ex, f NULL", conv_pre_null_f, GSL_EFAULT, 0},
+      {"preprocess_ex, chunks NULL", conv_pre_null_chunks, GSL_EFAULT, 0},
+      {"preprocess_ex, n = 0, arrays NULL", conv_pre_n0, GSL_SUCCESS, 0},
+      {"preprocess_ex, success", conv_pre_done, GSL_SUCCESS, 2},
+      {"preprocess_map, f NULL", conv_map_null_f, GSL_EFAULT, 0},
+      {"preprocess_map, out NULL", conv_map_null_out, GSL_EFAULT, 0},
+      {"preprocess_map, n = 0, arrays NULL", conv_map_n0, GSL_SUCCESS, 0},
+      {"colstats, x NULL", conv_stats_null_x, GSL_EFAULT, 0},
+      {"colstats_ws, w NULL", conv_stats_ws_null, GSL_EFAULT, 0},
+  };
+  test_convention_table(rows, sizeof rows / sizeof rows[0]);
+  for (int i = 0; i < 2; i++) gsl_matrix_free(conv_m[i]);
 }
 
 /* ---- values at the ends of the double range ---- */

@@ -158,12 +158,19 @@ Test(scal_run, bad_input_and_failures) {
   cr_assert_eq(ndpar_scal_run(no_one, 2, NULL, workload, &calls, out), GSL_EINVAL);
   cr_assert_eq(ndpar_scal_run(zero, 2, NULL, workload, &calls, out), GSL_EINVAL);
   cr_assert(strstr(test_gsl_last_reason(), "threads[1]") != NULL);
-  cr_assert_eq(ndpar_scal_run(ok, 0, NULL, workload, &calls, out), GSL_EINVAL);
+  cr_assert_eq(ndpar_scal_run(ok, 0, NULL, workload, &calls, out), GSL_SUCCESS, "n = 0: a no-op");
   cr_assert_eq(ndpar_scal_run(ok, 2, NULL, NULL, &calls, out), GSL_EFAULT);
   ndpar_scal_config cfg;
   ndpar_scal_config_init(&cfg);
   cfg.repeats = 0;
   cr_assert_eq(ndpar_scal_run(ok, 2, &cfg, workload, &calls, out), GSL_EINVAL);
+  ndpar_scal_config_init(&cfg);
+  cfg.bind = (ndpar_bind)7; /* the pool would refuse it: caught before any run, as GSL_EINVAL */
+  cr_assert_eq(ndpar_scal_run(ok, 2, &cfg, workload, &calls, out), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "cfg->bind") != NULL, "%s", test_gsl_last_reason());
+  size_t too_many[] = {1, NDPAR_MAX_THREADS + 1};
+  cr_assert_eq(ndpar_scal_run(too_many, 2, NULL, workload, &calls, out), GSL_EINVAL);
+  cr_assert_eq(ndpar_scal_derive(out, 0), GSL_SUCCESS, "n = 0: a no-op");
   cr_assert_eq(atomic_load(&calls), 0, "nothing ran");
   cr_assert_eq(ndpar_scal_run(ok, 2, NULL, failing_workload, NULL, out), GSL_EDOM);
   cr_assert_eq(out[0].threads, 77, "outputs untouched");

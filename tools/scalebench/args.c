@@ -32,7 +32,7 @@ static void parse_threads(sb_options *o, const char *list) {
   o->nthreads = 0;
   add_thread_count(o, 1); /* the baseline of every speedup */
   for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
-    add_thread_count(o, parse_count("--threads", tok, 1, 4096));
+    add_thread_count(o, parse_count("--threads", tok, 1, NDPAR_MAX_THREADS));
 }
 
 static void default_threads(sb_options *o) {

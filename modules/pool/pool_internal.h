@@ -1,0 +1,12 @@
+/* pool_internal.h: what the modules above the pool need beyond its public header. Not
+ * installed. */
+#ifndef NDPAR_POOL_INTERNAL_H
+#define NDPAR_POOL_INTERNAL_H
+
+#include "ndpar/ndpar_pool.h"
+
+/* ndpar_pool_alloc, and the GSL code of its failure in *status (GSL_SUCCESS with a pool):
+ * for callers that pass the real reason on (GSL_EINVAL, GSL_ENOMEM or GSL_EFAILED). */
+ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status);
+
+#endif
