@@ -371,13 +371,50 @@ static int step_scal(data *d, double *s) {
   return st;
 }
 
+/* The workspace forms: allocated (where a failure is injected), then used allocation-free. */
+static int step_workspaces(data *d, double *s) {
+  ndpar_batch_workspace *bw = ndpar_batch_workspace_alloc(d->pool, NB, ROWS, 1, 4);
+  ndpar_grad_workspace *gw = ndpar_grad_workspace_alloc(d->pool, NB, P);
+  ndpar_ensemble_workspace *ew = ndpar_ensemble_workspace_alloc(d->pool, NB, ROWS, 1, 2);
+  ndpar_preprocess_workspace *pw = ndpar_preprocess_workspace_alloc(d->pool, ROWS, COLS);
+  ndpar_folds *f = ndpar_folds_kfold(ROWS, 4, 1, 11);
+  ndpar_cv_workspace *cw = f ? ndpar_cv_workspace_alloc(d->pool, f, COLS) : NULL;
+  int st = bw && gw && ew && pw && f && cw ? GSL_SUCCESS : GSL_ENOMEM;
+  if (!st) st = ndpar_batch_infer_mc_ws(bw, d->xb, NB, 4, 9, 0.5, predict_sum, NULL, d->out, NULL, d->out2,
+                                        d->out2, NULL);
+  if (!st) s[0] = msum(d->out[1]) + msum(d->out2[2]);
+  double loss;
+  if (!st) st = ndpar_grad_compute_ws(gw, d->xb, d->yb, NB, grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC, d->g,
+                                      &loss, NULL);
+  if (!st) s[1] = gsl_vector_get(d->g, 2) + loss;
+  static const double k1 = 1, k2 = -3;
+  const ndpar_model m[2] = {{predict_sum, (void *)&k1}, {predict_sum, (void *)&k2}};
+  if (!st) st = ndpar_ensemble_predict_batches_ws(ew, d->xb, NB, m, 2, NDPAR_AGG_MEAN, NULL, 0, d->out, d->out2,
+                                                  NULL, NULL);
+  if (!st) s[2] = msum(d->out[0]) + msum(d->out2[1]);
+  gsl_vector_view mean = gsl_vector_subvector(d->g, 0, COLS);
+  if (!st) st = ndpar_colstats_ws(pw, d->x, 0, &mean.vector, NULL, NULL, NULL);
+  if (!st) s[3] = gsl_vector_get(&mean.vector, 2);
+  if (!st) st = ndpar_cv_run_ws(cw, d->x, d->y, f, fit_score, NULL, d->scores, NULL);
+  if (!st) s[4] = gsl_vector_get(d->scores, 1);
+  if (!st) st = ndpar_preprocess_ex(d->pool, d->out, NB, chunk_scale, NULL, NULL);
+  ndpar_batch_workspace_free(bw);
+  ndpar_grad_workspace_free(gw);
+  ndpar_ensemble_workspace_free(ew);
+  ndpar_preprocess_workspace_free(pw);
+  ndpar_cv_workspace_free(cw);
+  ndpar_folds_free(f);
+  return st;
+}
+
 static const struct {
   const char *name;
   step_fn fn;
 } steps[] = {{"core", step_core},   {"pool", step_pool},         {"default pool", step_default_pool},
              {"batch", step_batch}, {"preprocess", step_preprocess}, {"grad", step_grad},
              {"ensemble", step_ensemble}, {"cv", step_cv},       {"grid", step_grid},
-             {"scalability", step_scal}, {"default pool again", step_default_pool}};
+             {"scalability", step_scal}, {"workspaces", step_workspaces},
+             {"default pool again", step_default_pool}};
 enum { NSTEPS = sizeof steps / sizeof *steps };
 
 /* Runs every step; status[i] and summary[i] per step. The reference run leaves the default
