@@ -94,53 +94,21 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(voi
 
 /* ---- GSL's allocators (their own malloc, inside libgsl, is out of reach) ---- */
 
-#define GSL_FAIL(ret)                                                                 \
-  do {                                                                                \
-    if (alloc_fails()) {                                                              \
+/* __wrap_NAME fails as GSL's allocators do: gsl_error with GSL_ENOMEM, then NULL. */
+#define WRAP_GSL_ALLOC(type, name, params, args)                                       \
+  type *__real_##name params;                                                          \
+  type *__wrap_##name params;                                                          \
+  type *__wrap_##name params {                                                         \
+    if (alloc_fails()) {                                                               \
       gsl_error("fault injection: allocation failed", __FILE__, __LINE__, GSL_ENOMEM); \
-      return ret;                                                                     \
-    }                                                                                 \
-  } while (0)
+      return NULL;                                                                     \
+    }                                                                                  \
+    return __real_##name args;                                                         \
+  }
 
-gsl_matrix *__real_gsl_matrix_alloc(size_t, size_t);
-gsl_matrix *__real_gsl_matrix_calloc(size_t, size_t);
-gsl_vector *__real_gsl_vector_alloc(size_t);
-gsl_vector *__real_gsl_vector_calloc(size_t);
-gsl_rng *__real_gsl_rng_alloc(const gsl_rng_type *);
-gsl_permutation *__real_gsl_permutation_alloc(size_t);
-
-gsl_matrix *__wrap_gsl_matrix_alloc(size_t r, size_t c);
-gsl_matrix *__wrap_gsl_matrix_alloc(size_t r, size_t c) {
-  GSL_FAIL(NULL);
-  return __real_gsl_matrix_alloc(r, c);
-}
-
-gsl_matrix *__wrap_gsl_matrix_calloc(size_t r, size_t c);
-gsl_matrix *__wrap_gsl_matrix_calloc(size_t r, size_t c) {
-  GSL_FAIL(NULL);
-  return __real_gsl_matrix_calloc(r, c);
-}
-
-gsl_vector *__wrap_gsl_vector_alloc(size_t n);
-gsl_vector *__wrap_gsl_vector_alloc(size_t n) {
-  GSL_FAIL(NULL);
-  return __real_gsl_vector_alloc(n);
-}
-
-gsl_vector *__wrap_gsl_vector_calloc(size_t n);
-gsl_vector *__wrap_gsl_vector_calloc(size_t n) {
-  GSL_FAIL(NULL);
-  return __real_gsl_vector_calloc(n);
-}
-
-gsl_rng *__wrap_gsl_rng_alloc(const gsl_rng_type *t);
-gsl_rng *__wrap_gsl_rng_alloc(const gsl_rng_type *t) {
-  GSL_FAIL(NULL);
-  return __real_gsl_rng_alloc(t);
-}
-
-gsl_permutation *__wrap_gsl_permutation_alloc(size_t n);
-gsl_permutation *__wrap_gsl_permutation_alloc(size_t n) {
-  GSL_FAIL(NULL);
-  return __real_gsl_permutation_alloc(n);
-}
+WRAP_GSL_ALLOC(gsl_matrix, gsl_matrix_alloc, (size_t r, size_t c), (r, c))
+WRAP_GSL_ALLOC(gsl_matrix, gsl_matrix_calloc, (size_t r, size_t c), (r, c))
+WRAP_GSL_ALLOC(gsl_vector, gsl_vector_alloc, (size_t n), (n))
+WRAP_GSL_ALLOC(gsl_vector, gsl_vector_calloc, (size_t n), (n))
+WRAP_GSL_ALLOC(gsl_rng, gsl_rng_alloc, (const gsl_rng_type *t), (t))
+WRAP_GSL_ALLOC(gsl_permutation, gsl_permutation_alloc, (size_t n), (n))
