@@ -138,7 +138,8 @@ static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double
                 "batch_infer_mc: level must be 0 (no interval) or in (0, 1)", GSL_EINVAL);
   if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   size_t tasks;
-  NDPAR_REQUIRE(ndpar_size_mul(n, samples, &tasks), "batch_infer_mc: n * samples overflows a size_t", GSL_EINVAL);
+  NDPAR_REQUIRE(ndpar_size_mul(n, samples, &tasks), "batch_infer_mc: n * samples overflows a size_t",
+                GSL_EINVAL);
   const char *who = "batch_infer_mc";
   int status = ndpar_check_inputs(who, x, n);
   *cols = SIZE_MAX; /* set by mean; sd, lower and upper must match it */

@@ -92,7 +92,8 @@ ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long se
   NDPAR_REQUIRE_NULL(k >= 2, "folds_kfold: k must be at least 2", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(k <= n, "folds_kfold: k is larger than n (a fold would be empty)", GSL_EINVAL);
   size_t bytes;
-  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes), "folds_kfold: n is too large (n indices overflow the address space)", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes),
+                     "folds_kfold: n is too large (n indices overflow the address space)", GSL_EINVAL);
   size_t *order = malloc(bytes);
   ndpar_folds *f = order ? ndpar_folds_alloc(n, k) : NULL;
   gsl_rng *r = shuffle && f ? gsl_rng_alloc(gsl_rng_taus2) : NULL;
@@ -139,8 +140,10 @@ ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, si
   NDPAR_REQUIRE_NULL(windows == 1 || step > 0, "folds_timeseries: step must be positive", GSL_EINVAL);
   /* the first window's validation start, computed without wrapping below zero */
   size_t back, bytes;
-  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes), "folds_timeseries: n is too large (n indices overflow the address space)", GSL_EINVAL);
-  if (!ndpar_size_mul(windows - 1, step, &back) || !ndpar_size_add(back, horizon, &back) || back > n) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: %zu windows of horizon %zu, step %zu do not fit %zu points", windows, horizon, step, n);
+  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes),
+                     "folds_timeseries: n is too large (n indices overflow the address space)", GSL_EINVAL);
+  if (!ndpar_size_mul(windows - 1, step, &back) || !ndpar_size_add(back, horizon, &back) || back > n)
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: %zu windows of horizon %zu, step %zu do not fit %zu points", windows, horizon, step, n);
   if (n - back <= gap)
     NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: the gap of %zu leaves the first window no training data", gap);
   ndpar_folds *f = ndpar_folds_alloc(n, windows);

@@ -76,7 +76,8 @@ int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t
   size_t total, bytes;
   if (!ndpar_size_mul(ndpar_grid_size(g) ? ndpar_grid_size(g) : 1, n, &total) ||
       !ndpar_size_mul(total, (g->naxes + 1) * sizeof(double), &bytes))
-    NDPAR_ERROR_FMT(GSL_EINVAL, "grid_add: axis \"%s\": the grid's candidates would overflow a size_t", name);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "grid_add: axis \"%s\": the grid's candidates would overflow a size_t",
+                    name);
   double *copy = malloc(n * sizeof *copy);
   if (copy == NULL) GSL_ERROR("grid_add: out of memory", GSL_ENOMEM);
   memcpy(copy, values, n * sizeof *copy);
@@ -323,7 +324,8 @@ int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix 
   size_t n = ndpar_grid_size(g);
   NDPAR_REQUIRE(n > 0, "grid_search: the grid is empty (no axes)", GSL_EINVAL);
   size_t bytes;
-  NDPAR_REQUIRE(ndpar_size_mul3(n, g->naxes, sizeof(double), &bytes), "grid_search: the grid's parameters overflow a size_t", GSL_EINVAL);
+  NDPAR_REQUIRE(ndpar_size_mul3(n, g->naxes, sizeof(double), &bytes),
+                "grid_search: the grid's parameters overflow a size_t", GSL_EINVAL);
   double *params = malloc(bytes);
   if (params == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
   for (size_t i = 0; i < n; i++) ndpar_grid_candidate(g, i, params + i * g->naxes);

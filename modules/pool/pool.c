@@ -427,7 +427,8 @@ ndpar_pool *ndpar_pool_default(void) {
     atomic_store_explicit(&default_pool, p, memory_order_release);
   }
   pthread_mutex_unlock(&default_lock);
-  if (p == NULL) GSL_ERROR_NULL("pool: the default pool could not be created (a later call tries again)", GSL_EFAILED);
+  if (p == NULL)
+    GSL_ERROR_NULL("pool: the default pool could not be created (a later call tries again)", GSL_EFAILED);
   return p;
 }
 

@@ -310,7 +310,8 @@ static int rescue_extremes(ndpar_preprocess_workspace *w, const gsl_matrix *x, i
       unit[i++] = ndpar_pow2_exponent(GSL_MAX(fabs(out[j].min), fabs(out[j].max)));
     }
   for (size_t r = 0; r < x->size1; r++)
-    for (size_t i = 0; i < k; i++) gsl_matrix_set(scaled, r, i, ldexp(gsl_matrix_get(x, r, col[i]), unit[i]));
+    for (size_t i = 0; i < k; i++)
+      gsl_matrix_set(scaled, r, i, ldexp(gsl_matrix_get(x, r, col[i]), unit[i]));
   int status = column_moments(ws, scaled, flags);
   for (size_t i = 0; status == GSL_SUCCESS && i < k; i++) {
     moments *o = &out[col[i]];

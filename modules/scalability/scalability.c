@@ -112,7 +112,8 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
   if (n == 0) return GSL_SUCCESS; /* nothing to measure */
   size_t bytes, total;
   NDPAR_REQUIRE(ndpar_size_mul(cfg->repeats, sizeof(double), &bytes) &&
-                ndpar_size_mul(n, cfg->repeats, &total) && ndpar_size_mul(n, sizeof(ndpar_scal_point), &bytes),
+                ndpar_size_mul(n, cfg->repeats, &total) &&
+                ndpar_size_mul(n, sizeof(ndpar_scal_point), &bytes),
                 "scal_run: cfg->repeats or n is too large (their sizes overflow)", GSL_EINVAL);
   int status = check_thread_list(threads, n);
   if (status) return status;

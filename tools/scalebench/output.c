@@ -132,11 +132,13 @@ static char *read_bounded(const char *what, const char *path, size_t *len) {
   char *buf = malloc(SB_BASELINE_MAX + 2);
   size_t n = 0;
   ssize_t got = 1;
-  while (buf && n <= SB_BASELINE_MAX && (got = read(fd, buf + n, SB_BASELINE_MAX + 1 - n)) > 0) n += (size_t)got;
+  while (buf && n <= SB_BASELINE_MAX && (got = read(fd, buf + n, SB_BASELINE_MAX + 1 - n)) > 0)
+    n += (size_t)got;
   close(fd);
   if (buf == NULL) sb_usage_error("%s: out of memory reading %s", what, path);
   if (got < 0) sb_usage_error("%s: cannot read %s: %s", what, path, strerror(errno));
-  if (n > SB_BASELINE_MAX) sb_usage_error("%s: %s is larger than %zu bytes: not a baseline", what, path, SB_BASELINE_MAX);
+  if (n > SB_BASELINE_MAX)
+    sb_usage_error("%s: %s is larger than %zu bytes: not a baseline", what, path, SB_BASELINE_MAX);
   buf[n] = '\0';
   *len = n;
   return buf;
@@ -170,14 +172,16 @@ static void parse_point(const char *what, const char *path, size_t line, char *t
   errno = 0;
   unsigned long long t = strtoull(f[0], &end, 10);
   if (*f[0] < '0' || *f[0] > '9' || *end != ',' || errno || t < 1 || t > 4096)
-    sb_usage_error("%s: %s line %zu: the thread count is not a whole number from 1 to 4096", what, path, line);
+    sb_usage_error("%s: %s line %zu: the thread count is not a whole number from 1 to 4096", what,
+                   path, line);
   p->threads = (size_t)t;
   p->median_ms = number_field(what, path, line, "median", f[1], 1);
   double mn = number_field(what, path, line, "minimum", f[2], 0);
   double mx = number_field(what, path, line, "maximum", f[3], 0);
   p->mad_ms = number_field(what, path, line, "MAD", f[4], 0);
   if (!(mn <= p->median_ms && p->median_ms <= mx))
-    sb_usage_error("%s: %s line %zu: the median is not between the minimum and the maximum", what, path, line);
+    sb_usage_error("%s: %s line %zu: the median is not between the minimum and the maximum", what,
+                   path, line);
 }
 
 void sb_load_baseline(const char *name, sb_baseline *b) {

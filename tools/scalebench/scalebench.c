@@ -171,7 +171,8 @@ static int run_workload(const sb_options *o, const wl_kernel *k, sb_result *r) {
       status = GSL_EFAILED;
     }
   } else {
-    fprintf(stderr, "scalebench: %s failed: %s\n", k->name, last_error[0] ? last_error : gsl_strerror(status));
+    fprintf(stderr, "scalebench: %s failed: %s\n", k->name,
+            last_error[0] ? last_error : gsl_strerror(status));
   }
   k->teardown(state);
   return status != GSL_SUCCESS;
