@@ -76,7 +76,8 @@ static void setup(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = name_the_crash;
-  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, &previous[sigs[i]]);
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+    sigaction(sigs[i], &sa, &previous[sigs[i]]);
 }
 
 ParameterizedTestParameters(badinput, every_case) {

@@ -30,11 +30,11 @@
 
 void bi_register(const char *fn, const char *what, const char *file, int line, void (*run)(void));
 
-#define CASE(fn, what)                                                                   \
-  static void BI_CAT(bi_case_, __LINE__)(void);                                          \
-  __attribute__((constructor)) static void BI_CAT(bi_reg_, __LINE__)(void) {             \
-    bi_register(#fn, what, __FILE__, __LINE__, BI_CAT(bi_case_, __LINE__));              \
-  }                                                                                      \
+#define CASE(fn, what)                                                       \
+  static void BI_CAT(bi_case_, __LINE__)(void);                              \
+  __attribute__((constructor)) static void BI_CAT(bi_reg_, __LINE__)(void) { \
+    bi_register(#fn, what, __FILE__, __LINE__, BI_CAT(bi_case_, __LINE__));  \
+  }                                                                          \
   static void BI_CAT(bi_case_, __LINE__)(void)
 
 /* Errors reported through GSL's handler since the case began (any thread). */
@@ -46,41 +46,41 @@ const char *bi_label(void);
 #define BI_SENTINEL 4242.4242
 
 /* The call must fail with exactly `want`, reported through GSL_ERROR. */
-#define EXPECT_CODE(call, want)                                                          \
-  do {                                                                                   \
-    size_t bi_e0_ = bi_errors();                                                         \
-    int bi_got_ = (call);                                                                \
-    cr_assert_eq(bi_got_, (want), "%s: %s returned %d (%s), want %d (%s)", bi_label(),  \
-                 #call, bi_got_, gsl_strerror(bi_got_), (want), gsl_strerror(want));    \
-    cr_assert_gt(bi_errors(), bi_e0_, "%s: %s failed without GSL_ERROR", bi_label(), #call); \
+#define EXPECT_CODE(call, want)                                                               \
+  do {                                                                                        \
+    size_t bi_e0_ = bi_errors();                                                              \
+    int bi_got_ = (call);                                                                     \
+    cr_assert_eq(bi_got_, (want), "%s: %s returned %d (%s), want %d (%s)", bi_label(), #call, \
+                 bi_got_, gsl_strerror(bi_got_), (want), gsl_strerror(want));                 \
+    cr_assert_gt(bi_errors(), bi_e0_, "%s: %s failed without GSL_ERROR", bi_label(), #call);  \
   } while (0)
 
 /* The call must fail with one of two codes (e.g. GSL_EINVAL or GSL_ENOMEM for a size that
  * overflows), reported through GSL_ERROR. */
-#define EXPECT_EITHER(call, a, b)                                                        \
-  do {                                                                                   \
-    size_t bi_e0_ = bi_errors();                                                         \
-    int bi_got_ = (call);                                                                \
-    cr_assert(bi_got_ == (a) || bi_got_ == (b), "%s: %s returned %d (%s), want %s or %s", \
-              bi_label(), #call, bi_got_, gsl_strerror(bi_got_), gsl_strerror(a),       \
-              gsl_strerror(b));                                                          \
+#define EXPECT_EITHER(call, a, b)                                                            \
+  do {                                                                                       \
+    size_t bi_e0_ = bi_errors();                                                             \
+    int bi_got_ = (call);                                                                    \
+    cr_assert(bi_got_ == (a) || bi_got_ == (b), "%s: %s returned %d (%s), want %s or %s",    \
+              bi_label(), #call, bi_got_, gsl_strerror(bi_got_), gsl_strerror(a),            \
+              gsl_strerror(b));                                                              \
     cr_assert_gt(bi_errors(), bi_e0_, "%s: %s failed without GSL_ERROR", bi_label(), #call); \
   } while (0)
 
 /* A call that must succeed. */
-#define EXPECT_OK(call)                                                                  \
-  do {                                                                                   \
-    int bi_got_ = (call);                                                                \
-    cr_assert_eq(bi_got_, GSL_SUCCESS, "%s: %s returned %d (%s), want success",         \
-                 bi_label(), #call, bi_got_, gsl_strerror(bi_got_));                    \
+#define EXPECT_OK(call)                                                                            \
+  do {                                                                                             \
+    int bi_got_ = (call);                                                                          \
+    cr_assert_eq(bi_got_, GSL_SUCCESS, "%s: %s returned %d (%s), want success", bi_label(), #call, \
+                 bi_got_, gsl_strerror(bi_got_));                                                  \
   } while (0)
 
 /* A call returning a pointer that must be NULL, with the error through GSL_ERROR. */
-#define EXPECT_NULL(call)                                                                \
-  do {                                                                                   \
-    size_t bi_e0_ = bi_errors();                                                         \
-    const void *bi_p_ = (call);                                                          \
-    cr_assert_null(bi_p_, "%s: %s returned non-NULL", bi_label(), #call);               \
+#define EXPECT_NULL(call)                                                                    \
+  do {                                                                                       \
+    size_t bi_e0_ = bi_errors();                                                             \
+    const void *bi_p_ = (call);                                                              \
+    cr_assert_null(bi_p_, "%s: %s returned non-NULL", bi_label(), #call);                    \
     cr_assert_gt(bi_errors(), bi_e0_, "%s: %s failed without GSL_ERROR", bi_label(), #call); \
   } while (0)
 

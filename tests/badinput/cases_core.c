@@ -279,7 +279,8 @@ static int fail_always(const ndpar_task *t, void *ctx) {
 }
 
 CASE(ndpar_pool_run, "n = SIZE_MAX with a failing task stops, no wrap") {
-  cr_assert_eq(ndpar_pool_run(bi_pool(3), SIZE_MAX, fail_always, NULL), GSL_ERANGE, "%s", bi_label());
+  cr_assert_eq(ndpar_pool_run(bi_pool(3), SIZE_MAX, fail_always, NULL), GSL_ERANGE, "%s",
+               bi_label());
 }
 
 CASE(ndpar_pool_run_ex, "NULL callback; NULL failed is allowed") {
@@ -291,7 +292,8 @@ CASE(ndpar_pool_run_ex, "NULL callback; NULL failed is allowed") {
 
 CASE(ndpar_pool_run_ex, "n = SIZE_MAX: the failing index is right") {
   size_t failed = 99;
-  cr_assert_eq(ndpar_pool_run_ex(bi_pool(3), SIZE_MAX, fail_at_zero, NULL, &failed), GSL_EDOM, "%s", bi_label());
+  cr_assert_eq(ndpar_pool_run_ex(bi_pool(3), SIZE_MAX, fail_at_zero, NULL, &failed), GSL_EDOM, "%s",
+               bi_label());
   EXPECT_TRUE(failed == 0);
 }
 
@@ -314,7 +316,8 @@ CASE(ndpar_pool_run_range, "NULL callback") {
 
 CASE(ndpar_pool_run_range, "n = SIZE_MAX: chunks never wrap, failure stops the run") {
   size_t failed = 99;
-  cr_assert_eq(ndpar_pool_run_range(bi_pool(3), SIZE_MAX, range_fail, NULL, &failed), GSL_EDOM, "%s", bi_label());
+  cr_assert_eq(ndpar_pool_run_range(bi_pool(3), SIZE_MAX, range_fail, NULL, &failed), GSL_EDOM,
+               "%s", bi_label());
   EXPECT_TRUE(failed == 0);
 }
 

@@ -25,10 +25,12 @@ static ndpar_scal_point *sentinel_points(size_t n) {
 
 static void points_untouched(const ndpar_scal_point *p, size_t n) {
   for (size_t i = 0; i < n; i++)
-    cr_assert(p[i].threads == 77 && p[i].median_ms == BI_SENTINEL, "%s: out[%zu] written", bi_label(), i);
+    cr_assert(p[i].threads == 77 && p[i].median_ms == BI_SENTINEL, "%s: out[%zu] written",
+              bi_label(), i);
 }
 
-CASE(ndpar_scal_run, "NULL threads, workload, out; no 1; 0 and 4097 threads; an empty list a no-op") {
+CASE(ndpar_scal_run,
+     "NULL threads, workload, out; no 1; 0 and 4097 threads; an empty list a no-op") {
   const size_t t[2] = {1, 2}, no1[2] = {2, 3}, zero[2] = {1, 0}, big[2] = {1, 4097};
   ndpar_scal_point *out = sentinel_points(2);
   EXPECT_CODE(ndpar_scal_run(NULL, 2, NULL, bi_workload, NULL, out), GSL_EFAULT);
@@ -76,7 +78,8 @@ static int failing_workload(ndpar_pool *pool, void *ctx) {
 CASE(ndpar_scal_run, "a failing workload returns its status, out untouched") {
   const size_t t[2] = {1, 2};
   ndpar_scal_point *out = sentinel_points(2);
-  cr_assert_eq(ndpar_scal_run(t, 2, NULL, failing_workload, NULL, out), GSL_ERANGE, "%s", bi_label());
+  cr_assert_eq(ndpar_scal_run(t, 2, NULL, failing_workload, NULL, out), GSL_ERANGE, "%s",
+               bi_label());
   points_untouched(out, 2);
 }
 
@@ -91,8 +94,8 @@ CASE(ndpar_scal_derive, "NULL; no 1-thread point; n = 0 a no-op") {
 CASE(ndpar_scal_derive, "extreme medians: 1e308 and subnormal give finite or refused speedups") {
   ndpar_scal_point p[2] = {point(1, 1e308), point(2, 4.9e-324)};
   if (ndpar_scal_derive(p, 2) != GSL_SUCCESS) return;
-  cr_assert(!isnan(p[1].speedup) && !isnan(p[1].efficiency), "%s: speedup %g efficiency %g", bi_label(),
-            p[1].speedup, p[1].efficiency);
+  cr_assert(!isnan(p[1].speedup) && !isnan(p[1].efficiency), "%s: speedup %g efficiency %g",
+            bi_label(), p[1].speedup, p[1].efficiency);
 }
 
 CASE(ndpar_scal_karp_flatt, "p = 0, 1, SIZE_MAX; speedup NaN") {
@@ -111,19 +114,23 @@ CASE(ndpar_scal_amdahl, "NULL; one point; one distinct thread count; NaN or nega
   EXPECT_TRUE(f == BI_SENTINEL && s == BI_SENTINEL && r == BI_SENTINEL);
   ndpar_scal_point nan[2] = {point(1, NAN), point(2, 5)}, neg[2] = {point(1, -10), point(2, 5)};
   int st = ndpar_scal_amdahl(nan, 2, &f, &s, &r);
-  cr_assert(st != GSL_SUCCESS || (isfinite(f) && !isnan(s)), "%s: NaN time fitted f = %g", bi_label(), f);
+  cr_assert(st != GSL_SUCCESS || (isfinite(f) && !isnan(s)), "%s: NaN time fitted f = %g",
+            bi_label(), f);
   st = ndpar_scal_amdahl(neg, 2, &f, &s, &r);
-  cr_assert(st != GSL_SUCCESS || (f >= 0 && f <= 1), "%s: negative time fitted f = %g", bi_label(), f);
+  cr_assert(st != GSL_SUCCESS || (f >= 0 && f <= 1), "%s: negative time fitted f = %g", bi_label(),
+            f);
 }
 
 CASE(ndpar_scal_amdahl, "times of 1e308 and subnormals: f in [0, 1] or refused") {
   double f = BI_SENTINEL, s = BI_SENTINEL, r = BI_SENTINEL;
   ndpar_scal_point p[3] = {point(1, 1e308), point(2, 6e307), point(4, 4e307)};
   if (ndpar_scal_amdahl(p, 3, &f, &s, &r) == GSL_SUCCESS)
-    cr_assert(f >= 0 && f <= 1 && !isnan(s) && isfinite(r), "%s: f %g smax %g residual %g", bi_label(), f, s, r);
+    cr_assert(f >= 0 && f <= 1 && !isnan(s) && isfinite(r), "%s: f %g smax %g residual %g",
+              bi_label(), f, s, r);
   ndpar_scal_point q[2] = {point(1, 1e-310), point(2, 6e-311)};
   if (ndpar_scal_amdahl(q, 2, &f, &s, &r) == GSL_SUCCESS)
-    cr_assert(f >= 0 && f <= 1 && !isnan(s) && isfinite(r), "%s: f %g smax %g residual %g", bi_label(), f, s, r);
+    cr_assert(f >= 0 && f <= 1 && !isnan(s) && isfinite(r), "%s: f %g smax %g residual %g",
+              bi_label(), f, s, r);
 }
 
 /* Every writer to /dev/full must report the failed write. */
@@ -133,7 +140,8 @@ static FILE *full_disk(void) {
   return f;
 }
 
-static const ndpar_scal_point two_points[2] = {{1, 10, 9, 11, 0.5, 1, 1, NAN}, {2, 6, 5, 7, 0.5, 1.67, 0.83, 0.2}};
+static const ndpar_scal_point two_points[2] = {{1, 10, 9, 11, 0.5, 1, 1, NAN},
+                                               {2, 6, 5, 7, 0.5, 1.67, 0.83, 0.2}};
 
 CASE(ndpar_scal_print, "NULL stream or points; a full disk") {
   EXPECT_CODE(ndpar_scal_print(NULL, two_points, 2), GSL_EFAULT);
@@ -168,10 +176,12 @@ CASE(ndpar_scal_write_json, "NULL stream or points; a full disk; NaN and Inf sta
   char *buf = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&buf, &len);
-  ndpar_scal_point odd[2] = {{1, INFINITY, NAN, 1e308, 0, 1, 1, NAN}, {2, 1, 1, 1, 0, INFINITY, NAN, 0}};
+  ndpar_scal_point odd[2] = {{1, INFINITY, NAN, 1e308, 0, 1, 1, NAN},
+                             {2, 1, 1, 1, 0, INFINITY, NAN, 0}};
   EXPECT_OK(ndpar_scal_write_json(m, odd, 2));
   fclose(m);
-  cr_assert(strstr(buf, "nan") == NULL && strstr(buf, "inf") == NULL, "%s: JSON holds nan/inf: %s", bi_label(), buf);
+  cr_assert(strstr(buf, "nan") == NULL && strstr(buf, "inf") == NULL, "%s: JSON holds nan/inf: %s",
+            bi_label(), buf);
   free(buf);
 }
 

@@ -20,9 +20,13 @@ CASE(ndpar_folds_kfold, "n = 2^61 + 1: the index array's size overflows") {
   EXPECT_NULL(ndpar_folds_kfold(((size_t)1 << 61) + 1, 2, 0, 1));
 }
 
-CASE(ndpar_folds_kfold, "n = SIZE_MAX, shuffled") { EXPECT_NULL(ndpar_folds_kfold(SIZE_MAX, 2, 1, 1)); }
+CASE(ndpar_folds_kfold, "n = SIZE_MAX, shuffled") {
+  EXPECT_NULL(ndpar_folds_kfold(SIZE_MAX, 2, 1, 1));
+}
 
-CASE(ndpar_folds_kfold, "k = SIZE_MAX = n") { EXPECT_NULL(ndpar_folds_kfold(SIZE_MAX, SIZE_MAX, 0, 1)); }
+CASE(ndpar_folds_kfold, "k = SIZE_MAX = n") {
+  EXPECT_NULL(ndpar_folds_kfold(SIZE_MAX, SIZE_MAX, 0, 1));
+}
 
 CASE(ndpar_folds_timeseries, "windows, horizon or step 0; no training data") {
   EXPECT_NULL(ndpar_folds_timeseries(100, 0, 1, 1, 0, 0));
@@ -115,7 +119,8 @@ CASE(ndpar_cv_run, "NULL x, y, folds, callback, scores") {
 CASE(ndpar_cv_run, "rows, y length, scores length not the folds'") {
   ndpar_folds *f = bi_hold(ndpar_folds_kfold(6, 3, 0, 1), free_folds);
   gsl_matrix *x = bi_matrix(6, 2), *x5 = bi_matrix(5, 2);
-  gsl_vector *y = bi_vector(6), *y7 = bi_vector(7), *sc = bi_sentinel_vector(3), *sc2 = bi_sentinel_vector(2);
+  gsl_vector *y = bi_vector(6), *y7 = bi_vector(7), *sc = bi_sentinel_vector(3),
+             *sc2 = bi_sentinel_vector(2);
   EXPECT_CODE(ndpar_cv_run(bi_pool(2), x5, y, f, bi_fit_score, NULL, sc), GSL_EBADLEN);
   EXPECT_CODE(ndpar_cv_run(bi_pool(2), x, y7, f, bi_fit_score, NULL, sc), GSL_EBADLEN);
   EXPECT_CODE(ndpar_cv_run(bi_pool(2), x, y, f, bi_fit_score, NULL, sc2), GSL_EBADLEN);
@@ -205,8 +210,9 @@ CASE(ndpar_grid_random, "NULL axes; 0 axes; n = 0; NaN, Inf, lo > hi, log with l
   EXPECT_NULL(ndpar_grid_random(&ok, 0, 5, 1));
   EXPECT_NULL(ndpar_grid_random(&ok, 1, 0, 1));
   ndpar_grid_range bad[] = {{"a", NAN, 1, 0}, {"a", 0, INFINITY, 0}, {"a", 2, 1, 0}, {"a", 0, 1, 1},
-                            {"a", -1, 1, 1},  {NULL, 0, 1, 0},      {"", 0, 1, 0}};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) EXPECT_NULL(ndpar_grid_random(&bad[i], 1, 5, 1));
+                            {"a", -1, 1, 1},  {NULL, 0, 1, 0},       {"", 0, 1, 0}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    EXPECT_NULL(ndpar_grid_random(&bad[i], 1, 5, 1));
   ndpar_grid_range twice[2] = {{"a", 0, 1, 0}, {"a", 0, 1, 0}};
   EXPECT_NULL(ndpar_grid_random(twice, 2, 5, 1));
 }
@@ -223,8 +229,8 @@ CASE(ndpar_grid_random, "[-1e308, 1e308] and [-DBL_MAX, DBL_MAX]: every draw fin
   double p[2];
   for (size_t i = 0; i < 64; i++) {
     EXPECT_OK(ndpar_grid_candidate(g, i, p));
-    cr_assert(isfinite(p[0]) && isfinite(p[1]) && fabs(p[0]) <= 1e308, "%s: candidate %zu = (%g, %g)",
-              bi_label(), i, p[0], p[1]);
+    cr_assert(isfinite(p[0]) && isfinite(p[1]) && fabs(p[0]) <= 1e308,
+              "%s: candidate %zu = (%g, %g)", bi_label(), i, p[0], p[1]);
   }
 }
 
@@ -235,7 +241,8 @@ CASE(ndpar_grid_random, "log axis over [DBL_MIN, DBL_MAX]: finite and in range")
   for (size_t i = 0; i < 64; i++) {
     double p;
     EXPECT_OK(ndpar_grid_candidate(g, i, &p));
-    cr_assert(isfinite(p) && p >= DBL_MIN && p <= DBL_MAX, "%s: candidate %zu = %g", bi_label(), i, p);
+    cr_assert(isfinite(p) && p >= DBL_MIN && p <= DBL_MAX, "%s: candidate %zu = %g", bi_label(), i,
+              p);
   }
 }
 
@@ -290,18 +297,26 @@ static search make_search(void) {
   return s;
 }
 
-static void result_untouched(const search *s) { bi_assert_untouched_matrix(s->r->scores, "result->scores"); }
+static void result_untouched(const search *s) {
+  bi_assert_untouched_matrix(s->r->scores, "result->scores");
+}
 
 CASE(ndpar_grid_search, "NULL grid, x, y, folds, callback, result; empty grid") {
   search s = make_search();
-  EXPECT_CODE(ndpar_grid_search(NULL, NULL, s.x, s.y, s.f, bi_param_fit_score, NULL, s.r), GSL_EFAULT);
-  EXPECT_CODE(ndpar_grid_search(NULL, s.g, NULL, s.y, s.f, bi_param_fit_score, NULL, s.r), GSL_EFAULT);
-  EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, NULL, s.f, bi_param_fit_score, NULL, s.r), GSL_EFAULT);
-  EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, NULL, bi_param_fit_score, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search(NULL, NULL, s.x, s.y, s.f, bi_param_fit_score, NULL, s.r),
+              GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search(NULL, s.g, NULL, s.y, s.f, bi_param_fit_score, NULL, s.r),
+              GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, NULL, s.f, bi_param_fit_score, NULL, s.r),
+              GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, NULL, bi_param_fit_score, NULL, s.r),
+              GSL_EFAULT);
   EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, s.f, NULL, NULL, s.r), GSL_EFAULT);
-  EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search(NULL, s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, NULL),
+              GSL_EFAULT);
   ndpar_grid *empty = bi_hold(ndpar_grid_alloc(), free_grid);
-  EXPECT_CODE(ndpar_grid_search(NULL, empty, s.x, s.y, s.f, bi_param_fit_score, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search(NULL, empty, s.x, s.y, s.f, bi_param_fit_score, NULL, s.r),
+              GSL_EINVAL);
   result_untouched(&s);
 }
 
@@ -309,42 +324,53 @@ CASE(ndpar_grid_search, "a result sized for another search; x, y not the folds'"
   search s = make_search();
   ndpar_grid_result *other = bi_hold(ndpar_grid_result_alloc(3, 3), free_result);
   gsl_matrix_set_all(other->scores, BI_SENTINEL);
-  EXPECT_CODE(ndpar_grid_search(bi_pool(2), s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, other), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_grid_search(bi_pool(2), s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, other),
+              GSL_EBADLEN);
   bi_assert_untouched_matrix(other->scores, "result->scores");
   gsl_vector *y5 = bi_vector(5);
-  EXPECT_CODE(ndpar_grid_search(bi_pool(2), s.g, s.x, y5, s.f, bi_param_fit_score, NULL, s.r), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_grid_search(bi_pool(2), s.g, s.x, y5, s.f, bi_param_fit_score, NULL, s.r),
+              GSL_EBADLEN);
   result_untouched(&s);
 }
 
 CASE(ndpar_grid_search, "x with 0 columns: rejected on the calling thread") {
   search s = make_search();
   gsl_matrix x = {6, 0, 0, NULL, NULL, 0};
-  EXPECT_CODE(ndpar_grid_search(bi_pool(3), s.g, &x, s.y, s.f, bi_param_fit_score, NULL, s.r), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_grid_search(bi_pool(3), s.g, &x, s.y, s.f, bi_param_fit_score, NULL, s.r),
+              GSL_EBADLEN);
   result_untouched(&s);
 }
 
 CASE(ndpar_grid_search_opts, "unknown flags") {
   search s = make_search();
   ndpar_grid_options o = {0x40, NULL, NULL};
-  EXPECT_CODE(ndpar_grid_search_opts(NULL, s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, &o, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_opts(NULL, s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, &o, s.r),
+              GSL_EINVAL);
   result_untouched(&s);
 }
 
 CASE(ndpar_grid_search_params, "NULL params; size or n 0; size x n overflows") {
   search s = make_search();
   double params[3] = {1, 2, 3};
-  EXPECT_CODE(ndpar_grid_search_params(NULL, NULL, sizeof(double), 3, s.x, s.y, s.f, bi_param_fit_score, NULL, NULL, s.r), GSL_EFAULT);
-  EXPECT_CODE(ndpar_grid_search_params(NULL, params, 0, 3, s.x, s.y, s.f, bi_param_fit_score, NULL, NULL, s.r), GSL_EINVAL);
-  EXPECT_CODE(ndpar_grid_search_params(NULL, params, sizeof(double), 0, s.x, s.y, s.f, bi_param_fit_score, NULL, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_params(NULL, NULL, sizeof(double), 3, s.x, s.y, s.f,
+                                       bi_param_fit_score, NULL, NULL, s.r),
+              GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_params(NULL, params, 0, 3, s.x, s.y, s.f, bi_param_fit_score, NULL,
+                                       NULL, s.r),
+              GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_params(NULL, params, sizeof(double), 0, s.x, s.y, s.f,
+                                       bi_param_fit_score, NULL, NULL, s.r),
+              GSL_EINVAL);
   /* The result is for 3 candidates: n = SIZE_MAX / 4 is refused (size) before any access. */
-  EXPECT_EITHER(ndpar_grid_search_params(NULL, params, 8, SIZE_MAX / 4, s.x, s.y, s.f, bi_param_fit_score, NULL,
-                                         NULL, s.r), GSL_EBADLEN, GSL_EINVAL);
+  EXPECT_EITHER(ndpar_grid_search_params(NULL, params, 8, SIZE_MAX / 4, s.x, s.y, s.f,
+                                         bi_param_fit_score, NULL, NULL, s.r),
+                GSL_EBADLEN, GSL_EINVAL);
   result_untouched(&s);
 }
 
-static int fit_fail_fold1(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
-                          const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
-                          void *ctx) {
+static int fit_fail_fold1(const void *params, size_t candidate, const gsl_matrix *xtr,
+                          const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                          double *score, const ndpar_task *t, void *ctx) {
   if (candidate == 1) return GSL_ERANGE;
   return bi_param_fit_score(params, candidate, xtr, ytr, xva, yva, score, t, ctx);
 }
@@ -352,19 +378,22 @@ static int fit_fail_fold1(const void *params, size_t candidate, const gsl_matrix
 CASE(ndpar_grid_search_opts, "STOP_ON_ERROR with a failing candidate: its status") {
   search s = make_search();
   ndpar_grid_options o = {NDPAR_GRID_STOP_ON_ERROR, NULL, NULL};
-  cr_assert_eq(ndpar_grid_search_opts(bi_pool(3), s.g, s.x, s.y, s.f, fit_fail_fold1, NULL, &o, s.r), GSL_ERANGE,
-               "%s", bi_label());
+  cr_assert_eq(
+      ndpar_grid_search_opts(bi_pool(3), s.g, s.x, s.y, s.f, fit_fail_fold1, NULL, &o, s.r),
+      GSL_ERANGE, "%s", bi_label());
 }
 
-CASE(ndpar_grid_search, "a failing candidate without STOP_ON_ERROR: success, NaN score, ranked last") {
+CASE(ndpar_grid_search,
+     "a failing candidate without STOP_ON_ERROR: success, NaN score, ranked last") {
   search s = make_search();
   EXPECT_OK(ndpar_grid_search(bi_pool(3), s.g, s.x, s.y, s.f, fit_fail_fold1, NULL, s.r));
-  EXPECT_TRUE(s.r->status[1] == GSL_ERANGE && isnan(gsl_vector_get(s.r->mean, 1)) && s.r->rank[1] == 3);
+  EXPECT_TRUE(s.r->status[1] == GSL_ERANGE && isnan(gsl_vector_get(s.r->mean, 1)) &&
+              s.r->rank[1] == 3);
   EXPECT_TRUE(s.r->best != 1 && s.r->status[0] == 0 && isfinite(gsl_vector_get(s.r->mean, 0)));
 }
 
-static int fit_fail(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
-                    double *score, const ndpar_task *t, void *ctx) {
+static int fit_fail(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                    const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
   return t->index == 2 ? GSL_EDOM : bi_fit_score(xtr, ytr, xva, yva, score, t, ctx);
 }
 
@@ -373,7 +402,8 @@ CASE(ndpar_cv_run_ex, "a failing fold: its status and index, scores untouched") 
   gsl_matrix *x = bi_matrix(9, 2);
   gsl_vector *y = bi_vector(9), *sc = bi_sentinel_vector(3);
   size_t failed = 77;
-  cr_assert_eq(ndpar_cv_run_ex(bi_pool(3), x, y, f, fit_fail, NULL, sc, &failed), GSL_EDOM, "%s", bi_label());
+  cr_assert_eq(ndpar_cv_run_ex(bi_pool(3), x, y, f, fit_fail, NULL, sc, &failed), GSL_EDOM, "%s",
+               bi_label());
   EXPECT_TRUE(failed == 2);
   bi_assert_untouched_vector(sc, "scores");
 }

@@ -44,8 +44,8 @@ static void handler(const char *reason, const char *file, int line, int code) {
 enum { ROWS = 60, COLS = 3, NB = 3, P = 4, SUMMARY = 16 };
 
 typedef struct {
-  gsl_matrix *x;  /* ROWS x COLS */
-  gsl_vector *y;  /* ROWS */
+  gsl_matrix *x; /* ROWS x COLS */
+  gsl_vector *y; /* ROWS */
   const gsl_matrix *xb[NB];
   const gsl_vector *yb[NB];
   gsl_matrix *out[NB], *out2[NB]; /* outputs per batch: rows x 1 */
@@ -106,7 +106,8 @@ static int grad_fn(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, d
   (void)t, (void)ctx;
   for (size_t p = 0; p < grad->size; p++) {
     double s = 0;
-    for (size_t i = 0; i < x->size1; i++) s += gsl_matrix_get(x, i, p % x->size2) * gsl_vector_get(y, i);
+    for (size_t i = 0; i < x->size1; i++)
+      s += gsl_matrix_get(x, i, p % x->size2) * gsl_vector_get(y, i);
     gsl_vector_set(grad, p, s / (double)x->size1);
   }
   *loss = gsl_vector_get(y, 0);
@@ -220,8 +221,8 @@ static int step_batch(data *d, double *s) {
   s[2] = msum(d->out[1]) + msum(d->out2[2]);
   gsl_matrix *lo[NB], *hi[NB];
   for (size_t b = 0; b < NB; b++) lo[b] = d->out2[b], hi[b] = d->out2[b];
-  st = ndpar_batch_infer_mc_interval(d->pool, d->xb, NB, 5, 9, 0.5, predict_sum, NULL, d->out,
-                                     NULL, lo, hi, NULL);
+  st = ndpar_batch_infer_mc_interval(d->pool, d->xb, NB, 5, 9, 0.5, predict_sum, NULL, d->out, NULL,
+                                     lo, hi, NULL);
   s[3] = msum(d->out2[0]);
   return st;
 }
@@ -258,7 +259,8 @@ static int step_preprocess(data *d, double *s) {
 
 static int step_grad(data *d, double *s) {
   double loss;
-  int st = ndpar_grad_compute(d->pool, d->xb, d->yb, NB, grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC, d->g, &loss);
+  int st = ndpar_grad_compute(d->pool, d->xb, d->yb, NB, grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC,
+                              d->g, &loss);
   if (st) return st;
   s[0] = gsl_vector_get(d->g, 1), s[1] = loss;
   st = ndpar_grad_compute(d->pool, d->xb, d->yb, NB, grad_fn, NULL, NDPAR_REDUCE_FAST, d->g, &loss);
@@ -276,7 +278,8 @@ static int step_grad(data *d, double *s) {
 
 static int step_ensemble(data *d, double *s) {
   static const double k1 = 1, k2 = 2, k3 = -1;
-  const ndpar_model m[3] = {{predict_sum, (void *)&k1}, {predict_sum, (void *)&k2}, {predict_sum, (void *)&k3}};
+  const ndpar_model m[3] = {
+      {predict_sum, (void *)&k1}, {predict_sum, (void *)&k2}, {predict_sum, (void *)&k3}};
   int st = ndpar_ensemble_predict(d->pool, d->x, m, 3, NDPAR_AGG_MEDIAN, NULL, d->full, NULL);
   if (st) return st;
   s[0] = msum(d->full);
@@ -341,7 +344,9 @@ static int step_grid(data *d, double *s) {
   ndpar_grid_result_free(r);
   r = st ? NULL : ndpar_grid_result_alloc(3, 3);
   if (!st && r == NULL) st = GSL_ENOMEM;
-  if (!st) st = ndpar_grid_search_params(d->pool, a, sizeof(double), 3, d->x, d->y, f, param_fit_score, NULL, NULL, r);
+  if (!st)
+    st = ndpar_grid_search_params(d->pool, a, sizeof(double), 3, d->x, d->y, f, param_fit_score,
+                                  NULL, NULL, r);
   if (!st) s[3] = gsl_vector_get(r->mean, 1);
   ndpar_grid_result_free(r);
   ndpar_folds_free(f);
@@ -380,17 +385,20 @@ static int step_workspaces(data *d, double *s) {
   ndpar_folds *f = ndpar_folds_kfold(ROWS, 4, 1, 11);
   ndpar_cv_workspace *cw = f ? ndpar_cv_workspace_alloc(d->pool, f, COLS) : NULL;
   int st = bw && gw && ew && pw && f && cw ? GSL_SUCCESS : GSL_ENOMEM;
-  if (!st) st = ndpar_batch_infer_mc_ws(bw, d->xb, NB, 4, 9, 0.5, predict_sum, NULL, d->out, NULL, d->out2,
-                                        d->out2, NULL);
+  if (!st)
+    st = ndpar_batch_infer_mc_ws(bw, d->xb, NB, 4, 9, 0.5, predict_sum, NULL, d->out, NULL, d->out2,
+                                 d->out2, NULL);
   if (!st) s[0] = msum(d->out[1]) + msum(d->out2[2]);
   double loss;
-  if (!st) st = ndpar_grad_compute_ws(gw, d->xb, d->yb, NB, grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC, d->g,
-                                      &loss, NULL);
+  if (!st)
+    st = ndpar_grad_compute_ws(gw, d->xb, d->yb, NB, grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC,
+                               d->g, &loss, NULL);
   if (!st) s[1] = gsl_vector_get(d->g, 2) + loss;
   static const double k1 = 1, k2 = -3;
   const ndpar_model m[2] = {{predict_sum, (void *)&k1}, {predict_sum, (void *)&k2}};
-  if (!st) st = ndpar_ensemble_predict_batches_ws(ew, d->xb, NB, m, 2, NDPAR_AGG_MEAN, NULL, 0, d->out, d->out2,
-                                                  NULL, NULL);
+  if (!st)
+    st = ndpar_ensemble_predict_batches_ws(ew, d->xb, NB, m, 2, NDPAR_AGG_MEAN, NULL, 0, d->out,
+                                           d->out2, NULL, NULL);
   if (!st) s[2] = msum(d->out[0]) + msum(d->out2[1]);
   gsl_vector_view mean = gsl_vector_subvector(d->g, 0, COLS);
   if (!st) st = ndpar_colstats_ws(pw, d->x, 0, &mean.vector, NULL, NULL, NULL);
@@ -410,10 +418,17 @@ static int step_workspaces(data *d, double *s) {
 static const struct {
   const char *name;
   step_fn fn;
-} steps[] = {{"core", step_core},   {"pool", step_pool},         {"default pool", step_default_pool},
-             {"batch", step_batch}, {"preprocess", step_preprocess}, {"grad", step_grad},
-             {"ensemble", step_ensemble}, {"cv", step_cv},       {"grid", step_grid},
-             {"scalability", step_scal}, {"workspaces", step_workspaces},
+} steps[] = {{"core", step_core},
+             {"pool", step_pool},
+             {"default pool", step_default_pool},
+             {"batch", step_batch},
+             {"preprocess", step_preprocess},
+             {"grad", step_grad},
+             {"ensemble", step_ensemble},
+             {"cv", step_cv},
+             {"grid", step_grid},
+             {"scalability", step_scal},
+             {"workspaces", step_workspaces},
              {"default pool again", step_default_pool}};
 enum { NSTEPS = sizeof steps / sizeof *steps };
 
@@ -433,7 +448,9 @@ static void run_all(data *d, int reference, int *status, double (*summary)[SUMMA
   d->pool = NULL;
 }
 
-static int same(double a, double b) { return a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b)); }
+static int same(double a, double b) {
+  return a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
 
 int main(void) {
   main_thread = pthread_self();
@@ -449,7 +466,8 @@ int main(void) {
   int bad = 0;
   for (size_t i = 0; i < NSTEPS; i++)
     if (ref_status[i] != GSL_SUCCESS) {
-      fprintf(stderr, "faults: step %s failed without injection: %s\n", steps[i].name, gsl_strerror(ref_status[i]));
+      fprintf(stderr, "faults: step %s failed without injection: %s\n", steps[i].name,
+              gsl_strerror(ref_status[i]));
       bad = 1;
     }
   inject_arm();
@@ -459,19 +477,22 @@ int main(void) {
     if (status[i] == GSL_SUCCESS) {
       for (size_t k = 0; k < SUMMARY; k++)
         if (!same(got[i][k], ref[i][k])) {
-          fprintf(stderr, "faults: step %s succeeded with a wrong result (%zu: %.17g, want %.17g)\n",
+          fprintf(stderr,
+                  "faults: step %s succeeded with a wrong result (%zu: %.17g, want %.17g)\n",
                   steps[i].name, k, got[i][k], ref[i][k]);
           bad = 1;
         }
     } else if (status[i] != GSL_ENOMEM && status[i] != GSL_EFAILED) {
-      fprintf(stderr, "faults: step %s failed with %s, not GSL_ENOMEM or GSL_EFAILED\n", steps[i].name,
-              gsl_strerror(status[i]));
+      fprintf(stderr, "faults: step %s failed with %s, not GSL_ENOMEM or GSL_EFAILED\n",
+              steps[i].name, gsl_strerror(status[i]));
       bad = 1;
     } else if (errs[i] == 0 && strcmp(steps[i].name, "core") != 0) {
-      fprintf(stderr, "faults: step %s failed (%s) without GSL_ERROR\n", steps[i].name, gsl_strerror(status[i]));
+      fprintf(stderr, "faults: step %s failed (%s) without GSL_ERROR\n", steps[i].name,
+              gsl_strerror(status[i]));
       bad = 1;
     } else {
-      fprintf(stderr, "faults: step %s failed cleanly: %s\n", steps[i].name, gsl_strerror(status[i]));
+      fprintf(stderr, "faults: step %s failed cleanly: %s\n", steps[i].name,
+              gsl_strerror(status[i]));
     }
   }
   if (off_thread) bad = 1;

@@ -1,9 +1,10 @@
 /* soak: 4 application threads sharing the default pool for SOAK_SECONDS (default 20),
  * running batch inference, column statistics, deterministic gradients and plain runs whose
- * callbacks fail at random (from a random index on), while a fifth thread allocates, uses and frees pools of
- * random sizes. Every result is checked against a sequential computation, every failing
- * run must return the injected status and a failing index, and a watchdog fails
- * the soak if no thread makes progress for 60 s (a deadlock). Exit status 0: all clean. */
+ * callbacks fail at random (from a random index on), while a fifth thread allocates, uses
+ * and frees pools of random sizes. Every result is checked against a sequential
+ * computation, every failing run must return the injected status and a failing index, and
+ * a watchdog fails the soak if no thread makes progress for 60 s (a deadlock). Exit
+ * status 0: all clean. */
 #include <gsl/gsl_rng.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -66,11 +67,13 @@ static void soak_failing_run(gsl_rng *r, const char *who, ndpar_pool *pool) {
   size_t failed = 0;
   int st = ndpar_pool_run_ex(pool, n, maybe_fail, &c, &failed);
   if (c.fail_from == n) {
-    if (st != GSL_SUCCESS || failed != n || atomic_load(&c.done) != n) fail_soak(who, "a clean run failed or lost tasks");
+    if (st != GSL_SUCCESS || failed != n || atomic_load(&c.done) != n)
+      fail_soak(who, "a clean run failed or lost tasks");
   } else {
     atomic_fetch_add(&failures_injected, 1);
     /* The first failure stops new tasks: the one reported is a failing one that ran. */
-    if (st != GSL_EDOM || failed < c.fail_from || failed >= n) fail_soak(who, "a failing run did not report a failing task");
+    if (st != GSL_EDOM || failed < c.fail_from || failed >= n)
+      fail_soak(who, "a failing run did not report a failing task");
   }
 }
 
@@ -81,9 +84,11 @@ static void soak_batch(gsl_rng *r, const char *who, ndpar_pool *pool) {
     size_t rows = 1 + gsl_rng_uniform_int(r, 200);
     x[i] = gsl_matrix_alloc(rows, 2);
     y[i] = gsl_matrix_alloc(rows, 1);
-    for (size_t k = 0; k < rows; k++) gsl_matrix_set(x[i], k, 0, gsl_rng_uniform(r)), gsl_matrix_set(x[i], k, 1, 0);
+    for (size_t k = 0; k < rows; k++)
+      gsl_matrix_set(x[i], k, 0, gsl_rng_uniform(r)), gsl_matrix_set(x[i], k, 1, 0);
   }
-  if (ndpar_batch_infer(pool, (const gsl_matrix *const *)x, y, n, predict_double, NULL) != GSL_SUCCESS)
+  if (ndpar_batch_infer(pool, (const gsl_matrix *const *)x, y, n, predict_double, NULL) !=
+      GSL_SUCCESS)
     fail_soak(who, "batch inference failed");
   for (size_t i = 0; i < n; i++) {
     for (size_t k = 0; k < x[i]->size1; k++)
@@ -102,14 +107,16 @@ static void soak_colstats(gsl_rng *r, const char *who, ndpar_pool *pool) {
   for (size_t i = 0; i < rows; i++)
     for (size_t j = 0; j < cols; j++) gsl_matrix_set(x, i, j, (double)((i * 7 + j) % 11));
   gsl_vector *mn = gsl_vector_alloc(cols), *mx = gsl_vector_alloc(cols);
-  if (ndpar_colstats(pool, x, 0, NULL, NULL, mn, mx) != GSL_SUCCESS) fail_soak(who, "colstats failed");
+  if (ndpar_colstats(pool, x, 0, NULL, NULL, mn, mx) != GSL_SUCCESS)
+    fail_soak(who, "colstats failed");
   for (size_t j = 0; j < cols; j++) {
     double lo = 1e300, hi = -1e300;
     for (size_t i = 0; i < rows; i++) {
       double v = gsl_matrix_get(x, i, j);
       lo = v < lo ? v : lo, hi = v > hi ? v : hi;
     }
-    if (gsl_vector_get(mn, j) != lo || gsl_vector_get(mx, j) != hi) fail_soak(who, "colstats min/max wrong");
+    if (gsl_vector_get(mn, j) != lo || gsl_vector_get(mx, j) != hi)
+      fail_soak(who, "colstats min/max wrong");
   }
   gsl_matrix_free(x);
   gsl_vector_free(mn);
@@ -125,16 +132,19 @@ static void soak_grad(gsl_rng *r, const char *who, ndpar_pool *pool, ndpar_pool 
     size_t rows = 1 + gsl_rng_uniform_int(r, 30);
     x[i] = gsl_matrix_alloc(rows, 1);
     y[i] = gsl_vector_alloc(rows);
-    for (size_t k = 0; k < rows; k++) gsl_matrix_set(x[i], k, 0, gsl_rng_uniform(r)), gsl_vector_set(y[i], k, gsl_rng_uniform(r));
+    for (size_t k = 0; k < rows; k++)
+      gsl_matrix_set(x[i], k, 0, gsl_rng_uniform(r)), gsl_vector_set(y[i], k, gsl_rng_uniform(r));
   }
   gsl_vector *g = gsl_vector_alloc(3), *g1 = gsl_vector_alloc(3);
   double l, l1;
-  int a = ndpar_grad_compute(pool, (const gsl_matrix *const *)x, (const gsl_vector *const *)y, n, grad_fn, NULL,
-                             NDPAR_REDUCE_DETERMINISTIC, g, &l);
-  int b = ndpar_grad_compute(one, (const gsl_matrix *const *)x, (const gsl_vector *const *)y, n, grad_fn, NULL,
-                             NDPAR_REDUCE_DETERMINISTIC, g1, &l1);
-  if (a || b) fail_soak(who, "grad_compute failed");
-  else if (l != l1 || memcmp(g->data, g1->data, 3 * sizeof(double)) != 0) fail_soak(who, "deterministic gradient differs");
+  int a = ndpar_grad_compute(pool, (const gsl_matrix *const *)x, (const gsl_vector *const *)y, n,
+                             grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC, g, &l);
+  int b = ndpar_grad_compute(one, (const gsl_matrix *const *)x, (const gsl_vector *const *)y, n,
+                             grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC, g1, &l1);
+  if (a || b)
+    fail_soak(who, "grad_compute failed");
+  else if (l != l1 || memcmp(g->data, g1->data, 3 * sizeof(double)) != 0)
+    fail_soak(who, "deterministic gradient differs");
   for (size_t i = 0; i < n; i++) gsl_matrix_free(x[i]), gsl_vector_free(y[i]);
   free(x);
   free(y);
@@ -216,8 +226,11 @@ int main(void) {
   atomic_store(&stop, 1);
   for (size_t i = 0; i <= APP_THREADS; i++) pthread_join(t[i], NULL);
   size_t bad = atomic_load(&errors);
-  printf("soak: %.0f s, %d application threads on the default pool: %zu runs (%zu with injected failures), "
-         "%zu pool alloc/free cycles; %zu errors\n", seconds, APP_THREADS, atomic_load(&runs),
-         atomic_load(&failures_injected), atomic_load(&pool_cycles), bad);
+  printf(
+      "soak: %.0f s, %d application threads on the default pool: %zu runs (%zu with injected "
+      "failures), "
+      "%zu pool alloc/free cycles; %zu errors\n",
+      seconds, APP_THREADS, atomic_load(&runs), atomic_load(&failures_injected),
+      atomic_load(&pool_cycles), bad);
   return bad ? 1 : 0;
 }
