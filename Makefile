@@ -274,16 +274,17 @@ soak: $(SOAK_BIN)
 	@SOAK_SECONDS=$(SOAK_SECONDS) tools/run-tests.sh $(SOAK_BIN)
 
 # ---------------------------------------------------------------- fuzzing
-# libFuzzer targets (tests/fuzz/fuzz_<target>.c): the code under test is compiled by clang
+# libFuzzer targets (tests/fuzz/fuzz_<target>.c: the io module's CSV reader, scalebench's
+# argument parser and baseline reader): the code under test is compiled by clang
 # with coverage, ASan and UBSan; the rest of the program comes from the plain build.
 # make fuzz: FUZZ_SECONDS (default 600) per target, new inputs merged into the corpus
 # under tests/fuzz/corpus/<target>/; make fuzz-short: FUZZ_SECONDS=60, the tree untouched.
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -D_GNU_SOURCE -Iinclude $(REF_CFLAGS) -Itools/scalebench
+                -D_GNU_SOURCE -Iinclude -Ilib -Imodules $(REF_CFLAGS) -Itools/scalebench
 FUZZ_TARGETS := csv args baseline
-FUZZ_SRC_csv := ref/data.c
+FUZZ_SRC_csv := $(wildcard modules/io/*.c)
 FUZZ_LIB_csv := $(ALL_LIB)
 FUZZ_SRC_args := tools/scalebench/args.c tests/fuzz/usage_error.c
 FUZZ_LIB_args := $(REF_LIB) $(ALL_LIB) -lgomp
