@@ -21,6 +21,7 @@
 #include "ndpar/ndpar_ensemble.h"
 #include "ndpar/ndpar_grad.h"
 #include "ndpar/ndpar_grid.h"
+#include "ndpar/ndpar_io.h"
 #include "ndpar/ndpar_pool.h"
 #include "ndpar/ndpar_preprocess.h"
 #include "ndpar/ndpar_scalability.h"
@@ -415,6 +416,23 @@ static int step_workspaces(data *d, double *s) {
   return st;
 }
 
+/* The io module: the data written as CSV and read back (in parallel pieces). */
+static int step_io(data *d, double *s) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/ndpar-faults-%d.csv", (int)getpid());
+  int st = ndpar_csv_write(path, d->x, NULL);
+  gsl_matrix *back = NULL;
+  ndpar_csv_options opt;
+  ndpar_csv_options_init(&opt);
+  opt.header = 0;
+  opt.chunk_bytes = 256;
+  if (!st) st = ndpar_csv_read(d->pool, path, &opt, &back, NULL, NULL);
+  if (!st) s[0] = msum(back), s[1] = (double)back->size1;
+  gsl_matrix_free(back);
+  unlink(path);
+  return st;
+}
+
 static const struct {
   const char *name;
   step_fn fn;
@@ -429,6 +447,7 @@ static const struct {
              {"grid", step_grid},
              {"scalability", step_scal},
              {"workspaces", step_workspaces},
+             {"io", step_io},
              {"default pool again", step_default_pool}};
 enum { NSTEPS = sizeof steps / sizeof *steps };
 
