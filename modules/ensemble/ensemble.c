@@ -88,7 +88,7 @@ static double spread_of(const ens_ctx *c, const double *first, size_t stride, do
     if (!(c->ignore_nonfinite && !isfinite(y))) v[count++] = y;
   }
   if (count == 0) return NAN;
-  return count == 1 ? 0.0 : gsl_stats_sd(v, 1, count);
+  return count == 1 ? 0.0 : ndpar_stats_sd(v, 1, count);
 }
 
 /* Output rows [begin, end) over all batches (global row numbering by rowstart). */
