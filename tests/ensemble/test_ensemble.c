@@ -552,3 +552,11 @@ Test(ensemble, spread_of_members_at_plus_minus_1e308_is_finite) {
   }
   gsl_matrix_free(x), gsl_matrix_free(out), gsl_matrix_free(spread);
 }
+
+Test(ensemble_workspace, member_counts_whose_weights_overflow_are_refused) {
+  test_quiet_gsl_errors();
+  /* (1 << 61) + 1 weights wrap to 8 bytes, though n * m itself fits */
+  cr_assert_null(ndpar_ensemble_workspace_alloc(NULL, 1, 1, 1, ((size_t)1 << 61) + 1));
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cr_assert_eq(test_gsl_error_count(), 1);
+}
