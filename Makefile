@@ -21,9 +21,10 @@ INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch preprocess grad ensemble cv grid scalability io
+MODULES      := pool io pipeline batch preprocess grad ensemble cv grid scalability
 # What each module links below itself (besides core).
 MODDEPS_pool :=
+MODDEPS_pipeline := pool
 MODDEPS_batch := pool
 MODDEPS_grad := pool
 MODDEPS_preprocess := pool
@@ -31,10 +32,10 @@ MODDEPS_cv := pool
 MODDEPS_grid := cv pool
 MODDEPS_ensemble := pool
 MODDEPS_scalability := pool
+MODDEPS_io := pool
 # Built apart, with mpicc (the only part that needs MPI), on the modules above.
 MPI_MODULES  := mpi
 MODDEPS_mpi  := grid cv grad batch pool
-MODDEPS_io := pool
 
 SHELL        := /bin/bash
 CC           ?= cc
@@ -91,6 +92,12 @@ ifneq ($(filter check run bench bench-% test-%,$(MAKECMDGOALS)),)
 endif
 depcheck:
 	@sh tools/deps.sh $(DEPS_MODE) $(DEPS_PKGS)
+
+# What the benchmarks compare with, never needed by the library or its tests.
+BENCH_DEPS_PKGS += libtbb-dev
+.PHONY: bench-deps
+bench-deps:
+	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
 
 # ---------------------------------------------------------------- libraries
 CORE_SRC     := $(wildcard lib/*.c)
@@ -155,6 +162,7 @@ REF_CFLAGS   := -I.
 
 $(BUILD)/obj/ref/%.o: CFLAGS_ALL += $(REF_CFLAGS) -DNDPAR_BUILD_DATA_DIR='"$(CURDIR)/data"'
 $(BUILD)/obj/ref/kernels.o: CFLAGS_ALL += -fopenmp
+$(BUILD)/obj/ref/kernel_pipeline.o: CFLAGS_ALL += -fopenmp
 
 $(REF_LIB): $(REF_OBJ)
 	@mkdir -p $(@D)
@@ -162,7 +170,9 @@ $(REF_LIB): $(REF_OBJ)
 
 # ---------------------------------------------------------------- tests
 CRITERION_LIBS := -lcriterion
-TEST_MODULES := core $(MODULES) ref scalebench
+TEST_MODULES := core $(MODULES) ref scalebench badinput
+# tests/badinput calls every public function of every module: it links the whole library.
+badinput_LIB := $(ALL_LIB)
 $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common $(REF_CFLAGS)
 
 # The shared test helpers ask the pool for the core count, so every test binary links it.
@@ -206,9 +216,15 @@ $(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(
 
 tests: $(TEST_BINS)
 
+# Every public function must have a bad-input case (tests/badinput).
+.PHONY: badinput-coverage
+badinput-coverage:
+	@tools/badinput-coverage.sh
+test-badinput: badinput-coverage
+
 # Every module's tests, one binary after another; the first failure fails the target.
 # A plain build then checks the build itself (check-build).
-check: $(TEST_BINS)
+check: $(TEST_BINS) badinput-coverage
 	@set -e; for m in $(TEST_MODULES); do \
 	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
 ifeq ($(SANITIZE),)
@@ -316,6 +332,88 @@ test-mpi: $(MPI_TEST_BIN) $(MPI_EXAMPLE)
 ifeq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
 check: test-mpi
 endif
+# ---------------------------------------------------------------- fault injection
+# tests/faults: one program over every module, linked with wrappers around every
+# allocator and pthread_create (tests/faults/inject.c). make check-faults builds it with
+# ASan (LeakSanitizer included) and UBSan, and fails the N-th allocation, then the N-th
+# thread start, for every N the program reaches (tools/check-faults.sh).
+FAULTS_WRAP  := malloc calloc realloc posix_memalign aligned_alloc pthread_create \
+                gsl_matrix_alloc gsl_matrix_calloc gsl_vector_alloc gsl_vector_calloc \
+                gsl_rng_alloc gsl_permutation_alloc
+FAULTS_BIN   := $(BUILD)/tests/faults
+FAULTS_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/faults/*.c))
+
+$(FAULTS_BIN): $(FAULTS_OBJ) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) $(addprefix -Wl$(comma)--wrap=,$(FAULTS_WRAP)) -o $@ $^ $(LDLIBS_BASE)
+
+# Built with the tests (for make check-faults, under ASan+UBSan).
+tests: $(FAULTS_BIN)
+
+.PHONY: check-faults faults
+faults: $(FAULTS_BIN)
+check-faults:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined faults
+	@tools/check-faults.sh build/san-address-undefined/tests/faults \
+	  build/san-address-undefined/lib/libndpar.a $(FAULTS_WRAP)
+
+# ---------------------------------------------------------------- soak
+# tests/soak: 4 application threads on the default pool, pools allocated and freed
+# alongside, runs failing at random, for SOAK_SECONDS (make soak SANITIZE=thread in CI).
+SOAK_BIN     := $(BUILD)/tests/soak
+SOAK_SECONDS ?= 20
+
+$(SOAK_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/soak/*.c)) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+
+tests: $(SOAK_BIN)
+
+.PHONY: soak
+soak: $(SOAK_BIN)
+	@SOAK_SECONDS=$(SOAK_SECONDS) tools/run-tests.sh $(SOAK_BIN)
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (tests/fuzz/fuzz_<target>.c: the io module's CSV reader, scalebench's
+# argument parser and baseline reader): the code under test is compiled by clang
+# with coverage, ASan and UBSan; the rest of the program comes from the plain build.
+# make fuzz: FUZZ_SECONDS (default 600) per target, new inputs merged into the corpus
+# under tests/fuzz/corpus/<target>/; make fuzz-short: FUZZ_SECONDS=60, the tree untouched.
+FUZZ_PKGS    := clang libclang-rt-14-dev
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -D_GNU_SOURCE -Iinclude -Ilib -Imodules $(REF_CFLAGS) -Itools/scalebench
+FUZZ_TARGETS := csv io args baseline
+# io: one thread, three threads and the streaming reader must agree on every input.
+FUZZ_SRC_io  := $(wildcard modules/io/*.c)
+FUZZ_LIB_io  := $(ALL_LIB)
+FUZZ_SRC_csv := $(wildcard modules/io/*.c)
+FUZZ_LIB_csv := $(ALL_LIB)
+FUZZ_SRC_args := tools/scalebench/args.c tests/fuzz/usage_error.c
+FUZZ_LIB_args := $(REF_LIB) $(ALL_LIB) -lgomp
+FUZZ_SRC_baseline := tools/scalebench/output.c tests/fuzz/usage_error.c
+FUZZ_LIB_baseline := $(ALL_LIB)
+# The reader ends a bad baseline with an exit; the target jumps back instead and frees
+# what the reader held (tests/fuzz/fuzz_baseline.c keeps the list).
+FUZZ_DEFS_baseline := -Dmalloc=fuzz_malloc -Drealloc=fuzz_realloc -Dfree=fuzz_free
+FUZZ_SECONDS ?= 600
+
+define fuzz_rules
+$(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(filter %.a,$(FUZZ_LIB_$(1))) | fuzz-deps
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS_$(1)) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIB_$(1)) $(LDLIBS_BASE)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
+FUZZ_BINS    := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
+
+.PHONY: fuzz fuzz-short fuzz-deps fuzzers
+fuzz-deps:
+	@sh tools/deps.sh --install $(FUZZ_PKGS)
+fuzzers: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	@tools/fuzz.sh $(FUZZ_SECONDS) merge $(BUILD)/fuzz $(FUZZ_TARGETS)
+fuzz-short: $(FUZZ_BINS)
+	@tools/fuzz.sh 60 keep $(BUILD)/fuzz $(FUZZ_TARGETS)
 
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run: bench/<name>/
@@ -337,15 +435,26 @@ bench-$(1): $$($(1)_BENCH_BIN)
 endef
 $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
 
+# bench_pipeline also drives its stages with oneTBB's parallel_pipeline, where Debian's
+# libtbb-dev is installed (make bench-deps); without the header it builds without TBB and
+# says so when it runs. The C++ is linked by path (libtbb, libstdc++) so that the shared
+# bench link line stays C.
+TBB_HEADER   := $(wildcard /usr/include/oneapi/tbb/parallel_pipeline.h)
+ifneq ($(TBB_HEADER),)
+CXX          ?= g++
+PIPELINE_TBB_OBJ := $(BUILD)/obj/bench/pipeline/tbb_pipeline.o
+$(PIPELINE_TBB_OBJ): bench/pipeline/tbb_pipeline.cpp bench/pipeline/tbb_pipeline.h $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(CFLAGS_SAN) -c $< -o $@
+$(pipeline_BENCH_BIN): $(PIPELINE_TBB_OBJ) $(firstword $(wildcard /usr/lib/*/libtbb.so /usr/lib/libtbb.so)) \
+                       $(shell $(CXX) -print-file-name=libstdc++.so)
+endif
+
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
 
-# What the benchmarks compare against, installed only on request (never by make deps: the
-# library and its tests do not need them): pandas for bench_io.
+# pandas for bench_io (make bench-deps, above).
 BENCH_DEPS_PKGS += python3-pandas
-.PHONY: bench-deps
-bench-deps:
-	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
 
 BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
@@ -402,19 +511,17 @@ check-io-examples: $(IO_EXAMPLES)
 	@set -e; for e in $(IO_EXAMPLES); do echo "== $$e"; $$e; done
 check: check-io-examples
 
-# ---------------------------------------------------------------- fuzzing the CSV reader
-# make fuzz-io: libFuzzer (clang) on the io module for FUZZ_SECONDS (default 60): one thread,
-# three threads and streaming must agree on every input (tests/fuzz/fuzz_io.c). Not part of
-# make check; installs clang and its fuzzer runtime first.
-FUZZ_SECONDS ?= 60
-.PHONY: fuzz-io
-fuzz-io:
-	@sh tools/deps.sh --install clang libclang-rt-14-dev
-	@mkdir -p $(BUILD)/fuzz/corpus-io
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Imodules \
-	  -o $(BUILD)/fuzz/fuzz_io tests/fuzz/fuzz_io.c modules/io/*.c modules/pool/*.c lib/*.c $(LDLIBS_BASE)
-	printf '\000a,b\n1,2\n"3","4"\n' > $(BUILD)/fuzz/corpus-io/seed
-	$(BUILD)/fuzz/fuzz_io -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-io
+# The pipeline examples (docs/pipeline.md's code) run in make check, at small sizes; the
+# page's code blocks must be parts of them (tools/check-doc-blocks.sh).
+PIPELINE_EXAMPLES := pipeline_basics pipeline_io stream_forecast
+EXAMPLE_ARGS_pipeline_basics := 500
+EXAMPLE_ARGS_pipeline_io := 20000
+EXAMPLE_ARGS_stream_forecast := 2
+.PHONY: check-examples-pipeline
+check-examples-pipeline: $(PIPELINE_EXAMPLES:%=$(BUILD)/examples/%)
+	@tools/check-doc-blocks.sh docs/pipeline.md
+	$(foreach e,$(PIPELINE_EXAMPLES),$(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) && ) true
+check: check-examples-pipeline
 
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))

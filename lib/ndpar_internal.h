@@ -78,23 +78,6 @@ static inline size_t ndpar_blocks_batch_of(const ndpar_blocks *b, size_t g, size
 /* Reseeds a stream set: ndpar_streams_at then derives its streams from `seed`. */
 void ndpar_streams_reseed(ndpar_streams *s, unsigned long seed);
 
-/* ---- Reproducible sums (lib/reprosum.c) -----------------------------------------------
- * An accumulator whose value does not depend on the order of its additions and merges:
- * sums bit-identical for any number of threads and processes (binned summation after
- * Demmel and Nguyen, as in ReproBLAS). Seven doubles, so an array of them can travel in
- * MPI messages as doubles. Error below n * max|x| * 2^-79; Inf and NaN as IEEE sums. */
-typedef struct {
-  double index;            /* the highest bin reached; -1 empty, -2 an Inf or NaN seen */
-  double prim[3], carry[3]; /* per fold: the bin sum and its carries */
-} ndpar_rsum;
-
-void ndpar_rsum_init(ndpar_rsum *s, size_t n);              /* n empty accumulators */
-void ndpar_rsum_add(ndpar_rsum *s, double x);
-void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n); /* s[i] += w x[i] */
-void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from);  /* exact: into += from */
-void ndpar_rsum_merge_n(ndpar_rsum *into, const ndpar_rsum *from, size_t n);
-double ndpar_rsum_value(const ndpar_rsum *s);               /* the sum, rounded once per bin */
-
 /* Overflow-checked size arithmetic: *out = a * b (or a + b, or a * b * c) and 1, or 0 when
  * the exact result does not fit a size_t (then *out is unspecified). Every size product
  * and sum computed from caller-given counts goes through these. */
@@ -114,6 +97,32 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
  * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs
  * is 0 or not finite. */
 int ndpar_pow2_exponent(double max_abs);
+/* The sample standard deviation (divisor n - 1, n >= 2) of v[0], v[stride], ... about `mean`,
+ * as gsl_stats_sd_m, and bit-identical to it unless the largest |v| exceeds 2^500: then its
+ * squares would overflow, and the values are first scaled by a power of two (so a finite sd
+ * stays finite, e.g. about 1.15e308 for data of +-1e308). ndpar_stats_sd about the mean. */
+double ndpar_stats_sd_m(const double *v, size_t stride, size_t n, double mean);
+double ndpar_stats_sd(const double *v, size_t stride, size_t n);
+/* The population sd (divisor n, numpy's std with ddof = 0; 0 for n = 1) of the same values:
+ * ndpar_stats_sd scaled by sqrt((n - 1) / n), so as finite as it (within 2 ulps of the
+ * direct formula). */
+double ndpar_stats_sd_pop(const double *v, size_t stride, size_t n);
+/* ---- Reproducible sums (lib/reprosum.c) -----------------------------------------------
+ * An accumulator whose value does not depend on the order of its additions and merges:
+ * sums bit-identical for any number of threads and processes (binned summation after
+ * Demmel and Nguyen, as in ReproBLAS). Seven doubles, so an array of them can travel in
+ * MPI messages as doubles. Error below n * max|x| * 2^-79; Inf and NaN as IEEE sums. */
+typedef struct {
+  double index;            /* the highest bin reached; -1 empty, -2 an Inf or NaN seen */
+  double prim[3], carry[3]; /* per fold: the bin sum and its carries */
+} ndpar_rsum;
+
+void ndpar_rsum_init(ndpar_rsum *s, size_t n);              /* n empty accumulators */
+void ndpar_rsum_add(ndpar_rsum *s, double x);
+void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n); /* s[i] += w x[i] */
+void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from);  /* exact: into += from */
+void ndpar_rsum_merge_n(ndpar_rsum *into, const ndpar_rsum *from, size_t n);
+double ndpar_rsum_value(const ndpar_rsum *s);               /* the sum, rounded once per bin */
 
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)

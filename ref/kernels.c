@@ -586,6 +586,10 @@ const wl_kernel wl_kernels[] = {
      cvk_ndpar, cvk_omp, cv_describe},
     {"grid", "grid search: 4 learning rates x 5 folds in one flat run", grid_setup, cv_teardown,
      grid_seq, grid_ndpar, grid_omp, cv_describe},
+    {"pipeline", "streaming forecast: 512 MB of CSV parsed, scaled, inferred, written in order\n"
+     "                                (on request: not in all; --batches N: N MB)",
+     wl_pipeline_setup, wl_pipeline_teardown, wl_pipeline_seq, wl_pipeline_ndpar, wl_pipeline_omp,
+     wl_pipeline_describe},
     {0},
 };
 
@@ -594,3 +598,5 @@ const wl_kernel *wl_kernel_find(const char *name) {
     if (strcmp(k->name, name) == 0) return k;
   return NULL;
 }
+
+int wl_kernel_on_request(const wl_kernel *k) { return strcmp(k->name, "pipeline") == 0; }

@@ -58,6 +58,9 @@ void wl_standardize(gsl_vector *v);
 int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_matrix **x,
                        gsl_matrix **y, char *err, size_t errlen);
 const char *wl_data_dir(const char *data_dir);
+/* The bundled Seattle temperature series as it is in the file (not standardised), into a new
+ * vector. Same errors as wl_default_windows. */
+int wl_series(const char *data_dir, gsl_vector **series, char *err, size_t errlen);
 
 /* ---- gradients and training ---- */
 

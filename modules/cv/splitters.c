@@ -30,6 +30,13 @@ static int folds_from_labels(ndpar_folds *f, size_t first, const size_t *label, 
   return status;
 }
 
+/* n samples' working arrays (at most 16 bytes a sample) have a representable size. */
+static int check_samples(size_t n, const char *who) {
+  size_t bytes;
+  if (!ndpar_size_mul(n, 16, &bytes)) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: n = %zu samples overflow a size_t", who, n);
+  return GSL_SUCCESS;
+}
+
 /* The labels and the folds of k folds over n samples, NULL (reported) if out of memory. */
 static int alloc_work(size_t n, size_t k, const char *who, size_t **label, ndpar_folds **f) {
   *label = malloc(n * sizeof **label);
@@ -54,6 +61,7 @@ ndpar_folds *ndpar_folds_repeated_kfold(size_t n, size_t k, size_t repeats, unsi
   NDPAR_REQUIRE_NULL(k >= 2, "folds_repeated_kfold: k must be at least 2", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(k <= n, "folds_repeated_kfold: k is larger than n (a fold would be empty)", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(repeats > 0, "folds_repeated_kfold: repeats must be positive", GSL_EINVAL);
+  if (check_samples(n, who)) return NULL;
   size_t nfolds;
   if (!ndpar_size_mul(k, repeats, &nfolds)) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %zu repeats of %zu folds overflow", who, repeats, k);
   size_t *label, *order = malloc(n * sizeof *order);
@@ -128,6 +136,7 @@ ndpar_folds *ndpar_folds_stratified(const int *y, size_t n, size_t k, int shuffl
   NDPAR_REQUIRE_NULL(y != NULL, "folds_stratified: y is NULL", GSL_EFAULT);
   NDPAR_REQUIRE_NULL(k >= 2, "folds_stratified: k must be at least 2", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(k <= n, "folds_stratified: k is larger than n (a fold would be empty)", GSL_EINVAL);
+  if (check_samples(n, who)) return NULL;
   size_t *label, *code = malloc(n * sizeof *code), *count = calloc(n, sizeof *count);
   size_t *slot = malloc(n * sizeof *slot);
   ndpar_folds *f = NULL;
@@ -192,6 +201,7 @@ ndpar_folds *ndpar_folds_group(const int *groups, size_t n, size_t k) {
   NDPAR_REQUIRE_NULL(groups != NULL, "folds_group: groups is NULL", GSL_EFAULT);
   NDPAR_REQUIRE_NULL(k >= 2, "folds_group: k must be at least 2", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(k <= n, "folds_group: k is larger than n (a fold would be empty)", GSL_EINVAL);
+  if (check_samples(n, who)) return NULL;
   size_t *label, *code = malloc(n * sizeof *code), *fold_of = malloc(n * sizeof *fold_of);
   group_size *size = calloc(n, sizeof *size);
   size_t *weight = calloc(k, sizeof *weight);
@@ -229,6 +239,7 @@ ndpar_folds *ndpar_folds_shuffle_split(size_t n, size_t splits, size_t nval, siz
   NDPAR_REQUIRE_NULL(splits > 0, "folds_shuffle_split: splits must be positive", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(nval > 0, "folds_shuffle_split: nval must be positive", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(nval < n, "folds_shuffle_split: nval leaves no training samples", GSL_EINVAL);
+  if (check_samples(n, who)) return NULL;
   if (ntrain == 0) ntrain = n - nval;
   if (ntrain > n - nval)
     NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: nval %zu + ntrain %zu exceed n = %zu", who, nval, ntrain, n);

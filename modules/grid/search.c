@@ -59,14 +59,15 @@ void grid_result_extras_free(ndpar_grid_result *r) {
 ndpar_grid_result *ndpar_grid_result_alloc_est(size_t candidates, size_t folds, size_t nscores,
                                                int train) {
   NDPAR_REQUIRE_NULL(nscores > 0, "grid_result_alloc_est: nscores must be positive", GSL_EINVAL);
+  size_t cols, bytes;
+  NDPAR_REQUIRE_NULL(ndpar_size_mul(folds, nscores, &cols) && ndpar_size_mul3(candidates, cols, sizeof(double), &bytes),
+                     "grid_result_alloc_est: candidates x folds x nscores scores overflow a size_t", GSL_EINVAL);
   ndpar_grid_result *r = ndpar_grid_result_alloc(candidates, folds);
   if (r == NULL || (nscores == 1 && !train)) return r;
   grid_result_extras_free(r); /* the fit-and-score form's, replaced */
   memset(&r->nscores, 0, sizeof *r - offsetof(ndpar_grid_result, nscores));
-  int status = grid_result_extras_alloc(r, nscores, train);
-  if (status) {
+  if (grid_result_extras_alloc(r, nscores, train)) {
     ndpar_grid_result_free(r);
-    if (status == GSL_EINVAL) GSL_ERROR_NULL("grid_result_alloc_est: the scores' size overflows", GSL_EINVAL);
     GSL_ERROR_NULL("grid_result_alloc_est: out of memory", GSL_ENOMEM);
   }
   return r;
@@ -79,7 +80,8 @@ size_t grid_record_width(size_t nscores, int train, int timed) {
 }
 
 /* Mean and sd over the k folds of the values at stride `width` from v: NaN if any is; the
- * sd with divisor k - 1 (0 for one fold) or k (population). */
+ * sd with divisor k - 1 (0 for one fold) or k (population), finite where the true one is
+ * (ndpar_stats_sd: bit-identical to gsl_stats_sd below 2^500). */
 static void fold_stats(const double *v, size_t width, size_t k, int population, double *mean,
                        double *sd) {
   int any_nan = 0;
@@ -89,8 +91,8 @@ static void fold_stats(const double *v, size_t width, size_t k, int population, 
     return;
   }
   *mean = gsl_stats_mean(v, width, k);
-  if (population) *sd = gsl_stats_sd_with_fixed_mean(v, width, k, *mean);
-  else *sd = k > 1 ? gsl_stats_sd(v, width, k) : 0.0;
+  if (population) *sd = ndpar_stats_sd_pop(v, width, k);
+  else *sd = k > 1 ? ndpar_stats_sd(v, width, k) : 0.0;
 }
 
 typedef struct {
@@ -364,7 +366,10 @@ int ndpar_grid_search_est(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *
   NDPAR_REQUIRE(g != NULL, "grid_search_est: g is NULL", GSL_EFAULT);
   size_t n = ndpar_grid_size(g), naxes = ndpar_grid_naxes(g);
   NDPAR_REQUIRE(n > 0, "grid_search_est: the grid is empty (no axes)", GSL_EINVAL);
-  double *params = malloc(n * naxes * sizeof *params);
+  size_t bytes;
+  NDPAR_REQUIRE(ndpar_size_mul3(n, naxes, sizeof(double), &bytes),
+                "grid_search_est: the grid's parameter table overflows a size_t", GSL_EINVAL);
+  double *params = malloc(bytes);
   if (params == NULL) GSL_ERROR("grid_search_est: out of memory", GSL_ENOMEM);
   for (size_t i = 0; i < n; i++) ndpar_grid_candidate(g, i, params + i * naxes);
   search_call s = {.who = "grid_search_est", .pool = p, .base = (const char *)params,
