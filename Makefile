@@ -211,6 +211,7 @@ endif
 check-build: all
 	@tools/check-layering.sh
 	@tools/check-headers.sh
+	@tools/check-umbrella.sh $(CC)
 	@tools/check-exports.sh $(SO_FILE)
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
 	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
