@@ -111,6 +111,17 @@ NDPAR_API gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t in
  * stream depends on the pair alone, not on how many pairs there are. */
 NDPAR_API gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
 
+/* ---- Messages -----------------------------------------------------------------------
+ * The library writes nothing on its own. What it would say (an ignored NDPAR_* variable,
+ * workers left unpinned) goes to the log handler if one is set, else to stderr if the
+ * environment has NDPAR_VERBOSE=1, else nowhere; the state itself stays queryable
+ * (ndpar_pool_binding, ndpar_pool_threads). The message has no trailing newline. */
+typedef void (*ndpar_log_fn)(const char *message, void *ctx);
+
+/* Sets the log handler (fn NULL: back to the default above). Safe from any thread; the
+ * handler may be called from any thread, one call at a time. */
+NDPAR_API void ndpar_set_log_handler(ndpar_log_fn fn, void *ctx);
+
 /* ---- Timer -------------------------------------------------------------------------- */
 /* Seconds on a monotonic clock (CLOCK_MONOTONIC): for intervals only. */
 NDPAR_API double ndpar_time_now(void);

@@ -303,6 +303,26 @@ static void print_operations(const sb_result *r, size_t n, int openmp) {
                      "OpenMP/ndpar > 1: ndpar is faster\n");
 }
 
+/* "pinned" only if the workers really are: a pool at the largest thread count asked for,
+ * with the binding asked for, tells (more threads than cores, or a refused binding, leave
+ * them unpinned). */
+static const char *binding_in_effect(const options *o) {
+  size_t most = 1;
+  for (size_t i = 0; i < o->nthreads; i++)
+    if (o->threads[i] > most) most = o->threads[i];
+  ndpar_pool_config pc;
+  ndpar_pool_config_init(&pc);
+  pc.threads = most;
+  pc.bind = o->scal.bind;
+  ndpar_pool *pool = ndpar_pool_alloc(&pc);
+  const char *what = pool && ndpar_pool_binding(pool) == NDPAR_BIND_CORES ? "pinned"
+                     : most > ndpar_physical_cores() && o->scal.bind == NDPAR_BIND_CORES
+                         ? "unpinned (more threads than cores)"
+                         : "unpinned";
+  ndpar_pool_free(pool);
+  return what;
+}
+
 int main(int argc, char **argv) {
   options o;
   parse_args(argc, argv, &o);
@@ -310,7 +330,7 @@ int main(int argc, char **argv) {
   gsl_set_error_handler_off(); /* errors come back as codes and are reported here */
   if (!o.quiet)
     printf("scalebench %s: %zu physical cores, workers %s; %zu warm-up and %zu timed runs per point\n",
-           NDPAR_VERSION, ndpar_physical_cores(), o.scal.bind == NDPAR_BIND_CORES ? "pinned" : "unpinned",
+           NDPAR_VERSION, ndpar_physical_cores(), binding_in_effect(&o),
            o.scal.warmup, o.scal.repeats);
   sb_result *res = calloc(o.nkernels, sizeof *res);
   int failed = 0;
