@@ -109,6 +109,11 @@ NDPAR_API int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in,
                                    gsl_matrix *const *out, size_t n, ndpar_predict_fn f, void *ctx,
                                    size_t *failed);
 
+/* Arrays as users hold them (gsl_matrix *x[n]) without a cast: see ndpar_core.h. */
+#ifdef NDPAR_GENERIC_ARRAYS
+#define ndpar_preprocess_map(p, in, ...) (ndpar_preprocess_map)((p), NDPAR_MATRICES(in), __VA_ARGS__)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -564,7 +564,7 @@ int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_c
   return ndpar_preprocess_ex(p, chunks, n, f, ctx, NULL);
 }
 
-int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in, gsl_matrix *const *out,
+int (ndpar_preprocess_map)(ndpar_pool *p, const gsl_matrix *const *in, gsl_matrix *const *out,
                          size_t n, ndpar_predict_fn f, void *ctx, size_t *failed) {
   NDPAR_REQUIRE(f != NULL, "preprocess_map: f is NULL", GSL_EFAULT);
   if (n == 0) { /* a no-op, whatever the arrays */
