@@ -18,6 +18,7 @@ DESTDIR      ?=
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/ndpar
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
 MODULES      := pool batch preprocess grad ensemble cv grid scalability
@@ -63,7 +64,7 @@ endif
 TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
-        depcheck check-build $(addprefix test-,core $(MODULES) ref scalebench) \
+        depcheck check-build check-examples $(addprefix test-,core $(MODULES) ref scalebench) \
         $(addprefix bench-,$(MODULES))
 
 all: libs tests benches examples tools
@@ -208,7 +209,7 @@ endif
 # top and guards closing at the end (tools/check-headers.sh), that libndpar.so exports only
 # ndpar_ names (tools/check-exports.sh), and that a public header's change rebuilds every
 # object that includes it (tools/check-rebuild.sh, on the built tree).
-check-build: all
+check-build: all check-examples
 	@tools/check-layering.sh
 	@tools/check-headers.sh
 	@tools/check-umbrella.sh $(CC)
@@ -217,6 +218,13 @@ check-build: all
 	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
 	  || { echo "check-build: make all would install packages" >&2; exit 1; }
 	@echo "check-build: ok (make all only checks for packages, never installs)"
+
+# Every example that needs only the library, built as a user builds it: against a staged
+# install's headers and archive, with -Werror (tools/check-examples.sh), and run.
+STAGE        := $(BUILD)/stage
+check-examples: all
+	@$(MAKE) --no-print-directory install DESTDIR=$(abspath $(STAGE)) PREFIX=/usr >/dev/null
+	@tools/check-examples.sh $(abspath $(STAGE))/usr $(BUILD) $(CC)
 
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run: bench/<name>/
@@ -285,6 +293,8 @@ run: $(SCALEBENCH)
 	$(SCALEBENCH) $(RUN_ARGS)
 
 # ---------------------------------------------------------------- install
+# The examples a user can build from the installed library alone (not the ref/ ones).
+USER_EXAMPLES = $(shell grep -L '"ref/' examples/*.c)
 PC_FILES     := $(BUILD)/pkgconfig/ndpar.pc $(foreach m,core $(MODULES),$(BUILD)/pkgconfig/ndpar-$(m).pc)
 
 $(BUILD)/pkgconfig/ndpar.pc: Makefile
@@ -317,9 +327,12 @@ install: libs tools $(PC_FILES)
 	ln -sf libndpar.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libndpar.so
 	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(USER_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 
 uninstall:
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
 

@@ -1,0 +1,35 @@
+#!/bin/bash
+# Builds every example that uses only the installed library (examples/*.c not including
+# "ref/") as a user would: against the headers and archive of a staged install, with
+# -Wall -Wextra -Wpedantic -Werror, and -Werror=incompatible-pointer-types (what GCC 14
+# makes an error; gcc-14 itself is used too when installed), then runs each. A control
+# checks that the cast-free array idiom is what makes examples/batch_arrays.c compile:
+# calling the function itself, bypassing its macro, must fail.
+# Usage: tools/check-examples.sh STAGE_PREFIX BUILD_DIR [CC]
+set -u
+cd "$(dirname "$0")/.."
+stage=$1 out=$2/examples-installed cc=${3:-cc}
+inc=$stage/include lib=$stage/lib
+mkdir -p "$out"
+compilers=("$cc")
+command -v gcc-14 >/dev/null 2>&1 && compilers+=(gcc-14)
+flags=(-std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Werror=incompatible-pointer-types -I"$inc")
+libs=("$lib/libndpar.a" -lgsl -lgslcblas -lhwloc -lm -pthread)
+bad=0 n=0
+for src in examples/*.c; do
+  grep -q '"ref/' "$src" && continue
+  name=$(basename "$src" .c)
+  for c in "${compilers[@]}"; do
+    "$c" "${flags[@]}" "$src" -o "$out/$name" "${libs[@]}" \
+      || { echo "check-examples: $src does not build with $c against the installed headers" >&2; bad=1; continue 2; }
+  done
+  ( cd "$out" && NDPAR_NUM_THREADS=${NDPAR_NUM_THREADS:-} "./$name" ) >"$out/$name.out" 2>&1 \
+    || { echo "check-examples: $name failed:" >&2; cat "$out/$name.out" >&2; bad=1; continue; }
+  n=$((n + 1))
+done
+sed 's/ndpar_batch_infer(NULL/(ndpar_batch_infer)(NULL/' examples/batch_arrays.c >"$out/control.c"
+if "$cc" "${flags[@]}" -c "$out/control.c" -o "$out/control.o" 2>/dev/null; then
+  echo "check-examples: the control compiled: the cast-free test could not fail" >&2; bad=1
+fi
+[ "$bad" = 0 ] && echo "check-examples: ok ($n examples built against the installed headers with -Werror, and run)"
+exit "$bad"
