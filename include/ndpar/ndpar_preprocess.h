@@ -58,7 +58,9 @@ NDPAR_API int ndpar_colstats_ws(ndpar_preprocess_workspace *w, const gsl_matrix 
 typedef enum {
   NDPAR_SCALE_STANDARD, /* (x - mean) / sd */
   NDPAR_SCALE_MINMAX,   /* (x - min) / (max - min): [0, 1] */
-  NDPAR_SCALE_MINMAX1,  /* 2 (x - min) / (max - min) - 1: [-1, 1] */
+  NDPAR_SCALE_MINMAX1,  /* [-1, 1] as scikit-learn's MinMaxScaler(feature_range=(-1, 1)):
+                         * x * scale_ + min_ (scale_ = 2 / (max - min), min_ = -1 - min *
+                         * scale_), with min and max mapped exactly to -1 and 1 (and back) */
   NDPAR_SCALE_ROBUST,   /* (x - median) / (q75 - q25) */
   NDPAR_SCALE_MAXABS    /* x / max |x|: [-1, 1], sparsity kept */
 } ndpar_scale_kind;

@@ -343,7 +343,13 @@ struct ndpar_scaler {
   int flags, fitted;
   gsl_vector *center, *scale;
   double *inv_scale;
+  /* MINMAX1 only, per column: scikit-learn's y = x * mul + add (mul = 2 / (max - min),
+   * add = -1 - min * mul), and the ends lo, hi mapped exactly to elo, ehi (-1 and 1; 0 and 0
+   * for a constant column). */
+  double *mm;
 };
+
+enum { MM_LO, MM_HI, MM_MUL, MM_ADD, MM_ELO, MM_EHI, MM_FIELDS };
 
 ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
   NDPAR_REQUIRE_NULL(cols > 0, "scaler_alloc: cols must be positive", GSL_EINVAL);
@@ -356,8 +362,10 @@ ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
     s->center = gsl_vector_calloc(cols);
     s->scale = gsl_vector_calloc(cols);
     s->inv_scale = calloc(cols, sizeof *s->inv_scale);
+    s->mm = cols <= SIZE_MAX / MM_FIELDS / sizeof(double) ? calloc(cols * MM_FIELDS, sizeof(double))
+                                                            : NULL;
   }
-  if (!s || !s->center || !s->scale || !s->inv_scale) {
+  if (!s || !s->center || !s->scale || !s->inv_scale || !s->mm) {
     ndpar_scaler_free(s);
     GSL_ERROR_NULL("scaler_alloc: out of memory", GSL_ENOMEM);
   }
@@ -369,6 +377,7 @@ void ndpar_scaler_free(ndpar_scaler *s) {
   gsl_vector_free(s->center);
   gsl_vector_free(s->scale);
   free(s->inv_scale);
+  free(s->mm);
   free(s);
 }
 
@@ -418,8 +427,22 @@ static int robust_task(const ndpar_task *t, void *vc) {
 }
 
 /* center and scale from the moments, for every kind but robust. */
+/* MINMAX1 as scikit-learn's MinMaxScaler(feature_range=(-1, 1)) computes it, with the ends
+ * exact: its x * scale_ + min_ leaves the column's min and max a few ulps off -1 and 1 when
+ * they are large (1e9: -0.99999998679706747). */
+static void minmax1_params(double *mm, double lo, double hi) {
+  double range = hi - lo;
+  mm[MM_LO] = lo;
+  mm[MM_HI] = hi;
+  mm[MM_MUL] = range == 0 ? 0 : 2.0 / range;
+  mm[MM_ADD] = range == 0 ? 0 : -1.0 - lo * mm[MM_MUL];
+  mm[MM_ELO] = range == 0 ? 0 : -1.0;
+  mm[MM_EHI] = range == 0 ? 0 : 1.0;
+}
+
 static void params_from_moments(ndpar_scaler *s, const moments *m) {
   for (size_t j = 0; j < s->cols; j++) {
+    if (s->kind == NDPAR_SCALE_MINMAX1) minmax1_params(s->mm + j * MM_FIELDS, m[j].min, m[j].max);
     double center = 0, scale = 1, n = m[j].n;
     switch (s->kind) {
       case NDPAR_SCALE_STANDARD:
@@ -486,6 +509,37 @@ NDPAR_HOT static int transform_rows(size_t begin, size_t end, const ndpar_task *
   return GSL_SUCCESS;
 }
 
+NDPAR_HOT static int minmax1_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const double *mm = c->s->mm;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < c->s->cols; j++) {
+      const double *q = mm + j * MM_FIELDS;
+      double v = row[j], y = v * q[MM_MUL];
+      y += q[MM_ADD];
+      row[j] = v == q[MM_LO] ? q[MM_ELO] : v == q[MM_HI] ? q[MM_EHI] : y;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+NDPAR_HOT static int minmax1_inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const double *center = c->s->center->data, *scale = c->s->scale->data, *mm = c->s->mm;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < c->s->cols; j++) {
+      const double *q = mm + j * MM_FIELDS;
+      double y = row[j], v = y * scale[j] + center[j];
+      row[j] = y == q[MM_ELO] ? q[MM_LO] : y == q[MM_EHI] ? q[MM_HI] : v;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
 NDPAR_HOT static int inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   apply_ctx *c = vc;
@@ -510,11 +564,13 @@ static int apply(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x, ndpar_rang
 }
 
 int ndpar_scaler_transform(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x) {
-  return apply(p, s, x, transform_rows, "scaler_transform");
+  int minmax1 = s != NULL && s->kind == NDPAR_SCALE_MINMAX1;
+  return apply(p, s, x, minmax1 ? minmax1_rows : transform_rows, "scaler_transform");
 }
 
 int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x) {
-  return apply(p, s, x, inverse_rows, "scaler_inverse");
+  int minmax1 = s != NULL && s->kind == NDPAR_SCALE_MINMAX1;
+  return apply(p, s, x, minmax1 ? minmax1_inverse_rows : inverse_rows, "scaler_inverse");
 }
 
 int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const gsl_vector **scale) {
