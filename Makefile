@@ -192,7 +192,8 @@ $(cv_TEST_BIN) $(grid_TEST_BIN): $(RIDGE_OBJ)
 
 # The scalebench tests run the built tool (of the same build: sanitized builds test a
 # sanitized tool).
-$(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(SCALEBENCH))"'
+$(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(SCALEBENCH))"' \
+  -DSCALEBENCH_DATA='"$(CURDIR)/data"'
 
 tests: $(TEST_BINS)
 
@@ -288,9 +289,11 @@ tools: $(SCALEBENCH)
 $(scalebench_TEST_BIN): | $(SCALEBENCH)
 
 # The main job: scalebench on the bundled default workload (every reference workload).
-RUN_ARGS     ?= --repeat 11 --warmup 2
+# RUN_ARGS adds to the defaults (a later option wins): make run RUN_ARGS='--threads 1,2'.
+RUN_DEFAULTS := --repeat 11 --warmup 2
+RUN_ARGS     ?=
 run: $(SCALEBENCH)
-	$(SCALEBENCH) $(RUN_ARGS)
+	$(SCALEBENCH) $(RUN_DEFAULTS) $(RUN_ARGS)
 
 # ---------------------------------------------------------------- install
 # The examples a user can build from the installed library alone (not the ref/ ones).

@@ -182,6 +182,17 @@ int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fr
   return GSL_SUCCESS;
 }
 
+#define AMDAHL_MAX_RESIDUAL 0.10
+
+const char *ndpar_scal_amdahl_degenerate(double parallel_fraction, double residual) {
+  if (!(parallel_fraction < 1))
+    return "degenerate: the times fall as fast as 1/p or faster, so no serial part shows and no "
+           "maximum speedup can be predicted";
+  if (!(residual <= AMDAHL_MAX_RESIDUAL))
+    return "degenerate: the residual is above 10%, so Amdahl's law does not describe these points";
+  return NULL;
+}
+
 /* ---- writers ---- */
 
 static int stream_status(FILE *stream) {
@@ -245,14 +256,26 @@ int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
     fprintf(stream, "}%s\n", i + 1 < n ? "," : "");
   }
   fprintf(stream, "  ]");
+  /* The fit over the points within the physical cores; the others are listed as such. */
+  size_t cores = ndpar_physical_cores(), nfit = 0;
+  ndpar_scal_point *fit = calloc(n ? n : 1, sizeof *fit);
+  if (fit == NULL) GSL_ERROR("scal_write_json: out of memory", GSL_ENOMEM);
+  for (size_t i = 0; i < n; i++)
+    if (pts[i].threads <= cores) fit[nfit++] = pts[i];
   double f, smax, res;
-  if (amdahl_fit(pts, n, &f, &smax, &res)) {
-    fprintf(stream, ",\n  \"amdahl\": {");
+  if (amdahl_fit(fit, nfit, &f, &smax, &res)) {
+    const char *why = ndpar_scal_amdahl_degenerate(f, res);
+    fprintf(stream, ",\n  \"amdahl\": {\"fitted_up_to_threads\": %zu, ", cores);
     json_number(stream, "parallel_fraction", f, ", ");
     json_number(stream, "max_speedup", smax, ", ");
-    json_number(stream, "residual", res, "");
-    fprintf(stream, "}");
+    json_number(stream, "residual", res, ", ");
+    fprintf(stream, "\"degenerate\": %s}", why ? "true" : "false");
   }
+  free(fit);
+  fprintf(stream, ",\n  \"not_fitted_threads\": [");
+  for (size_t i = 0, k = 0; i < n; i++)
+    if (pts[i].threads > cores) fprintf(stream, "%s%zu", k++ ? ", " : "", pts[i].threads);
+  fprintf(stream, "]");
   fprintf(stream, "\n}\n");
   return stream_status(stream);
 }
