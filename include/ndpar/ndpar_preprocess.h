@@ -89,7 +89,7 @@ NDPAR_API int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_mat
 NDPAR_API int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center,
                                   const gsl_vector **scale);
 
-/* ---- the generic per-chunk callback (the Rust guide's parallel preprocessing) ---- */
+/* ---- the generic per-chunk callback: any preprocessing, one chunk per task ---- */
 
 /* Processes one chunk in place. Return 0 or a status that stops the run. */
 typedef int (*ndpar_chunk_fn)(gsl_matrix *chunk, const ndpar_task *t, void *ctx);

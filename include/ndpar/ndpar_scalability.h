@@ -69,7 +69,7 @@ NDPAR_API int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *p
  * cores: Amdahl's law models threads that each have a core. */
 NDPAR_API const char *ndpar_scal_amdahl_degenerate(double parallel_fraction, double residual);
 
-/* The table in the Rust guide's layout (Threads, Duration (ms), Speedup, Efficiency),
+/* The table (Threads, Duration (ms), Speedup, Efficiency),
  * followed by min, max, MAD and Karp-Flatt columns. */
 NDPAR_API int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n);
 
