@@ -304,18 +304,21 @@ $(BUILD)/pkgconfig/ndpar.pc: Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar' 'Description: parallel batch work for ML and forecasting on GSL data' \
-	  'Version: $(VERSION)' 'Requires: gsl' 'Requires.private: hwloc' \
-	  'Libs: -L$${libdir} -lndpar' 'Libs.private: -lm -pthread' \
+	  'Version: $(VERSION)' 'Requires: gsl' \
+	  'Libs: -L$${libdir} -lndpar' 'Libs.private: -lhwloc -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
+# hwloc is named by -lhwloc, not required as a package: `pkg-config --static` would add
+# hwloc's own private libraries (-ludev), which link only where libudev-dev is installed,
+# while the shared libhwloc brings its libudev itself.
 # One file per module: links that module, the modules it builds on, and core. These are
 # static archives only, so what they need (gsl, hwloc, pthread) is public, not private.
 $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar-$*' 'Description: ndpar module $*' 'Version: $(VERSION)' \
-	  'Requires: gsl hwloc' \
-	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lm -pthread' \
+	  'Requires: gsl' \
+	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lhwloc -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
 install: libs tools $(PC_FILES)

@@ -27,6 +27,17 @@ for src in examples/*.c; do
     || { echo "check-examples: $name failed:" >&2; cat "$out/$name.out" >&2; bad=1; continue; }
   n=$((n + 1))
 done
+# pkg-config, as a user on a fresh machine runs it: the static link line of libndpar (every
+# module, from the archive), from the staged .pc files.
+root=${stage%/usr}
+for pc in ndpar; do
+  link=$(PKG_CONFIG_PATH=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root pkg-config --static --cflags --libs $pc) \
+    || { echo "check-examples: pkg-config --static --libs $pc fails" >&2; bad=1; continue; }
+  [ $pc = ndpar ] && link=${link/-lndpar /$lib/libndpar.a }
+  "$cc" "${flags[@]}" examples/batch_arrays.c -o "$out/pc-$pc" $link \
+    && "$out/pc-$pc" >/dev/null \
+    || { echo "check-examples: examples/batch_arrays.c does not link with: $link" >&2; bad=1; }
+done
 sed 's/ndpar_batch_infer(NULL/(ndpar_batch_infer)(NULL/' examples/batch_arrays.c >"$out/control.c"
 if "$cc" "${flags[@]}" -c "$out/control.c" -o "$out/control.o" 2>/dev/null; then
   echo "check-examples: the control compiled: the cast-free test could not fail" >&2; bad=1
