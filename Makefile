@@ -214,6 +214,7 @@ check-build: all check-examples
 	@tools/check-layering.sh
 	@tools/check-headers.sh
 	@tools/check-umbrella.sh $(CC)
+	@tools/check-doc-blocks.sh docs/*.md README.md
 	@tools/check-exports.sh $(SO_FILE)
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
 	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
