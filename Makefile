@@ -21,7 +21,7 @@ MANDIR       ?= $(PREFIX)/share/man
 DOCDIR       ?= $(PREFIX)/share/doc/ndpar
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch preprocess grad ensemble cv grid scalability
+MODULES      := pool batch preprocess grad ensemble cv grid scalability io
 # What each module links below itself (besides core).
 MODDEPS_pool :=
 MODDEPS_batch := pool
@@ -31,6 +31,7 @@ MODDEPS_cv := pool
 MODDEPS_grid := cv pool
 MODDEPS_ensemble := pool
 MODDEPS_scalability := pool
+MODDEPS_io := pool
 
 SHELL        := /bin/bash
 CC           ?= cc
@@ -71,6 +72,8 @@ all: libs tests benches examples tools
 
 # ---------------------------------------------------------------- dependencies
 DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
+# locales: the io tests build a decimal-comma locale (localedef) to show numbers ignore setlocale.
+DEPS_PKGS    += locales
 
 deps:
 	@sh tools/deps.sh --install $(DEPS_PKGS)
@@ -169,10 +172,11 @@ ifneq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
   TEST_COMMON_OBJ += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/tsan/*.c))
 endif
 
-# What a module's test binary links: the reference library, the module and those below it.
-# core and scalebench need only the pool and core; ref's own tests the whole library.
+# What a module's test binary links: the reference library (which reads its data with the
+# io module), the module and those below it. core and scalebench need only the pool and
+# core; ref's own tests the whole library.
 test_link = $(if $(filter core scalebench,$(1)),$(POOL_FOR_CORE_TESTS) $(CORE_LIB),\
-  $(if $(filter ref,$(1)),$(REF_LIB) $(ALL_LIB),$(REF_LIB) $(call mod_link,$(1))))
+  $(if $(filter ref,$(1)),$(REF_LIB) $(ALL_LIB),$(REF_LIB) $(io_LIB) $(call mod_link,$(1))))
 
 define test_rules
 $(1)_TEST_SRC := $$(wildcard tests/$(1)/*.c)
@@ -189,6 +193,9 @@ $(foreach m,$(TEST_MODULES),$(eval $(call test_rules,$(m))))
 TEST_BINS    := $(foreach m,$(TEST_MODULES),$($(m)_TEST_BIN))
 
 $(cv_TEST_BIN) $(grid_TEST_BIN): $(RIDGE_OBJ)
+
+# The io tests read the bundled data.
+$(BUILD)/obj/tests/io/%.o: CFLAGS_ALL += -DNDPAR_TEST_DATA_DIR='"$(CURDIR)/data"'
 
 # The scalebench tests run the built tool (of the same build: sanitized builds test a
 # sanitized tool).
@@ -251,6 +258,13 @@ $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
 
+# What the benchmarks compare against, installed only on request (never by make deps: the
+# library and its tests do not need them): pandas for bench_io.
+BENCH_DEPS_PKGS += python3-pandas
+.PHONY: bench-deps
+bench-deps:
+	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
+
 BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b $(BENCH_ARGS); done
@@ -270,6 +284,30 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(REF_LIB) $(ALL_LIB)
 examples: $(EXAMPLE_BINS)
 # Keep the objects (make would delete them as intermediates, and rebuild them every time).
 .SECONDARY: $(EXAMPLE_SRC:%.c=$(BUILD)/obj/%.o)
+
+# The io module's examples are the code blocks of docs/io.md: make check builds them with
+# -Werror, checks that each block is its example file verbatim, and runs them.
+IO_EXAMPLES  := $(filter $(BUILD)/examples/io_%,$(EXAMPLE_BINS))
+$(BUILD)/obj/examples/io_%.o: CFLAGS_ALL += -Werror
+.PHONY: check-io-examples
+check-io-examples: $(IO_EXAMPLES)
+	@tools/doc-blocks.sh docs/io.md
+	@set -e; for e in $(IO_EXAMPLES); do echo "== $$e"; $$e; done
+check: check-io-examples
+
+# ---------------------------------------------------------------- fuzzing the CSV reader
+# make fuzz-io: libFuzzer (clang) on the io module for FUZZ_SECONDS (default 60): one thread,
+# three threads and streaming must agree on every input (tests/fuzz/fuzz_io.c). Not part of
+# make check; installs clang and its fuzzer runtime first.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz-io
+fuzz-io:
+	@sh tools/deps.sh --install clang libclang-rt-14-dev
+	@mkdir -p $(BUILD)/fuzz/corpus-io
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Imodules \
+	  -o $(BUILD)/fuzz/fuzz_io tests/fuzz/fuzz_io.c modules/io/*.c modules/pool/*.c lib/*.c $(LDLIBS_BASE)
+	printf '\000a,b\n1,2\n"3","4"\n' > $(BUILD)/fuzz/corpus-io/seed
+	$(BUILD)/fuzz/fuzz_io -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-io
 
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))

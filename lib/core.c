@@ -3,6 +3,7 @@
 #include "ndpar_internal.h"
 
 #include <pthread.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -78,18 +79,25 @@ int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *con
 
 size_t ndpar_cacheline_round(size_t bytes) {
   if (bytes == 0) return NDPAR_CACHELINE;
-  return (bytes + NDPAR_CACHELINE - 1) / NDPAR_CACHELINE * NDPAR_CACHELINE;
+  size_t padded;
+  if (!ndpar_size_add(bytes, NDPAR_CACHELINE - 1, &padded)) return SIZE_MAX; /* does not fit */
+  return padded / NDPAR_CACHELINE * NDPAR_CACHELINE;
+}
+
+int ndpar_pow2_exponent(double max_abs) {
+  if (!(max_abs > 0) || !isfinite(max_abs)) return 0;
+  return -ilogb(max_abs);
 }
 
 int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes) {
   NDPAR_REQUIRE(slots != NULL, "slots is NULL", GSL_EFAULT);
-  size_t stride = ndpar_cacheline_round(bytes);
-  size_t count = n ? n : 1;
-  NDPAR_REQUIRE(stride <= SIZE_MAX / count, "slots: n * bytes overflows", GSL_EINVAL);
+  size_t stride = ndpar_cacheline_round(bytes), total;
+  NDPAR_REQUIRE(stride != SIZE_MAX && ndpar_size_mul(stride, n ? n : 1, &total),
+                "slots: n * bytes overflows", GSL_EINVAL);
   void *base = NULL;
-  if (posix_memalign(&base, NDPAR_CACHELINE, stride * count) != 0)
+  if (posix_memalign(&base, NDPAR_CACHELINE, total) != 0)
     GSL_ERROR("slots: out of memory", GSL_ENOMEM);
-  memset(base, 0, stride * count);
+  memset(base, 0, total);
   slots->base = base;
   slots->stride = stride;
   slots->n = n;
@@ -124,6 +132,7 @@ void *ndpar_thread_scratch(size_t bytes) {
   if (bytes <= scratch_size) return scratch_buf;
   pthread_once(&scratch_once, scratch_key_create);
   size_t want = ndpar_cacheline_round(bytes);
+  if (want == SIZE_MAX) return NULL; /* bytes does not fit a size_t once rounded */
   void *p = NULL;
   if (posix_memalign(&p, NDPAR_CACHELINE, want) != 0) return NULL;
   free(scratch_buf);
@@ -145,11 +154,9 @@ void ndpar_thread_scratch_release(void) {
 
 int ndpar_total_rows(const char *who, const gsl_matrix *const *x, size_t n, size_t *rows) {
   size_t total = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (x[i]->size1 > SIZE_MAX - total)
+  for (size_t i = 0; i < n; i++)
+    if (!ndpar_size_add(total, x[i]->size1, &total))
       NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the batches' row count overflows", who);
-    total += x[i]->size1;
-  }
   *rows = total;
   return GSL_SUCCESS;
 }
@@ -157,14 +164,14 @@ int ndpar_total_rows(const char *who, const gsl_matrix *const *x, size_t n, size
 int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, size_t n, size_t rows, size_t copies,
                        size_t cols) {
   *b = (ndpar_blocks){0, copies, cols, 0, 0, 0, NULL, NULL, NULL};
-  if (n >= SIZE_MAX / sizeof(size_t) ||
-      (cols && copies && rows > SIZE_MAX / cols / copies / sizeof(double)))
+  size_t bytes;
+  if (n >= SIZE_MAX / sizeof(size_t) || !ndpar_size_mul3(rows, cols, copies, &b->capacity) ||
+      !ndpar_size_mul(b->capacity, sizeof(double), &bytes))
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the output buffer's size overflows", who);
-  b->capacity = rows * cols * copies;
   b->offset = malloc((n + 1) * sizeof *b->offset);
   b->rowstart = malloc((n + 1) * sizeof *b->rowstart);
   void *buf = NULL;
-  if (posix_memalign(&buf, NDPAR_CACHELINE, ndpar_cacheline_round(b->capacity * sizeof(double))))
+  if (posix_memalign(&buf, NDPAR_CACHELINE, ndpar_cacheline_round(bytes)))
     buf = NULL;
   b->buf = buf;
   b->max_n = n;
@@ -259,12 +266,14 @@ void ndpar_streams_free(ndpar_streams *s) {
 }
 
 gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index) {
+  if (s == NULL || worker >= s->n) return NULL;
   gsl_rng *r = s->rng[worker];
   gsl_rng_set(r, ndpar_stream_seed(s->seed, index));
   return r;
 }
 
 gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b) {
+  if (s == NULL || worker >= s->n) return NULL;
   gsl_rng *r = s->rng[worker];
   gsl_rng_set(r, ndpar_stream_seed(ndpar_stream_seed(s->seed, a), b));
   return r;
@@ -290,17 +299,25 @@ static size_t batch_len(size_t rows, size_t batch_rows, size_t i) {
   return rows - first < batch_rows ? rows - first : batch_rows;
 }
 
+/* 1 if batch i of a rows-long object exists (else the views below are empty). */
+static int batch_exists(const void *object, size_t rows, size_t batch_rows, size_t i) {
+  return object != NULL && i < ndpar_rows_nbatches(rows, batch_rows);
+}
+
 _gsl_matrix_const_view ndpar_rows_batch_const(const gsl_matrix *m, size_t batch_rows, size_t i) {
+  if (!batch_exists(m, m ? m->size1 : 0, batch_rows, i)) return (_gsl_matrix_const_view){{0}};
   return gsl_matrix_const_submatrix(m, i * batch_rows, 0, batch_len(m->size1, batch_rows, i),
                                     m->size2);
 }
 
 _gsl_matrix_view ndpar_rows_batch(gsl_matrix *m, size_t batch_rows, size_t i) {
+  if (!batch_exists(m, m ? m->size1 : 0, batch_rows, i)) return (_gsl_matrix_view){{0}};
   return gsl_matrix_submatrix(m, i * batch_rows, 0, batch_len(m->size1, batch_rows, i),
                               m->size2);
 }
 
 _gsl_vector_const_view ndpar_rows_batch_vector_const(const gsl_vector *v, size_t batch_rows,
                                                     size_t i) {
+  if (!batch_exists(v, v ? v->size : 0, batch_rows, i)) return (_gsl_vector_const_view){{0}};
   return gsl_vector_const_subvector(v, i * batch_rows, batch_len(v->size, batch_rows, i));
 }

@@ -82,6 +82,26 @@ static inline size_t ndpar_blocks_batch_of(const ndpar_blocks *b, size_t g, size
 /* Reseeds a stream set: ndpar_streams_at then derives its streams from `seed`. */
 void ndpar_streams_reseed(ndpar_streams *s, unsigned long seed);
 
+/* Overflow-checked size arithmetic: *out = a * b (or a + b, or a * b * c) and 1, or 0 when
+ * the exact result does not fit a size_t (then *out is unspecified). Every size product
+ * and sum computed from caller-given counts goes through these. */
+static inline int ndpar_size_mul(size_t a, size_t b, size_t *out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+static inline int ndpar_size_add(size_t a, size_t b, size_t *out) {
+  return !__builtin_add_overflow(a, b, out);
+}
+static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
+  size_t ab;
+  return ndpar_size_mul(a, b, &ab) && ndpar_size_mul(ab, c, out);
+}
+
+/* The exponent e with ldexp(max_abs, e) in [1, 2), for rescaling values near the ends of
+ * the double range before they are summed or squared (ldexp is exact while the result
+ * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs
+ * is 0 or not finite. */
+int ndpar_pow2_exponent(double max_abs);
+
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -45,23 +45,14 @@ int wl_mlp_predict(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void
 
 /* ---- data ---- */
 
-/* Reads one named column of a CSV file with a header line, comma separators and no quoting.
- * Strict: a missing file, an unknown column, a line with the wrong number of fields, or a
- * field that is not a finite number is an error whose message (in err) names the file, the
- * line and the column; nothing is ever read as a silent zero. Returns GSL_SUCCESS,
- * GSL_EFAILED (cannot read the file) or GSL_EINVAL (malformed), *out untouched on error. */
-int wl_csv_column(const char *path, const char *column, gsl_vector **out, char *err, size_t errlen);
-
-/* Sliding windows of a series: x row t = series[t .. t+lags), y row t =
- * series[t+lags .. t+lags+horizon). GSL_EINVAL if the series is too short. */
-int wl_windows(const gsl_vector *series, size_t lags, size_t horizon, gsl_matrix **x,
-               gsl_matrix **y);
+/* (Reading CSV files and cutting lag windows is ndpar's public io module: ndpar_csv_read,
+ * ndpar_windows in <ndpar/ndpar_io.h>.) */
 
 /* Shifts and scales v to mean 0 and sd 1 (if sd > 0). */
 void wl_standardize(gsl_vector *v);
 
 /* The default workload's data: the bundled Seattle hourly temperature normals,
- * standardised and windowed. data_dir: the folder of the bundled CSV files (NULL: the
+ * standardised and windowed (ndpar_csv_read, ndpar_windows). data_dir: the folder of the bundled CSV files (NULL: the
  * NDPAR_DATA_DIR environment variable, else the build's data/ folder). */
 int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_matrix **x,
                        gsl_matrix **y, char *err, size_t errlen);

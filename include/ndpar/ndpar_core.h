@@ -95,14 +95,17 @@ typedef struct {
   size_t n;
 } ndpar_slots;
 
-/* Allocates zeroed slots; returns GSL_ENOMEM (through GSL_ERROR) on failure, slots untouched. */
+/* Allocates zeroed slots; returns GSL_ENOMEM (through GSL_ERROR) on failure, GSL_EINVAL
+ * if n slots of that size do not fit a size_t; slots untouched on any error. */
 NDPAR_API int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes);
 NDPAR_API void ndpar_slots_free(ndpar_slots *slots);
 static inline void *ndpar_slots_at(const ndpar_slots *slots, size_t i) {
   return (char *)slots->base + i * slots->stride;
 }
 
-/* Rounds bytes up to a whole number of cache lines. */
+/* Rounds bytes up to a whole number of cache lines (0 bytes: one line). SIZE_MAX (not a
+ * multiple of a line) when the result does not fit a size_t: an allocation of the result
+ * then fails instead of succeeding small. */
 NDPAR_API size_t ndpar_cacheline_round(size_t bytes);
 
 /* ---- Thread-local scratch ----------------------------------------------------------
@@ -110,7 +113,8 @@ NDPAR_API size_t ndpar_cacheline_round(size_t bytes);
  * across runs (the thread-local cache pattern): a pool's workers are persistent, so a
  * task asks for its scratch each time and allocates only when it needs more than before.
  * Freed when the thread exits, or by ndpar_thread_scratch_release(). Returns NULL if the
- * allocation fails (never calls the GSL error handler: it is safe on worker threads).
+ * allocation fails or bytes does not fit a size_t once rounded to cache lines (never
+ * calls the GSL error handler: it is safe on worker threads).
  * The buffer is valid until this thread's next call asks for more bytes than it holds, or
  * until ndpar_thread_scratch_release() or the thread's exit; its contents are not preserved
  * across a nested run on the same thread. */
@@ -128,7 +132,8 @@ typedef struct ndpar_streams ndpar_streams;
 NDPAR_API unsigned long ndpar_stream_seed(unsigned long seed, size_t index);
 NDPAR_API ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed);
 NDPAR_API void ndpar_streams_free(ndpar_streams *s);
-/* The generator of `worker`, reseeded for task `index`. The generator is gsl_rng_taus2
+/* The generator of `worker`, reseeded for task `index`; NULL if s is NULL or worker is
+ * not below the workers it was allocated for. The generator is gsl_rng_taus2
  * (L'Ecuyer's maximally equidistributed combined Tausworthe): it reseeds in a few
  * nanoseconds, where mt19937's 624-word state would cost a microsecond per task.
  * The generator belongs to the streams object: valid until the streams are freed, and
@@ -136,7 +141,7 @@ NDPAR_API void ndpar_streams_free(ndpar_streams *s);
 NDPAR_API gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t index);
 
 /* The generator of `worker`, reseeded for the pair (a, b), e.g. (batch, sample): the
- * stream depends on the pair alone, not on how many pairs there are. */
+ * stream depends on the pair alone, not on how many pairs there are. NULL as above. */
 NDPAR_API gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
 
 /* ---- Messages -----------------------------------------------------------------------
@@ -158,7 +163,8 @@ NDPAR_API double ndpar_time_now(void);
  * A matrix split into consecutive batches of `batch_rows` rows (the last may be shorter),
  * each a view into the matrix: no copy. */
 NDPAR_API size_t ndpar_rows_nbatches(size_t rows, size_t batch_rows);
-/* Batch i of m; i must be < ndpar_rows_nbatches(m->size1, batch_rows) and batch_rows > 0. */
+/* Batch i of m (of v). A batch that does not exist (m or v NULL, batch_rows 0, or
+ * i >= ndpar_rows_nbatches(rows, batch_rows)) gives an empty view: size 0, data NULL. */
 _gsl_matrix_const_view ndpar_rows_batch_const(const gsl_matrix *m, size_t batch_rows, size_t i);
 _gsl_matrix_view ndpar_rows_batch(gsl_matrix *m, size_t batch_rows, size_t i);
 _gsl_vector_const_view ndpar_rows_batch_vector_const(const gsl_vector *v, size_t batch_rows,

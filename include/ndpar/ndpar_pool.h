@@ -57,8 +57,9 @@ NDPAR_API ndpar_bind ndpar_pool_binding(const ndpar_pool *pool);
 
 /* The process-wide pool that every function taking a pool uses when given NULL, created
  * on first use with the defaults (or as ndpar_pool_default_set configured it) and kept
- * until the process exits. NULL if it cannot be created (with a GSL error; the next call
- * tries again). Safe to call from several threads. */
+ * until the process exits. NULL if it cannot be created (with a GSL error); the next call
+ * tries again, so a transient failure (threads that could not be started for the moment)
+ * does not disable it. Safe to call from several threads. */
 NDPAR_API ndpar_pool *ndpar_pool_default(void);
 
 /* Sets the default pool's configuration between runs, as omp_set_num_threads does (NULL:

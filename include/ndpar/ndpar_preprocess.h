@@ -22,7 +22,9 @@ enum {
  * x->size2 entries. Rows are cut into fixed blocks (the cut depends on the row count
  * alone); each block is summed in two passes while it is in cache, and blocks are merged
  * in order with Chan, Golub and LeVeque's pairwise formulas: accurate where a sum of
- * squares fails (data at 1e9 + noise), and bit-identical for any thread count.
+ * squares fails (data at 1e9 + noise), and bit-identical for any thread count. Columns
+ * near the ends of the double range (+-1e308, or all below 2^-500) are summed again scaled
+ * by a power of two, so every statistic is finite when the true one is.
  * A NaN or Inf fails with GSL_EDOM naming its row and column (the first in row order),
  * unless flags has NDPAR_PREPROCESS_IGNORE_NONFINITE; a column with no finite value then
  * gets NaN statistics. x with no rows or columns: GSL_EBADLEN. Outputs untouched on error.
@@ -68,7 +70,11 @@ typedef enum {
 /* Every scaler is x' = (x - center) / scale per column, inverted exactly by
  * x = x' scale + center. A constant column (zero sd, range, IQR or max |x|) gets scale 1,
  * as scikit-learn does, so it maps to 0 (the middle of [-1, 1] for MINMAX1, the lower
- * end of [0, 1] for MINMAX), never to NaN or Inf. */
+ * end of [0, 1] for MINMAX), never to NaN or Inf. Finite data at the ends of the double
+ * range stay finite: statistics whose sums would overflow are computed on the column
+ * scaled by a power of two, a column whose max - min overflows is transformed in halves
+ * (its MINMAX or ROBUST scale is then reported as +Inf), and a subnormal scale, whose
+ * reciprocal is Inf, is divided by. */
 typedef struct ndpar_scaler ndpar_scaler;
 
 /* NULL with a GSL error for cols = 0 or an unknown kind. */

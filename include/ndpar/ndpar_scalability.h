@@ -39,9 +39,11 @@ typedef struct {
  * allocated and freed in turn), in the order given; n = 0: success, nothing measured.
  * Otherwise the list must contain 1 (the baseline
  * of the speedups), no 0, and at most NDPAR_MAX_THREADS per entry. cfg NULL: the defaults.
- * Errors (GSL_EINVAL/GSL_EFAULT) are reported before any run; a failing workload returns
- * its status, and a pool that cannot be made the pool's own code (GSL_ENOMEM, or
- * GSL_EFAILED when its threads cannot start). out[i] belongs to threads[i]. */
+ * Errors (GSL_EINVAL/GSL_EFAULT: bad lists, an unknown cfg->bind, repeats whose storage
+ * would overflow) are reported before any run; a failing workload returns its status, and
+ * a pool that cannot be made the pool's own code (GSL_ENOMEM, or GSL_EFAILED when its
+ * threads cannot start: more than memory or the thread limit allow). out[i] belongs to
+ * threads[i]. */
 NDPAR_API int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg,
                              ndpar_workload_fn f, void *ctx, ndpar_scal_point *out);
 
@@ -84,6 +86,17 @@ NDPAR_API extern const char ndpar_scal_csv_header[];
 
 /* JSON: {"points": [{...}, ...], "amdahl": {...}} (amdahl omitted when it cannot be fitted). */
 NDPAR_API int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n);
+
+/* The writers above flush the stream and return GSL_EFAILED if any write or the flush
+ * failed (a full disk shows only there); the stream stays the caller's to close. */
+
+/* The CSV (JSON) file at path, written whole or not at all: into a temporary in the same
+ * folder, renamed over path once every write, the flush and the close succeeded. Errors:
+ * path or pts NULL (GSL_EFAULT), path an existing non-regular file such as a device or a
+ * folder (GSL_EINVAL), any failure to create, write or rename (GSL_EFAILED, naming the
+ * path and the reason; path is then left as it was and no temporary remains). */
+NDPAR_API int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n);
+NDPAR_API int ndpar_scal_save_json(const char *path, const ndpar_scal_point *pts, size_t n);
 
 #ifdef __cplusplus
 }

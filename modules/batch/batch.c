@@ -66,6 +66,9 @@ int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows
   if (y->size1 != x->size1)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_rows: y has %zu rows, x has %zu", y->size1,
                     x->size1);
+  /* GSL refuses views with no columns: on a worker thread, where it would abort */
+  NDPAR_REQUIRE(x->size2 > 0, "batch_infer_rows: x has no columns", GSL_EBADLEN);
+  NDPAR_REQUIRE(y->size2 > 0, "batch_infer_rows: y has no columns", GSL_EBADLEN);
   rows_ctx c = {x, y, batch_rows, f, ctx};
   return ndpar_pool_run_ex(p, ndpar_rows_nbatches(x->size1, batch_rows), rows_task, &c, failed);
 }
@@ -134,6 +137,9 @@ static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double
   NDPAR_REQUIRE(level == 0 || (level > 0 && level < 1),
                 "batch_infer_mc: level must be 0 (no interval) or in (0, 1)", GSL_EINVAL);
   if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
+  size_t tasks;
+  NDPAR_REQUIRE(ndpar_size_mul(n, samples, &tasks), "batch_infer_mc: n * samples overflows a size_t",
+                GSL_EINVAL);
   const char *who = "batch_infer_mc";
   int status = ndpar_check_inputs(who, x, n);
   *cols = SIZE_MAX; /* set by mean; sd, lower and upper must match it */
@@ -174,7 +180,9 @@ static ndpar_batch_workspace *workspace_make(ndpar_pool *pool, size_t n, size_t 
   *status = ndpar_blocks_alloc(&w->out, "batch_workspace_alloc", n, rows, samples, cols);
   if (*status == GSL_SUCCESS && (w->streams = ndpar_streams_alloc(threads, 0)) == NULL)
     *status = GSL_ENOMEM;
-  if (*status == GSL_SUCCESS) *status = ndpar_slots_alloc(&w->sort, threads, samples * sizeof(double));
+  size_t bytes; /* samples doubles per worker; SIZE_MAX (refused by slots_alloc) if that wraps */
+  if (!ndpar_size_mul(samples, sizeof(double), &bytes)) bytes = SIZE_MAX;
+  if (*status == GSL_SUCCESS) *status = ndpar_slots_alloc(&w->sort, threads, bytes);
   if (*status) {
     ndpar_batch_workspace_free(w);
     return NULL;

@@ -62,6 +62,9 @@ int ndpar_folds_set(ndpar_folds *f, size_t i, const size_t *train, size_t ntrain
   if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_set: fold %zu of %zu", i, f->k);
   NDPAR_REQUIRE(train != NULL && val != NULL, "folds_set: train or val is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(ntrain > 0 && nval > 0, "folds_set: a fold needs training and validation indices", GSL_EINVAL);
+  size_t bytes;
+  NDPAR_REQUIRE(ndpar_size_mul(ntrain, sizeof *train, &bytes) && ndpar_size_mul(nval, sizeof *val, &bytes),
+                "folds_set: ntrain or nval is too large", GSL_EINVAL);
   for (size_t j = 0; j < ntrain; j++)
     if (train[j] >= f->n) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_set: train[%zu] = %zu is not below n = %zu", j, train[j], f->n);
   for (size_t j = 0; j < nval; j++)
@@ -88,15 +91,19 @@ static int cmp_size(const void *a, const void *b) {
 ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long seed) {
   NDPAR_REQUIRE_NULL(k >= 2, "folds_kfold: k must be at least 2", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(k <= n, "folds_kfold: k is larger than n (a fold would be empty)", GSL_EINVAL);
-  size_t *order = malloc(n * sizeof *order);
+  size_t bytes;
+  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes),
+                     "folds_kfold: n is too large (n indices overflow the address space)", GSL_EINVAL);
+  size_t *order = malloc(bytes);
   ndpar_folds *f = order ? ndpar_folds_alloc(n, k) : NULL;
-  if (f == NULL) {
+  gsl_rng *r = shuffle && f ? gsl_rng_alloc(gsl_rng_taus2) : NULL;
+  if (f == NULL || (shuffle && r == NULL)) {
     free(order);
+    ndpar_folds_free(f);
     GSL_ERROR_NULL("folds_kfold: out of memory", GSL_ENOMEM);
   }
   for (size_t i = 0; i < n; i++) order[i] = i;
   if (shuffle) {
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
     gsl_rng_set(r, ndpar_stream_seed(seed, 0));
     gsl_ran_shuffle(r, order, n, sizeof *order);
     gsl_rng_free(r);
@@ -132,8 +139,11 @@ ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, si
   NDPAR_REQUIRE_NULL(horizon > 0, "folds_timeseries: horizon must be positive", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(windows == 1 || step > 0, "folds_timeseries: step must be positive", GSL_EINVAL);
   /* the first window's validation start, computed without wrapping below zero */
-  size_t back = horizon + (windows - 1) * step;
-  if (back > n) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: %zu windows of horizon %zu, step %zu do not fit %zu points", windows, horizon, step, n);
+  size_t back, bytes;
+  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes),
+                     "folds_timeseries: n is too large (n indices overflow the address space)", GSL_EINVAL);
+  if (!ndpar_size_mul(windows - 1, step, &back) || !ndpar_size_add(back, horizon, &back) || back > n)
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: %zu windows of horizon %zu, step %zu do not fit %zu points", windows, horizon, step, n);
   if (n - back <= gap)
     NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: the gap of %zu leaves the first window no training data", gap);
   ndpar_folds *f = ndpar_folds_alloc(n, windows);
@@ -252,6 +262,8 @@ static int check_data(const char *who, const gsl_matrix *x, const gsl_vector *y,
   int status = check_folds(who, folds);
   if (status) return status;
   if (x == NULL || y == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x or y is NULL", who);
+  /* GSL refuses views with no columns: on a worker thread, where it would abort */
+  if (x->size2 == 0) NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has no columns", who);
   if (x->size1 != folds->n || y->size != folds->n)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu rows and y %zu entries; the folds index %zu samples",
                     who, x->size1, y->size, folds->n);

@@ -16,7 +16,9 @@ typedef struct {
   size_t n, m, cols;
   const ndpar_model *models;
   ndpar_agg agg;
-  const double *weights; /* the caller's, for the weighted mean */
+  const double *weights; /* the caller's, for the weighted mean, scaled by a power of two
+                          * (exact) so that the largest is in [1, 2): weights near DBL_MAX
+                          * neither overflow their sum nor their products */
   double trim;
   int ignore_nonfinite;
   ndpar_blocks outs;
@@ -156,12 +158,22 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
 
 /* ---- the workspace ---- */
 
+/* out = weights scaled by 2^e so that the largest is in [1, 2): exact, and weights near
+ * DBL_MAX overflow neither their sum nor their products with the members' values. */
+static void scale_weights(const double *weights, size_t m, double *out) {
+  double wmax = 0;
+  for (size_t k = 0; k < m; k++) wmax = weights[k] > wmax ? weights[k] : wmax;
+  int e = ndpar_pow2_exponent(wmax);
+  for (size_t k = 0; k < m; k++) out[k] = ldexp(weights[k], e);
+}
+
 struct ndpar_ensemble_workspace {
   ndpar_pool *pool;
   size_t cols, m;           /* (batches and rows: outs' capacity) */
   ndpar_blocks outs;        /* the members' outputs */
   unsigned char *nonfinite; /* n x m */
   ndpar_slots scratch;      /* per worker: m doubles */
+  double *weights;          /* m: the weighted mean's weights, scaled (see ens_ctx) */
 };
 
 void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w) {
@@ -169,6 +181,7 @@ void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w) {
   ndpar_blocks_free(&w->outs);
   free(w->nonfinite);
   ndpar_slots_free(&w->scratch);
+  free(w->weights);
   free(w);
 }
 
@@ -176,20 +189,23 @@ void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w) {
  * reported). */
 static ndpar_ensemble_workspace *workspace_make(ndpar_pool *pool, size_t n, size_t rows,
                                                 size_t cols, size_t m, int *status) {
-  if (n > SIZE_MAX / m) {
+  size_t tasks;
+  if (!ndpar_size_mul(n, m, &tasks)) {
     *status = GSL_EINVAL;
     GSL_ERROR_NULL("ensemble_workspace_alloc: n * m overflows", GSL_EINVAL);
   }
   ndpar_ensemble_workspace *w = calloc(1, sizeof *w);
   unsigned char *nonfinite = malloc(n * m);
-  if (w == NULL || nonfinite == NULL) {
+  double *weights = malloc(m * sizeof *weights);
+  if (w == NULL || nonfinite == NULL || weights == NULL) {
     free(w);
     free(nonfinite);
+    free(weights);
     *status = GSL_ENOMEM;
     GSL_ERROR_NULL("ensemble_workspace_alloc: out of memory", GSL_ENOMEM);
   }
   *w = (ndpar_ensemble_workspace){.pool = pool, .cols = cols, .m = m,
-                                  .nonfinite = nonfinite};
+                                  .nonfinite = nonfinite, .weights = weights};
   *status = ndpar_blocks_alloc(&w->outs, "ensemble_workspace_alloc", n, rows, m, cols);
   if (*status == GSL_SUCCESS)
     *status = ndpar_slots_alloc(&w->scratch, ndpar_pool_threads(pool), m * sizeof(double));
@@ -249,6 +265,10 @@ int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_m
                .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
                .outs = w->outs, .nonfinite = w->nonfinite, .out = out, .spread = spread,
                .scratch = w->scratch};
+  if (agg == NDPAR_AGG_WEIGHTED_MEAN) {
+    scale_weights(weights, m, w->weights);
+    c.weights = w->weights;
+  }
   ndpar_blocks_layout(&c.outs, x, n);
   memset(c.nonfinite, 0, n * m);
   size_t at = 0;

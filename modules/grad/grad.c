@@ -268,24 +268,51 @@ int (ndpar_grad_compute)(ndpar_pool *p, const gsl_matrix *const *x, const gsl_ve
 
 /* ---- aggregate ---- */
 
+/* The weights are used scaled by 2^e = f1 f2 (two factors: 2^e alone may not be a double),
+ * e chosen so that the largest is in [1, 2): exact, and weights near DBL_MAX (or subnormal)
+ * overflow neither their sum nor their products with the gradients. */
 typedef struct {
   const gsl_vector *const *grads;
-  const double *weights;
+  const double *weights; /* the caller's */
+  double f1, f2;
   size_t n;
-  double wsum;
+  double wsum; /* of the scaled weights */
   gsl_vector *out;
 } agg_ctx;
+
+static double weight_of(const agg_ctx *c, size_t i) {
+  return c->weights ? c->weights[i] * c->f1 * c->f2 : 1.0;
+}
+
+/* The same mean as sum (w_i / wsum) g_i: no partial sum exceeds max |g|, so it stays
+ * finite for gradients near DBL_MAX, where the plain sum overflows. */
+static double convex_mean(const agg_ctx *c, size_t j) {
+  double acc = 0;
+  for (size_t i = 0; i < c->n; i++) acc += weight_of(c, i) / c->wsum * gsl_vector_get(c->grads[i], j);
+  return acc;
+}
 
 static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   agg_ctx *c = vc;
   for (size_t j = begin; j < end; j++) {
     double acc = 0;
-    for (size_t i = 0; i < c->n; i++)
-      acc += (c->weights ? c->weights[i] : 1.0) * gsl_vector_get(c->grads[i], j);
-    gsl_vector_set(c->out, j, acc / c->wsum);
+    for (size_t i = 0; i < c->n; i++) acc += weight_of(c, i) * gsl_vector_get(c->grads[i], j);
+    double mean = acc / c->wsum;
+    gsl_vector_set(c->out, j, isfinite(mean) ? mean : convex_mean(c, j));
   }
   return GSL_SUCCESS;
+}
+
+/* f1, f2 and the scaled weights' sum (see agg_ctx). */
+static void scale_weights(agg_ctx *c) {
+  double wmax = 0;
+  for (size_t i = 0; i < c->n; i++) wmax = c->weights[i] > wmax ? c->weights[i] : wmax;
+  int e = ndpar_pow2_exponent(wmax);
+  c->f1 = ldexp(1.0, e / 2);
+  c->f2 = ldexp(1.0, e - e / 2);
+  c->wsum = 0;
+  for (size_t i = 0; i < c->n; i++) c->wsum += weight_of(c, i);
 }
 
 int (ndpar_grad_aggregate)(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
@@ -307,7 +334,8 @@ int (ndpar_grad_aggregate)(ndpar_pool *p, const gsl_vector *const *grads, const 
     wsum += weights ? weights[i] : 1.0;
   }
   NDPAR_REQUIRE(wsum > 0, "grad_aggregate: the weights sum to zero", GSL_EINVAL);
-  agg_ctx c = {grads, weights, n, wsum, out};
+  agg_ctx c = {grads, weights, 1.0, 1.0, n, wsum, out};
+  if (weights) scale_weights(&c);
   if (out->size < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
     return aggregate_range(0, out->size, &t, &c);

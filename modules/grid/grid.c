@@ -73,6 +73,11 @@ int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t
   if (status) return status;
   if (n == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_add: axis \"%s\" has no values", name);
   if (values == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "grid_add: axis \"%s\": values is NULL", name);
+  size_t total, bytes;
+  if (!ndpar_size_mul(ndpar_grid_size(g) ? ndpar_grid_size(g) : 1, n, &total) ||
+      !ndpar_size_mul(total, (g->naxes + 1) * sizeof(double), &bytes))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "grid_add: axis \"%s\": the grid's candidates would overflow a size_t",
+                    name);
   double *copy = malloc(n * sizeof *copy);
   if (copy == NULL) GSL_ERROR("grid_add: out of memory", GSL_ENOMEM);
   memcpy(copy, values, n * sizeof *copy);
@@ -88,6 +93,14 @@ static int check_range(const ndpar_grid_range *r) {
   return GSL_SUCCESS;
 }
 
+/* lo + u (hi - lo); where hi - lo overflows (bounds of opposite sign near the ends of the
+ * double range) the same point as a weighted mean of the bounds, which cannot. */
+static double uniform_on(double lo, double hi, double u) {
+  if (isfinite(hi - lo)) return lo + u * (hi - lo);
+  double v = (1 - u) * lo + u * hi;
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
 ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
                               unsigned long seed) {
   NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random: no axes", GSL_EINVAL);
@@ -99,7 +112,12 @@ ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t
       ndpar_grid_free(g);
       return NULL;
     }
-  g->drawn = malloc(n * naxes * sizeof *g->drawn);
+  size_t bytes;
+  if (!ndpar_size_mul3(n, naxes, sizeof *g->drawn, &bytes)) {
+    ndpar_grid_free(g);
+    GSL_ERROR_NULL("grid_random: n * naxes candidates' values overflow a size_t", GSL_EINVAL);
+  }
+  g->drawn = malloc(bytes);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
   if (g->drawn == NULL || r == NULL) {
     gsl_rng_free(r);
@@ -111,7 +129,7 @@ ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t
     gsl_rng_set(r, ndpar_stream_seed(seed, i)); /* candidate i depends on (seed, i) alone */
     for (size_t a = 0; a < naxes; a++) {
       double u = gsl_rng_uniform(r), lo = axes[a].lo, hi = axes[a].hi;
-      g->drawn[i * naxes + a] = axes[a].log ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
+      g->drawn[i * naxes + a] = axes[a].log ? exp(log(lo) + u * (log(hi) - log(lo))) : uniform_on(lo, hi, u);
     }
   }
   gsl_rng_free(r);
@@ -150,6 +168,9 @@ int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
 
 ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
   NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: sizes must be positive", GSL_EINVAL);
+  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked */
+  NDPAR_REQUIRE_NULL(ndpar_size_mul3(candidates, folds, sizeof(double), &bytes),
+                     "grid_result_alloc: candidates x folds scores overflow a size_t", GSL_EINVAL);
   ndpar_grid_result *r = calloc(1, sizeof *r);
   if (r) {
     r->candidates = candidates;
@@ -274,7 +295,12 @@ static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncan
                   .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts};
   int status = cv_workspace_alloc("grid_search", x, y, folds, ndpar_pool_threads(p), &c.w);
   if (status) return status;
-  c.scores = malloc(ncand * k * sizeof *c.scores);
+  size_t bytes;
+  if (!ndpar_size_mul3(ncand, k, sizeof *c.scores, &bytes)) {
+    cv_workspace_free(c.w);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "grid_search: %zu candidates x %zu folds overflow a size_t", ncand, k);
+  }
+  c.scores = malloc(bytes);
   c.status = calloc(ncand, sizeof *c.status);
   c.folds_done = calloc(ncand, sizeof *c.folds_done);
   status = c.scores && c.status && c.folds_done ? GSL_SUCCESS : GSL_ENOMEM;
@@ -297,7 +323,10 @@ int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix 
   NDPAR_REQUIRE(g != NULL, "grid_search: g is NULL", GSL_EFAULT);
   size_t n = ndpar_grid_size(g);
   NDPAR_REQUIRE(n > 0, "grid_search: the grid is empty (no axes)", GSL_EINVAL);
-  double *params = malloc(n * g->naxes * sizeof *params);
+  size_t bytes;
+  NDPAR_REQUIRE(ndpar_size_mul3(n, g->naxes, sizeof(double), &bytes),
+                "grid_search: the grid's parameters overflow a size_t", GSL_EINVAL);
+  double *params = malloc(bytes);
   if (params == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
   for (size_t i = 0; i < n; i++) ndpar_grid_candidate(g, i, params + i * g->naxes);
   int status = search_core(p, params, g->naxes * sizeof *params, n, x, y, folds, f, ctx, opts, result);

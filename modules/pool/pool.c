@@ -402,7 +402,9 @@ ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
     stop_workers(p, started);
     free_pool_memory(p);
     *status = GSL_EFAILED;
-    GSL_ERROR_NULL("pool: cannot start the worker threads", GSL_EFAILED);
+    NDPAR_ERROR_NULL_FMT(GSL_EFAILED, "pool: cannot start a pool of %zu threads (%zu of its %zu "
+                         "workers started): too many threads for this machine's memory or its "
+                         "limit on threads", threads, started, threads - 1);
   }
   p->binding = NDPAR_BIND_NONE;
   if (cfg->bind == NDPAR_BIND_CORES && threads > 1) {
@@ -449,7 +451,8 @@ ndpar_pool *ndpar_pool_default(void) {
     atomic_store_explicit(&default_pool, p, memory_order_release);
   }
   pthread_mutex_unlock(&default_lock);
-  if (p == NULL) GSL_ERROR_NULL("pool: the default pool could not be created", GSL_EFAILED);
+  if (p == NULL)
+    GSL_ERROR_NULL("pool: the default pool could not be created (a later call tries again)", GSL_EFAILED);
   return p;
 }
 

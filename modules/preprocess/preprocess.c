@@ -17,7 +17,14 @@
 typedef struct {
   double n, mean, m2, min, max;
   double comp; /* the second pass's sum of deviations (see block_correct) */
+  int scale_log2; /* m2 is that of the values times 2^scale_log2 (0 unless rescue_extremes) */
 } moments;
+
+/* The sample sd (divisor n - 1) of a column's moments; 0 for one value, NaN for none. */
+static double moments_sd(const moments *m) {
+  if (m->n < 2) return m->n == 1 ? 0.0 : GSL_NAN;
+  return ldexp(sqrt(m->m2 / (m->n - 1)), -m->scale_log2);
+}
 
 typedef struct {
   const gsl_matrix *x;
@@ -106,7 +113,7 @@ static void block_correct(moments *m, size_t cols) {
 }
 
 static void block_store(accumulators a, size_t cols, double n, moments *m) {
-  for (size_t j = 0; j < cols; j++) m[j] = (moments){n, a.sum[j], a.m2[j], a.mn[j], a.mx[j], a.comp[j]};
+  for (size_t j = 0; j < cols; j++) m[j] = (moments){n, a.sum[j], a.m2[j], a.mn[j], a.mx[j], a.comp[j], 0};
   block_correct(m, cols);
 }
 
@@ -120,7 +127,7 @@ static int block_nonfinite(stats_ctx *c, size_t b, size_t r0, size_t r1, moments
         c->bad_col[b] = j;
         return GSL_EDOM;
       }
-  for (size_t j = 0; j < x->size2; j++) m[j] = (moments){0, 0, 0, GSL_POSINF, GSL_NEGINF, 0};
+  for (size_t j = 0; j < x->size2; j++) m[j] = (moments){0, 0, 0, GSL_POSINF, GSL_NEGINF, 0, 0};
   for (size_t r = r0; r < r1; r++)
     for (size_t j = 0; j < x->size2; j++) {
       double v = gsl_matrix_get(x, r, j);
@@ -257,7 +264,7 @@ static int column_moments(ndpar_preprocess_workspace *w, const gsl_matrix *x, in
   int status = ndpar_pool_run_ex(w->pool, c.nblocks, block_task, &c, &failed);
   moments *out = w->merged;
   if (status == GSL_SUCCESS) {
-    for (size_t j = 0; j < x->size2; j++) out[j] = (moments){0, 0, 0, GSL_NAN, GSL_NAN, 0};
+    for (size_t j = 0; j < x->size2; j++) out[j] = (moments){0, 0, 0, GSL_NAN, GSL_NAN, 0, 0};
     for (size_t b = 0; b < c.nblocks; b++) /* in block order: deterministic */
       for (size_t j = 0; j < x->size2; j++) merge(&out[j], &c.bs[b * x->size2 + j]);
     for (size_t j = 0; j < x->size2; j++) out[j].mean += w->shift[j];
@@ -267,6 +274,62 @@ static int column_moments(ndpar_preprocess_workspace *w, const gsl_matrix *x, in
                     r, k, r, k, gsl_matrix_get(x, r, k));
   }
   return status;
+}
+
+/* 1 if a column's sums may have overflowed (values near the ends of the double range: a
+ * non-finite mean or m2 from finite values) or its squares underflowed (all values below
+ * 2^-500 in magnitude). */
+static int needs_rescue(const moments *m) {
+  double max_abs = GSL_MAX(fabs(m->min), fabs(m->max));
+  return m->n > 0 && (!isfinite(m->mean) || !isfinite(m->m2) || (max_abs > 0 && max_abs < 0x1p-500));
+}
+
+/* The columns whose sums left the double range, again on a copy scaled by a power of two
+ * (exact) into [1, 2) at their largest magnitude: the mean is scaled back, m2 kept in the
+ * scaled units (scale_log2), so that an sd is representable whenever the true one is. Rare
+ * (data near the ends of the double range): the one path that allocates beside the
+ * workspace, a copy of those columns only and a workspace for it. */
+static int rescue_extremes(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags) {
+  moments *out = w->merged;
+  size_t k = 0;
+  for (size_t j = 0; j < x->size2; j++) k += needs_rescue(&out[j]);
+  if (k == 0) return GSL_SUCCESS;
+  size_t *col = malloc(k * sizeof *col);
+  int *unit = malloc(k * sizeof *unit); /* column col[i] is scaled by 2^unit[i] */
+  gsl_matrix *scaled = col && unit ? gsl_matrix_alloc(x->size1, k) : NULL;
+  ndpar_preprocess_workspace *ws = scaled ? ndpar_preprocess_workspace_alloc(w->pool, x->size1, k) : NULL;
+  if (ws == NULL) {
+    free(col);
+    free(unit);
+    gsl_matrix_free(scaled);
+    GSL_ERROR("preprocess: out of memory", GSL_ENOMEM);
+  }
+  for (size_t j = 0, i = 0; j < x->size2; j++)
+    if (needs_rescue(&out[j])) {
+      col[i] = j;
+      unit[i++] = ndpar_pow2_exponent(GSL_MAX(fabs(out[j].min), fabs(out[j].max)));
+    }
+  for (size_t r = 0; r < x->size1; r++)
+    for (size_t i = 0; i < k; i++)
+      gsl_matrix_set(scaled, r, i, ldexp(gsl_matrix_get(x, r, col[i]), unit[i]));
+  int status = column_moments(ws, scaled, flags);
+  for (size_t i = 0; status == GSL_SUCCESS && i < k; i++) {
+    moments *o = &out[col[i]];
+    o->mean = ldexp(ws->merged[i].mean, -unit[i]);
+    o->m2 = ws->merged[i].m2;
+    o->scale_log2 = unit[i];
+  }
+  ndpar_preprocess_workspace_free(ws);
+  gsl_matrix_free(scaled);
+  free(col);
+  free(unit);
+  return status;
+}
+
+/* column_moments, then rescue_extremes: the moments every caller uses (in w->merged). */
+static int column_moments_safe(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags) {
+  int status = column_moments(w, x, flags);
+  return status ? status : rescue_extremes(w, x, flags);
 }
 
 static int check_matrix(const char *who, const gsl_matrix *x) {
@@ -302,12 +365,12 @@ int ndpar_colstats_ws(ndpar_preprocess_workspace *w, const gsl_matrix *x, int fl
   if (x->size1 != w->rows || x->size2 != w->cols)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "colstats_ws: x is %zu x %zu, the workspace %zu x %zu", x->size1,
                     x->size2, w->rows, w->cols);
-  status = column_moments(w, x, flags);
+  status = column_moments_safe(w, x, flags);
   const moments *m = w->merged;
   for (size_t j = 0; status == GSL_SUCCESS && j < w->cols; j++) {
     double n = m[j].n;
     if (mean) gsl_vector_set(mean, j, n > 0 ? m[j].mean : GSL_NAN);
-    if (sd) gsl_vector_set(sd, j, n > 1 ? sqrt(m[j].m2 / (n - 1)) : n == 1 ? 0.0 : GSL_NAN);
+    if (sd) gsl_vector_set(sd, j, moments_sd(&m[j]));
     if (min) gsl_vector_set(min, j, m[j].min);
     if (max) gsl_vector_set(max, j, m[j].max);
   }
@@ -337,12 +400,16 @@ int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *me
 
 /* ---- scalers ---- */
 
+/* Per column the transform is (x - center) * inv_scale; for a column near the ends of the
+ * double range (careful) it is (pre x - pre center) / den instead: pre = 1/2 where
+ * max - min overflows (so x - center might), den = pre * scale computed without overflow,
+ * and a division where 1/scale is not finite (a subnormal scale). */
 struct ndpar_scaler {
   ndpar_scale_kind kind;
   size_t cols;
-  int flags, fitted;
+  int flags, fitted, careful;
   gsl_vector *center, *scale;
-  double *inv_scale;
+  double *inv_scale, *pre, *den;
   /* MINMAX1 only, per column: scikit-learn's y = x * mul + add (mul = 2 / (max - min),
    * add = -1 - min * mul), and the ends lo, hi mapped exactly to elo, ehi (-1 and 1; 0 and 0
    * for a constant column). */
@@ -362,10 +429,12 @@ ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
     s->center = gsl_vector_calloc(cols);
     s->scale = gsl_vector_calloc(cols);
     s->inv_scale = calloc(cols, sizeof *s->inv_scale);
+    s->pre = calloc(cols, sizeof *s->pre);
+    s->den = calloc(cols, sizeof *s->den);
     s->mm = cols <= SIZE_MAX / MM_FIELDS / sizeof(double) ? calloc(cols * MM_FIELDS, sizeof(double))
                                                             : NULL;
   }
-  if (!s || !s->center || !s->scale || !s->inv_scale || !s->mm) {
+  if (!s || !s->center || !s->scale || !s->inv_scale || !s->pre || !s->den || !s->mm) {
     ndpar_scaler_free(s);
     GSL_ERROR_NULL("scaler_alloc: out of memory", GSL_ENOMEM);
   }
@@ -377,6 +446,8 @@ void ndpar_scaler_free(ndpar_scaler *s) {
   gsl_vector_free(s->center);
   gsl_vector_free(s->scale);
   free(s->inv_scale);
+  free(s->pre);
+  free(s->den);
   free(s->mm);
   free(s);
 }
@@ -423,7 +494,32 @@ static int robust_task(const ndpar_task *t, void *vc) {
   double q25 = quantile_by_select(v, n, 0.25), q75 = quantile_by_select(v, n, 0.75);
   gsl_vector_set(c->s->center, j, quantile_by_select(v, n, 0.5));
   gsl_vector_set(c->s->scale, j, q75 - q25);
+  c->s->den[j] = 0.5 * q75 - 0.5 * q25; /* half the IQR, finite where q75 - q25 is not */
   return GSL_SUCCESS;
+}
+
+/* The middle of [lo, hi]: 0.5 (lo + hi) as long as the sum is finite, else without
+ * overflow: lo + 0.5 (hi - lo) for values of one sign near DBL_MAX, or the halves' sum. */
+static double minmax1_center(double lo, double hi) {
+  if (isfinite(lo + hi)) return 0.5 * (lo + hi);
+  if (isfinite(hi - lo)) return lo + 0.5 * (hi - lo);
+  return 0.5 * lo + 0.5 * hi;
+}
+
+/* The careful form's pre, den and inv_scale of every column (see struct ndpar_scaler),
+ * from the fitted scale (a constant column's 0 becomes 1) and the column's range. */
+static void transform_factors(ndpar_scaler *s, const moments *m) {
+  s->careful = 0;
+  for (size_t j = 0; j < s->cols; j++) {
+    double scale = gsl_vector_get(s->scale, j), half = s->den[j];
+    if (scale == 0) gsl_vector_set(s->scale, j, scale = 1.0); /* a constant column maps to 0 */
+    int range_overflows = isfinite(m[j].min) && isfinite(m[j].max) && !isfinite(m[j].max - m[j].min);
+    s->pre[j] = range_overflows ? 0.5 : 1.0;
+    s->den[j] = s->pre[j] * scale;
+    if (!isfinite(s->den[j]) && range_overflows) s->den[j] = half; /* MINMAX, ROBUST */
+    s->inv_scale[j] = 1.0 / scale;
+    s->careful |= range_overflows || (!isfinite(s->inv_scale[j]) && isfinite(scale));
+  }
 }
 
 /* center and scale from the moments, for every kind but robust. */
@@ -447,15 +543,17 @@ static void params_from_moments(ndpar_scaler *s, const moments *m) {
     switch (s->kind) {
       case NDPAR_SCALE_STANDARD:
         center = m[j].mean;
-        scale = n > 1 ? sqrt(m[j].m2 / (n - 1)) : 0;
+        scale = n > 1 ? moments_sd(&m[j]) : 0;
         break;
       case NDPAR_SCALE_MINMAX:
         center = m[j].min;
         scale = m[j].max - m[j].min;
+        s->den[j] = 0.5 * m[j].max - 0.5 * m[j].min; /* finite where scale is not */
         break;
       case NDPAR_SCALE_MINMAX1:
-        center = 0.5 * (m[j].min + m[j].max);
+        center = minmax1_center(m[j].min, m[j].max);
         scale = 0.5 * (m[j].max - m[j].min);
+        if (!isfinite(scale)) scale = 0.5 * m[j].max - 0.5 * m[j].min;
         break;
       default: /* MAXABS */
         scale = GSL_MAX(fabs(m[j].min), fabs(m[j].max));
@@ -474,7 +572,7 @@ int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
   if (x->size2 != s->cols)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "scaler_fit: x has %zu columns, the scaler %zu", x->size2, s->cols);
   ndpar_preprocess_workspace *w = workspace_for(p, x, &status);
-  if (w) status = column_moments(w, x, s->flags); /* also the NaN/Inf check for robust */
+  if (w) status = column_moments_safe(w, x, s->flags); /* also the NaN/Inf check for robust */
   if (status == GSL_SUCCESS && s->kind != NDPAR_SCALE_ROBUST) params_from_moments(s, w->merged);
   if (status == GSL_SUCCESS && s->kind == NDPAR_SCALE_ROBUST) {
     robust_ctx c = {x, s, {0}};
@@ -482,13 +580,9 @@ int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
     if (status == GSL_SUCCESS) status = ndpar_pool_run(w->pool, s->cols, robust_task, &c);
     ndpar_slots_free(&c.column);
   }
+  if (status == GSL_SUCCESS) transform_factors(s, w->merged);
   ndpar_preprocess_workspace_free(w);
   if (status) return status;
-  for (size_t j = 0; j < s->cols; j++) {
-    double scale = gsl_vector_get(s->scale, j);
-    if (scale == 0) gsl_vector_set(s->scale, j, scale = 1.0); /* a constant column maps to 0 */
-    s->inv_scale[j] = 1.0 / scale;
-  }
   s->fitted = 1;
   return GSL_SUCCESS;
 }
@@ -551,6 +645,41 @@ NDPAR_HOT static int inverse_rows(size_t begin, size_t end, const ndpar_task *t,
   return GSL_SUCCESS;
 }
 
+/* The careful forms, for scalers with a column near the ends of the double range. */
+static int transform_rows_careful(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const ndpar_scaler *s = c->s;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < s->cols; j++) {
+      double center = s->center->data[j];
+      double v = row[j];
+      if (s->pre[j] == 1 && isfinite(s->inv_scale[j]))
+        row[j] = (v - center) * s->inv_scale[j];
+      else
+        row[j] = (s->pre[j] * v - s->pre[j] * center) / s->den[j];
+      if (s->kind == NDPAR_SCALE_MINMAX1) { /* the ends exact here too */
+        const double *q = s->mm + j * MM_FIELDS;
+        row[j] = v == q[MM_LO] ? q[MM_ELO] : v == q[MM_HI] ? q[MM_EHI] : row[j];
+      }
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+static int inverse_rows_careful(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const ndpar_scaler *s = c->s;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < s->cols; j++) /* pre = 1: row scale + center, as inverse_rows */
+      row[j] = (row[j] * s->den[j] + s->pre[j] * s->center->data[j]) / s->pre[j];
+  }
+  return GSL_SUCCESS;
+}
+
 static int apply(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x, ndpar_range_fn f,
                  const char *who) {
   if (s == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: s is NULL", who);
@@ -560,6 +689,8 @@ static int apply(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x, ndpar_rang
   if (x->size2 != s->cols)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu columns, the scaler %zu", who, x->size2, s->cols);
   apply_ctx c = {s, x};
+  if (s->careful)
+    f = f == transform_rows || f == minmax1_rows ? transform_rows_careful : inverse_rows_careful;
   return ndpar_pool_run_range(p, x->size1, f, &c, NULL);
 }
 

@@ -6,8 +6,13 @@
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void ndpar_scal_config_init(ndpar_scal_config *cfg) {
   if (cfg == NULL) return;
@@ -106,6 +111,11 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
   NDPAR_REQUIRE(cfg->bind == NDPAR_BIND_CORES || cfg->bind == NDPAR_BIND_NONE,
                 "scal_run: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);
   if (n == 0) return GSL_SUCCESS; /* nothing to measure */
+  size_t bytes, total;
+  NDPAR_REQUIRE(ndpar_size_mul(cfg->repeats, sizeof(double), &bytes) &&
+                ndpar_size_mul(n, cfg->repeats, &total) &&
+                ndpar_size_mul(n, sizeof(ndpar_scal_point), &bytes),
+                "scal_run: cfg->repeats or n is too large (their sizes overflow)", GSL_EINVAL);
   int status = check_thread_list(threads, n);
   if (status) return status;
 
@@ -116,7 +126,7 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
     free(pts);
     GSL_ERROR("scal_run: out of memory", GSL_ENOMEM);
   }
-  size_t done = 0, total = n * cfg->repeats;
+  size_t done = 0;
   for (size_t i = 0; i < n && status == GSL_SUCCESS; i++)
     status = measure_point(threads[i], cfg, f, ctx, t, &done, total, &pts[i]);
   if (status == GSL_SUCCESS) status = ndpar_scal_derive(pts, n);
@@ -134,11 +144,11 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
  * relative), estimates the 1-thread time from all points instead of dividing every
  * speedup by one noisy baseline measurement: with 1% noise per timing the fitted f stays
  * within 0.02 where a fit of the speedups themselves does not. f = b / (a + b). */
-static int amdahl_fit(const ndpar_scal_point *pts, size_t n, double *f_out, double *smax,
-                      double *residual) {
+static int amdahl_fit(const ndpar_scal_point *pts, size_t n, size_t max_threads, double *f_out,
+                      double *smax, double *residual) {
   double sw = 0, sx = 0, sy = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0) continue;
+    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
     double w = 1.0 / (pts[i].median_ms * pts[i].median_ms);
     sw += w;
     sx += w / (double)pts[i].threads;
@@ -147,7 +157,7 @@ static int amdahl_fit(const ndpar_scal_point *pts, size_t n, double *f_out, doub
   if (!(sw > 0)) return 0;
   double mx = sx / sw, my = sy / sw, sxx = 0, sxy = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0) continue;
+    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
     double w = 1.0 / (pts[i].median_ms * pts[i].median_ms), dx = 1.0 / (double)pts[i].threads - mx;
     sxx += w * dx * dx;
     sxy += w * dx * (pts[i].median_ms - my);
@@ -159,7 +169,7 @@ static int amdahl_fit(const ndpar_scal_point *pts, size_t n, double *f_out, doub
   double ss = 0;
   size_t used = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0) continue;
+    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
     double e = (pts[i].median_ms - (a + b / (double)pts[i].threads)) / pts[i].median_ms;
     ss += e * e;
     used++;
@@ -174,7 +184,7 @@ int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fr
                       double *max_speedup, double *residual) {
   NDPAR_REQUIRE(pts != NULL, "scal_amdahl: pts is NULL", GSL_EFAULT);
   double f, smax, res;
-  NDPAR_REQUIRE(amdahl_fit(pts, n, &f, &smax, &res),
+  NDPAR_REQUIRE(amdahl_fit(pts, n, SIZE_MAX, &f, &smax, &res),
                 "scal_amdahl: needs a point with more than one thread", GSL_EINVAL);
   if (parallel_fraction) *parallel_fraction = f;
   if (max_speedup) *max_speedup = smax;
@@ -195,8 +205,11 @@ const char *ndpar_scal_amdahl_degenerate(double parallel_fraction, double residu
 
 /* ---- writers ---- */
 
+/* Every write so far, and the flush that pushes the buffer out (where a full disk first
+ * shows): a failed write sets the stream's error flag, which stays set. */
 static int stream_status(FILE *stream) {
-  if (ferror(stream)) GSL_ERROR("scal: write error on the stream", GSL_EFAILED);
+  if (fflush(stream) != 0 || ferror(stream))
+    NDPAR_ERROR_FMT(GSL_EFAILED, "scal: write error on the stream: %s", strerror(errno));
   return GSL_SUCCESS;
 }
 
@@ -217,20 +230,29 @@ int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n) {
 const char ndpar_scal_csv_header[] =
     "threads,median_ms,min_ms,max_ms,mad_ms,speedup,efficiency,serial_fraction";
 
-int ndpar_scal_write_csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts,
-                              size_t n) {
-  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
+static void csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts, size_t n) {
   for (size_t i = 0; i < n; i++)
     fprintf(stream, "%s%s%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", label ? label : "",
             label ? "," : "", pts[i].threads, pts[i].median_ms, pts[i].min_ms, pts[i].max_ms,
             pts[i].mad_ms, pts[i].speedup, pts[i].efficiency, pts[i].serial_fraction);
+}
+
+static void csv_file(FILE *stream, const ndpar_scal_point *pts, size_t n) {
+  fprintf(stream, "%s\n", ndpar_scal_csv_header);
+  csv_rows(stream, NULL, pts, n);
+}
+
+int ndpar_scal_write_csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts,
+                              size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
+  csv_rows(stream, label, pts, n);
   return stream_status(stream);
 }
 
 int ndpar_scal_write_csv(FILE *stream, const ndpar_scal_point *pts, size_t n) {
   NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_csv: stream or pts is NULL", GSL_EFAULT);
-  fprintf(stream, "%s\n", ndpar_scal_csv_header);
-  return ndpar_scal_write_csv_rows(stream, NULL, pts, n);
+  csv_file(stream, pts, n);
+  return stream_status(stream);
 }
 
 /* JSON has no NaN or infinity: they are written as null. */
@@ -241,8 +263,7 @@ static void json_number(FILE *stream, const char *key, double v, const char *sep
     fprintf(stream, "\"%s\": null%s", key, sep);
 }
 
-int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
-  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_json: stream or pts is NULL", GSL_EFAULT);
+static void json_file(FILE *stream, const ndpar_scal_point *pts, size_t n) {
   fprintf(stream, "{\n  \"points\": [\n");
   for (size_t i = 0; i < n; i++) {
     fprintf(stream, "    {\"threads\": %zu, ", pts[i].threads);
@@ -257,13 +278,9 @@ int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
   }
   fprintf(stream, "  ]");
   /* The fit over the points within the physical cores; the others are listed as such. */
-  size_t cores = ndpar_physical_cores(), nfit = 0;
-  ndpar_scal_point *fit = calloc(n ? n : 1, sizeof *fit);
-  if (fit == NULL) GSL_ERROR("scal_write_json: out of memory", GSL_ENOMEM);
-  for (size_t i = 0; i < n; i++)
-    if (pts[i].threads <= cores) fit[nfit++] = pts[i];
+  size_t cores = ndpar_physical_cores();
   double f, smax, res;
-  if (amdahl_fit(fit, nfit, &f, &smax, &res)) {
+  if (amdahl_fit(pts, n, cores, &f, &smax, &res)) {
     const char *why = ndpar_scal_amdahl_degenerate(f, res);
     fprintf(stream, ",\n  \"amdahl\": {\"fitted_up_to_threads\": %zu, ", cores);
     json_number(stream, "parallel_fraction", f, ", ");
@@ -271,11 +288,63 @@ int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
     json_number(stream, "residual", res, ", ");
     fprintf(stream, "\"degenerate\": %s}", why ? "true" : "false");
   }
-  free(fit);
   fprintf(stream, ",\n  \"not_fitted_threads\": [");
   for (size_t i = 0, k = 0; i < n; i++)
     if (pts[i].threads > cores) fprintf(stream, "%s%zu", k++ ? ", " : "", pts[i].threads);
   fprintf(stream, "]");
   fprintf(stream, "\n}\n");
+}
+
+int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n) {
+  NDPAR_REQUIRE(stream != NULL && pts != NULL, "scal_write_json: stream or pts is NULL", GSL_EFAULT);
+  json_file(stream, pts, n);
   return stream_status(stream);
+}
+
+/* ---- files, written whole or not at all ---- */
+
+/* Writes through a temporary beside path (same folder: the rename stays on one file
+ * system, so it is atomic) and renames it over path once every write, the flush and the
+ * close have succeeded; on any failure the temporary is removed and path left as it was. */
+static int save_atomically(const char *who, const char *path, const ndpar_scal_point *pts,
+                           size_t n, void (*body)(FILE *, const ndpar_scal_point *, size_t)) {
+  if (path == NULL || pts == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: path or pts is NULL", who);
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* never replace a device or a folder */
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s exists and is not a regular file", who, path);
+  size_t len = strlen(path);
+  char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
+  if (tmp == NULL) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
+  memcpy(tmp, path, len);
+  memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+  int fd = mkstemp(tmp);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (f == NULL) {
+    int err = errno;
+    if (fd >= 0) close(fd), unlink(tmp);
+    free(tmp);
+    NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot create a file beside %s: %s", who, path, strerror(err));
+  }
+  errno = 0;
+  body(f, pts, n);
+  int err = 0; /* the first failure's errno */
+  if (fflush(f) != 0 || ferror(f)) err = errno ? errno : EIO;
+  else if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) err = errno;
+  if (fclose(f) != 0 && err == 0) err = errno;
+  if (err == 0 && rename(tmp, path) != 0) err = errno;
+  if (err == 0) {
+    free(tmp);
+    return GSL_SUCCESS;
+  }
+  unlink(tmp);
+  free(tmp);
+  NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot write %s: %s", who, path, strerror(err));
+}
+
+int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n) {
+  return save_atomically("scal_save_csv", path, pts, n, csv_file);
+}
+
+int ndpar_scal_save_json(const char *path, const ndpar_scal_point *pts, size_t n) {
+  return save_atomically("scal_save_json", path, pts, n, json_file);
 }

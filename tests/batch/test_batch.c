@@ -529,3 +529,59 @@ Test(batch_convention, null_pointers_n0_and_failed_as_the_api_says) {
   test_convention_table(rows, sizeof rows / sizeof rows[0]);
   for (int i = 0; i < 2; i++) gsl_matrix_free(conv_x[i]), gsl_matrix_free(conv_y[i]);
 }
+
+/* ---- sizes that overflow, no columns ---- */
+
+static int counting_predict(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)x, (void)y, (void)t;
+  __atomic_fetch_add((int *)ctx, 1, __ATOMIC_RELAXED);
+  return GSL_SUCCESS;
+}
+
+Test(batch_errors, zero_columns_are_refused_on_the_calling_thread) {
+  test_quiet_gsl_errors();
+  gsl_matrix x0 = {10, 0, 0, NULL, NULL, 0};
+  gsl_matrix *x = gsl_matrix_calloc(10, 3), *y = gsl_matrix_alloc(10, 2);
+  gsl_matrix y0 = {10, 0, 0, NULL, NULL, 0};
+  gsl_matrix_set_all(y, 7.0);
+  int calls = 0;
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    cr_assert_eq(ndpar_batch_infer_rows(p, &x0, 3, y, counting_predict, &calls, NULL), GSL_EBADLEN);
+    cr_assert(strstr(test_gsl_last_reason(), "x has no columns"), "%s", test_gsl_last_reason());
+    cr_assert_eq(ndpar_batch_infer_rows(p, x, 3, &y0, counting_predict, &calls, NULL), GSL_EBADLEN);
+    cr_assert(strstr(test_gsl_last_reason(), "y has no columns"), "%s", test_gsl_last_reason());
+    ndpar_pool_free(p);
+  }
+  cr_assert_eq(calls, 0);
+  for (size_t i = 0; i < 10; i++) cr_assert_eq(gsl_matrix_get(y, i, 1), 7.0, "untouched");
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
+
+Test(batch_errors, sample_counts_that_overflow_are_refused) {
+  test_quiet_gsl_errors();
+  size_t n = 16;
+  gsl_matrix *x[16], *mean[16];
+  for (size_t i = 0; i < n; i++) {
+    x[i] = gsl_matrix_calloc(4, 2);
+    mean[i] = gsl_matrix_alloc(4, 4);
+    gsl_matrix_set_all(mean[i], 7.0);
+  }
+  const gsl_matrix *const *cx = (const gsl_matrix *const *)x;
+  int calls = 0;
+  /* 2^60 samples x 4 rows x 4 columns: the buffer's element count wraps to 0 */
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 1, (size_t)1 << 60, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  /* 2^56 samples x 16 elements: each batch fits, their sum over 16 batches wraps */
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, n, (size_t)1 << 56, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
+  /* n * samples: more tasks than a size_t counts */
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 2, SIZE_MAX / 2 + 1, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, cx, 1, ((size_t)1 << 61) + 1, 1, counting_predict, &calls, mean, NULL), GSL_EINVAL);
+  cr_assert_eq(calls, 0, "no sample was drawn");
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_eq(gsl_matrix_get(mean[i], 3, 3), 7.0, "untouched");
+    gsl_matrix_free(x[i]);
+    gsl_matrix_free(mean[i]);
+  }
+}

@@ -28,6 +28,10 @@ const char *test_gsl_last_reason(void);
 /* The thread counts every parallel test runs at: 1 .. max(3, cores + 1). */
 size_t test_max_threads(void);
 
+/* Injected failures (tests/common/fault.c): while on (nonzero), every pthread_create
+ * fails with EAGAIN, every gsl_rng_alloc returns NULL. Off by default. */
+void test_fault_pthread_create(int fail);
+void test_fault_gsl_rng_alloc(int fail);
 
 /* Heap allocations made so far by every thread of the test process (malloc, calloc,
  * realloc, the aligned allocators): a workspace call allocates nothing if the count is the
@@ -35,7 +39,6 @@ size_t test_max_threads(void);
  * builds, whose runtime owns the allocator): skip the check there. */
 int test_alloc_counting(void);
 size_t test_alloc_count(void);
-
 
 /* The argument convention of docs/API.md, as a table: each row calls one entry point with
  * one kind of argument (a NULL callback, a NULL array, n = 0, ...) and says what must come

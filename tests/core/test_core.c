@@ -243,3 +243,71 @@ Test(blocks, sizes_that_overflow_are_rejected) {
   cr_assert_eq(rows, 7, "untouched on error");
   cr_assert(strstr(test_gsl_last_reason(), "overflows") != NULL);
 }
+
+/* ---- sizes that overflow and arguments without an error channel ---- */
+
+Test(overflow, size_helpers_detect_every_wrap) {
+  size_t out;
+  cr_assert(ndpar_size_mul(SIZE_MAX, 1, &out) && out == SIZE_MAX);
+  cr_assert(!ndpar_size_mul((SIZE_MAX >> 3) + 2, 8, &out), "2^61 + 1 times 8 wraps");
+  cr_assert(!ndpar_size_add(SIZE_MAX, 1, &out));
+  cr_assert(ndpar_size_add(SIZE_MAX - 1, 1, &out) && out == SIZE_MAX);
+  cr_assert(!ndpar_size_mul3(65536, 65536, (size_t)1 << 32, &out), "4 axes x 65536 values");
+  cr_assert(ndpar_size_mul3(0, SIZE_MAX, SIZE_MAX, &out) && out == 0);
+}
+
+Test(overflow, cacheline_round_at_the_top_of_size_t) {
+  cr_assert_eq(ndpar_cacheline_round(SIZE_MAX), SIZE_MAX, "does not fit: saturates, never wraps to 0");
+  cr_assert_eq(ndpar_cacheline_round(SIZE_MAX - NDPAR_CACHELINE + 2), SIZE_MAX);
+  cr_assert_eq(ndpar_cacheline_round(SIZE_MAX - NDPAR_CACHELINE + 1), SIZE_MAX - NDPAR_CACHELINE + 1,
+               "the largest multiple of a line still fits");
+}
+
+Test(overflow, slots_of_a_huge_size_are_refused) {
+  test_quiet_gsl_errors();
+  ndpar_slots s = {(void *)&s, 7, 7};
+  cr_assert_eq(ndpar_slots_alloc(&s, 1, SIZE_MAX), GSL_EINVAL, "the stride does not fit");
+  cr_assert_eq(ndpar_slots_alloc(&s, 0, SIZE_MAX - 10), GSL_EINVAL);
+  cr_assert_eq(ndpar_slots_alloc(&s, (SIZE_MAX >> 6) + 2, 64), GSL_EINVAL);
+  cr_assert(s.base == (void *)&s && s.stride == 7 && s.n == 7, "slots untouched");
+  cr_assert_eq(test_gsl_error_count(), 3);
+}
+
+Test(overflow, scratch_of_a_huge_size_is_null_and_keeps_the_old_buffer) {
+  unsigned char *a = ndpar_thread_scratch(128);
+  cr_assert_not_null(a);
+  memset(a, 3, 128);
+  cr_assert_null(ndpar_thread_scratch(SIZE_MAX));
+  cr_assert_null(ndpar_thread_scratch(SIZE_MAX - NDPAR_CACHELINE + 2));
+  cr_assert_eq(ndpar_thread_scratch(128), a, "the old buffer survives");
+  cr_assert_eq(a[127], 3);
+  ndpar_thread_scratch_release();
+}
+
+Test(null_args, streams_at_gives_null_for_no_stream) {
+  cr_assert_null(ndpar_streams_at(NULL, 0, 0));
+  cr_assert_null(ndpar_streams_at_pair(NULL, 0, 1, 2));
+  ndpar_streams *s = ndpar_streams_alloc(2, test_seed());
+  cr_assert_not_null(ndpar_streams_at(s, 1, 5));
+  cr_assert_null(ndpar_streams_at(s, 2, 5), "worker beyond those allocated");
+  cr_assert_null(ndpar_streams_at_pair(s, 7, 5, 6));
+  ndpar_streams_free(s);
+}
+
+Test(null_args, row_batches_that_do_not_exist_are_empty_views) {
+  gsl_matrix_const_view a = ndpar_rows_batch_const(NULL, 4, 0);
+  gsl_matrix_view b = ndpar_rows_batch(NULL, 4, 0);
+  gsl_vector_const_view c = ndpar_rows_batch_vector_const(NULL, 4, 0);
+  cr_assert(a.matrix.size1 == 0 && a.matrix.size2 == 0 && a.matrix.data == NULL);
+  cr_assert(b.matrix.size1 == 0 && b.matrix.data == NULL);
+  cr_assert(c.vector.size == 0 && c.vector.data == NULL);
+  gsl_matrix *m = gsl_matrix_calloc(9, 2);
+  gsl_vector *v = gsl_vector_calloc(9);
+  cr_assert_eq(ndpar_rows_batch_const(m, 4, 2).matrix.size1, 1, "the last, short batch");
+  cr_assert_null(ndpar_rows_batch_const(m, 4, 3).matrix.data, "past the last batch");
+  cr_assert_null(ndpar_rows_batch(m, 0, 0).matrix.data, "batch_rows 0");
+  cr_assert_null(ndpar_rows_batch_vector_const(v, 4, 3).vector.data);
+  cr_assert_null(ndpar_rows_batch_vector_const(v, 4, SIZE_MAX).vector.data);
+  gsl_matrix_free(m);
+  gsl_vector_free(v);
+}

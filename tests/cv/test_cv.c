@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 
 #include "ndpar/ndpar_cv.h"
 #include "ridge.h"
@@ -337,4 +338,65 @@ Test(cv_convention, null_pointers_and_failed_as_the_api_says) {
   ndpar_folds_free(conv_f);
   gsl_matrix_free(conv_x);
   gsl_vector_free(conv_y), gsl_vector_free(conv_s);
+}
+
+/* ---- sizes that overflow, degenerate data, failed allocations ---- */
+
+Test(folds, sizes_that_overflow_are_refused_before_allocating) {
+  test_quiet_gsl_errors();
+  size_t huge = ((size_t)1 << 61) + 1; /* huge * 8 wraps to 8 */
+  cr_assert_null(ndpar_folds_kfold(huge, 2, 0, 0));
+  cr_assert(strstr(test_gsl_last_reason(), "too large"), "%s", test_gsl_last_reason());
+  cr_assert_null(ndpar_folds_kfold(huge, 2, 1, 0));
+  cr_assert_null(ndpar_folds_timeseries(100, 3, 1, (size_t)1 << 63, 0, 0), "back wraps");
+  cr_assert(strstr(test_gsl_last_reason(), "do not fit"), "%s", test_gsl_last_reason());
+  cr_assert_null(ndpar_folds_timeseries(100, SIZE_MAX, 1, SIZE_MAX, 0, 0));
+  cr_assert_null(ndpar_folds_timeseries(100, 2, SIZE_MAX, 1, 0, 0));
+  cr_assert_null(ndpar_folds_timeseries(huge, 1, 1, 1, 0, 0));
+  ndpar_folds *f = ndpar_folds_alloc(10, 2);
+  size_t tr[] = {0, 1}, va[] = {3};
+  cr_assert_eq(ndpar_folds_set(f, 0, tr, SIZE_MAX / 4, va, 1), GSL_EINVAL);
+  cr_assert_eq(test_gsl_error_count(), 7);
+  ndpar_folds_free(f);
+}
+
+Test(folds, a_failed_generator_is_a_clean_error) {
+  test_quiet_gsl_errors();
+  test_fault_gsl_rng_alloc(1);
+  cr_assert_null(ndpar_folds_kfold(100, 5, 1, 7));
+  cr_assert(strstr(test_gsl_last_reason(), "out of memory"));
+  ndpar_folds *plain = ndpar_folds_kfold(100, 5, 0, 7);
+  cr_assert_not_null(plain, "an unshuffled split needs no generator");
+  test_fault_gsl_rng_alloc(0);
+  ndpar_folds *f = ndpar_folds_kfold(100, 5, 1, 7);
+  cr_assert_not_null(f, "works again once the generator can be had");
+  ndpar_folds_free(f);
+  ndpar_folds_free(plain);
+}
+
+static int never_called(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                        const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
+  (void)xtr, (void)ytr, (void)xva, (void)yva, (void)score, (void)t;
+  ++*(int *)ctx;
+  return GSL_SUCCESS;
+}
+
+Test(cv_run, zero_columns_are_refused_on_the_calling_thread) {
+  test_quiet_gsl_errors();
+  gsl_matrix x = {10, 0, 0, NULL, NULL, 0}; /* 10 rows, no columns */
+  gsl_vector *y = gsl_vector_calloc(10), *s = gsl_vector_alloc(2);
+  gsl_vector_set_all(s, 42);
+  ndpar_folds *f = ndpar_folds_kfold(10, 2, 0, 0);
+  int calls = 0;
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    cr_assert_eq(ndpar_cv_run(p, &x, y, f, never_called, &calls, s), GSL_EBADLEN);
+    cr_assert(strstr(test_gsl_last_reason(), "no columns"), "%s", test_gsl_last_reason());
+    ndpar_pool_free(p);
+  }
+  cr_assert_eq(calls, 0);
+  cr_assert(gsl_vector_get(s, 0) == 42 && gsl_vector_get(s, 1) == 42, "scores untouched");
+  ndpar_folds_free(f);
+  gsl_vector_free(y);
+  gsl_vector_free(s);
 }

@@ -487,3 +487,43 @@ Test(ensemble_convention, null_pointers_n0_and_failed_as_the_api_says) {
   free_ensemble(&conv_e);
   gsl_rng_free(r);
 }
+
+/* ---- finite extremes ---- */
+
+Test(ensemble, weights_near_dbl_max_or_subnormal_give_the_same_mean) {
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 5, &e);
+  size_t rows = test_max_threads() + 1;
+  gsl_matrix *x = test_random_matrix(r, rows, IN), *a = gsl_matrix_alloc(rows, OUT);
+  gsl_matrix *b = gsl_matrix_alloc(rows, OUT), *c = gsl_matrix_alloc(rows, OUT);
+  double w[5], huge[5], tiny[5];
+  for (size_t k = 0; k < 5; k++) {
+    w[k] = 0.25 + gsl_rng_uniform(r);
+    huge[k] = 1e308 * w[k] / 1.25; /* their sum and products overflow */
+    tiny[k] = 1e-315 * w[k];       /* subnormal */
+  }
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 5, NDPAR_AGG_WEIGHTED_MEAN, w, a, NULL), GSL_SUCCESS);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 5, NDPAR_AGG_WEIGHTED_MEAN, huge, b, NULL), GSL_SUCCESS);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 5, NDPAR_AGG_WEIGHTED_MEAN, tiny, c, NULL), GSL_SUCCESS);
+  /* the subnormal weights hold fewer bits than w: compare with them scaled up (exactly) */
+  gsl_matrix *d = gsl_matrix_alloc(rows, OUT);
+  double tiny_up[5];
+  for (size_t k = 0; k < 5; k++) tiny_up[k] = ldexp(tiny[k], 1050);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 5, NDPAR_AGG_WEIGHTED_MEAN, tiny_up, d, NULL), GSL_SUCCESS);
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < OUT; j++) {
+      cr_assert(isfinite(gsl_matrix_get(b, i, j)) && isfinite(gsl_matrix_get(c, i, j)), "(%zu, %zu)", i, j);
+      double ref = gsl_matrix_get(a, i, j), tol = 1e-12 * (fabs(ref) + 1);
+      cr_assert(fabs(gsl_matrix_get(b, i, j) - ref) <= tol, "huge (%zu, %zu): %g vs %g", i, j, gsl_matrix_get(b, i, j), ref);
+      cr_assert(fabs(gsl_matrix_get(c, i, j) - gsl_matrix_get(d, i, j)) <= tol, "tiny (%zu, %zu): %.17g vs %.17g", i, j,
+                gsl_matrix_get(c, i, j), gsl_matrix_get(d, i, j));
+    }
+  gsl_matrix_free(d);
+  gsl_matrix_free(x);
+  gsl_matrix_free(a);
+  gsl_matrix_free(b);
+  gsl_matrix_free(c);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <float.h>
 
 #include "ndpar/ndpar_grad.h"
 #include "test_util.h"
@@ -558,5 +559,60 @@ Test(grad_convention, null_pointers_n0_and_failed_as_the_api_says) {
   test_convention_table(rows, sizeof rows / sizeof rows[0]);
   gsl_vector_free(conv_g);
   free_problem(&conv_pb);
+  gsl_rng_free(r);
+}
+
+/* ---- finite extremes ---- */
+
+Test(grad_aggregate, weights_and_gradients_near_dbl_max_give_the_finite_mean) {
+  gsl_rng *r = test_rng();
+  size_t Ps[] = {5, 20000}, n = 4;
+  for (size_t k = 0; k < 2; k++) {
+    size_t P = Ps[k];
+    gsl_vector *g[4], *g_big[4];
+    double w[4], w_huge[4], w_tiny[4];
+    for (size_t i = 0; i < n; i++) {
+      g[i] = gsl_vector_alloc(P);
+      g_big[i] = gsl_vector_alloc(P);
+      for (size_t j = 0; j < P; j++) {
+        gsl_vector_set(g[i], j, gsl_ran_gaussian(r, 1.0));
+        gsl_vector_set(g_big[i], j, DBL_MAX * (0.5 + 0.5 * gsl_rng_uniform(r)));
+      }
+      w[i] = 0.25 + gsl_rng_uniform(r);
+      w_huge[i] = 1e308 * w[i] / 1.25; /* the sum of these overflows */
+      w_tiny[i] = 1e-310 * w[i];        /* subnormal weights */
+    }
+    const gsl_vector *const *cg = (const gsl_vector *const *)g, *const *cb = (const gsl_vector *const *)g_big;
+    gsl_vector *ref = gsl_vector_alloc(P), *out = gsl_vector_alloc(P);
+    cr_assert_eq(ndpar_grad_aggregate(NULL, cg, w, n, ref), GSL_SUCCESS);
+    double *ws[] = {w_huge, w_tiny};
+    for (int s = 0; s < 2; s++) {
+      cr_assert_eq(ndpar_grad_aggregate(NULL, cg, ws[s], n, out), GSL_SUCCESS);
+      for (size_t j = 0; j < P; j++)
+        cr_assert(fabs(gsl_vector_get(out, j) - gsl_vector_get(ref, j)) <= 1e-13 * (fabs(gsl_vector_get(ref, j)) + 1),
+                  "weights %d entry %zu: %.17g vs %.17g", s, j, gsl_vector_get(out, j), gsl_vector_get(ref, j));
+    }
+    /* gradients near DBL_MAX: the sum overflows, the mean does not */
+    double *wlist[] = {NULL, w, w_huge};
+    for (int s = 0; s < 3; s++) {
+      cr_assert_eq(ndpar_grad_aggregate(NULL, cb, wlist[s], n, out), GSL_SUCCESS);
+      for (size_t j = 0; j < P; j++) {
+        long double acc = 0, ws_sum = 0;
+        for (size_t i = 0; i < n; i++) {
+          long double wi = wlist[s] ? wlist[s][i] : 1;
+          acc += wi * gsl_vector_get(g_big[i], j);
+          ws_sum += wi;
+        }
+        double want = (double)(acc / ws_sum), got = gsl_vector_get(out, j);
+        cr_assert(isfinite(got) && fabs(got - want) <= 1e-14 * want, "weights %d entry %zu: %.17g vs %.17g", s, j, got, want);
+      }
+    }
+    for (size_t i = 0; i < n; i++) {
+      gsl_vector_free(g[i]);
+      gsl_vector_free(g_big[i]);
+    }
+    gsl_vector_free(ref);
+    gsl_vector_free(out);
+  }
   gsl_rng_free(r);
 }

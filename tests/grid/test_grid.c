@@ -2,9 +2,11 @@
  * sequential loop, ranking, failures, progress, the struct form, and bad input. */
 #include <criterion/criterion.h>
 #include <gsl/gsl_statistics_double.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,4 +259,87 @@ Test(grid_errors, bad_arguments_name_the_problem) {
   ndpar_grid_result_free(r);
   ndpar_grid_result_free(small);
   free_problem(&pb);
+}
+
+/* ---- sizes that overflow, extreme bounds, degenerate data ---- */
+
+Test(grid_errors, candidate_counts_that_overflow_are_refused) {
+  test_quiet_gsl_errors();
+  size_t nv = 65536;
+  double *v = malloc(nv * sizeof *v);
+  for (size_t i = 0; i < nv; i++) v[i] = (double)i;
+  ndpar_grid *g = ndpar_grid_alloc();
+  const char *names[] = {"a", "b", "c", "d"};
+  for (int a = 0; a < 3; a++) cr_assert_eq(ndpar_grid_add(g, names[a], v, nv), GSL_SUCCESS);
+  cr_assert_eq(ndpar_grid_size(g), (size_t)1 << 48);
+  cr_assert_eq(ndpar_grid_add(g, names[3], v, nv), GSL_EINVAL, "65536^4 = 2^64 candidates");
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cr_assert_eq(ndpar_grid_size(g), (size_t)1 << 48, "the grid is as it was");
+  cr_assert_eq(ndpar_grid_naxes(g), 3);
+  ndpar_grid_free(g);
+  free(v);
+  ndpar_grid_range ax[] = {{"lr", 0, 1, 0}};
+  cr_assert_null(ndpar_grid_random(ax, 1, ((size_t)1 << 61) + 1, 1), "n * 8 bytes wraps");
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  /* a result sized for a search whose score table cannot exist */
+  problem pb = make_problem();
+  size_t k = ndpar_folds_count(pb.folds), ncand = SIZE_MAX / k + 1;
+  ndpar_grid_result huge = {.candidates = ncand, .folds = k};
+  double p = 1;
+  cr_assert_eq(ndpar_grid_search_params(NULL, &p, 1, ncand, pb.x, pb.y, pb.folds, ridge_grid_cb,
+                                        NULL, NULL, &huge), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  free_problem(&pb);
+}
+
+Test(grid, random_search_on_the_whole_double_range_stays_finite_and_uniform) {
+  ndpar_grid_range ax[] = {{"w", -1e308, 1e308, 0}, {"v", -DBL_MAX, DBL_MAX, 0}};
+  size_t n = 2000, above = 0;
+  ndpar_grid *g = ndpar_grid_random(ax, 2, n, test_seed());
+  cr_assert_not_null(g);
+  for (size_t i = 0; i < n; i++) {
+    double p[2];
+    ndpar_grid_candidate(g, i, p);
+    cr_assert(isfinite(p[0]) && p[0] >= -1e308 && p[0] <= 1e308, "candidate %zu: %g", i, p[0]);
+    cr_assert(isfinite(p[1]), "candidate %zu: %g", i, p[1]);
+    above += p[0] > 0.5e308;
+  }
+  /* a quarter of the range: 500 +- 5 sd (sd = sqrt(2000 * 0.25 * 0.75) = 19.4) */
+  cr_assert(above > 403 && above < 597, "%zu of %zu in the top quarter", above, n);
+  ndpar_grid_free(g);
+}
+
+static int count_calls(const void *params, size_t candidate, const gsl_matrix *xtr,
+                       const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                       double *score, const ndpar_task *t, void *ctx) {
+  (void)params, (void)candidate, (void)xtr, (void)ytr, (void)xva, (void)yva, (void)score, (void)t;
+  atomic_fetch_add((atomic_int *)ctx, 1);
+  return GSL_SUCCESS;
+}
+
+Test(grid_errors, zero_columns_are_refused_on_the_calling_thread) {
+  test_quiet_gsl_errors();
+  problem pb = make_problem();
+  gsl_matrix x0 = {pb.x->size1, 0, 0, NULL, NULL, 0};
+  ndpar_grid_result *r = ndpar_grid_result_alloc(ndpar_grid_size(pb.grid), ndpar_folds_count(pb.folds));
+  gsl_matrix_set_all(r->scores, 7.0);
+  atomic_int calls = 0;
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    cr_assert_eq(ndpar_grid_search(p, pb.grid, &x0, pb.y, pb.folds, count_calls, &calls, r), GSL_EBADLEN);
+    cr_assert(strstr(test_gsl_last_reason(), "no columns"), "%s", test_gsl_last_reason());
+    ndpar_pool_free(p);
+  }
+  cr_assert_eq(atomic_load(&calls), 0);
+  cr_assert_eq(gsl_matrix_get(r->scores, 0, 0), 7.0, "untouched");
+  ndpar_grid_result_free(r);
+  free_problem(&pb);
+}
+
+Test(grid_errors, a_result_table_that_overflows_is_refused) {
+  test_quiet_gsl_errors();
+  cr_assert_null(ndpar_grid_result_alloc((size_t)1 << 33, (size_t)1 << 31), "2^64 / 8 scores: wraps");
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cr_assert_null(ndpar_grid_result_alloc(SIZE_MAX, 2));
+  cr_assert_eq(test_gsl_error_count(), 2);
 }

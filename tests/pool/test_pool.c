@@ -753,3 +753,38 @@ Test(pool_convention, null_callbacks_n0_and_failed_as_the_api_says) {
   };
   test_convention_table(rows, sizeof rows / sizeof rows[0]);
 }
+
+/* ---- the default pool after a failed start ---- */
+
+static int no_op_task(const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  return GSL_SUCCESS;
+}
+
+static void *default_from_thread(void *arg) {
+  (void)arg;
+  return ndpar_pool_default();
+}
+
+Test(pool_default, a_failed_start_is_retried_by_the_next_call) {
+  test_quiet_gsl_errors();
+  setenv("NDPAR_NUM_THREADS", "3", 1); /* workers to start, whatever the machine */
+  test_fault_pthread_create(1);
+  cr_assert_null(ndpar_pool_default(), "no thread can be started");
+  cr_assert(strstr(test_gsl_last_reason(), "default pool"), "%s", test_gsl_last_reason());
+  cr_assert_eq(ndpar_pool_run(NULL, 10, no_op_task, NULL), GSL_EFAILED, "a run on it fails cleanly");
+  size_t errors = test_gsl_error_count();
+  cr_assert_null(ndpar_pool_default(), "still failing: tried again, failed again");
+  cr_assert_eq(test_gsl_error_count(), errors + 2, "the pool's and the default's errors again");
+  test_fault_pthread_create(0);
+  /* several threads race to create it: one pool, the same for all */
+  pthread_t th[4];
+  void *got[4];
+  for (int i = 0; i < 4; i++) cr_assert_eq(pthread_create(&th[i], NULL, default_from_thread, NULL), 0);
+  for (int i = 0; i < 4; i++) pthread_join(th[i], &got[i]);
+  ndpar_pool *p = ndpar_pool_default();
+  cr_assert_not_null(p, "created once threads can be started");
+  for (int i = 0; i < 4; i++) cr_assert_eq(got[i], p);
+  cr_assert_eq(ndpar_pool_threads(NULL), 3);
+  check_every_index_once(NULL, 1000, 0);
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <float.h>
 
 #include "ndpar/ndpar_preprocess.h"
 #include "test_util.h"
@@ -496,4 +497,255 @@ Test(preprocess_convention, null_pointers_n0_and_failed_as_the_api_says) {
   };
   test_convention_table(rows, sizeof rows / sizeof rows[0]);
   for (int i = 0; i < 2; i++) gsl_matrix_free(conv_m[i]);
+}
+
+/* ---- values at the ends of the double range ---- */
+
+/* Mean and sample sd of column j in long double (range to 1e4932: no overflow, and the
+ * subnormals of double are normal there), as the reference for data near 1e308 or 1e-310. */
+static void long_double_stats(const gsl_matrix *x, size_t j, double *mean, double *sd) {
+  long double sum = 0, n = (long double)x->size1, ss = 0;
+  for (size_t i = 0; i < x->size1; i++) sum += gsl_matrix_get(x, i, j);
+  long double m = sum / n;
+  for (size_t i = 0; i < x->size1; i++) {
+    long double d = gsl_matrix_get(x, i, j) - m;
+    ss += d * d;
+  }
+  *mean = (double)m;
+  *sd = (double)sqrtl(ss / (n - 1));
+}
+
+/* Column 0: +-1e308 with random signs and sizes; 1: same-sign values near 1e300; 2: values
+ * near the subnormals, 1e-310; 3: ordinary N(0, 1) data. */
+static gsl_matrix *extreme_matrix(gsl_rng *r, size_t rows) {
+  gsl_matrix *x = gsl_matrix_alloc(rows, 4);
+  for (size_t i = 0; i < rows; i++) {
+    double sign = gsl_rng_uniform(r) < 0.5 ? -1 : 1;
+    gsl_matrix_set(x, i, 0, sign * 1e308 * (0.5 + 0.5 * gsl_rng_uniform(r)));
+    gsl_matrix_set(x, i, 1, 1e300 * (1 + 3 * gsl_rng_uniform(r)));
+    gsl_matrix_set(x, i, 2, 1e-310 * gsl_rng_uniform(r));
+    gsl_matrix_set(x, i, 3, gsl_ran_gaussian(r, 1));
+  }
+  return x;
+}
+
+Test(colstats, finite_extremes_give_the_true_mean_and_sd_never_nan) {
+  gsl_rng *r = test_rng();
+  size_t rows_list[] = {2, 3, test_max_threads(), 1000, 20000 + gsl_rng_uniform_int(r, 5000)};
+  for (size_t k = 0; k < 5; k++) {
+    gsl_matrix *x = extreme_matrix(r, rows_list[k]);
+    gsl_vector *mean = gsl_vector_alloc(4), *sd = gsl_vector_alloc(4), *ref_sd = NULL;
+    for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+      ndpar_pool *p = test_pool_of(threads);
+      cr_assert_eq(ndpar_colstats(p, x, 0, mean, sd, NULL, NULL), GSL_SUCCESS);
+      ndpar_pool_free(p);
+      if (ref_sd == NULL) {
+        ref_sd = gsl_vector_alloc(4);
+        gsl_vector_memcpy(ref_sd, sd);
+      }
+      cr_assert(gsl_vector_equal(sd, ref_sd), "bit-identical at %zu threads", threads);
+    }
+    for (size_t j = 0; j < 4; j++) {
+      double m, s;
+      long_double_stats(x, j, &m, &s);
+      cr_assert(isfinite(gsl_vector_get(mean, j)) && isfinite(gsl_vector_get(sd, j)),
+                "rows %zu column %zu: mean %g sd %g", rows_list[k], j, gsl_vector_get(mean, j), gsl_vector_get(sd, j));
+      /* the mean to within 1e-12 of the spread (it may be near 0 where the data are not) */
+      cr_assert(fabs(gsl_vector_get(mean, j) - m) <= 1e-12 * s, "rows %zu mean %zu: %.17g vs %.17g",
+                rows_list[k], j, gsl_vector_get(mean, j), m);
+      rel_close(gsl_vector_get(sd, j), s, j == 2 ? 1e-9 : 1e-12, "sd", j);
+    }
+    gsl_vector_free(mean);
+    gsl_vector_free(sd);
+    gsl_vector_free(ref_sd);
+    gsl_matrix_free(x);
+  }
+  gsl_rng_free(r);
+}
+
+Test(colstats, plus_minus_1e308_has_mean_zero) {
+  gsl_matrix *x = gsl_matrix_alloc(1000, 1);
+  for (size_t i = 0; i < 1000; i++) gsl_matrix_set(x, i, 0, i % 2 ? 1e308 : -1e308);
+  gsl_vector *mean = gsl_vector_alloc(1), *sd = gsl_vector_alloc(1);
+  cr_assert_eq(ndpar_colstats(NULL, x, 0, mean, sd, NULL, NULL), GSL_SUCCESS);
+  cr_assert_eq(gsl_vector_get(mean, 0), 0.0);
+  rel_close(gsl_vector_get(sd, 0), 1e308 * sqrt(1000.0 / 999.0), 1e-14, "sd", 0);
+  gsl_vector_free(mean);
+  gsl_vector_free(sd);
+  gsl_matrix_free(x);
+}
+
+/* Every kind on the extreme columns: finite outputs in the kind's range, and the inverse
+ * gives the input back (to a few ulps; subnormals to a few of their absolute spacing). */
+Test(scaler, extreme_columns_transform_and_invert_without_overflow) {
+  gsl_rng *r = test_rng();
+  size_t rows_list[] = {3, 1000, 5000};
+  for (size_t k = 0; k < 3; k++) {
+    gsl_matrix *x = extreme_matrix(r, rows_list[k]);
+    for (int kind = 0; kind < 5; kind++) {
+      gsl_matrix *y = gsl_matrix_alloc(x->size1, 4);
+      gsl_matrix_memcpy(y, x);
+      ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 4);
+      cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+      cr_assert_eq(ndpar_scaler_transform(NULL, s, y), GSL_SUCCESS);
+      for (size_t j = 0; j < 4; j++) {
+        gsl_vector_view c = gsl_matrix_column(y, j);
+        double lo = gsl_stats_min(c.vector.data, c.vector.stride, x->size1);
+        double hi = gsl_stats_max(c.vector.data, c.vector.stride, x->size1);
+        cr_assert(isfinite(lo) && isfinite(hi), "%s rows %zu column %zu: [%g, %g]", kind_name[kind], x->size1, j, lo, hi);
+        if (kind == NDPAR_SCALE_MINMAX) cr_assert(fabs(lo) < 1e-15 && fabs(hi - 1) < 1e-15, "[0,1]: %g %g", lo, hi);
+        if (kind == NDPAR_SCALE_MINMAX1) { /* the centre's rounding: ulps of |center| / scale */
+          const gsl_vector *center, *scale;
+          ndpar_scaler_params(s, &center, &scale);
+          double tol = 4 * DBL_EPSILON * (1 + fabs(gsl_vector_get(center, j)) / gsl_vector_get(scale, j)) +
+                       4 * 4.9406564584124654e-324 / gsl_vector_get(scale, j); /* subnormal spacing */
+          cr_assert(fabs(lo + 1) < tol && fabs(hi - 1) < tol, "column %zu [-1,1]: %.17g %.17g", j, lo, hi);
+        }
+        if (kind == NDPAR_SCALE_MAXABS) cr_assert(fabs(GSL_MAX(fabs(lo), fabs(hi)) - 1) < 1e-15);
+        if (kind == NDPAR_SCALE_STANDARD) {
+          double sd = gsl_stats_sd(c.vector.data, c.vector.stride, x->size1);
+          cr_assert(fabs(sd - 1) < 1e-12, "%zu rows column %zu: sd %.17g", x->size1, j, sd);
+        }
+      }
+      cr_assert_eq(ndpar_scaler_inverse(NULL, s, y), GSL_SUCCESS);
+      const gsl_vector *center, *scale;
+      ndpar_scaler_params(s, &center, &scale);
+      for (size_t i = 0; i < x->size1; i++)
+        for (size_t j = 0; j < 4; j++) {
+          double got = gsl_matrix_get(y, i, j), want = gsl_matrix_get(x, i, j);
+          /* a few ulps of the larger of the value, the centre and the scale (MINMAX's
+           * scale of +-1e308 data is +inf: then of the value) */
+          double size = GSL_MAX(fabs(want), fabs(gsl_vector_get(center, j)));
+          if (isfinite(gsl_vector_get(scale, j))) size = GSL_MAX(size, gsl_vector_get(scale, j));
+          double tol = j == 2 ? 8 * 4.9406564584124654e-324 : 1e-14 * size;
+          cr_assert(fabs(got - want) <= tol, "%s inverse (%zu, %zu): %.17g vs %.17g", kind_name[kind], i, j, got, want);
+        }
+      ndpar_scaler_free(s);
+      gsl_matrix_free(y);
+    }
+    gsl_matrix_free(x);
+  }
+  gsl_rng_free(r);
+}
+
+Test(scaler, standard_scale_near_1e300_is_the_true_sd) {
+  gsl_matrix *x = gsl_matrix_alloc(3, 1);
+  gsl_matrix_set(x, 0, 0, 1e300);
+  gsl_matrix_set(x, 1, 0, 2e300);
+  gsl_matrix_set(x, 2, 0, 3e300);
+  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 1);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+  const gsl_vector *center, *scale;
+  ndpar_scaler_params(s, &center, &scale);
+  rel_close(gsl_vector_get(center, 0), 2e300, 1e-15, "mean", 0);
+  rel_close(gsl_vector_get(scale, 0), 1e300, 1e-15, "sd", 0);
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, x), GSL_SUCCESS);
+  double want[] = {-1, 0, 1};
+  for (size_t i = 0; i < 3; i++) cr_assert(fabs(gsl_matrix_get(x, i, 0) - want[i]) < 1e-15, "%g", gsl_matrix_get(x, i, 0));
+  ndpar_scaler_free(s);
+  gsl_matrix_free(x);
+}
+
+Test(scaler, a_subnormal_scale_divides_instead_of_overflowing) {
+  /* scale 3 * 2^-1074 (1.5e-323): its reciprocal is +inf */
+  double tiny = 4.9406564584124654e-324;
+  gsl_matrix *x = gsl_matrix_alloc(4, 1);
+  for (size_t i = 0; i < 4; i++) gsl_matrix_set(x, i, 0, (double)i * tiny);
+  for (int kind = 1; kind < 5; kind++) { /* MINMAX, MINMAX1, ROBUST, MAXABS */
+    gsl_matrix *y = gsl_matrix_alloc(4, 1);
+    gsl_matrix_memcpy(y, x);
+    ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 1);
+    cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+    const gsl_vector *center, *scale;
+    ndpar_scaler_params(s, &center, &scale);
+    cr_assert(!isfinite(1.0 / gsl_vector_get(scale, 0)), "%s: the scale %g is subnormal", kind_name[kind], gsl_vector_get(scale, 0));
+    cr_assert_eq(ndpar_scaler_transform(NULL, s, y), GSL_SUCCESS);
+    for (size_t i = 0; i < 4; i++) {
+      double want = ((double)i * tiny - gsl_vector_get(center, 0)) / gsl_vector_get(scale, 0);
+      cr_assert(isfinite(gsl_matrix_get(y, i, 0)) && gsl_matrix_get(y, i, 0) == want, "%s row %zu: %g, want %g",
+                kind_name[kind], i, gsl_matrix_get(y, i, 0), want);
+    }
+    if (kind == NDPAR_SCALE_MINMAX) cr_assert(gsl_matrix_get(y, 0, 0) == 0 && gsl_matrix_get(y, 3, 0) == 1);
+    if (kind == NDPAR_SCALE_MAXABS) cr_assert(gsl_matrix_get(y, 3, 0) == 1);
+    cr_assert_eq(ndpar_scaler_inverse(NULL, s, y), GSL_SUCCESS);
+    for (size_t i = 0; i < 4; i++)
+      cr_assert(fabs(gsl_matrix_get(y, i, 0) - (double)i * tiny) <= tiny, "%s inverse row %zu: %g",
+                kind_name[kind], i, gsl_matrix_get(y, i, 0));
+    ndpar_scaler_free(s);
+    gsl_matrix_free(y);
+  }
+  gsl_matrix_free(x);
+}
+
+Test(scaler, minmax1_of_same_sign_values_near_dbl_max) {
+  gsl_rng *r = test_rng();
+  size_t n = 1000;
+  gsl_matrix *x = gsl_matrix_alloc(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    gsl_matrix_set(x, i, 0, DBL_MAX * (0.9 + 0.1 * gsl_rng_uniform(r)));
+    gsl_matrix_set(x, i, 1, -DBL_MAX * (0.9 + 0.1 * gsl_rng_uniform(r)));
+  }
+  gsl_matrix_set(x, 0, 0, DBL_MAX);
+  gsl_matrix_set(x, 1, 1, -DBL_MAX);
+  gsl_matrix *y = gsl_matrix_alloc(n, 2);
+  gsl_matrix_memcpy(y, x);
+  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MINMAX1, 2);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+  const gsl_vector *center;
+  ndpar_scaler_params(s, &center, NULL);
+  cr_assert(isfinite(gsl_vector_get(center, 0)) && isfinite(gsl_vector_get(center, 1)));
+  const gsl_vector *scale;
+  ndpar_scaler_params(s, NULL, &scale);
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, y), GSL_SUCCESS);
+  for (size_t j = 0; j < 2; j++) {
+    gsl_vector_view c = gsl_matrix_column(y, j);
+    double lo = gsl_stats_min(c.vector.data, c.vector.stride, n), hi = gsl_stats_max(c.vector.data, c.vector.stride, n);
+    /* the centre's rounding, relative to the scale: a few ulps of |center| / scale */
+    double tol = 4 * DBL_EPSILON * (1 + fabs(gsl_vector_get(center, j)) / gsl_vector_get(scale, j));
+    cr_assert(fabs(lo + 1) < tol && fabs(hi - 1) < tol, "column %zu: [%.17g, %.17g]", j, lo, hi);
+  }
+  cr_assert_eq(ndpar_scaler_inverse(NULL, s, y), GSL_SUCCESS);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < 2; j++)
+      rel_close(gsl_matrix_get(y, i, j), gsl_matrix_get(x, i, j), 1e-15, "inverse", j);
+  ndpar_scaler_free(s);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  gsl_rng_free(r);
+}
+
+Test(scaler, minmax_of_plus_minus_1e308_is_0_and_1_not_nan) {
+  gsl_matrix *x = gsl_matrix_alloc(3, 1);
+  gsl_matrix_set(x, 0, 0, -1e308);
+  gsl_matrix_set(x, 1, 0, 0);
+  gsl_matrix_set(x, 2, 0, 1e308);
+  gsl_matrix *y = gsl_matrix_alloc(3, 1);
+  gsl_matrix_memcpy(y, x);
+  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MINMAX, 1);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+  const gsl_vector *scale;
+  ndpar_scaler_params(s, NULL, &scale);
+  cr_assert(isinf(gsl_vector_get(scale, 0)), "max - min overflows: reported as +Inf");
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, y), GSL_SUCCESS);
+  cr_assert(gsl_matrix_get(y, 0, 0) == 0 && gsl_matrix_get(y, 1, 0) == 0.5 && gsl_matrix_get(y, 2, 0) == 1,
+            "[%g, %g, %g]", gsl_matrix_get(y, 0, 0), gsl_matrix_get(y, 1, 0), gsl_matrix_get(y, 2, 0));
+  cr_assert_eq(ndpar_scaler_inverse(NULL, s, y), GSL_SUCCESS);
+  cr_assert(gsl_matrix_equal(x, y), "the inverse is exact here");
+  ndpar_scaler_free(s);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
+
+Test(colstats, extremes_with_ignored_nonfinite_values) {
+  gsl_matrix *x = gsl_matrix_alloc(5, 1);
+  double v[] = {-1e308, NAN, 1e308, INFINITY, 1e308};
+  for (size_t i = 0; i < 5; i++) gsl_matrix_set(x, i, 0, v[i]);
+  gsl_vector *mean = gsl_vector_alloc(1), *sd = gsl_vector_alloc(1);
+  cr_assert_eq(ndpar_colstats(NULL, x, NDPAR_PREPROCESS_IGNORE_NONFINITE, mean, sd, NULL, NULL), GSL_SUCCESS);
+  rel_close(gsl_vector_get(mean, 0), 1e308 / 3, 1e-15, "mean of the finite values", 0);
+  /* deviations -4/3, 2/3, 2/3 (x 1e308): sd = 1e308 sqrt((16/9 + 4/9 + 4/9) / 2) */
+  rel_close(gsl_vector_get(sd, 0), 1e308 * sqrt(24.0 / 18.0), 1e-15, "sd", 0);
+  gsl_vector_free(mean);
+  gsl_vector_free(sd);
+  gsl_matrix_free(x);
 }

@@ -1,6 +1,6 @@
 /* Tests of the internal reference library (ref/): the MLP's gradient against central
- * differences, the strict CSV loader on good and broken files, the sliding windows and
- * standardisation against closed forms, and the timing method's bookkeeping. */
+ * differences, the default workload's data (read and windowed with ndpar's io module) on good
+ * and broken files, standardisation against closed forms, and the timing method's bookkeeping. */
 #include <criterion/criterion.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -63,57 +63,55 @@ Test(workload_mlp, shape_mismatch_is_reported_not_crashed) {
   wl_mlp_free(m);
 }
 
-/* ---- the strict CSV loader ------------------------------------------------------------ */
+/* ---- the default workload's data (read with ndpar's io module) -------------------------- */
 
-static char *write_temp(const char *text) {
-  static char path[64];
-  strcpy(path, "/tmp/ndpar_csv_XXXXXX");
-  int fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-  close(fd);
-  return path;
+/* A data folder holding a Seattle file with the given text; removed by the caller. */
+static char *data_dir_with(const char *text) {
+  static char dir[64];
+  strcpy(dir, "/tmp/ndpar_ref_data_XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  char path[128];
+  snprintf(path, sizeof path, "%s/seattle-weather-hourly-normals.csv", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  cr_assert_eq(fclose(f), 0);
+  return dir;
 }
 
-Test(workload_csv, reads_a_good_file) {
-  char *path = write_temp("date,pressure,temperature\n2010-01-01,1016.6,4.0\n2010-01-02,1016.7,-3.5e1\r\n2010-01-03,1,0\n");
-  gsl_vector *v = NULL;
-  char err[256] = "";
-  cr_assert_eq(wl_csv_column(path, "temperature", &v, err, sizeof err), GSL_SUCCESS, "%s", err);
-  cr_assert_eq(v->size, 3);
-  cr_assert_eq(gsl_vector_get(v, 0), 4.0);
-  cr_assert_eq(gsl_vector_get(v, 1), -35.0);
-  cr_assert_eq(gsl_vector_get(v, 2), 0.0);
-  gsl_vector_free(v);
+static void remove_data_dir(const char *dir) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/seattle-weather-hourly-normals.csv", dir);
   unlink(path);
+  rmdir(dir);
 }
 
-static void expect_csv_error(const char *text, const char *column, int code, const char *needle) {
-  char *path = write_temp(text);
-  gsl_vector *sentinel = (gsl_vector *)0x1, *v = sentinel;
+/* Errors come back as a code and ndpar_csv_read's message (file, line, field), never an
+ * abort, and the outputs stay untouched. */
+static void expect_data_error(const char *text, int code, const char *needle) {
+  char *dir = data_dir_with(text);
+  gsl_matrix *sentinel = (gsl_matrix *)0x1, *x = sentinel, *y = sentinel;
   char err[512] = "";
-  cr_assert_eq(wl_csv_column(path, column, &v, err, sizeof err), code, "%s", err);
-  cr_assert_eq(v, sentinel, "output untouched on error");
-  cr_assert(strstr(err, path) != NULL, "message names the file: %s", err);
+  cr_assert_eq(wl_default_windows(dir, 2, 1, &x, &y, err, sizeof err), code, "%s", err);
+  cr_assert(x == sentinel && y == sentinel, "outputs untouched on error");
+  cr_assert(strstr(err, dir) != NULL, "message names the file: %s", err);
   cr_assert(strstr(err, needle) != NULL, "message '%s' lacks '%s'", err, needle);
-  unlink(path);
+  remove_data_dir(dir);
 }
 
-Test(workload_csv, rejects_broken_files_naming_line_and_column) {
-  expect_csv_error("a,b\n1,2\n3,x\n", "b", GSL_EINVAL, ":3: column 2 (\"b\"): \"x\"");
-  expect_csv_error("a,b\n1,2\n3\n", "b", GSL_EINVAL, ":3: 1 fields, the header has 2");
-  expect_csv_error("a,b\n1,2\n3,4,5\n", "a", GSL_EINVAL, ":3: 3 fields");
-  expect_csv_error("a,b\n1,\n", "b", GSL_EINVAL, ":2: column 2");
-  expect_csv_error("a,b\n1,inf\n", "b", GSL_EINVAL, "not a finite number");
-  expect_csv_error("a,b\n1,nan\n", "b", GSL_EINVAL, "not a finite number");
-  expect_csv_error("a,b\n1,2.5abc\n", "b", GSL_EINVAL, "\"2.5abc\"");
-  expect_csv_error("a,b\n1,2\n", "c", GSL_EINVAL, "no column named \"c\"");
-  expect_csv_error("a,b\n", "a", GSL_EINVAL, "no data lines");
-  expect_csv_error("", "a", GSL_EINVAL, "empty file");
-  gsl_vector *v = NULL;
-  char err[256];
-  cr_assert_eq(wl_csv_column("/nonexistent/x.csv", "a", &v, err, sizeof err), GSL_EFAILED);
-  cr_assert(strstr(err, "/nonexistent/x.csv") != NULL);
+Test(workload_data, broken_data_files_give_the_readers_messages) {
+  expect_data_error("date,temperature\n2010-01-01,4\n2010-01-02,x\n2010-01-03,1\n", GSL_EINVAL,
+                    ":3:2: \"x\" is not a number");
+  expect_data_error("date,temperature\n2010-01-01,4\n2010-01-02,\n2010-01-03,1\n", GSL_EINVAL,
+                    ":3:2: missing value (\"\")");
+  expect_data_error("date,temperature\n1,2\n3,4,5\n", GSL_EBADLEN, ":3: 3 fields, expected 2");
+  expect_data_error("date,wind\n1,2\n", GSL_EINVAL, ":1: no column named \"temperature\"");
+  expect_data_error("date,temperature\n1,inf\n2,3\n3,4\n", GSL_EINVAL, "data row 1 of \"temperature\" is not a finite number");
+  expect_data_error("date,temperature\n1,2\n2,3\n", GSL_EINVAL, "too short for 2 lags and horizon 1");
+  gsl_matrix *x = NULL, *y = NULL;
+  char err[512] = "";
+  cr_assert_eq(wl_default_windows("/nonexistent", 2, 1, &x, &y, err, sizeof err), GSL_EFAILED);
+  cr_assert(strstr(err, "/nonexistent/seattle-weather-hourly-normals.csv: cannot open") != NULL, "%s", err);
 }
 
 Test(workload_data, the_bundled_series_windows) {
@@ -132,42 +130,9 @@ Test(workload_data, the_bundled_series_windows) {
   gsl_matrix_free(y);
 }
 
-/* ---- windows and standardisation ------------------------------------------------------ */
+/* ---- standardisation ------------------------------------------------------------------- */
 
 /* The series 0, 1, 2, ...: window t's x row is t .. t+lags-1, its y row what follows. */
-Test(workload_windows, rows_are_consecutive_slices_of_the_series) {
-  size_t sizes[][2] = {{1, 1}, {3, 2}, {24, 6}};
-  for (size_t c = 0; c < 3; c++) {
-    size_t lags = sizes[c][0], horizon = sizes[c][1];
-    for (size_t n = lags + horizon; n < lags + horizon + 5; n++) {
-      gsl_vector *s = gsl_vector_alloc(n);
-      for (size_t i = 0; i < n; i++) gsl_vector_set(s, i, (double)i);
-      gsl_matrix *x = NULL, *y = NULL;
-      cr_assert_eq(wl_windows(s, lags, horizon, &x, &y), GSL_SUCCESS);
-      cr_assert_eq(x->size1, n - lags - horizon + 1);
-      cr_assert_eq(y->size1, x->size1);
-      for (size_t t = 0; t < x->size1; t++) {
-        for (size_t j = 0; j < lags; j++) cr_assert_eq(gsl_matrix_get(x, t, j), (double)(t + j));
-        for (size_t j = 0; j < horizon; j++)
-          cr_assert_eq(gsl_matrix_get(y, t, j), (double)(t + lags + j));
-      }
-      gsl_matrix_free(x);
-      gsl_matrix_free(y);
-      gsl_vector_free(s);
-    }
-  }
-}
-
-Test(workload_windows, too_short_or_empty_shapes_are_rejected_outputs_untouched) {
-  gsl_vector *s = gsl_vector_calloc(5);
-  gsl_matrix *sentinel = (gsl_matrix *)0x1, *x = sentinel, *y = sentinel;
-  cr_assert_eq(wl_windows(s, 4, 2, &x, &y), GSL_EINVAL);
-  cr_assert_eq(wl_windows(s, 0, 2, &x, &y), GSL_EINVAL);
-  cr_assert_eq(wl_windows(s, 2, 0, &x, &y), GSL_EINVAL);
-  cr_assert(x == sentinel && y == sentinel);
-  gsl_vector_free(s);
-}
-
 Test(workload_windows, standardize_gives_mean_0_sd_1_and_leaves_constants_centred) {
   gsl_rng *r = test_rng();
   gsl_vector *v = gsl_vector_alloc(1000);

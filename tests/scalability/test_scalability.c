@@ -1,12 +1,18 @@
 /* Tests of the scalability module: the Amdahl fit, Karp-Flatt, derived metrics, the runner,
  * and the table, CSV and JSON writers (parsed back). */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <gsl/gsl_randist.h>
 #include <math.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ndpar/ndpar_scalability.h"
 #include "test_util.h"
@@ -256,7 +262,7 @@ Test(writers, json_parses_back_to_the_numbers) {
   /* The fit covers the points within the physical cores; the others are listed. */
   size_t cores = ndpar_physical_cores(), nfit = 0;
   ndpar_scal_point within[3];
-  char listed[64] = "", one[16];
+  char listed[128] = "", one[32];
   for (size_t i = 0; i < 3; i++) {
     if (sample_points[i].threads <= cores) {
       within[nfit++] = sample_points[i];
@@ -292,4 +298,130 @@ Test(amdahl, a_degenerate_fit_is_said_in_words) {
   cr_assert(strstr(why, "residual") != NULL);
   cr_assert_not_null(ndpar_scal_amdahl_degenerate(NAN, 0.01));
   cr_assert_not_null(ndpar_scal_amdahl_degenerate(0.5, NAN));
+}
+
+/* ---- sizes that overflow, unknown settings, pools that cannot start ---- */
+
+Test(scal_run, overflowing_repeats_and_unknown_bind_are_refused_before_any_run) {
+  test_quiet_gsl_errors();
+  ndpar_scal_point out[2] = {{.threads = 77}, {.threads = 77}};
+  size_t ok[] = {1, 2};
+  atomic_int calls = 0;
+  ndpar_scal_config cfg;
+  ndpar_scal_config_init(&cfg);
+  cfg.repeats = ((size_t)1 << 61) + 1; /* times 8 bytes wraps to 8 */
+  cr_assert_eq(ndpar_scal_run(ok, 2, &cfg, workload, &calls, out), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cfg.repeats = SIZE_MAX / 2 + 1; /* n * repeats runs wraps */
+  cr_assert_eq(ndpar_scal_run(ok, 2, &cfg, workload, &calls, out), GSL_EINVAL);
+  ndpar_scal_config_init(&cfg);
+  cfg.bind = (ndpar_bind)42;
+  cr_assert_eq(ndpar_scal_run(ok, 2, &cfg, workload, &calls, out), GSL_EINVAL, "not GSL_ENOMEM");
+  cr_assert(strstr(test_gsl_last_reason(), "bind"), "%s", test_gsl_last_reason());
+  cr_assert_eq(atomic_load(&calls), 0, "nothing ran");
+  cr_assert_eq(out[0].threads, 77, "outputs untouched");
+}
+
+Test(scal_run, a_pool_that_cannot_start_is_named_not_out_of_memory) {
+  test_quiet_gsl_errors();
+  ndpar_scal_point out[2] = {{.threads = 77}, {.threads = 77}};
+  size_t list[] = {1, 4};
+  atomic_int calls = 0;
+  test_fault_pthread_create(1);
+  cr_assert_eq(ndpar_scal_run(list, 2, NULL, workload, &calls, out), GSL_EFAILED);
+  test_fault_pthread_create(0);
+  cr_assert(strstr(test_gsl_last_reason(), "cannot start a pool of 4 threads"), "%s", test_gsl_last_reason());
+  cr_assert(strstr(test_gsl_last_reason(), "too many threads"), "%s", test_gsl_last_reason());
+  cr_assert_eq(out[0].threads, 77, "outputs untouched");
+}
+
+/* ---- writers that fail ---- */
+
+Test(writers, a_full_disk_is_an_error) {
+  test_quiet_gsl_errors();
+  make_sample();
+  int (*writers[])(FILE *, const ndpar_scal_point *, size_t) = {ndpar_scal_write_csv, ndpar_scal_write_json};
+  for (int w = 0; w < 2; w++) {
+    FILE *full = fopen("/dev/full", "w");
+    cr_assert_not_null(full);
+    cr_assert_eq(writers[w](full, sample_points, 3), GSL_EFAILED, "writer %d", w);
+    cr_assert(strstr(test_gsl_last_reason(), "write error"), "%s", test_gsl_last_reason());
+    fclose(full);
+  }
+  FILE *full = fopen("/dev/full", "w");
+  cr_assert_eq(ndpar_scal_write_csv_rows(full, "w", sample_points, 3), GSL_EFAILED);
+  fclose(full);
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return NULL;
+  char *buf = calloc(1, 1 << 16);
+  size_t got = fread(buf, 1, (1 << 16) - 1, f);
+  buf[got] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static size_t files_in(const char *dir) {
+  DIR *d = opendir(dir);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+Test(writers, files_are_written_whole_or_not_at_all) {
+  test_quiet_gsl_errors();
+  make_sample();
+  char dir[] = "/tmp/ndpar-scal-XXXXXX", path[64], json[64];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/points.csv", dir);
+  snprintf(json, sizeof json, "%s/points.json", dir);
+  cr_assert_eq(ndpar_scal_save_csv(path, sample_points, 3), GSL_SUCCESS);
+  cr_assert_eq(ndpar_scal_save_json(json, sample_points, 3), GSL_SUCCESS);
+  char *csv_text = write_to_string(ndpar_scal_write_csv), *json_text = write_to_string(ndpar_scal_write_json);
+  char *saved = slurp(path), *saved_json = slurp(json);
+  cr_assert_str_eq(saved, csv_text, "the file holds what the stream writer writes");
+  cr_assert_str_eq(saved_json, json_text);
+  free(saved_json);
+  cr_assert_eq(files_in(dir), 2, "no temporary left behind");
+
+  /* a write that fails part-way (a file-size limit binds root too): the old file stays */
+  struct rlimit old, small = {64, 0};
+  getrlimit(RLIMIT_FSIZE, &old);
+  small.rlim_max = old.rlim_max;
+  signal(SIGXFSZ, SIG_IGN);
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+  ndpar_scal_point other[3];
+  memcpy(other, sample_points, sizeof other);
+  other[0].median_ms = 99;
+  cr_assert_eq(ndpar_scal_save_csv(path, other, 3), GSL_EFAILED);
+  setrlimit(RLIMIT_FSIZE, &old);
+  cr_assert(strstr(test_gsl_last_reason(), path), "names the file: %s", test_gsl_last_reason());
+  char *after = slurp(path);
+  cr_assert_str_eq(after, csv_text, "the old file is untouched");
+  cr_assert_eq(files_in(dir), 2, "the temporary is removed");
+
+  /* not regular files, and folders that do not exist */
+  struct stat before;
+  stat("/dev/full", &before);
+  cr_assert_eq(ndpar_scal_save_csv("/dev/full", sample_points, 3), GSL_EINVAL);
+  struct stat st;
+  cr_assert(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == before.st_rdev,
+            "the device is never replaced");
+  cr_assert_eq(ndpar_scal_save_json(dir, sample_points, 3), GSL_EINVAL, "a folder");
+  char missing[96];
+  snprintf(missing, sizeof missing, "%s/no/such/folder.csv", dir);
+  cr_assert_eq(ndpar_scal_save_csv(missing, sample_points, 3), GSL_EFAILED);
+  cr_assert_eq(ndpar_scal_save_csv(NULL, sample_points, 3), GSL_EFAULT);
+  cr_assert_eq(ndpar_scal_save_json(path, NULL, 3), GSL_EFAULT);
+
+  unlink(path);
+  unlink(json);
+  rmdir(dir);
+  free(csv_text);
+  free(json_text);
+  free(saved);
+  free(after);
 }

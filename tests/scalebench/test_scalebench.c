@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -276,4 +277,123 @@ Test(scalebench_cli, piped_output_is_not_held_back) {
   cr_assert(strncmp(text, "scalebench ", 11) == 0 && strstr(text, "\ndata: ") != NULL,
             "got: '%s'", text);
   unlink(out);
+}
+
+/* ---- bad baselines and outputs, found before the run ---- */
+
+static void write_file(const char *dir, const char *name, const void *data, size_t len) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s.csv", dir, name);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fwrite(data, 1, len, f);
+  fclose(f);
+}
+
+#define SB_HEADER "workload,threads,median_ms,min_ms,max_ms,mad_ms,speedup,efficiency,serial_fraction\n"
+
+Test(scalebench_cli, a_bad_baseline_is_one_clear_line_and_exit_2) {
+  char dir[] = "/tmp/sb_bad_XXXXXX", env[64], path[256];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(env, sizeof env, "SCALEBENCH_BASELINE_DIR=%s", dir);
+  snprintf(path, sizeof path, "%s/zero.csv", dir);
+  cr_assert_eq(symlink("/dev/zero", path), 0);
+  snprintf(path, sizeof path, "%s/urandom.csv", dir);
+  cr_assert_eq(symlink("/dev/urandom", path), 0);
+  snprintf(path, sizeof path, "%s/folder.csv", dir);
+  cr_assert_eq(mkdir(path, 0755), 0);
+  const char *nan_line = SB_HEADER "batch,1,nan,1,2,0.1,1,1,nan\n";
+  const char *neg_line = SB_HEADER "batch,1,-3,1,2,0.1,1,1,nan\n";
+  const char *neg_mad = SB_HEADER "batch,1,1.5,1,2,-0.1,1,1,nan\n";
+  const char *zero_threads = SB_HEADER "batch,0,1.5,1,2,0.1,1,1,nan\n";
+  const char *short_line = SB_HEADER "batch,1,1.5\n";
+  const char *bad_header = "threads,median\n1,2\n";
+  unsigned char binary[256];
+  gsl_rng *r = test_rng();
+  for (size_t i = 0; i < sizeof binary; i++) binary[i] = (unsigned char)gsl_rng_uniform_int(r, 256);
+  binary[7] = 0;
+  gsl_rng_free(r);
+  write_file(dir, "nan", nan_line, strlen(nan_line));
+  write_file(dir, "negative", neg_line, strlen(neg_line));
+  write_file(dir, "negmad", neg_mad, strlen(neg_mad));
+  write_file(dir, "zerothreads", zero_threads, strlen(zero_threads));
+  write_file(dir, "short", short_line, strlen(short_line));
+  write_file(dir, "badheader", bad_header, strlen(bad_header));
+  write_file(dir, "binary", binary, sizeof binary);
+  write_file(dir, "empty", "", 0);
+  write_file(dir, "header", SB_HEADER, strlen(SB_HEADER));
+  struct {
+    const char *name, *needle;
+  } cases[] = {{"zero", "not a regular file"},      {"urandom", "not a regular file"},
+               {"folder", "not a regular file"},    {"nan", "median is not a positive number"},
+               {"negative", "median is not a positive number"}, {"negmad", "MAD is not a non-negative"},
+               {"zerothreads", "thread count"},     {"short", "too few fields"},
+               {"badheader", "header"},             {"binary", "not a text file"},
+               {"empty", "is empty"},               {"header", "no points"}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    /* QUICK first: a bad baseline must stop the tool before it measures anything */
+    result res = run((const char *[]){QUICK, "--baseline", cases[i].name, NULL}, env);
+    cr_assert_eq(res.status, 2, "%s: status %d, %s", cases[i].name, res.status, res.err);
+    cr_assert(strncmp(res.err, "scalebench: --baseline ", 23) == 0, "%s: %s", cases[i].name, res.err);
+    cr_assert(strstr(res.err, cases[i].needle), "%s: '%s' lacks '%s'", cases[i].name, res.err, cases[i].needle);
+    cr_assert(strchr(res.err, '\n') == res.err + strlen(res.err) - 1, "one line: %s", res.err);
+    cr_assert_eq(res.out[0], '\0', "%s: nothing measured or printed", cases[i].name);
+  }
+  const char *names[] = {"zero", "urandom", "nan", "negative", "negmad", "zerothreads", "short",
+                         "badheader", "binary", "empty", "header"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    snprintf(path, sizeof path, "%s/%s.csv", dir, names[i]);
+    unlink(path);
+  }
+  snprintf(path, sizeof path, "%s/folder.csv", dir);
+  rmdir(path);
+  rmdir(dir);
+}
+
+Test(scalebench_cli, unwritable_outputs_are_reported_before_the_run) {
+  /* root ignores permission bits, so only failures root cannot bypass are tested: a device
+   * that must never be replaced, a folder, a read-only file system */
+  expect_usage_error((const char *[]){QUICK, "--csv", "/dev/full", NULL}, "--csv /dev/full: it exists and is not a regular file");
+  expect_usage_error((const char *[]){QUICK, "--json", "/dev/null", NULL}, "not a regular file");
+  expect_usage_error((const char *[]){QUICK, "--csv", "/tmp", NULL}, "not a regular file");
+  expect_usage_error((const char *[]){QUICK, "--csv", "/proc/scalebench.csv", NULL}, "cannot write in /proc");
+  struct stat st;
+  cr_assert(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode), "/dev/full is still the device");
+}
+
+Test(scalebench_cli, too_many_threads_for_memory_is_said_so) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  cr_skip_test("needs an address-space limit, which the sanitizers' shadow memory cannot run under");
+#else
+  /* 1 GiB of address space: thread stacks run out long before 4096 */
+  struct rlimit old, small;
+  getrlimit(RLIMIT_AS, &old);
+  small = old;
+  small.rlim_cur = (rlim_t)1 << 30;
+  cr_assert_eq(setrlimit(RLIMIT_AS, &small), 0);
+  result r = run((const char *[]){"--workload", "batch", "--batches", "6", "--rows", "8", "--threads",
+                                  "1,4096", "--repeat", "1", "--warmup", "0", NULL}, NULL);
+  setrlimit(RLIMIT_AS, &old);
+  cr_assert_eq(r.status, 1, "%s", r.err);
+  cr_assert(strstr(r.err, "cannot start a pool of 4096 threads"), "%s", r.err);
+  cr_assert(strstr(r.err, "too many threads for this machine's memory"), "%s", r.err);
+  cr_assert_null(strstr(r.err, "malloc failed"), "%s", r.err);
+#endif
+}
+
+/* A baseline that lacks a workload asked for is a usage error before any run. */
+Test(scalebench_cli, a_baseline_without_the_workload_exits_2) {
+  char dir[] = "/tmp/sb_lack_XXXXXX", env[64], path[128];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(env, sizeof env, "SCALEBENCH_BASELINE_DIR=%s", dir);
+  result r = run((const char *[]){QUICK, "--save-baseline", "only-batch", NULL}, env);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  r = run((const char *[]){"--workload", "batch,mc", "--threads", "1", "--repeat", "1",
+                           "--baseline", "only-batch", NULL}, env);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "no point of the workload 'mc'") != NULL, "%s", r.err);
+  cr_assert_eq(r.out[0], '\0', "nothing measured");
+  snprintf(path, sizeof path, "%s/only-batch.csv", dir);
+  unlink(path);
+  rmdir(dir);
 }

@@ -152,17 +152,6 @@ static void parse_args(int argc, char **argv, options *o) {
   }
 }
 
-/* An output file's folder must exist and be writable before any work starts. */
-static void check_writable(const char *opt, const char *path) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash == dir) dir[1] = '\0';
-  else if (slash) *slash = '\0';
-  else strcpy(dir, ".");
-  if (access(dir, W_OK) != 0) sb_usage_error("%s %s: cannot write in %s: %s", opt, path, dir, strerror(errno));
-}
-
 /* An installed scalebench (PREFIX/bin) finds the installed data (PREFIX/share/ndpar/data)
  * when neither --data nor NDPAR_DATA_DIR names a folder: it needs no build tree. */
 #define SB_PATH_MAX 4096
@@ -188,9 +177,9 @@ static void check_before_running(const options *o) {
   char data[4096];
   snprintf(data, sizeof data, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(o->params.data_dir));
   if (access(data, R_OK) != 0) sb_usage_error("cannot read the bundled data %s: %s (see --data)", data, strerror(errno));
-  if (o->csv) check_writable("--csv", o->csv);
-  if (o->json) check_writable("--json", o->json);
-  if (o->plot) check_writable("--plot", o->plot);
+  if (o->csv) sb_check_writable("--csv", o->csv);
+  if (o->json) sb_check_writable("--json", o->json);
+  if (o->plot) sb_check_writable("--plot", o->plot);
   if (o->plot) {
     const char *dot = strrchr(o->plot, '.');
     if (!dot || (strcmp(dot, ".svg") != 0 && strcmp(dot, ".png") != 0))
@@ -203,6 +192,14 @@ static void check_before_running(const options *o) {
     sb_baseline_path(o->baseline, path, sizeof path);
     if (access(path, R_OK) != 0) sb_usage_error("--baseline: no readable baseline '%s' at %s", o->baseline, path);
   }
+}
+
+/* The reason of the last GSL error on this thread (the library reports through it). */
+static __thread char last_error[512];
+
+static void remember_error(const char *reason, const char *file, int line, int gsl_errno) {
+  (void)file, (void)line, (void)gsl_errno;
+  snprintf(last_error, sizeof last_error, "%s", reason);
 }
 
 /* ---- running ---- */
@@ -291,7 +288,8 @@ static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
       status = GSL_EFAILED;
     }
   } else {
-    fprintf(stderr, "scalebench: %s failed: %s\n", k->name, gsl_strerror(status));
+    fprintf(stderr, "scalebench: %s failed: %s\n", k->name,
+            last_error[0] ? last_error : gsl_strerror(status));
   }
   k->teardown(state);
   return status != GSL_SUCCESS;
@@ -353,6 +351,18 @@ static const char *binding_in_effect(const options *o, char *buf, size_t size) {
   return buf;
 }
 
+/* A baseline compared against must hold every workload asked for: a change cannot be
+ * judged against nothing (a usage error, exit 2, before any run). */
+static void check_baseline_workloads(const options *o, const sb_baseline *b) {
+  for (size_t k = 0; k < o->nkernels; k++) {
+    int found = 0;
+    for (size_t i = 0; i < b->n && !found; i++) found = strcmp(b->pts[i].workload, o->kernels[k]->name) == 0;
+    if (!found)
+      sb_usage_error("--baseline %s: the baseline has no point of the workload '%s'", o->baseline,
+                     o->kernels[k]->name);
+  }
+}
+
 int main(int argc, char **argv) {
   options o;
   parse_args(argc, argv, &o);
@@ -360,8 +370,11 @@ int main(int argc, char **argv) {
   find_installed_data(&o, installed_data);
   check_before_running(&o);
   setvbuf(stdout, NULL, _IOLBF, 0); /* piped output shows each line as it is printed */
-  gsl_set_error_handler_off(); /* errors come back as codes and are reported here */
   char bind_words[64];
+  sb_baseline base = {NULL, 0};
+  if (o.baseline) sb_load_baseline(o.baseline, &base); /* checked before the run, too */
+  if (o.baseline) check_baseline_workloads(&o, &base);
+  gsl_set_error_handler(remember_error); /* errors come back as codes and are reported here */
   if (!o.quiet)
     printf("scalebench %s: %zu physical cores, workers %s; %zu warm-up and %zu timed runs per point\n",
            NDPAR_VERSION, ndpar_physical_cores(), binding_in_effect(&o, bind_words, sizeof bind_words),
@@ -375,12 +388,13 @@ int main(int argc, char **argv) {
   }
   if (!failed) {
     if (!o.quiet) print_operations(res, o.nkernels, o.openmp);
-    if (o.baseline) failed |= sb_compare_baseline(o.quiet ? stderr : stdout, o.baseline, res, o.nkernels);
+    if (o.baseline) sb_compare_baseline(o.quiet ? stderr : stdout, o.baseline, &base, res, o.nkernels);
     if (o.csv) failed |= sb_write_csv(o.csv, res, o.nkernels);
     if (o.json) failed |= sb_write_json(o.json, res, o.nkernels);
     if (o.plot) failed |= sb_plot(o.plot, res, o.nkernels);
     if (o.save_baseline) failed |= sb_save_baseline(o.save_baseline, res, o.nkernels);
   }
   free(res);
+  sb_baseline_free(&base);
   return failed ? 1 : 0;
 }

@@ -33,9 +33,35 @@ void sb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), n
 int sb_write_csv(const char *path, const sb_result *r, size_t n);
 int sb_write_json(const char *path, const sb_result *r, size_t n);
 int sb_save_baseline(const char *name, const sb_result *r, size_t n);
+/* A saved baseline, read and checked before the run. */
+typedef struct {
+  char workload[64];
+  size_t threads;
+  double median_ms, mad_ms;
+} sb_saved_point;
+
+typedef struct {
+  sb_saved_point *pts;
+  size_t n;
+} sb_baseline;
+
+/* Reads the baseline NAME: a regular text file of at most SB_BASELINE_MAX bytes, with
+ * scalebench's CSV header and at least one point, every point a known thread count and
+ * positive, finite times. Anything else (a device such as /dev/zero, binary data, an
+ * empty or header-only file, NaN or negative times) is a usage error: one line, exit 2. */
+#define SB_BASELINE_MAX ((size_t)1 << 20)
+void sb_load_baseline(const char *name, sb_baseline *b);
+void sb_baseline_free(sb_baseline *b);
+
 /* Prints the change against a saved baseline per point, flagging changes larger than the
  * noise of the two runs (2 x the sum of their MADs). */
-int sb_compare_baseline(FILE *out, const char *name, const sb_result *r, size_t n);
+void sb_compare_baseline(FILE *out, const char *name, const sb_baseline *b, const sb_result *r,
+                         size_t n);
+
+/* Checks that an output file can be written, before any work: the path is not an existing
+ * non-regular file (a device, a folder) and a file can be created in its folder (tried,
+ * then removed: permission bits alone do not bind root). Usage error otherwise. */
+void sb_check_writable(const char *opt, const char *path);
 /* Speedup against threads with the ideal line and the Amdahl fit, through gnuplot. */
 int sb_gnuplot_available(void);
 int sb_plot(const char *path, const sb_result *r, size_t n);
