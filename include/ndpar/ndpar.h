@@ -17,5 +17,6 @@
 #include "ndpar/ndpar_cv.h"
 #include "ndpar/ndpar_grid.h"
 #include "ndpar/ndpar_scalability.h"
+#include "ndpar/ndpar_io.h"
 
 #endif /* NDPAR_H */
