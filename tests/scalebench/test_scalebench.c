@@ -397,3 +397,23 @@ Test(scalebench_cli, a_baseline_without_the_workload_exits_2) {
   unlink(path);
   rmdir(dir);
 }
+
+/* The header says "pinned" only when the workers are. */
+Test(scalebench_cli, the_header_says_pinned_only_when_the_workers_are) {
+  result r = run((const char *[]){QUICK, "--bind", "none", NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_not_null(strstr(r.out, "workers unpinned;"), "%s", r.out);
+  char threads[32];
+  snprintf(threads, sizeof threads, "1,%zu", 2 * ndpar_physical_cores());
+  r = run((const char *[]){"--workload", "batch", "--batches", "6", "--rows", "8", "--threads",
+                           threads, "--repeat", "1", "--warmup", "0", NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  if (ndpar_physical_cores() > 1) {
+    char want[96];
+    snprintf(want, sizeof want, "workers pinned up to %zu threads, unpinned above;",
+             ndpar_physical_cores());
+    /* A container may refuse the binding: then "unpinned", never "pinned" alone. */
+    cr_assert(strstr(r.out, want) || strstr(r.out, "workers unpinned;"), "%s", r.out);
+  }
+  cr_assert_null(strstr(r.out, "workers pinned;"), "%s", r.out);
+}
