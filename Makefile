@@ -8,6 +8,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install missing Debian -dev packages (as root, waiting for the apt lock)
 #   make test-ref   the internal reference library's own tests (ref/, tests/ref/)
+#   make test-mpi   the mpi module's tests under mpirun -np 1..4 (part of make check)
 #   make check SANITIZE=address,undefined | SANITIZE=thread
 #                   the same tests under a sanitizer, built in build/san-<kinds>/
 
@@ -21,9 +22,10 @@ MANDIR       ?= $(PREFIX)/share/man
 DOCDIR       ?= $(PREFIX)/share/doc/ndpar
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool batch preprocess grad ensemble cv grid scalability io
+MODULES      := pool io pipeline batch preprocess grad ensemble cv grid scalability
 # What each module links below itself (besides core).
 MODDEPS_pool :=
+MODDEPS_pipeline := pool
 MODDEPS_batch := pool
 MODDEPS_grad := pool
 MODDEPS_preprocess := pool
@@ -32,6 +34,9 @@ MODDEPS_grid := cv pool
 MODDEPS_ensemble := pool
 MODDEPS_scalability := pool
 MODDEPS_io := pool
+# Built apart, with mpicc (the only part that needs MPI), on the modules above.
+MPI_MODULES  := mpi
+MODDEPS_mpi  := grid cv grad batch pool
 
 SHELL        := /bin/bash
 CC           ?= cc
@@ -66,12 +71,12 @@ TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
         depcheck check-build check-examples $(addprefix test-,core $(MODULES) ref scalebench) \
-        $(addprefix bench-,$(MODULES))
+        $(addprefix bench-,$(MODULES)) mpi test-mpi bench-mpi
 
 all: libs tests benches examples tools
 
 # ---------------------------------------------------------------- dependencies
-DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev
+DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev libopenmpi-dev openmpi-bin
 # locales: the io tests build a decimal-comma locale (localedef) to show numbers ignore setlocale.
 DEPS_PKGS    += locales
 
@@ -88,6 +93,12 @@ ifneq ($(filter check run bench bench-% test-%,$(MAKECMDGOALS)),)
 endif
 depcheck:
 	@sh tools/deps.sh $(DEPS_MODE) $(DEPS_PKGS)
+
+# What the benchmarks compare with, never needed by the library or its tests.
+BENCH_DEPS_PKGS += libtbb-dev
+.PHONY: bench-deps
+bench-deps:
+	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
 
 # ---------------------------------------------------------------- libraries
 CORE_SRC     := $(wildcard lib/*.c)
@@ -152,6 +163,7 @@ REF_CFLAGS   := -I.
 
 $(BUILD)/obj/ref/%.o: CFLAGS_ALL += $(REF_CFLAGS) -DNDPAR_BUILD_DATA_DIR='"$(CURDIR)/data"'
 $(BUILD)/obj/ref/kernels.o: CFLAGS_ALL += -fopenmp
+$(BUILD)/obj/ref/kernel_pipeline.o: CFLAGS_ALL += -fopenmp
 
 $(REF_LIB): $(REF_OBJ)
 	@mkdir -p $(@D)
@@ -159,7 +171,9 @@ $(REF_LIB): $(REF_OBJ)
 
 # ---------------------------------------------------------------- tests
 CRITERION_LIBS := -lcriterion
-TEST_MODULES := core $(MODULES) ref scalebench
+TEST_MODULES := core $(MODULES) ref scalebench badinput
+# tests/badinput calls every public function of every module: it links the whole library.
+badinput_LIB := $(ALL_LIB)
 $(BUILD)/obj/tests/%.o: CFLAGS_ALL += -Itests/common $(REF_CFLAGS)
 
 # The shared test helpers ask the pool for the core count, so every test binary links it.
@@ -204,9 +218,15 @@ $(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(
 
 tests: $(TEST_BINS)
 
+# Every public function must have a bad-input case (tests/badinput).
+.PHONY: badinput-coverage
+badinput-coverage:
+	@tools/badinput-coverage.sh
+test-badinput: badinput-coverage
+
 # Every module's tests, one binary after another; the first failure fails the target.
 # A plain build then checks the build itself (check-build).
-check: $(TEST_BINS)
+check: $(TEST_BINS) badinput-coverage
 	@set -e; for m in $(TEST_MODULES); do \
 	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
 ifeq ($(SANITIZE),)
@@ -222,7 +242,8 @@ check-build: all check-examples
 	@tools/check-headers.sh
 	@tools/check-umbrella.sh $(CC)
 	@tools/check-doc-blocks.sh docs/*.md README.md
-	@tools/check-exports.sh $(SO_FILE)
+	@tools/check-exports.sh $(SO_FILE) $(filter-out include/ndpar/ndpar_mpi.h,$(wildcard include/ndpar/*.h))
+	@tools/check-exports.sh $(MPI_SO) include/ndpar/ndpar_mpi.h
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
 	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
 	  || { echo "check-build: make all would install packages" >&2; exit 1; }
@@ -233,7 +254,178 @@ check-build: all check-examples
 STAGE        := $(BUILD)/stage
 check-examples: all
 	@$(MAKE) --no-print-directory install DESTDIR=$(abspath $(STAGE)) PREFIX=/usr >/dev/null
-	@tools/check-examples.sh $(abspath $(STAGE))/usr $(BUILD) $(CC)
+	@$(foreach e,$(PIPELINE_EXAMPLES),EXAMPLE_ARGS_$(e)='$(EXAMPLE_ARGS_$(e))') \
+	  tools/check-examples.sh $(abspath $(STAGE))/usr $(BUILD) $(CC)
+
+# ---------------------------------------------------------------- mpi
+# The mpi module alone is built with mpicc (Open MPI, or MPICH): no other module, tool or
+# test needs MPI, and libndpar.so does not link it. libndpar_mpi.so carries private
+# (hidden) copies of the modules it builds on, so it needs nothing of libndpar.so's
+# internals; link a program with -lndpar_mpi -lndpar (pkg-config ndpar-mpi).
+MPICC        ?= mpicc
+MPIRUN       ?= mpirun
+MPI_NPS      ?= 1 2 3 4
+MPI_SRC      := $(wildcard modules/mpi/*.c)
+MPI_OBJ      := $(MPI_SRC:%.c=$(BUILD)/obj/%.o)
+MPI_LIB      := $(BUILD)/lib/libndpar_mpi.a
+MPI_SO       := $(BUILD)/lib/libndpar_mpi.so.$(VERSION)
+MPI_LINK     := $(MPI_LIB) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
+
+$(BUILD)/obj/modules/mpi/%.o: modules/mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(MPI_LIB): $(MPI_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(MPI_SO): $(MPI_OBJ) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) -shared -Wl,-soname,libndpar_mpi.so.$(SOVERSION) $(LDFLAGS_ALL) -o $@ $^ \
+	  -Wl,--exclude-libs,ALL $(LDLIBS_BASE)
+	ln -sf libndpar_mpi.so.$(VERSION) $(BUILD)/lib/libndpar_mpi.so.$(SOVERSION)
+	ln -sf libndpar_mpi.so.$(SOVERSION) $(BUILD)/lib/libndpar_mpi.so
+
+mpi: $(MPI_LIB) $(MPI_SO)
+libs: mpi
+
+# One test binary (tests/mpi), run under mpirun at every rank count of MPI_NPS. It is not
+# a Criterion binary: Criterion forks a process per test, which MPI forbids after MPI_Init
+# (see tests/mpi/test_mpi.c). Open MPI asks for two variables to run as root.
+MPI_TEST_SRC := $(wildcard tests/mpi/*.c)
+MPI_TEST_OBJ := $(MPI_TEST_SRC:%.c=$(BUILD)/obj/%.o)
+MPI_TEST_BIN := $(BUILD)/tests/test_mpi
+MPIRUN_ARGS  ?= --oversubscribe
+MPI_ROOT_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPI_EXAMPLE  := $(BUILD)/examples/train_sgd_mpi
+
+$(BUILD)/obj/tests/mpi/%.o: tests/mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -Itests/common $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+# The shared test helpers (ridge model) link Criterion's library; the runner is our own.
+$(MPI_TEST_BIN): $(MPI_TEST_OBJ) $(RIDGE_OBJ) $(TEST_COMMON_OBJ) $(REF_LIB) $(MPI_LINK)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS_BASE)
+
+tests: $(MPI_TEST_BIN)
+
+# Under ASan, LeakSanitizer needs full stacks (fast_unwind_on_malloc=0) to see that an
+# allocation came from MPI's libraries, which tests/mpi/lsan.supp names.
+MPI_TEST_ENV := $(MPI_ROOT_ENV) ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+                LSAN_OPTIONS=suppressions=$(CURDIR)/tests/mpi/lsan.supp:print_suppressions=0
+
+# Then the example's loss per epoch, which must be the same bits at every rank count.
+test-mpi: $(MPI_TEST_BIN) $(MPI_EXAMPLE)
+	@set -e; for np in $(MPI_NPS); do echo "== test-mpi -np $$np"; \
+	  $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).np$$np.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np $$np $(MPI_TEST_BIN); done
+	@echo "== test-mpi -np 2 --bind-to none"; $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).unbound.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) --bind-to none -np 2 $(MPI_TEST_BIN) --unbound
+	@echo "== test-mpi -np 2, MPI_THREAD_SINGLE"; $(MPI_TEST_ENV) TEST_LOG=$(MPI_TEST_BIN).single.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np 2 $(MPI_TEST_BIN) --single
+	@echo "== train_sgd_mpi: the same loss per epoch at np = $(MPI_NPS)"; set -e; \
+	  for np in $(MPI_NPS); do $(MPI_TEST_ENV) TEST_LOG=$(MPI_EXAMPLE).np$$np.log \
+	    tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np $$np $(MPI_EXAMPLE) --epochs 2 \
+	    | grep '^epoch' > $(MPI_EXAMPLE).np$$np.out; done; \
+	  for np in $(MPI_NPS); do test -s $(MPI_EXAMPLE).np$$np.out && \
+	    cmp $(MPI_EXAMPLE).np1.out $(MPI_EXAMPLE).np$$np.out \
+	    || { echo "train_sgd_mpi: the losses at np=$$np differ from np=1" >&2; exit 1; }; done; \
+	  cat $(MPI_EXAMPLE).np1.out; echo "train_sgd_mpi: identical at np = $(MPI_NPS)"
+	@echo "== scalebench --mpi at np = 2: a row per ranks x threads point, 1 x 1 the baseline"; set -e; \
+	  csv=$(SCALEBENCH_MPI).np2.csv; rm -f $$csv; $(MPI_TEST_ENV) TEST_LOG=$(SCALEBENCH_MPI).np2.log \
+	  tools/run-tests.sh $(MPIRUN) $(MPIRUN_ARGS) -np 2 $(SCALEBENCH) --mpi --quick --csv $$csv >/dev/null; \
+	  for row in 'grid,1,1,.*,1.000000,1.000000,$$' 'grid,2,' 'grad,1,1,.*,1.000000,1.000000,[0-9.]*$$' \
+	    'grad,2,.*,[0-9.]*$$'; do grep -q "^$$row" $$csv || { echo "scalebench --mpi: no row $$row in $$csv" >&2; exit 1; }; done; \
+	  echo "scalebench --mpi: ok"
+
+# ThreadSanitizer does not know MPI's shared-memory transport's synchronisation (it reports
+# races inside Open MPI): the MPI tests run in the plain and ASan builds.
+ifeq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
+check: test-mpi
+endif
+# ---------------------------------------------------------------- fault injection
+# tests/faults: one program over every module, linked with wrappers around every
+# allocator and pthread_create (tests/faults/inject.c). make check-faults builds it with
+# ASan (LeakSanitizer included) and UBSan, and fails the N-th allocation, then the N-th
+# thread start, for every N the program reaches (tools/check-faults.sh).
+FAULTS_WRAP  := malloc calloc realloc posix_memalign aligned_alloc pthread_create \
+                gsl_matrix_alloc gsl_matrix_calloc gsl_vector_alloc gsl_vector_calloc \
+                gsl_rng_alloc gsl_permutation_alloc
+FAULTS_BIN   := $(BUILD)/tests/faults
+FAULTS_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/faults/*.c))
+
+$(FAULTS_BIN): $(FAULTS_OBJ) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) $(addprefix -Wl$(comma)--wrap=,$(FAULTS_WRAP)) -o $@ $^ $(LDLIBS_BASE)
+
+# Built with the tests (for make check-faults, under ASan+UBSan).
+tests: $(FAULTS_BIN)
+
+.PHONY: check-faults faults
+faults: $(FAULTS_BIN)
+check-faults:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined faults
+	@tools/check-faults.sh build/san-address-undefined/tests/faults \
+	  build/san-address-undefined/lib/libndpar.a $(FAULTS_WRAP)
+
+# ---------------------------------------------------------------- soak
+# tests/soak: 4 application threads on the default pool, pools allocated and freed
+# alongside, runs failing at random, for SOAK_SECONDS (make soak SANITIZE=thread in CI).
+SOAK_BIN     := $(BUILD)/tests/soak
+SOAK_SECONDS ?= 20
+
+$(SOAK_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/soak/*.c)) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
+
+tests: $(SOAK_BIN)
+
+.PHONY: soak
+soak: $(SOAK_BIN)
+	@SOAK_SECONDS=$(SOAK_SECONDS) tools/run-tests.sh $(SOAK_BIN)
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (tests/fuzz/fuzz_<target>.c: the io module's CSV reader, scalebench's
+# argument parser and baseline reader): the code under test is compiled by clang
+# with coverage, ASan and UBSan; the rest of the program comes from the plain build.
+# make fuzz: FUZZ_SECONDS (default 600) per target, new inputs merged into the corpus
+# under tests/fuzz/corpus/<target>/; make fuzz-short: FUZZ_SECONDS=60, the tree untouched.
+FUZZ_PKGS    := clang libclang-rt-14-dev
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -D_GNU_SOURCE -Iinclude -Ilib -Imodules $(REF_CFLAGS) -Itools/scalebench
+FUZZ_TARGETS := csv io args baseline
+# io: one thread, three threads and the streaming reader must agree on every input.
+FUZZ_SRC_io  := $(wildcard modules/io/*.c)
+FUZZ_LIB_io  := $(ALL_LIB)
+FUZZ_SRC_csv := $(wildcard modules/io/*.c)
+FUZZ_LIB_csv := $(ALL_LIB)
+FUZZ_SRC_args := tools/scalebench/args.c tests/fuzz/usage_error.c
+FUZZ_LIB_args := $(REF_LIB) $(ALL_LIB) -lgomp
+FUZZ_SRC_baseline := tools/scalebench/output.c tests/fuzz/usage_error.c
+FUZZ_LIB_baseline := $(ALL_LIB)
+# The reader ends a bad baseline with an exit; the target jumps back instead and frees
+# what the reader held (tests/fuzz/fuzz_baseline.c keeps the list).
+FUZZ_DEFS_baseline := -Dmalloc=fuzz_malloc -Drealloc=fuzz_realloc -Dfree=fuzz_free
+FUZZ_SECONDS ?= 600
+
+define fuzz_rules
+$(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(filter %.a,$(FUZZ_LIB_$(1))) | fuzz-deps
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS_$(1)) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_LIB_$(1)) $(LDLIBS_BASE)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
+FUZZ_BINS    := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
+
+.PHONY: fuzz fuzz-short fuzz-deps fuzzers
+fuzz-deps:
+	@sh tools/deps.sh --install $(FUZZ_PKGS)
+fuzzers: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	@tools/fuzz.sh $(FUZZ_SECONDS) merge $(BUILD)/fuzz $(FUZZ_TARGETS)
+fuzz-short: $(FUZZ_BINS)
+	@tools/fuzz.sh 60 keep $(BUILD)/fuzz $(FUZZ_TARGETS)
 
 # ---------------------------------------------------------------- benchmarks
 # Benchmarks compare sequential, ndpar and OpenMP on one kernel in one run: bench/<name>/
@@ -255,22 +447,50 @@ bench-$(1): $$($(1)_BENCH_BIN)
 endef
 $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
 
+# bench_pipeline also drives its stages with oneTBB's parallel_pipeline, where Debian's
+# libtbb-dev is installed (make bench-deps); without the header it builds without TBB and
+# says so when it runs. The C++ is linked by path (libtbb, libstdc++) so that the shared
+# bench link line stays C.
+TBB_HEADER   := $(wildcard /usr/include/oneapi/tbb/parallel_pipeline.h)
+ifneq ($(TBB_HEADER),)
+CXX          ?= g++
+PIPELINE_TBB_OBJ := $(BUILD)/obj/bench/pipeline/tbb_pipeline.o
+$(PIPELINE_TBB_OBJ): bench/pipeline/tbb_pipeline.cpp bench/pipeline/tbb_pipeline.h $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(CFLAGS_SAN) -c $< -o $@
+$(pipeline_BENCH_BIN): $(PIPELINE_TBB_OBJ) $(firstword $(wildcard /usr/lib/*/libtbb.so /usr/lib/libtbb.so)) \
+                       $(shell $(CXX) -print-file-name=libstdc++.so)
+endif
+
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
 
-# What the benchmarks compare against, installed only on request (never by make deps: the
-# library and its tests do not need them): pandas for bench_io.
+# pandas for bench_io (make bench-deps, above).
 BENCH_DEPS_PKGS += python3-pandas
-.PHONY: bench-deps
-bench-deps:
-	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
 
 BENCH_ARGS   ?=
 bench: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b $(BENCH_ARGS); done
 
+# bench/mpi (the mpi module against bare MPI): built with mpicc, run under mpirun
+# (make bench-mpi MPI_BENCH_NP=2).
+MPI_BENCH_BIN := $(BUILD)/bench/bench_mpi
+MPI_BENCH_NP  ?= 2
+$(BUILD)/obj/bench/mpi/%.o: bench/mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(MPI_BENCH_BIN): $(BUILD)/obj/bench/mpi/bench_mpi.o $(REF_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
+
+benches: $(MPI_BENCH_BIN)
+bench-mpi: $(MPI_BENCH_BIN)
+	$(MPI_ROOT_ENV) $(MPIRUN) $(MPIRUN_ARGS) -np $(MPI_BENCH_NP) $(MPI_BENCH_BIN) $(BENCH_ARGS)
+
 # ---------------------------------------------------------------- examples
-EXAMPLE_SRC  := $(wildcard examples/*.c)
+# Examples named *_mpi.c are built with mpicc (below), the others with cc.
+EXAMPLE_SRC  := $(filter-out %_mpi.c,$(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
 $(BUILD)/obj/examples/%.o: examples/%.c $(CFLAGS_STAMP) | depcheck
@@ -281,28 +501,34 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
 
-examples: $(EXAMPLE_BINS)
+examples: $(EXAMPLE_BINS) $(MPI_EXAMPLE)
+
+$(BUILD)/obj/examples/%_mpi.o: examples/%_mpi.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) -Werror $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(MPI_EXAMPLE): $(BUILD)/obj/examples/train_sgd_mpi.o $(REF_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_BASE)
 # Keep the objects (make would delete them as intermediates, and rebuild them every time).
-.SECONDARY: $(EXAMPLE_SRC:%.c=$(BUILD)/obj/%.o)
+.SECONDARY: $(EXAMPLE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/examples/train_sgd_mpi.o
 
 # Every example is built with -Werror. The io module's are whole code blocks of docs/io.md
 # (tools/check-doc-blocks.sh, in check-build, checks every page's blocks); make check
 # builds them against the installed headers and runs them (check-examples).
 $(BUILD)/obj/examples/%.o: CFLAGS_ALL += -Werror
 
-# ---------------------------------------------------------------- fuzzing the CSV reader
-# make fuzz-io: libFuzzer (clang) on the io module for FUZZ_SECONDS (default 60): one thread,
-# three threads and streaming must agree on every input (tests/fuzz/fuzz_io.c). Not part of
-# make check; installs clang and its fuzzer runtime first.
-FUZZ_SECONDS ?= 60
-.PHONY: fuzz-io
-fuzz-io:
-	@sh tools/deps.sh --install clang libclang-rt-14-dev
-	@mkdir -p $(BUILD)/fuzz/corpus-io
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Imodules \
-	  -o $(BUILD)/fuzz/fuzz_io tests/fuzz/fuzz_io.c modules/io/*.c modules/pool/*.c lib/*.c $(LDLIBS_BASE)
-	printf '\000a,b\n1,2\n"3","4"\n' > $(BUILD)/fuzz/corpus-io/seed
-	$(BUILD)/fuzz/fuzz_io -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-io
+# The pipeline examples (docs/pipeline.md's code) run in make check, at small sizes (the
+# ones on the library alone in check-examples, against the installed headers); the page's
+# code blocks must be parts of them (tools/check-doc-blocks.sh, in check-build).
+PIPELINE_EXAMPLES := pipeline_basics pipeline_io stream_forecast
+EXAMPLE_ARGS_pipeline_basics := 500
+EXAMPLE_ARGS_pipeline_io := 20000
+EXAMPLE_ARGS_stream_forecast := 2
+.PHONY: check-examples-pipeline
+check-examples-pipeline: $(PIPELINE_EXAMPLES:%=$(BUILD)/examples/%)
+	$(foreach e,$(PIPELINE_EXAMPLES),$(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) && ) true
+check: check-examples-pipeline
 
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
@@ -317,7 +543,21 @@ $(SCALEBENCH): $(SB_OBJ) $(REF_LIB) $(ALL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
 
-tools: $(SCALEBENCH)
+# scalebench --mpi runs scalebench-mpi (built with mpicc, beside it): scalebench links no MPI.
+SBM_OBJ      := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench-mpi/*.c))
+SCALEBENCH_MPI := $(BUILD)/tools/scalebench-mpi
+
+$(BUILD)/obj/tools/scalebench-mpi/%.o: tools/scalebench-mpi/%.c $(CFLAGS_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(MPICC) $(CFLAGS_ALL) $(REF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SCALEBENCH_MPI): $(SBM_OBJ) $(REF_LIB) $(MPI_LINK) $(ALL_LIB)
+	@mkdir -p $(@D)
+	$(MPICC) $(LDFLAGS_ALL) -fopenmp -o $@ $^ $(LDLIBS_BASE)
+
+tools: $(SCALEBENCH) $(SCALEBENCH_MPI)
+# (Here, below their definitions: test-mpi runs scalebench --mpi.)
+test-mpi: $(SCALEBENCH) $(SCALEBENCH_MPI)
 
 # (Here, below SCALEBENCH's definition: prerequisites are expanded where they are read.)
 $(scalebench_TEST_BIN): | $(SCALEBENCH)
@@ -355,15 +595,30 @@ $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lhwloc -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
+PC_FILES     += $(BUILD)/pkgconfig/ndpar-mpi.pc
+
+# Compile with mpicc (it knows where mpi.h is, for Open MPI and MPICH alike).
+$(BUILD)/pkgconfig/ndpar-mpi.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: ndpar-mpi' 'Description: ndpar across MPI ranks (compile and link with mpicc)' \
+	  'Version: $(VERSION)' 'Requires: ndpar' 'Libs: -L$${libdir} -lndpar_mpi' \
+	  'Cflags: -I$${includedir}' > $@
+
 install: libs tools $(PC_FILES)
 	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/share/ndpar/data
 	install -m 755 $(SCALEBENCH) $(DESTDIR)$(PREFIX)/bin/scalebench
+	install -m 755 $(SCALEBENCH_MPI) $(DESTDIR)$(PREFIX)/bin/scalebench-mpi
 	install -m 644 docs/scalebench.1 $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	install -m 644 data/*.csv data/README.md $(DESTDIR)$(PREFIX)/share/ndpar/data/
 	install -m 644 include/ndpar/*.h $(DESTDIR)$(INCLUDEDIR)/ndpar/
 	install -m 644 $(CORE_LIB) $(MOD_LIBS) $(ALL_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(MPI_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(MPI_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libndpar_mpi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libndpar_mpi.so.$(SOVERSION)
+	ln -sf libndpar_mpi.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libndpar_mpi.so
 	ln -sf libndpar.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libndpar.so
 	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
@@ -373,7 +628,7 @@ install: libs tools $(PC_FILES)
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar $(DESTDIR)$(DOCDIR)
-	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(MANDIR)/man1/scalebench.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(PREFIX)/bin/scalebench-mpi $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
 
 clean:

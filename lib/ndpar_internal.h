@@ -101,6 +101,22 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
  * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs
  * is 0 or not finite. */
 int ndpar_pow2_exponent(double max_abs);
+/* ---- Reproducible sums (lib/reprosum.c) -----------------------------------------------
+ * An accumulator whose value does not depend on the order of its additions and merges:
+ * sums bit-identical for any number of threads and processes (binned summation after
+ * Demmel and Nguyen, as in ReproBLAS). Seven doubles, so an array of them can travel in
+ * MPI messages as doubles. Error below n * max|x| * 2^-79; Inf and NaN as IEEE sums. */
+typedef struct {
+  double index;            /* the highest bin reached; -1 empty, -2 an Inf or NaN seen */
+  double prim[3], carry[3]; /* per fold: the bin sum and its carries */
+} ndpar_rsum;
+
+void ndpar_rsum_init(ndpar_rsum *s, size_t n);              /* n empty accumulators */
+void ndpar_rsum_add(ndpar_rsum *s, double x);
+void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n); /* s[i] += w x[i] */
+void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from);  /* exact: into += from */
+void ndpar_rsum_merge_n(ndpar_rsum *into, const ndpar_rsum *from, size_t n);
+double ndpar_rsum_value(const ndpar_rsum *s);               /* the sum, rounded once per bin */
 
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)

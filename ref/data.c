@@ -63,6 +63,20 @@ static int read_column(const char *path, const char *column, gsl_matrix **out, c
   return GSL_SUCCESS;
 }
 
+int wl_series(const char *data_dir, gsl_vector **series, char *err, size_t errlen) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(data_dir));
+  gsl_matrix *temperature = NULL;
+  int status = read_column(path, "temperature", &temperature, err, errlen);
+  if (status) return status;
+  gsl_vector *v = gsl_vector_alloc(temperature->size1);
+  if (v) gsl_matrix_get_col(v, temperature, 0);
+  gsl_matrix_free(temperature);
+  if (!v) return fail(err, errlen, GSL_ENOMEM, "%s: no memory for the series", path);
+  *series = v;
+  return GSL_SUCCESS;
+}
+
 int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_matrix **x,
                        gsl_matrix **y, char *err, size_t errlen) {
   char path[4096];

@@ -426,8 +426,6 @@ static const char *preprocess_describe(void *vz) { return ((zstate *)vz)->desc; 
 
 /* ---- cv and grid: short MLP training per fold ---- */
 
-#define CV_HIDDEN 8
-#define CV_STEPS 10
 
 typedef struct {
   gsl_matrix *x, *y;
@@ -442,42 +440,10 @@ typedef struct {
   char desc[96];
 } cvstate;
 
-/* Trains a fresh MLP for CV_STEPS full-batch gradient steps at rate lr; -MSE on validation. */
-static int mlp_fit_score(double lr, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
-                         const gsl_vector *yva, double *score) {
-  wl_mlp *m = wl_mlp_alloc(LAGS, CV_HIDDEN, 1);
-  gsl_vector *g = gsl_vector_alloc(m->theta->size);
-  gsl_matrix *pred = gsl_matrix_alloc(xva->size1, 1);
-  wl_mlp_init(m, 11);
-  int status = GSL_SUCCESS;
-  for (int step = 0; step < CV_STEPS && status == GSL_SUCCESS; step++) {
-    double loss;
-    status = wl_mlp_grad(xtr, ytr, g, &loss, NULL, m);
-    gsl_vector_axpby(-lr, g, 1.0, m->theta);
-  }
-  if (status == GSL_SUCCESS) status = wl_mlp_forward(m, NULL, xva, pred, NULL);
-  double ss = 0;
-  for (size_t i = 0; i < yva->size; i++) {
-    double e = gsl_matrix_get(pred, i, 0) - gsl_vector_get(yva, i);
-    ss += e * e;
-  }
-  *score = -ss / (double)yva->size;
-  gsl_matrix_free(pred);
-  gsl_vector_free(g);
-  wl_mlp_free(m);
-  return status;
-}
-
 static int cv_cb(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
                  const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
   (void)t;
-  return mlp_fit_score(*(const double *)ctx, xtr, ytr, xva, yva, score);
-}
-
-static int grid_cb(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
-                   const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
-  (void)candidate, (void)t, (void)ctx;
-  return mlp_fit_score(((const double *)params)[0], xtr, ytr, xva, yva, score);
+  return wl_mlp_fit_score(*(const double *)ctx, xtr, ytr, xva, yva, score);
 }
 
 /* The baselines gather each fold by hand, as a plain loop would. */
@@ -498,7 +464,7 @@ static double fold_by_hand(cvstate *c, size_t fold, double lr) {
     gsl_vector_set(yv, j, gsl_vector_get(c->target, va[j]));
   }
   double s = 0;
-  mlp_fit_score(lr, xt, yt, xv, yv, &s);
+  wl_mlp_fit_score(lr, xt, yt, xv, yv, &s);
   gsl_matrix_free(xt);
   gsl_matrix_free(xv);
   gsl_vector_free(yt);
@@ -550,7 +516,7 @@ static void cv_teardown(void *vc) {
 
 static void *cvk_setup(const wl_params *p, char *err, size_t errlen) {
   cvstate *c = cv_setup(p, err, errlen);
-  if (c) snprintf(c->desc, sizeof c->desc, "%zu-fold CV, MLP trained %d steps per fold", c->k, CV_STEPS);
+  if (c) snprintf(c->desc, sizeof c->desc, "%zu-fold CV, MLP trained %d steps per fold", c->k, WL_FIT_STEPS);
   return c;
 }
 
@@ -589,7 +555,7 @@ static int grid_seq(void *vc) {
 
 static int grid_ndpar(ndpar_pool *pool, void *vc) {
   cvstate *c = vc;
-  return ndpar_grid_search(pool, c->grid, c->x, c->target, c->folds, grid_cb, NULL, c->result);
+  return ndpar_grid_search(pool, c->grid, c->x, c->target, c->folds, wl_mlp_fit_param, NULL, c->result);
 }
 
 static int grid_omp(size_t threads, void *vc) {
@@ -620,6 +586,10 @@ const wl_kernel wl_kernels[] = {
      cvk_ndpar, cvk_omp, cv_describe},
     {"grid", "grid search: 4 learning rates x 5 folds in one flat run", grid_setup, cv_teardown,
      grid_seq, grid_ndpar, grid_omp, cv_describe},
+    {"pipeline", "streaming forecast: 512 MB of CSV parsed, scaled, inferred, written in order\n"
+     "                                (on request: not in all; --batches N: N MB)",
+     wl_pipeline_setup, wl_pipeline_teardown, wl_pipeline_seq, wl_pipeline_ndpar, wl_pipeline_omp,
+     wl_pipeline_describe},
     {0},
 };
 
@@ -628,3 +598,5 @@ const wl_kernel *wl_kernel_find(const char *name) {
     if (strcmp(k->name, name) == 0) return k;
   return NULL;
 }
+
+int wl_kernel_on_request(const wl_kernel *k) { return strcmp(k->name, "pipeline") == 0; }

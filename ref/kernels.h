@@ -37,8 +37,18 @@ typedef struct {
 void wl_zscore_seq(gsl_matrix *x);
 void wl_zscore_omp(gsl_matrix *x, size_t threads);
 
+/* The streaming forecast (kernel_pipeline.c): `batches` is the CSV's size in MiB. */
+void *wl_pipeline_setup(const wl_params *p, char *err, size_t errlen);
+void wl_pipeline_teardown(void *state);
+int wl_pipeline_seq(void *state);
+int wl_pipeline_ndpar(ndpar_pool *pool, void *state);
+int wl_pipeline_omp(size_t threads, void *state);
+const char *wl_pipeline_describe(void *state);
+
 /* The kernels, terminated by a zeroed entry. */
 extern const wl_kernel wl_kernels[];
 const wl_kernel *wl_kernel_find(const char *name);
+/* Non-zero for a kernel that runs only when named (too long for `all`: the 512 MB stream). */
+int wl_kernel_on_request(const wl_kernel *k);
 
 #endif

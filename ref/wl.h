@@ -11,6 +11,7 @@
 
 #include "ndpar/ndpar_core.h"
 #include "ndpar/ndpar_grad.h"
+#include "ndpar/ndpar_grid.h"
 #include "ndpar/ndpar_pool.h"
 
 /* lags -> hidden (tanh) -> horizon. All parameters live in one vector theta, laid out
@@ -57,6 +58,9 @@ void wl_standardize(gsl_vector *v);
 int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_matrix **x,
                        gsl_matrix **y, char *err, size_t errlen);
 const char *wl_data_dir(const char *data_dir);
+/* The bundled Seattle temperature series as it is in the file (not standardised), into a new
+ * vector. Same errors as wl_default_windows. */
+int wl_series(const char *data_dir, gsl_vector **series, char *err, size_t errlen);
 
 /* ---- gradients and training ---- */
 
@@ -73,5 +77,17 @@ int wl_mlp_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, doub
 int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector *y,
                  size_t batch_rows, size_t shards, size_t steps, double lr, ndpar_reduce mode,
                  double *losses);
+
+/* The cv and grid workloads' model: a fresh MLP (xtr's columns as lags, WL_FIT_HIDDEN tanh
+ * units, horizon 1) trained for WL_FIT_STEPS full-batch gradient steps at rate lr on
+ * (xtr, ytr), scored by -MSE on (xva, yva). Worker-safe; returns 0 or a GSL status. */
+#define WL_FIT_HIDDEN 8
+#define WL_FIT_STEPS 10
+int wl_mlp_fit_score(double lr, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
+                     const gsl_vector *yva, double *score);
+/* wl_mlp_fit_score as a grid search's callback: params points to the learning rate. */
+int wl_mlp_fit_param(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
+                     const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
+                     void *ctx);
 
 #endif

@@ -25,7 +25,9 @@ for src in examples/*.c; do
       || { echo "check-examples: $src does not build with $c against the installed headers" >&2; bad=1; continue 2; }
   done
   # From the repository root: the examples read data/ by default.
-  "$out/$name" >"$out/$name.out" 2>&1 \
+  # EXAMPLE_ARGS_<name> (from the Makefile): the arguments of a run at a small size.
+  args_var=EXAMPLE_ARGS_$name
+  "$out/$name" ${!args_var:-} >"$out/$name.out" 2>&1 \
     || { echo "check-examples: $name failed:" >&2; cat "$out/$name.out" >&2; bad=1; continue; }
   n=$((n + 1))
 done

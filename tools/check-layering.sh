@@ -35,7 +35,8 @@ while IFS=: read -r file line target; do
 done < <(includes lib modules include)
 
 # Modules in dependency order, from the Makefile.
-read -r -a order < <(sed -nE 's/^MODULES[[:space:]]*:=[[:space:]]*//p' Makefile)
+# The modules built apart with mpicc (MPI_MODULES) come after all the others.
+read -r -a order < <(sed -nE 's/^(MODULES|MPI_MODULES)[[:space:]]*:=[[:space:]]*//p' Makefile | tr '\n' ' ')
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 while IFS=: read -r file line target; do
   mod=${file#modules/}; mod=${mod%%/*}

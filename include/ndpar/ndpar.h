@@ -18,5 +18,6 @@
 #include "ndpar/ndpar_grid.h"
 #include "ndpar/ndpar_scalability.h"
 #include "ndpar/ndpar_io.h"
+#include "ndpar/ndpar_pipeline.h"
 
 #endif /* NDPAR_H */

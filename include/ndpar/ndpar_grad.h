@@ -13,7 +13,7 @@ extern "C" {
 
 typedef enum {
   NDPAR_REDUCE_FAST,         /* per-worker accumulators: fastest, rounding depends on scheduling */
-  NDPAR_REDUCE_DETERMINISTIC /* fixed blocks summed in index order: bit-identical for any thread count */
+  NDPAR_REDUCE_DETERMINISTIC /* reproducible sums: bit-identical for any thread and process count */
 } ndpar_reduce;
 
 /* Writes the mean gradient of the batch (x, y) into grad (length P, the length of the
@@ -26,10 +26,12 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * over all the data: grad = sum_i rows_i g_i / sum_i rows_i.
  *
  * NDPAR_REDUCE_FAST: each worker adds into its own cache-line padded accumulator; memory
- * O(threads x P). NDPAR_REDUCE_DETERMINISTIC: batches are cut into fixed blocks (the cut
- * depends on n alone), each block summed in index order, and block sums folded in block
- * order for every parameter: the result is bit-identical for any thread count (as oneTBB's
- * parallel_deterministic_reduce); memory O(max(threads, 64) x P).
+ * O(threads x P). NDPAR_REDUCE_DETERMINISTIC: each worker adds into its own reproducible
+ * (binned) accumulators, whose sums do not depend on the order of the additions and merge
+ * exactly (Demmel and Nguyen's binned summation, as in ReproBLAS): the result is
+ * bit-identical for any thread count, and for any split of the batches over processes
+ * (ndpar_mpi_grad_compute); memory 7 x threads x P doubles. Its error is below
+ * rows x n x max|g| x 2^-79 per entry, not relative to the sum.
  *
  * Checks: f, x, y, grad non-NULL and no NULL entry (GSL_EFAULT); x[i] and y[i] with the
  * same rows, and no zero-row batch (GSL_EBADLEN / GSL_EINVAL, naming the batch); grad of
@@ -37,8 +39,8 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * may then be NULL). loss may be NULL. On rejection or callback failure grad and loss are
  * untouched.
  *
- * This form allocates its working memory on every call (the per-worker and per-block sums:
- * up to 64 MiB in deterministic mode); a loop calling it many times should use a workspace
+ * This form allocates its working memory on every call (the per-worker sums, in
+ * deterministic mode 7 doubles per parameter per worker); a loop calling it many times should use a workspace
  * and ndpar_grad_compute_ws instead, which gives the same result bit for bit. */
 NDPAR_API int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x,
                                  const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
@@ -63,9 +65,9 @@ NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads
 /* ---- workspace: gradients without allocation ----
  * The working memory of ndpar_grad_compute for batches of one shape, allocated once (as
  * gsl_multifit_linear_workspace): a padded P-vector per worker of the pool for the
- * callback's output, the running sums of either mode (threads x (P + 3) doubles for
- * NDPAR_REDUCE_FAST, min(64 MiB, 1024 blocks) of them for NDPAR_REDUCE_DETERMINISTIC, never
- * fewer than two per thread) and the total. A training loop allocates it before its first
+ * callback's output, the running sums of either mode (threads x (P + 2) doubles for
+ * NDPAR_REDUCE_FAST, threads x (P + 2) reproducible accumulators of 7 doubles each for
+ * NDPAR_REDUCE_DETERMINISTIC) and the total. A training loop allocates it before its first
  * step and calls ndpar_grad_compute_ws at every step: no step allocates. */
 typedef struct ndpar_grad_workspace ndpar_grad_workspace;
 

@@ -1,6 +1,7 @@
 /* batch.c: parallel batch inference and Monte Carlo uncertainty. */
 #include "ndpar/ndpar_batch.h"
 #include "ndpar_internal.h"
+#include "batch/batch_internal.h"
 
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -80,6 +81,7 @@ int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows
 typedef struct {
   const gsl_matrix *const *x;
   size_t n, samples, cols;
+  size_t index0;    /* the global index of batch 0: streams and t->index use index0 + b */
   ndpar_blocks out; /* the samples: copies = samples */
   ndpar_streams *streams;
   ndpar_predict_fn f;
@@ -95,7 +97,8 @@ static int mc_sample_task(const ndpar_task *t, void *vc) {
   size_t b = t->index / c->samples, s = t->index % c->samples;
   size_t rows = c->x[b]->size1;
   gsl_matrix_view y = gsl_matrix_view_array(ndpar_blocks_copy(&c->out, b, s), rows, c->cols);
-  ndpar_task sample = {b, t->worker, ndpar_streams_at_pair(c->streams, t->worker, b, s)};
+  size_t global = c->index0 + b;
+  ndpar_task sample = {global, t->worker, ndpar_streams_at_pair(c->streams, t->worker, global, s)};
   return c->f(c->x[b], &y.matrix, &sample, c->ctx);
 }
 
@@ -127,7 +130,7 @@ static int mc_stats_range(size_t begin, size_t end, const ndpar_task *t, void *v
   return GSL_SUCCESS;
 }
 
-static int mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double level,
+int batch_mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double level,
                     ndpar_predict_fn f, gsl_matrix *const *mean, gsl_matrix *const *sd,
                     gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *cols) {
   NDPAR_REQUIRE(f != NULL, "batch_infer_mc: f is NULL", GSL_EFAULT);
@@ -212,18 +215,19 @@ static int mc_fits(const ndpar_batch_workspace *w, const gsl_matrix *const *x, s
   return GSL_SUCCESS;
 }
 
-int (ndpar_batch_infer_mc_ws)(ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n,
-                            size_t samples, unsigned long seed, double level, ndpar_predict_fn f,
-                            void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd,
-                            gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *failed) {
+/* ndpar_batch_infer_mc_ws with batch b known as index0 + b. */
+static int mc_ws_from(ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n, size_t index0,
+                      size_t samples, unsigned long seed, double level, ndpar_predict_fn f,
+                      void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd,
+                      gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *failed) {
   NDPAR_REQUIRE(w != NULL, "batch_infer_mc_ws: w is NULL", GSL_EFAULT);
   size_t cols = 0;
-  int status = mc_check(x, n, samples, level, f, mean, sd, lower, upper, &cols);
+  int status = batch_mc_check(x, n, samples, level, f, mean, sd, lower, upper, &cols);
   if (status == GSL_SUCCESS && n > 0) status = mc_fits(w, x, n, samples, cols);
   if (status) return status;
   if (failed) *failed = n;
   if (n == 0) return GSL_SUCCESS;
-  mc_ctx c = {.x = x, .n = n, .samples = samples, .cols = cols, .out = w->out,
+  mc_ctx c = {.x = x, .n = n, .samples = samples, .cols = cols, .index0 = index0, .out = w->out,
               .streams = w->streams, .f = f, .ctx = ctx, .lo_q = 0.5 * (1 - level),
               .hi_q = 0.5 * (1 + level), .mean = mean, .sd = sd,
               .lower = level > 0 ? lower : NULL, .upper = level > 0 ? upper : NULL,
@@ -239,14 +243,20 @@ int (ndpar_batch_infer_mc_ws)(ndpar_batch_workspace *w, const gsl_matrix *const 
   return status;
 }
 
+int (ndpar_batch_infer_mc_ws)(ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n,
+                            size_t samples, unsigned long seed, double level, ndpar_predict_fn f,
+                            void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd,
+                            gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *failed) {
+  return mc_ws_from(w, x, n, 0, samples, seed, level, f, ctx, mean, sd, lower, upper, failed);
+}
+
 /* The allocating forms: a workspace sized for this call. */
-int (ndpar_batch_infer_mc_interval)(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
-                                  size_t samples, unsigned long seed, double level,
-                                  ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
-                                  gsl_matrix *const *sd, gsl_matrix *const *lower,
-                                  gsl_matrix *const *upper, size_t *failed) {
+int batch_infer_mc_from(ndpar_pool *p, const gsl_matrix *const *x, size_t n, size_t index0,
+                        size_t samples, unsigned long seed, double level, ndpar_predict_fn f,
+                        void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd,
+                        gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *failed) {
   size_t cols = 0, rows = 0;
-  int status = mc_check(x, n, samples, level, f, mean, sd, lower, upper, &cols);
+  int status = batch_mc_check(x, n, samples, level, f, mean, sd, lower, upper, &cols);
   if (status == GSL_SUCCESS && n > 0) status = ndpar_total_rows("batch_infer_mc", x, n, &rows);
   if (status) return status;
   if (n == 0) {
@@ -256,10 +266,17 @@ int (ndpar_batch_infer_mc_interval)(ndpar_pool *p, const gsl_matrix *const *x, s
   if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
   ndpar_batch_workspace *w = workspace_make(p, n, rows, cols, samples, &status);
   if (w == NULL) return status;
-  status = ndpar_batch_infer_mc_ws(w, x, n, samples, seed, level, f, ctx, mean, sd, lower, upper,
-                                   failed);
+  status = mc_ws_from(w, x, n, index0, samples, seed, level, f, ctx, mean, sd, lower, upper, failed);
   ndpar_batch_workspace_free(w);
   return status;
+}
+
+int (ndpar_batch_infer_mc_interval)(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                  size_t samples, unsigned long seed, double level,
+                                  ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
+                                  gsl_matrix *const *sd, gsl_matrix *const *lower,
+                                  gsl_matrix *const *upper, size_t *failed) {
+  return batch_infer_mc_from(p, x, n, 0, samples, seed, level, f, ctx, mean, sd, lower, upper, failed);
 }
 
 int (ndpar_batch_infer_mc)(ndpar_pool *p, const gsl_matrix *const *x, size_t n, size_t samples,

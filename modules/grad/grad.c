@@ -1,27 +1,20 @@
-/* grad.c: parallel gradients with padded per-worker or deterministic block aggregation. */
+/* grad.c: parallel gradients with padded per-worker or reproducible (binned) aggregation. */
 #include "ndpar/ndpar_grad.h"
 #include "ndpar_internal.h"
+#include "grad/grad_internal.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Deterministic mode cuts the batches into at most this many blocks of equal size: the
- * cut depends on n alone, never on the thread count. */
-#define DET_MAX_BLOCKS 1024
-/* Block sums of one wave are kept at once: at most this many bytes of them (but always
- * at least two blocks per thread, so every wave keeps every core busy). */
-#define DET_WAVE_BYTES ((size_t)64 << 20)
 /* Folds and aggregates over fewer parameters than this run on the calling thread. */
 #define PARALLEL_PARAMS 8192
 
-/* A running sum: P gradient entries, then sum of rows * loss, then sum of rows, then the
- * first failing batch of a deterministic block. */
+/* A running sum: P gradient entries, then sum of rows * loss, then sum of rows. */
 #define SUM_LOSS(P) (P)
 #define SUM_ROWS(P) ((P) + 1)
-#define SUM_FAILED(P) ((P) + 2)
-#define SUM_LEN(P) ((P) + 3)
+#define SUM_LEN(P) ((P) + 2)
 
 typedef struct {
   const gsl_matrix *const *x;
@@ -30,9 +23,12 @@ typedef struct {
   ndpar_grad_fn f;
   void *ctx;
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
-  ndpar_slots sums;    /* fast: per worker; deterministic: per block of the wave */
-  size_t block, wave_first, nsums;
-  double *total; /* SUM_LEN(P) */
+  ndpar_slots sums;    /* fast: per worker */
+  size_t nsums;
+  double *total;       /* SUM_LEN(P) */
+  ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) accumulators; worker 0's
+                          become the sums */
+  size_t index0, threads; /* deterministic: batch i is index0 + i; the pool's threads */
 } grad_ctx;
 
 /* Adds rows * (gradient, loss) of batch i into sum. */
@@ -54,23 +50,6 @@ static int fast_task(const ndpar_task *t, void *vc) {
   return add_batch(c, t->index, t->worker, ndpar_slots_at(&c->sums, t->worker));
 }
 
-/* Block t->index of the wave: its batches summed in index order from zero. */
-static int block_task(const ndpar_task *t, void *vc) {
-  grad_ctx *c = vc;
-  size_t k = c->wave_first + t->index, first = k * c->block;
-  size_t last = first + c->block < c->n ? first + c->block : c->n;
-  double *sum = ndpar_slots_at(&c->sums, t->index);
-  memset(sum, 0, SUM_LEN(c->P) * sizeof *sum);
-  for (size_t i = first; i < last; i++) {
-    int status = add_batch(c, i, t->worker, sum);
-    if (status) {
-      sum[SUM_FAILED(c->P)] = (double)i;
-      return status;
-    }
-  }
-  return GSL_SUCCESS;
-}
-
 /* total[j] += sums[0][j] + ... in slot order, for j in [begin, end): deterministic per
  * element, so it may run in parallel over parameters. */
 static int fold_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
@@ -84,7 +63,7 @@ static int fold_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
 }
 
 static void fold(ndpar_pool *p, grad_ctx *c) {
-  size_t len = SUM_LOSS(c->P) + 2; /* gradient, loss and rows; not the failure slot */
+  size_t len = SUM_LEN(c->P); /* gradient, loss and rows */
   if (len < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
     fold_range(0, len, &t, c);
@@ -99,20 +78,54 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
   return status;
 }
 
-static int run_deterministic(ndpar_pool *p, grad_ctx *c, size_t wave, size_t *failed) {
-  size_t nblocks = ndpar_rows_nbatches(c->n, c->block);
-  for (c->wave_first = 0; c->wave_first < nblocks; c->wave_first += wave) {
-    c->nsums = nblocks - c->wave_first < wave ? nblocks - c->wave_first : wave;
-    size_t at = 0;
-    int status = ndpar_pool_run_ex(p, c->nsums, block_task, c, &at);
-    if (status) {
-      const double *sum = ndpar_slots_at(&c->sums, at);
-      if (failed) *failed = (size_t)sum[SUM_FAILED(c->P)];
-      return status;
-    }
-    fold(p, c);
-  }
+/* ---- deterministic: reproducible sums ----
+ * Every worker adds rows * (gradient, loss) and rows into its own binned accumulators
+ * (lib/reprosum.c), which merge exactly: the sums do not depend on which worker added
+ * what, nor on how the batches are split between calls or processes. */
+
+static int repro_task(const ndpar_task *t, void *vc) {
+  grad_ctx *c = vc;
+  double *g = ndpar_slots_at(&c->scratch, t->worker), loss = 0;
+  gsl_vector_view gv = gsl_vector_view_array(g, c->P);
+  ndpar_task bt = {c->index0 + t->index, t->worker, NULL};
+  int status = c->f(c->x[t->index], c->y[t->index], &gv.vector, &loss, &bt, c->ctx);
+  if (status) return status;
+  ndpar_rsum *acc = ndpar_slots_at(&c->acc, t->worker);
+  double rows = (double)c->x[t->index]->size1;
+  ndpar_rsum_add_scaled(acc, g, rows, c->P);
+  ndpar_rsum_add(&acc[SUM_LOSS(c->P)], rows * loss);
+  ndpar_rsum_add(&acc[SUM_ROWS(c->P)], rows);
   return GSL_SUCCESS;
+}
+
+/* Worker 0's accumulators take the others' (exact merges: the order does not matter). */
+static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  grad_ctx *c = vc;
+  ndpar_rsum *out = ndpar_slots_at(&c->acc, 0);
+  for (size_t w = 1; w < c->threads; w++)
+    ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
+  return GSL_SUCCESS;
+}
+
+static int run_reproducible(ndpar_pool *p, grad_ctx *c, size_t n, size_t *failed) {
+  for (size_t w = 0; w < c->threads; w++) ndpar_rsum_init(ndpar_slots_at(&c->acc, w), SUM_LEN(c->P));
+  int status = ndpar_pool_run_ex(p, n, repro_task, c, failed);
+  if (status == GSL_SUCCESS && c->threads > 1) {
+    if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
+      ndpar_task t = {0, 0, NULL};
+      repro_merge_range(0, SUM_LEN(c->P), &t, c);
+    } else {
+      ndpar_pool_run_range(p, SUM_LEN(c->P), repro_merge_range, c, NULL);
+    }
+  }
+  return status;
+}
+
+void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss) {
+  double rows = ndpar_rsum_value(&sums[SUM_ROWS(P)]);
+  for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, ndpar_rsum_value(&sums[j]) / rows);
+  if (loss) *loss = ndpar_rsum_value(&sums[SUM_LOSS(P)]) / rows;
 }
 
 static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
@@ -143,32 +156,16 @@ struct ndpar_grad_workspace {
   ndpar_pool *pool;
   size_t n, P, threads;
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
-  ndpar_slots sums;    /* fast: per worker; deterministic: per block of a wave */
+  ndpar_slots sums;    /* fast: per worker, SUM_LEN(P) doubles */
+  ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) reproducible accumulators */
   double *total;       /* SUM_LEN(P) */
 };
-
-/* Batches per deterministic block: n alone decides. */
-static size_t det_block(size_t n) { return ndpar_rows_nbatches(n, DET_MAX_BLOCKS); }
-
-/* Blocks summed at once in deterministic mode: as many as DET_WAVE_BYTES hold, but at
- * least two per thread and at most all of them. */
-static size_t det_wave(size_t n, size_t P, size_t threads) {
-  size_t nblocks = ndpar_rows_nbatches(n, det_block(n));
-  size_t wave = DET_WAVE_BYTES / (SUM_LEN(P) * sizeof(double));
-  if (wave < 2 * threads) wave = 2 * threads;
-  return wave > nblocks ? nblocks : wave;
-}
-
-/* The running sums one call in `mode` needs (both modes: the larger). */
-static size_t sums_needed(size_t n, size_t P, size_t threads, int fast, int det) {
-  size_t a = fast ? threads : 0, b = det ? det_wave(n, P, threads) : 0;
-  return a > b ? a : b;
-}
 
 void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
   if (w == NULL) return;
   ndpar_slots_free(&w->scratch);
   ndpar_slots_free(&w->sums);
+  ndpar_slots_free(&w->acc);
   free(w->total);
   free(w);
 }
@@ -177,7 +174,7 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
                                              int det) {
   NDPAR_REQUIRE_NULL(n > 0, "grad_workspace_alloc: n must be positive", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(P > 0, "grad_workspace_alloc: P must be positive", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(P < SIZE_MAX / sizeof(double) - 3, "grad_workspace_alloc: P is too large",
+  NDPAR_REQUIRE_NULL(P < SIZE_MAX / sizeof(ndpar_rsum) - 3, "grad_workspace_alloc: P is too large",
                      GSL_EINVAL);
   if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
   ndpar_grad_workspace *w = calloc(1, sizeof *w);
@@ -190,9 +187,10 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
   }
   /* (ndpar_slots_alloc reports its own failures) */
   int status = ndpar_slots_alloc(&w->scratch, w->threads, P * sizeof(double));
-  if (status == GSL_SUCCESS)
-    status = ndpar_slots_alloc(&w->sums, sums_needed(n, P, w->threads, fast, det),
-                               SUM_LEN(P) * sizeof(double));
+  if (status == GSL_SUCCESS && fast)
+    status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
+  if (status == GSL_SUCCESS && det)
+    status = ndpar_slots_alloc(&w->acc, w->threads, SUM_LEN(P) * sizeof(ndpar_rsum));
   if (status) {
     ndpar_grad_workspace_free(w);
     return NULL;
@@ -222,25 +220,38 @@ int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
   if (status) return status;
   if (failed) *failed = n;
   if (n == 0) return GSL_SUCCESS;
-  size_t P = w->P, wave = 0;
-  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                .sums = w->sums, .total = w->total};
-  if (mode == NDPAR_REDUCE_FAST) {
-    c.nsums = w->threads;
-  } else {
-    c.block = det_block(n);
-    c.nsums = wave = det_wave(n, P, w->threads);
+  size_t P = w->P;
+  if (mode == NDPAR_REDUCE_DETERMINISTIC) {
+    grad_ctx r = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                  .acc = w->acc, .threads = w->threads};
+    status = run_reproducible(w->pool, &r, n, failed);
+    if (status == GSL_SUCCESS) grad_reproducible_finish(ndpar_slots_at(&w->acc, 0), P, grad, loss);
+    return status;
   }
+  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                .sums = w->sums, .total = w->total, .nsums = w->threads};
   memset(c.total, 0, SUM_LEN(P) * sizeof *c.total);
-  if (mode == NDPAR_REDUCE_FAST) memset(c.sums.base, 0, c.nsums * c.sums.stride);
-  status = mode == NDPAR_REDUCE_FAST ? run_fast(w->pool, &c, failed)
-                                     : run_deterministic(w->pool, &c, wave, failed);
+  memset(c.sums.base, 0, c.nsums * c.sums.stride);
+  status = run_fast(w->pool, &c, failed);
   if (status == GSL_SUCCESS) {
     double rows = c.total[SUM_ROWS(P)];
     for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, c.total[j] / rows);
     if (loss) *loss = c.total[SUM_LOSS(P)] / rows;
   }
   return status;
+}
+
+ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
+  return workspace_alloc(p, 1, P, 0, 1);
+}
+
+int grad_reproducible_sums(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                           const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
+                           void *ctx, ndpar_rsum **sums) {
+  grad_ctx r = {.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                .acc = w->acc, .index0 = index0, .threads = w->threads};
+  *sums = ndpar_slots_at(&w->acc, 0);
+  return run_reproducible(w->pool, &r, n, NULL);
 }
 
 /* The allocating form: a workspace sized for this call and this mode alone. */

@@ -1,6 +1,7 @@
 /* grid.c: parameter grids, random search, and flat (candidate x fold) parallel search. */
 #include "ndpar/ndpar_grid.h"
 #include "cv/cv_internal.h"
+#include "grid/grid_internal.h"
 #include "ndpar_internal.h"
 
 #include <gsl/gsl_math.h>
@@ -201,22 +202,23 @@ void ndpar_grid_result_free(ndpar_grid_result *r) {
 
 /* ---- the search ---- */
 
-typedef struct {
+struct grid_runner {
   const char *base;
   size_t size, ncand, k;
+  ndpar_pool *pool;
   cv_workspace *w;
   ndpar_param_fit_score_fn f;
   void *ctx;
   int stop_on_error;
-  double *scores;            /* ncand x k */
-  atomic_int *status;        /* per candidate: its first failure */
+  double *scores;            /* ncand x k, the caller's */
+  int *status;               /* ncand x k, the caller's: each task's status */
   atomic_size_t *folds_done; /* per candidate */
   atomic_size_t cand_done;
   size_t reported;           /* touched by the calling thread (slot 0) alone */
   const ndpar_grid_options *opts;
-} search_ctx;
+};
 
-static void report_progress(search_ctx *c) {
+static void report_progress(grid_runner *c) {
   size_t done = atomic_load(&c->cand_done);
   if (c->opts && c->opts->progress && done > c->reported) {
     c->reported = done;
@@ -225,19 +227,15 @@ static void report_progress(search_ctx *c) {
 }
 
 static int search_task(const ndpar_task *t, void *vc) {
-  search_ctx *c = vc;
+  grid_runner *c = vc;
   size_t cand = t->index / c->k, fold = t->index % c->k;
   cv_fold_data d;
   cv_fold(c->w, fold, t->worker, &d);
   double score = GSL_NAN;
   int status = c->f(c->base + cand * c->size, cand, &d.xtr.matrix, &d.ytr.vector, &d.xva.matrix,
                     &d.yva.vector, &score, t, c->ctx);
-  if (status) {
-    int none = 0;
-    atomic_compare_exchange_strong(&c->status[cand], &none, status);
-    score = GSL_NAN;
-  }
-  c->scores[t->index] = score;
+  c->scores[t->index] = status ? GSL_NAN : score;
+  c->status[t->index] = status;
   if (atomic_fetch_add(&c->folds_done[cand], 1) + 1 == c->k) atomic_fetch_add(&c->cand_done, 1);
   if (t->worker == 0) report_progress(c); /* slot 0 is the calling thread */
   return c->stop_on_error ? status : GSL_SUCCESS;
@@ -256,63 +254,120 @@ static int by_mean(const void *a, const void *b) {
   return (p->index > q->index) - (p->index < q->index);
 }
 
-static int summarise(const search_ctx *c, ndpar_grid_result *r) {
-  ranked *order = malloc(c->ncand * sizeof *order);
+int grid_summarise(size_t ncand, size_t k, const double *scores, const int *status,
+                   ndpar_grid_result *r) {
+  ranked *order = malloc(ncand * sizeof *order);
   if (order == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
-  for (size_t i = 0; i < c->ncand; i++) {
-    const double *s = c->scores + i * c->k;
+  for (size_t i = 0; i < ncand; i++) {
+    const double *s = scores + i * k;
     int any_nan = 0;
-    for (size_t j = 0; j < c->k; j++) {
+    r->status[i] = 0;
+    for (size_t j = 0; j < k; j++) {
       gsl_matrix_set(r->scores, i, j, s[j]);
       any_nan |= isnan(s[j]);
+      if (r->status[i] == 0) r->status[i] = status[i * k + j]; /* the first failing fold's */
     }
-    r->status[i] = atomic_load(&c->status[i]);
-    gsl_vector_set(r->mean, i, any_nan ? GSL_NAN : gsl_stats_mean(s, 1, c->k));
-    gsl_vector_set(r->sd, i, any_nan ? GSL_NAN : c->k > 1 ? gsl_stats_sd(s, 1, c->k) : 0.0);
+    gsl_vector_set(r->mean, i, any_nan ? GSL_NAN : gsl_stats_mean(s, 1, k));
+    gsl_vector_set(r->sd, i, any_nan ? GSL_NAN : k > 1 ? gsl_stats_sd(s, 1, k) : 0.0);
   }
-  for (size_t i = 0; i < c->ncand; i++) order[i] = (ranked){gsl_vector_get(r->mean, i), i};
-  qsort(order, c->ncand, sizeof *order, by_mean);
-  for (size_t k = 0; k < c->ncand; k++) r->rank[order[k].index] = k + 1;
-  r->best = isnan(order[0].mean) ? c->ncand : order[0].index;
+  for (size_t i = 0; i < ncand; i++) order[i] = (ranked){gsl_vector_get(r->mean, i), i};
+  qsort(order, ncand, sizeof *order, by_mean);
+  for (size_t j = 0; j < ncand; j++) r->rank[order[j].index] = j + 1;
+  r->best = isnan(order[0].mean) ? ncand : order[0].index;
   free(order);
   return GSL_SUCCESS;
+}
+
+int grid_check(const char *who, size_t ncand, const ndpar_folds *folds,
+               ndpar_param_fit_score_fn f, const ndpar_grid_options *opts,
+               const ndpar_grid_result *result) {
+  if (f == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: f is NULL", who);
+  if (result == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: result is NULL", who);
+  if (folds == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: folds is NULL", who);
+  size_t k = ndpar_folds_count(folds);
+  if (result->candidates != ncand || result->folds != k)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: result is for %zu candidates x %zu folds, the search has %zu x %zu",
+                    who, result->candidates, result->folds, ncand, k);
+  if (opts != NULL && (opts->flags & ~NDPAR_GRID_STOP_ON_ERROR) != 0)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: unknown flags", who);
+  return GSL_SUCCESS;
+}
+
+void grid_runner_free(grid_runner *c) {
+  if (c == NULL) return;
+  free(c->folds_done);
+  cv_workspace_free(c->w);
+  free(c);
+}
+
+int grid_runner_alloc(const char *who, ndpar_pool *p, const void *base, size_t size, size_t ncand,
+                      const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
+                      ndpar_param_fit_score_fn f, void *ctx, const ndpar_grid_options *opts,
+                      double *scores, int *status, grid_runner **out) {
+  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
+  grid_runner *c = calloc(1, sizeof *c);
+  if (c == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
+  *c = (grid_runner){.base = base, .size = size, .ncand = ncand, .k = ndpar_folds_count(folds),
+                     .pool = p, .f = f, .ctx = ctx, .scores = scores, .status = status,
+                     .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts};
+  int rc = cv_workspace_alloc(who, x, y, folds, ndpar_pool_threads(p), &c->w);
+  if (rc == GSL_SUCCESS && (c->folds_done = calloc(ncand, sizeof *c->folds_done)) == NULL)
+    rc = GSL_ENOMEM;
+  if (rc) {
+    grid_runner_free(c);
+    if (rc == GSL_ENOMEM) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
+    return rc;
+  }
+  *out = c;
+  return GSL_SUCCESS;
+}
+
+typedef struct {
+  grid_runner *r;
+  size_t begin;
+} span_ctx;
+
+static int span_task(const ndpar_task *t, void *vc) {
+  span_ctx *s = vc;
+  ndpar_task flat = {s->begin + t->index, t->worker, t->rng};
+  return search_task(&flat, s->r);
+}
+
+int grid_runner_run(grid_runner *c, size_t begin, size_t end, size_t *failed) {
+  span_ctx s = {c, begin};
+  size_t at = 0;
+  int rc = ndpar_pool_run_ex(c->pool, end - begin, span_task, &s, &at);
+  if (failed) *failed = begin + at;
+  return rc;
 }
 
 static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncand,
                        const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
                        ndpar_param_fit_score_fn f, void *ctx, const ndpar_grid_options *opts,
                        ndpar_grid_result *result) {
-  NDPAR_REQUIRE(f != NULL, "grid_search: f is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(result != NULL, "grid_search: result is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(folds != NULL, "grid_search: folds is NULL", GSL_EFAULT);
-  size_t k = ndpar_folds_count(folds);
-  if (result->candidates != ncand || result->folds != k)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "grid_search: result is for %zu candidates x %zu folds, the search has %zu x %zu",
-                    result->candidates, result->folds, ncand, k);
-  NDPAR_REQUIRE(opts == NULL || (opts->flags & ~NDPAR_GRID_STOP_ON_ERROR) == 0, "grid_search: unknown flags", GSL_EINVAL);
-  if (p == NULL && (p = ndpar_pool_default()) == NULL) return GSL_EFAILED;
-  search_ctx c = {.base = base, .size = size, .ncand = ncand, .k = k, .f = f, .ctx = ctx,
-                  .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts};
-  int status = cv_workspace_alloc("grid_search", x, y, folds, ndpar_pool_threads(p), &c.w);
+  int status = grid_check("grid_search", ncand, folds, f, opts, result);
   if (status) return status;
-  size_t bytes;
-  if (!ndpar_size_mul3(ncand, k, sizeof *c.scores, &bytes)) {
-    cv_workspace_free(c.w);
+  size_t k = ndpar_folds_count(folds), bytes;
+  if (!ndpar_size_mul3(ncand, k, sizeof(double), &bytes))
     NDPAR_ERROR_FMT(GSL_EINVAL, "grid_search: %zu candidates x %zu folds overflow a size_t", ncand, k);
+  double *scores = malloc(bytes);
+  int *task_status = calloc(ncand * k, sizeof *task_status);
+  grid_runner *r = NULL;
+  if (scores == NULL || task_status == NULL) {
+    free(scores);
+    free(task_status);
+    GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
   }
-  c.scores = malloc(bytes);
-  c.status = calloc(ncand, sizeof *c.status);
-  c.folds_done = calloc(ncand, sizeof *c.folds_done);
-  status = c.scores && c.status && c.folds_done ? GSL_SUCCESS : GSL_ENOMEM;
-  if (status == GSL_SUCCESS) status = ndpar_pool_run(p, ncand * k, search_task, &c);
+  status = grid_runner_alloc("grid_search", p, base, size, ncand, x, y, folds, f, ctx, opts, scores,
+                             task_status, &r);
+  if (status == GSL_SUCCESS) status = grid_runner_run(r, 0, ncand * k, NULL);
   if (status == GSL_SUCCESS) {
-    report_progress(&c);
-    status = summarise(&c, result);
+    report_progress(r);
+    status = grid_summarise(ncand, k, scores, task_status, result);
   }
-  free(c.scores);
-  free(c.status);
-  free(c.folds_done);
-  cv_workspace_free(c.w);
+  grid_runner_free(r);
+  free(scores);
+  free(task_status);
   return status;
 }
 

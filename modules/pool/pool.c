@@ -384,7 +384,8 @@ static ndpar_pool *pool_memory(const ndpar_pool_config *cfg, size_t threads) {
   return p;
 }
 
-ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
+/* ndpar_pool_alloc_status on the given cores. */
+static ndpar_pool *alloc_on(const ndpar_pool_config *cfg, const ndpar_cores *cores, int *status) {
   ndpar_pool_config defaults;
   if (cfg == NULL) {
     ndpar_pool_config_init(&defaults);
@@ -392,7 +393,6 @@ ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
   }
   if ((*status = config_valid(cfg)) != GSL_SUCCESS) return NULL;
   *status = GSL_ENOMEM;
-  const ndpar_cores *cores = ndpar_cores_get();
   size_t threads = cfg->threads ? cfg->threads : cores->count;
   ndpar_pool *p = pool_memory(cfg, threads);
   if (p == NULL) GSL_ERROR_NULL("pool: out of memory", GSL_ENOMEM);
@@ -415,6 +415,15 @@ ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
   }
   *status = GSL_SUCCESS;
   return p;
+}
+
+ndpar_pool *ndpar_pool_alloc_status(const ndpar_pool_config *cfg, int *status) {
+  return alloc_on(cfg, ndpar_cores_get(), status);
+}
+
+ndpar_pool *pool_alloc_on(const ndpar_pool_config *cfg, const ndpar_cores *cores) {
+  int status;
+  return alloc_on(cfg, cores, &status);
 }
 
 ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg) {

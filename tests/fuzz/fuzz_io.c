@@ -2,7 +2,7 @@
  * header, comment, missing-is-error, skipped rows, a column selection, the piece size), the
  * rest is the file. ndpar_csv_read on 1 thread, on 3 threads with small pieces, and the
  * streaming reader (blocks of 3 rows) must agree: the same matrix bit for bit, or the same
- * error code and message; anything else aborts (make fuzz-io). */
+ * error code and message; anything else aborts (make fuzz, target io). */
 #include <gsl/gsl_errno.h>
 #include <stdint.h>
 #include <stdio.h>

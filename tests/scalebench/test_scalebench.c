@@ -417,3 +417,15 @@ Test(scalebench_cli, the_header_says_pinned_only_when_the_workers_are) {
   }
   cr_assert_null(strstr(r.out, "workers pinned;"), "%s", r.out);
 }
+
+/* The streaming forecast runs when named, at a size from --batches (MB); each variant
+ * (sequential, ndpar's pipeline) fails the run unless every row comes out. (Not --openmp:
+ * libgomp is not built for ThreadSanitizer, whose run of this test would see false races.) */
+Test(scalebench_cli, the_pipeline_workload_streams_every_row) {
+  result r = run((const char *[]){"--workload", "pipeline", "--batches", "2", "--threads", "1,2",
+                                  "--repeat", "1", "--warmup", "0", NULL},
+                 NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "== pipeline: 2 MB CSV") != NULL, "%s", r.out);
+  cr_assert(strstr(r.out, "Sequential (ms)") != NULL, "%s", r.out);
+}

@@ -2,6 +2,7 @@
  * See docs/scalebench.1 or --help. Exit status: 0 done, 1 a workload or a file failed,
  * 2 bad usage or input. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,18 +13,19 @@
 #include "ref/wl.h"
 #include "scalebench.h"
 
-typedef struct {
-  size_t threads[SB_MAX_POINTS], nthreads;
-  const wl_kernel *kernels[SB_MAX_WORKLOADS];
-  size_t nkernels;
-  wl_params params;
-  ndpar_scal_config scal;
-  const char *csv, *json, *plot, *save_baseline, *baseline;
-  int openmp, quiet;
-} options;
+
+void sb_usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "scalebench: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  exit(2);
+}
 
 static void usage(void) {
-  printf("usage: scalebench [options]\n"
+  printf("usage: scalebench [sb_options]\n"
          "Measures how ndpar's reference workloads scale with threads on this machine: the\n"
          "scalability table, an Amdahl fit, and sequential vs parallel (vs OpenMP) per workload.\n"
          "The workloads run a small MLP autoregressor (24 lags, 64 tanh units) on the bundled\n"
@@ -49,113 +51,17 @@ static void usage(void) {
          "  --data DIR        folder of the bundled CSV files (default: NDPAR_DATA_DIR, else the\n"
          "                    installed share/ndpar/data, else the build's data/)\n"
          "  --quiet           print nothing but errors (files are still written)\n"
+         "  --mpi             under mpirun: the grid and grad workloads over ranks x threads\n"
+         "                    (runs scalebench-mpi, built beside scalebench with mpicc; see\n"
+         "                    scalebench --mpi --help)\n"
          "  --help, --version\n",
          ndpar_physical_cores());
-}
-
-/* ---- parsing ---- */
-
-static size_t parse_count(const char *opt, const char *s, size_t lo, size_t hi) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (*s == '\0' || *s == '-' || *end != '\0' || errno || v < lo || v > hi)
-    sb_usage_error("%s: '%s' is not a whole number from %zu to %zu", opt, s, lo, hi);
-  return (size_t)v;
-}
-
-static void add_thread_count(options *o, size_t t) {
-  for (size_t i = 0; i < o->nthreads; i++)
-    if (o->threads[i] == t) return;
-  if (o->nthreads == SB_MAX_POINTS) sb_usage_error("--threads: at most %d counts", SB_MAX_POINTS);
-  o->threads[o->nthreads++] = t;
-}
-
-static void parse_threads(options *o, const char *list) {
-  char buf[1024];
-  if (strlen(list) >= sizeof buf) sb_usage_error("--threads: the list is too long");
-  strcpy(buf, list);
-  o->nthreads = 0;
-  add_thread_count(o, 1); /* the baseline of every speedup */
-  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
-    add_thread_count(o, parse_count("--threads", tok, 1, NDPAR_MAX_THREADS));
-}
-
-static void default_threads(options *o) {
-  size_t cores = ndpar_physical_cores();
-  o->nthreads = 0;
-  for (size_t t = 1; t <= cores; t *= 2) add_thread_count(o, t);
-  add_thread_count(o, cores);
-  add_thread_count(o, 2 * cores); /* one oversubscribed point */
-}
-
-static void parse_workloads(options *o, const char *list) {
-  char buf[256];
-  if (strlen(list) >= sizeof buf) sb_usage_error("--workload: the list is too long");
-  strcpy(buf, list);
-  o->nkernels = 0;
-  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-    if (strcmp(tok, "all") == 0) {
-      o->nkernels = 0;
-      for (const wl_kernel *k = wl_kernels; k->name; k++) o->kernels[o->nkernels++] = k;
-      return;
-    }
-    const wl_kernel *k = wl_kernel_find(tok);
-    if (k == NULL) sb_usage_error("--workload: unknown workload '%s' (try --help)", tok);
-    if (o->nkernels < SB_MAX_WORKLOADS) o->kernels[o->nkernels++] = k;
-  }
-  if (o->nkernels == 0) sb_usage_error("--workload: no workload named");
-}
-
-static void check_name(const char *opt, const char *name) {
-  if (*name == '\0') sb_usage_error("%s: the name is empty", opt);
-  for (const char *c = name; *c; c++)
-    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-          *c == '.' || *c == '_' || *c == '-'))
-      sb_usage_error("%s: '%s' may hold only letters, digits, '.', '_' and '-'", opt, name);
-}
-
-static const char *value_of(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) sb_usage_error("%s needs a value (try --help)", argv[*i]);
-  return argv[++*i];
-}
-
-static void parse_args(int argc, char **argv, options *o) {
-  memset(o, 0, sizeof *o);
-  ndpar_scal_config_init(&o->scal);
-  default_threads(o);
-  parse_workloads(o, "all");
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) usage(), exit(0);
-    else if (strcmp(a, "--version") == 0) printf("scalebench (ndpar) %s\n", NDPAR_VERSION), exit(0);
-    else if (strcmp(a, "--threads") == 0) parse_threads(o, value_of(argc, argv, &i));
-    else if (strcmp(a, "--workload") == 0) parse_workloads(o, value_of(argc, argv, &i));
-    else if (strcmp(a, "--batches") == 0) o->params.batches = parse_count(a, value_of(argc, argv, &i), 1, 1000000);
-    else if (strcmp(a, "--rows") == 0) o->params.rows = parse_count(a, value_of(argc, argv, &i), 1, 1000000);
-    else if (strcmp(a, "--repeat") == 0) o->scal.repeats = parse_count(a, value_of(argc, argv, &i), 1, 100000);
-    else if (strcmp(a, "--warmup") == 0) o->scal.warmup = parse_count(a, value_of(argc, argv, &i), 0, 100000);
-    else if (strcmp(a, "--bind") == 0) {
-      const char *b = value_of(argc, argv, &i);
-      if (strcmp(b, "cores") == 0) o->scal.bind = NDPAR_BIND_CORES;
-      else if (strcmp(b, "none") == 0) o->scal.bind = NDPAR_BIND_NONE;
-      else sb_usage_error("--bind: '%s' is neither cores nor none", b);
-    } else if (strcmp(a, "--csv") == 0) o->csv = value_of(argc, argv, &i);
-    else if (strcmp(a, "--json") == 0) o->json = value_of(argc, argv, &i);
-    else if (strcmp(a, "--plot") == 0) o->plot = value_of(argc, argv, &i);
-    else if (strcmp(a, "--save-baseline") == 0) check_name(a, o->save_baseline = value_of(argc, argv, &i));
-    else if (strcmp(a, "--baseline") == 0) check_name(a, o->baseline = value_of(argc, argv, &i));
-    else if (strcmp(a, "--data") == 0) o->params.data_dir = value_of(argc, argv, &i);
-    else if (strcmp(a, "--openmp") == 0) o->openmp = 1;
-    else if (strcmp(a, "--quiet") == 0) o->quiet = 1;
-    else sb_usage_error("unknown option '%s' (try --help)", a);
-  }
 }
 
 /* An installed scalebench (PREFIX/bin) finds the installed data (PREFIX/share/ndpar/data)
  * when neither --data nor NDPAR_DATA_DIR names a folder: it needs no build tree. */
 #define SB_PATH_MAX 4096
-static void find_installed_data(options *o, char dir[SB_PATH_MAX]) {
+static void find_installed_data(sb_options *o, char dir[SB_PATH_MAX]) {
   const char *env = getenv("NDPAR_DATA_DIR");
   if (o->params.data_dir != NULL || (env && *env)) return;
   char exe[SB_PATH_MAX - 64];
@@ -173,7 +79,7 @@ static void find_installed_data(options *o, char dir[SB_PATH_MAX]) {
 
 /* Problems found before any work: missing data or baseline, unwritable outputs, a plot
  * without gnuplot. */
-static void check_before_running(const options *o) {
+static void check_before_running(const sb_options *o) {
   char data[4096];
   snprintf(data, sizeof data, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(o->params.data_dir));
   if (access(data, R_OK) != 0) sb_usage_error("cannot read the bundled data %s: %s (see --data)", data, strerror(errno));
@@ -226,7 +132,7 @@ static void progress(size_t done, size_t total, void *vc) {
  * point: timed alternately, each after a pause (libgomp's threads keep spinning for
  * milliseconds after a region and would slow whatever runs next) and an untimed call, as
  * the benchmarks time them (bench_kernel_compare). */
-static int compare_variants(const options *o, const wl_kernel *k, void *state, sb_result *r) {
+static int compare_variants(const sb_options *o, const wl_kernel *k, void *state, sb_result *r) {
   size_t threads = r->pts[r->par_index].threads, n = o->openmp ? 3 : 1;
   ndpar_pool_config pc;
   ndpar_pool_config_init(&pc);
@@ -265,7 +171,7 @@ static void fit_amdahl(sb_result *r) {
   r->fit_ok = ndpar_scal_amdahl(pts, r->fit_n, &r->fit_f, &r->fit_smax, &r->fit_res) == GSL_SUCCESS;
 }
 
-static int run_workload(const options *o, const wl_kernel *k, sb_result *r) {
+static int run_workload(const sb_options *o, const wl_kernel *k, sb_result *r) {
   char err[512];
   void *state = k->setup(&o->params, err, sizeof err);
   if (state == NULL) {
@@ -334,7 +240,7 @@ static void print_operations(const sb_result *r, size_t n, int openmp) {
 /* "pinned" only if the workers really are: a pool at the largest thread count asked for,
  * with the binding asked for, tells (more threads than cores, or a refused binding, leave
  * them unpinned). */
-static const char *binding_in_effect(const options *o, char *buf, size_t size) {
+static const char *binding_in_effect(const sb_options *o, char *buf, size_t size) {
   size_t most = 1, cores = ndpar_physical_cores();
   for (size_t i = 0; i < o->nthreads; i++)
     if (o->threads[i] > most) most = o->threads[i];
@@ -353,7 +259,7 @@ static const char *binding_in_effect(const options *o, char *buf, size_t size) {
 
 /* A baseline compared against must hold every workload asked for: a change cannot be
  * judged against nothing (a usage error, exit 2, before any run). */
-static void check_baseline_workloads(const options *o, const sb_baseline *b) {
+static void check_baseline_workloads(const sb_options *o, const sb_baseline *b) {
   for (size_t k = 0; k < o->nkernels; k++) {
     int found = 0;
     for (size_t i = 0; i < b->n && !found; i++) found = strcmp(b->pts[i].workload, o->kernels[k]->name) == 0;
@@ -363,9 +269,32 @@ static void check_baseline_workloads(const options *o, const sb_baseline *b) {
   }
 }
 
+/* --mpi: this process becomes scalebench-mpi (beside this program), with the other
+ * arguments. scalebench links no MPI; the process mpirun started stays the same. */
+static void exec_mpi(int argc, char **argv) {
+  char self[4096], path[4200];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0) sb_usage_error("--mpi: cannot find this program's folder");
+  self[len] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash) *slash = '\0';
+  snprintf(path, sizeof path, "%s/scalebench-mpi", self);
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  int n = 0;
+  args[n++] = path;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--mpi") != 0) args[n++] = argv[i];
+  execv(path, args);
+  sb_usage_error("--mpi: cannot run %s (%s): it is built with mpicc by make", path, strerror(errno));
+}
+
 int main(int argc, char **argv) {
-  options o;
-  parse_args(argc, argv, &o);
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--mpi") == 0) exec_mpi(argc, argv);
+  sb_options o;
+  sb_parse_args(argc, argv, &o);
+  if (o.help) usage(), exit(0);
+  if (o.version) printf("scalebench (ndpar) %s\n", NDPAR_VERSION), exit(0);
   static char installed_data[SB_PATH_MAX];
   find_installed_data(&o, installed_data);
   check_before_running(&o);

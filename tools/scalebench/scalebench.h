@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "ref/kernels.h"
 #include "ndpar/ndpar_scalability.h"
 
 #define SB_MAX_POINTS 64
@@ -24,6 +25,21 @@ typedef struct {
   double fit_f, fit_smax, fit_res;
   size_t fit_n;
 } sb_result;
+
+/* The command line. */
+typedef struct {
+  size_t threads[SB_MAX_POINTS], nthreads;
+  const wl_kernel *kernels[SB_MAX_WORKLOADS];
+  size_t nkernels;
+  wl_params params;
+  ndpar_scal_config scal;
+  const char *csv, *json, *plot, *save_baseline, *baseline;
+  int openmp, quiet;
+  int help, version; /* --help, --version: the caller prints and exits */
+} sb_options;
+
+/* Parses the options (defaults first). Bad usage goes to sb_usage_error. */
+void sb_parse_args(int argc, char **argv, sb_options *o);
 
 /* Prints "scalebench: <message>" on stderr and exits with status 2 (bad usage or input). */
 void sb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

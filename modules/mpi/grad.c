@@ -1,0 +1,235 @@
+/* grad.c: the gradient over every rank's batches.
+ *
+ * FAST: each rank's row-weighted sum by ndpar_grad_compute's fast mode, then one
+ * MPI_Allreduce of P + 2 doubles (gradient sums, loss sum, rows). The allreduce is not
+ * split into buckets overlapped with the local fold: the fold is one pass over P doubles
+ * per worker (a few hundred microseconds at P = 10^6), and Open MPI progresses a
+ * non-blocking allreduce only inside MPI calls made by this thread (FUNNELED: the workers
+ * may not call MPI), so the overlap would be small; bench/mpi measures the whole against
+ * a bare MPI_Allreduce.
+ * DETERMINISTIC: each rank's reproducible (binned) sums, merged over the ranks by an
+ * allreduce whose user operation merges accumulators exactly; the final division is the
+ * single-process mode's own. Exact merging makes the result independent of the
+ * reduction tree MPI chooses, and so of the number of ranks. */
+#include "mpi/mpi_internal.h"
+#include "grad/grad_internal.h"
+#include "ndpar_internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WHO "mpi_grad_compute"
+
+/* The caller's callback with t->index made global. */
+typedef struct {
+  ndpar_grad_fn f;
+  void *ctx;
+  size_t index0;
+} offset_ctx;
+
+static int offset_fn(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                     const ndpar_task *t, void *vctx) {
+  const offset_ctx *o = vctx;
+  ndpar_task global = {o->index0 + t->index, t->worker, t->rng};
+  return o->f(x, y, grad, loss, &global, o->ctx);
+}
+
+/* This rank's own arguments (reported here with GSL errors). */
+static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
+                       ndpar_grad_fn f, ndpar_reduce mode, const gsl_vector *grad) {
+  NDPAR_REQUIRE(f != NULL, WHO ": f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(grad != NULL, WHO ": grad is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(grad->size > 0, WHO ": grad has length 0", GSL_EBADLEN);
+  NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || mode == NDPAR_REDUCE_DETERMINISTIC,
+                WHO ": mode is neither NDPAR_REDUCE_FAST nor NDPAR_REDUCE_DETERMINISTIC", GSL_EINVAL);
+  if (n == 0) return GSL_SUCCESS;
+  int status = ndpar_check_inputs(WHO, x, n);
+  if (status) return status;
+  NDPAR_REQUIRE(y != NULL, WHO ": y is NULL", GSL_EFAULT);
+  for (size_t i = 0; i < n; i++) {
+    if (y[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, WHO ": y[%zu] is NULL", i);
+    if (x[i]->size1 == 0) NDPAR_ERROR_FMT(GSL_EINVAL, WHO ": batch %zu has no rows", i);
+    if (y[i]->size != x[i]->size1)
+      NDPAR_ERROR_FMT(GSL_EBADLEN, WHO ": y[%zu] has %zu entries, x[%zu] has %zu rows", i,
+                      y[i]->size, i, x[i]->size1);
+  }
+  return GSL_SUCCESS;
+}
+
+/* Failure travels with the data: a rank whose callback failed sends NaN as its row count,
+ * so the reduced row count is NaN, every rank sees it and only then asks (one more round)
+ * which rank failed and with what code. The successful call is one allreduce. */
+
+/* ---- working memory, kept from one call to the next ----
+ * A training loop calls with the same pool, batch count and P at every step: the memory
+ * of the last call of each mode (a grad workspace and the allreduce buffer) is kept for
+ * the next one,
+ * so that a step does not fault in fresh pages. The key includes the pool's thread count:
+ * a workspace is sized per worker. A call that finds it in use (another thread's, under
+ * MPI_THREAD_MULTIPLE) allocates its own. */
+
+typedef struct {
+  ndpar_grad_workspace *ws; /* FAST: ndpar_grad_workspace_alloc; DETERMINISTIC: reproducible */
+  double *buf;              /* FAST: 2 P + 2 doubles */
+  ndpar_pool *pool;
+  size_t threads, n, P;
+  ndpar_reduce mode;
+} grad_memory;
+
+static pthread_mutex_t memory_lock = PTHREAD_MUTEX_INITIALIZER;
+static grad_memory kept_of[2]; /* per mode */
+static int busy_of[2];
+
+static void memory_free(grad_memory *m) {
+  ndpar_grad_workspace_free(m->ws);
+  free(m->buf);
+  *m = (grad_memory){0};
+}
+
+static int memory_matches(const grad_memory *m, ndpar_pool *p, size_t n, size_t P, ndpar_reduce mode) {
+  return m->pool == p && m->threads == ndpar_pool_threads(p) && m->P == P && m->mode == mode &&
+         (mode == NDPAR_REDUCE_DETERMINISTIC || m->n == n);
+}
+
+/* The memory of a call (reported on failure: GSL_ENOMEM). */
+static int memory_take(grad_memory *m, ndpar_pool *p, size_t n, size_t P, ndpar_reduce mode) {
+  grad_memory *kept = &kept_of[mode != NDPAR_REDUCE_FAST];
+  int *kept_busy = &busy_of[mode != NDPAR_REDUCE_FAST];
+  pthread_mutex_lock(&memory_lock);
+  int mine = !*kept_busy;
+  if (mine && memory_matches(kept, p, n, P, mode)) {
+    *kept_busy = 1;
+    *m = *kept;
+    pthread_mutex_unlock(&memory_lock);
+    return GSL_SUCCESS;
+  }
+  if (mine) memory_free(kept); /* another shape now: the old memory goes */
+  pthread_mutex_unlock(&memory_lock);
+  *m = (grad_memory){NULL, NULL, p, ndpar_pool_threads(p), n, P, mode};
+  if (mode == NDPAR_REDUCE_DETERMINISTIC) {
+    m->ws = grad_reproducible_workspace(p, P);
+  } else {
+    m->buf = malloc((2 * P + 2) * sizeof *m->buf);
+    m->ws = n ? ndpar_grad_workspace_alloc(p, n, P) : NULL;
+    if (m->buf == NULL) ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, WHO ": out of memory");
+  }
+  int ok = (mode == NDPAR_REDUCE_FAST ? m->buf != NULL && (n == 0 || m->ws) : m->ws != NULL);
+  if (!ok) {
+    memory_free(m);
+    return GSL_ENOMEM;
+  }
+  if (mine) {
+    pthread_mutex_lock(&memory_lock);
+    *kept_busy = 1;
+    *kept = *m;
+    pthread_mutex_unlock(&memory_lock);
+  }
+  return GSL_SUCCESS;
+}
+
+static void memory_give(grad_memory *m) {
+  grad_memory *kept = &kept_of[m->mode != NDPAR_REDUCE_FAST];
+  int *kept_busy = &busy_of[m->mode != NDPAR_REDUCE_FAST];
+  pthread_mutex_lock(&memory_lock);
+  int is_kept = *kept_busy && kept->ws == m->ws && kept->buf == m->buf;
+  if (is_kept) *kept_busy = 0;
+  pthread_mutex_unlock(&memory_lock);
+  if (!is_kept) memory_free(m);
+}
+
+/* ---- FAST ---- */
+
+/* buf: P gradient sums, loss sum, rows (P + 2 doubles), then P for the local mean. */
+static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const gsl_vector *const *y,
+                size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
+  size_t P = grad->size;
+  double *buf = m->buf;
+  gsl_vector_view mine = gsl_vector_view_array(buf + P + 2, P);
+  offset_ctx o = {f, ctx, c->index0};
+  double l = 0, rows = 0;
+  int status = n ? ndpar_grad_compute_ws(m->ws, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, &mine.vector, &l, NULL)
+                 : 0;
+  for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
+  for (size_t j = 0; j < P; j++) buf[j] = n ? rows * mine.vector.data[j] : 0.0;
+  buf[P] = rows * l;
+  buf[P + 1] = status ? NAN : rows;
+  int rc = MPI_SUCCESS;
+  for (size_t at = 0; rc == MPI_SUCCESS && at < P + 2;) { /* counts are ints: in pieces */
+    int m = P + 2 - at < (size_t)1 << 30 ? (int)(P + 2 - at) : 1 << 30;
+    rc = MPI_Allreduce(MPI_IN_PLACE, buf + at, m, MPI_DOUBLE, MPI_SUM, c->comm);
+    at += (size_t)m;
+  }
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the gradients");
+  if (isnan(buf[P + 1])) return coll_agree(c, status, 0);
+  for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, buf[j] / buf[P + 1]);
+  if (loss) *loss = buf[P] / buf[P + 1];
+  return GSL_SUCCESS;
+}
+
+/* ---- DETERMINISTIC ---- */
+
+static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
+  (void)type;
+  ndpar_rsum_merge_n(inout, in, (size_t)*len);
+}
+
+static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
+  MPI_Datatype type;
+  MPI_Op op = MPI_OP_NULL;
+  int rc = MPI_Type_contiguous((int)(sizeof(ndpar_rsum) / sizeof(double)), MPI_DOUBLE, &type);
+  if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&type);
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "making the accumulator type");
+  rc = MPI_Op_create(merge_op, 1, &op); /* commutative and associative: merges are exact */
+  for (size_t at = 0; rc == MPI_SUCCESS && at < n;) {
+    int m = n - at < (size_t)1 << 26 ? (int)(n - at) : 1 << 26; /* counts are ints */
+    rc = MPI_Allreduce(MPI_IN_PLACE, sums + at, m, type, op, c->comm);
+    at += (size_t)m;
+  }
+  int status = coll_check(c, rc, "merging the reproducible sums");
+  if (op != MPI_OP_NULL) MPI_Op_free(&op);
+  MPI_Type_free(&type);
+  return status;
+}
+
+static int deterministic(coll_call *c, ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                         const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
+                         gsl_vector *grad, double *loss) {
+  size_t P = grad->size;
+  ndpar_rsum *sums = NULL;
+  int status = grad_reproducible_sums(w, x, y, n, c->index0, f, ctx, &sums);
+  if (status) { /* a NaN row count: an Inf or NaN stays one through every merge */
+    ndpar_rsum_init(sums, P + 2);
+    ndpar_rsum_add(&sums[P + 1], NAN);
+  }
+  int rc = merge_over_ranks(c, sums, P + 2);
+  if (rc) return rc;
+  if (isnan(ndpar_rsum_value(&sums[P + 1]))) return coll_agree(c, status, 0);
+  grad_reproducible_finish(sums, P, grad, loss);
+  return GSL_SUCCESS;
+}
+
+int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const *x,
+                           const gsl_vector *const *y, size_t n_local, ndpar_grad_fn f, void *ctx,
+                           ndpar_reduce mode, gsl_vector *grad, double *loss) {
+  /* The working memory is taken before the call opens, so that running out of it is one
+   * more local error that every rank agrees on. */
+  int checked = check_local(x, y, n_local, f, mode, grad);
+  if (checked == GSL_SUCCESS && p == NULL && (p = ndpar_mpi_pool_default()) == NULL) checked = GSL_EFAILED;
+  grad_memory m = {0};
+  if (checked == GSL_SUCCESS) checked = memory_take(&m, p, n_local, grad->size, mode);
+  coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
+                     {"mode", (long long)mode, GSL_EINVAL}};
+  coll_local mine = {checked, args, 2, n_local};
+  coll_call c;
+  int status = coll_open(&c, WHO, comm, &p, &mine);
+  if (status == GSL_SUCCESS && c.total == 0)
+    status = ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
+                             WHO ": no rank has a batch (the mean of nothing is undefined)");
+  if (status == GSL_SUCCESS)
+    status = mode == NDPAR_REDUCE_FAST ? fast(&c, &m, x, y, n_local, f, ctx, grad, loss)
+                                       : deterministic(&c, m.ws, x, y, n_local, f, ctx, grad, loss);
+  if (checked == GSL_SUCCESS) memory_give(&m);
+  return status;
+}

@@ -1,0 +1,128 @@
+/* Reproducible sums: the same bits in any order and any split into merged parts, exact
+ * where the exact sum is representable, within the documented bound elsewhere, and IEEE's
+ * answers for infinities and NaN. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndpar_internal.h"
+#include "test_util.h"
+
+static double sum_in_order(const double *x, size_t n) {
+  ndpar_rsum s;
+  ndpar_rsum_init(&s, 1);
+  for (size_t i = 0; i < n; i++) ndpar_rsum_add(&s, x[i]);
+  return ndpar_rsum_value(&s);
+}
+
+/* x cut at random points into parts, each summed alone, the parts merged in random order. */
+static double sum_in_parts(const double *x, size_t n, gsl_rng *r) {
+  size_t parts = 1 + gsl_rng_uniform_int(r, 8);
+  ndpar_rsum *p = malloc(parts * sizeof *p), total;
+  ndpar_rsum_init(p, parts);
+  ndpar_rsum_init(&total, 1);
+  for (size_t i = 0; i < n; i++) ndpar_rsum_add(&p[gsl_rng_uniform_int(r, parts)], x[i]);
+  size_t *order = malloc(parts * sizeof *order);
+  for (size_t i = 0; i < parts; i++) order[i] = i;
+  gsl_ran_shuffle(r, order, parts, sizeof *order);
+  for (size_t i = 0; i < parts; i++) ndpar_rsum_merge(&total, &p[order[i]]);
+  free(order);
+  free(p);
+  return ndpar_rsum_value(&total);
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* Values over a wide range of exponents and both signs. */
+static void wide_values(gsl_rng *r, double *x, size_t n, int emin, int emax) {
+  for (size_t i = 0; i < n; i++) {
+    int e = emin + (int)gsl_rng_uniform_int(r, (unsigned long)(emax - emin + 1));
+    x[i] = ldexp(gsl_rng_uniform(r) + 0.5, e) * (gsl_rng_uniform(r) < 0.5 ? -1 : 1);
+  }
+}
+
+Test(reprosum, any_order_and_split_gives_the_same_bits) {
+  gsl_rng *r = test_rng();
+  size_t sizes[] = {0, 1, 2, 3, 1000, 5000};
+  int ranges[][2] = {{-3, 3}, {-60, 60}, {-1074, -1000}, {900, 1020}, {-1074, 1020}};
+  for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+    for (size_t g = 0; g < sizeof ranges / sizeof *ranges; g++) {
+      size_t n = sizes[s];
+      double *x = malloc((n ? n : 1) * sizeof *x);
+      wide_values(r, x, n, ranges[g][0], ranges[g][1]);
+      double ref = sum_in_order(x, n);
+      for (int trial = 0; trial < 5; trial++) {
+        if (n > 1) gsl_ran_shuffle(r, x, n, sizeof *x);
+        cr_assert(same_bits(sum_in_order(x, n), ref), "n=%zu range %d: shuffled", n, g);
+        cr_assert(same_bits(sum_in_parts(x, n, r), ref), "n=%zu range %d: split", n, g);
+      }
+      free(x);
+    }
+  gsl_rng_free(r);
+}
+
+/* Integers times a power of two whose exact sum fits in 53 bits: the sum is exact. */
+Test(reprosum, exact_where_the_sum_is_representable) {
+  gsl_rng *r = test_rng();
+  int scales[] = {-1074, -1040, -500, 0, 300, 900};
+  for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
+    double exact = 0, x[1000];
+    for (size_t i = 0; i < 1000; i++) {
+      x[i] = ldexp(floor(gsl_rng_uniform(r) * 0x1p40) - 0x1p39, scales[k]);
+      exact += x[i]; /* exact: every partial sum fits in 50 bits times the scale */
+    }
+    cr_assert(same_bits(sum_in_order(x, 1000), exact), "scale 2^%d", scales[k]);
+  }
+  gsl_rng_free(r);
+}
+
+/* Where the sum cancels, the error stays below n max|x| 2^-79. */
+Test(reprosum, error_bound_under_cancellation) {
+  gsl_rng *r = test_rng();
+  enum { N = 2000 };
+  double x[N];
+  for (size_t i = 0; i < N / 2; i++) {
+    x[i] = gsl_ran_gaussian(r, 1e10);
+    x[N / 2 + i] = -x[i] + ldexp(gsl_rng_uniform(r), -20); /* leaves small terms */
+  }
+  long double exact = 0; /* the pairs first, each exact, then the small rests */
+  for (size_t i = 0; i < N / 2; i++) exact += (long double)x[i] + (long double)x[N / 2 + i];
+  double got = sum_in_order(x, N), maxabs = 0;
+  for (size_t i = 0; i < N; i++) maxabs = fmax(maxabs, fabs(x[i]));
+  cr_assert(fabsl((long double)got - exact) <= N * maxabs * 0x1p-79 + fabsl(exact) * 0x1p-52,
+            "got %.17g, exact %.17Lg", got, exact);
+  gsl_rng_free(r);
+}
+
+Test(reprosum, extremes) {
+  double big[] = {1e308, 1e308};
+  cr_assert(isinf(sum_in_order(big, 2)) && sum_in_order(big, 2) > 0, "overflow is +Inf");
+  double one[] = {1e308};
+  cr_assert_eq(sum_in_order(one, 1), 1e308);
+  double neg[] = {-1e308, 1e308, -DBL_MAX};
+  cr_assert_eq(sum_in_order(neg, 3), -DBL_MAX);
+  double sub[] = {4.9e-324, 4.9e-324, 4.9e-324, DBL_MIN};
+  cr_assert_eq(sum_in_order(sub, 4), 3 * 4.9e-324 + DBL_MIN, "subnormals add exactly");
+  double inf[] = {1.0, INFINITY, 2.0};
+  cr_assert(isinf(sum_in_order(inf, 3)));
+  double both[] = {INFINITY, 1.0, -INFINITY};
+  cr_assert(isnan(sum_in_order(both, 3)));
+  double nan1[] = {NAN, 1.0}, nan2[] = {1.0, -NAN};
+  cr_assert(same_bits(sum_in_order(nan1, 2), sum_in_order(nan2, 2)), "one canonical NaN");
+  double zeros[] = {0.0, -0.0};
+  cr_assert_eq(sum_in_order(zeros, 2), 0.0);
+}
+
+/* The vector form adds w * x[i] into s[i]. */
+Test(reprosum, scaled_vector_add) {
+  double x[3] = {1.5, -2.25, 1e-300};
+  ndpar_rsum s[3];
+  ndpar_rsum_init(s, 3);
+  ndpar_rsum_add_scaled(s, x, 4.0, 3);
+  ndpar_rsum_add_scaled(s, x, 4.0, 3);
+  for (size_t i = 0; i < 3; i++) cr_assert_eq(ndpar_rsum_value(&s[i]), 8.0 * x[i]);
+}
