@@ -2,6 +2,9 @@
 #include "ndpar/ndpar_core.h"
 #include "ndpar_internal.h"
 
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_statistics_double.h>
+
 #include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
@@ -87,6 +90,25 @@ size_t ndpar_cacheline_round(size_t bytes) {
 int ndpar_pow2_exponent(double max_abs) {
   if (!(max_abs > 0) || !isfinite(max_abs)) return 0;
   return -ilogb(max_abs);
+}
+
+double ndpar_stats_sd_m(const double *v, size_t stride, size_t n, double mean) {
+  double max_abs = 0;
+  for (size_t i = 0; i < n; i++) max_abs = GSL_MAX(max_abs, fabs(v[i * stride]));
+  if (!isfinite(max_abs) || max_abs <= 0x1p500) return gsl_stats_sd_m(v, stride, n, mean);
+  /* GSL's recurrence on the scaled values: |v| < 2 there, so nothing overflows. */
+  int e = ndpar_pow2_exponent(max_abs);
+  double scaled_mean = ldexp(mean, e);
+  long double variance = 0;
+  for (size_t i = 0; i < n; i++) {
+    long double delta = ldexp(v[i * stride], e) - scaled_mean;
+    variance += (delta * delta - variance) / (i + 1);
+  }
+  return ldexp(sqrt((double)variance * ((double)n / (double)(n - 1))), -e);
+}
+
+double ndpar_stats_sd(const double *v, size_t stride, size_t n) {
+  return ndpar_stats_sd_m(v, stride, n, gsl_stats_mean(v, stride, n));
 }
 
 int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes) {

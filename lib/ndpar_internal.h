@@ -101,6 +101,12 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
  * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs
  * is 0 or not finite. */
 int ndpar_pow2_exponent(double max_abs);
+/* The sample standard deviation (divisor n - 1, n >= 2) of v[0], v[stride], ... about `mean`,
+ * as gsl_stats_sd_m, and bit-identical to it unless the largest |v| exceeds 2^500: then its
+ * squares would overflow, and the values are first scaled by a power of two (so a finite sd
+ * stays finite, e.g. about 1.15e308 for data of +-1e308). ndpar_stats_sd about the mean. */
+double ndpar_stats_sd_m(const double *v, size_t stride, size_t n, double mean);
+double ndpar_stats_sd(const double *v, size_t stride, size_t n);
 /* ---- Reproducible sums (lib/reprosum.c) -----------------------------------------------
  * An accumulator whose value does not depend on the order of its additions and merges:
  * sums bit-identical for any number of threads and processes (binned summation after

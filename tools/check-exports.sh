@@ -26,7 +26,7 @@ fi
 if printf '%s\n' "${headers[@]}" | grep -q 'ndpar_pool\.h$'; then
   grep -qx ndpar_pool_run <<<"$names" || { echo "check-exports: ndpar_pool_run is not exported" >&2; exit 1; }
 fi
-unmarked=$(grep -nE '^[A-Za-z][A-Za-z0-9_ ]*[ *]ndpar_[a-z0-9_]+\(|^extern [^"]' "${headers[@]}" \
+unmarked=$(grep -nE '^[A-Za-z_][A-Za-z0-9_ ]*[ *]ndpar_[a-z0-9_]+\(|^extern [^"]' "${headers[@]}" \
   | grep -vE ':(NDPAR_API|typedef|static) ')
 [ -z "$unmarked" ] || { echo "check-exports: public declarations without NDPAR_API:" >&2; echo "$unmarked" >&2; exit 1; }
 declared=$(grep -hoE '^NDPAR_API [^(;]*\bndpar_[a-z0-9_]+' "${headers[@]}" | grep -oE 'ndpar_[a-z0-9_]+$' | sort -u)

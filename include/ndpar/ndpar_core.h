@@ -165,10 +165,11 @@ NDPAR_API double ndpar_time_now(void);
 NDPAR_API size_t ndpar_rows_nbatches(size_t rows, size_t batch_rows);
 /* Batch i of m (of v). A batch that does not exist (m or v NULL, batch_rows 0, or
  * i >= ndpar_rows_nbatches(rows, batch_rows)) gives an empty view: size 0, data NULL. */
-_gsl_matrix_const_view ndpar_rows_batch_const(const gsl_matrix *m, size_t batch_rows, size_t i);
-_gsl_matrix_view ndpar_rows_batch(gsl_matrix *m, size_t batch_rows, size_t i);
-_gsl_vector_const_view ndpar_rows_batch_vector_const(const gsl_vector *v, size_t batch_rows,
-                                                    size_t i);
+NDPAR_API _gsl_matrix_const_view ndpar_rows_batch_const(const gsl_matrix *m, size_t batch_rows,
+                                                        size_t i);
+NDPAR_API _gsl_matrix_view ndpar_rows_batch(gsl_matrix *m, size_t batch_rows, size_t i);
+NDPAR_API _gsl_vector_const_view ndpar_rows_batch_vector_const(const gsl_vector *v,
+                                                              size_t batch_rows, size_t i);
 
 #ifdef __cplusplus
 }

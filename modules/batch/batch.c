@@ -107,7 +107,7 @@ static void mc_element(mc_ctx *c, const double *data, size_t stride, unsigned wo
                        size_t r, size_t k) {
   double m = gsl_stats_mean(data, stride, c->samples);
   gsl_matrix_set(c->mean[b], r, k, m);
-  if (c->sd) gsl_matrix_set(c->sd[b], r, k, gsl_stats_sd_m(data, stride, c->samples, m));
+  if (c->sd) gsl_matrix_set(c->sd[b], r, k, ndpar_stats_sd_m(data, stride, c->samples, m));
   if (c->lower) {
     double *sorted = ndpar_slots_at(&c->sort_scratch, worker);
     for (size_t s = 0; s < c->samples; s++) sorted[s] = data[s * stride];

@@ -343,6 +343,9 @@ void ndpar_cv_workspace_free(ndpar_cv_workspace *w) {
 static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *folds, size_t cols) {
   size_t max_train, max_val;
   gathered_sizes(folds, &max_train, &max_val);
+  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked (and leaks on overflow) */
+  NDPAR_REQUIRE_NULL(ndpar_size_mul3(GSL_MAX(max_train, max_val), cols, sizeof(double), &bytes),
+                     "cv_workspace_alloc: the gathered rows x cols overflow a size_t", GSL_EINVAL);
   ndpar_cv_workspace *w = calloc(1, sizeof *w);
   if (w) {
     *w = (ndpar_cv_workspace){pool, folds->k, cols, NULL, malloc(folds->k * sizeof(double))};
@@ -430,7 +433,7 @@ int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd) {
   for (size_t i = 0; i < scores->size; i++)
     if (!isnan(gsl_vector_get(scores, i))) v[n++] = gsl_vector_get(scores, i);
   if (mean) *mean = n ? gsl_stats_mean(v, 1, n) : GSL_NAN;
-  if (sd) *sd = n > 1 ? gsl_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
+  if (sd) *sd = n > 1 ? ndpar_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
   free(v);
   return GSL_SUCCESS;
 }

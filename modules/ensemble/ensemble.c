@@ -88,7 +88,7 @@ static double spread_of(const ens_ctx *c, const double *first, size_t stride, do
     if (!(c->ignore_nonfinite && !isfinite(y))) v[count++] = y;
   }
   if (count == 0) return NAN;
-  return count == 1 ? 0.0 : gsl_stats_sd(v, 1, count);
+  return count == 1 ? 0.0 : ndpar_stats_sd(v, 1, count);
 }
 
 /* Output rows [begin, end) over all batches (global row numbering by rowstart). */
@@ -189,14 +189,14 @@ void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w) {
  * reported). */
 static ndpar_ensemble_workspace *workspace_make(ndpar_pool *pool, size_t n, size_t rows,
                                                 size_t cols, size_t m, int *status) {
-  size_t tasks;
-  if (!ndpar_size_mul(n, m, &tasks)) {
+  size_t tasks, bytes;
+  if (!ndpar_size_mul(n, m, &tasks) || !ndpar_size_mul(m, sizeof(double), &bytes)) {
     *status = GSL_EINVAL;
-    GSL_ERROR_NULL("ensemble_workspace_alloc: n * m overflows", GSL_EINVAL);
+    GSL_ERROR_NULL("ensemble_workspace_alloc: n * m or m weights overflow", GSL_EINVAL);
   }
   ndpar_ensemble_workspace *w = calloc(1, sizeof *w);
   unsigned char *nonfinite = malloc(n * m);
-  double *weights = malloc(m * sizeof *weights);
+  double *weights = malloc(bytes);
   if (w == NULL || nonfinite == NULL || weights == NULL) {
     free(w);
     free(nonfinite);

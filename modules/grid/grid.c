@@ -268,7 +268,7 @@ int grid_summarise(size_t ncand, size_t k, const double *scores, const int *stat
       if (r->status[i] == 0) r->status[i] = status[i * k + j]; /* the first failing fold's */
     }
     gsl_vector_set(r->mean, i, any_nan ? GSL_NAN : gsl_stats_mean(s, 1, k));
-    gsl_vector_set(r->sd, i, any_nan ? GSL_NAN : k > 1 ? gsl_stats_sd(s, 1, k) : 0.0);
+    gsl_vector_set(r->sd, i, any_nan ? GSL_NAN : k > 1 ? ndpar_stats_sd(s, 1, k) : 0.0);
   }
   for (size_t i = 0; i < ncand; i++) order[i] = (ranked){gsl_vector_get(r->mean, i), i};
   qsort(order, ncand, sizeof *order, by_mean);

@@ -238,7 +238,9 @@ int ndpar_mpi_grid_search_opts(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g
                                ndpar_param_fit_score_fn f, void *ctx,
                                const ndpar_grid_options *opts, ndpar_grid_result *result) {
   size_t n = ndpar_grid_size(g), naxes = ndpar_grid_naxes(g);
-  double *params = n ? malloc(n * naxes * sizeof *params) : NULL;
+  size_t bytes;
+  int fits = ndpar_size_mul3(n, naxes, sizeof(double), &bytes);
+  double *params = n && fits ? malloc(bytes) : NULL;
   search_args a = {"mpi_grid_search", params, naxes * sizeof *params, n, x, y, folds, f, ctx, opts, 0, comm, 0};
   if (g == NULL) {
     a.checked = GSL_EFAULT;
@@ -246,6 +248,9 @@ int ndpar_mpi_grid_search_opts(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g
   } else if (n == 0) {
     a.checked = GSL_EINVAL;
     gsl_error("mpi_grid_search: the grid is empty (no axes)", __FILE__, __LINE__, GSL_EINVAL);
+  } else if (!fits) {
+    a.checked = GSL_EINVAL;
+    gsl_error("mpi_grid_search: the grid's parameters overflow a size_t", __FILE__, __LINE__, GSL_EINVAL);
   } else if (params == NULL) {
     a.checked = GSL_ENOMEM;
     gsl_error("mpi_grid_search: out of memory", __FILE__, __LINE__, GSL_ENOMEM);

@@ -422,6 +422,9 @@ ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
   NDPAR_REQUIRE_NULL(cols > 0, "scaler_alloc: cols must be positive", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(kind >= NDPAR_SCALE_STANDARD && kind <= NDPAR_SCALE_MAXABS,
                      "scaler_alloc: unknown kind", GSL_EINVAL);
+  size_t bytes; /* gsl_vector_calloc multiplies its size unchecked */
+  NDPAR_REQUIRE_NULL(ndpar_size_mul(cols, sizeof(double), &bytes),
+                     "scaler_alloc: cols is too large (its size overflows)", GSL_EINVAL);
   ndpar_scaler *s = calloc(1, sizeof *s);
   if (s) {
     s->kind = kind;

@@ -104,9 +104,10 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
     ndpar_scal_config_init(&defaults);
     cfg = &defaults;
   }
-  NDPAR_REQUIRE(threads != NULL, "scal_run: threads is NULL", GSL_EFAULT);
+  /* n = 0 reads neither array: they may be NULL then. */
+  NDPAR_REQUIRE(n == 0 || threads != NULL, "scal_run: threads is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(f != NULL, "scal_run: f is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(out != NULL, "scal_run: out is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(n == 0 || out != NULL, "scal_run: out is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(cfg->repeats > 0, "scal_run: cfg->repeats must be at least 1", GSL_EINVAL);
   NDPAR_REQUIRE(cfg->bind == NDPAR_BIND_CORES || cfg->bind == NDPAR_BIND_NONE,
                 "scal_run: cfg->bind is neither NDPAR_BIND_CORES nor NDPAR_BIND_NONE", GSL_EINVAL);

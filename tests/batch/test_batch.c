@@ -585,3 +585,39 @@ Test(batch_errors, sample_counts_that_overflow_are_refused) {
     gsl_matrix_free(mean[i]);
   }
 }
+
+/* ---- the MC sd near the ends of the double range ---- */
+
+/* Every output +-(*ctx), the sign drawn from the sample's stream. */
+static int predict_signed(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)x;
+  gsl_matrix_set_all(y, gsl_rng_uniform(t->rng) < 0.5 ? *(const double *)ctx : -*(const double *)ctx);
+  return GSL_SUCCESS;
+}
+
+/* The mean and sd of one 3 x 2 batch's 16 samples of +-scale. */
+static void mc_of_signs(double scale, gsl_matrix *mean, gsl_matrix *sd) {
+  gsl_matrix *x = gsl_matrix_calloc(3, 2);
+  const gsl_matrix *xs[] = {x};
+  cr_assert_eq(ndpar_batch_infer_mc(NULL, xs, 1, 16, 7, predict_signed, &scale, &mean, &sd), GSL_SUCCESS);
+  gsl_matrix_free(x);
+}
+
+Test(batch_mc, sd_of_samples_of_plus_minus_1e308_is_finite_and_scales_exactly) {
+  gsl_matrix *m1 = gsl_matrix_alloc(3, 2), *s1 = gsl_matrix_alloc(3, 2);
+  gsl_matrix *mb = gsl_matrix_alloc(3, 2), *sb = gsl_matrix_alloc(3, 2);
+  mc_of_signs(1.0, m1, s1);
+  mc_of_signs(0x1p1020, mb, sb); /* the same signs (same streams) times 2^1020 */
+  for (size_t r = 0; r < 3; r++) {
+    cr_assert(gsl_matrix_get(s1, r, 0) > 0, "the signs differ across samples");
+    cr_assert(gsl_matrix_get(mb, r, 0) == ldexp(gsl_matrix_get(m1, r, 0), 1020));
+    cr_assert(gsl_matrix_get(sb, r, 0) == ldexp(gsl_matrix_get(s1, r, 0), 1020), "row %zu: sd %g vs %g",
+              r, gsl_matrix_get(sb, r, 0), ldexp(gsl_matrix_get(s1, r, 0), 1020));
+  }
+  mc_of_signs(1e308, mb, sb);
+  for (size_t r = 0; r < 3; r++) {
+    double want = gsl_matrix_get(s1, r, 0) * 1e308, sd = gsl_matrix_get(sb, r, 0);
+    cr_assert(isfinite(sd) && fabs(sd - want) <= 1e-15 * want, "sd %.17g, want %.17g", sd, want);
+  }
+  gsl_matrix_free(m1), gsl_matrix_free(s1), gsl_matrix_free(mb), gsl_matrix_free(sb);
+}

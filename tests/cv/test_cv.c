@@ -400,3 +400,48 @@ Test(cv_run, zero_columns_are_refused_on_the_calling_thread) {
   gsl_vector_free(y);
   gsl_vector_free(s);
 }
+
+/* ---- the summary's sd near the ends of the double range ---- */
+
+static double summary_sd(const double *v, size_t n) {
+  gsl_vector_const_view s = gsl_vector_const_view_array(v, n);
+  double mean, sd;
+  cr_assert_eq(ndpar_cv_summary(&s.vector, &mean, &sd), GSL_SUCCESS);
+  return sd;
+}
+
+Test(cv_summary, sd_of_scores_of_plus_minus_1e308_is_finite) {
+  double v[7], unit[7];
+  for (size_t n = 2; n <= 7; n++) {
+    for (size_t i = 0; i < n; i++) unit[i] = i % 2 ? -1.0 : 1.0, v[i] = unit[i] * 1e308;
+    double want = gsl_stats_sd(unit, 1, n) * 1e308; /* the sd scales with the data */
+    double sd = summary_sd(v, n);
+    cr_assert(isfinite(sd) && fabs(sd - want) <= 1e-15 * want, "n %zu: sd %.17g, want %.17g", n, sd, want);
+  }
+  cr_assert(fabs(summary_sd(v, 2) - M_SQRT2 * 1e308) <= 1e-15 * 1e308, "+-1e308: sqrt(2) 1e308");
+}
+
+Test(cv_summary, sd_is_gsl_bit_for_bit_and_scales_exactly_by_powers_of_two) {
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 20261126);
+  double v[101], big[101];
+  for (size_t i = 0; i < 101; i++) v[i] = gsl_rng_uniform(r) - 0.25, big[i] = ldexp(v[i], 1000);
+  for (size_t n = 2; n <= 101; n += 33) {
+    double sd = summary_sd(v, n);
+    cr_assert(sd == gsl_stats_sd(v, 1, n), "n %zu: %.17g vs gsl %.17g", n, sd, gsl_stats_sd(v, 1, n));
+    cr_assert(summary_sd(big, n) == ldexp(sd, 1000), "n %zu: 2^1000 x data gives 2^1000 x sd", n);
+  }
+  gsl_rng_free(r);
+}
+
+Test(cv_workspace, cols_whose_product_overflows_are_refused_before_allocating) {
+  test_quiet_gsl_errors();
+  size_t tr[] = {0, 2, 4}, va[] = {1, 3}; /* gathered (not one run): buffers of 3 x cols */
+  ndpar_folds *f = ndpar_folds_alloc(5, 1);
+  cr_assert_eq(ndpar_folds_set(f, 0, tr, 3, va, 2), GSL_SUCCESS);
+  cr_assert_null(ndpar_cv_workspace_alloc(NULL, f, SIZE_MAX));
+  cr_assert_null(ndpar_cv_workspace_alloc(NULL, f, SIZE_MAX / 16));
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cr_assert_eq(test_gsl_error_count(), 2);
+  ndpar_folds_free(f);
+}

@@ -527,3 +527,36 @@ Test(ensemble, weights_near_dbl_max_or_subnormal_give_the_same_mean) {
   free_ensemble(&e);
   gsl_rng_free(r);
 }
+
+/* ---- the spread near the ends of the double range ---- */
+
+static int predict_constant(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
+  (void)x, (void)t;
+  gsl_matrix_set_all(y, *(const double *)ctx);
+  return GSL_SUCCESS;
+}
+
+Test(ensemble, spread_of_members_at_plus_minus_1e308_is_finite) {
+  static const double big = 1e308, neg = -1e308;
+  const ndpar_model models[3] = {{predict_constant, (void *)&big},
+                                 {predict_constant, (void *)&big},
+                                 {predict_constant, (void *)&neg}};
+  gsl_matrix *x = gsl_matrix_calloc(4, 2), *out = gsl_matrix_alloc(4, 1), *spread = gsl_matrix_alloc(4, 1);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, models, 3, NDPAR_AGG_MEAN, NULL, out, spread), GSL_SUCCESS);
+  const double unit[3] = {1, 1, -1};
+  double want = gsl_stats_sd(unit, 1, 3) * 1e308; /* sqrt(4/3) 1e308 */
+  for (size_t r = 0; r < 4; r++) {
+    double s = gsl_matrix_get(spread, r, 0);
+    cr_assert(isfinite(s) && fabs(s - want) <= 1e-15 * want, "row %zu: spread %.17g, want %.17g", r, s, want);
+    cr_assert(fabs(gsl_matrix_get(out, r, 0) - 1e308 / 3) <= 1e-15 * 1e308);
+  }
+  gsl_matrix_free(x), gsl_matrix_free(out), gsl_matrix_free(spread);
+}
+
+Test(ensemble_workspace, member_counts_whose_weights_overflow_are_refused) {
+  test_quiet_gsl_errors();
+  /* (1 << 61) + 1 weights wrap to 8 bytes, though n * m itself fits */
+  cr_assert_null(ndpar_ensemble_workspace_alloc(NULL, 1, 1, 1, ((size_t)1 << 61) + 1));
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cr_assert_eq(test_gsl_error_count(), 1);
+}

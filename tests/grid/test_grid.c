@@ -343,3 +343,32 @@ Test(grid_errors, a_result_table_that_overflows_is_refused) {
   cr_assert_null(ndpar_grid_result_alloc(SIZE_MAX, 2));
   cr_assert_eq(test_gsl_error_count(), 2);
 }
+
+/* ridge_grid_cb's score times 2^(*ctx). */
+static int scaled_cb(const void *params, size_t candidate, const gsl_matrix *xtr,
+                     const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                     double *score, const ndpar_task *t, void *ctx) {
+  int rc = ridge_grid_cb(params, candidate, xtr, ytr, xva, yva, score, t, NULL);
+  if (rc == GSL_SUCCESS) *score = ldexp(*score, *(const int *)ctx);
+  return rc;
+}
+
+Test(grid_search, sd_of_scores_near_the_double_limit_is_finite_and_scales_exactly) {
+  problem pb = make_problem();
+  size_t n = ndpar_grid_size(pb.grid);
+  ndpar_grid_result *r = ndpar_grid_result_alloc(n, 5), *big = ndpar_grid_result_alloc(n, 5);
+  int zero = 0, e = 1000; /* squares of 2^1000 x scores overflow a double */
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, pb.folds, scaled_cb, &zero, r), GSL_SUCCESS);
+  cr_assert_eq(ndpar_grid_search(NULL, pb.grid, pb.x, pb.y, pb.folds, scaled_cb, &e, big), GSL_SUCCESS);
+  for (size_t c = 0; c < n; c++) {
+    gsl_vector_view row = gsl_matrix_row(r->scores, c);
+    double sd = gsl_vector_get(r->sd, c);
+    cr_assert(sd == gsl_stats_sd(row.vector.data, 1, 5), "candidate %zu: gsl's sd bit for bit", c);
+    cr_assert(gsl_vector_get(big->mean, c) == ldexp(gsl_vector_get(r->mean, c), e));
+    cr_assert(isfinite(gsl_vector_get(big->sd, c)) && gsl_vector_get(big->sd, c) == ldexp(sd, e),
+              "candidate %zu: sd %g, want 2^1000 x %g", c, gsl_vector_get(big->sd, c), sd);
+  }
+  ndpar_grid_result_free(r);
+  ndpar_grid_result_free(big);
+  free_problem(&pb);
+}

@@ -593,6 +593,41 @@ static void test_single_thread_level(void) {
 
 /* ---- the runner ---- */
 
+/* Bad arguments given alike on every rank, one case per public form: the same GSL code on
+ * every rank, reported through GSL_ERROR, and the outputs untouched (the sentinel stays). */
+static void test_bad_arguments_every_form(void) {
+  gsl_set_error_handler(capture);
+  gsl_matrix *x = gsl_matrix_alloc(3, 2), *y = gsl_matrix_alloc(3, 1);
+  gsl_matrix_set_all(x, 1.0);
+  gsl_matrix_set_all(y, 7.0);
+  const gsl_matrix *xs[] = {x};
+  gsl_matrix *ys[] = {y};
+  gsl_errors = 0;
+  CHECK(ndpar_mpi_batch_infer(MPI_COMM_WORLD, NULL, xs, ys, 1, NULL, NULL) == GSL_EFAULT);
+  CHECK(ndpar_mpi_batch_infer_mc(MPI_COMM_WORLD, NULL, xs, 1, 4, 1, NULL, NULL, ys, ys) == GSL_EFAULT);
+  CHECK(ndpar_mpi_batch_infer_mc_interval(MPI_COMM_WORLD, NULL, xs, 1, 4, 1, 0.9, NULL, NULL, ys,
+                                          ys, ys, ys, NULL) == GSL_EFAULT);
+  CHECK(gsl_errors >= 3 && gsl_matrix_get(y, 0, 0) == 7.0 && gsl_matrix_max(y) == 7.0);
+  ndpar_grid *g = ndpar_grid_alloc();
+  const double lr[] = {0.1, 0.2};
+  CHECK(g != NULL && ndpar_grid_add(g, "lr", lr, 2) == GSL_SUCCESS);
+  ndpar_folds *folds = ndpar_folds_kfold(3, 3, 0, 0);
+  gsl_vector *t = gsl_vector_alloc(3);
+  gsl_vector_set_all(t, 1.0);
+  gsl_errors = 0;
+  CHECK(ndpar_mpi_grid_search(MPI_COMM_WORLD, NULL, g, x, t, folds, grid_fn, NULL, NULL) == GSL_EFAULT);
+  CHECK(gsl_errors >= 1);
+  gsl_errors = 0;
+  CHECK(ndpar_mpi_pool_alloc(MPI_COMM_NULL, NULL) == NULL && gsl_errors == 1);
+  CHECK(ndpar_mpi_pool_default() != NULL);
+  gsl_set_error_handler(NULL);
+  ndpar_folds_free(folds);
+  ndpar_grid_free(g);
+  gsl_vector_free(t);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}
+
 typedef struct {
   const char *name;
   void (*fn)(void);
@@ -610,6 +645,7 @@ static const test_case tests[] = {
     {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
     {"unbound_ranks_split_the_node", test_unbound_ranks_split_the_node},
     {"single_thread_level", test_single_thread_level},
+    {"bad_arguments_every_form", test_bad_arguments_every_form},
 };
 
 /* Before MPI_Init: a clear error, not a crash. */

@@ -750,3 +750,12 @@ Test(colstats, extremes_with_ignored_nonfinite_values) {
   gsl_vector_free(sd);
   gsl_matrix_free(x);
 }
+
+Test(scaler, columns_whose_size_overflows_are_refused_before_allocating) {
+  test_quiet_gsl_errors();
+  /* (1 << 61) doubles wrap to 0 bytes: a vector GSL would hand out without storage */
+  cr_assert_null(ndpar_scaler_alloc(NDPAR_SCALE_ROBUST, (size_t)1 << 61));
+  cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
+  cr_assert_null(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, SIZE_MAX));
+  cr_assert_eq(test_gsl_error_count(), 2);
+}

@@ -159,7 +159,12 @@ Test(scal_run, bad_input_and_failures) {
   cr_assert_eq(ndpar_scal_run(zero, 2, NULL, workload, &calls, out), GSL_EINVAL);
   cr_assert(strstr(test_gsl_last_reason(), "threads[1]") != NULL);
   cr_assert_eq(ndpar_scal_run(ok, 0, NULL, workload, &calls, out), GSL_SUCCESS, "n = 0: a no-op");
+  cr_assert_eq(ndpar_scal_run(NULL, 0, NULL, workload, &calls, NULL), GSL_SUCCESS,
+               "n = 0 reads neither array: NULL ones succeed");
+  cr_assert_eq(ndpar_scal_run(NULL, 0, NULL, NULL, &calls, NULL), GSL_EFAULT, "f is still checked");
   cr_assert_eq(ndpar_scal_run(ok, 2, NULL, NULL, &calls, out), GSL_EFAULT);
+  cr_assert_eq(ndpar_scal_run(NULL, 2, NULL, workload, &calls, out), GSL_EFAULT);
+  cr_assert_eq(ndpar_scal_run(ok, 2, NULL, workload, &calls, NULL), GSL_EFAULT);
   ndpar_scal_config cfg;
   ndpar_scal_config_init(&cfg);
   cfg.repeats = 0;
