@@ -22,7 +22,7 @@ int main(void) {
   ndpar_scaler_transform(NULL, s, train);    /* in place: (x - mean) / sd */
   ndpar_scaler_transform(NULL, s, test);
   gsl_matrix_memcpy(forecast, test);         /* forecast in scaled units */
-  ndpar_scaler_inverse(NULL, s, forecast);   /* back to data units */
+  ndpar_scaler_inverse(NULL, s, forecast);   /* back to data units, to rounding */
   ndpar_scaler_free(s);
 
   double worst = 0;

@@ -111,6 +111,10 @@ double ndpar_stats_sd(const double *v, size_t stride, size_t n) {
   return ndpar_stats_sd_m(v, stride, n, gsl_stats_mean(v, stride, n));
 }
 
+double ndpar_stats_sd_pop(const double *v, size_t stride, size_t n) {
+  return n > 1 ? ndpar_stats_sd(v, stride, n) * sqrt((double)(n - 1) / (double)n) : 0.0;
+}
+
 int ndpar_slots_alloc(ndpar_slots *slots, size_t n, size_t bytes) {
   NDPAR_REQUIRE(slots != NULL, "slots is NULL", GSL_EFAULT);
   size_t stride = ndpar_cacheline_round(bytes), total;

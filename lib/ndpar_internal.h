@@ -107,6 +107,10 @@ int ndpar_pow2_exponent(double max_abs);
  * stays finite, e.g. about 1.15e308 for data of +-1e308). ndpar_stats_sd about the mean. */
 double ndpar_stats_sd_m(const double *v, size_t stride, size_t n, double mean);
 double ndpar_stats_sd(const double *v, size_t stride, size_t n);
+/* The population sd (divisor n, numpy's std with ddof = 0; 0 for n = 1) of the same values:
+ * ndpar_stats_sd scaled by sqrt((n - 1) / n), so as finite as it (within 2 ulps of the
+ * direct formula). */
+double ndpar_stats_sd_pop(const double *v, size_t stride, size_t n);
 /* ---- Reproducible sums (lib/reprosum.c) -----------------------------------------------
  * An accumulator whose value does not depend on the order of its additions and merges:
  * sums bit-identical for any number of threads and processes (binned summation after

@@ -29,6 +29,40 @@ NDPAR_API ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsign
 NDPAR_API ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
                                               size_t gap, size_t max_train);
 
+/* ---- more splitters (scikit-learn's; validation and training indices ascending) ----
+ * Where scikit-learn's splitter is deterministic (no shuffle), these give its folds index
+ * for index. Shuffled forms draw from ndpar's streams, not numpy's: reproducible from the
+ * seed, independent of threads, but not scikit-learn's permutations. */
+
+/* RepeatedKFold: repeats x k folds; fold r k + i is fold i of the shuffled k-fold
+ * ndpar_folds_kfold(n, k, 1, ndpar_stream_seed(seed, r)). 2 <= k <= n, repeats >= 1. */
+NDPAR_API ndpar_folds *ndpar_folds_repeated_kfold(size_t n, size_t k, size_t repeats,
+                                                  unsigned long seed);
+
+/* StratifiedKFold: k folds that keep the class proportions of y (n integer labels).
+ * Classes are numbered by first appearance and their samples dealt to the folds as
+ * scikit-learn deals them (round robin over the class-sorted samples, each class's
+ * samples in index order, or shuffled with the seed). GSL_EINVAL: k < 2, k > n, or every
+ * class smaller than k (classes smaller than k are allowed where one is not, as
+ * scikit-learn warns and goes on). */
+NDPAR_API ndpar_folds *ndpar_folds_stratified(const int *y, size_t n, size_t k, int shuffle,
+                                              unsigned long seed);
+
+/* GroupKFold: k folds over n samples in groups (n integer labels); no group is on both
+ * sides of a fold. Groups, largest first, go each to the fold with the fewest samples so
+ * far (the lowest index among equals); among groups of equal size the larger label goes
+ * first, as scikit-learn's stable order (numpy's, for up to 16 groups of equal size).
+ * GSL_EINVAL: k < 2, k > n, fewer than k groups. */
+NDPAR_API ndpar_folds *ndpar_folds_group(const int *groups, size_t n, size_t k);
+
+/* ShuffleSplit: `splits` independent random splits; split s validates on nval samples and
+ * trains on ntrain others (0: all the other n - nval), drawn by a permutation from stream
+ * (seed, s). scikit-learn's fractions are counts here: test_size = f gives nval =
+ * ceil(f n), train_size = f gives ntrain = floor(f n). GSL_EINVAL: splits or nval 0,
+ * nval >= n, nval + ntrain > n. */
+NDPAR_API ndpar_folds *ndpar_folds_shuffle_split(size_t n, size_t splits, size_t nval,
+                                                 size_t ntrain, unsigned long seed);
+
 /* Folds the caller supplies: allocate k empty folds, then set each (the arrays are copied;
  * indices must be < n, neither set empty). */
 NDPAR_API ndpar_folds *ndpar_folds_alloc(size_t n, size_t k);

@@ -31,11 +31,15 @@ enum {
   NDPAR_ENSEMBLE_IGNORE_NONFINITE = 1 /* skip NaN/Inf member outputs (element by element)
                                          instead of failing with GSL_EDOM; an element with no
                                          finite member output is NaN */
+  ,
+  NDPAR_ENSEMBLE_POPULATION_SD = 2 /* spread with divisor m (ddof = 0, numpy's std and
+                                      scikit-learn's convention) instead of m - 1 */
 };
 
 /* out = the members' predictions for x, aggregated element by element. out has x's rows and
  * the members' output width. spread (optional, NULL: none) receives the sample standard
- * deviation across members (divisor m - 1; 0 for m = 1), an uncertainty band.
+ * deviation across members (divisor m - 1; 0 for m = 1), an uncertainty band (divisor m
+ * with NDPAR_ENSEMBLE_POPULATION_SD in the batched form's flags).
  * A member that writes NaN or Inf fails the call with GSL_EDOM naming the member; a member
  * whose callback fails returns its status. Outputs are written only after every member
  * succeeded. Errors (calling thread, outputs untouched): m = 0, NULL models or callbacks
@@ -47,8 +51,8 @@ NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const n
 
 /* The batched form: n input batches through the ensemble in one flat parallel run of
  * (batch, member) tasks, then one parallel aggregation. out[i] (and spread[i] if spread is
- * not NULL) have x[i]'s rows and one common width. flags: NDPAR_ENSEMBLE_IGNORE_NONFINITE or
- * 0. *failed_member and *failed_batch (each optional) name the failing (batch, member) task;
+ * not NULL) have x[i]'s rows and one common width. flags: NDPAR_ENSEMBLE_IGNORE_NONFINITE,
+ * NDPAR_ENSEMBLE_POPULATION_SD, both or 0. *failed_member and *failed_batch (each optional) name the failing (batch, member) task;
  * on success they are m and n; a rejected call leaves them untouched. Allocates the
  * members' outputs on every call: repeated calls should use a workspace and
  * ndpar_ensemble_predict_batches_ws, which gives the same results bit for bit. */

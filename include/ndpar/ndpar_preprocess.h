@@ -14,7 +14,14 @@ extern "C" {
 /* ---- column statistics ---- */
 
 enum {
-  NDPAR_PREPROCESS_IGNORE_NONFINITE = 1 /* skip NaN/Inf values instead of failing with GSL_EDOM */
+  NDPAR_PREPROCESS_IGNORE_NONFINITE = 1, /* skip NaN/Inf values instead of failing with GSL_EDOM */
+  /* scalers only (ndpar_scaler_set_flags): */
+  NDPAR_PREPROCESS_POPULATION_SD = 2,    /* STANDARD divides by the sd with divisor n (ddof = 0,
+                                            scikit-learn's StandardScaler), not n - 1 */
+  NDPAR_PREPROCESS_SKLEARN_CONSTANT = 4, /* scikit-learn's near-constant columns: a range, IQR
+                                            or max |x| below 10 eps, or StandardScaler's
+                                            relative bound on the variance, gets scale 1 */
+  NDPAR_PREPROCESS_SKLEARN = 6           /* both: scikit-learn's conventions */
 };
 
 /* Per column of x: mean, sample standard deviation (divisor count - 1, as gsl_stats_sd; 0
@@ -67,20 +74,27 @@ typedef enum {
   NDPAR_SCALE_MAXABS    /* x / max |x|: [-1, 1], sparsity kept */
 } ndpar_scale_kind;
 
-/* Every scaler is x' = (x - center) / scale per column, inverted exactly by
- * x = x' scale + center. A constant column (zero sd, range, IQR or max |x|) gets scale 1,
- * as scikit-learn does, so it maps to 0 (the middle of [-1, 1] for MINMAX1, the lower
- * end of [0, 1] for MINMAX), never to NaN or Inf. Finite data at the ends of the double
- * range stay finite: statistics whose sums would overflow are computed on the column
- * scaled by a power of two, a column whose max - min overflows is transformed in halves
- * (its MINMAX or ROBUST scale is then reported as +Inf), and a subnormal scale, whose
- * reciprocal is Inf, is divided by. */
+/* Every scaler is x' = (x - center) / scale per column, inverted by x = x' scale + center
+ * to within rounding (a few units in the last place of |x| + |center|), not bit for bit.
+ * STANDARD's sd has divisor n - 1 (GSL's); NDPAR_PREPROCESS_POPULATION_SD gives
+ * scikit-learn's divisor n. A constant column (zero sd, range, IQR or max |x|) gets scale 1,
+ * as scikit-learn does, so it maps to 0 (the lower end of [0, 1] for MINMAX), and under
+ * MINMAX1 to -1, the lower end of [-1, 1], as MinMaxScaler((-1, 1)) maps it; never to NaN
+ * or Inf. What differs from scikit-learn: only an exactly zero scale counts as constant
+ * (scikit-learn also treats a range, IQR or max |x| below 10 eps, about 2.2e-15, so a column
+ * of values near 1e-20 is not scaled there); NDPAR_PREPROCESS_SKLEARN_CONSTANT applies its
+ * rule. Finite data at the ends of the double range stay finite: statistics whose sums
+ * would overflow are computed on the column scaled by a power of two, a column whose
+ * max - min overflows is transformed in halves (its MINMAX or ROBUST scale is then reported
+ * as +Inf), and a subnormal scale, whose reciprocal is Inf, is divided by. */
 typedef struct ndpar_scaler ndpar_scaler;
 
 /* NULL with a GSL error for cols = 0 or an unknown kind. */
 NDPAR_API ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols);
 NDPAR_API void ndpar_scaler_free(ndpar_scaler *s);
-/* flags: NDPAR_PREPROCESS_IGNORE_NONFINITE or 0, used by the next fit. */
+/* flags: NDPAR_PREPROCESS_IGNORE_NONFINITE, NDPAR_PREPROCESS_POPULATION_SD,
+ * NDPAR_PREPROCESS_SKLEARN_CONSTANT (NDPAR_PREPROCESS_SKLEARN: both), any of them or 0,
+ * used by the next fit. */
 NDPAR_API int ndpar_scaler_set_flags(ndpar_scaler *s, int flags);
 
 /* Learns center and scale from x (x->size2 == cols). Non-finite values as ndpar_colstats;

@@ -20,7 +20,7 @@ typedef struct {
                           * (exact) so that the largest is in [1, 2): weights near DBL_MAX
                           * neither overflow their sum nor their products */
   double trim;
-  int ignore_nonfinite;
+  int ignore_nonfinite, population_sd;
   ndpar_blocks outs;
   unsigned char *nonfinite; /* per (batch, member) task: its output had NaN or Inf */
   gsl_matrix *const *out, *const *spread;
@@ -80,7 +80,8 @@ static double aggregate(const ens_ctx *c, double *v, size_t count, double w_used
   }
 }
 
-/* Spread: the sample sd of the (unweighted) member values; 0 for a single one. */
+/* Spread: the sample sd of the (unweighted) member values, 0 for a single one; or their
+ * population sd (divisor count, as numpy's std). */
 static double spread_of(const ens_ctx *c, const double *first, size_t stride, double *v) {
   size_t count = 0;
   for (size_t k = 0; k < c->m; k++) {
@@ -88,6 +89,7 @@ static double spread_of(const ens_ctx *c, const double *first, size_t stride, do
     if (!(c->ignore_nonfinite && !isfinite(y))) v[count++] = y;
   }
   if (count == 0) return NAN;
+  if (c->population_sd) return ndpar_stats_sd_pop(v, 1, count);
   return count == 1 ? 0.0 : ndpar_stats_sd(v, 1, count);
 }
 
@@ -147,7 +149,8 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
   int status = check_models(models, m);
   if (status == GSL_SUCCESS) status = check_weights(agg, weights, m);
   if (status) return status;
-  NDPAR_REQUIRE((flags & ~NDPAR_ENSEMBLE_IGNORE_NONFINITE) == 0, "ensemble: unknown flags", GSL_EINVAL);
+  NDPAR_REQUIRE((flags & ~(NDPAR_ENSEMBLE_IGNORE_NONFINITE | NDPAR_ENSEMBLE_POPULATION_SD)) == 0,
+                "ensemble: unknown flags", GSL_EINVAL);
   if (n == 0) return GSL_SUCCESS; /* a no-op, whatever the arrays */
   status = ndpar_check_inputs("ensemble", x, n);
   *cols = SIZE_MAX;
@@ -263,6 +266,7 @@ int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_m
   ens_ctx c = {.x = x, .n = n, .m = m, .cols = cols, .models = models, .agg = agg,
                .trim = agg == NDPAR_AGG_TRIMMED_MEAN ? weights[0] : 0,
                .weights = weights, .ignore_nonfinite = flags & NDPAR_ENSEMBLE_IGNORE_NONFINITE,
+               .population_sd = (flags & NDPAR_ENSEMBLE_POPULATION_SD) != 0,
                .outs = w->outs, .nonfinite = w->nonfinite, .out = out, .spread = spread,
                .scratch = w->scratch};
   if (agg == NDPAR_AGG_WEIGHTED_MEAN) {

@@ -2,12 +2,15 @@
 #include "ndpar/ndpar_grid.h"
 #include "cv/cv_internal.h"
 #include "grid/grid_internal.h"
+#include "grid/search_internal.h"
 #include "ndpar_internal.h"
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,12 +90,8 @@ int ndpar_grid_add(ndpar_grid *g, const char *name, const double *values, size_t
   return status;
 }
 
-static int check_range(const ndpar_grid_range *r) {
-  if (!isfinite(r->lo) || !isfinite(r->hi)) NDPAR_ERROR_FMT(GSL_EDOM, "grid_random: axis \"%s\": bounds not finite", r->name);
-  if (r->lo > r->hi) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_random: axis \"%s\": lo > hi", r->name);
-  if (r->log && r->lo <= 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_random: axis \"%s\": a log-uniform axis needs lo > 0", r->name);
-  return GSL_SUCCESS;
-}
+static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, size_t naxes, size_t n,
+                               unsigned long seed);
 
 /* lo + u (hi - lo); where hi - lo overflows (bounds of opposite sign near the ends of the
  * double range) the same point as a weighted mean of the bounds, which cannot. */
@@ -102,38 +101,17 @@ static double uniform_on(double lo, double hi, double u) {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* The ranges as uniform and log-uniform distributions (the same draws). */
 ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
                               unsigned long seed) {
   NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random: no axes", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(n > 0, "grid_random: n must be positive", GSL_EINVAL);
-  ndpar_grid *g = ndpar_grid_alloc();
-  if (g == NULL) return NULL;
+  ndpar_grid_dist *d = malloc(naxes * sizeof *d);
+  if (d == NULL) GSL_ERROR_NULL("grid_random: out of memory", GSL_ENOMEM);
   for (size_t a = 0; a < naxes; a++)
-    if (check_name(g, axes[a].name) || check_range(&axes[a]) || push_axis(g, axes[a].name, NULL, 0)) {
-      ndpar_grid_free(g);
-      return NULL;
-    }
-  size_t bytes;
-  if (!ndpar_size_mul3(n, naxes, sizeof *g->drawn, &bytes)) {
-    ndpar_grid_free(g);
-    GSL_ERROR_NULL("grid_random: n * naxes candidates' values overflow a size_t", GSL_EINVAL);
-  }
-  g->drawn = malloc(bytes);
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
-  if (g->drawn == NULL || r == NULL) {
-    gsl_rng_free(r);
-    ndpar_grid_free(g);
-    GSL_ERROR_NULL("grid_random: out of memory", GSL_ENOMEM);
-  }
-  g->ndrawn = n;
-  for (size_t i = 0; i < n; i++) {
-    gsl_rng_set(r, ndpar_stream_seed(seed, i)); /* candidate i depends on (seed, i) alone */
-    for (size_t a = 0; a < naxes; a++) {
-      double u = gsl_rng_uniform(r), lo = axes[a].lo, hi = axes[a].hi;
-      g->drawn[i * naxes + a] = axes[a].log ? exp(log(lo) + u * (log(hi) - log(lo))) : uniform_on(lo, hi, u);
-    }
-  }
-  gsl_rng_free(r);
+    d[a] = (ndpar_grid_dist){axes[a].name, axes[a].log ? NDPAR_DIST_LOG_UNIFORM : NDPAR_DIST_UNIFORM,
+                             axes[a].lo, axes[a].hi, NULL, 0};
+  ndpar_grid *g = random_grid("grid_random", d, naxes, n, seed);
+  free(d);
   return g;
 }
 
@@ -183,7 +161,8 @@ ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
     r->status = calloc(candidates, sizeof *r->status);
     r->best = candidates;
   }
-  if (!r || !r->scores || !r->mean || !r->sd || !r->rank || !r->status) {
+  if (!r || !r->scores || !r->mean || !r->sd || !r->rank || !r->status ||
+      grid_result_extras_alloc(r, 1, 0)) {
     ndpar_grid_result_free(r);
     GSL_ERROR_NULL("grid_result_alloc: out of memory", GSL_ENOMEM);
   }
@@ -197,6 +176,7 @@ void ndpar_grid_result_free(ndpar_grid_result *r) {
   gsl_vector_free(r->sd);
   free(r->rank);
   free(r->status);
+  grid_result_extras_free(r);
   free(r);
 }
 
@@ -210,6 +190,7 @@ struct grid_runner {
   ndpar_param_fit_score_fn f;
   void *ctx;
   int stop_on_error;
+  double fail_score;         /* a failed task's score: NaN, or opts->error_score */
   double *scores;            /* ncand x k, the caller's */
   int *status;               /* ncand x k, the caller's: each task's status */
   atomic_size_t *folds_done; /* per candidate */
@@ -234,48 +215,21 @@ static int search_task(const ndpar_task *t, void *vc) {
   double score = GSL_NAN;
   int status = c->f(c->base + cand * c->size, cand, &d.xtr.matrix, &d.ytr.vector, &d.xva.matrix,
                     &d.yva.vector, &score, t, c->ctx);
-  c->scores[t->index] = status ? GSL_NAN : score;
+  c->scores[t->index] = status ? c->fail_score : score;
   c->status[t->index] = status;
   if (atomic_fetch_add(&c->folds_done[cand], 1) + 1 == c->k) atomic_fetch_add(&c->cand_done, 1);
   if (t->worker == 0) report_progress(c); /* slot 0 is the calling thread */
   return c->stop_on_error ? status : GSL_SUCCESS;
 }
 
-/* Ranks by mean, highest first; NaN means last; ties to the lower index. */
-typedef struct {
-  double mean;
-  size_t index;
-} ranked;
-
-static int by_mean(const void *a, const void *b) {
-  const ranked *p = a, *q = b;
-  if (isnan(p->mean) != isnan(q->mean)) return isnan(p->mean) ? 1 : -1;
-  if (!isnan(p->mean) && p->mean != q->mean) return p->mean > q->mean ? -1 : 1;
-  return (p->index > q->index) - (p->index < q->index);
-}
-
+/* The one summary (grid_summary) of every task's score and status, and the best's
+ * parameters. */
 int grid_summarise(size_t ncand, size_t k, const double *scores, const int *status,
+                   const ndpar_grid_options *opts, const void *base, size_t size,
                    ndpar_grid_result *r) {
-  ranked *order = malloc(ncand * sizeof *order);
-  if (order == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
-  for (size_t i = 0; i < ncand; i++) {
-    const double *s = scores + i * k;
-    int any_nan = 0;
-    r->status[i] = 0;
-    for (size_t j = 0; j < k; j++) {
-      gsl_matrix_set(r->scores, i, j, s[j]);
-      any_nan |= isnan(s[j]);
-      if (r->status[i] == 0) r->status[i] = status[i * k + j]; /* the first failing fold's */
-    }
-    gsl_vector_set(r->mean, i, any_nan ? GSL_NAN : gsl_stats_mean(s, 1, k));
-    gsl_vector_set(r->sd, i, any_nan ? GSL_NAN : k > 1 ? ndpar_stats_sd(s, 1, k) : 0.0);
-  }
-  for (size_t i = 0; i < ncand; i++) order[i] = (ranked){gsl_vector_get(r->mean, i), i};
-  qsort(order, ncand, sizeof *order, by_mean);
-  for (size_t j = 0; j < ncand; j++) r->rank[order[j].index] = j + 1;
-  r->best = isnan(order[0].mean) ? ncand : order[0].index;
-  free(order);
-  return GSL_SUCCESS;
+  grid_summary_in in = {ncand, k, 1, 0, 0, scores, status, NULL, opts ? opts->flags : 0, 0};
+  int rc = grid_summary(&in, r);
+  return rc ? rc : grid_result_set_best_params(r, base, size);
 }
 
 int grid_check(const char *who, size_t ncand, const ndpar_folds *folds,
@@ -285,11 +239,11 @@ int grid_check(const char *who, size_t ncand, const ndpar_folds *folds,
   if (result == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: result is NULL", who);
   if (folds == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: folds is NULL", who);
   size_t k = ndpar_folds_count(folds);
-  if (result->candidates != ncand || result->folds != k)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: result is for %zu candidates x %zu folds, the search has %zu x %zu",
-                    who, result->candidates, result->folds, ncand, k);
-  if (opts != NULL && (opts->flags & ~NDPAR_GRID_STOP_ON_ERROR) != 0)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: unknown flags", who);
+  if (result->candidates != ncand || result->folds != k || result->nscores != 1)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: result is for %zu candidates x %zu folds x %zu scores, the search has %zu x %zu x 1",
+                    who, result->candidates, result->folds, result->nscores, ncand, k);
+  if (opts != NULL && (opts->flags & ~(NDPAR_GRID_STOP_ON_ERROR | NDPAR_GRID_ERROR_SCORE | NDPAR_GRID_POPULATION_SD)) != 0)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: unknown flags (training scores and refit need an estimator)", who);
   return GSL_SUCCESS;
 }
 
@@ -309,7 +263,8 @@ int grid_runner_alloc(const char *who, ndpar_pool *p, const void *base, size_t s
   if (c == NULL) GSL_ERROR("grid_search: out of memory", GSL_ENOMEM);
   *c = (grid_runner){.base = base, .size = size, .ncand = ncand, .k = ndpar_folds_count(folds),
                      .pool = p, .f = f, .ctx = ctx, .scores = scores, .status = status,
-                     .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts};
+                     .stop_on_error = opts && (opts->flags & NDPAR_GRID_STOP_ON_ERROR), .opts = opts,
+                     .fail_score = opts && (opts->flags & NDPAR_GRID_ERROR_SCORE) ? opts->error_score : GSL_NAN};
   int rc = cv_workspace_alloc(who, x, y, folds, ndpar_pool_threads(p), &c->w);
   if (rc == GSL_SUCCESS && (c->folds_done = calloc(ncand, sizeof *c->folds_done)) == NULL)
     rc = GSL_ENOMEM;
@@ -363,7 +318,7 @@ static int search_core(ndpar_pool *p, const void *base, size_t size, size_t ncan
   if (status == GSL_SUCCESS) status = grid_runner_run(r, 0, ncand * k, NULL);
   if (status == GSL_SUCCESS) {
     report_progress(r);
-    status = grid_summarise(ncand, k, scores, task_status, result);
+    status = grid_summarise(ncand, k, scores, task_status, opts, base, size, result);
   }
   grid_runner_free(r);
   free(scores);
@@ -402,4 +357,80 @@ int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, siz
   NDPAR_REQUIRE(params != NULL, "grid_search_params: params is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_params: no candidates", GSL_EINVAL);
   return search_core(p, params, size, n, x, y, folds, f, ctx, opts, result);
+}
+
+/* ---- random search over distributions ---- */
+
+static int check_dist(const char *who, const ndpar_grid_dist *d) {
+  if (!isfinite(d->a) || !isfinite(d->b)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: axis \"%s\": bounds not finite", who, d->name);
+  switch (d->kind) {
+    case NDPAR_DIST_UNIFORM:
+    case NDPAR_DIST_LOG_UNIFORM:
+    case NDPAR_DIST_INT:
+      if (d->a > d->b) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": the lower bound is above the upper", who, d->name);
+      if (d->kind == NDPAR_DIST_LOG_UNIFORM && d->a <= 0)
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a log-uniform axis needs a positive lower bound", who, d->name);
+      if (d->kind == NDPAR_DIST_INT && (d->a != floor(d->a) || d->b != floor(d->b) || d->b - d->a >= 0x1p53))
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": an integer range needs integer bounds less than 2^53 apart", who, d->name);
+      return GSL_SUCCESS;
+    case NDPAR_DIST_CHOICE:
+      if (d->values == NULL || d->nvalues == 0)
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a choice needs values", who, d->name);
+      return GSL_SUCCESS;
+    case NDPAR_DIST_NORMAL:
+      if (d->b < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": the sd b is negative", who, d->name);
+      return GSL_SUCCESS;
+  }
+  NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": unknown distribution %d", who, d->name, (int)d->kind);
+}
+
+/* The axis's value for the uniform draw u in [0, 1) (gsl_rng_uniform's). */
+static double dist_value(const ndpar_grid_dist *d, double u) {
+  switch (d->kind) {
+    case NDPAR_DIST_UNIFORM:
+      return uniform_on(d->a, d->b, u);
+    case NDPAR_DIST_LOG_UNIFORM:
+      return exp(log(d->a) + u * (log(d->b) - log(d->a)));
+    case NDPAR_DIST_INT:
+      return d->a + floor(u * (d->b - d->a + 1));
+    case NDPAR_DIST_CHOICE:
+      return d->values[(size_t)(u * (double)d->nvalues)];
+    default: /* NORMAL: u moved half a step of the generator's 2^-32 grid into (0, 1) */
+      return d->a + d->b * gsl_cdf_ugaussian_Pinv(u + 0x1p-33);
+  }
+}
+
+static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, size_t naxes, size_t n,
+                               unsigned long seed) {
+  if (axes == NULL || naxes == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: no axes", who);
+  if (n == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n must be positive", who);
+  size_t bytes;
+  if (!ndpar_size_mul3(n, naxes, sizeof(double), &bytes))
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n * naxes candidates' values overflow a size_t", who);
+  ndpar_grid *g = ndpar_grid_alloc();
+  if (g == NULL) return NULL;
+  for (size_t a = 0; a < naxes; a++)
+    if (check_name(g, axes[a].name) || check_dist(who, &axes[a]) || push_axis(g, axes[a].name, NULL, 0)) {
+      ndpar_grid_free(g);
+      return NULL;
+    }
+  g->drawn = malloc(bytes);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
+  if (g->drawn == NULL || r == NULL) {
+    gsl_rng_free(r);
+    ndpar_grid_free(g);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "%s: out of memory", who);
+  }
+  g->ndrawn = n;
+  for (size_t i = 0; i < n; i++) {
+    gsl_rng_set(r, ndpar_stream_seed(seed, i)); /* candidate i depends on (seed, i) alone */
+    for (size_t a = 0; a < naxes; a++) g->drawn[i * naxes + a] = dist_value(&axes[a], gsl_rng_uniform(r));
+  }
+  gsl_rng_free(r);
+  return g;
+}
+
+ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, size_t n,
+                                   unsigned long seed) {
+  return random_grid("grid_random_dist", axes, naxes, n, seed);
 }

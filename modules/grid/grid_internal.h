@@ -26,9 +26,12 @@ int grid_runner_alloc(const char *who, ndpar_pool *p, const void *base, size_t s
 int grid_runner_run(grid_runner *r, size_t begin, size_t end, size_t *failed);
 void grid_runner_free(grid_runner *r);
 
-/* Fills result (scores, mean, sd, rank, status, best) from every task's score and status:
- * the one summary of a search, in one process or many. */
+/* Fills result (scores, mean, sd, rank, status, best, best_params) from every task's score
+ * and status, as opts (NULL: the defaults) asks (the population sd): the one summary of a
+ * search, in one process or many (grid_summary in search_internal.h). base and size: the
+ * candidates' parameters. */
 int grid_summarise(size_t ncand, size_t k, const double *scores, const int *status,
+                   const ndpar_grid_options *opts, const void *base, size_t size,
                    ndpar_grid_result *result);
 
 #endif

@@ -165,7 +165,8 @@ static int open_search(coll_call *c, ndpar_pool **p, const search_args *a, int c
  * frees them) hold every task's score and status, on every rank. */
 static int search(coll_call *c, ndpar_pool *p, search_args *a, double **scores, int **status) {
   size_t k = ndpar_folds_count(a->folds), n = a->ncand * k;
-  ndpar_grid_options local = {a->opts ? a->opts->flags : 0, NULL, NULL}; /* progress: ours */
+  ndpar_grid_options local = {0}; /* the caller's, but progress: ours */
+  if (a->opts) local = *a->opts, local.progress = NULL, local.progress_ctx = NULL;
   *scores = calloc(n, sizeof **scores);
   *status = calloc(n, sizeof **status);
   grid_runner *r = NULL;
@@ -209,7 +210,8 @@ static int search_result(ndpar_pool *p, search_args *a, ndpar_grid_result *resul
   if (rc == GSL_SUCCESS) rc = search(&c, p, a, &scores, &status);
   int stop = a->opts && (a->opts->flags & NDPAR_GRID_STOP_ON_ERROR);
   if (rc == GSL_SUCCESS && stop) rc = first_failure(status, n);
-  if (rc == GSL_SUCCESS) rc = grid_summarise(a->ncand, ndpar_folds_count(a->folds), scores, status, result);
+  if (rc == GSL_SUCCESS)
+    rc = grid_summarise(a->ncand, ndpar_folds_count(a->folds), scores, status, a->opts, a->base, a->size, result);
   if (rc == GSL_SUCCESS && c.rank == 0 && a->opts && a->opts->progress && a->reported < a->ncand)
     a->opts->progress(a->ncand, a->ncand, a->opts->progress_ctx);
   free(scores);
@@ -288,7 +290,7 @@ int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x, const gs
                      gsl_vector *scores) {
   static const char one = 0;
   cv_adapter adapter = {f, ctx};
-  ndpar_grid_options stop = {NDPAR_GRID_STOP_ON_ERROR, NULL, NULL};
+  ndpar_grid_options stop = {.flags = NDPAR_GRID_STOP_ON_ERROR};
   search_args a = {"mpi_cv_run", &one, 1, 1, x, y, folds, cv_fold_fn, &adapter, &stop, 0, comm, 0};
   size_t k = folds ? ndpar_folds_count(folds) : 0;
   if (f == NULL || scores == NULL || folds == NULL) {

@@ -457,7 +457,8 @@ void ndpar_scaler_free(ndpar_scaler *s) {
 
 int ndpar_scaler_set_flags(ndpar_scaler *s, int flags) {
   NDPAR_REQUIRE(s != NULL, "scaler_set_flags: s is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE((flags & ~NDPAR_PREPROCESS_IGNORE_NONFINITE) == 0, "scaler_set_flags: unknown flags", GSL_EINVAL);
+  NDPAR_REQUIRE((flags & ~(NDPAR_PREPROCESS_IGNORE_NONFINITE | NDPAR_PREPROCESS_SKLEARN)) == 0,
+                "scaler_set_flags: unknown flags", GSL_EINVAL);
   s->flags = flags;
   return GSL_SUCCESS;
 }
@@ -568,6 +569,37 @@ static void params_from_moments(ndpar_scaler *s, const moments *m) {
   }
 }
 
+/* scikit-learn's test for a constant column (before its scale is replaced by 1):
+ * StandardScaler's relative bound on the population variance, and for the other scalers
+ * a range, IQR or max |x| below 10 eps (MINMAX1's scale is half its range). */
+static int sklearn_constant(ndpar_scale_kind kind, double scale, const moments *m) {
+  double eps = GSL_DBL_EPSILON, n = m->n;
+  if (kind == NDPAR_SCALE_STANDARD) {
+    double var = scale * scale, bound = n * m->mean * eps;
+    return var <= n * eps * var + bound * bound;
+  }
+  return (kind == NDPAR_SCALE_MINMAX1 ? 2 * scale : scale) < 10 * eps;
+}
+
+/* The conventions on top of the moments' center and scale: the population sd (divisor
+ * n) and scikit-learn's near-constant columns where the flags ask; and a constant MINMAX1
+ * column at -1, the low end of the range, where MinMaxScaler((-1, 1)) puts it (its
+ * range counts as 1: center min + 1/2, scale 1/2). */
+static void apply_conventions(ndpar_scaler *s, const moments *m) {
+  for (size_t j = 0; j < s->cols; j++) {
+    double n = m[j].n, scale = gsl_vector_get(s->scale, j);
+    if (n == 0) continue;
+    if (s->kind == NDPAR_SCALE_STANDARD && (s->flags & NDPAR_PREPROCESS_POPULATION_SD))
+      scale = ldexp(sqrt(m[j].m2 / n), -m[j].scale_log2); /* moments_sd with divisor n */
+    if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, &m[j])) scale = 0;
+    if (s->kind == NDPAR_SCALE_MINMAX1 && scale == 0) {
+      scale = 0.5;
+      gsl_vector_set(s->center, j, m[j].min + 0.5);
+    }
+    gsl_vector_set(s->scale, j, scale);
+  }
+}
+
 int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
   NDPAR_REQUIRE(s != NULL, "scaler_fit: s is NULL", GSL_EFAULT);
   int status = check_matrix("scaler_fit", x);
@@ -583,6 +615,7 @@ int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
     if (status == GSL_SUCCESS) status = ndpar_pool_run(w->pool, s->cols, robust_task, &c);
     ndpar_slots_free(&c.column);
   }
+  if (status == GSL_SUCCESS) apply_conventions(s, w->merged);
   if (status == GSL_SUCCESS) transform_factors(s, w->merged);
   ndpar_preprocess_workspace_free(w);
   if (status) return status;

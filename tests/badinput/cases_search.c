@@ -343,7 +343,7 @@ CASE(ndpar_grid_search, "x with 0 columns: rejected on the calling thread") {
 
 CASE(ndpar_grid_search_opts, "unknown flags") {
   search s = make_search();
-  ndpar_grid_options o = {0x40, NULL, NULL};
+  ndpar_grid_options o = {.flags = 0x40};
   EXPECT_CODE(ndpar_grid_search_opts(NULL, s.g, s.x, s.y, s.f, bi_param_fit_score, NULL, &o, s.r),
               GSL_EINVAL);
   result_untouched(&s);
@@ -377,7 +377,7 @@ static int fit_fail_fold1(const void *params, size_t candidate, const gsl_matrix
 
 CASE(ndpar_grid_search_opts, "STOP_ON_ERROR with a failing candidate: its status") {
   search s = make_search();
-  ndpar_grid_options o = {NDPAR_GRID_STOP_ON_ERROR, NULL, NULL};
+  ndpar_grid_options o = {.flags = NDPAR_GRID_STOP_ON_ERROR};
   cr_assert_eq(
       ndpar_grid_search_opts(bi_pool(3), s.g, s.x, s.y, s.f, fit_fail_fold1, NULL, &o, s.r),
       GSL_ERANGE, "%s", bi_label());
@@ -406,4 +406,117 @@ CASE(ndpar_cv_run_ex, "a failing fold: its status and index, scores untouched") 
                bi_label());
   EXPECT_TRUE(failed == 2);
   bi_assert_untouched_vector(sc, "scores");
+}
+
+/* ---- the splitters beyond k-fold ---- */
+
+static const int labels[6] = {0, 1, 0, 1, 2, 2};
+
+CASE(ndpar_folds_repeated_kfold, "k < 2; k > n; repeats 0; repeats x k overflows; n overflows") {
+  EXPECT_NULL(ndpar_folds_repeated_kfold(10, 1, 2, 1));
+  EXPECT_NULL(ndpar_folds_repeated_kfold(3, 4, 2, 1));
+  EXPECT_NULL(ndpar_folds_repeated_kfold(10, 2, 0, 1));
+  EXPECT_NULL(ndpar_folds_repeated_kfold(SIZE_MAX, 2, SIZE_MAX, 1));
+  EXPECT_NULL(ndpar_folds_repeated_kfold(((size_t)1 << 61) + 1, 2, 1, 1));
+}
+
+CASE(ndpar_folds_stratified, "y NULL; k < 2; k > n; every class below k; n overflows") {
+  EXPECT_NULL(ndpar_folds_stratified(NULL, 6, 2, 0, 1));
+  EXPECT_NULL(ndpar_folds_stratified(labels, 6, 1, 0, 1));
+  EXPECT_NULL(ndpar_folds_stratified(labels, 6, 7, 0, 1));
+  EXPECT_NULL(ndpar_folds_stratified(labels, 6, 3, 1, 1));
+  EXPECT_NULL(ndpar_folds_stratified(labels, SIZE_MAX, 2, 0, 1));
+}
+
+CASE(ndpar_folds_group, "groups NULL; k < 2; k > n; fewer groups than k; n overflows") {
+  EXPECT_NULL(ndpar_folds_group(NULL, 6, 2));
+  EXPECT_NULL(ndpar_folds_group(labels, 6, 1));
+  EXPECT_NULL(ndpar_folds_group(labels, 6, 7));
+  EXPECT_NULL(ndpar_folds_group(labels, 6, 4));
+  EXPECT_NULL(ndpar_folds_group(labels, SIZE_MAX, 2));
+}
+
+CASE(ndpar_folds_shuffle_split, "splits or nval 0; nval >= n; nval + ntrain > n; n overflows") {
+  EXPECT_NULL(ndpar_folds_shuffle_split(10, 0, 2, 0, 1));
+  EXPECT_NULL(ndpar_folds_shuffle_split(10, 3, 0, 0, 1));
+  EXPECT_NULL(ndpar_folds_shuffle_split(10, 3, 10, 0, 1));
+  EXPECT_NULL(ndpar_folds_shuffle_split(10, 3, 4, 7, 1));
+  EXPECT_NULL(ndpar_folds_shuffle_split(SIZE_MAX, 3, 4, 0, 1));
+}
+
+/* ---- random distributions ---- */
+
+CASE(ndpar_grid_random_dist, "NULL axes; n 0; bad bounds; n x naxes overflows") {
+  ndpar_grid_dist ok = {"a", NDPAR_DIST_UNIFORM, 0, 1, NULL, 0}, bad = {"b", NDPAR_DIST_INT, 0.5, 2, NULL, 0};
+  EXPECT_NULL(ndpar_grid_random_dist(NULL, 1, 10, 1));
+  EXPECT_NULL(ndpar_grid_random_dist(&ok, 1, 0, 1));
+  EXPECT_NULL(ndpar_grid_random_dist(&bad, 1, 10, 1));
+  EXPECT_NULL(ndpar_grid_random_dist(&ok, 1, ((size_t)1 << 61) + 1, 1));
+}
+
+/* ---- the estimator forms ---- */
+
+static int est_fit(const void *params, size_t candidate, size_t resource, const gsl_matrix *xtr,
+                   const gsl_vector *ytr, void **model, const ndpar_task *t, void *ctx) {
+  (void)params, (void)candidate, (void)resource, (void)xtr, (void)ytr, (void)t, (void)ctx;
+  *model = NULL;
+  return GSL_SUCCESS;
+}
+
+static int est_score(const void *model, const void *params, const gsl_matrix *x, const gsl_vector *y,
+                     double *scores, const ndpar_task *t, void *ctx) {
+  (void)model, (void)params, (void)x, (void)y, (void)t, (void)ctx;
+  scores[0] = 1;
+  return GSL_SUCCESS;
+}
+
+static const ndpar_estimator est = {est_fit, est_score, NULL, 1, NULL};
+
+CASE(ndpar_grid_result_alloc_est, "nscores 0; sizes 0; folds x nscores overflows") {
+  EXPECT_NULL(ndpar_grid_result_alloc_est(3, 2, 0, 0));
+  EXPECT_NULL(ndpar_grid_result_alloc_est(0, 2, 1, 0));
+  EXPECT_NULL(ndpar_grid_result_alloc_est(3, (size_t)1 << 40, (size_t)1 << 40, 1));
+}
+
+CASE(ndpar_grid_search_est, "NULL grid, estimator, callbacks, folds, result; empty grid; bad options") {
+  search s = make_search();
+  ndpar_estimator nofit = est, noscores = est;
+  nofit.fit = NULL, noscores.nscores = 0;
+  ndpar_grid_options unknown = {.flags = 0x40}, rank = {.rank_score = 1}, train = {.flags = NDPAR_GRID_TRAIN_SCORES};
+  EXPECT_CODE(ndpar_grid_search_est(NULL, NULL, s.x, s.y, s.f, &est, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, s.f, NULL, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, s.f, &nofit, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, s.f, &noscores, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, NULL, &est, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, s.f, &est, NULL, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, NULL, s.y, s.f, &est, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, s.f, &est, &unknown, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, s.f, &est, &rank, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, s.g, s.x, s.y, s.f, &est, &train, s.r), GSL_EBADLEN);
+  ndpar_grid *empty = bi_hold(ndpar_grid_alloc(), free_grid);
+  EXPECT_CODE(ndpar_grid_search_est(NULL, empty, s.x, s.y, s.f, &est, NULL, s.r), GSL_EINVAL);
+  result_untouched(&s);
+}
+
+CASE(ndpar_grid_search_est_params, "NULL params; no candidates; result of another shape") {
+  search s = make_search();
+  ndpar_grid_result *small = bi_hold(ndpar_grid_result_alloc(2, 2), free_result);
+  EXPECT_CODE(ndpar_grid_search_est_params(NULL, NULL, 8, 3, s.x, s.y, s.f, &est, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_search_est_params(NULL, three, 8, 0, s.x, s.y, s.f, &est, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_est_params(NULL, three, 0, 3, s.x, s.y, s.f, &est, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_search_est_params(NULL, three, 8, 3, s.x, s.y, s.f, &est, NULL, small), GSL_EBADLEN);
+  result_untouched(&s);
+}
+
+CASE(ndpar_grid_halving, "NULL h; factor < 2; rows beyond the training folds; no max without rows") {
+  search s = make_search();
+  ndpar_halving one = {1, 0, 0, 1}, many = {3, 0, 100, 1}, nomax = {3, 0, 0, 0}, upside = {3, 9, 3, 0};
+  EXPECT_CODE(ndpar_grid_halving(NULL, three, 8, 3, s.x, s.y, s.f, &est, NULL, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_halving(NULL, three, 8, 3, s.x, s.y, s.f, &est, &one, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_halving(NULL, three, 8, 3, s.x, s.y, s.f, &est, &many, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_halving(NULL, three, 8, 3, s.x, s.y, s.f, &est, &nomax, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_halving(NULL, three, 8, 3, s.x, s.y, s.f, &est, &upside, NULL, s.r), GSL_EINVAL);
+  EXPECT_CODE(ndpar_grid_halving(NULL, NULL, 8, 3, s.x, s.y, s.f, &est, &nomax, NULL, s.r), GSL_EFAULT);
+  EXPECT_CODE(ndpar_grid_halving(NULL, three, 8, 3, s.x, s.y, s.f, NULL, &nomax, NULL, s.r), GSL_EFAULT);
+  result_untouched(&s);
 }

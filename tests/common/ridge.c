@@ -6,12 +6,11 @@
 
 #include "test_util.h"
 
-int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
-                    const gsl_matrix *xva, const gsl_vector *yva, double *score) {
+int ridge_fit(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr, gsl_vector *w) {
   size_t p = xtr->size2;
   if (!(lambda > 0)) return GSL_EDOM;
   gsl_matrix *a = gsl_matrix_alloc(p, p);
-  gsl_vector *b = gsl_vector_alloc(p), *w = gsl_vector_alloc(p), *r = gsl_vector_alloc(yva->size);
+  gsl_vector *b = gsl_vector_alloc(p);
   gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, xtr, xtr, 0.0, a);
   for (size_t i = 0; i < p; i++) *gsl_matrix_ptr(a, i, i) += lambda;
   gsl_blas_dgemv(CblasTrans, 1.0, xtr, ytr, 0.0, b);
@@ -19,17 +18,29 @@ int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
    * never reach GSL's error handler, and toggling that global handler would race). */
   int status = gsl_linalg_cholesky_decomp1(a);
   if (status == GSL_SUCCESS) status = gsl_linalg_cholesky_solve(a, b, w);
-  if (status == GSL_SUCCESS) {
-    gsl_vector_memcpy(r, yva);
-    gsl_blas_dgemv(CblasNoTrans, 1.0, xva, w, -1.0, r);
-    double ss;
-    gsl_blas_ddot(r, r, &ss);
-    *score = -ss / (double)yva->size;
-  }
   gsl_matrix_free(a);
   gsl_vector_free(b);
-  gsl_vector_free(w);
+  return status;
+}
+
+void ridge_scores(const gsl_vector *w, const gsl_matrix *xva, const gsl_vector *yva, double *neg_mse,
+                  double *neg_mae) {
+  gsl_vector *r = gsl_vector_alloc(yva->size);
+  gsl_vector_memcpy(r, yva);
+  gsl_blas_dgemv(CblasNoTrans, 1.0, xva, w, -1.0, r);
+  double ss;
+  gsl_blas_ddot(r, r, &ss);
+  *neg_mse = -ss / (double)yva->size;
+  if (neg_mae) *neg_mae = -gsl_blas_dasum(r) / (double)yva->size;
   gsl_vector_free(r);
+}
+
+int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
+                    const gsl_matrix *xva, const gsl_vector *yva, double *score) {
+  gsl_vector *w = gsl_vector_alloc(xtr->size2);
+  int status = ridge_fit(lambda, xtr, ytr, w);
+  if (status == GSL_SUCCESS) ridge_scores(w, xva, yva, score, NULL);
+  gsl_vector_free(w);
   return status;
 }
 

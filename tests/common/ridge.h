@@ -12,6 +12,12 @@
 int ridge_fit_score(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr,
                     const gsl_matrix *xva, const gsl_vector *yva, double *score);
 
+/* The two halves of ridge_fit_score: w, then the negative MSE (and, if neg_mae is not
+ * NULL, the negative mean absolute error) of w on (xva, yva). */
+int ridge_fit(double lambda, const gsl_matrix *xtr, const gsl_vector *ytr, gsl_vector *w);
+void ridge_scores(const gsl_vector *w, const gsl_matrix *xva, const gsl_vector *yva, double *neg_mse,
+                  double *neg_mae);
+
 /* x (n x p) and y = x beta + noise, from the test's seeded generator. */
 void ridge_data(gsl_matrix *x, gsl_vector *y);
 

@@ -488,6 +488,44 @@ Test(ensemble_convention, null_pointers_n0_and_failed_as_the_api_says) {
   gsl_rng_free(r);
 }
 
+/* The spread with divisor m (numpy's std, ddof = 0): the direct sqrt(mean((v - mean)^2)),
+ * and sample sd x sqrt((m - 1) / m); m = 1 gives 0 either way. */
+Test(ensemble, population_spread_is_numpys_std) {
+  gsl_rng *r = test_rng();
+  for (size_t m = 1; m <= MAXM; m++) {
+    ensemble e;
+    make_ensemble(r, m, &e);
+    size_t rows = 1 + gsl_rng_uniform_int(r, 40);
+    gsl_matrix *x = test_random_matrix(r, rows, IN);
+    gsl_matrix *out = gsl_matrix_alloc(rows, OUT), *pop = gsl_matrix_alloc(rows, OUT);
+    gsl_matrix *sample = gsl_matrix_alloc(rows, OUT), *ref = gsl_matrix_alloc(rows, OUT);
+    const gsl_matrix *xs[] = {x};
+    gsl_matrix *outs[] = {out}, *pops[] = {pop};
+    cr_assert_eq(ndpar_ensemble_predict_batches(NULL, xs, 1, e.models, m, NDPAR_AGG_MEAN, NULL,
+                                                NDPAR_ENSEMBLE_POPULATION_SD, outs, pops, NULL, NULL),
+                 GSL_SUCCESS);
+    cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, m, NDPAR_AGG_MEAN, NULL, out, sample), GSL_SUCCESS);
+    for (size_t i = 0; i < rows; i++)
+      for (size_t j = 0; j < OUT; j++) {
+        double v[MAXM], mean = 0, ss = 0;
+        for (size_t k = 0; k < m; k++) {
+          gsl_vector_const_view row = gsl_matrix_const_row(x, i);
+          gsl_vector_const_view col = gsl_matrix_const_column(e.mb[k].w, j);
+          gsl_blas_ddot(&row.vector, &col.vector, &v[k]);
+          mean += v[k] / (double)m;
+        }
+        for (size_t k = 0; k < m; k++) ss += (v[k] - mean) * (v[k] - mean);
+        gsl_matrix_set(ref, i, j, sqrt(ss / (double)m));
+        double scaled = gsl_matrix_get(sample, i, j) * sqrt((double)(m - 1) / (double)m);
+        cr_assert(fabs(gsl_matrix_get(pop, i, j) - scaled) <= 1e-12 * (1 + scaled));
+      }
+    assert_near(pop, ref, "population spread");
+    gsl_matrix_free(x), gsl_matrix_free(out), gsl_matrix_free(pop), gsl_matrix_free(sample), gsl_matrix_free(ref);
+    free_ensemble(&e);
+  }
+  gsl_rng_free(r);
+}
+
 /* ---- finite extremes ---- */
 
 Test(ensemble, weights_near_dbl_max_or_subnormal_give_the_same_mean) {

@@ -338,7 +338,7 @@ static int step_grid(data *d, double *s) {
   g = ndpar_grid_random(ranges, 2, 5, 3);
   r = ndpar_grid_result_alloc(5, 3);
   st = g && r ? GSL_SUCCESS : GSL_ENOMEM;
-  ndpar_grid_options opts = {0, NULL, NULL};
+  ndpar_grid_options opts = {0};
   if (!st) st = ndpar_grid_search_opts(d->pool, g, d->x, d->y, f, param_fit_score, NULL, &opts, r);
   if (!st) s[2] = gsl_vector_get(r->mean, 2);
   ndpar_grid_free(g);

@@ -112,7 +112,9 @@ static void shared_data(size_t n, size_t p, gsl_matrix **x, gsl_vector **y) {
 
 static int same_result(const ndpar_grid_result *a, const ndpar_grid_result *b) {
   int ok = same_matrix(a->scores, b->scores) && same_vector(a->mean, b->mean) &&
-           same_vector(a->sd, b->sd) && a->best == b->best;
+           same_vector(a->sd, b->sd) && a->best == b->best && same_matrix(a->all_scores, b->all_scores) &&
+           (a->best_params == NULL) == (b->best_params == NULL) &&
+           (a->best_params == NULL || memcmp(a->best_params, b->best_params, a->params_size) == 0);
   for (size_t i = 0; ok && i < a->candidates; i++)
     ok = a->rank[i] == b->rank[i] && a->status[i] == b->status[i];
   return ok;
@@ -155,10 +157,17 @@ static void test_grid_matches_one_process(void) {
       ndpar_pool *pool = ndpar_pool_alloc(&cfg);
       CHECK(ndpar_grid_search(pool, g, x, y, folds, grid_fn, &m, one) == GSL_SUCCESS);
       progress_log log = {0, 0, 0, 1};
-      ndpar_grid_options opts = {0, on_progress, &log};
+      ndpar_grid_options opts = {.progress = on_progress, .progress_ctx = &log};
       CHECK(ndpar_mpi_grid_search_opts(MPI_COMM_WORLD, pool, g, x, y, folds, grid_fn, &m, &opts, all) == GSL_SUCCESS);
       CHECK(same_result(one, all));
       if (ncand > 1) CHECK(all->status[1] == GSL_EDOM && isnan(gsl_vector_get(all->mean, 1)));
+      /* a numeric error_score and the population sd: the same summary in both forms */
+      ndpar_grid_options sk = {.flags = NDPAR_GRID_ERROR_SCORE | NDPAR_GRID_POPULATION_SD, .error_score = -5};
+      CHECK(ndpar_grid_search_opts(pool, g, x, y, folds, grid_fn, &m, &sk, one) == GSL_SUCCESS);
+      CHECK(ndpar_mpi_grid_search_opts(MPI_COMM_WORLD, pool, g, x, y, folds, grid_fn, &m, &sk, all) == GSL_SUCCESS);
+      CHECK(same_result(one, all));
+      if (ncand > 1) CHECK(all->status[1] == GSL_EDOM && gsl_matrix_get(all->scores, 1, 2) == -5);
+      CHECK(ndpar_grid_search(pool, g, x, y, folds, grid_fn, &m, one) == GSL_SUCCESS);
       if (rank == 0) CHECK(log.calls >= 1 && log.last == ncand && log.total == ncand && log.increasing);
       else CHECK(log.calls == 0);
       ndpar_pool_free(pool);
@@ -187,7 +196,7 @@ static void test_grid_stop_on_error(void) {
   model_ctx m = {4, 3};
   ndpar_grid_result *r = ndpar_grid_result_alloc(ncand, k);
   gsl_matrix_set_all(r->scores, 42.0);
-  ndpar_grid_options opts = {NDPAR_GRID_STOP_ON_ERROR, NULL, NULL};
+  ndpar_grid_options opts = {.flags = NDPAR_GRID_STOP_ON_ERROR};
   int rc = ndpar_mpi_grid_search_params(MPI_COMM_WORLD, NULL, lambdas, sizeof(double), ncand, x, y,
                                         folds, grid_fn, &m, &opts, r);
   CHECK(rc == GSL_EDOM);

@@ -1,5 +1,5 @@
 /* Tests of the preprocess module: column statistics against GSL's two-pass statistics,
- * scalers and their exact inverse, non-finite data, determinism, chunk callbacks, errors. */
+ * scalers and their inverse (to rounding), non-finite data, determinism, chunk callbacks, errors. */
 #include <criterion/criterion.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_randist.h>
@@ -326,7 +326,7 @@ Test(scaler, robust_quartiles_by_selection_match_sorting_for_even_and_odd_counts
   gsl_rng_free(r);
 }
 
-Test(scaler, constant_columns_map_to_zero_not_nan) {
+Test(scaler, constant_columns_map_to_the_low_end_or_zero_not_nan) {
   gsl_matrix *x = gsl_matrix_alloc(100, 2);
   for (size_t i = 0; i < 100; i++) {
     gsl_matrix_set(x, i, 0, 42.0);
@@ -338,8 +338,9 @@ Test(scaler, constant_columns_map_to_zero_not_nan) {
     ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 2);
     ndpar_scaler_fit(NULL, s, x);
     ndpar_scaler_transform(NULL, s, y);
-    /* a constant maps to 0, except under maxabs, which only scales: 42 / 42 */
-    double expect = kind == NDPAR_SCALE_MAXABS ? 1.0 : 0.0;
+    /* a constant maps to 0, except under maxabs, which only scales: 42 / 42, and minmax1,
+     * which maps it to -1 as MinMaxScaler(feature_range=(-1, 1)) */
+    double expect = kind == NDPAR_SCALE_MAXABS ? 1.0 : kind == NDPAR_SCALE_MINMAX1 ? -1.0 : 0.0;
     for (size_t i = 0; i < 100; i++) cr_assert_eq(gsl_matrix_get(y, i, 0), expect, "%s", kind_name[kind]);
     ndpar_scaler_inverse(NULL, s, y);
     for (size_t i = 0; i < 100; i++) cr_assert_eq(gsl_matrix_get(y, i, 0), 42.0);
@@ -497,6 +498,129 @@ Test(preprocess_convention, null_pointers_n0_and_failed_as_the_api_says) {
   };
   test_convention_table(rows, sizeof rows / sizeof rows[0]);
   for (int i = 0; i < 2; i++) gsl_matrix_free(conv_m[i]);
+}
+
+/* ---- scikit-learn's conventions ---- */
+
+/* NDPAR_PREPROCESS_POPULATION_SD: StandardScaler's scale_, numpy's std with ddof = 0:
+ * sqrt(mean((x - mean)^2)) by the two-pass formula, to rounding; the default stays GSL's
+ * sample sd. */
+Test(scaler_sklearn, population_sd_is_standard_scalers_scale) {
+  gsl_rng *r = test_rng();
+  size_t ns[] = {1, 2, 3, 17, 4099};
+  for (size_t a = 0; a < 5; a++) {
+    size_t n = ns[a];
+    gsl_matrix *x = random_matrix(r, n, 3, 1e3, 2.0);
+    ndpar_scaler *pop = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 3), *smp = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 3);
+    cr_assert_eq(ndpar_scaler_set_flags(pop, NDPAR_PREPROCESS_POPULATION_SD), GSL_SUCCESS);
+    cr_assert_eq(ndpar_scaler_fit(NULL, pop, x), GSL_SUCCESS);
+    cr_assert_eq(ndpar_scaler_fit(NULL, smp, x), GSL_SUCCESS);
+    const gsl_vector *scale, *sscale;
+    ndpar_scaler_params(pop, NULL, &scale);
+    ndpar_scaler_params(smp, NULL, &sscale);
+    for (size_t j = 0; j < 3; j++) {
+      gsl_vector_const_view col = gsl_matrix_const_column(x, j);
+      double mean = gsl_stats_mean(col.vector.data, col.vector.stride, n);
+      double ref = gsl_stats_sd_with_fixed_mean(col.vector.data, col.vector.stride, n, mean);
+      double sref = n > 1 ? gsl_stats_sd_m(col.vector.data, col.vector.stride, n, mean) : 0;
+      if (n == 1) ref = sref = 1.0; /* one value: constant, scale 1 */
+      rel_close(gsl_vector_get(scale, j), ref, 1e-13, "population sd", j);
+      rel_close(gsl_vector_get(sscale, j), sref, 1e-13, "sample sd", j);
+    }
+    ndpar_scaler_free(pop), ndpar_scaler_free(smp);
+    gsl_matrix_free(x);
+  }
+  gsl_rng_free(r);
+}
+
+/* A MINMAX1 constant column maps to -1 (MinMaxScaler((-1, 1))); a non-constant one still
+ * spans [-1, 1]; with NDPAR_PREPROCESS_SKLEARN_CONSTANT a range below 10 eps is constant
+ * (so maps as x - min for MINMAX, 2 (x - min) - 1 for MINMAX1), while the default scales a
+ * column of values near 1e-20 to its full range. */
+Test(scaler_sklearn, near_constant_columns_follow_scikit_learn_by_name) {
+  gsl_matrix *x = gsl_matrix_alloc(64, 3);
+  for (size_t i = 0; i < 64; i++) {
+    gsl_matrix_set(x, i, 0, 7.25);                       /* constant */
+    gsl_matrix_set(x, i, 1, 1e-20 * (double)(i % 5));    /* range 4e-20 < 10 eps */
+    gsl_matrix_set(x, i, 2, 3.0 + 1e-16 * (double)(i % 3)); /* range 2e-16 (one ulp of 3 is 4.4e-16: 3 or 3 + 4.4e-16) */
+  }
+  for (int flags = 0; flags <= NDPAR_PREPROCESS_SKLEARN_CONSTANT; flags += NDPAR_PREPROCESS_SKLEARN_CONSTANT)
+    for (int kind = NDPAR_SCALE_MINMAX; kind <= NDPAR_SCALE_MINMAX1; kind++) {
+      gsl_matrix *y = gsl_matrix_alloc(64, 3);
+      gsl_matrix_memcpy(y, x);
+      ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 3);
+      ndpar_scaler_set_flags(s, flags);
+      cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+      cr_assert_eq(ndpar_scaler_transform(NULL, s, y), GSL_SUCCESS);
+      double lo = kind == NDPAR_SCALE_MINMAX1 ? -1.0 : 0.0;
+      for (size_t i = 0; i < 64; i++) {
+        cr_assert_eq(gsl_matrix_get(y, i, 0), lo, "%s constant", kind_name[kind]);
+        double v = gsl_matrix_get(x, i, 1), got = gsl_matrix_get(y, i, 1);
+        double expect = flags ? (kind == NDPAR_SCALE_MINMAX1 ? 2 * v - 1 : v) /* range counts as 1 */
+                              : (kind == NDPAR_SCALE_MINMAX1 ? v / 2e-20 - 1 : v / 4e-20);
+        cr_assert(fabs(got - expect) <= 1e-15 * (1 + fabs(expect)), "%s flags %d row %zu: %g vs %g",
+                  kind_name[kind], flags, i, got, expect);
+      }
+      ndpar_scaler_inverse(NULL, s, y);
+      for (size_t i = 0; i < 64; i++) cr_assert_eq(gsl_matrix_get(y, i, 0), 7.25);
+      ndpar_scaler_free(s);
+      gsl_matrix_free(y);
+    }
+  gsl_matrix_free(x);
+}
+
+/* StandardScaler's relative rule (var <= n eps var + (n mean eps)^2 is constant): at
+ * 1e9, noise of 1e-3 keeps its sd, noise of one ulp (1.2e-7, below n mean eps = 2.2e-5)
+ * counts as constant under NDPAR_PREPROCESS_SKLEARN and is scaled up without it. */
+Test(scaler_sklearn, standard_relative_constant_bound) {
+  gsl_matrix *x = gsl_matrix_alloc(100, 2);
+  double ulp = nextafter(1e9, 2e9) - 1e9;
+  for (size_t i = 0; i < 100; i++) {
+    gsl_matrix_set(x, i, 0, 1e9 + 1e-3 * (double)(i % 7));
+    gsl_matrix_set(x, i, 1, 1e9 + ulp * (double)(i % 2));
+  }
+  for (int flags = 0; flags <= NDPAR_PREPROCESS_SKLEARN; flags += NDPAR_PREPROCESS_SKLEARN) {
+    ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2);
+    cr_assert_eq(ndpar_scaler_set_flags(s, flags), GSL_SUCCESS);
+    cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+    const gsl_vector *scale;
+    ndpar_scaler_params(s, NULL, &scale);
+    cr_assert(gsl_vector_get(scale, 0) > 1e-3 && gsl_vector_get(scale, 0) < 3e-3, "%g", gsl_vector_get(scale, 0));
+    double pop = ulp / 2; /* half the values one ulp up: population sd ulp / 2 */
+    if (flags) cr_assert_eq(gsl_vector_get(scale, 1), 1.0, "constant up to rounding");
+    else cr_assert(fabs(gsl_vector_get(scale, 1) - pop * sqrt(100.0 / 99.0)) < 1e-3 * pop, "%g", gsl_vector_get(scale, 1));
+    ndpar_scaler_free(s);
+  }
+  gsl_matrix_free(x);
+}
+
+/* inverse(transform(x)) is x to within a few ulps of |x| + |center|, not bit for bit: the
+ * bound 4 eps (|x| + |center|) holds for every kind, on data whose center dwarfs it. */
+Test(scaler, inverse_is_within_ulps_of_the_input) {
+  gsl_rng *r = test_rng();
+  size_t inexact = 0;
+  for (int kind = 0; kind < 5; kind++) {
+    gsl_matrix *x = random_matrix(r, 3001, 4, 1e6, 1e-3);
+    gsl_matrix *y = gsl_matrix_alloc(x->size1, x->size2);
+    gsl_matrix_memcpy(y, x);
+    ndpar_scaler *s = ndpar_scaler_alloc((ndpar_scale_kind)kind, 4);
+    cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
+    ndpar_scaler_transform(NULL, s, y);
+    ndpar_scaler_inverse(NULL, s, y);
+    const gsl_vector *center;
+    ndpar_scaler_params(s, &center, NULL);
+    for (size_t i = 0; i < x->size1; i++)
+      for (size_t j = 0; j < 4; j++) {
+        double a = gsl_matrix_get(x, i, j), b = gsl_matrix_get(y, i, j);
+        cr_assert(fabs(a - b) <= 4 * GSL_DBL_EPSILON * (fabs(a) + fabs(gsl_vector_get(center, j))),
+                  "%s (%zu,%zu): %.17g back as %.17g", kind_name[kind], i, j, a, b);
+        inexact += a != b;
+      }
+    ndpar_scaler_free(s);
+    gsl_matrix_free(x), gsl_matrix_free(y);
+  }
+  cr_assert(inexact > 0, "some values come back one ulp off: the docs must not say exact");
+  gsl_rng_free(r);
 }
 
 /* ---- values at the ends of the double range ---- */
@@ -748,6 +872,25 @@ Test(colstats, extremes_with_ignored_nonfinite_values) {
   rel_close(gsl_vector_get(sd, 0), 1e308 * sqrt(24.0 / 18.0), 1e-15, "sd", 0);
   gsl_vector_free(mean);
   gsl_vector_free(sd);
+  gsl_matrix_free(x);
+}
+
+/* The population sd of a column near 1e300 (whose squares overflow) is finite and equals
+ * the sample sd times sqrt((n - 1) / n), as for ordinary data. */
+Test(scaler_sklearn, population_sd_near_1e300_is_finite) {
+  gsl_matrix *x = gsl_matrix_alloc(1000, 1);
+  for (size_t i = 0; i < 1000; i++) gsl_matrix_set(x, i, 0, 1e300 * (1.0 + (double)(i % 10)));
+  ndpar_scaler *pop = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 1), *smp = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 1);
+  ndpar_scaler_set_flags(pop, NDPAR_PREPROCESS_POPULATION_SD);
+  cr_assert_eq(ndpar_scaler_fit(NULL, pop, x), GSL_SUCCESS);
+  cr_assert_eq(ndpar_scaler_fit(NULL, smp, x), GSL_SUCCESS);
+  const gsl_vector *a, *b;
+  ndpar_scaler_params(pop, NULL, &a);
+  ndpar_scaler_params(smp, NULL, &b);
+  double s = gsl_vector_get(b, 0) * sqrt(999.0 / 1000.0);
+  cr_assert(isfinite(gsl_vector_get(a, 0)) && fabs(gsl_vector_get(a, 0) - s) <= 1e-14 * s, "%g vs %g", gsl_vector_get(a, 0), s);
+  rel_close(gsl_vector_get(a, 0), 1e300 * sqrt(8.25), 1e-13, "population sd of 1..10 x 1e300", 0);
+  ndpar_scaler_free(pop), ndpar_scaler_free(smp);
   gsl_matrix_free(x);
 }
 
