@@ -530,19 +530,18 @@ static void transform_factors(ndpar_scaler *s, const moments *m) {
 /* MINMAX1 as scikit-learn's MinMaxScaler(feature_range=(-1, 1)) computes it, with the ends
  * exact: its x * scale_ + min_ leaves the column's min and max a few ulps off -1 and 1 when
  * they are large (1e9: -0.99999998679706747). */
-static void minmax1_params(double *mm, double lo, double hi) {
-  double range = hi - lo;
+static void minmax1_params(double *mm, double lo, double hi, int constant) {
+  double range = constant ? 1.0 : hi - lo; /* scikit-learn counts a constant's range as 1 */
   mm[MM_LO] = lo;
-  mm[MM_HI] = hi;
-  mm[MM_MUL] = range == 0 ? 0 : 2.0 / range;
-  mm[MM_ADD] = range == 0 ? 0 : -1.0 - lo * mm[MM_MUL];
-  mm[MM_ELO] = range == 0 ? 0 : -1.0;
-  mm[MM_EHI] = range == 0 ? 0 : 1.0;
+  mm[MM_HI] = constant ? GSL_NAN : hi; /* a constant's max is no end: only min maps to -1 */
+  mm[MM_MUL] = 2.0 / range;
+  mm[MM_ADD] = -1.0 - lo * mm[MM_MUL];
+  mm[MM_ELO] = -1.0;
+  mm[MM_EHI] = constant ? GSL_NAN : 1.0;
 }
 
 static void params_from_moments(ndpar_scaler *s, const moments *m) {
   for (size_t j = 0; j < s->cols; j++) {
-    if (s->kind == NDPAR_SCALE_MINMAX1) minmax1_params(s->mm + j * MM_FIELDS, m[j].min, m[j].max);
     double center = 0, scale = 1, n = m[j].n;
     switch (s->kind) {
       case NDPAR_SCALE_STANDARD:
@@ -588,10 +587,14 @@ static int sklearn_constant(ndpar_scale_kind kind, double scale, const moments *
 static void apply_conventions(ndpar_scaler *s, const moments *m) {
   for (size_t j = 0; j < s->cols; j++) {
     double n = m[j].n, scale = gsl_vector_get(s->scale, j);
+    if (s->kind == NDPAR_SCALE_MINMAX1 && n == 0)
+      minmax1_params(s->mm + j * MM_FIELDS, GSL_NAN, GSL_NAN, 0);
     if (n == 0) continue;
     if (s->kind == NDPAR_SCALE_STANDARD && (s->flags & NDPAR_PREPROCESS_POPULATION_SD))
       scale = ldexp(sqrt(m[j].m2 / n), -m[j].scale_log2); /* moments_sd with divisor n */
     if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, &m[j])) scale = 0;
+    if (s->kind == NDPAR_SCALE_MINMAX1)
+      minmax1_params(s->mm + j * MM_FIELDS, m[j].min, m[j].max, scale == 0);
     if (s->kind == NDPAR_SCALE_MINMAX1 && scale == 0) {
       scale = 0.5;
       gsl_vector_set(s->center, j, m[j].min + 0.5);

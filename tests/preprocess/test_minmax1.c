@@ -84,13 +84,14 @@ Test(minmax1, the_reported_column_near_1e9) {
   gsl_matrix_free(x);
 }
 
-Test(minmax1, a_constant_column_maps_to_zero_and_back) {
+/* A constant column maps to -1, the low end (MinMaxScaler((-1, 1)) counts its range as 1). */
+Test(minmax1, a_constant_column_maps_to_the_low_end_and_back) {
   gsl_matrix *x = gsl_matrix_alloc(7, 1);
   gsl_matrix_set_all(x, 1e9);
   ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MINMAX1, 1);
   cr_assert_eq(ndpar_scaler_fit(NULL, s, x), GSL_SUCCESS);
   cr_assert_eq(ndpar_scaler_transform(NULL, s, x), GSL_SUCCESS);
-  for (size_t i = 0; i < 7; i++) cr_assert_eq(gsl_matrix_get(x, i, 0), 0.0);
+  for (size_t i = 0; i < 7; i++) cr_assert_eq(gsl_matrix_get(x, i, 0), -1.0);
   cr_assert_eq(ndpar_scaler_inverse(NULL, s, x), GSL_SUCCESS);
   for (size_t i = 0; i < 7; i++) cr_assert_eq(gsl_matrix_get(x, i, 0), 1e9);
   ndpar_scaler_free(s);
