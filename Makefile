@@ -19,6 +19,7 @@ DESTDIR      ?=
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/ndpar
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
 MODULES      := pool io pipeline batch preprocess grad ensemble cv grid scalability
@@ -69,7 +70,7 @@ endif
 TEST_ARGS    ?= --jobs 1
 
 .PHONY: all libs check bench run install uninstall clean deps tests benches examples tools \
-        depcheck check-build $(addprefix test-,core $(MODULES) ref scalebench) \
+        depcheck check-build check-examples $(addprefix test-,core $(MODULES) ref scalebench) \
         $(addprefix bench-,$(MODULES)) mpi test-mpi bench-mpi
 
 all: libs tests benches examples tools
@@ -212,7 +213,8 @@ $(BUILD)/obj/tests/io/%.o: CFLAGS_ALL += -DNDPAR_TEST_DATA_DIR='"$(CURDIR)/data"
 
 # The scalebench tests run the built tool (of the same build: sanitized builds test a
 # sanitized tool).
-$(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(SCALEBENCH))"'
+$(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(SCALEBENCH))"' \
+  -DSCALEBENCH_DATA='"$(CURDIR)/data"'
 
 tests: $(TEST_BINS)
 
@@ -235,15 +237,25 @@ endif
 # top and guards closing at the end (tools/check-headers.sh), that libndpar.so exports only
 # ndpar_ names (tools/check-exports.sh), and that a public header's change rebuilds every
 # object that includes it (tools/check-rebuild.sh, on the built tree).
-check-build: all
+check-build: all check-examples
 	@tools/check-layering.sh
 	@tools/check-headers.sh
+	@tools/check-umbrella.sh $(CC)
+	@tools/check-doc-blocks.sh docs/*.md README.md include/ndpar/*.h
 	@tools/check-exports.sh $(SO_FILE) $(filter-out include/ndpar/ndpar_mpi.h,$(wildcard include/ndpar/*.h))
 	@tools/check-exports.sh $(MPI_SO) include/ndpar/ndpar_mpi.h
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
 	@! $(MAKE) --no-print-directory -n all | grep -E 'apt-get|deps\.sh --install' \
 	  || { echo "check-build: make all would install packages" >&2; exit 1; }
 	@echo "check-build: ok (make all only checks for packages, never installs)"
+
+# Every example that needs only the library, built as a user builds it: against a staged
+# install's headers and archive, with -Werror (tools/check-examples.sh), and run.
+STAGE        := $(BUILD)/stage
+check-examples: all
+	@$(MAKE) --no-print-directory install DESTDIR=$(abspath $(STAGE)) PREFIX=/usr >/dev/null
+	@$(foreach e,$(PIPELINE_EXAMPLES),EXAMPLE_ARGS_$(e)='$(EXAMPLE_ARGS_$(e))') \
+	  tools/check-examples.sh $(abspath $(STAGE))/usr $(BUILD) $(CC)
 
 # ---------------------------------------------------------------- mpi
 # The mpi module alone is built with mpicc (Open MPI, or MPICH): no other module, tool or
@@ -501,25 +513,20 @@ $(MPI_EXAMPLE): $(BUILD)/obj/examples/train_sgd_mpi.o $(REF_LIB) $(MPI_LINK) $(A
 # Keep the objects (make would delete them as intermediates, and rebuild them every time).
 .SECONDARY: $(EXAMPLE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/examples/train_sgd_mpi.o
 
-# The io module's examples are the code blocks of docs/io.md: make check builds them with
-# -Werror, checks that each block is its example file verbatim, and runs them.
-IO_EXAMPLES  := $(filter $(BUILD)/examples/io_%,$(EXAMPLE_BINS))
-$(BUILD)/obj/examples/io_%.o: CFLAGS_ALL += -Werror
-.PHONY: check-io-examples
-check-io-examples: $(IO_EXAMPLES)
-	@tools/doc-blocks.sh docs/io.md
-	@set -e; for e in $(IO_EXAMPLES); do echo "== $$e"; $$e; done
-check: check-io-examples
+# Every example is built with -Werror. The io module's are whole code blocks of docs/io.md
+# (tools/check-doc-blocks.sh, in check-build, checks every page's blocks); make check
+# builds them against the installed headers and runs them (check-examples).
+$(BUILD)/obj/examples/%.o: CFLAGS_ALL += -Werror
 
-# The pipeline examples (docs/pipeline.md's code) run in make check, at small sizes; the
-# page's code blocks must be parts of them (tools/check-doc-blocks.sh).
+# The pipeline examples (docs/pipeline.md's code) run in make check, at small sizes (the
+# ones on the library alone in check-examples, against the installed headers); the page's
+# code blocks must be parts of them (tools/check-doc-blocks.sh, in check-build).
 PIPELINE_EXAMPLES := pipeline_basics pipeline_io stream_forecast
 EXAMPLE_ARGS_pipeline_basics := 500
 EXAMPLE_ARGS_pipeline_io := 20000
 EXAMPLE_ARGS_stream_forecast := 2
 .PHONY: check-examples-pipeline
 check-examples-pipeline: $(PIPELINE_EXAMPLES:%=$(BUILD)/examples/%)
-	@tools/check-doc-blocks.sh docs/pipeline.md
 	$(foreach e,$(PIPELINE_EXAMPLES),$(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) && ) true
 check: check-examples-pipeline
 
@@ -556,29 +563,36 @@ test-mpi: $(SCALEBENCH) $(SCALEBENCH_MPI)
 $(scalebench_TEST_BIN): | $(SCALEBENCH)
 
 # The main job: scalebench on the bundled default workload (every reference workload).
-RUN_ARGS     ?= --repeat 11 --warmup 2
+# RUN_ARGS adds to the defaults (a later option wins): make run RUN_ARGS='--threads 1,2'.
+RUN_DEFAULTS := --repeat 11 --warmup 2
+RUN_ARGS     ?=
 run: $(SCALEBENCH)
-	$(SCALEBENCH) $(RUN_ARGS)
+	$(SCALEBENCH) $(RUN_DEFAULTS) $(RUN_ARGS)
 
 # ---------------------------------------------------------------- install
+# The examples a user can build from the installed library alone (not the ref/ ones).
+USER_EXAMPLES = $(shell grep -L '"ref/' examples/*.c)
 PC_FILES     := $(BUILD)/pkgconfig/ndpar.pc $(foreach m,core $(MODULES),$(BUILD)/pkgconfig/ndpar-$(m).pc)
 
 $(BUILD)/pkgconfig/ndpar.pc: Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar' 'Description: parallel batch work for ML and forecasting on GSL data' \
-	  'Version: $(VERSION)' 'Requires: gsl' 'Requires.private: hwloc' \
-	  'Libs: -L$${libdir} -lndpar' 'Libs.private: -lm -pthread' \
+	  'Version: $(VERSION)' 'Requires: gsl' \
+	  'Libs: -L$${libdir} -lndpar' 'Libs.private: -lhwloc -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
+# hwloc is named by -lhwloc, not required as a package: `pkg-config --static` would add
+# hwloc's own private libraries (-ludev), which link only where libudev-dev is installed,
+# while the shared libhwloc brings its libudev itself.
 # One file per module: links that module, the modules it builds on, and core. These are
 # static archives only, so what they need (gsl, hwloc, pthread) is public, not private.
 $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar-$*' 'Description: ndpar module $*' 'Version: $(VERSION)' \
-	  'Requires: gsl hwloc' \
-	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lm -pthread' \
+	  'Requires: gsl' \
+	  'Libs: -L$${libdir} $(if $(filter core,$*),,-lndpar_$* $(foreach d,$(MODDEPS_$*),-lndpar_$(d))) -lndpar_core -lhwloc -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
 PC_FILES     += $(BUILD)/pkgconfig/ndpar-mpi.pc
@@ -608,9 +622,12 @@ install: libs tools $(PC_FILES)
 	ln -sf libndpar.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libndpar.so
 	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(USER_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 
 uninstall:
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(PREFIX)/bin/scalebench-mpi $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
 

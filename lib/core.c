@@ -24,6 +24,39 @@ int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...) 
   return code;
 }
 
+/* ---- messages ------------------------------------------------------------------------ */
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static ndpar_log_fn log_fn;
+static void *log_ctx;
+
+void ndpar_set_log_handler(ndpar_log_fn fn, void *ctx) {
+  pthread_mutex_lock(&log_lock);
+  log_fn = fn;
+  log_ctx = ctx;
+  pthread_mutex_unlock(&log_lock);
+}
+
+static int verbose(void) {
+  const char *v = getenv("NDPAR_VERBOSE");
+  return v != NULL && strcmp(v, "1") == 0;
+}
+
+void ndpar_log(const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  /* Held during the call: the handler sees one message at a time. */
+  pthread_mutex_lock(&log_lock);
+  if (log_fn)
+    log_fn(msg, log_ctx);
+  else if (verbose())
+    fprintf(stderr, "ndpar: %s\n", msg);
+  pthread_mutex_unlock(&log_lock);
+}
+
 int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n) {
   if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x is NULL", who);
   for (size_t i = 0; i < n; i++)

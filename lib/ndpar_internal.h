@@ -30,6 +30,10 @@ int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...)
     return NULL;                                             \
   } while (0)
 
+/* Says something to the log handler, or to stderr under NDPAR_VERBOSE=1, or to no one
+ * (see ndpar_set_log_handler). printf-style; no trailing newline. */
+void ndpar_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Checks an array of n input batches: the array and every entry non-NULL (GSL_EFAULT,
  * naming the entry as "<who>: x[i] is NULL"). */
 int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n);

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -153,6 +154,59 @@ static void omp_compute(void *vc) {
   for (long i = 0; i < COMPUTE_N; i++) out[i] = compute_kernel((size_t)i);
 }
 
+/* ---- several callers at once ----
+ * The same 2,000 compute tasks split between T application threads (pthreads, or the
+ * threads of an `omp parallel` region) that each call ndpar_pool_run on the one pool at
+ * the same time: the pool runs one call at a time, so the callers take turns; the cost of
+ * taking turns is the difference from one caller running all the tasks. */
+
+typedef struct {
+  ctx_t *c;
+  size_t begin, n;
+} part_t;
+
+static int part_task(const ndpar_task *t, void *vp) {
+  part_t *p = vp;
+  p->c->out[p->begin + t->index] = compute_kernel(p->begin + t->index);
+  return 0;
+}
+
+static void run_part(ctx_t *c, size_t k, size_t parts) {
+  part_t p = {c, k * COMPUTE_N / parts, (k + 1) * COMPUTE_N / parts - k * COMPUTE_N / parts};
+  ndpar_pool_run(c->pool, p.n, part_task, &p);
+}
+
+typedef struct {
+  ctx_t *c;
+  size_t k, parts;
+} caller_t;
+
+static void *caller_main(void *vp) {
+  caller_t *a = vp;
+  run_part(a->c, a->k, a->parts);
+  return NULL;
+}
+
+static void ndpar_concurrent_callers(void *vc) {
+  ctx_t *c = vc;
+  size_t parts = c->threads < 2 ? 2 : c->threads;
+  pthread_t tid[64];
+  caller_t args[64];
+  if (parts > 64) parts = 64;
+  for (size_t k = 0; k < parts; k++) {
+    args[k] = (caller_t){c, k, parts};
+    pthread_create(&tid[k], NULL, caller_main, &args[k]);
+  }
+  for (size_t k = 0; k < parts; k++) pthread_join(tid[k], NULL);
+}
+
+static void ndpar_from_omp_region(void *vc) {
+  ctx_t *c = vc;
+  int parts = c->threads < 2 ? 2 : (int)c->threads;
+#pragma omp parallel num_threads(parts)
+  run_part(c, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads());
+}
+
 /* ---- driver ---- */
 
 /* Interleaved medians of the variants (see bench_compare), scaled. */
@@ -177,7 +231,9 @@ int main(int argc, char **argv) {
   const char *cols_latency[] = {"ndpar", "OpenMP", "ndpar/OpenMP"};
   const char *cols_dispatch[] = {"sequential", "ndpar", "ndpar-range", "omp-dyn1", "omp-guided"};
   const char *cols_compute[] = {"sequential", "ndpar", "OpenMP", "ndpar-speedup", "omp-speedup"};
-  double latency[2][3], cold[2][3], dispatch[2][5], compute[2][5];
+  const char *cols_callers[] = {"one caller", "T pthreads", "omp region", "pthreads/one",
+                                "omp/one"};
+  double latency[2][3], cold[2][3], dispatch[2][5], compute[2][5], callers[2][5];
 
   for (int k = 0; k < 2; k++) {
     size_t T = counts[k];
@@ -203,6 +259,12 @@ int main(int argc, char **argv) {
     measure(computes, 3, &c, reps, 1e3, compute[k]);
     compute[k][3] = compute[k][0] / compute[k][1];
     compute[k][4] = compute[k][0] / compute[k][2];
+
+    void (*const concurrent[3])(void *) = {ndpar_compute, ndpar_concurrent_callers,
+                                           ndpar_from_omp_region};
+    measure(concurrent, 3, &c, reps, 1e3, callers[k]);
+    callers[k][3] = callers[k][1] / callers[k][0];
+    callers[k][4] = callers[k][2] / callers[k][0];
     printf("(T=%zu: %s)\n", T,
            T == 1 ? "the caller alone, no workers"
            : ndpar_pool_binding(c.pool) == NDPAR_BIND_CORES ? "workers pinned to cores"
@@ -217,6 +279,9 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 2; k++) bench_row("out[i] = 0.5 * i", counts[k], dispatch[k], 5, "ns");
   bench_header("compute-bound: 2,000 tasks of ~20 us (ms; speedup over sequential)", cols_compute, 5);
   for (int k = 0; k < 2; k++) bench_row("sqrt chain", counts[k], compute[k], 5, "ms, x");
+  bench_header("the same 2,000 tasks split between max(T, 2) callers at once (ms; ratio to one caller)",
+               cols_callers, 5);
+  for (int k = 0; k < 2; k++) bench_row("callers take turns", counts[k], callers[k], 5, "ms, x");
   free(out);
   return 0;
 }

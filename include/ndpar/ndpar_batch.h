@@ -92,6 +92,15 @@ NDPAR_API int ndpar_batch_infer_mc_ws(ndpar_batch_workspace *w, const gsl_matrix
                                       gsl_matrix *const *lower, gsl_matrix *const *upper,
                                       size_t *failed);
 
+/* Arrays as users hold them (gsl_matrix *x[n]) without a cast: see ndpar_core.h. */
+#ifdef NDPAR_GENERIC_ARRAYS
+#define ndpar_batch_infer(p, x, ...) (ndpar_batch_infer)((p), NDPAR_MATRICES(x), __VA_ARGS__)
+#define ndpar_batch_infer_ex(p, x, ...) (ndpar_batch_infer_ex)((p), NDPAR_MATRICES(x), __VA_ARGS__)
+#define ndpar_batch_infer_mc(p, x, ...) (ndpar_batch_infer_mc)((p), NDPAR_MATRICES(x), __VA_ARGS__)
+#define ndpar_batch_infer_mc_interval(p, x, ...) (ndpar_batch_infer_mc_interval)((p), NDPAR_MATRICES(x), __VA_ARGS__)
+#define ndpar_batch_infer_mc_ws(w, x, ...) (ndpar_batch_infer_mc_ws)((w), NDPAR_MATRICES(x), __VA_ARGS__)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

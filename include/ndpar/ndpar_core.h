@@ -58,6 +58,34 @@ typedef int (*ndpar_task_fn)(const ndpar_task *task, void *ctx);
 typedef int (*ndpar_predict_fn)(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t,
                                 void *ctx);
 
+/* ---- Arrays of batches as users hold them -------------------------------------------
+ * Functions that read an array of batches declare it `const gsl_matrix *const *x` (they
+ * change neither the array nor the matrices). An array built with gsl_matrix_alloc,
+ * `gsl_matrix *x[n]`, does not convert to that type implicitly in C (GCC 14 makes it an
+ * error). In C11 each such function is also a macro of the same name that accepts
+ * gsl_matrix **, gsl_matrix *const *, const gsl_matrix ** and const gsl_matrix *const *
+ * (and likewise for gsl_vector arrays) and passes them on unchanged, so
+ *
+ *   gsl_matrix *x[4], *y[4];              (each from gsl_matrix_alloc)
+ *   ndpar_batch_infer(NULL, x, y, 4, f, ctx);
+ *
+ * compiles without a cast or a warning. Any other type goes to the function as it is, and
+ * the compiler reports it as before. (ndpar_batch_infer) in parentheses names the function
+ * itself; C++ and pre-C11 code pass const arrays or cast. */
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define NDPAR_GENERIC_ARRAYS 1
+#define NDPAR_MATRICES(x)                                             \
+  _Generic((x), gsl_matrix **: (const gsl_matrix *const *)(x),        \
+           gsl_matrix *const *: (const gsl_matrix *const *)(x),       \
+           const gsl_matrix **: (const gsl_matrix *const *)(x),       \
+           default: (x))
+#define NDPAR_VECTORS(x)                                              \
+  _Generic((x), gsl_vector **: (const gsl_vector *const *)(x),        \
+           gsl_vector *const *: (const gsl_vector *const *)(x),       \
+           const gsl_vector **: (const gsl_vector *const *)(x),       \
+           default: (x))
+#endif
+
 /* ---- Padded per-worker slots -------------------------------------------------------
  * n slots of at least `bytes` each, every slot starting on its own cache line and
  * padded to a whole number of lines: for per-worker accumulators and scratch. */
@@ -115,6 +143,17 @@ NDPAR_API gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t in
 /* The generator of `worker`, reseeded for the pair (a, b), e.g. (batch, sample): the
  * stream depends on the pair alone, not on how many pairs there are. NULL as above. */
 NDPAR_API gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
+
+/* ---- Messages -----------------------------------------------------------------------
+ * The library writes nothing on its own. What it would say (an ignored NDPAR_* variable,
+ * workers left unpinned) goes to the log handler if one is set, else to stderr if the
+ * environment has NDPAR_VERBOSE=1, else nowhere; the state itself stays queryable
+ * (ndpar_pool_binding, ndpar_pool_threads). The message has no trailing newline. */
+typedef void (*ndpar_log_fn)(const char *message, void *ctx);
+
+/* Sets the log handler (fn NULL: back to the default above). Safe from any thread; the
+ * handler may be called from any thread, one call at a time. */
+NDPAR_API void ndpar_set_log_handler(ndpar_log_fn fn, void *ctx);
 
 /* ---- Timer -------------------------------------------------------------------------- */
 /* Seconds on a monotonic clock (CLOCK_MONOTONIC): for intervals only. */

@@ -91,6 +91,12 @@ NDPAR_API int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w,
                                                 gsl_matrix *const *out, gsl_matrix *const *spread,
                                                 size_t *failed_member, size_t *failed_batch);
 
+/* Arrays as users hold them (gsl_matrix *x[n]) without a cast: see ndpar_core.h. */
+#ifdef NDPAR_GENERIC_ARRAYS
+#define ndpar_ensemble_predict_batches(p, x, ...) (ndpar_ensemble_predict_batches)((p), NDPAR_MATRICES(x), __VA_ARGS__)
+#define ndpar_ensemble_predict_batches_ws(w, x, ...) (ndpar_ensemble_predict_batches_ws)((w), NDPAR_MATRICES(x), __VA_ARGS__)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -88,6 +88,14 @@ NDPAR_API int ndpar_grad_compute_ws(ndpar_grad_workspace *w, const gsl_matrix *c
                                     void *ctx, ndpar_reduce mode, gsl_vector *grad,
                                     double *loss, size_t *failed);
 
+/* Arrays as users hold them (gsl_matrix *x[n]) without a cast: see ndpar_core.h. */
+#ifdef NDPAR_GENERIC_ARRAYS
+#define ndpar_grad_compute(p, x, y, ...) (ndpar_grad_compute)((p), NDPAR_MATRICES(x), NDPAR_VECTORS(y), __VA_ARGS__)
+#define ndpar_grad_compute_ex(p, x, y, ...) (ndpar_grad_compute_ex)((p), NDPAR_MATRICES(x), NDPAR_VECTORS(y), __VA_ARGS__)
+#define ndpar_grad_compute_ws(w, x, y, ...) (ndpar_grad_compute_ws)((w), NDPAR_MATRICES(x), NDPAR_VECTORS(y), __VA_ARGS__)
+#define ndpar_grad_aggregate(p, g, ...) (ndpar_grad_aggregate)((p), NDPAR_VECTORS(g), __VA_ARGS__)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

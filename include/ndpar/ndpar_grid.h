@@ -129,7 +129,7 @@ NDPAR_API int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const g
                                      ndpar_param_fit_score_fn f, void *ctx,
                                      const ndpar_grid_options *opts, ndpar_grid_result *result);
 
-/* The Rust guide's form: n candidates given as an array of the caller's structs of `size`
+/* The struct form: n candidates given as an array of the caller's structs of `size`
  * bytes each; the callback receives a pointer to candidate i's struct. */
 NDPAR_API int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, size_t n,
                                        const gsl_matrix *x, const gsl_vector *y,

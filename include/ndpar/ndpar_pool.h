@@ -35,11 +35,12 @@ typedef struct {
 
 /* Fills the defaults: threads from NDPAR_NUM_THREADS (else 0), bind from
  * NDPAR_BIND=cores|none (else cores), min_parallel 2, spin_us from NDPAR_SPIN_US (else 100).
- * An invalid value in the environment is reported once on stderr and ignored. */
+ * An invalid value in the environment is ignored (and logged once: ndpar_set_log_handler). */
 NDPAR_API void ndpar_pool_config_init(ndpar_pool_config *cfg);
 
 /* A pool per the configuration (NULL: ndpar_pool_config_init's defaults). More threads
- * than cores works, with the workers unpinned (said once on stderr); a binding the system
+ * than cores works, with the workers unpinned (logged once: ndpar_set_log_handler, and
+ * ndpar_pool_binding says so); a binding the system
  * refuses (ENOSYS, EXDEV) leaves the workers unpinned too. Returns NULL with a GSL error
  * (GSL_EINVAL for a bad configuration, GSL_ENOMEM, GSL_EFAILED if a thread cannot start). */
 NDPAR_API ndpar_pool *ndpar_pool_alloc(const ndpar_pool_config *cfg);
@@ -55,11 +56,22 @@ NDPAR_API size_t ndpar_pool_threads(const ndpar_pool *pool);
 NDPAR_API ndpar_bind ndpar_pool_binding(const ndpar_pool *pool);
 
 /* The process-wide pool that every function taking a pool uses when given NULL, created
- * on first use with the defaults and kept until the process exits. NULL if it cannot be
- * created (with a GSL error); the next call tries again, so a transient failure (threads
- * that could not be started for the moment) does not disable it. Safe to call from
- * several threads. */
+ * on first use with the defaults (or as ndpar_pool_default_set configured it) and kept
+ * until the process exits. NULL if it cannot be created (with a GSL error); the next call
+ * tries again, so a transient failure (threads that could not be started for the moment)
+ * does not disable it. Safe to call from several threads. */
 NDPAR_API ndpar_pool *ndpar_pool_default(void);
+
+/* Sets the default pool's configuration between runs, as omp_set_num_threads does (NULL:
+ * ndpar_pool_config_init's defaults, i.e. the environment again). Calls made afterwards with
+ * a NULL pool use the new configuration. A handle from ndpar_pool_default() or a workspace
+ * allocated for the default pool before the call keeps its pool (with its thread count) and
+ * stays valid: replaced pools are kept asleep until the process exits, and setting their
+ * configuration again takes them back. Returns GSL_SUCCESS; GSL_EINVAL for a bad
+ * configuration (as ndpar_pool_alloc); GSL_EFAILED, the default pool unchanged, while a
+ * parallel run on the default pool is in flight (from any thread), when called from inside a
+ * task, or if the new pool's threads cannot start. Safe to call from several threads. */
+NDPAR_API int ndpar_pool_default_set(const ndpar_pool_config *cfg);
 
 /* Runs fn(task, ctx) once for every index in [0, n), in parallel, and returns when all
  * have finished. Returns GSL_SUCCESS, or the status of the failing task with the lowest
@@ -83,6 +95,40 @@ NDPAR_API int ndpar_pool_run_ex(ndpar_pool *pool, size_t n, ndpar_task_fn fn, vo
 typedef int (*ndpar_range_fn)(size_t begin, size_t end, const ndpar_task *task, void *ctx);
 NDPAR_API int ndpar_pool_run_range(ndpar_pool *pool, size_t n, ndpar_range_fn fn, void *ctx,
                                    size_t *failed);
+
+/* ---- GSL errors inside tasks (opt-in) ---------------------------------------------------
+ * Most GSL functions report failure through the GSL error handler, whose default aborts.
+ * ndpar_capture_gsl_errors() installs ndpar_gsl_capture_handler, which, on a thread running
+ * a task of any pool (a worker, or the caller taking part), records the error's code,
+ * reason, file and line for that task instead and returns, so that the GSL function returns
+ * its error code to the callback as usual; when the task returns, the pool fails it with
+ * that code (unless the task returned a non-zero status of its own, which wins), and the
+ * run returns it as for any failing task. Called anywhere else, the handler calls the
+ * handler that was installed before (GSL's default, printing and aborting, if none was).
+ * The first error of a task is kept. Retrieve the failing task's error after the run with
+ * ndpar_task_error_last on the thread that called the run. */
+typedef struct {
+  int code;         /* the GSL code; 0: no captured error */
+  size_t index;     /* the index of the task it failed (range form: the chunk's begin) */
+  int line;
+  char file[128];   /* truncated to fit */
+  char reason[256]; /* truncated to fit */
+} ndpar_task_error;
+
+/* Installs the capture handler (gsl_set_error_handler) and returns the handler it replaced,
+ * which is what the capture handler calls outside tasks; reinstall that one to stop
+ * capturing. Installing twice keeps the first replaced handler. */
+NDPAR_API gsl_error_handler_t *ndpar_capture_gsl_errors(void);
+
+/* The capture handler itself, for gsl_set_error_handler (its previous handler is then
+ * GSL's default). */
+NDPAR_API void ndpar_gsl_capture_handler(const char *reason, const char *file, int line,
+                                         int gsl_errno);
+
+/* The captured GSL error that failed the last run this thread called (any pool, any
+ * module): its code, or 0 if that run succeeded or failed otherwise (a task returning a
+ * status without a GSL error). Fills *err when err is not NULL (err->code 0 for none). */
+NDPAR_API int ndpar_task_error_last(ndpar_task_error *err);
 
 /* Physical cores this process may use: the topology's cores within its CPU binding
  * (taskset, cpusets), capped by a cgroup CPU quota (cpu.max, or cpu.cfs_quota_us). >= 1. */

@@ -67,7 +67,9 @@ NDPAR_API int ndpar_colstats_ws(ndpar_preprocess_workspace *w, const gsl_matrix 
 typedef enum {
   NDPAR_SCALE_STANDARD, /* (x - mean) / sd */
   NDPAR_SCALE_MINMAX,   /* (x - min) / (max - min): [0, 1] */
-  NDPAR_SCALE_MINMAX1,  /* 2 (x - min) / (max - min) - 1: [-1, 1] */
+  NDPAR_SCALE_MINMAX1,  /* [-1, 1] as scikit-learn's MinMaxScaler(feature_range=(-1, 1)):
+                         * x * scale_ + min_ (scale_ = 2 / (max - min), min_ = -1 - min *
+                         * scale_), with min and max mapped exactly to -1 and 1 (and back) */
   NDPAR_SCALE_ROBUST,   /* (x - median) / (q75 - q25) */
   NDPAR_SCALE_MAXABS    /* x / max |x|: [-1, 1], sparsity kept */
 } ndpar_scale_kind;
@@ -107,7 +109,7 @@ NDPAR_API int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_mat
 NDPAR_API int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center,
                                   const gsl_vector **scale);
 
-/* ---- the generic per-chunk callback (the Rust guide's parallel preprocessing) ---- */
+/* ---- the generic per-chunk callback: any preprocessing, one chunk per task ---- */
 
 /* Processes one chunk in place. Return 0 or a status that stops the run. */
 typedef int (*ndpar_chunk_fn)(gsl_matrix *chunk, const ndpar_task *t, void *ctx);
@@ -128,6 +130,11 @@ NDPAR_API int ndpar_preprocess_ex(ndpar_pool *p, gsl_matrix *const *chunks, size
 NDPAR_API int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in,
                                    gsl_matrix *const *out, size_t n, ndpar_predict_fn f, void *ctx,
                                    size_t *failed);
+
+/* Arrays as users hold them (gsl_matrix *x[n]) without a cast: see ndpar_core.h. */
+#ifdef NDPAR_GENERIC_ARRAYS
+#define ndpar_preprocess_map(p, in, ...) (ndpar_preprocess_map)((p), NDPAR_MATRICES(in), __VA_ARGS__)
+#endif
 
 #ifdef __cplusplus
 }

@@ -60,12 +60,18 @@ NDPAR_API double ndpar_scal_karp_flatt(double speedup, size_t threads);
  * (clamped to [0, 1]), the predicted maximum speedup 1 / (1 - f) (GSL_POSINF for f = 1)
  * and the residual: the root-mean-square relative misfit of the times (NULL outputs are
  * skipped). Needs two distinct thread counts (GSL_EINVAL). For two points this is the
- * per-point estimate p (S - 1) / (S (p - 1)); the Rust original averages per-point
- * estimates computed with a wrong formula. */
+ * per-point estimate p (S - 1) / (S (p - 1)). */
 NDPAR_API int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
                                 double *max_speedup, double *residual);
 
-/* The table in the Rust guide's layout (Threads, Duration (ms), Speedup, Efficiency),
+/* Whether an Amdahl fit says anything: NULL if it does, else why not, in words (a static
+ * string): a parallel fraction of 1 (the times fall as fast as 1/p or faster, so no serial
+ * part shows and no maximum speedup can be predicted), or a residual above 10% (the law
+ * does not describe the points). Fit only points with at most as many threads as physical
+ * cores: Amdahl's law models threads that each have a core. */
+NDPAR_API const char *ndpar_scal_amdahl_degenerate(double parallel_fraction, double residual);
+
+/* The table (Threads, Duration (ms), Speedup, Efficiency),
  * followed by min, max, MAD and Karp-Flatt columns. */
 NDPAR_API int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n);
 

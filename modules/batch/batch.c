@@ -23,7 +23,7 @@ static int infer_task(const ndpar_task *t, void *vc) {
   return c->f(c->x[t->index], c->y[t->index], t, c->ctx);
 }
 
-int ndpar_batch_infer_ex(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y,
+int (ndpar_batch_infer_ex)(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y,
                          size_t n, ndpar_predict_fn f, void *ctx, size_t *failed) {
   NDPAR_REQUIRE(f != NULL, "batch_infer: f is NULL", GSL_EFAULT);
   if (n == 0) { /* a no-op, whatever the arrays */
@@ -38,7 +38,7 @@ int ndpar_batch_infer_ex(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *
   return ndpar_pool_run_ex(p, n, infer_task, &c, failed);
 }
 
-int ndpar_batch_infer(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y, size_t n,
+int (ndpar_batch_infer)(ndpar_pool *p, const gsl_matrix *const *x, gsl_matrix *const *y, size_t n,
                       ndpar_predict_fn f, void *ctx) {
   return ndpar_batch_infer_ex(p, x, y, n, f, ctx, NULL);
 }
@@ -243,7 +243,7 @@ static int mc_ws_from(ndpar_batch_workspace *w, const gsl_matrix *const *x, size
   return status;
 }
 
-int ndpar_batch_infer_mc_ws(ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n,
+int (ndpar_batch_infer_mc_ws)(ndpar_batch_workspace *w, const gsl_matrix *const *x, size_t n,
                             size_t samples, unsigned long seed, double level, ndpar_predict_fn f,
                             void *ctx, gsl_matrix *const *mean, gsl_matrix *const *sd,
                             gsl_matrix *const *lower, gsl_matrix *const *upper, size_t *failed) {
@@ -271,7 +271,7 @@ int batch_infer_mc_from(ndpar_pool *p, const gsl_matrix *const *x, size_t n, siz
   return status;
 }
 
-int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+int (ndpar_batch_infer_mc_interval)(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                   size_t samples, unsigned long seed, double level,
                                   ndpar_predict_fn f, void *ctx, gsl_matrix *const *mean,
                                   gsl_matrix *const *sd, gsl_matrix *const *lower,
@@ -279,7 +279,7 @@ int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *const *x, siz
   return batch_infer_mc_from(p, x, n, 0, samples, seed, level, f, ctx, mean, sd, lower, upper, failed);
 }
 
-int ndpar_batch_infer_mc(ndpar_pool *p, const gsl_matrix *const *x, size_t n, size_t samples,
+int (ndpar_batch_infer_mc)(ndpar_pool *p, const gsl_matrix *const *x, size_t n, size_t samples,
                          unsigned long seed, ndpar_predict_fn f, void *ctx,
                          gsl_matrix *const *mean, gsl_matrix *const *sd) {
   return ndpar_batch_infer_mc_interval(p, x, n, samples, seed, 0, f, ctx, mean, sd, NULL, NULL,

@@ -250,7 +250,7 @@ static void report_failure(const ens_ctx *c, size_t at, size_t *failed_member, s
                     at % c->m, at / c->m);
 }
 
-int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w, const gsl_matrix *const *x,
+int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_matrix *const *x,
                                       size_t n, const ndpar_model *models, size_t m,
                                       ndpar_agg agg, const double *weights, int flags,
                                       gsl_matrix *const *out, gsl_matrix *const *spread,
@@ -284,7 +284,7 @@ int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w, const gsl_mat
 }
 
 /* The allocating form: a workspace sized for this call. */
-int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+int (ndpar_ensemble_predict_batches)(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
                                    const ndpar_model *models, size_t m, ndpar_agg agg,
                                    const double *weights, int flags, gsl_matrix *const *out,
                                    gsl_matrix *const *spread, size_t *failed_member,

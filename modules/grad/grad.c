@@ -212,7 +212,7 @@ static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_ve
   return GSL_SUCCESS;
 }
 
-int ndpar_grad_compute_ws(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                           const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
                           ndpar_reduce mode, gsl_vector *grad, double *loss, size_t *failed) {
   int status = check_workspace(w, n, grad);
@@ -255,7 +255,7 @@ int grad_reproducible_sums(ndpar_grad_workspace *w, const gsl_matrix *const *x,
 }
 
 /* The allocating form: a workspace sized for this call and this mode alone. */
-int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+int (ndpar_grad_compute_ex)(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
                           size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
                           gsl_vector *grad, double *loss, size_t *failed) {
   int status = check_compute(x, y, n, f, mode, grad);
@@ -271,7 +271,7 @@ int ndpar_grad_compute_ex(ndpar_pool *p, const gsl_matrix *const *x, const gsl_v
   return status;
 }
 
-int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
+int (ndpar_grad_compute)(ndpar_pool *p, const gsl_matrix *const *x, const gsl_vector *const *y,
                        size_t n, ndpar_grad_fn f, void *ctx, ndpar_reduce mode, gsl_vector *grad,
                        double *loss) {
   return ndpar_grad_compute_ex(p, x, y, n, f, ctx, mode, grad, loss, NULL);
@@ -326,7 +326,7 @@ static void scale_weights(agg_ctx *c) {
   for (size_t i = 0; i < c->n; i++) c->wsum += weight_of(c, i);
 }
 
-int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
+int (ndpar_grad_aggregate)(ndpar_pool *p, const gsl_vector *const *grads, const double *weights,
                          size_t n, gsl_vector *out) {
   NDPAR_REQUIRE(out != NULL, "grad_aggregate: out is NULL", GSL_EFAULT);
   if (n == 0) return GSL_SUCCESS; /* a no-op, whatever grads: out untouched */

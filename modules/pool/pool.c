@@ -37,6 +37,8 @@ struct ndpar_pool {
   size_t min_parallel;
   unsigned spin_us;
   ndpar_bind binding;
+  ndpar_bind bind_asked; /* cfg->bind: what a configuration is compared by */
+  ndpar_pool *retired_next; /* the default pools replaced by ndpar_pool_default_set */
   pthread_t *tids; /* tids[i] runs slot i + 1 */
   pthread_mutex_t run_lock;
   int caller_cpu;        /* the core left to the calling thread (binding == CORES) */
@@ -54,6 +56,7 @@ struct ndpar_pool {
   pthread_mutex_t err_lock;
   size_t err_index; /* lowest failing index so far (n: none) */
   int err_status;
+  ndpar_task_error err_info; /* its captured GSL error (code 0: none) */
   alignas(NDPAR_CACHELINE) atomic_uint gen; /* futex word: bumped once per run */
   atomic_uint sleepers;                     /* workers asleep on gen */
   atomic_int shutdown;
@@ -150,10 +153,27 @@ static void record_failure(ndpar_pool *p, size_t index, int status) {
   if (index < p->err_index) {
     p->err_index = index;
     p->err_status = status;
+    p->err_info.code = 0;
+    if (ndpar_captured.code) {
+      p->err_info = ndpar_captured;
+      p->err_info.index = index;
+    }
   }
   pthread_mutex_unlock(&p->err_lock);
   atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
 }
+
+/* A GSL error the capture handler recorded during a task fails it (ndpar_capture_gsl_errors):
+ * cleared before each task, looked at after it. */
+static inline void capture_clear(void) {
+  if (NDPAR_UNLIKELY(ndpar_captured.code)) ndpar_captured.code = 0;
+}
+static inline int capture_status(int status) {
+  return NDPAR_UNLIKELY(ndpar_captured.code) && status == GSL_SUCCESS ? ndpar_captured.code
+                                                                     : status;
+}
+
+int ndpar_pool_in_task(void) { return tls_pool != NULL; }
 
 static int stopped(ndpar_pool *p) {
   return atomic_load_explicit(&p->stop, memory_order_relaxed);
@@ -162,14 +182,16 @@ static int stopped(ndpar_pool *p) {
 static int run_chunk(ndpar_pool *p, ndpar_task *task, size_t begin, size_t end) {
   if (p->range_fn) {
     task->index = begin;
-    int status = p->range_fn(begin, end, task, p->ctx);
+    capture_clear();
+    int status = capture_status(p->range_fn(begin, end, task, p->ctx));
     if (NDPAR_UNLIKELY(status)) record_failure(p, begin, status);
     return status;
   }
   for (size_t i = begin; i < end; i++) {
     if (NDPAR_UNLIKELY(stopped(p))) return GSL_EFAILED;
     task->index = i;
-    int status = p->fn(task, p->ctx);
+    capture_clear();
+    int status = capture_status(p->fn(task, p->ctx));
     if (NDPAR_UNLIKELY(status)) {
       record_failure(p, i, status);
       return status;
@@ -240,8 +262,7 @@ static int env_number(const char *name, unsigned long lo, unsigned long hi, unsi
     return 1;
   }
   if (!atomic_exchange(warned, 1))
-    fprintf(stderr, "ndpar: ignoring %s=%s (expected a whole number from %lu to %lu)\n", name, s,
-            lo, hi);
+    ndpar_log("ignoring %s=%s (expected a whole number from %lu to %lu)", name, s, lo, hi);
   return 0;
 }
 
@@ -258,7 +279,7 @@ void ndpar_pool_config_init(ndpar_pool_config *cfg) {
   if (b && strcmp(b, "none") == 0)
     cfg->bind = NDPAR_BIND_NONE;
   else if (b && *b && strcmp(b, "cores") != 0 && !atomic_exchange(&warned_bind, 1))
-    fprintf(stderr, "ndpar: ignoring NDPAR_BIND=%s (expected cores or none)\n", b);
+    ndpar_log("ignoring NDPAR_BIND=%s (expected cores or none)", b);
   cfg->min_parallel = 2;
 }
 
@@ -341,8 +362,7 @@ static int config_valid(const ndpar_pool_config *c) {
 static void warn_oversubscribed_once(size_t threads, size_t cores) {
   static atomic_int warned;
   if (!atomic_exchange(&warned, 1))
-    fprintf(stderr, "ndpar: %zu threads on %zu physical cores: workers run unpinned\n", threads,
-            cores);
+    ndpar_log("%zu threads on %zu physical cores: workers run unpinned", threads, cores);
 }
 
 /* The pool's memory and locks, no threads yet; NULL if out of memory (not reported). */
@@ -351,6 +371,7 @@ static ndpar_pool *pool_memory(const ndpar_pool_config *cfg, size_t threads) {
   if (posix_memalign((void **)&p, NDPAR_CACHELINE, sizeof *p) != 0) return NULL;
   memset(p, 0, sizeof *p);
   p->threads = threads;
+  p->bind_asked = cfg->bind;
   p->min_parallel = cfg->min_parallel;
   p->spin_us = cfg->spin_us;
   p->tids = calloc(threads, sizeof *p->tids);
@@ -421,17 +442,20 @@ void ndpar_pool_free(ndpar_pool *pool) {
   free_pool_memory(pool);
 }
 
-/* Created on first use under a mutex (not pthread_once): a failed attempt (threads that
- * could not be started for the moment) leaves it NULL, and a later call tries again. */
+/* ---- the default pool ----------------------------------------------------------------
+ * Created on first use (a failed start is retried by the next use). ndpar_pool_default_set
+ * replaces it between runs; the pool it replaces is kept, asleep, on the retired list until
+ * the process exits, so that a handle or workspace made earlier stays valid, and a later
+ * set to the same configuration takes it back instead of starting threads again. */
 static _Atomic(ndpar_pool *) default_pool;
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static ndpar_pool *retired; /* under default_lock */
 
 ndpar_pool *ndpar_pool_default(void) {
   ndpar_pool *p = atomic_load_explicit(&default_pool, memory_order_acquire);
   if (p != NULL) return p;
   pthread_mutex_lock(&default_lock);
-  p = atomic_load_explicit(&default_pool, memory_order_relaxed);
-  if (p == NULL) {
+  if ((p = atomic_load_explicit(&default_pool, memory_order_relaxed)) == NULL) {
     p = ndpar_pool_alloc(NULL);
     atomic_store_explicit(&default_pool, p, memory_order_release);
   }
@@ -439,6 +463,65 @@ ndpar_pool *ndpar_pool_default(void) {
   if (p == NULL)
     GSL_ERROR_NULL("pool: the default pool could not be created (a later call tries again)", GSL_EFAILED);
   return p;
+}
+
+static int same_config(const ndpar_pool *p, const ndpar_pool_config *c, size_t threads) {
+  return p->threads == threads && p->bind_asked == c->bind &&
+         p->min_parallel == c->min_parallel && p->spin_us == c->spin_us;
+}
+
+/* A parallel run holds run_lock from start to end. */
+static int run_in_flight(ndpar_pool *p) {
+  if (pthread_mutex_trylock(&p->run_lock) != 0) return 1;
+  pthread_mutex_unlock(&p->run_lock);
+  return 0;
+}
+
+/* The retired pool of this configuration, taken off the list; NULL if none. */
+static ndpar_pool *take_retired(const ndpar_pool_config *c, size_t threads) {
+  for (ndpar_pool **at = &retired; *at != NULL; at = &(*at)->retired_next) {
+    ndpar_pool *p = *at;
+    if (same_config(p, c, threads)) {
+      *at = p->retired_next;
+      p->retired_next = NULL;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+int ndpar_pool_default_set(const ndpar_pool_config *cfg) {
+  ndpar_pool_config defaults;
+  if (cfg == NULL) {
+    ndpar_pool_config_init(&defaults);
+    cfg = &defaults;
+  }
+  int status = config_valid(cfg);
+  if (status != GSL_SUCCESS) return status;
+  NDPAR_REQUIRE(tls_pool == NULL, "pool_default_set: called from inside a task", GSL_EFAILED);
+  size_t threads = cfg->threads ? cfg->threads : ndpar_cores_get()->count;
+  pthread_mutex_lock(&default_lock);
+  ndpar_pool *cur = atomic_load_explicit(&default_pool, memory_order_relaxed);
+  if (cur != NULL && run_in_flight(cur)) {
+    pthread_mutex_unlock(&default_lock);
+    GSL_ERROR("pool_default_set: a run on the default pool is in flight; set it between runs",
+              GSL_EFAILED);
+  }
+  if (cur != NULL && same_config(cur, cfg, threads)) {
+    pthread_mutex_unlock(&default_lock);
+    return GSL_SUCCESS;
+  }
+  ndpar_pool *next = take_retired(cfg, threads);
+  if (next == NULL) next = ndpar_pool_alloc_status(cfg, &status);
+  if (next != NULL) {
+    if (cur != NULL) {
+      cur->retired_next = retired;
+      retired = cur;
+    }
+    atomic_store_explicit(&default_pool, next, memory_order_release);
+  }
+  pthread_mutex_unlock(&default_lock);
+  return next != NULL ? GSL_SUCCESS : status;
 }
 
 size_t ndpar_pool_threads(const ndpar_pool *pool) {
@@ -460,19 +543,35 @@ static int run_inline(const ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_ran
   unsigned saved_slot = tls_slot;
   tls_pool = p;
   tls_slot = slot;
+  /* Nested in a task that has captured an error already: that first error is kept. */
+  ndpar_task_error outer;
+  int outer_captured = ndpar_captured.code != 0;
+  if (outer_captured) outer = ndpar_captured;
   ndpar_task task = {0, slot, NULL};
   int status = GSL_SUCCESS;
   size_t at = n;
   if (range_fn) {
-    status = range_fn(0, n, &task, ctx);
+    capture_clear();
+    status = capture_status(range_fn(0, n, &task, ctx));
     if (status) at = 0;
   } else {
     for (size_t i = 0; i < n && status == GSL_SUCCESS; i++) {
       task.index = i;
-      status = fn(&task, ctx);
+      capture_clear();
+      status = capture_status(fn(&task, ctx));
       if (status) at = i;
     }
   }
+  ndpar_last_error.code = 0;
+  if (status && ndpar_captured.code) {
+    ndpar_last_error = ndpar_captured;
+    ndpar_last_error.index = at;
+  }
+  /* A nested run leaves its task's error to the enclosing task; a top-level one clears it. */
+  if (outer_captured)
+    ndpar_captured = outer;
+  else if (saved_pool == NULL)
+    ndpar_captured.code = 0;
   tls_pool = saved_pool;
   tls_slot = saved_slot;
   if (failed) *failed = at;
@@ -531,6 +630,7 @@ static int run_parallel(ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_range_f
   p->ctx = ctx;
   p->err_index = n;
   p->err_status = GSL_SUCCESS;
+  p->err_info.code = 0;
   atomic_store_explicit(&p->next, 0, memory_order_relaxed);
   atomic_store_explicit(&p->stop, 0, memory_order_relaxed);
   atomic_store(&p->closed, 0); /* opens the job: publishes the fields above (release) */
@@ -542,9 +642,12 @@ static int run_parallel(ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_range_f
   tls_slot = 0;
   work_on_job(p, 0);
   tls_pool = NULL;
+  ndpar_captured.code = 0;
   close_and_wait(p); /* acquire on active: every worker's writes are visible now */
 
   int status = p->err_status;
+  ndpar_last_error.code = 0;
+  if (status && p->err_info.code) ndpar_last_error = p->err_info;
   if (failed) *failed = p->err_index;
   if (moved) end_run_on_own_core(&saved);
   pthread_mutex_unlock(&p->run_lock);
@@ -556,6 +659,7 @@ static int run_any(ndpar_pool *pool, size_t n, ndpar_task_fn fn, ndpar_range_fn 
   NDPAR_REQUIRE(fn != NULL || range_fn != NULL, "pool_run: fn is NULL", GSL_EFAULT);
   if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return GSL_EFAILED;
   if (failed) *failed = n;
+  ndpar_last_error.code = 0;
   if (n == 0) return GSL_SUCCESS;
   if (tls_pool != NULL) /* inside a task: inline, on this thread's slot if it is ours */
     return run_inline(pool, n, fn, range_fn, ctx, tls_pool == pool ? tls_slot : 0, failed);

@@ -410,7 +410,13 @@ struct ndpar_scaler {
   int flags, fitted, careful;
   gsl_vector *center, *scale;
   double *inv_scale, *pre, *den;
+  /* MINMAX1 only, per column: scikit-learn's y = x * mul + add (mul = 2 / (max - min),
+   * add = -1 - min * mul), and the ends lo, hi mapped exactly to elo, ehi (-1 and 1; 0 and 0
+   * for a constant column). */
+  double *mm;
 };
+
+enum { MM_LO, MM_HI, MM_MUL, MM_ADD, MM_ELO, MM_EHI, MM_FIELDS };
 
 ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
   NDPAR_REQUIRE_NULL(cols > 0, "scaler_alloc: cols must be positive", GSL_EINVAL);
@@ -428,8 +434,10 @@ ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
     s->inv_scale = calloc(cols, sizeof *s->inv_scale);
     s->pre = calloc(cols, sizeof *s->pre);
     s->den = calloc(cols, sizeof *s->den);
+    s->mm = cols <= SIZE_MAX / MM_FIELDS / sizeof(double) ? calloc(cols * MM_FIELDS, sizeof(double))
+                                                            : NULL;
   }
-  if (!s || !s->center || !s->scale || !s->inv_scale || !s->pre || !s->den) {
+  if (!s || !s->center || !s->scale || !s->inv_scale || !s->pre || !s->den || !s->mm) {
     ndpar_scaler_free(s);
     GSL_ERROR_NULL("scaler_alloc: out of memory", GSL_ENOMEM);
   }
@@ -443,6 +451,7 @@ void ndpar_scaler_free(ndpar_scaler *s) {
   free(s->inv_scale);
   free(s->pre);
   free(s->den);
+  free(s->mm);
   free(s);
 }
 
@@ -518,6 +527,19 @@ static void transform_factors(ndpar_scaler *s, const moments *m) {
 }
 
 /* center and scale from the moments, for every kind but robust. */
+/* MINMAX1 as scikit-learn's MinMaxScaler(feature_range=(-1, 1)) computes it, with the ends
+ * exact: its x * scale_ + min_ leaves the column's min and max a few ulps off -1 and 1 when
+ * they are large (1e9: -0.99999998679706747). */
+static void minmax1_params(double *mm, double lo, double hi, int constant) {
+  double range = constant ? 1.0 : hi - lo; /* scikit-learn counts a constant's range as 1 */
+  mm[MM_LO] = lo;
+  mm[MM_HI] = constant ? GSL_NAN : hi; /* a constant's max is no end: only min maps to -1 */
+  mm[MM_MUL] = 2.0 / range;
+  mm[MM_ADD] = -1.0 - lo * mm[MM_MUL];
+  mm[MM_ELO] = -1.0;
+  mm[MM_EHI] = constant ? GSL_NAN : 1.0;
+}
+
 static void params_from_moments(ndpar_scaler *s, const moments *m) {
   for (size_t j = 0; j < s->cols; j++) {
     double center = 0, scale = 1, n = m[j].n;
@@ -565,10 +587,14 @@ static int sklearn_constant(ndpar_scale_kind kind, double scale, const moments *
 static void apply_conventions(ndpar_scaler *s, const moments *m) {
   for (size_t j = 0; j < s->cols; j++) {
     double n = m[j].n, scale = gsl_vector_get(s->scale, j);
+    if (s->kind == NDPAR_SCALE_MINMAX1 && n == 0)
+      minmax1_params(s->mm + j * MM_FIELDS, GSL_NAN, GSL_NAN, 0);
     if (n == 0) continue;
     if (s->kind == NDPAR_SCALE_STANDARD && (s->flags & NDPAR_PREPROCESS_POPULATION_SD))
       scale = ldexp(sqrt(m[j].m2 / n), -m[j].scale_log2); /* moments_sd with divisor n */
     if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, &m[j])) scale = 0;
+    if (s->kind == NDPAR_SCALE_MINMAX1)
+      minmax1_params(s->mm + j * MM_FIELDS, m[j].min, m[j].max, scale == 0);
     if (s->kind == NDPAR_SCALE_MINMAX1 && scale == 0) {
       scale = 0.5;
       gsl_vector_set(s->center, j, m[j].min + 0.5);
@@ -616,6 +642,37 @@ NDPAR_HOT static int transform_rows(size_t begin, size_t end, const ndpar_task *
   return GSL_SUCCESS;
 }
 
+NDPAR_HOT static int minmax1_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const double *mm = c->s->mm;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < c->s->cols; j++) {
+      const double *q = mm + j * MM_FIELDS;
+      double v = row[j], y = v * q[MM_MUL];
+      y += q[MM_ADD];
+      row[j] = v == q[MM_LO] ? q[MM_ELO] : v == q[MM_HI] ? q[MM_EHI] : y;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+NDPAR_HOT static int minmax1_inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  const double *center = c->s->center->data, *scale = c->s->scale->data, *mm = c->s->mm;
+  for (size_t r = begin; r < end; r++) {
+    double *row = c->x->data + r * c->x->tda;
+    for (size_t j = 0; j < c->s->cols; j++) {
+      const double *q = mm + j * MM_FIELDS;
+      double y = row[j], v = y * scale[j] + center[j];
+      row[j] = y == q[MM_ELO] ? q[MM_LO] : y == q[MM_EHI] ? q[MM_HI] : v;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
 NDPAR_HOT static int inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   apply_ctx *c = vc;
@@ -636,10 +693,15 @@ static int transform_rows_careful(size_t begin, size_t end, const ndpar_task *t,
     double *row = c->x->data + r * c->x->tda;
     for (size_t j = 0; j < s->cols; j++) {
       double center = s->center->data[j];
+      double v = row[j];
       if (s->pre[j] == 1 && isfinite(s->inv_scale[j]))
-        row[j] = (row[j] - center) * s->inv_scale[j];
+        row[j] = (v - center) * s->inv_scale[j];
       else
-        row[j] = (s->pre[j] * row[j] - s->pre[j] * center) / s->den[j];
+        row[j] = (s->pre[j] * v - s->pre[j] * center) / s->den[j];
+      if (s->kind == NDPAR_SCALE_MINMAX1) { /* the ends exact here too */
+        const double *q = s->mm + j * MM_FIELDS;
+        row[j] = v == q[MM_LO] ? q[MM_ELO] : v == q[MM_HI] ? q[MM_EHI] : row[j];
+      }
     }
   }
   return GSL_SUCCESS;
@@ -666,16 +728,19 @@ static int apply(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x, ndpar_rang
   if (x->size2 != s->cols)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu columns, the scaler %zu", who, x->size2, s->cols);
   apply_ctx c = {s, x};
-  if (s->careful) f = f == transform_rows ? transform_rows_careful : inverse_rows_careful;
+  if (s->careful)
+    f = f == transform_rows || f == minmax1_rows ? transform_rows_careful : inverse_rows_careful;
   return ndpar_pool_run_range(p, x->size1, f, &c, NULL);
 }
 
 int ndpar_scaler_transform(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x) {
-  return apply(p, s, x, transform_rows, "scaler_transform");
+  int minmax1 = s != NULL && s->kind == NDPAR_SCALE_MINMAX1;
+  return apply(p, s, x, minmax1 ? minmax1_rows : transform_rows, "scaler_transform");
 }
 
 int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x) {
-  return apply(p, s, x, inverse_rows, "scaler_inverse");
+  int minmax1 = s != NULL && s->kind == NDPAR_SCALE_MINMAX1;
+  return apply(p, s, x, minmax1 ? minmax1_inverse_rows : inverse_rows, "scaler_inverse");
 }
 
 int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const gsl_vector **scale) {
@@ -725,7 +790,7 @@ int ndpar_preprocess(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpar_c
   return ndpar_preprocess_ex(p, chunks, n, f, ctx, NULL);
 }
 
-int ndpar_preprocess_map(ndpar_pool *p, const gsl_matrix *const *in, gsl_matrix *const *out,
+int (ndpar_preprocess_map)(ndpar_pool *p, const gsl_matrix *const *in, gsl_matrix *const *out,
                          size_t n, ndpar_predict_fn f, void *ctx, size_t *failed) {
   NDPAR_REQUIRE(f != NULL, "preprocess_map: f is NULL", GSL_EFAULT);
   if (n == 0) { /* a no-op, whatever the arrays */

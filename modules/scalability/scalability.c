@@ -8,6 +8,7 @@
 #include <gsl/gsl_statistics_double.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -144,11 +145,11 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
  * relative), estimates the 1-thread time from all points instead of dividing every
  * speedup by one noisy baseline measurement: with 1% noise per timing the fitted f stays
  * within 0.02 where a fit of the speedups themselves does not. f = b / (a + b). */
-static int amdahl_fit(const ndpar_scal_point *pts, size_t n, double *f_out, double *smax,
-                      double *residual) {
+static int amdahl_fit(const ndpar_scal_point *pts, size_t n, size_t max_threads, double *f_out,
+                      double *smax, double *residual) {
   double sw = 0, sx = 0, sy = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0) continue;
+    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
     double w = 1.0 / (pts[i].median_ms * pts[i].median_ms);
     sw += w;
     sx += w / (double)pts[i].threads;
@@ -157,7 +158,7 @@ static int amdahl_fit(const ndpar_scal_point *pts, size_t n, double *f_out, doub
   if (!(sw > 0)) return 0;
   double mx = sx / sw, my = sy / sw, sxx = 0, sxy = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0) continue;
+    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
     double w = 1.0 / (pts[i].median_ms * pts[i].median_ms), dx = 1.0 / (double)pts[i].threads - mx;
     sxx += w * dx * dx;
     sxy += w * dx * (pts[i].median_ms - my);
@@ -169,7 +170,7 @@ static int amdahl_fit(const ndpar_scal_point *pts, size_t n, double *f_out, doub
   double ss = 0;
   size_t used = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0) continue;
+    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
     double e = (pts[i].median_ms - (a + b / (double)pts[i].threads)) / pts[i].median_ms;
     ss += e * e;
     used++;
@@ -184,12 +185,23 @@ int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fr
                       double *max_speedup, double *residual) {
   NDPAR_REQUIRE(pts != NULL, "scal_amdahl: pts is NULL", GSL_EFAULT);
   double f, smax, res;
-  NDPAR_REQUIRE(amdahl_fit(pts, n, &f, &smax, &res),
+  NDPAR_REQUIRE(amdahl_fit(pts, n, SIZE_MAX, &f, &smax, &res),
                 "scal_amdahl: needs a point with more than one thread", GSL_EINVAL);
   if (parallel_fraction) *parallel_fraction = f;
   if (max_speedup) *max_speedup = smax;
   if (residual) *residual = res;
   return GSL_SUCCESS;
+}
+
+#define AMDAHL_MAX_RESIDUAL 0.10
+
+const char *ndpar_scal_amdahl_degenerate(double parallel_fraction, double residual) {
+  if (!(parallel_fraction < 1))
+    return "degenerate: the times fall as fast as 1/p or faster, so no serial part shows and no "
+           "maximum speedup can be predicted";
+  if (!(residual <= AMDAHL_MAX_RESIDUAL))
+    return "degenerate: the residual is above 10%, so Amdahl's law does not describe these points";
+  return NULL;
 }
 
 /* ---- writers ---- */
@@ -266,14 +278,21 @@ static void json_file(FILE *stream, const ndpar_scal_point *pts, size_t n) {
     fprintf(stream, "}%s\n", i + 1 < n ? "," : "");
   }
   fprintf(stream, "  ]");
+  /* The fit over the points within the physical cores; the others are listed as such. */
+  size_t cores = ndpar_physical_cores();
   double f, smax, res;
-  if (amdahl_fit(pts, n, &f, &smax, &res)) {
-    fprintf(stream, ",\n  \"amdahl\": {");
+  if (amdahl_fit(pts, n, cores, &f, &smax, &res)) {
+    const char *why = ndpar_scal_amdahl_degenerate(f, res);
+    fprintf(stream, ",\n  \"amdahl\": {\"fitted_up_to_threads\": %zu, ", cores);
     json_number(stream, "parallel_fraction", f, ", ");
     json_number(stream, "max_speedup", smax, ", ");
-    json_number(stream, "residual", res, "");
-    fprintf(stream, "}");
+    json_number(stream, "residual", res, ", ");
+    fprintf(stream, "\"degenerate\": %s}", why ? "true" : "false");
   }
+  fprintf(stream, ",\n  \"not_fitted_threads\": [");
+  for (size_t i = 0, k = 0; i < n; i++)
+    if (pts[i].threads > cores) fprintf(stream, "%s%zu", k++ ? ", " : "", pts[i].threads);
+  fprintf(stream, "]");
   fprintf(stream, "\n}\n");
 }
 

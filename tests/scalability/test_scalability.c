@@ -264,14 +264,45 @@ Test(writers, json_parses_back_to_the_numbers) {
     at++;
   }
   cr_assert_not_null(strstr(text, "\"serial_fraction\": null"), "NaN is written as null");
-  double f;
-  const char *am = strstr(text, "\"amdahl\": {\"parallel_fraction\": ");
-  cr_assert_not_null(am);
-  cr_assert_eq(sscanf(am, "\"amdahl\": {\"parallel_fraction\": %lf", &f), 1);
-  double ref;
-  ndpar_scal_amdahl(sample_points, 3, &ref, NULL, NULL);
-  cr_assert_eq(f, ref);
+  /* The fit covers the points within the physical cores; the others are listed. */
+  size_t cores = ndpar_physical_cores(), nfit = 0;
+  ndpar_scal_point within[3];
+  char listed[128] = "", one[32];
+  for (size_t i = 0; i < 3; i++) {
+    if (sample_points[i].threads <= cores) {
+      within[nfit++] = sample_points[i];
+    } else {
+      snprintf(one, sizeof one, "%s%zu", listed[0] ? ", " : "", sample_points[i].threads);
+      strcat(listed, one);
+    }
+  }
+  char want[96];
+  snprintf(want, sizeof want, "\"not_fitted_threads\": [%s]", listed);
+  cr_assert_not_null(strstr(text, want), "%s in %s", want, text);
+  double f, ref;
+  const char *am = strstr(text, "\"parallel_fraction\": ");
+  if (ndpar_scal_amdahl(within, nfit, &ref, NULL, NULL) == GSL_SUCCESS) {
+    cr_assert_not_null(am);
+    cr_assert_eq(sscanf(am, "\"parallel_fraction\": %lf", &f), 1);
+    cr_assert_eq(f, ref);
+    cr_assert_not_null(strstr(text, "\"degenerate\": "));
+  } else {
+    cr_assert_null(am, "no fit without two thread counts within the cores");
+  }
   free(text);
+}
+
+Test(amdahl, a_degenerate_fit_is_said_in_words) {
+  cr_assert_null(ndpar_scal_amdahl_degenerate(0.9, 0.01));
+  cr_assert_null(ndpar_scal_amdahl_degenerate(0.0, 0.10));
+  const char *why = ndpar_scal_amdahl_degenerate(1.0, 0.0);
+  cr_assert_not_null(why);
+  cr_assert(strstr(why, "no maximum speedup") != NULL);
+  why = ndpar_scal_amdahl_degenerate(0.6, 0.23);
+  cr_assert_not_null(why);
+  cr_assert(strstr(why, "residual") != NULL);
+  cr_assert_not_null(ndpar_scal_amdahl_degenerate(NAN, 0.01));
+  cr_assert_not_null(ndpar_scal_amdahl_degenerate(0.5, NAN));
 }
 
 /* ---- sizes that overflow, unknown settings, pools that cannot start ---- */

@@ -200,6 +200,85 @@ Test(scalebench_cli, plot_with_gnuplot_or_a_clear_message) {
   }
 }
 
+/* Copies src to dst (mode 0755 for the binary). */
+static void copy_file(const char *src, const char *dst, mode_t mode) {
+  FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+  cr_assert(in && out, "copy %s -> %s", src, dst);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  fclose(in);
+  fclose(out);
+  chmod(dst, mode);
+}
+
+/* An installed scalebench (PREFIX/bin/scalebench) reads PREFIX/share/ndpar/data without
+ * being told, whatever the build tree holds. */
+Test(scalebench_cli, an_installed_scalebench_finds_the_installed_data) {
+  char root[] = "/tmp/sb_prefix_XXXXXX", path[256], bin[256], data[256];
+  cr_assert_not_null(mkdtemp(root));
+  const char *dirs[] = {"bin", "share", "share/ndpar", "share/ndpar/data"};
+  for (size_t i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+    cr_assert_eq(mkdir(path, 0755), 0);
+  }
+  snprintf(bin, sizeof bin, "%s/bin/scalebench", root);
+  copy_file(SCALEBENCH_BIN, bin, 0755);
+  snprintf(data, sizeof data, "%s/share/ndpar/data/seattle-weather-hourly-normals.csv", root);
+  copy_file(SCALEBENCH_DATA "/seattle-weather-hourly-normals.csv", data, 0644);
+  char out[] = "/tmp/sb_iout_XXXXXX";
+  close(mkstemp(out));
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "env -u NDPAR_DATA_DIR %s --workload batch --batches 4 --rows 8 "
+           "--threads 1 --repeat 2 --warmup 0 > %s 2>&1", bin, out);
+  cr_assert_eq(system(cmd), 0);
+  static char text[65536];
+  slurp(out, text, sizeof text);
+  char want[300];
+  snprintf(want, sizeof want, "data: %s/bin/../share/ndpar/data\n", root);
+  cr_assert_not_null(strstr(text, want), "want '%s' in: %s", want, text);
+  unlink(out);
+  unlink(data);
+  unlink(bin);
+  for (int i = 3; i >= 0; i--) {
+    snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+    rmdir(path);
+  }
+  rmdir(root);
+}
+
+Test(scalebench_cli, oversubscribed_points_are_listed_not_fitted_and_never_infx) {
+  char threads[32];
+  snprintf(threads, sizeof threads, "1,%zu", 2 * ndpar_physical_cores());
+  result r = run((const char *[]){"--workload", "batch", "--batches", "6", "--rows", "8",
+                                  "--threads", threads, "--repeat", "3", "--warmup", "0", NULL},
+                 NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_null(strstr(r.out, "infx"), "%s", r.out);
+  char want[96];
+  snprintf(want, sizeof want, "Not fitted (more threads than physical cores): %zu threads",
+           2 * ndpar_physical_cores());
+  cr_assert_not_null(strstr(r.out, want), "%s", r.out);
+  if (ndpar_physical_cores() == 1) /* 1 thread alone within the cores: nothing to fit */
+    cr_assert_not_null(strstr(r.out, "Amdahl fit: needs two thread counts"));
+}
+
+/* Piped output is line-buffered: killed mid-run, the lines printed so far have reached the
+ * pipe (a fully buffered stdout would lose them). */
+Test(scalebench_cli, piped_output_is_not_held_back) {
+  char out[] = "/tmp/sb_pipe_XXXXXX";
+  close(mkstemp(out));
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "timeout -s KILL 3 %s --workload batch --threads 1 --repeat 100000 "
+           "--warmup 0 | cat > %s", SCALEBENCH_BIN, out);
+  cr_assert_neq(system(cmd), -1);
+  static char text[65536];
+  slurp(out, text, sizeof text);
+  cr_assert(strncmp(text, "scalebench ", 11) == 0 && strstr(text, "\ndata: ") != NULL,
+            "got: '%s'", text);
+  unlink(out);
+}
+
 /* ---- bad baselines and outputs, found before the run ---- */
 
 static void write_file(const char *dir, const char *name, const void *data, size_t len) {
@@ -300,6 +379,43 @@ Test(scalebench_cli, too_many_threads_for_memory_is_said_so) {
   cr_assert(strstr(r.err, "too many threads for this machine's memory"), "%s", r.err);
   cr_assert_null(strstr(r.err, "malloc failed"), "%s", r.err);
 #endif
+}
+
+/* A baseline that lacks a workload asked for is a usage error before any run. */
+Test(scalebench_cli, a_baseline_without_the_workload_exits_2) {
+  char dir[] = "/tmp/sb_lack_XXXXXX", env[64], path[128];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(env, sizeof env, "SCALEBENCH_BASELINE_DIR=%s", dir);
+  result r = run((const char *[]){QUICK, "--save-baseline", "only-batch", NULL}, env);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  r = run((const char *[]){"--workload", "batch,mc", "--threads", "1", "--repeat", "1",
+                           "--baseline", "only-batch", NULL}, env);
+  cr_assert_eq(r.status, 2, "%s", r.err);
+  cr_assert(strstr(r.err, "no point of the workload 'mc'") != NULL, "%s", r.err);
+  cr_assert_eq(r.out[0], '\0', "nothing measured");
+  snprintf(path, sizeof path, "%s/only-batch.csv", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
+/* The header says "pinned" only when the workers are. */
+Test(scalebench_cli, the_header_says_pinned_only_when_the_workers_are) {
+  result r = run((const char *[]){QUICK, "--bind", "none", NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_not_null(strstr(r.out, "workers unpinned;"), "%s", r.out);
+  char threads[32];
+  snprintf(threads, sizeof threads, "1,%zu", 2 * ndpar_physical_cores());
+  r = run((const char *[]){"--workload", "batch", "--batches", "6", "--rows", "8", "--threads",
+                           threads, "--repeat", "1", "--warmup", "0", NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  if (ndpar_physical_cores() > 1) {
+    char want[96];
+    snprintf(want, sizeof want, "workers pinned up to %zu threads, unpinned above;",
+             ndpar_physical_cores());
+    /* A container may refuse the binding: then "unpinned", never "pinned" alone. */
+    cr_assert(strstr(r.out, want) || strstr(r.out, "workers unpinned;"), "%s", r.out);
+  }
+  cr_assert_null(strstr(r.out, "workers pinned;"), "%s", r.out);
 }
 
 /* The streaming forecast runs when named, at a size from --batches (MB); each variant

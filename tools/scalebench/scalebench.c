@@ -48,13 +48,33 @@ static void usage(void) {
          "  --save-baseline NAME   save this run as a baseline (in $SCALEBENCH_BASELINE_DIR,\n"
          "                         default .scalebench/)\n"
          "  --baseline NAME   compare with a saved baseline, flagging changes beyond the noise\n"
-         "  --data DIR        folder of the bundled CSV files (default: the build's data/)\n"
+         "  --data DIR        folder of the bundled CSV files (default: NDPAR_DATA_DIR, else the\n"
+         "                    installed share/ndpar/data, else the build's data/)\n"
          "  --quiet           print nothing but errors (files are still written)\n"
          "  --mpi             under mpirun: the grid and grad workloads over ranks x threads\n"
          "                    (runs scalebench-mpi, built beside scalebench with mpicc; see\n"
          "                    scalebench --mpi --help)\n"
          "  --help, --version\n",
          ndpar_physical_cores());
+}
+
+/* An installed scalebench (PREFIX/bin) finds the installed data (PREFIX/share/ndpar/data)
+ * when neither --data nor NDPAR_DATA_DIR names a folder: it needs no build tree. */
+#define SB_PATH_MAX 4096
+static void find_installed_data(sb_options *o, char dir[SB_PATH_MAX]) {
+  const char *env = getenv("NDPAR_DATA_DIR");
+  if (o->params.data_dir != NULL || (env && *env)) return;
+  char exe[SB_PATH_MAX - 64];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len <= 0) return;
+  exe[len] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash == NULL) return;
+  *slash = '\0';
+  char probe[4096 + 64];
+  snprintf(dir, SB_PATH_MAX, "%s/../share/ndpar/data", exe);
+  snprintf(probe, sizeof probe, "%s/seattle-weather-hourly-normals.csv", dir);
+  if (access(probe, R_OK) == 0) o->params.data_dir = dir;
 }
 
 /* Problems found before any work: missing data or baseline, unwritable outputs, a plot
@@ -184,12 +204,22 @@ static int run_workload(const sb_options *o, const wl_kernel *k, sb_result *r) {
 static void print_workload(const sb_result *r) {
   printf("\n== %s: %s\n", r->name, r->desc);
   ndpar_scal_print(stdout, r->pts, r->npts);
-  if (r->fit_ok)
+  size_t cores = ndpar_physical_cores();
+  const char *why = r->fit_ok ? ndpar_scal_amdahl_degenerate(r->fit_f, r->fit_res) : NULL;
+  if (r->fit_ok && why == NULL)
     printf("Amdahl fit (%zu points up to %zu threads): parallel fraction %.4f, predicted maximum "
-           "speedup %.1fx, residual %.1f%%\n", r->fit_n, ndpar_physical_cores(), r->fit_f,
-           r->fit_smax, 100 * r->fit_res);
+           "speedup %.1fx, residual %.1f%%\n", r->fit_n, cores, r->fit_f, r->fit_smax,
+           100 * r->fit_res);
+  else if (r->fit_ok)
+    printf("Amdahl fit (%zu points up to %zu threads): parallel fraction %.4f, residual %.1f%%: %s\n",
+           r->fit_n, cores, r->fit_f, 100 * r->fit_res, why);
   else
-    printf("Amdahl fit: needs two thread counts within the %zu physical cores\n", ndpar_physical_cores());
+    printf("Amdahl fit: needs two thread counts within the %zu physical cores\n", cores);
+  int any = 0;
+  for (size_t i = 0; i < r->npts; i++)
+    if (r->pts[i].threads > cores)
+      printf("%s%zu", any++ ? ", " : "Not fitted (more threads than physical cores): ", r->pts[i].threads);
+  if (any) printf(" threads\n");
 }
 
 static void print_operations(const sb_result *r, size_t n, int openmp) {
@@ -205,6 +235,38 @@ static void print_operations(const sb_result *r, size_t n, int openmp) {
   }
   if (openmp) printf("* timed alternately at the Threads column, so both see the same machine; "
                      "OpenMP/ndpar > 1: ndpar is faster\n");
+}
+
+/* "pinned" only if the workers really are: a pool at the largest thread count asked for,
+ * with the binding asked for, tells (more threads than cores, or a refused binding, leave
+ * them unpinned). */
+static const char *binding_in_effect(const sb_options *o, char *buf, size_t size) {
+  size_t most = 1, cores = ndpar_physical_cores();
+  for (size_t i = 0; i < o->nthreads; i++)
+    if (o->threads[i] > most) most = o->threads[i];
+  ndpar_pool_config pc;
+  ndpar_pool_config_init(&pc);
+  pc.threads = most < cores ? most : cores;
+  pc.bind = o->scal.bind;
+  ndpar_pool *pool = ndpar_pool_alloc(&pc);
+  int pinned = pool && pc.threads > 1 && ndpar_pool_binding(pool) == NDPAR_BIND_CORES;
+  ndpar_pool_free(pool);
+  if (!pinned) return "unpinned";
+  if (most <= cores) return "pinned";
+  snprintf(buf, size, "pinned up to %zu threads, unpinned above", cores);
+  return buf;
+}
+
+/* A baseline compared against must hold every workload asked for: a change cannot be
+ * judged against nothing (a usage error, exit 2, before any run). */
+static void check_baseline_workloads(const sb_options *o, const sb_baseline *b) {
+  for (size_t k = 0; k < o->nkernels; k++) {
+    int found = 0;
+    for (size_t i = 0; i < b->n && !found; i++) found = strcmp(b->pts[i].workload, o->kernels[k]->name) == 0;
+    if (!found)
+      sb_usage_error("--baseline %s: the baseline has no point of the workload '%s'", o->baseline,
+                     o->kernels[k]->name);
+  }
 }
 
 /* --mpi: this process becomes scalebench-mpi (beside this program), with the other
@@ -233,14 +295,20 @@ int main(int argc, char **argv) {
   sb_parse_args(argc, argv, &o);
   if (o.help) usage(), exit(0);
   if (o.version) printf("scalebench (ndpar) %s\n", NDPAR_VERSION), exit(0);
+  static char installed_data[SB_PATH_MAX];
+  find_installed_data(&o, installed_data);
   check_before_running(&o);
+  setvbuf(stdout, NULL, _IOLBF, 0); /* piped output shows each line as it is printed */
+  char bind_words[64];
   sb_baseline base = {NULL, 0};
   if (o.baseline) sb_load_baseline(o.baseline, &base); /* checked before the run, too */
+  if (o.baseline) check_baseline_workloads(&o, &base);
   gsl_set_error_handler(remember_error); /* errors come back as codes and are reported here */
   if (!o.quiet)
     printf("scalebench %s: %zu physical cores, workers %s; %zu warm-up and %zu timed runs per point\n",
-           NDPAR_VERSION, ndpar_physical_cores(), o.scal.bind == NDPAR_BIND_CORES ? "pinned" : "unpinned",
+           NDPAR_VERSION, ndpar_physical_cores(), binding_in_effect(&o, bind_words, sizeof bind_words),
            o.scal.warmup, o.scal.repeats);
+  if (!o.quiet) printf("data: %s\n", wl_data_dir(o.params.data_dir));
   sb_result *res = calloc(o.nkernels, sizeof *res);
   int failed = 0;
   for (size_t i = 0; i < o.nkernels && !failed; i++) {
