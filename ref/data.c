@@ -63,9 +63,13 @@ static int read_column(const char *path, const char *column, gsl_matrix **out, c
   return GSL_SUCCESS;
 }
 
+void wl_series_path(const char *data_dir, char *path, size_t len) {
+  snprintf(path, len, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(data_dir));
+}
+
 int wl_series(const char *data_dir, gsl_vector **series, char *err, size_t errlen) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(data_dir));
+  wl_series_path(data_dir, path, sizeof path);
   gsl_matrix *temperature = NULL;
   int status = read_column(path, "temperature", &temperature, err, errlen);
   if (status) return status;
@@ -77,29 +81,33 @@ int wl_series(const char *data_dir, gsl_vector **series, char *err, size_t errle
   return GSL_SUCCESS;
 }
 
-int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_matrix **x,
-                       gsl_matrix **y, char *err, size_t errlen) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(data_dir));
-  gsl_matrix *temperature = NULL;
-  int status = read_column(path, "temperature", &temperature, err, errlen);
-  if (status) return status;
-  gsl_vector_view series = gsl_matrix_column(temperature, 0);
-  wl_standardize(&series.vector);
-  size_t n = ndpar_windows_count(temperature->size1, lags, horizon, 1);
-  if (n == 0 || horizon == 0) {
-    gsl_matrix_free(temperature);
-    return fail(err, errlen, GSL_EINVAL, "%s: too short for %zu lags and horizon %zu", path, lags, horizon);
-  }
+int wl_windows_of(const gsl_vector *series, const char *name, size_t lags, size_t horizon,
+                  gsl_matrix **x, gsl_matrix **y, char *err, size_t errlen) {
+  size_t n = ndpar_windows_count(series->size, lags, horizon, 1);
+  if (n == 0 || horizon == 0)
+    return fail(err, errlen, GSL_EINVAL, "%s: too short for %zu lags and horizon %zu", name, lags,
+                horizon);
   gsl_matrix *xm = gsl_matrix_alloc(n, lags), *ym = gsl_matrix_alloc(n, horizon);
-  status = xm && ym ? ndpar_windows(&series.vector, lags, horizon, 1, xm, ym) : GSL_ENOMEM;
-  gsl_matrix_free(temperature);
+  int status = xm && ym ? ndpar_windows(series, lags, horizon, 1, xm, ym) : GSL_ENOMEM;
   if (status) {
     gsl_matrix_free(xm);
     gsl_matrix_free(ym);
-    return fail(err, errlen, status, "%s: cannot build %zu windows", path, n);
+    return fail(err, errlen, status, "%s: cannot build %zu windows", name, n);
   }
   *x = xm;
   *y = ym;
   return GSL_SUCCESS;
+}
+
+int wl_default_windows(const char *data_dir, size_t lags, size_t horizon, gsl_matrix **x,
+                       gsl_matrix **y, char *err, size_t errlen) {
+  char path[4096];
+  wl_series_path(data_dir, path, sizeof path);
+  gsl_vector *series = NULL;
+  int status = wl_series(data_dir, &series, err, errlen);
+  if (status) return status;
+  wl_standardize(series);
+  status = wl_windows_of(series, path, lags, horizon, x, y, err, errlen);
+  gsl_vector_free(series);
+  return status;
 }

@@ -61,6 +61,13 @@ const char *wl_data_dir(const char *data_dir);
 /* The bundled Seattle temperature series as it is in the file (not standardised), into a new
  * vector. Same errors as wl_default_windows. */
 int wl_series(const char *data_dir, gsl_vector **series, char *err, size_t errlen);
+/* The path of the bundled Seattle series' file under data_dir (see wl_data_dir). */
+void wl_series_path(const char *data_dir, char *path, size_t len);
+/* Lag windows of a series (step 1) into new matrices x (lags columns) and y (horizon
+ * columns), by ndpar_windows; GSL_EINVAL with a message naming `name` (the series' file)
+ * when the series is too short. */
+int wl_windows_of(const gsl_vector *series, const char *name, size_t lags, size_t horizon,
+                  gsl_matrix **x, gsl_matrix **y, char *err, size_t errlen);
 
 /* ---- gradients and training ---- */
 

@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "ndpar/ndpar_batch.h"
-#include "ndpar/ndpar_io.h"
 
 #define WL_STREAM_HIDDEN 64
 #define WL_STREAM_LINE_MAX 4096 /* longest line the reader completes past chunk_bytes */
@@ -17,14 +16,12 @@
 
 int wl_stream_model_load(const char *data_dir, wl_stream_model *m, char *err, size_t errlen) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/seattle-weather-hourly-normals.csv", wl_data_dir(data_dir));
+  wl_series_path(data_dir, path, sizeof path);
   memset(m, 0, sizeof *m);
   int status = wl_series(data_dir, &m->series, err, errlen);
   if (status) return status;
-  size_t n = ndpar_windows_count(m->series->size, WL_STREAM_LAGS, WL_STREAM_HORIZON, 1);
-  gsl_matrix *x = n ? gsl_matrix_alloc(n, WL_STREAM_LAGS) : NULL;
-  gsl_matrix *y = n ? gsl_matrix_alloc(n, WL_STREAM_HORIZON) : NULL;
-  status = x && y ? ndpar_windows(m->series, WL_STREAM_LAGS, WL_STREAM_HORIZON, 1, x, y) : GSL_ENOMEM;
+  gsl_matrix *x = NULL, *y = NULL;
+  status = wl_windows_of(m->series, path, WL_STREAM_LAGS, WL_STREAM_HORIZON, &x, &y, err, errlen);
   if (status == GSL_SUCCESS) {
     m->scaler = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, WL_STREAM_LAGS);
     m->mlp = wl_mlp_alloc(WL_STREAM_LAGS, WL_STREAM_HIDDEN, WL_STREAM_HORIZON);
