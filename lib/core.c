@@ -92,6 +92,12 @@ int ndpar_pow2_exponent(double max_abs) {
   return -ilogb(max_abs);
 }
 
+int ndpar_pow2_exponent_of_max(const double *w, size_t n) {
+  double wmax = 0;
+  for (size_t i = 0; i < n; i++) wmax = w[i] > wmax ? w[i] : wmax;
+  return ndpar_pow2_exponent(wmax);
+}
+
 double ndpar_stats_sd_m(const double *v, size_t stride, size_t n, double mean) {
   double max_abs = 0;
   for (size_t i = 0; i < n; i++) max_abs = GSL_MAX(max_abs, fabs(v[i * stride]));

@@ -101,6 +101,8 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
  * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs
  * is 0 or not finite. */
 int ndpar_pow2_exponent(double max_abs);
+/* ndpar_pow2_exponent of the largest of n non-negative weights (0 for none). */
+int ndpar_pow2_exponent_of_max(const double *w, size_t n);
 /* The sample standard deviation (divisor n - 1, n >= 2) of v[0], v[stride], ... about `mean`,
  * as gsl_stats_sd_m, and bit-identical to it unless the largest |v| exceeds 2^500: then its
  * squares would overflow, and the values are first scaled by a power of two (so a finite sd

@@ -164,9 +164,7 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
 /* out = weights scaled by 2^e so that the largest is in [1, 2): exact, and weights near
  * DBL_MAX overflow neither their sum nor their products with the members' values. */
 static void scale_weights(const double *weights, size_t m, double *out) {
-  double wmax = 0;
-  for (size_t k = 0; k < m; k++) wmax = weights[k] > wmax ? weights[k] : wmax;
-  int e = ndpar_pow2_exponent(wmax);
+  int e = ndpar_pow2_exponent_of_max(weights, m);
   for (size_t k = 0; k < m; k++) out[k] = ldexp(weights[k], e);
 }
 

@@ -317,9 +317,7 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
 
 /* f1, f2 and the scaled weights' sum (see agg_ctx). */
 static void scale_weights(agg_ctx *c) {
-  double wmax = 0;
-  for (size_t i = 0; i < c->n; i++) wmax = c->weights[i] > wmax ? c->weights[i] : wmax;
-  int e = ndpar_pow2_exponent(wmax);
+  int e = ndpar_pow2_exponent_of_max(c->weights, c->n);
   c->f1 = ldexp(1.0, e / 2);
   c->f2 = ldexp(1.0, e - e / 2);
   c->wsum = 0;
