@@ -470,9 +470,13 @@ typedef struct {
   atomic_int bad;
 } nest_ctx;
 
+/* Set on the thread running a nested call: its tasks must run on that same thread (inline:
+ * no thread of the pool is woken, so nothing is oversubscribed). */
+static _Thread_local int in_nested_call;
+
 static int square_task(const ndpar_task *t, void *ctx) {
   double *v = ctx;
-  v[t->index] = (double)t->index * (double)t->index;
+  v[t->index] = in_nested_call ? (double)t->index * (double)t->index : -1; /* -1: another thread */
   return 0;
 }
 
@@ -486,7 +490,9 @@ static int nest_source(void *in, void **out, const ndpar_task *t, void *ctx) {
 static int nest_parallel(void *in, void **out, const ndpar_task *t, void *vctx) {
   nest_ctx *c = vctx;
   (void)t;
+  in_nested_call = 1;
   if (ndpar_pool_run(c->pool, 64, square_task, in) != 0) atomic_store(&c->bad, 1);
+  in_nested_call = 0;
   *out = in;
   return 0;
 }
