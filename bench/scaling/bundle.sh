@@ -104,6 +104,13 @@ if command -v lstopo-no-graphics >/dev/null; then
   add_deps "$DEST/bin/lstopo-no-graphics"
 fi
 
+# glibc's NSS modules: getpwuid (Open MPI names its session folder after the user) loads
+# the one the host's nsswitch.conf names; from the bundle it is of the bundled glibc.
+LIBC_DIR=$(dirname "$(awk '/\/libc\.so\.6$/ {print; exit}' "$LIBS")")
+for nss in "$LIBC_DIR"/libnss_{files,compat,dns}.so.2; do
+  [ -e "$nss" ] && { echo "$nss" >> "$LIBS"; add_deps "$nss"; }
+done
+
 # The libraries under their sonames (the name ldd printed), symlinks resolved.
 sort -u "$LIBS" | while read -r lib; do
   install -m 755 "$(readlink -f "$lib")" "$DEST/lib/$(basename "$lib")"

@@ -47,6 +47,10 @@ if [ ! -x "$D/run.sh" ] || [ ! -x "$D/lib/ld-linux-x86-64.so.2" ]; then
   exit 1
 fi
 HAVE_MPI=0
+# Open MPI's shared-memory transport maps its segments in /dev/shm; a container's is often
+# 64 MB, too small for 16 ranks: then the run's own temporary folder backs them.
+SHM_KB=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $4}')
+if [ "${SHM_KB:-0}" -lt 1048576 ] 2>/dev/null; then export OMPI_MCA_btl_vader_backing_directory=$WORK; fi
 [ -x "$D/bin/mpirun" ] && [ -x "$D/bin/scalebench-mpi" ] && HAVE_MPI=1
 
 # step NAME NEED LIMIT CMD...: runs CMD (its output into the log, as it comes) under
@@ -108,6 +112,7 @@ step() {
   echo "== hwloc topology (bundled lstopo)"
   timeout 20 "$D/run.sh" lstopo-no-graphics --no-io --of console 2>&1 | head -60
   echo "== affinity of this shell: $(grep Cpus_allowed_list /proc/self/status 2>/dev/null)"
+  echo "== /dev/shm: ${SHM_KB:-?} KB free; MPI shared memory in ${OMPI_MCA_btl_vader_backing_directory:-/dev/shm}"
   echo "== bundle"; head -3 "$D/MANIFEST"
 } > "$OUT/machine.txt" 2>&1
 cat "$OUT/machine.txt" >> "$LOG"
@@ -116,6 +121,9 @@ CORES=$(timeout 20 "$D/run.sh" lstopo-no-graphics --only core 2>/dev/null | grep
 [ "${CORES:-0}" -ge 1 ] 2>/dev/null || CORES=$NPROC
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 say "machine: ${MODEL:-unknown cpu}; $CORES physical cores (hwloc), $NPROC logical CPUs (nproc); MPI bundled: $HAVE_MPI"
+
+grep -q "^[^:]*:[^:]*:$(id -u 2>/dev/null || echo 0):" /etc/passwd 2>/dev/null \
+  || say "warning: this user is not in /etc/passwd; Open MPI's mpirun may fail"
 
 # Thread counts: 1, 2, 4, ... below the cores, then the cores themselves.
 pow2_to() { local n=1 list=""; while [ $n -lt "$1" ]; do list="$list $n"; n=$((n * 2)); done; echo "$list $1"; }
