@@ -18,7 +18,8 @@
 # the rank count launched as the first column / key).
 #
 # Knobs (environment): SCALING_BUDGET, SCALING_REPS (repeats of the benchmarks, default 5),
-# SCALING_THREADS (scalebench's list, default powers of two up to the cores),
+# SCALING_THREADS (scalebench's list, default powers of two up to the cores), SCALING_CORES
+# (the core count C, default hwloc's),
 # SCALING_SKIP (space-separated step names to skip: scalebench mpi benches benches-half
 # bench_mpi bench_batch).
 set -u
@@ -112,6 +113,7 @@ step() {
   echo "== hwloc topology (bundled lstopo)"
   timeout 20 "$D/run.sh" lstopo-no-graphics --no-io --of console 2>&1 | head -60
   echo "== affinity of this shell: $(grep Cpus_allowed_list /proc/self/status 2>/dev/null)"
+  echo "== cgroup cpu.max: $(cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo none)"
   echo "== /dev/shm: ${SHM_KB:-?} KB free; MPI shared memory in ${OMPI_MCA_btl_vader_backing_directory:-/dev/shm}"
   echo "== bundle"; head -3 "$D/MANIFEST"
 } > "$OUT/machine.txt" 2>&1
@@ -119,15 +121,26 @@ cat "$OUT/machine.txt" >> "$LOG"
 NPROC=$(nproc 2>/dev/null || echo 1)
 CORES=$(timeout 20 "$D/run.sh" lstopo-no-graphics --only core 2>/dev/null | grep -c Core)
 [ "${CORES:-0}" -ge 1 ] 2>/dev/null || CORES=$NPROC
+CORES=${SCALING_CORES:-$CORES}
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 say "machine: ${MODEL:-unknown cpu}; $CORES physical cores (hwloc), $NPROC logical CPUs (nproc); MPI bundled: $HAVE_MPI"
 
 grep -q "^[^:]*:[^:]*:$(id -u 2>/dev/null || echo 0):" /etc/passwd 2>/dev/null \
   || say "warning: this user is not in /etc/passwd; Open MPI's mpirun may fail"
 
-# Thread counts: 1, 2, 4, ... below the cores, then the cores themselves.
+# A container may see more cores than its CPU quota lets it use: then the quota is the size.
+QUOTA=$(awk '$1 != "max" && $2 > 0 {print int($1 / $2)}' /sys/fs/cgroup/cpu.max 2>/dev/null)
+if [ -n "$QUOTA" ] && [ "$QUOTA" -ge 1 ] && [ "$QUOTA" -lt "$CORES" ]; then
+  say "warning: a CPU quota of $QUOTA CPUs (cgroup cpu.max) below the $CORES cores: measuring up to $QUOTA"
+  CORES=$QUOTA
+fi
+
+# Thread counts: 1, 2, 4, ... below the cores, then the cores themselves (then the logical
+# CPUs, where SMT gives more).
 pow2_to() { local n=1 list=""; while [ $n -lt "$1" ]; do list="$list $n"; n=$((n * 2)); done; echo "$list $1"; }
-THREADS=${SCALING_THREADS:-$(pow2_to "$CORES" | tr -s ' ' ',' | sed 's/^,//')}
+THREADS=$(pow2_to "$CORES" | tr -s ' ' ',' | sed 's/^,//')
+[ "$NPROC" -le "$CORES" ] || [ -n "$QUOTA" ] || THREADS="$THREADS,$NPROC"
+THREADS=${SCALING_THREADS:-$THREADS}
 HALF=$(( CORES / 2 )); [ $HALF -ge 1 ] || HALF=1
 
 # ---------------------------------------------------------------- scalebench
@@ -162,16 +175,21 @@ if [ $HAVE_MPI = 1 ]; then
   if [ -s "$OUT/mpi.csv" ]; then
     {
       echo
-      echo "ranks x threads per rank ($CORES cores; each launch's own 1 x 1 is its baseline; speedup = 1x1 median / point median)"
-      awk -F, -v cores="$CORES" '
+      echo "ranks x threads per rank ($CORES cores): the widest point of each launch of R ranks;"
+      echo "speedup over that launch's own 1 x 1 (its other ranks waiting) and over the 1 x 1 of the launch of 1 rank"
+      awk -F, '
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         { np = $1; w = $(col["workload"]); r = $(col["ranks"]); t = $(col["threads"]); med = $(col["median_ms"])
-          if (r == 1 && t == 1) base[np, w] = med
-          if (r == np && r * t == cores) { key[++n] = np SUBSEP w; pm[n] = med; pr[n] = r; pt[n] = t; pw[n] = w
-                                          cs[n] = $(col["comm_share"]) } }
-        END { printf "%-6s %6s %8s %12s %12s %9s %11s %11s\n", "work", "ranks", "threads", "median_ms", "1x1_ms", "speedup", "efficiency", "comm_share"
-              for (i = 1; i <= n; i++) { b = base[key[i]]; s = (pm[i] > 0) ? b / pm[i] : 0
-                printf "%-6s %6d %8d %12.3f %12.3f %8.2fx %10.0f%% %11s\n", pw[i], pr[i], pt[i], pm[i], b, s, 100 * s / cores, cs[i] } }' \
+          if (r == 1 && t == 1) { base[np, w] = med; if (np == 1) solo[w] = med }
+          if (r == np && t >= best_t[np, w]) { if (!((np, w) in idx)) { idx[np, w] = ++n }
+            k = idx[np, w]; best_t[np, w] = t; pm[k] = med; pr[k] = r; pt[k] = t; pw[k] = w; pn[k] = np
+            cs[k] = $(col["comm_share"]) } }
+        END { printf "%-6s %6s %8s %12s %12s %9s %11s %9s %11s\n", "work", "ranks", "threads", "median_ms",
+                     "1x1_ms", "speedup", "efficiency", "vs_np1", "comm_share"
+              for (k = 1; k <= n; k++) { b = base[pn[k], pw[k]]; s = pm[k] > 0 ? b / pm[k] : 0
+                s1 = (pw[k] in solo && pm[k] > 0) ? sprintf("%8.2fx", solo[pw[k]] / pm[k]) : "-"
+                printf "%-6s %6d %8d %12.3f %12.3f %8.2fx %10.0f%% %9s %11s\n", pw[k], pr[k], pt[k], pm[k], b, s,
+                       100 * s / (pr[k] * pt[k]), s1, cs[k] } }' \
         "$OUT/mpi.csv"
     } | tee -a "$LOG" "$SUMMARY"
   fi
@@ -205,7 +223,7 @@ fi
 # ---------------------------------------------------------------- extras, if time is left
 if [ $HAVE_MPI = 1 ] && [ -x "$D/bin/bench_mpi" ]; then
   np=4; [ "$CORES" -ge 4 ] || np=$CORES
-  step bench_mpi 45 90 "$D/mpirun.sh" -np "$np" --bind-to none bench_mpi
+  step bench_mpi 45 90 "$D/mpirun.sh" -np "$np" --bind-to none bench_mpi --reps "$REPS"
 fi
 [ -x "$D/bin/bench_batch" ] && step bench_batch 30 60 bench_at bench_batch "$CORES"
 
