@@ -80,8 +80,8 @@ export D WORK REPS CORES
 step() {
   local name=$1 need=$2 limit=$3; shift 3
   local left=$(( BUDGET - $(elapsed) ))
-  case $SKIP in *" $name "*) say "SKIP  $name (SCALING_SKIP)"; return 0 ;; esac
-  if [ "$left" -lt "$need" ]; then say "SKIP  $name $* (budget: ${left}s left, needs ${need}s)"; return 0; fi
+  case $SKIP in *" ${name%%@*} "*) say "SKIP  $name (SCALING_SKIP)"; return 0 ;; esac
+  if [ "$left" -lt "$need" ]; then say "SKIP  $name (budget: ${left}s left, needs ${need}s)"; return 0; fi
   [ "$limit" -le "$left" ] || limit=$left
   say "START $name (limit ${limit}s): $*"
   local t0 rc pid
@@ -156,7 +156,7 @@ mpi_point() {  # R: one mpirun of R unbound ranks; each rank's pool gets CORES/R
 export -f mpi_point
 if [ $HAVE_MPI = 1 ]; then
   for r in $(pow2_to "$CORES"); do
-    step mpi 15 60 mpi_point "$r"
+    step "mpi@np$r" 15 60 mpi_point "$r"
   done
   # Collect: one CSV (np = the ranks launched, first column), one JSON ({"np": R, "run": ...}).
   first=1; sep=""
@@ -206,16 +206,17 @@ export -f bench_at
 for b in bench_pool bench_preprocess bench_grad bench_pipeline; do
   [ -x "$D/bin/$b" ] || { say "SKIP  $b (not in the bundle)"; continue; }
   case $SKIP in *" benches "*) say "SKIP  $b (SCALING_SKIP)"; continue ;; esac
-  step "$b" 40 150 bench_at "$b" "$CORES"
+  step "$b@$CORES" 40 150 bench_at "$b" "$CORES"
 done
 if [ "$HALF" != "$CORES" ]; then
   for b in bench_pool bench_preprocess bench_grad bench_pipeline; do
     [ -x "$D/bin/$b" ] || continue
     case $SKIP in *" benches-half "*) say "SKIP  $b at $HALF (SCALING_SKIP)"; continue ;; esac
-    if [ $b = bench_pipeline ]; then  # the RSS part does not depend on the threads
-      step "$b" 40 100 bench_at "$b" "$HALF" --part forecast
+    if [ $b = bench_pipeline ] && "$D/run.sh" $b --help 2>&1 | grep -q -- '--part'; then
+      # (the RSS part, already measured at C threads, does not depend on them)
+      step "$b@$HALF" 40 100 bench_at "$b" "$HALF" --part forecast
     else
-      step "$b" 30 100 bench_at "$b" "$HALF"
+      step "$b@$HALF" 30 100 bench_at "$b" "$HALF"
     fi
   done
 fi
@@ -223,8 +224,8 @@ fi
 # ---------------------------------------------------------------- extras, if time is left
 if [ $HAVE_MPI = 1 ] && [ -x "$D/bin/bench_mpi" ]; then
   np=4; [ "$CORES" -ge 4 ] || np=$CORES
-  step bench_mpi 45 90 "$D/mpirun.sh" -np "$np" --bind-to none bench_mpi --reps "$REPS"
+  step "bench_mpi@np$np" 45 90 "$D/mpirun.sh" -np "$np" --bind-to none bench_mpi --reps "$REPS"
 fi
-[ -x "$D/bin/bench_batch" ] && step bench_batch 30 60 bench_at bench_batch "$CORES"
+[ -x "$D/bin/bench_batch" ] && step "bench_batch@$CORES" 30 60 bench_at bench_batch "$CORES"
 
 say "finished in $(elapsed)s; files in $OUT: $(cd "$OUT" && ls | tr '\n' ' ')"
