@@ -20,7 +20,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
 DEST=${2:-$ROOT/.device}
 PROGRAMS="tools/scalebench tools/scalebench-mpi bench/bench_pool bench/bench_preprocess
-          bench/bench_grad bench/bench_pipeline bench/bench_batch bench/bench_mpi"
+          bench/bench_grad bench/bench_pipeline bench/bench_batch bench/bench_mpi bench/bench_peers"
 # Plugins that need interconnect stacks this bundle does not carry (InfiniBand, UCX, OFI,
 # PSM) or OpenSHMEM: left out, and excluded by the MCA parameters below.
 DENY_DEPS='libuc[tspm]|libpsm|libibverbs|librdmacm|libfabric|libefa|libnl-|libinfinipath|liboshmem'

@@ -5,7 +5,8 @@
 #   OUT=/some/dir bash bench/scaling/run.sh        (from the repository root)
 #
 # Steps, in order of importance, each under its own timeout and all under one time budget
-# (SCALING_BUDGET seconds, default 400): the machine (lscpu, nproc, hwloc topology);
+# (SCALING_BUDGET seconds, default 400): the machine (lscpu, nproc, hwloc topology); the
+# peers' own check (bench_peers);
 # scalebench at 1, 2, 4, ... threads up to the cores (with OpenMP); the grid and grad
 # workloads over MPI ranks x threads (R x C/R for R = 1, 2, 4, ... C, C the cores,
 # unbound ranks that split the node's cores); bench_pool, bench_preprocess, bench_grad,
@@ -142,6 +143,9 @@ THREADS=$(pow2_to "$CORES" | tr -s ' ' ',' | sed 's/^,//')
 [ "$NPROC" -le "$CORES" ] || [ -n "$QUOTA" ] || THREADS="$THREADS,$NPROC"
 THREADS=${SCALING_THREADS:-$THREADS}
 HALF=$(( CORES / 2 )); [ $HALF -ge 1 ] || HALF=1
+
+# The peers (oneTBB, Rayon) work here: every index once, exact sums (a second or two).
+[ -x "$D/bin/bench_peers" ] && step bench_peers 5 30 "$D/run.sh" bench_peers --threads "$CORES"
 
 # ---------------------------------------------------------------- scalebench
 step scalebench 60 150 "$D/run.sh" scalebench --threads "$THREADS" --repeat 9 --warmup 2 --openmp \
