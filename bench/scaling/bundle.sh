@@ -121,6 +121,29 @@ strip --strip-unneeded "$DEST"/bin/* "$DEST"/lib/*.so* "$DEST"/ompi/lib/openmpi3
   2>/dev/null || true
 [ -z "$(ls "$DEST"/pmix/lib/pmix)" ] || strip --strip-unneeded "$DEST"/pmix/lib/pmix/*.so
 
+# A program that runs itself again through /proc/self/exe (bench_pipeline's RSS part
+# starts fresh copies of itself) would start the loader instead when run through it: such
+# programs (NATIVE) run directly, with the bundled loader as their interpreter (at a fixed
+# path that run.sh links to this bundle's loader) and the bundle's lib/ as their RPATH,
+# which also serves the libraries they load once no library has a RUNPATH of its own.
+NATIVE="bench_pipeline"
+INTERP=/tmp/ndpar-scaling-ld-linux-x86-64.so.2
+: > "$DEST/native"
+if command -v patchelf >/dev/null; then
+  for f in "$DEST"/lib/*.so* "$DEST"/ompi/lib/openmpi3/*.so "$DEST"/pmix/lib/pmix/*.so; do
+    case $f in */ld-linux-x86-64.so.2|*/libc.so.6) continue ;; esac
+    [ -z "$(patchelf --print-rpath "$f" 2>/dev/null)" ] || patchelf --remove-rpath "$f"
+  done
+  for n in $NATIVE; do
+    [ -x "$DEST/bin/$n" ] || continue
+    patchelf --set-interpreter "$INTERP" --force-rpath --set-rpath '$ORIGIN/../lib' "$DEST/bin/$n"
+    echo "$n" >> "$DEST/native"
+  done
+else
+  echo "bundle: no patchelf (apt-get install patchelf): $NATIVE run through the loader," \
+       "and bench_pipeline's RSS part fails there"
+fi
+
 install -m 755 "$ROOT/bench/scaling/run-in-bundle.sh" "$DEST/run.sh"
 install -m 755 "$ROOT/bench/scaling/mpirun-in-bundle.sh" "$DEST/mpirun.sh"
 

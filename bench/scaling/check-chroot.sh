@@ -53,6 +53,9 @@ inside /bin/sh -c 'cd /repo && .device/run.sh scalebench --version'
 inside /bin/sh -c 'cd /repo && .device/run.sh scalebench --threads 1,2 --repeat 2 --warmup 1 --workload grad,preprocess --openmp --json /tmp/sb.json'
 inside /bin/sh -c 'cd /repo && .device/run.sh bench_pool --threads 2 --quick'
 inside /bin/sh -c 'cd /repo && .device/run.sh bench_pipeline --threads 2 --quick --part empty'
+# bench_pipeline runs fresh copies of itself (/proc/self/exe) to measure their peak RSS.
+inside /bin/sh -c 'cd /repo && .device/run.sh bench_pipeline --threads 2 --quick --part rss' | tee "$R/tmp/rss.txt"
+! grep -q -- '-0.0 MB' "$R/tmp/rss.txt" || { echo "check-chroot: bench_pipeline's RSS children failed" >&2; exit 1; }
 inside /bin/sh -c 'cd /repo && .device/mpirun.sh -np 2 --bind-to none scalebench-mpi --quick --csv /tmp/mpi.csv && cat /tmp/mpi.csv'
 inside /bin/sh -c 'cd /repo && .device/mpirun.sh -np 2 bench_mpi --quick'
 inside SCALING_BUDGET="${CHECK_BUDGET:-90}" /bin/bash -c 'cd /repo && OUT=/tmp/out SCALING_REPS=2 \

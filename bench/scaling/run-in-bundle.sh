@@ -17,5 +17,14 @@ export HWLOC_PLUGINS_PATH=$D/hwloc-plugins
 # The bundled data: data/ of the tree the bundle sits in.
 [ -n "${NDPAR_DATA_DIR:-}" ] || export NDPAR_DATA_DIR="$D/../data"
 export LC_ALL=C
+# The interpreter bundle.sh wrote into the programs that run themselves again.
+INTERP=/tmp/ndpar-scaling-ld-linux-x86-64.so.2
+[ "$(readlink "$INTERP" 2>/dev/null)" = "$D/lib/ld-linux-x86-64.so.2" ] \
+  || ln -sfn "$D/lib/ld-linux-x86-64.so.2" "$INTERP" 2>/dev/null || true
 unset LD_PRELOAD LD_LIBRARY_PATH
+# A program listed in native (bundle.sh) runs itself again: it starts directly, its
+# interpreter the bundled loader through that link.
+if grep -qx "$name" "$D/native" 2>/dev/null && [ "$(readlink "$INTERP")" = "$D/lib/ld-linux-x86-64.so.2" ]; then
+  exec "$D/bin/$name" "$@"
+fi
 exec "$D/lib/ld-linux-x86-64.so.2" --library-path "$D/lib" --argv0 "$name" "$D/bin/$name" "$@"

@@ -78,6 +78,7 @@ exit $rc
 EOS
 chmod +x "$WORK/runstep.sh"
 export D WORK REPS CORES
+STEPS=0
 step() {
   local name=$1 need=$2 limit=$3; shift 3
   local left=$(( BUDGET - $(elapsed) ))
@@ -85,18 +86,21 @@ step() {
   if [ "$left" -lt "$need" ]; then say "SKIP  $name (budget: ${left}s left, needs ${need}s)"; return 0; fi
   [ "$limit" -le "$left" ] || limit=$left
   say "START $name (limit ${limit}s): $*"
-  local t0 rc pid
+  local t0 rc pid out
   t0=$(date +%s)
+  STEPS=$((STEPS + 1)); out=$WORK/step-$STEPS.out
+  : > "$out"  # (made here, before tail opens it: a file per step, no earlier step's lines)
   if [ $PTY = 1 ]; then
     SHELL=/bin/bash timeout -k 5 "$limit" script -qefc "$WORK/runstep.sh $(printf '%q ' "$@")" /dev/null \
-      < /dev/null > "$WORK/step.out" 2>&1 &
+      < /dev/null >> "$out" 2>&1 &
   else
-    timeout -k 5 "$limit" "$WORK/runstep.sh" "$@" < /dev/null > "$WORK/step.out" 2>&1 &
+    timeout -k 5 "$limit" "$WORK/runstep.sh" "$@" < /dev/null >> "$out" 2>&1 &
   fi
   pid=$!
-  if [ $FOLLOW = 1 ]; then tail -n +1 -f --pid=$pid "$WORK/step.out" | tr -d '\r' | tee -a "$LOG"; fi
+  if [ $FOLLOW = 1 ]; then tail -n +1 -f --pid=$pid "$out" | tr -d '\r' | tee -a "$LOG"; fi
   wait $pid; rc=$?
-  [ $FOLLOW = 1 ] || tr -d '\r' < "$WORK/step.out" | tee -a "$LOG"
+  [ $FOLLOW = 1 ] || tr -d '\r' < "$out" | tee -a "$LOG"
+  rm -f "$out"
   case $rc in
     0) say "DONE  $name in $(( $(date +%s) - t0 ))s" ;;
     124|137) say "TIMEOUT $name after ${limit}s (what it printed is in scaling.log)" ;;
