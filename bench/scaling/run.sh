@@ -18,7 +18,8 @@
 # scalebench.json, scalebench.csv, mpi.csv and mpi.json (one run per rank count, with
 # the rank count launched as the first column / key).
 #
-# Knobs (environment): SCALING_BUDGET, SCALING_REPS (repeats of the benchmarks, default 5),
+# Knobs (environment): SCALING_BUDGET, SCALING_REPS (repeats of the benchmarks, default 5;
+# SCALING_REPS_HALF at C/2 threads, default 3),
 # SCALING_THREADS (scalebench's list, default powers of two up to the cores), SCALING_CORES
 # (the core count C, default hwloc's),
 # SCALING_SKIP (space-separated step names to skip: scalebench mpi benches benches-half
@@ -103,7 +104,7 @@ step() {
   rm -f "$out"
   case $rc in
     0) say "DONE  $name in $(( $(date +%s) - t0 ))s" ;;
-    124|137) say "TIMEOUT $name after ${limit}s (what it printed is in scaling.log)" ;;
+    124|137|143) say "TIMEOUT $name after ${limit}s (what it printed is in scaling.log)" ;;
     *) say "FAIL  $name: exit $rc after $(( $(date +%s) - t0 ))s" ;;
   esac
   return 0
@@ -208,7 +209,7 @@ fi
 # ---------------------------------------------------------------- benchmarks with peers
 bench_at() {  # NAME THREADS [ARGS...]
   local name=$1 t=$2; shift 2
-  "$D/run.sh" "$name" --threads "$t" --reps "$REPS" "$@"
+  "$D/run.sh" "$name" --threads "$t" --reps "${STEP_REPS:-$REPS}" "$@"
 }
 export -f bench_at
 for b in bench_pool bench_preprocess bench_grad bench_pipeline; do
@@ -217,6 +218,7 @@ for b in bench_pool bench_preprocess bench_grad bench_pipeline; do
   step "$b@$CORES" 40 150 bench_at "$b" "$CORES"
 done
 if [ "$HALF" != "$CORES" ]; then
+  export STEP_REPS=${SCALING_REPS_HALF:-3}  # the second thread count: fewer repeats
   for b in bench_pool bench_preprocess bench_grad bench_pipeline; do
     [ -x "$D/bin/$b" ] || continue
     case $SKIP in *" benches-half "*) say "SKIP  $b at $HALF (SCALING_SKIP)"; continue ;; esac
@@ -228,6 +230,8 @@ if [ "$HALF" != "$CORES" ]; then
     fi
   done
 fi
+
+unset STEP_REPS
 
 # ---------------------------------------------------------------- extras, if time is left
 if [ $HAVE_MPI = 1 ] && [ -x "$D/bin/bench_mpi" ]; then
