@@ -714,5 +714,7 @@ clean:
 # included), runnable on a machine without our packages (bench/scaling/bundle.sh); there,
 # `OUT=dir bash bench/scaling/run.sh` makes the many-core tables (docs/PERFORMANCE.md).
 .PHONY: scaling-bundle
+# (patchelf: bench_pipeline, which runs itself again, gets the bundled loader as interpreter.)
 scaling-bundle: benches tools
+	@sh tools/deps.sh --install patchelf
 	@bash bench/scaling/bundle.sh $(BUILD)
