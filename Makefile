@@ -5,6 +5,8 @@
 #   make run        build and run the default workload
 #   make check      build and run every module's tests (make test-<module>: one module)
 #   make bench      build and run every benchmark (sequential vs ndpar vs OpenMP)
+#   make bench-deps install the benchmarks' peers (oneTBB, Rayon: cargo, librust-rayon-dev; pandas)
+#   make bench-peers-check  check those peers (every index run once, exact sums)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install missing Debian -dev packages (as root, waiting for the apt lock)
 #   make test-ref   the internal reference library's own tests (ref/, tests/ref/)
