@@ -10,10 +10,13 @@
 #   pmix/     PMIx's plugins and help files, relocated (PMIX_*)
 #   run.sh    runs one program through the bundled loader: run.sh NAME ARGS...
 #   mpirun.sh mpirun through the loader, ranks through run.sh: mpirun.sh -np R NAME ARGS...
+#   native    the programs that run directly (below), not through the loader
 #   MANIFEST  what was bundled from which commit
 # The host's glibc, libraries and Open MPI installation are never used: each program runs
-# as lib/ld-linux-x86-64.so.2 --library-path lib/ bin/NAME. The bundled data is data/ of
-# the tree the bundle sits in (NDPAR_DATA_DIR), which travels with the tree.
+# as lib/ld-linux-x86-64.so.2 --library-path lib/ bin/NAME, or, where it runs itself again,
+# directly with that loader as its interpreter. The bundled data is data/ of the tree the
+# bundle sits in (NDPAR_DATA_DIR), which travels with the tree. The bundle travels with
+# the tree too (64 MiB in all): more than 48 MiB is refused.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -162,5 +165,7 @@ if [ -n "$EXCLUDE" ]; then
   grep -qx '/.device/' "$EXCLUDE" 2>/dev/null || echo '/.device/' >> "$EXCLUDE"
 fi
 
+BYTES=$(du -sb "$DEST" | cut -f1)
+[ "$BYTES" -le $((48 * 1024 * 1024)) ] || die "$DEST is $BYTES bytes, over 48 MiB: leave something out"
 echo "bundle: $DEST, $(du -sh "$DEST" | cut -f1) ($(du -sb "$DEST" | cut -f1) bytes), \
 $(ls "$DEST/bin" | wc -l) programs, $(ls "$DEST/lib" | wc -l) libraries"
