@@ -732,3 +732,13 @@ clean:
 # Every object's header dependencies (written by -MMD), whatever built it: library,
 # reference library, tests, benchmarks, examples, tools.
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- scaling bundle
+# .device/: the benchmarks, scalebench, Open MPI's mpirun and every library they load (glibc
+# included), runnable on a machine without our packages (bench/scaling/bundle.sh); there,
+# `OUT=dir bash bench/scaling/run.sh` makes the many-core tables (docs/PERFORMANCE.md).
+.PHONY: scaling-bundle
+# (patchelf: bench_pipeline, which runs itself again, gets the bundled loader as interpreter.)
+scaling-bundle: benches tools
+	@sh tools/deps.sh --install patchelf
+	@bash bench/scaling/bundle.sh $(BUILD)
