@@ -1,0 +1,205 @@
+/* blocks.c: the two passes over one block of rows and its merge into the running moments,
+ * portable for any columns, and with AVX2 for four or eight columns at a time on x86-64.
+ *
+ * Both forms do the same operations in the same order on every column (per column: a sum
+ * over the block's rows in row order, min and max by comparison, the same merge formulas;
+ * no fused multiply-add, ISO C's -ffp-contract=off), so they give the same bits: the AVX2
+ * form only keeps each column's accumulators in registers across the rows. The portable
+ * form's accumulators are arrays over a column count known at run time, which the compiler
+ * must load and store at every row; on a 4M x 8 matrix that made the fit 1.9x the cost of
+ * a plain read pass instead of 1.05x (docs/PERFORMANCE.md). */
+#include "preprocess/preprocess_internal.h"
+
+#include <math.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define BLOCKS_AVX2 1
+#include <immintrin.h>
+#endif
+
+void block_run_reset(block_run r, size_t cols) {
+  for (size_t j = 0; j < cols; j++) r.n[j] = 0, r.mean[j] = 0, r.m2[j] = 0, r.mn[j] = INFINITY, r.mx[j] = -INFINITY;
+}
+
+void block_run_merge(block_run r, size_t j, double n, double mean, double m2, double mn, double mx) {
+  if (n == 0) return;
+  if (r.n[j] == 0) {
+    r.n[j] = n, r.mean[j] = mean, r.m2[j] = m2, r.mn[j] = mn, r.mx[j] = mx;
+    return;
+  }
+  double na = r.n[j], total = na + n, delta = mean - r.mean[j];
+  r.mean[j] += delta * (n / total);
+  r.m2[j] += m2 + delta * delta * (na * n / total);
+  r.n[j] = total;
+  r.mn[j] = r.mn[j] < mn ? r.mn[j] : mn;
+  r.mx[j] = r.mx[j] > mx ? r.mx[j] : mx;
+}
+
+/* ---- portable: columns [j0, j1) ---- */
+
+static void pass1_cols(const gsl_matrix *x, const double *restrict shift, size_t r0, size_t r1,
+                       size_t j0, size_t j1, block_acc a) {
+  if (j0 == j1) return;
+  for (size_t j = j0; j < j1; j++) a.sum[j] = 0, a.mn[j] = INFINITY, a.mx[j] = -INFINITY;
+  for (size_t r = r0; r < r1; r++) {
+    const double *restrict row = x->data + r * x->tda;
+    for (size_t j = j0; j < j1; j++) {
+      double v = row[j];
+      a.sum[j] += v - shift[j];
+      a.mn[j] = v < a.mn[j] ? v : a.mn[j];
+      a.mx[j] = v > a.mx[j] ? v : a.mx[j];
+    }
+  }
+}
+
+/* a.sum holds the block means here. */
+static void pass2_cols(const gsl_matrix *x, const double *restrict shift, size_t r0, size_t r1,
+                       size_t j0, size_t j1, block_acc a) {
+  if (j0 == j1) return;
+  for (size_t j = j0; j < j1; j++) a.m2[j] = 0, a.comp[j] = 0;
+  for (size_t r = r0; r < r1; r++) {
+    const double *restrict row = x->data + r * x->tda;
+    for (size_t j = j0; j < j1; j++) {
+      double d = (row[j] - shift[j]) - a.sum[j];
+      a.m2[j] += d * d;
+      a.comp[j] += d;
+    }
+  }
+}
+
+/* The corrected two-pass block moments (Bjorck; Chan, Golub, LeVeque 1983): the first
+ * pass's mean carries the rounding of a long sum, so the second pass also sums the
+ * deviations, comp = sum (x - mean), and M2 = sum (x - mean)^2 - comp^2 / n and
+ * mean' = mean + comp / n remove that error. */
+static void merge_cols(block_acc a, double n, size_t j0, size_t j1, block_run run) {
+  for (size_t j = j0; j < j1; j++)
+    block_run_merge(run, j, n, a.sum[j] + a.comp[j] / n, a.m2[j] - a.comp[j] * a.comp[j] / n,
+                    a.mn[j], a.mx[j]);
+}
+
+/* ---- AVX2: strips of nv (1 or 2) vectors of 4 columns from column j ---- */
+
+#ifdef BLOCKS_AVX2
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
+AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
+                             size_t j, int nv, block_acc a) {
+  __m256d s[2], lo[2], hi[2], sh[2];
+  for (int k = 0; k < nv; k++) {
+    s[k] = _mm256_setzero_pd();
+    lo[k] = _mm256_set1_pd(INFINITY);
+    hi[k] = _mm256_set1_pd(-INFINITY);
+    sh[k] = _mm256_loadu_pd(shift + j + 4 * k);
+  }
+  const double *p = x->data + r0 * x->tda + j;
+  for (size_t r = r0; r < r1; r++, p += x->tda)
+    for (int k = 0; k < nv; k++) {
+      __m256d v = _mm256_loadu_pd(p + 4 * k);
+      s[k] = _mm256_add_pd(s[k], _mm256_sub_pd(v, sh[k]));
+      lo[k] = _mm256_min_pd(v, lo[k]); /* v < lo ? v : lo, as the portable form */
+      hi[k] = _mm256_max_pd(v, hi[k]);
+    }
+  for (int k = 0; k < nv; k++) {
+    _mm256_storeu_pd(a.sum + j + 4 * k, s[k]);
+    _mm256_storeu_pd(a.mn + j + 4 * k, lo[k]);
+    _mm256_storeu_pd(a.mx + j + 4 * k, hi[k]);
+  }
+}
+
+AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
+                             size_t j, int nv, block_acc a) {
+  __m256d q[2], c[2], sh[2], mean[2];
+  for (int k = 0; k < nv; k++) {
+    q[k] = c[k] = _mm256_setzero_pd();
+    sh[k] = _mm256_loadu_pd(shift + j + 4 * k);
+    mean[k] = _mm256_loadu_pd(a.sum + j + 4 * k);
+  }
+  const double *p = x->data + r0 * x->tda + j;
+  for (size_t r = r0; r < r1; r++, p += x->tda)
+    for (int k = 0; k < nv; k++) {
+      __m256d d = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * k), sh[k]), mean[k]);
+      q[k] = _mm256_add_pd(q[k], _mm256_mul_pd(d, d));
+      c[k] = _mm256_add_pd(c[k], d);
+    }
+  for (int k = 0; k < nv; k++) {
+    _mm256_storeu_pd(a.m2 + j + 4 * k, q[k]);
+    _mm256_storeu_pd(a.comp + j + 4 * k, c[k]);
+  }
+}
+
+/* merge_cols on 4 columns from j: block_run_merge's formulas, and its copy where a column
+ * is still empty (n = 0). */
+AVX2_INLINE void strip_merge(block_acc a, double nb, size_t j, block_run run) {
+  __m256d n = _mm256_set1_pd(nb), na = _mm256_loadu_pd(run.n + j);
+  __m256d empty = _mm256_cmp_pd(na, _mm256_setzero_pd(), _CMP_EQ_OQ), total = _mm256_add_pd(na, n);
+  __m256d comp = _mm256_loadu_pd(a.comp + j);
+  __m256d mean = _mm256_add_pd(_mm256_loadu_pd(a.sum + j), _mm256_div_pd(comp, n));
+  __m256d m2 = _mm256_sub_pd(_mm256_loadu_pd(a.m2 + j), _mm256_div_pd(_mm256_mul_pd(comp, comp), n));
+  __m256d ma = _mm256_loadu_pd(run.mean + j), delta = _mm256_sub_pd(mean, ma);
+  __m256d weight = _mm256_div_pd(_mm256_mul_pd(na, n), total);
+  __m256d merged_mean = _mm256_add_pd(ma, _mm256_mul_pd(delta, _mm256_div_pd(n, total)));
+  __m256d merged_m2 = _mm256_add_pd(_mm256_loadu_pd(run.m2 + j),
+                                    _mm256_add_pd(m2, _mm256_mul_pd(_mm256_mul_pd(delta, delta), weight)));
+  _mm256_storeu_pd(run.mean + j, _mm256_blendv_pd(merged_mean, mean, empty));
+  _mm256_storeu_pd(run.m2 + j, _mm256_blendv_pd(merged_m2, m2, empty));
+  _mm256_storeu_pd(run.n + j, total);
+  _mm256_storeu_pd(run.mn + j, _mm256_min_pd(_mm256_loadu_pd(run.mn + j), _mm256_loadu_pd(a.mn + j)));
+  _mm256_storeu_pd(run.mx + j, _mm256_max_pd(_mm256_loadu_pd(run.mx + j), _mm256_loadu_pd(a.mx + j)));
+}
+
+/* Each returns the first column it left to the portable form (cols rounded down to 4). */
+__attribute__((target("avx2"))) static size_t avx2_pass1(const gsl_matrix *x, const double *shift,
+                                                        size_t r0, size_t r1, block_acc a) {
+  size_t j = 0, cols = x->size2;
+  for (; j + 8 <= cols; j += 8) strip_pass1(x, shift, r0, r1, j, 2, a);
+  if (j + 4 <= cols) strip_pass1(x, shift, r0, r1, j, 1, a), j += 4;
+  return j;
+}
+
+__attribute__((target("avx2"))) static size_t avx2_pass2(const gsl_matrix *x, const double *shift,
+                                                        size_t r0, size_t r1, block_acc a) {
+  size_t j = 0, cols = x->size2;
+  for (; j + 8 <= cols; j += 8) strip_pass2(x, shift, r0, r1, j, 2, a);
+  if (j + 4 <= cols) strip_pass2(x, shift, r0, r1, j, 1, a), j += 4;
+  return j;
+}
+
+__attribute__((target("avx2"))) static size_t avx2_merge(block_acc a, double n, size_t cols,
+                                                        block_run run) {
+  size_t j = 0;
+  for (; j + 4 <= cols; j += 4) strip_merge(a, n, j, run);
+  return j;
+}
+
+static int have_avx2(void) { return __builtin_cpu_supports("avx2"); }
+#else
+static int have_avx2(void) { return 0; }
+static size_t avx2_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, block_acc a) {
+  (void)x, (void)shift, (void)r0, (void)r1, (void)a;
+  return 0;
+}
+static size_t avx2_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, block_acc a) {
+  (void)x, (void)shift, (void)r0, (void)r1, (void)a;
+  return 0;
+}
+static size_t avx2_merge(block_acc a, double n, size_t cols, block_run run) {
+  (void)a, (void)n, (void)cols, (void)run;
+  return 0;
+}
+#endif
+
+int block_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, int minmax_only,
+               block_acc a, block_run run) {
+  size_t cols = x->size2;
+  int avx2 = have_avx2();
+  pass1_cols(x, shift, r0, r1, avx2 ? avx2_pass1(x, shift, r0, r1, a) : 0, cols, a);
+  int finite = 1;
+  for (size_t j = 0; j < cols; j++) finite &= isfinite(a.sum[j]) != 0;
+  if (!finite) return 0;
+  double n = (double)(r1 - r0);
+  for (size_t j = 0; j < cols; j++) a.sum[j] /= n, a.m2[j] = 0, a.comp[j] = 0;
+  if (!minmax_only) pass2_cols(x, shift, r0, r1, avx2 ? avx2_pass2(x, shift, r0, r1, a) : 0, cols, a);
+  merge_cols(a, n, avx2 ? avx2_merge(a, n, cols, run) : 0, cols, run);
+  return 1;
+}
