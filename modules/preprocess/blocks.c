@@ -1,5 +1,6 @@
 /* blocks.c: the two passes over one block of rows and its merge into the running moments,
- * portable for any columns, and with AVX2 for four or eight columns at a time on x86-64.
+ * and the scalers' transforms of a range of rows: portable for any columns, and with AVX2
+ * for four or eight columns at a time on x86-64.
  *
  * Both forms do the same operations in the same order on every column (per column: a sum
  * over the block's rows in row order, min and max by comparison, the same merge formulas;
@@ -7,7 +8,9 @@
  * form only keeps each column's accumulators in registers across the rows. The portable
  * form's accumulators are arrays over a column count known at run time, which the compiler
  * must load and store at every row; on a 4M x 8 matrix that made the fit 1.9x the cost of
- * a plain read pass instead of 1.05x (docs/PERFORMANCE.md). */
+ * a plain read pass; a transform's loop over a row's few columns also paid a runtime alias
+ * check and loop set-up per row. The AVX2 forms hold a strip's parameters in registers and
+ * loop over the rows (docs/PERFORMANCE.md). */
 #include "preprocess/preprocess_internal.h"
 
 #include <math.h>
@@ -76,6 +79,35 @@ static void merge_cols(block_acc a, double n, size_t j0, size_t j1, block_run ru
   for (size_t j = j0; j < j1; j++)
     block_run_merge(run, j, n, a.sum[j] + a.comp[j] / n, a.m2[j] - a.comp[j] * a.comp[j] / n,
                     a.mn[j], a.mx[j]);
+}
+
+/* ---- the transforms: rows [0, rows) of x (row stride tda), columns [j0, cols) ---- */
+
+static void sub_mul_cols(double *restrict x, size_t tda, size_t rows, size_t j0, size_t cols,
+                         const double *restrict c, const double *restrict k) {
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = j0; j < cols; j++) x[r * tda + j] = (x[r * tda + j] - c[j]) * k[j];
+}
+
+static void mul_add_cols(double *restrict x, size_t tda, size_t rows, size_t j0, size_t cols,
+                         const double *restrict k, const double *restrict c) {
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = j0; j < cols; j++) x[r * tda + j] = x[r * tda + j] * k[j] + c[j];
+}
+
+/* y = x * mul + add, except where x == from_lo (to_lo) or x == from_hi (to_hi); the loads
+ * before the selects let them vectorise. */
+static void ends_cols(double *restrict x, size_t tda, size_t rows, size_t j0, size_t cols,
+                      const block_ends *e) {
+  const double *restrict mul = e->mul, *restrict add = e->add, *restrict from_lo = e->from_lo,
+                         *restrict from_hi = e->from_hi, *restrict to_lo = e->to_lo, *restrict to_hi = e->to_hi;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = j0; j < cols; j++) {
+      double v = x[r * tda + j], y = v * mul[j], lo = to_lo[j], hi = to_hi[j];
+      y += add[j];
+      y = v == from_hi[j] ? hi : y;
+      x[r * tda + j] = v == from_lo[j] ? lo : y;
+    }
 }
 
 /* ---- AVX2: strips of nv (1 or 2) vectors of 4 columns from column j ---- */
@@ -172,6 +204,59 @@ __attribute__((target("avx2"))) static size_t avx2_merge(block_acc a, double n, 
   return j;
 }
 
+/* The transforms on strips of nv vectors from column j: the parameters in registers. */
+AVX2_INLINE void strip_sub_mul(double *x, size_t tda, size_t rows, size_t j, int nv,
+                               const double *c, const double *k) {
+  __m256d cv[2], kv[2];
+  for (int q = 0; q < nv; q++) cv[q] = _mm256_loadu_pd(c + j + 4 * q), kv[q] = _mm256_loadu_pd(k + j + 4 * q);
+  for (double *p = x + j; rows > 0; rows--, p += tda)
+    for (int q = 0; q < nv; q++)
+      _mm256_storeu_pd(p + 4 * q, _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * q), cv[q]), kv[q]));
+}
+
+AVX2_INLINE void strip_mul_add(double *x, size_t tda, size_t rows, size_t j, int nv,
+                               const double *k, const double *c) {
+  __m256d cv[2], kv[2];
+  for (int q = 0; q < nv; q++) cv[q] = _mm256_loadu_pd(c + j + 4 * q), kv[q] = _mm256_loadu_pd(k + j + 4 * q);
+  for (double *p = x + j; rows > 0; rows--, p += tda)
+    for (int q = 0; q < nv; q++)
+      _mm256_storeu_pd(p + 4 * q, _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(p + 4 * q), kv[q]), cv[q]));
+}
+
+AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv, const block_ends *e) {
+  __m256d mul[2], add[2], flo[2], fhi[2], tlo[2], thi[2];
+  for (int q = 0; q < nv; q++) {
+    size_t o = j + 4 * q;
+    mul[q] = _mm256_loadu_pd(e->mul + o), add[q] = _mm256_loadu_pd(e->add + o);
+    flo[q] = _mm256_loadu_pd(e->from_lo + o), fhi[q] = _mm256_loadu_pd(e->from_hi + o);
+    tlo[q] = _mm256_loadu_pd(e->to_lo + o), thi[q] = _mm256_loadu_pd(e->to_hi + o);
+  }
+  for (double *p = x + j; rows > 0; rows--, p += tda)
+    for (int q = 0; q < nv; q++) {
+      __m256d v = _mm256_loadu_pd(p + 4 * q);
+      __m256d y = _mm256_add_pd(_mm256_mul_pd(v, mul[q]), add[q]);
+      y = _mm256_blendv_pd(y, thi[q], _mm256_cmp_pd(v, fhi[q], _CMP_EQ_OQ));
+      _mm256_storeu_pd(p + 4 * q, _mm256_blendv_pd(y, tlo[q], _mm256_cmp_pd(v, flo[q], _CMP_EQ_OQ)));
+    }
+}
+
+/* op: 0 sub_mul (a = c, b = k), 1 mul_add (a = k, b = c), 2 ends (e). */
+__attribute__((target("avx2"))) static size_t avx2_transform(int op, double *x, size_t tda, size_t rows,
+                                                            size_t cols, const double *a,
+                                                            const double *b, const block_ends *e) {
+  size_t j = 0;
+  for (; j + 4 <= cols; j += j + 8 <= cols ? 8 : 4) {
+    int nv = j + 8 <= cols ? 2 : 1;
+    if (op == 0 && nv == 2) strip_sub_mul(x, tda, rows, j, 2, a, b);
+    else if (op == 0) strip_sub_mul(x, tda, rows, j, 1, a, b);
+    else if (op == 1 && nv == 2) strip_mul_add(x, tda, rows, j, 2, a, b);
+    else if (op == 1) strip_mul_add(x, tda, rows, j, 1, a, b);
+    else if (nv == 2) strip_ends(x, tda, rows, j, 2, e);
+    else strip_ends(x, tda, rows, j, 1, e);
+  }
+  return j;
+}
+
 static int have_avx2(void) { return __builtin_cpu_supports("avx2"); }
 #else
 static int have_avx2(void) { return 0; }
@@ -185,6 +270,11 @@ static size_t avx2_pass2(const gsl_matrix *x, const double *shift, size_t r0, si
 }
 static size_t avx2_merge(block_acc a, double n, size_t cols, block_run run) {
   (void)a, (void)n, (void)cols, (void)run;
+  return 0;
+}
+static size_t avx2_transform(int op, double *x, size_t tda, size_t rows, size_t cols,
+                             const double *a, const double *b, const block_ends *e) {
+  (void)op, (void)x, (void)tda, (void)rows, (void)cols, (void)a, (void)b, (void)e;
   return 0;
 }
 #endif
@@ -202,4 +292,19 @@ int block_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, i
   if (!minmax_only) pass2_cols(x, shift, r0, r1, avx2 ? avx2_pass2(x, shift, r0, r1, a) : 0, cols, a);
   merge_cols(a, n, avx2 ? avx2_merge(a, n, cols, run) : 0, cols, run);
   return 1;
+}
+
+void rows_sub_mul(double *x, size_t tda, size_t rows, size_t cols, const double *c, const double *k) {
+  size_t j = have_avx2() ? avx2_transform(0, x, tda, rows, cols, c, k, NULL) : 0;
+  if (j < cols) sub_mul_cols(x, tda, rows, j, cols, c, k);
+}
+
+void rows_mul_add(double *x, size_t tda, size_t rows, size_t cols, const double *k, const double *c) {
+  size_t j = have_avx2() ? avx2_transform(1, x, tda, rows, cols, k, c, NULL) : 0;
+  if (j < cols) mul_add_cols(x, tda, rows, j, cols, k, c);
+}
+
+void rows_ends(double *x, size_t tda, size_t rows, size_t cols, const block_ends *e) {
+  size_t j = have_avx2() ? avx2_transform(2, x, tda, rows, cols, NULL, NULL, e) : 0;
+  if (j < cols) ends_cols(x, tda, rows, j, cols, e);
 }

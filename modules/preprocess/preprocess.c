@@ -611,73 +611,42 @@ typedef struct {
   gsl_matrix *x;
 } apply_ctx;
 
-/* The transforms are compute-bound on 2-wide SSE2 vectors; on x86-64 GCC also builds an AVX2
- * version of each and the loader picks it where the CPU has AVX2 (function multiversioning:
- * the library stays portable). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define NDPAR_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define NDPAR_HOT
-#endif
-
-NDPAR_HOT static int transform_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+/* The fast forms (blocks.c): rows [begin, end) of c->x. */
+static int transform_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   apply_ctx *c = vc;
-  const double *restrict center = c->s->center->data, *restrict inv = c->s->inv_scale;
-  size_t cols = c->s->cols;
-  for (size_t r = begin; r < end; r++) {
-    double *restrict row = c->x->data + r * c->x->tda;
-    for (size_t j = 0; j < cols; j++) row[j] = (row[j] - center[j]) * inv[j];
-  }
+  rows_sub_mul(c->x->data + begin * c->x->tda, c->x->tda, end - begin, c->s->cols,
+               c->s->center->data, c->s->inv_scale);
   return GSL_SUCCESS;
 }
 
-NDPAR_HOT static int minmax1_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+static int inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  apply_ctx *c = vc;
+  rows_mul_add(c->x->data + begin * c->x->tda, c->x->tda, end - begin, c->s->cols,
+               c->s->scale->data, c->s->center->data);
+  return GSL_SUCCESS;
+}
+
+/* MINMAX1: scikit-learn's x * mul + add, its min and max mapped exactly to -1 and 1. */
+static int minmax1_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   apply_ctx *c = vc;
   const ndpar_scaler *s = c->s;
-  const double *restrict lo = mm_field(s, MM_LO), *restrict hi = mm_field(s, MM_HI);
-  const double *restrict mul = mm_field(s, MM_MUL), *restrict add = mm_field(s, MM_ADD);
-  const double *restrict elo = mm_field(s, MM_ELO), *restrict ehi = mm_field(s, MM_EHI);
-  for (size_t r = begin; r < end; r++) {
-    double *restrict row = c->x->data + r * c->x->tda;
-    for (size_t j = 0; j < s->cols; j++) {
-      double v = row[j], y = v * mul[j], at_lo = elo[j], at_hi = ehi[j]; /* loaded: selects vectorise */
-      y += add[j];
-      y = v == hi[j] ? at_hi : y;
-      row[j] = v == lo[j] ? at_lo : y;
-    }
-  }
+  block_ends e = {mm_field(s, MM_MUL), mm_field(s, MM_ADD), mm_field(s, MM_LO),
+                  mm_field(s, MM_HI), mm_field(s, MM_ELO), mm_field(s, MM_EHI)};
+  rows_ends(c->x->data + begin * c->x->tda, c->x->tda, end - begin, s->cols, &e);
   return GSL_SUCCESS;
 }
 
-NDPAR_HOT static int minmax1_inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+/* Its inverse: y * scale + center, -1 and 1 mapped exactly back to min and max. */
+static int minmax1_inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   apply_ctx *c = vc;
   const ndpar_scaler *s = c->s;
-  const double *restrict center = s->center->data, *restrict scale = s->scale->data;
-  const double *restrict lo = mm_field(s, MM_LO), *restrict hi = mm_field(s, MM_HI);
-  const double *restrict elo = mm_field(s, MM_ELO), *restrict ehi = mm_field(s, MM_EHI);
-  for (size_t r = begin; r < end; r++) {
-    double *restrict row = c->x->data + r * c->x->tda;
-    for (size_t j = 0; j < s->cols; j++) {
-      double y = row[j], v = y * scale[j] + center[j], at_lo = lo[j], at_hi = hi[j];
-      v = y == ehi[j] ? at_hi : v;
-      row[j] = y == elo[j] ? at_lo : v;
-    }
-  }
-  return GSL_SUCCESS;
-}
-
-NDPAR_HOT static int inverse_rows(size_t begin, size_t end, const ndpar_task *t, void *vc) {
-  (void)t;
-  apply_ctx *c = vc;
-  const double *restrict center = c->s->center->data, *restrict scale = c->s->scale->data;
-  size_t cols = c->s->cols;
-  for (size_t r = begin; r < end; r++) {
-    double *restrict row = c->x->data + r * c->x->tda;
-    for (size_t j = 0; j < cols; j++) row[j] = row[j] * scale[j] + center[j];
-  }
+  block_ends e = {s->scale->data, s->center->data, mm_field(s, MM_ELO), mm_field(s, MM_EHI),
+                  mm_field(s, MM_LO), mm_field(s, MM_HI)};
+  rows_ends(c->x->data + begin * c->x->tda, c->x->tda, end - begin, s->cols, &e);
   return GSL_SUCCESS;
 }
 

@@ -1,5 +1,6 @@
-/* preprocess_internal.h: the column-statistics kernels of one block of rows (blocks.c), used
- * by preprocess.c. Internal to the module; not part of the API. */
+/* preprocess_internal.h: the column-statistics kernels of one block of rows and the
+ * transforms of a range of rows (blocks.c), used by preprocess.c. Internal to the module;
+ * not part of the API. */
 #ifndef NDPAR_PREPROCESS_INTERNAL_H
 #define NDPAR_PREPROCESS_INTERNAL_H
 
@@ -32,5 +33,16 @@ void block_run_merge(block_run r, size_t j, double n, double mean, double m2, do
  * block, or finite values whose sum overflows): the caller's careful path takes the block. */
 int block_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, int minmax_only,
                block_acc a, block_run run);
+
+/* The transforms of rows [0, rows) of x (row stride tda, cols columns), in place:
+ * x = (x - c) * k, x = x * k + c, and MINMAX1's y = x * mul + add with its ends exact (x ==
+ * from_lo gives to_lo, else x == from_hi gives to_hi). Per column the same operations as
+ * the obvious scalar loop, so the same bits with or without AVX2. */
+typedef struct {
+  const double *mul, *add, *from_lo, *from_hi, *to_lo, *to_hi;
+} block_ends;
+void rows_sub_mul(double *x, size_t tda, size_t rows, size_t cols, const double *c, const double *k);
+void rows_mul_add(double *x, size_t tda, size_t rows, size_t cols, const double *k, const double *c);
+void rows_ends(double *x, size_t tda, size_t rows, size_t cols, const block_ends *e);
 
 #endif
