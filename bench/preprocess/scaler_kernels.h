@@ -15,6 +15,10 @@
 
 #include <math.h>
 #include <stddef.h>
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define PK_HAVE_AVX2 1
+#include <immintrin.h>
+#endif
 
 #define PK_COLS 8 /* the benchmark's column count */
 
@@ -119,8 +123,7 @@ static inline void pk_floor_update_c(void *ctx, size_t lo, size_t hi) {
 
 /* ---- AVX2: the same loops, 8 columns as two vectors of 4 in registers ---- */
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
+#ifdef PK_HAVE_AVX2
 #define PK_AVX2 static __attribute__((target("avx2")))
 
 PK_AVX2 void pk_zscore_fold_avx2(void *ctx, size_t lo, size_t hi, double *acc) {
