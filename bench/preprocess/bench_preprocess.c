@@ -270,6 +270,20 @@ static void make_reference(ctx_t *c, void (*seq)(void *)) {
   gsl_matrix_memcpy(c->ref, c->x);
 }
 
+/* Appends the installed peers' variants (Rayon's only where asked: its reduction adds). */
+static size_t add_peers(variant *v, size_t n, int rayon) {
+#ifdef NDPAR_BENCH_HAVE_TBB
+  v[n++] = (variant){"TBB det_reduce + for, simple", tbb_det, 1};
+  v[n++] = (variant){"TBB reduce + for, auto", tbb_auto, 1};
+  v[n++] = (variant){"TBB reduce + for, static", tbb_static, 1};
+#endif
+#ifdef NDPAR_BENCH_HAVE_RAYON
+  if (rayon) v[n++] = (variant){"Rayon fold/reduce + for", rayon_scale, 1};
+#endif
+  (void)v, (void)rayon;
+  return n;
+}
+
 /* The z-score at one thread count: every variant, checked, then timed. */
 static void zscore_part(ctx_t *c, int reps) {
   variant v[MAX_VARIANTS];
@@ -278,14 +292,7 @@ static void zscore_part(ctx_t *c, int reps) {
   v[n++] = (variant){"ndpar fit + transform", ndpar_scale, 1};
   v[n++] = (variant){"floor: read + read-write (pool)", floor_passes, 0};
   v[n++] = (variant){"OpenMP blocked two-pass", omp_scale, 1};
-#ifdef NDPAR_BENCH_HAVE_TBB
-  v[n++] = (variant){"TBB det_reduce + for, simple", tbb_det, 1};
-  v[n++] = (variant){"TBB reduce + for, auto", tbb_auto, 1};
-  v[n++] = (variant){"TBB reduce + for, static", tbb_static, 1};
-#endif
-#ifdef NDPAR_BENCH_HAVE_RAYON
-  v[n++] = (variant){"Rayon fold/reduce + for", rayon_scale, 1};
-#endif
+  n = add_peers(v, n, 1);
   c->kind = Z_SCORE;
   ndpar_scaler_free(c->scaler);
   c->scaler = ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, COLS);
@@ -338,11 +345,7 @@ static void range_part(ctx_t *c, int reps) {
   v[n++] = (variant){"ndpar MINMAX1", ndpar_minmax1, 0};
   v[n++] = (variant){"ndpar MAXABS", ndpar_maxabs, 0};
   v[n++] = (variant){"OpenMP blocked two-pass min/max", omp_scale, 1};
-#ifdef NDPAR_BENCH_HAVE_TBB
-  v[n++] = (variant){"TBB det_reduce + for, simple", tbb_det, 1};
-  v[n++] = (variant){"TBB reduce + for, auto", tbb_auto, 1};
-  v[n++] = (variant){"TBB reduce + for, static", tbb_static, 1};
-#endif
+  n = add_peers(v, n, 0);
   c->kind = MIN_MAX;
   make_reference(c, seq_scale);
   double mn[COLS], mx[COLS];

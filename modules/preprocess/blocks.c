@@ -187,20 +187,18 @@ AVX2_INLINE void strip_merge(block_acc a, double nb, size_t j, block_run run) {
   _mm256_storeu_pd(run.mx + j, _mm256_max_pd(_mm256_loadu_pd(run.mx + j), _mm256_loadu_pd(a.mx + j)));
 }
 
-/* Each returns the first column it left to the portable form (cols rounded down to 4). */
-__attribute__((target("avx2"))) static size_t avx2_pass1(const gsl_matrix *x, const double *shift,
-                                                        size_t r0, size_t r1, block_acc a) {
+/* Each returns the first column it left to the portable form (cols rounded down to 4).
+ * The first pass, or the second where `second`. */
+__attribute__((target("avx2"))) static size_t avx2_pass(int second, const gsl_matrix *x,
+                                                       const double *shift, size_t r0, size_t r1,
+                                                       block_acc a) {
   size_t j = 0, cols = x->size2;
-  for (; j + 8 <= cols; j += 8) strip_pass1(x, shift, r0, r1, j, 2, a);
-  if (j + 4 <= cols) strip_pass1(x, shift, r0, r1, j, 1, a), j += 4;
-  return j;
-}
-
-__attribute__((target("avx2"))) static size_t avx2_pass2(const gsl_matrix *x, const double *shift,
-                                                        size_t r0, size_t r1, block_acc a) {
-  size_t j = 0, cols = x->size2;
-  for (; j + 8 <= cols; j += 8) strip_pass2(x, shift, r0, r1, j, 2, a);
-  if (j + 4 <= cols) strip_pass2(x, shift, r0, r1, j, 1, a), j += 4;
+  for (; j + 8 <= cols; j += 8)
+    second ? strip_pass2(x, shift, r0, r1, j, 2, a) : strip_pass1(x, shift, r0, r1, j, 2, a);
+  if (j + 4 <= cols) {
+    second ? strip_pass2(x, shift, r0, r1, j, 1, a) : strip_pass1(x, shift, r0, r1, j, 1, a);
+    j += 4;
+  }
   return j;
 }
 
@@ -211,23 +209,18 @@ __attribute__((target("avx2"))) static size_t avx2_merge(block_acc a, double n, 
   return j;
 }
 
-/* The transforms on strips of nv vectors from column j: the parameters in registers. */
-AVX2_INLINE void strip_sub_mul(double *x, size_t tda, size_t rows, size_t j, int nv,
-                               const double *c, const double *k) {
-  __m256d cv[2], kv[2];
-  for (int q = 0; q < nv; q++) cv[q] = _mm256_loadu_pd(c + j + 4 * q), kv[q] = _mm256_loadu_pd(k + j + 4 * q);
+/* The transforms on strips of nv vectors from column j, the parameters in registers:
+ * (x - a) * b where sub_mul, else x * a + b. */
+AVX2_INLINE void strip_affine(double *x, size_t tda, size_t rows, size_t j, int nv, const double *a,
+                              const double *b, int sub_mul) {
+  __m256d av[2], bv[2];
+  for (int q = 0; q < nv; q++) av[q] = _mm256_loadu_pd(a + j + 4 * q), bv[q] = _mm256_loadu_pd(b + j + 4 * q);
   for (double *p = x + j; rows > 0; rows--, p += tda)
-    for (int q = 0; q < nv; q++)
-      _mm256_storeu_pd(p + 4 * q, _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * q), cv[q]), kv[q]));
-}
-
-AVX2_INLINE void strip_mul_add(double *x, size_t tda, size_t rows, size_t j, int nv,
-                               const double *k, const double *c) {
-  __m256d cv[2], kv[2];
-  for (int q = 0; q < nv; q++) cv[q] = _mm256_loadu_pd(c + j + 4 * q), kv[q] = _mm256_loadu_pd(k + j + 4 * q);
-  for (double *p = x + j; rows > 0; rows--, p += tda)
-    for (int q = 0; q < nv; q++)
-      _mm256_storeu_pd(p + 4 * q, _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(p + 4 * q), kv[q]), cv[q]));
+    for (int q = 0; q < nv; q++) {
+      __m256d v = _mm256_loadu_pd(p + 4 * q);
+      v = sub_mul ? _mm256_mul_pd(_mm256_sub_pd(v, av[q]), bv[q]) : _mm256_add_pd(_mm256_mul_pd(v, av[q]), bv[q]);
+      _mm256_storeu_pd(p + 4 * q, v);
+    }
 }
 
 AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv, const block_ends *e) {
@@ -253,11 +246,11 @@ __attribute__((target("avx2"))) static size_t avx2_transform(int op, double *x, 
                                                             const double *b, const block_ends *e) {
   size_t j = 0;
   for (; j + 4 <= cols; j += j + 8 <= cols ? 8 : 4) {
-    int nv = j + 8 <= cols ? 2 : 1;
-    if (op == 0 && nv == 2) strip_sub_mul(x, tda, rows, j, 2, a, b);
-    else if (op == 0) strip_sub_mul(x, tda, rows, j, 1, a, b);
-    else if (op == 1 && nv == 2) strip_mul_add(x, tda, rows, j, 2, a, b);
-    else if (op == 1) strip_mul_add(x, tda, rows, j, 1, a, b);
+    int nv = j + 8 <= cols ? 2 : 1; /* constant arguments: each call its own loop */
+    if (op == 0 && nv == 2) strip_affine(x, tda, rows, j, 2, a, b, 1);
+    else if (op == 0) strip_affine(x, tda, rows, j, 1, a, b, 1);
+    else if (op == 1 && nv == 2) strip_affine(x, tda, rows, j, 2, a, b, 0);
+    else if (op == 1) strip_affine(x, tda, rows, j, 1, a, b, 0);
     else if (nv == 2) strip_ends(x, tda, rows, j, 2, e);
     else strip_ends(x, tda, rows, j, 1, e);
   }
@@ -267,12 +260,9 @@ __attribute__((target("avx2"))) static size_t avx2_transform(int op, double *x, 
 static int have_avx2(void) { return __builtin_cpu_supports("avx2"); }
 #else
 static int have_avx2(void) { return 0; }
-static size_t avx2_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, block_acc a) {
-  (void)x, (void)shift, (void)r0, (void)r1, (void)a;
-  return 0;
-}
-static size_t avx2_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, block_acc a) {
-  (void)x, (void)shift, (void)r0, (void)r1, (void)a;
+static size_t avx2_pass(int second, const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
+                        block_acc a) {
+  (void)second, (void)x, (void)shift, (void)r0, (void)r1, (void)a;
   return 0;
 }
 static size_t avx2_merge(block_acc a, double n, size_t cols, block_run run) {
@@ -290,13 +280,13 @@ int block_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, i
                block_acc a, block_run run) {
   size_t cols = x->size2;
   int avx2 = have_avx2();
-  pass1_cols(x, shift, r0, r1, avx2 ? avx2_pass1(x, shift, r0, r1, a) : 0, cols, a);
+  pass1_cols(x, shift, r0, r1, avx2 ? avx2_pass(0, x, shift, r0, r1, a) : 0, cols, a);
   int finite = 1;
   for (size_t j = 0; j < cols; j++) finite &= isfinite(a.sum[j]) != 0;
   if (!finite) return 0;
   double n = (double)(r1 - r0);
   for (size_t j = 0; j < cols; j++) a.sum[j] /= n, a.m2[j] = 0, a.comp[j] = 0;
-  if (!minmax_only) pass2_cols(x, shift, r0, r1, avx2 ? avx2_pass2(x, shift, r0, r1, a) : 0, cols, a);
+  if (!minmax_only) pass2_cols(x, shift, r0, r1, avx2 ? avx2_pass(1, x, shift, r0, r1, a) : 0, cols, a);
   merge_cols(a, n, avx2 ? avx2_merge(a, n, cols, run) : 0, cols, run);
   return 1;
 }
