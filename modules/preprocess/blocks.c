@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define BLOCKS_AVX2 1
@@ -235,8 +236,10 @@ AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv
     for (int q = 0; q < nv; q++) {
       __m256d v = _mm256_loadu_pd(p + 4 * q);
       __m256d y = _mm256_add_pd(_mm256_mul_pd(v, mul[q]), add[q]);
-      y = _mm256_blendv_pd(y, thi[q], _mm256_cmp_pd(v, fhi[q], _CMP_EQ_OQ));
-      _mm256_storeu_pd(p + 4 * q, _mm256_blendv_pd(y, tlo[q], _mm256_cmp_pd(v, flo[q], _CMP_EQ_OQ)));
+      __m256d at_hi = _mm256_cmp_pd(v, fhi[q], _CMP_EQ_OQ), at_lo = _mm256_cmp_pd(v, flo[q], _CMP_EQ_OQ);
+      if (_mm256_movemask_pd(_mm256_or_pd(at_hi, at_lo))) /* rare: a column's min or max */
+        y = _mm256_blendv_pd(_mm256_blendv_pd(y, thi[q], at_hi), tlo[q], at_lo);
+      _mm256_storeu_pd(p + 4 * q, y);
     }
 }
 
@@ -301,7 +304,24 @@ void rows_mul_add(double *x, size_t tda, size_t rows, size_t cols, const double 
   if (j < cols) mul_add_cols(x, tda, rows, j, cols, k, c);
 }
 
+/* 1 if x * mul + add (two roundings) gives `to` at x = from bit for bit, or from is NaN (no
+ * value equals it): the select of that end changes nothing. */
+static int end_exact(double from, double mul, double add, double to) {
+  if (isnan(from)) return 1;
+  double y = from * mul;
+  y += add;
+  return memcmp(&y, &to, sizeof y) == 0;
+}
+
 void rows_ends(double *x, size_t tda, size_t rows, size_t cols, const block_ends *e) {
+  int exact = 1; /* often so: then the plain x * mul + add, without compares */
+  for (size_t j = 0; j < cols && exact; j++)
+    exact = end_exact(e->from_lo[j], e->mul[j], e->add[j], e->to_lo[j]) &&
+            end_exact(e->from_hi[j], e->mul[j], e->add[j], e->to_hi[j]);
+  if (exact) {
+    rows_mul_add(x, tda, rows, cols, e->mul, e->add);
+    return;
+  }
   size_t j = have_avx2() ? avx2_transform(2, x, tda, rows, cols, NULL, NULL, e) : 0;
   if (j < cols) ends_cols(x, tda, rows, j, cols, e);
 }
