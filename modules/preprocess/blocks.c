@@ -224,12 +224,14 @@ AVX2_INLINE void strip_affine(double *x, size_t tda, size_t rows, size_t j, int 
                               const double *b, int sub_mul) {
   __m256d av[2], bv[2];
   for (int q = 0; q < nv; q++) av[q] = _mm256_loadu_pd(a + j + 4 * q), bv[q] = _mm256_loadu_pd(b + j + 4 * q);
-  for (double *p = x + j; rows > 0; rows--, p += tda)
+  for (double *p = x + j; rows > 0; rows--, p += tda) {
+    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T0);
     for (int q = 0; q < nv; q++) {
       __m256d v = _mm256_loadu_pd(p + 4 * q);
       v = sub_mul ? _mm256_mul_pd(_mm256_sub_pd(v, av[q]), bv[q]) : _mm256_add_pd(_mm256_mul_pd(v, av[q]), bv[q]);
       _mm256_storeu_pd(p + 4 * q, v);
     }
+  }
 }
 
 AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv, const block_ends *e) {
@@ -240,7 +242,8 @@ AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv
     flo[q] = _mm256_loadu_pd(e->from_lo + o), fhi[q] = _mm256_loadu_pd(e->from_hi + o);
     tlo[q] = _mm256_loadu_pd(e->to_lo + o), thi[q] = _mm256_loadu_pd(e->to_hi + o);
   }
-  for (double *p = x + j; rows > 0; rows--, p += tda)
+  for (double *p = x + j; rows > 0; rows--, p += tda) {
+    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T0);
     for (int q = 0; q < nv; q++) {
       __m256d v = _mm256_loadu_pd(p + 4 * q);
       __m256d y = _mm256_add_pd(_mm256_mul_pd(v, mul[q]), add[q]);
@@ -249,6 +252,7 @@ AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv
         y = _mm256_blendv_pd(_mm256_blendv_pd(y, thi[q], at_hi), tlo[q], at_lo);
       _mm256_storeu_pd(p + 4 * q, y);
     }
+  }
 }
 
 /* op: 0 sub_mul (a = c, b = k), 1 mul_add (a = k, b = c), 2 ends (e). */
