@@ -116,11 +116,11 @@ static void ends_cols(double *restrict x, size_t tda, size_t rows, size_t j0, si
 #ifdef BLOCKS_AVX2
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
 
-/* The first pass prefetches the data a block (2048 doubles) ahead into L1, and the second
- * pass the next block's rows: this VM's hardware prefetchers alone left the fit of 4M x 8 at
- * 1.15-1.3x a plain read pass on 2 threads, a min/max-only first pass too; with both, the
- * fit is within 1.05x and the min/max pass at the read's time (docs/PERFORMANCE.md).
- * Prefetches past the matrix's end never fault. */
+/* The first pass and the transforms prefetch the data a block (2048 doubles) ahead into L1,
+ * the second pass the next block's rows: with the hardware prefetchers alone, the fit of
+ * 4M x 8 on 2 threads took 1.15-1.3x a plain read pass (1.15-1.2x for the min/max-only
+ * pass); with them, about 1.05x and 0.95x (docs/PERFORMANCE.md). Prefetches past the
+ * matrix's end never fault. */
 #define PREFETCH_BYTES 16384
 
 AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
