@@ -136,8 +136,11 @@ $(BUILD)/obj/%.o: %.c $(CFLAGS_STAMP) | depcheck
 
 # The column-statistics passes loop over columns, a count known only at run time; GCC's
 # -O2 cost model does not vectorise such loops and -O3 does: the scaler fit of a 4M x 8
-# matrix takes 24 ms instead of 33 (docs/PERFORMANCE.md). Only this module needs it.
-$(BUILD)/obj/modules/preprocess/%.o: CFLAGS_ALL += -O3
+# matrix takes 24 ms instead of 33 (docs/PERFORMANCE.md). Only this module needs it. The
+# portable MINMAX1 transform selects the exact ends per value (v == min ? -1 : ...), which GCC turns
+# into vector blends only under -fno-trapping-math (the module reads no FP exception flags;
+# the results are the same bits): without it that transform ran at 3x the memory floor.
+$(BUILD)/obj/modules/preprocess/%.o: CFLAGS_ALL += -O3 -fno-trapping-math
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
