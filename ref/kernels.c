@@ -344,25 +344,48 @@ void wl_zscore_seq(gsl_matrix *x) {
     for (size_t j = 0; j < cols; j++) x->data[r * x->tda + j] = (x->data[r * x->tda + j] - mean[j]) * ss[j];
 }
 
-/* The same three passes as parallel loops with array reductions (OpenMP 4.5). */
+/* The blocked two-pass OpenMP form a good engineer writes: each thread folds its own block of
+ * rows into padded partials (sums of x - shift and of their squares, the shift the first row,
+ * so that the variance does not cancel), one thread combines them in thread order, and every
+ * thread transforms the block it read: one read pass and one read-write pass over the data. */
+typedef struct {
+  double s[ZMAX_COLS], q[ZMAX_COLS];
+} __attribute__((aligned(64))) zpartial;
+
 void wl_zscore_omp(gsl_matrix *x, size_t threads) {
-  long rows = (long)x->size1;
-  size_t cols = x->size2, tda = x->tda;
-  double mean[ZMAX_COLS] = {0}, ss[ZMAX_COLS] = {0}, *d = x->data;
-#pragma omp parallel for reduction(+ : mean[:ZMAX_COLS]) num_threads(threads)
-  for (long r = 0; r < rows; r++)
-    for (size_t j = 0; j < cols; j++) mean[j] += d[(size_t)r * tda + j];
-  for (size_t j = 0; j < cols; j++) mean[j] /= (double)rows;
-#pragma omp parallel for reduction(+ : ss[:ZMAX_COLS]) num_threads(threads)
-  for (long r = 0; r < rows; r++)
+  size_t rows = x->size1, cols = x->size2, tda = x->tda;
+  double *d = x->data, shift[ZMAX_COLS], mean[ZMAX_COLS], inv[ZMAX_COLS];
+  zpartial *part = aligned_alloc(64, threads * sizeof *part);
+  if (!part || rows < 2) {
+    free(part);
+    return;
+  }
+  for (size_t j = 0; j < cols; j++) shift[j] = d[j];
+#pragma omp parallel num_threads(threads)
+  {
+    size_t t = (size_t)omp_get_thread_num(), n = (size_t)omp_get_num_threads();
+    size_t lo = rows * t / n, hi = rows * (t + 1) / n;
+    zpartial p = {{0}, {0}};
+    for (size_t r = lo; r < hi; r++)
+      for (size_t j = 0; j < cols; j++) {
+        double v = d[r * tda + j] - shift[j];
+        p.s[j] += v;
+        p.q[j] += v * v;
+      }
+    part[t] = p;
+#pragma omp barrier
+#pragma omp single
     for (size_t j = 0; j < cols; j++) {
-      double dv = d[(size_t)r * tda + j] - mean[j];
-      ss[j] += dv * dv;
+      double s = 0, q = 0;
+      for (size_t k = 0; k < n; k++) s += part[k].s[j], q += part[k].q[j];
+      double m = s / (double)rows, var = (q - s * m) / (double)(rows - 1);
+      mean[j] = shift[j] + m;
+      inv[j] = var > 0 ? 1.0 / sqrt(var) : 1.0;
     }
-  for (size_t j = 0; j < cols; j++) ss[j] = ss[j] > 0 ? 1.0 / sqrt(ss[j] / (double)(rows - 1)) : 1.0;
-#pragma omp parallel for num_threads(threads)
-  for (long r = 0; r < rows; r++)
-    for (size_t j = 0; j < cols; j++) d[(size_t)r * tda + j] = (d[(size_t)r * tda + j] - mean[j]) * ss[j];
+    for (size_t r = lo; r < hi; r++)
+      for (size_t j = 0; j < cols; j++) d[r * tda + j] = (d[r * tda + j] - mean[j]) * inv[j];
+  }
+  free(part);
 }
 
 typedef struct {
