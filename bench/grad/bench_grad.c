@@ -10,6 +10,7 @@
 #include "ref/kernel_bench.h"
 #include "ref/timing.h"
 #include "ref/wl.h"
+#include "bench_grad.h"
 
 /* ---- false sharing: T workers each add into their own accumulator ---- */
 
@@ -228,5 +229,7 @@ int main(int argc, char **argv) {
   }
   bench_header("false sharing: 2*10^7 adds per thread into its own accumulator (ms)", fs_cols, 3);
   for (int k = 0; k < 2; k++) bench_row("acc[t] += 1", counts[k], fs_rows[k], 3, "ms, x");
-  return bench_workspace(&o);
+  status = bench_workspace(&o);
+  if (status == 0) status = bench_large_p(&o);
+  return status;
 }

@@ -11,6 +11,12 @@
 /* Folds and aggregates over fewer parameters than this run on the calling thread. */
 #define PARALLEL_PARAMS 8192
 
+/* Deterministic mode: batches per group from GROUP_MIN_PARAMS parameters on; below, where
+ * a batch's binned additions cost little next to its gradient, every batch is a group of
+ * its own, so that few batches still spread over the workers. */
+#define GROUP_BATCHES 8
+#define GROUP_MIN_PARAMS 4096
+
 /* A running sum: P gradient entries, then sum of rows * loss, then sum of rows. */
 #define SUM_LOSS(P) (P)
 #define SUM_ROWS(P) ((P) + 1)
@@ -28,7 +34,12 @@ typedef struct {
   double *total;       /* SUM_LEN(P) */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) accumulators; worker 0's
                           become the sums */
+  ndpar_slots part;    /* deterministic: per worker, the group being folded, SUM_LEN(P) */
+  ndpar_slots fail;    /* deterministic: per worker, the batch whose callback failed */
   size_t index0, threads; /* deterministic: batch i is index0 + i; the pool's threads */
+  size_t lo, hi, group;   /* deterministic: the groups' batches [lo, hi), G */
+  size_t ngroups;
+  double *open_tail;      /* deterministic: if not NULL, the last group's sum goes here */
 } grad_ctx;
 
 /* Adds rows * (gradient, loss) of batch i into sum. */
@@ -78,27 +89,64 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
   return status;
 }
 
-/* ---- deterministic: reproducible sums ----
- * Every worker adds rows * (gradient, loss) and rows into its own binned accumulators
- * (lib/reprosum.c), which merge exactly: the sums do not depend on which worker added
- * what, nor on how the batches are split between calls or processes. */
+/* ---- deterministic: groups in order, reproducible sums of the groups ----
+ * The batches are cut into groups of G = grad_group_size(P) consecutive global indices
+ * (G depends on P alone: the same for every thread and rank count). One worker folds a
+ * group in plain double in index order, part = (((t_0 + t_1) + t_2) + ...) with t_i =
+ * rows_i * (gradient_i, loss_i, 1), and adds the group's sum into its own binned
+ * accumulators (lib/reprosum.c), which merge exactly: the sums depend neither on which
+ * worker did which group nor on how the groups are split between calls or processes, and
+ * the binned cost is paid once per group, not per batch. A group cut by a process boundary
+ * is continued in order by the next process (grad_det_chain). */
 
-static int repro_task(const ndpar_task *t, void *vc) {
-  grad_ctx *c = vc;
-  double *g = ndpar_slots_at(&c->scratch, t->worker), loss = 0;
+size_t grad_group_size(size_t P) { return P < GROUP_MIN_PARAMS ? 1 : GROUP_BATCHES; }
+
+/* part = t_i (fresh) or part += t_i, for batch i (local) on this worker's scratch. */
+static int fold_batch(grad_ctx *c, size_t i, unsigned worker, double *part, int fresh) {
+  double *g = ndpar_slots_at(&c->scratch, worker), loss = 0;
   gsl_vector_view gv = gsl_vector_view_array(g, c->P);
-  ndpar_task bt = {c->index0 + t->index, t->worker, NULL};
-  int status = c->f(c->x[t->index], c->y[t->index], &gv.vector, &loss, &bt, c->ctx);
+  ndpar_task bt = {c->index0 + i, worker, NULL};
+  int status = c->f(c->x[i], c->y[i], &gv.vector, &loss, &bt, c->ctx);
   if (status) return status;
-  ndpar_rsum *acc = ndpar_slots_at(&c->acc, t->worker);
-  double rows = (double)c->x[t->index]->size1;
-  ndpar_rsum_add_scaled(acc, g, rows, c->P);
-  ndpar_rsum_add(&acc[SUM_LOSS(c->P)], rows * loss);
-  ndpar_rsum_add(&acc[SUM_ROWS(c->P)], rows);
+  double rows = (double)c->x[i]->size1;
+  size_t P = c->P;
+  if (fresh) {
+    for (size_t j = 0; j < P; j++) part[j] = rows * g[j];
+    part[SUM_LOSS(P)] = rows * loss;
+    part[SUM_ROWS(P)] = rows;
+  } else {
+    for (size_t j = 0; j < P; j++) part[j] += rows * g[j];
+    part[SUM_LOSS(P)] += rows * loss;
+    part[SUM_ROWS(P)] += rows;
+  }
   return GSL_SUCCESS;
 }
 
-/* Worker 0's accumulators take the others' (exact merges: the order does not matter). */
+/* Batches [lo, hi) folded in order into part; on failure *fail_at = the failing batch. */
+static int fold_run(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double *part, int fresh,
+                    size_t *fail_at) {
+  for (size_t i = lo; i < hi; i++) {
+    int status = fold_batch(c, i, worker, part, fresh && i == lo);
+    if (status) {
+      *fail_at = i;
+      return status;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+/* Group k of [c->lo, c->hi), folded on this worker and deposited into its accumulators. */
+static int group_task(const ndpar_task *t, void *vc) {
+  grad_ctx *c = vc;
+  size_t lo = c->lo + t->index * c->group, hi = lo + c->group < c->hi ? lo + c->group : c->hi;
+  int open = c->open_tail && t->index == c->ngroups - 1; /* continued by the next process */
+  double *part = open ? c->open_tail : ndpar_slots_at(&c->part, t->worker);
+  int status = fold_run(c, lo, hi, t->worker, part, 1, (size_t *)ndpar_slots_at(&c->fail, t->worker));
+  if (status == GSL_SUCCESS && !open) ndpar_rsum_add_scaled(ndpar_slots_at(&c->acc, t->worker), part, 1.0, SUM_LEN(c->P));
+  return status;
+}
+
+/* The accumulators of worker 0 take the others' (exact merges: the order does not matter). */
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   grad_ctx *c = vc;
@@ -108,18 +156,31 @@ static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void
   return GSL_SUCCESS;
 }
 
-static int run_reproducible(ndpar_pool *p, grad_ctx *c, size_t n, size_t *failed) {
-  for (size_t w = 0; w < c->threads; w++) ndpar_rsum_init(ndpar_slots_at(&c->acc, w), SUM_LEN(c->P));
-  int status = ndpar_pool_run_ex(p, n, repro_task, c, failed);
-  if (status == GSL_SUCCESS && c->threads > 1) {
-    if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
-      ndpar_task t = {0, 0, NULL};
-      repro_merge_range(0, SUM_LEN(c->P), &t, c);
-    } else {
-      ndpar_pool_run_range(p, SUM_LEN(c->P), repro_merge_range, c, NULL);
+/* Runs the groups of [lo, hi) on the pool (lo a group's first batch). On failure *failed
+ * is the failing batch of the lowest failing group. */
+static int run_groups(ndpar_pool *p, grad_ctx *c, size_t lo, size_t hi, size_t *failed) {
+  c->lo = lo, c->hi = hi, c->group = grad_group_size(c->P);
+  size_t ngroups = (hi - lo + c->group - 1) / c->group, k = ngroups;
+  c->ngroups = ngroups;
+  int status = ndpar_pool_run_ex(p, ngroups, group_task, c, &k);
+  if (status && failed) { /* the worker that failed group k holds the batch */
+    size_t glo = lo + k * c->group, ghi = glo + c->group;
+    for (size_t w = 0; w < c->threads; w++) {
+      size_t at = *(size_t *)ndpar_slots_at(&c->fail, w);
+      if (at >= glo && at < ghi) *failed = at;
     }
   }
   return status;
+}
+
+static void merge_workers(ndpar_pool *p, grad_ctx *c) {
+  if (c->threads < 2) return;
+  if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
+    ndpar_task t = {0, 0, NULL};
+    repro_merge_range(0, SUM_LEN(c->P), &t, c);
+  } else {
+    ndpar_pool_run_range(p, SUM_LEN(c->P), repro_merge_range, c, NULL);
+  }
 }
 
 void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss) {
@@ -158,7 +219,10 @@ struct ndpar_grad_workspace {
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
   ndpar_slots sums;    /* fast: per worker, SUM_LEN(P) doubles */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) reproducible accumulators */
-  double *total;       /* SUM_LEN(P) */
+  ndpar_slots part;    /* deterministic: per worker, a group's plain sum, SUM_LEN(P) doubles */
+  ndpar_slots fail;    /* deterministic: per worker, a failing batch */
+  double *total;       /* fast: SUM_LEN(P); deterministic: two groups cut by a process
+                          boundary, 2 SUM_LEN(P) (grad_det_chain_buffer) */
 };
 
 void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
@@ -166,6 +230,8 @@ void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
   ndpar_slots_free(&w->scratch);
   ndpar_slots_free(&w->sums);
   ndpar_slots_free(&w->acc);
+  ndpar_slots_free(&w->part);
+  ndpar_slots_free(&w->fail);
   free(w->total);
   free(w);
 }
@@ -180,7 +246,7 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
   ndpar_grad_workspace *w = calloc(1, sizeof *w);
   if (w == NULL) GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
   *w = (ndpar_grad_workspace){.pool = pool, .n = n, .P = P, .threads = ndpar_pool_threads(pool)};
-  w->total = malloc(SUM_LEN(P) * sizeof *w->total);
+  w->total = malloc((det ? 2 : 1) * SUM_LEN(P) * sizeof *w->total);
   if (w->total == NULL) {
     ndpar_grad_workspace_free(w);
     GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
@@ -191,6 +257,9 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
     status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
   if (status == GSL_SUCCESS && det)
     status = ndpar_slots_alloc(&w->acc, w->threads, SUM_LEN(P) * sizeof(ndpar_rsum));
+  if (status == GSL_SUCCESS && det)
+    status = ndpar_slots_alloc(&w->part, w->threads, SUM_LEN(P) * sizeof(double));
+  if (status == GSL_SUCCESS && det) status = ndpar_slots_alloc(&w->fail, w->threads, sizeof(size_t));
   if (status) {
     ndpar_grad_workspace_free(w);
     return NULL;
@@ -222,10 +291,9 @@ int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
   if (n == 0) return GSL_SUCCESS;
   size_t P = w->P;
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
-    grad_ctx r = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                  .acc = w->acc, .threads = w->threads};
-    status = run_reproducible(w->pool, &r, n, failed);
-    if (status == GSL_SUCCESS) grad_reproducible_finish(ndpar_slots_at(&w->acc, 0), P, grad, loss);
+    grad_det_begin(w);
+    status = grad_det_groups(w, x, y, 0, n, 0, f, ctx, NULL, failed);
+    if (status == GSL_SUCCESS) grad_reproducible_finish(grad_det_sums(w), P, grad, loss);
     return status;
   }
   grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
@@ -245,13 +313,62 @@ ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
   return workspace_alloc(p, 1, P, 0, 1);
 }
 
-int grad_reproducible_sums(ndpar_grad_workspace *w, const gsl_matrix *const *x,
-                           const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
-                           void *ctx, ndpar_rsum **sums) {
-  grad_ctx r = {.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                .acc = w->acc, .index0 = index0, .threads = w->threads};
-  *sums = ndpar_slots_at(&w->acc, 0);
-  return run_reproducible(w->pool, &r, n, NULL);
+/* The deterministic mode's parts, for the mpi module (see grad_internal.h). */
+static grad_ctx det_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                        const gsl_vector *const *y, size_t index0, ndpar_grad_fn f, void *ctx) {
+  return (grad_ctx){.x = x, .y = y, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                    .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
+                    .threads = w->threads};
+}
+
+void grad_det_begin(ndpar_grad_workspace *w) {
+  for (size_t k = 0; k < w->threads; k++) ndpar_rsum_init(ndpar_slots_at(&w->acc, k), SUM_LEN(w->P));
+}
+
+int grad_det_groups(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                    const gsl_vector *const *y, size_t lo, size_t hi, size_t index0,
+                    ndpar_grad_fn f, void *ctx, double *open_tail, size_t *failed) {
+  if (hi <= lo) return GSL_SUCCESS;
+  grad_ctx c = det_ctx(w, x, y, index0, f, ctx);
+  c.open_tail = open_tail;
+  return run_groups(w->pool, &c, lo, hi, failed);
+}
+
+/* One task: the chain's batches in order on one worker. */
+typedef struct {
+  grad_ctx *c;
+  double *part;
+  int fresh;
+} chain_ctx;
+
+static int chain_task(const ndpar_task *t, void *vc) {
+  chain_ctx *k = vc;
+  size_t at;
+  return fold_run(k->c, k->c->lo, k->c->hi, t->worker, k->part, k->fresh, &at);
+}
+
+int grad_det_chain(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                   const gsl_vector *const *y, size_t lo, size_t hi, size_t index0,
+                   ndpar_grad_fn f, void *ctx, double *part, int fresh) {
+  if (hi <= lo) return GSL_SUCCESS;
+  grad_ctx c = det_ctx(w, x, y, index0, f, ctx);
+  c.lo = lo, c.hi = hi;
+  chain_ctx k = {&c, part, fresh};
+  return ndpar_pool_run(w->pool, 1, chain_task, &k);
+}
+
+double *grad_det_chain_buffer(ndpar_grad_workspace *w, int which) {
+  return w->total + (which ? SUM_LEN(w->P) : 0);
+}
+
+void grad_det_deposit(ndpar_grad_workspace *w, const double *part) {
+  ndpar_rsum_add_scaled(ndpar_slots_at(&w->acc, 0), part, 1.0, SUM_LEN(w->P));
+}
+
+ndpar_rsum *grad_det_sums(ndpar_grad_workspace *w) {
+  grad_ctx c = det_ctx(w, NULL, NULL, 0, NULL, NULL);
+  merge_workers(w->pool, &c);
+  return ndpar_slots_at(&w->acc, 0);
 }
 
 /* The allocating form: a workspace sized for this call and this mode alone. */

@@ -15,6 +15,7 @@
 #include "grad/grad_internal.h"
 #include "ndpar_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
   NDPAR_REQUIRE(grad->size > 0, WHO ": grad has length 0", GSL_EBADLEN);
   NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || mode == NDPAR_REDUCE_DETERMINISTIC,
                 WHO ": mode is neither NDPAR_REDUCE_FAST nor NDPAR_REDUCE_DETERMINISTIC", GSL_EINVAL);
+  NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || grad->size < (size_t)INT_MAX - 2,
+                WHO ": grad's length must be below 2^31 - 3 in NDPAR_REDUCE_DETERMINISTIC", GSL_EBADLEN);
   if (n == 0) return GSL_SUCCESS;
   int status = ndpar_check_inputs(WHO, x, n);
   if (status) return status;
@@ -193,17 +196,88 @@ static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
   return status;
 }
 
+/* A group cut by rank boundaries is continued in rank order: rank r receives the group's
+ * sum so far from rank r - 1 when its first batch (global index a) is not a group's first
+ * (a % G != 0, a < total), and sends its last group's sum so far to rank r + 1 when its end
+ * b is not a group's end (b % G != 0, b < total). A rank whose batches all lie inside one
+ * group (or that has none) continues what it received and passes it on. A failure travels
+ * as a NaN row count in the message. Only neighbours talk, and a rank waits only on lower
+ * ranks, so the chain cannot deadlock. */
+#define CHAIN_TAG 1917
+
+typedef struct {
+  coll_call *c;
+  ndpar_grad_workspace *w;
+  const gsl_matrix *const *x;
+  const gsl_vector *const *y;
+  ndpar_grad_fn f;
+  void *ctx;
+  size_t P, G, a, b; /* this rank's batches: global [a, b) */
+} det_run;
+
+static int chain_count(size_t P) { return (int)(P + 2); } /* P < 2^31 - 2: checked by the caller */
+
+/* The head: batches [a, head_end) continue the group received from rank - 1, which then
+ * ends here (deposited) or goes on to rank + 1. Returns the callback's status. */
+static int det_head(det_run *d, MPI_Request *recv, size_t head_end, int ends_here, int *rc) {
+  double *part = grad_det_chain_buffer(d->w, 0);
+  *rc = MPI_Wait(recv, MPI_STATUS_IGNORE);
+  int status = *rc == MPI_SUCCESS
+                   ? grad_det_chain(d->w, d->x, d->y, 0, head_end - d->a, d->a, d->f, d->ctx, part, 0)
+                   : GSL_EFAILED;
+  if (status) part[d->P + 1] = NAN;
+  if (ends_here && !isnan(part[d->P + 1])) grad_det_deposit(d->w, part);
+  if (!ends_here && *rc == MPI_SUCCESS)
+    *rc = MPI_Send(part, chain_count(d->P), MPI_DOUBLE, d->c->rank + 1, CHAIN_TAG, d->c->comm);
+  return isnan(part[d->P + 1]) && status == GSL_SUCCESS ? GSL_EFAILED : status;
+}
+
+/* This rank's share of the sums: returns its callbacks' status (GSL_EFAILED if a rank
+ * below failed in a group continued here) and *rc an MPI code. */
+static int det_local(det_run *d, int *rc) {
+  size_t G = d->G, a = d->a, b = d->b, total = d->c->total;
+  int from_below = a % G != 0 && a < total, to_above = b % G != 0 && b < total;
+  size_t head_end = from_below ? (a / G + 1) * G < b ? (a / G + 1) * G : b : a;
+  int inside = from_below && head_end == b && to_above; /* the group goes on past b */
+  size_t tail_start = to_above && !inside ? (b / G) * G : b;
+  MPI_Request recv = MPI_REQUEST_NULL, send = MPI_REQUEST_NULL;
+  double *tail = grad_det_chain_buffer(d->w, 1);
+  *rc = MPI_SUCCESS;
+  if (from_below)
+    *rc = MPI_Irecv(grad_det_chain_buffer(d->w, 0), chain_count(d->P), MPI_DOUBLE, d->c->rank - 1,
+                    CHAIN_TAG, d->c->comm, &recv);
+  int status = GSL_SUCCESS;
+  if (*rc == MPI_SUCCESS && !inside) { /* the groups that start here, the last maybe open */
+    status = grad_det_groups(d->w, d->x, d->y, head_end - a, b - a, a, d->f, d->ctx,
+                             tail_start < b ? tail : NULL, NULL);
+    if (tail_start < b) {
+      if (status) tail[d->P + 1] = NAN;
+      *rc = MPI_Isend(tail, chain_count(d->P), MPI_DOUBLE, d->c->rank + 1, CHAIN_TAG, d->c->comm, &send);
+    }
+  }
+  if (*rc == MPI_SUCCESS && from_below) {
+    int head = det_head(d, &recv, head_end, !inside || !to_above, rc);
+    if (status == GSL_SUCCESS) status = head;
+  }
+  int rc2 = MPI_Wait(&send, MPI_STATUS_IGNORE);
+  if (*rc == MPI_SUCCESS) *rc = rc2;
+  return status;
+}
+
 static int deterministic(coll_call *c, ndpar_grad_workspace *w, const gsl_matrix *const *x,
                          const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
                          gsl_vector *grad, double *loss) {
   size_t P = grad->size;
-  ndpar_rsum *sums = NULL;
-  int status = grad_reproducible_sums(w, x, y, n, c->index0, f, ctx, &sums);
+  det_run d = {c, w, x, y, f, ctx, P, grad_group_size(P), c->index0, c->index0 + n};
+  grad_det_begin(w);
+  int rc, status = det_local(&d, &rc);
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "passing a group's sum to the next rank");
+  ndpar_rsum *sums = grad_det_sums(w);
   if (status) { /* a NaN row count: an Inf or NaN stays one through every merge */
     ndpar_rsum_init(sums, P + 2);
     ndpar_rsum_add(&sums[P + 1], NAN);
   }
-  int rc = merge_over_ranks(c, sums, P + 2);
+  rc = merge_over_ranks(c, sums, P + 2);
   if (rc) return rc;
   if (isnan(ndpar_rsum_value(&sums[P + 1]))) return coll_agree(c, status, 0);
   grad_reproducible_finish(sums, P, grad, loss);
