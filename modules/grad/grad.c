@@ -14,7 +14,7 @@
 /* Deterministic mode: batches per group from GROUP_MIN_PARAMS parameters on; below, where
  * a batch's binned additions cost little next to its gradient, every batch is a group of
  * its own, so that few batches still spread over the workers. */
-#define GROUP_BATCHES 8
+#define GROUP_BATCHES 16
 #define GROUP_MIN_PARAMS 4096
 
 /* A running sum: P gradient entries, then sum of rows * loss, then sum of rows. */
@@ -183,6 +183,43 @@ static void merge_workers(ndpar_pool *p, grad_ctx *c) {
   }
 }
 
+/* The single-process finish in one pass: entry j of every worker's accumulators merged
+ * into a copy, divided by the rows and written to grad (no merged array is written). */
+typedef struct {
+  grad_ctx *c;
+  gsl_vector *grad;
+  double rows;
+} finish_ctx;
+
+static ndpar_rsum merged_entry(const grad_ctx *c, size_t j) {
+  ndpar_rsum m = ((const ndpar_rsum *)ndpar_slots_at(&c->acc, 0))[j];
+  for (size_t w = 1; w < c->threads; w++) ndpar_rsum_merge(&m, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + j);
+  return m;
+}
+
+static int finish_range(size_t begin, size_t end, const ndpar_task *t, void *vf) {
+  (void)t;
+  finish_ctx *f = vf;
+  for (size_t j = begin; j < end; j++) {
+    ndpar_rsum m = merged_entry(f->c, j);
+    gsl_vector_set(f->grad, j, ndpar_rsum_value(&m) / f->rows);
+  }
+  return GSL_SUCCESS;
+}
+
+static void merge_finish(ndpar_pool *p, grad_ctx *c, gsl_vector *grad, double *loss) {
+  size_t P = c->P;
+  ndpar_rsum rows = merged_entry(c, SUM_ROWS(P)), l = merged_entry(c, SUM_LOSS(P));
+  finish_ctx f = {c, grad, ndpar_rsum_value(&rows)};
+  if (P < PARALLEL_PARAMS) {
+    ndpar_task t = {0, 0, NULL};
+    finish_range(0, P, &t, &f);
+  } else {
+    ndpar_pool_run_range(p, P, finish_range, &f, NULL);
+  }
+  if (loss) *loss = ndpar_rsum_value(&l) / f.rows;
+}
+
 void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss) {
   double rows = ndpar_rsum_value(&sums[SUM_ROWS(P)]);
   for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, ndpar_rsum_value(&sums[j]) / rows);
@@ -281,6 +318,14 @@ static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_ve
   return GSL_SUCCESS;
 }
 
+/* The deterministic mode's parts, for the mpi module (see grad_internal.h). */
+static grad_ctx det_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                        const gsl_vector *const *y, size_t index0, ndpar_grad_fn f, void *ctx) {
+  return (grad_ctx){.x = x, .y = y, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                    .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
+                    .threads = w->threads};
+}
+
 int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                           const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
                           ndpar_reduce mode, gsl_vector *grad, double *loss, size_t *failed) {
@@ -292,8 +337,9 @@ int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
   size_t P = w->P;
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
     grad_det_begin(w);
-    status = grad_det_groups(w, x, y, 0, n, 0, f, ctx, NULL, failed);
-    if (status == GSL_SUCCESS) grad_reproducible_finish(grad_det_sums(w), P, grad, loss);
+    grad_ctx c = det_ctx(w, x, y, 0, f, ctx);
+    status = run_groups(w->pool, &c, 0, n, failed);
+    if (status == GSL_SUCCESS) merge_finish(w->pool, &c, grad, loss);
     return status;
   }
   grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
@@ -311,14 +357,6 @@ int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
 
 ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
   return workspace_alloc(p, 1, P, 0, 1);
-}
-
-/* The deterministic mode's parts, for the mpi module (see grad_internal.h). */
-static grad_ctx det_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
-                        const gsl_vector *const *y, size_t index0, ndpar_grad_fn f, void *ctx) {
-  return (grad_ctx){.x = x, .y = y, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                    .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
-                    .threads = w->threads};
 }
 
 void grad_det_begin(ndpar_grad_workspace *w) {
