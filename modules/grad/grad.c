@@ -28,64 +28,166 @@ typedef struct {
   size_t n, P;
   ndpar_grad_fn f;
   void *ctx;
-  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
+  ndpar_slots scratch; /* per worker: KBUF buffers for the callback's output */
+  size_t pstride;      /* doubles from one buffer to the next */
   ndpar_slots sums;    /* fast: per worker */
-  size_t nsums;
-  double *total;       /* SUM_LEN(P) */
+  double *out;         /* fast: where the combine writes entry out_from, every ostride doubles */
+  size_t ostride, out_from;
+  double divisor;      /* fast: the combine's divisor (1: the plain sums) */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) accumulators; worker 0's
                           become the sums */
   ndpar_slots part;    /* deterministic: per worker, the group being folded, SUM_LEN(P) */
-  ndpar_slots fail;    /* deterministic: per worker, the batch whose callback failed */
+  ndpar_slots fail;    /* per worker, the batch whose callback failed */
   size_t index0, threads; /* deterministic: batch i is index0 + i; the pool's threads */
-  size_t lo, hi, group;   /* deterministic: the groups' batches [lo, hi), G */
+  size_t lo, hi, group;   /* deterministic: the groups' batches [lo, hi), G; fast: a chunk */
   size_t ngroups;
   double *open_tail;      /* deterministic: if not NULL, the last group's sum goes here */
 } grad_ctx;
 
-/* Adds rows * (gradient, loss) of batch i into sum. */
-static int add_batch(grad_ctx *c, size_t i, unsigned worker, double *sum) {
-  double *g = ndpar_slots_at(&c->scratch, worker), loss = 0;
-  gsl_vector_view gv = gsl_vector_view_array(g, c->P);
-  ndpar_task bt = {i, worker, NULL};
-  int status = c->f(c->x[i], c->y[i], &gv.vector, &loss, &bt, c->ctx);
-  if (status) return status;
-  double rows = (double)c->x[i]->size1;
-  for (size_t j = 0; j < c->P; j++) sum[j] += rows * g[j];
-  sum[SUM_LOSS(c->P)] += rows * loss;
-  sum[SUM_ROWS(c->P)] += rows;
+/* ---- folding the callbacks' outputs ----
+ * A worker runs up to KBUF callbacks into KBUF buffers of its own, then adds their terms
+ * t_i = rows_i * (gradient_i, loss_i, 1) into its target in one pass, in index order,
+ * target = (((target + t_0) + t_1) + ...): the same operations as one batch at a time,
+ * with one read-modify-write of the target per KBUF batches instead of per batch. */
+#define KBUF 4
+
+static double *buffer_of(const grad_ctx *c, unsigned worker, size_t b) {
+  return (double *)ndpar_slots_at(&c->scratch, worker) + b * c->pstride;
+}
+
+/* target (+)= t_0 + ... + t_{k-1} over [0, P) (fresh: target = t_0 + ...). */
+static void add_terms(double *target, double *const *g, const double *r, size_t k, size_t P,
+                      int fresh) {
+  const double *g0 = g[0], *g1 = g[k > 1 ? 1 : 0], *g2 = g[k > 2 ? 2 : 0], *g3 = g[k > 3 ? 3 : 0];
+  double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
+  if (fresh) {
+    switch (k) {
+    case 1: for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j]; break;
+    case 2: for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j] + r1 * g1[j]; break;
+    case 3: for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j] + r1 * g1[j] + r2 * g2[j]; break;
+    default:
+      for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j] + r1 * g1[j] + r2 * g2[j] + r3 * g3[j];
+    }
+    return;
+  }
+  switch (k) {
+  case 1: for (size_t j = 0; j < P; j++) target[j] = target[j] + r0 * g0[j]; break;
+  case 2: for (size_t j = 0; j < P; j++) target[j] = target[j] + r0 * g0[j] + r1 * g1[j]; break;
+  case 3:
+    for (size_t j = 0; j < P; j++) target[j] = target[j] + r0 * g0[j] + r1 * g1[j] + r2 * g2[j];
+    break;
+  default:
+    for (size_t j = 0; j < P; j++)
+      target[j] = target[j] + r0 * g0[j] + r1 * g1[j] + r2 * g2[j] + r3 * g3[j];
+  }
+}
+
+/* Batches [lo, hi) (local; at most KBUF) into target; on failure *fail_at = the batch. */
+static int fold_chunk(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double *target,
+                      int fresh, size_t *fail_at) {
+  double *g[KBUF] = {NULL}, r[KBUF] = {0}, loss[KBUF] = {0};
+  size_t P = c->P, k = hi - lo;
+  for (size_t b = 0; b < k; b++) {
+    g[b] = buffer_of(c, worker, b);
+    gsl_vector_view gv = gsl_vector_view_array(g[b], P);
+    ndpar_task bt = {c->index0 + lo + b, worker, NULL};
+    int status = c->f(c->x[lo + b], c->y[lo + b], &gv.vector, &loss[b], &bt, c->ctx);
+    if (status) {
+      *fail_at = lo + b;
+      return status;
+    }
+    r[b] = (double)c->x[lo + b]->size1;
+  }
+  add_terms(target, g, r, k, P, fresh);
+  for (size_t b = 0; b < k; b++) {
+    target[SUM_LOSS(P)] = fresh && b == 0 ? r[b] * loss[b] : target[SUM_LOSS(P)] + r[b] * loss[b];
+    target[SUM_ROWS(P)] = fresh && b == 0 ? r[b] : target[SUM_ROWS(P)] + r[b];
+  }
   return GSL_SUCCESS;
+}
+
+/* Batches [lo, hi) folded in order into target; on failure *fail_at = the failing batch. */
+static int fold_run(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double *target, int fresh,
+                    size_t *fail_at) {
+  for (size_t at = lo; at < hi; at += KBUF) {
+    int status = fold_chunk(c, at, hi - at < KBUF ? hi : at + KBUF, worker, target, fresh && at == lo,
+                            fail_at);
+    if (status) return status;
+  }
+  return GSL_SUCCESS;
+}
+
+/* The batch that failed in chunk k of `size` from lo: the worker that ran it recorded it. */
+static size_t failed_batch(const grad_ctx *c, size_t lo, size_t k, size_t size) {
+  size_t first = lo + k * size;
+  for (size_t w = 0; w < c->threads; w++) {
+    size_t at = *(size_t *)ndpar_slots_at(&c->fail, w);
+    if (at >= first && at - first < size) return at;
+  }
+  return first;
+}
+
+/* ---- fast: per-worker padded sums ----
+ * A worker's first chunk writes its sums (no zeroing pass); the combine adds the sums of
+ * the workers that ran, in worker order, and writes the result once. */
+
+static size_t *worker_state(const grad_ctx *c, size_t worker) { /* [0] failed batch, [1] started */
+  return ndpar_slots_at(&c->fail, worker);
 }
 
 static int fast_task(const ndpar_task *t, void *vc) {
   grad_ctx *c = vc;
-  return add_batch(c, t->index, t->worker, ndpar_slots_at(&c->sums, t->worker));
+  size_t lo = t->index * c->group, hi = lo + c->group < c->n ? lo + c->group : c->n;
+  size_t *state = worker_state(c, t->worker);
+  int fresh = !state[1];
+  state[1] = 1;
+  return fold_run(c, lo, hi, t->worker, ndpar_slots_at(&c->sums, t->worker), fresh, &state[0]);
 }
 
-/* total[j] += sums[0][j] + ... in slot order, for j in [begin, end): deterministic per
- * element, so it may run in parallel over parameters. */
-static int fold_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+/* out[(j - out_from) * ostride] = (sums[w0][j] + sums[w1][j] + ...) / divisor over the
+ * workers that ran, for j in [begin, end). */
+static int combine_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   grad_ctx *c = vc;
-  for (size_t s = 0; s < c->nsums; s++) {
-    const double *sum = ndpar_slots_at(&c->sums, s);
-    for (size_t j = begin; j < end; j++) c->total[j] += sum[j];
+  const double *s[NDPAR_MAX_THREADS];
+  size_t m = 0;
+  for (size_t w = 0; w < c->threads; w++)
+    if (worker_state(c, w)[1]) s[m++] = ndpar_slots_at(&c->sums, w);
+  double *out = c->out, d = c->divisor;
+  size_t os = c->ostride, from = c->out_from;
+  for (size_t j = begin; j < end; j++) {
+    double v = s[0][j];
+    for (size_t k = 1; k < m; k++) v += s[k][j];
+    out[(j - from) * os] = v / d;
   }
   return GSL_SUCCESS;
 }
 
-static void fold(ndpar_pool *p, grad_ctx *c) {
-  size_t len = SUM_LEN(c->P); /* gradient, loss and rows */
+static int combine_shifted(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  grad_ctx *c = vc;
+  return combine_range(begin + c->out_from, end + c->out_from, t, c);
+}
+
+/* Entries [from, from + len) combined into c->out; in parallel over them when many. */
+static void combine(ndpar_pool *p, grad_ctx *c, size_t from, size_t len) {
+  c->out_from = from;
   if (len < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
-    fold_range(0, len, &t, c);
+    combine_range(from, from + len, &t, c);
   } else {
-    ndpar_pool_run_range(p, len, fold_range, c, NULL);
+    ndpar_pool_run_range(p, len, combine_shifted, c, NULL);
   }
 }
 
+/* The workers' sums of rows * (gradient, loss, 1) over the chunks of the n batches. */
 static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
-  int status = ndpar_pool_run_ex(p, c->n, fast_task, c, failed);
-  if (status == GSL_SUCCESS) fold(p, c);
+  /* chunks of up to KBUF batches, while every worker still gets two */
+  c->group = c->n / (2 * c->threads) < KBUF ? c->n / (2 * c->threads) : KBUF;
+  if (c->group == 0) c->group = 1;
+  for (size_t w = 0; w < c->threads; w++) worker_state(c, w)[1] = 0;
+  size_t chunks = (c->n + c->group - 1) / c->group, k = chunks;
+  int status = ndpar_pool_run_ex(p, chunks, fast_task, c, &k);
+  if (status && failed) *failed = failed_batch(c, 0, k, c->group);
   return status;
 }
 
@@ -100,40 +202,6 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
  * is continued in order by the next process (grad_det_chain). */
 
 size_t grad_group_size(size_t P) { return P < GROUP_MIN_PARAMS ? 1 : GROUP_BATCHES; }
-
-/* part = t_i (fresh) or part += t_i, for batch i (local) on this worker's scratch. */
-static int fold_batch(grad_ctx *c, size_t i, unsigned worker, double *part, int fresh) {
-  double *g = ndpar_slots_at(&c->scratch, worker), loss = 0;
-  gsl_vector_view gv = gsl_vector_view_array(g, c->P);
-  ndpar_task bt = {c->index0 + i, worker, NULL};
-  int status = c->f(c->x[i], c->y[i], &gv.vector, &loss, &bt, c->ctx);
-  if (status) return status;
-  double rows = (double)c->x[i]->size1;
-  size_t P = c->P;
-  if (fresh) {
-    for (size_t j = 0; j < P; j++) part[j] = rows * g[j];
-    part[SUM_LOSS(P)] = rows * loss;
-    part[SUM_ROWS(P)] = rows;
-  } else {
-    for (size_t j = 0; j < P; j++) part[j] += rows * g[j];
-    part[SUM_LOSS(P)] += rows * loss;
-    part[SUM_ROWS(P)] += rows;
-  }
-  return GSL_SUCCESS;
-}
-
-/* Batches [lo, hi) folded in order into part; on failure *fail_at = the failing batch. */
-static int fold_run(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double *part, int fresh,
-                    size_t *fail_at) {
-  for (size_t i = lo; i < hi; i++) {
-    int status = fold_batch(c, i, worker, part, fresh && i == lo);
-    if (status) {
-      *fail_at = i;
-      return status;
-    }
-  }
-  return GSL_SUCCESS;
-}
 
 /* Group k of [c->lo, c->hi), folded on this worker and deposited into its accumulators. */
 static int group_task(const ndpar_task *t, void *vc) {
@@ -163,13 +231,7 @@ static int run_groups(ndpar_pool *p, grad_ctx *c, size_t lo, size_t hi, size_t *
   size_t ngroups = (hi - lo + c->group - 1) / c->group, k = ngroups;
   c->ngroups = ngroups;
   int status = ndpar_pool_run_ex(p, ngroups, group_task, c, &k);
-  if (status && failed) { /* the worker that failed group k holds the batch */
-    size_t glo = lo + k * c->group, ghi = glo + c->group;
-    for (size_t w = 0; w < c->threads; w++) {
-      size_t at = *(size_t *)ndpar_slots_at(&c->fail, w);
-      if (at >= glo && at < ghi) *failed = at;
-    }
-  }
+  if (status && failed) *failed = failed_batch(c, lo, k, c->group);
   return status;
 }
 
@@ -253,13 +315,14 @@ static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y,
 struct ndpar_grad_workspace {
   ndpar_pool *pool;
   size_t n, P, threads;
-  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
+  ndpar_slots scratch; /* per worker: KBUF buffers of pstride doubles for the callback */
+  size_t pstride;      /* P rounded up to whole cache lines */
   ndpar_slots sums;    /* fast: per worker, SUM_LEN(P) doubles */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) reproducible accumulators */
   ndpar_slots part;    /* deterministic: per worker, a group's plain sum, SUM_LEN(P) doubles */
-  ndpar_slots fail;    /* deterministic: per worker, a failing batch */
-  double *total;       /* fast: SUM_LEN(P); deterministic: two groups cut by a process
-                          boundary, 2 SUM_LEN(P) (grad_det_chain_buffer) */
+  ndpar_slots fail;    /* per worker, a failing batch */
+  double *chain;       /* deterministic: two groups cut by a process boundary,
+                          2 SUM_LEN(P) doubles (grad_det_chain_buffer) */
 };
 
 void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
@@ -269,7 +332,7 @@ void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
   ndpar_slots_free(&w->acc);
   ndpar_slots_free(&w->part);
   ndpar_slots_free(&w->fail);
-  free(w->total);
+  free(w->chain);
   free(w);
 }
 
@@ -283,20 +346,21 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
   ndpar_grad_workspace *w = calloc(1, sizeof *w);
   if (w == NULL) GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
   *w = (ndpar_grad_workspace){.pool = pool, .n = n, .P = P, .threads = ndpar_pool_threads(pool)};
-  w->total = malloc((det ? 2 : 1) * SUM_LEN(P) * sizeof *w->total);
-  if (w->total == NULL) {
+  w->chain = det ? malloc(2 * SUM_LEN(P) * sizeof *w->chain) : NULL;
+  if (det && w->chain == NULL) {
     ndpar_grad_workspace_free(w);
     GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
   }
   /* (ndpar_slots_alloc reports its own failures) */
-  int status = ndpar_slots_alloc(&w->scratch, w->threads, P * sizeof(double));
+  w->pstride = ndpar_cacheline_round(P * sizeof(double)) / sizeof(double);
+  int status = ndpar_slots_alloc(&w->scratch, w->threads, KBUF * w->pstride * sizeof(double));
+  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&w->fail, w->threads, 2 * sizeof(size_t));
   if (status == GSL_SUCCESS && fast)
     status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
   if (status == GSL_SUCCESS && det)
     status = ndpar_slots_alloc(&w->acc, w->threads, SUM_LEN(P) * sizeof(ndpar_rsum));
   if (status == GSL_SUCCESS && det)
     status = ndpar_slots_alloc(&w->part, w->threads, SUM_LEN(P) * sizeof(double));
-  if (status == GSL_SUCCESS && det) status = ndpar_slots_alloc(&w->fail, w->threads, sizeof(size_t));
   if (status) {
     ndpar_grad_workspace_free(w);
     return NULL;
@@ -322,8 +386,15 @@ static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_ve
 static grad_ctx det_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                         const gsl_vector *const *y, size_t index0, ndpar_grad_fn f, void *ctx) {
   return (grad_ctx){.x = x, .y = y, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                    .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
+                    .pstride = w->pstride, .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
                     .threads = w->threads};
+}
+
+static grad_ctx fast_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                         const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx) {
+  return (grad_ctx){.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx,
+                    .scratch = w->scratch, .pstride = w->pstride, .sums = w->sums,
+                    .fail = w->fail, .threads = w->threads};
 }
 
 int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
@@ -342,17 +413,17 @@ int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
     if (status == GSL_SUCCESS) merge_finish(w->pool, &c, grad, loss);
     return status;
   }
-  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                .sums = w->sums, .total = w->total, .nsums = w->threads};
-  memset(c.total, 0, SUM_LEN(P) * sizeof *c.total);
-  memset(c.sums.base, 0, c.nsums * c.sums.stride);
+  grad_ctx c = fast_ctx(w, x, y, n, f, ctx);
   status = run_fast(w->pool, &c, failed);
-  if (status == GSL_SUCCESS) {
-    double rows = c.total[SUM_ROWS(P)];
-    for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, c.total[j] / rows);
-    if (loss) *loss = c.total[SUM_LOSS(P)] / rows;
-  }
-  return status;
+  if (status) return status;
+  /* rows and loss first: the gradient is divided in the combine's one pass */
+  double tail[2];
+  c.out = tail, c.ostride = 1, c.divisor = 1.0;
+  combine(w->pool, &c, SUM_LOSS(P), 2);
+  c.out = grad->data, c.ostride = grad->stride, c.divisor = tail[1];
+  combine(w->pool, &c, 0, P);
+  if (loss) *loss = tail[0] / tail[1];
+  return GSL_SUCCESS;
 }
 
 ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
@@ -396,7 +467,7 @@ int grad_det_chain(ndpar_grad_workspace *w, const gsl_matrix *const *x,
 }
 
 double *grad_det_chain_buffer(ndpar_grad_workspace *w, int which) {
-  return w->total + (which ? SUM_LEN(w->P) : 0);
+  return w->chain + (which ? SUM_LEN(w->P) : 0);
 }
 
 void grad_det_deposit(ndpar_grad_workspace *w, const double *part) {
@@ -407,6 +478,20 @@ ndpar_rsum *grad_det_sums(ndpar_grad_workspace *w) {
   grad_ctx c = det_ctx(w, NULL, NULL, 0, NULL, NULL);
   merge_workers(w->pool, &c);
   return ndpar_slots_at(&w->acc, 0);
+}
+
+int grad_fast_run(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                  const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
+                  void *ctx) {
+  grad_ctx c = fast_ctx(w, x, y, n, f, ctx);
+  c.index0 = index0;
+  return run_fast(w->pool, &c, NULL);
+}
+
+void grad_fast_combine(ndpar_grad_workspace *w, double *out, size_t from, size_t len) {
+  grad_ctx c = fast_ctx(w, NULL, NULL, 0, NULL, NULL);
+  c.out = out, c.ostride = 1, c.divisor = 1.0;
+  combine(w->pool, &c, from, len);
 }
 
 /* The allocating form: a workspace sized for this call and this mode alone. */
