@@ -20,7 +20,8 @@
 #endif
 
 /* The callback every variant runs: grad = 2/rows x^T (x w - y), loss = mean (x w - y)^2.
- * Plain loops over the rows (x is rows x P, row-major): two passes over x. */
+ * Two passes over x (x is rows x P, row-major) as BLAS's dgemv pair would make them: the
+ * residuals (vectorised dot products), then the gradient. */
 int lin_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
              const ndpar_task *t, void *ctx) {
   (void)t;
@@ -30,6 +31,7 @@ int lin_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double 
   for (size_t i = 0; i < rows; i++) {
     const double *xi = x->data + i * x->tda;
     double d = 0;
+#pragma omp simd reduction(+ : d)
     for (size_t j = 0; j < P; j++) d += xi[j] * w[j];
     r[i] = d - y->data[i * y->stride];
     l += r[i] * r[i];
@@ -162,41 +164,65 @@ void lin_omp(lin_problem *b, double *out) {
   }
 }
 
-/* The memory floor: every worker streams the bytes the kernel cannot avoid (each batch's
- * x once, w once, a read-modify-write of its own P-vector) with the same work split. */
+/* The memory floor: the bytes the fast mode's kernel touches, streamed with no arithmetic
+ * to wait on, on the same pool and the same split (chunks of 4 batches per task): per
+ * batch, its x read twice (the callback's two passes) and w once, a P-vector written; per
+ * chunk, those vectors read and the worker's sum read and written once. */
+#define FLOOR_CHUNK 4
+
 typedef struct {
   lin_problem *b;
-  ndpar_slots acc;
+  ndpar_slots acc, out; /* per worker: the sum; FLOOR_CHUNK output vectors */
+  double sink[NDPAR_MAX_THREADS];
 } floor_ctx;
 
 static floor_ctx floor_c;
 
+static void floor_batch(floor_ctx *c, size_t i, double *g, unsigned worker) {
+  const lin_problem *b = c->b;
+  const gsl_matrix *x = b->xs[i];
+  size_t P = b->P;
+  double d = 0;
+  for (size_t r = 0; r < x->size1; r++) {
+    const double *xr = x->data + r * x->tda;
+#pragma omp simd reduction(+ : d)
+    for (size_t j = 0; j < P; j++) d += xr[j] + b->w[j];
+  }
+  memcpy(g, x->data, P * sizeof *g);
+  for (size_t r = 1; r < x->size1; r++) {
+    const double *xr = x->data + r * x->tda;
+    for (size_t j = 0; j < P; j++) g[j] += xr[j];
+  }
+  c->sink[worker] += d;
+}
+
 static int floor_task(const ndpar_task *t, void *vc) {
   floor_ctx *c = vc;
   const lin_problem *b = c->b;
-  double *acc = ndpar_slots_at(&c->acc, t->worker);
-  const gsl_matrix *x = b->xs[t->index];
-  size_t P = b->P;
-  if (x->size1 == 4) {
-    const double *x0 = x->data, *x1 = x0 + x->tda, *x2 = x1 + x->tda, *x3 = x2 + x->tda;
-    for (size_t j = 0; j < P; j++) acc[j] += (x0[j] + x1[j]) + (x2[j] + x3[j]) * b->w[j];
-  } else {
-    for (size_t i = 0; i < x->size1; i++) {
-      const double *xi = x->data + i * x->tda;
-      for (size_t j = 0; j < P; j++) acc[j] += xi[j] * b->w[j];
-    }
-  }
+  size_t P = b->P, stride = (P + 7) & ~(size_t)7, lo = t->index * FLOOR_CHUNK;
+  size_t k = b->n - lo < FLOOR_CHUNK ? b->n - lo : FLOOR_CHUNK;
+  double *acc = ndpar_slots_at(&c->acc, t->worker), *g = ndpar_slots_at(&c->out, t->worker);
+  for (size_t q = 0; q < k; q++) floor_batch(c, lo + q, g + q * stride, t->worker);
+  for (size_t q = 0; q < k; q++)
+    for (size_t j = 0; j < P; j++) acc[j] += g[q * stride + j];
   return 0;
 }
 
 int lin_floor_alloc(lin_problem *b) {
   floor_c.b = b;
-  return ndpar_slots_alloc(&floor_c.acc, b->threads, b->P * sizeof(double));
+  size_t stride = (b->P + 7) & ~(size_t)7;
+  if (ndpar_slots_alloc(&floor_c.acc, b->threads, b->P * sizeof(double))) return 1;
+  return ndpar_slots_alloc(&floor_c.out, b->threads, FLOOR_CHUNK * stride * sizeof(double));
 }
 
-void lin_floor_free(void) { ndpar_slots_free(&floor_c.acc); }
+void lin_floor_free(void) {
+  ndpar_slots_free(&floor_c.acc);
+  ndpar_slots_free(&floor_c.out);
+}
 
-void lin_floor(ndpar_pool *pool) { ndpar_pool_run(pool, floor_c.b->n, floor_task, &floor_c); }
+void lin_floor(ndpar_pool *pool) {
+  ndpar_pool_run(pool, (floor_c.b->n + FLOOR_CHUNK - 1) / FLOOR_CHUNK, floor_task, &floor_c);
+}
 
 /* The fold the TBB and Rayon variants run over a range of batches: acc[0..P) += rows *
  * gradient, acc[P] += rows. The callback's output goes into a per-thread scratch vector
@@ -224,14 +250,14 @@ void lin_fold(void *vc, size_t lo, size_t hi, double *acc) {
 
 /* ---- the driver ---- */
 
-enum { V_SEQ, V_FAST, V_DET, V_FLOOR, V_OMP, V_TBB, V_TBB_DET, V_RAYON, NV };
+enum { V_SEQ, V_FAST, V_DET, V_FLOOR, V_FLOOR1, V_OMP, V_TBB, V_TBB_DET, V_RAYON, NV };
 static const char *const v_names[NV] = {"sequential", "ndpar fast", "ndpar deterministic",
-                                        "floor (stream)", "OpenMP", "TBB reduce",
+                                        "floor (stream)", "floor, 1 thread", "OpenMP", "TBB reduce",
                                         "TBB det_reduce", "Rayon fold"};
 
 typedef struct {
   lin_problem b;
-  ndpar_pool *pool;
+  ndpar_pool *pool, *pool1; /* the threads asked for; one thread */
   ndpar_grad_workspace *ws;
   gsl_vector *out;
   int have[NV];
@@ -248,6 +274,7 @@ static int run_variant(large_ctx *c, int v) {
                                  v == V_FAST ? NDPAR_REDUCE_FAST : NDPAR_REDUCE_DETERMINISTIC,
                                  c->out, &loss, NULL);
   case V_FLOOR: lin_floor(c->pool); return 0;
+  case V_FLOOR1: lin_floor(c->pool1); return 0;
   case V_OMP: lin_omp(&c->b, c->out->data); return 0;
 #ifdef NDPAR_BENCH_HAVE_TBB
   case V_TBB:
@@ -279,7 +306,7 @@ static int check_variants(large_ctx *c, const char *label) {
   for (size_t j = 0; j < P; j++) scale = fmax(scale, fabs(ref[j]));
   int bad = 0;
   for (int v = V_FAST; v < NV && !bad; v++) {
-    if (!c->have[v] || v == V_FLOOR) continue;
+    if (!c->have[v] || v == V_FLOOR || v == V_FLOOR1) continue;
     gsl_vector_set_all(c->out, NAN);
     if (run_variant(c, v)) bad = 1;
     for (size_t j = 0; j < P && !bad; j++)
@@ -305,7 +332,9 @@ static int large_case(const bench_options *o, size_t P, size_t rows, size_t n, s
   ndpar_pool_config_init(&cfg);
   cfg.threads = o->threads;
   c.pool = ndpar_pool_alloc(&cfg);
-  int status = c.pool == NULL || lin_problem_alloc(&c.b, P, rows, n, distinct, o->threads);
+  cfg.threads = 1;
+  c.pool1 = ndpar_pool_alloc(&cfg);
+  int status = c.pool == NULL || c.pool1 == NULL || lin_problem_alloc(&c.b, P, rows, n, distinct, o->threads);
   if (!status) {
     c.ws = ndpar_grad_workspace_alloc(c.pool, n, P);
     c.out = gsl_vector_alloc(P);
@@ -355,6 +384,7 @@ static int large_case(const bench_options *o, size_t P, size_t rows, size_t n, s
   ndpar_grad_workspace_free(c.ws);
   lin_problem_free(&c.b);
   ndpar_pool_free(c.pool);
+  ndpar_pool_free(c.pool1);
   return status;
 }
 
