@@ -435,6 +435,54 @@ static void test_grad_deterministic_matches_one_process(void) {
   gsl_rng_free(r);
 }
 
+/* Groups of G = 16 batches (P >= 4096) cut by rank boundaries: every rank holds 0, 1,
+ * G - 1, G or G + 1 batches, in every rotation of that pattern over the ranks, so that
+ * groups start, end, pass through and are continued on ranks of every kind (a rank with
+ * none, a rank inside one group). DETERMINISTIC equals one process over the concatenation
+ * bit for bit at 1 and 3 threads per rank; a failure inside a continued group still comes
+ * back everywhere. */
+static void test_grad_groups_cut_by_ranks(void) {
+  const size_t G = 16, P = 4100, pattern[5] = {0, 1, G - 1, G, G + 1};
+  gsl_rng *r = rng_for(5);
+  for (size_t shift = 0; shift < 5; shift++) {
+    size_t n = 0, first = 0, count = 0;
+    for (int k = 0; k < nranks; k++) {
+      size_t c = pattern[((size_t)k + shift) % 5];
+      if (k == rank) first = n, count = c;
+      n += c;
+    }
+    if (n == 0) continue;
+    batches all = make_batches(n, r);
+    gsl_vector *one = gsl_vector_alloc(P), *dist = gsl_vector_alloc(P);
+    double l1 = 0, l2 = 0;
+    grad_opts plain = {-1, 0};
+    ndpar_pool *p1 = pool_of(1 + (size_t)rank % 3);
+    CHECK(ndpar_grad_compute(p1, (const gsl_matrix *const *)all.x, (const gsl_vector *const *)all.y, n, grad_fn,
+                             &plain, NDPAR_REDUCE_DETERMINISTIC, one, &l1) == GSL_SUCCESS);
+    for (size_t threads = 1; threads <= 3; threads += 2) {
+      ndpar_pool *p = pool_of(threads);
+      gsl_vector_set_all(dist, -1.0);
+      CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, p, (const gsl_matrix *const *)all.x + first,
+                                   (const gsl_vector *const *)all.y + first, count, grad_fn, &plain,
+                                   NDPAR_REDUCE_DETERMINISTIC, dist, &l2) == GSL_SUCCESS);
+      CHECK(same_vector(one, dist) && same_bits(l1, l2));
+      ndpar_pool_free(p);
+    }
+    /* a failing batch in the middle of the global order: its code on every rank */
+    grad_opts fail = {(int)(n / 2), 0};
+    gsl_set_error_handler(capture);
+    CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, p1, (const gsl_matrix *const *)all.x + first,
+                                 (const gsl_vector *const *)all.y + first, count, grad_fn, &fail,
+                                 NDPAR_REDUCE_DETERMINISTIC, dist, &l2) == GSL_EDOM);
+    gsl_set_error_handler(NULL);
+    ndpar_pool_free(p1);
+    gsl_vector_free(one);
+    gsl_vector_free(dist);
+    free_batches(all);
+  }
+  gsl_rng_free(r);
+}
+
 static void test_grad_errors_agree(void) {
   gsl_rng *r = rng_for(3);
   size_t n = 12, first = 0, count = 0;
@@ -651,6 +699,7 @@ static const test_case tests[] = {
     {"subcommunicators", test_subcommunicators},
     {"grad_deterministic_matches_one_process", test_grad_deterministic_matches_one_process},
     {"grad_errors_agree", test_grad_errors_agree},
+    {"grad_groups_cut_by_ranks", test_grad_groups_cut_by_ranks},
     {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
     {"unbound_ranks_split_the_node", test_unbound_ranks_split_the_node},
     {"single_thread_level", test_single_thread_level},
