@@ -126,6 +126,7 @@ typedef struct {
 void ndpar_rsum_init(ndpar_rsum *s, size_t n);              /* n empty accumulators */
 void ndpar_rsum_add(ndpar_rsum *s, double x);
 void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n); /* s[i] += w x[i] */
+void ndpar_rsum_set(ndpar_rsum *s, const double *x, size_t n); /* s[i] = empty + x[i], one pass */
 void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from);  /* exact: into += from */
 void ndpar_rsum_merge_n(ndpar_rsum *into, const ndpar_rsum *from, size_t n);
 double ndpar_rsum_value(const ndpar_rsum *s);               /* the sum, rounded once per bin */

@@ -92,7 +92,7 @@ static void raise_index(ndpar_rsum *s, int top) {
 }
 
 /* P back into [1.5 S, 1.75 S): one step suffices after one addition or one merge. */
-static void renormalise(ndpar_rsum *s, int k, double S) {
+static inline __attribute__((always_inline)) void renormalise(ndpar_rsum *s, int k, double S) {
   if (s->prim[k] >= 1.75 * S) {
     s->prim[k] -= 0.25 * S;
     s->carry[k] += 1;
@@ -149,6 +149,13 @@ void ndpar_rsum_add(ndpar_rsum *s, double x) { deposit(s, x); }
 
 void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n) {
   for (size_t i = 0; i < n; i++) deposit(&s[i], w * x[i]);
+}
+
+void ndpar_rsum_set(ndpar_rsum *s, const double *x, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    s[i] = (ndpar_rsum){EMPTY, {0, 0, 0}, {0, 0, 0}};
+    deposit(&s[i], x[i]);
+  }
 }
 
 void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from) {

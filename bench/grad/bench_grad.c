@@ -1,8 +1,10 @@
 /* bench_grad: gradient aggregation of the reference MLP's backward pass, sequential vs ndpar
  * (fast and deterministic) vs OpenMP (per-thread sums merged in a critical section; kernels in
  * ref/kernels.c), a false-sharing demonstration (per-thread accumulators packed into one
- * cache line vs padded), and one SGD step with the allocating ndpar_grad_compute vs the
- * workspace form ndpar_grad_compute_ws.
+ * cache line vs padded), one SGD step with the allocating ndpar_grad_compute vs the
+ * workspace form ndpar_grad_compute_ws, and (large_p.c) a linear model's gradient over many
+ * small batches at P = 10^5 .. 10^6 against the memory floor, OpenMP's best form, oneTBB and
+ * Rayon.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -203,6 +203,19 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
 
 size_t grad_group_size(size_t P) { return P < GROUP_MIN_PARAMS ? 1 : GROUP_BATCHES; }
 
+/* A group's sum into the worker's accumulators: its first group sets them (no separate
+ * emptying pass over 7 doubles per parameter), later ones add. */
+static void deposit_group(const grad_ctx *c, size_t worker, const double *part) {
+  size_t *state = worker_state(c, worker);
+  ndpar_rsum *acc = ndpar_slots_at(&c->acc, worker);
+  if (state[1]) {
+    ndpar_rsum_add_scaled(acc, part, 1.0, SUM_LEN(c->P));
+  } else {
+    ndpar_rsum_set(acc, part, SUM_LEN(c->P));
+    state[1] = 1;
+  }
+}
+
 /* Group k of [c->lo, c->hi), folded on this worker and deposited into its accumulators. */
 static int group_task(const ndpar_task *t, void *vc) {
   grad_ctx *c = vc;
@@ -210,17 +223,20 @@ static int group_task(const ndpar_task *t, void *vc) {
   int open = c->open_tail && t->index == c->ngroups - 1; /* continued by the next process */
   double *part = open ? c->open_tail : ndpar_slots_at(&c->part, t->worker);
   int status = fold_run(c, lo, hi, t->worker, part, 1, (size_t *)ndpar_slots_at(&c->fail, t->worker));
-  if (status == GSL_SUCCESS && !open) ndpar_rsum_add_scaled(ndpar_slots_at(&c->acc, t->worker), part, 1.0, SUM_LEN(c->P));
+  if (status == GSL_SUCCESS && !open) deposit_group(c, t->worker, part);
   return status;
 }
 
 /* The accumulators of worker 0 take the others' (exact merges: the order does not matter). */
+/* Worker 0's accumulators take the other started workers' (exact merges: the order does
+ * not matter). */
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   grad_ctx *c = vc;
   ndpar_rsum *out = ndpar_slots_at(&c->acc, 0);
   for (size_t w = 1; w < c->threads; w++)
-    ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
+    if (worker_state(c, w)[1])
+      ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
   return GSL_SUCCESS;
 }
 
@@ -236,6 +252,10 @@ static int run_groups(ndpar_pool *p, grad_ctx *c, size_t lo, size_t hi, size_t *
 }
 
 static void merge_workers(ndpar_pool *p, grad_ctx *c) {
+  if (!worker_state(c, 0)[1]) { /* worker 0 did no group: empty, to merge into */
+    ndpar_rsum_init(ndpar_slots_at(&c->acc, 0), SUM_LEN(c->P));
+    worker_state(c, 0)[1] = 1;
+  }
   if (c->threads < 2) return;
   if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
@@ -254,8 +274,10 @@ typedef struct {
 } finish_ctx;
 
 static ndpar_rsum merged_entry(const grad_ctx *c, size_t j) {
-  ndpar_rsum m = ((const ndpar_rsum *)ndpar_slots_at(&c->acc, 0))[j];
-  for (size_t w = 1; w < c->threads; w++) ndpar_rsum_merge(&m, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + j);
+  ndpar_rsum m;
+  ndpar_rsum_init(&m, 1);
+  for (size_t w = 0; w < c->threads; w++)
+    if (worker_state(c, w)[1]) ndpar_rsum_merge(&m, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + j);
   return m;
 }
 
@@ -431,7 +453,7 @@ ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
 }
 
 void grad_det_begin(ndpar_grad_workspace *w) {
-  for (size_t k = 0; k < w->threads; k++) ndpar_rsum_init(ndpar_slots_at(&w->acc, k), SUM_LEN(w->P));
+  for (size_t k = 0; k < w->threads; k++) ((size_t *)ndpar_slots_at(&w->fail, k))[1] = 0;
 }
 
 int grad_det_groups(ndpar_grad_workspace *w, const gsl_matrix *const *x,
@@ -471,7 +493,8 @@ double *grad_det_chain_buffer(ndpar_grad_workspace *w, int which) {
 }
 
 void grad_det_deposit(ndpar_grad_workspace *w, const double *part) {
-  ndpar_rsum_add_scaled(ndpar_slots_at(&w->acc, 0), part, 1.0, SUM_LEN(w->P));
+  grad_ctx c = det_ctx(w, NULL, NULL, 0, NULL, NULL);
+  deposit_group(&c, 0, part);
 }
 
 ndpar_rsum *grad_det_sums(ndpar_grad_workspace *w) {
