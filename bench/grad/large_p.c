@@ -394,6 +394,11 @@ int bench_large_p(const bench_options *o) {
 #endif
 #ifndef NDPAR_BENCH_HAVE_RAYON
   printf("Rayon: not installed (make bench-deps)\n");
+#else
+  if (rayon_peer_init(o->threads) != 0) {
+    fprintf(stderr, "bench_grad: Rayon's pool of %zu threads could not be built\n", o->threads);
+    return 1;
+  }
 #endif
   int reps = o->reps ? o->reps : (o->quick ? 3 : 11);
   /* ~100 MiB of distinct batch data per shape: beyond the caches */
