@@ -32,7 +32,7 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * reproducible (binned) accumulators, whose sums do not depend on the order of the
  * additions and merge exactly (Demmel and Nguyen's binned summation, as in ReproBLAS): the
  * result is bit-identical for any thread count, and for any split of the batches over
- * processes (ndpar_mpi_grad_compute); memory 12 x threads x P doubles, whatever n. Its
+ * processes (ndpar_mpi_grad_compute); memory 10 x threads x P doubles, whatever n. Its
  * error: a group's sum rounds as any sum of G terms, the sum of the groups' sums below
  * groups x max|group sum| x 2^-79 per entry.
  *
@@ -43,7 +43,7 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * untouched.
  *
  * This form allocates its working memory on every call (per worker 4 buffers for the
- * callback's output and the sums, in deterministic mode 8 more doubles per parameter); a loop
+ * callback's output and the sums, in deterministic mode a group's sum and a 40-byte accumulator per parameter); a loop
  * calling it many times should use a workspace
  * and ndpar_grad_compute_ws instead, which gives the same result bit for bit. */
 NDPAR_API int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x,
@@ -71,7 +71,7 @@ NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads
  * gsl_multifit_linear_workspace): 4 padded P-vectors per worker of the pool for the
  * callback's output, the running sums of either mode (threads x (P + 2) doubles for
  * NDPAR_REDUCE_FAST; for NDPAR_REDUCE_DETERMINISTIC a group's sum and (P + 2) reproducible
- * accumulators of 7 doubles each per worker). A training loop allocates it before its first
+ * accumulators of 40 bytes each per worker). A training loop allocates it before its first
  * step and calls ndpar_grad_compute_ws at every step: no step allocates. */
 typedef struct ndpar_grad_workspace ndpar_grad_workspace;
 

@@ -204,7 +204,7 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
 size_t grad_group_size(size_t P) { return P < GROUP_MIN_PARAMS ? 1 : GROUP_BATCHES; }
 
 /* A group's sum into the worker's accumulators: its first group sets them (no separate
- * emptying pass over 7 doubles per parameter), later ones add. */
+ * emptying pass over 40 bytes per parameter), later ones add. */
 static void deposit_group(const grad_ctx *c, size_t worker, const double *part) {
   size_t *state = worker_state(c, worker);
   ndpar_rsum *acc = ndpar_slots_at(&c->acc, worker);

@@ -202,7 +202,7 @@ static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
 static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
   MPI_Datatype type;
   MPI_Op op = MPI_OP_NULL;
-  int rc = MPI_Type_contiguous((int)(sizeof(ndpar_rsum) / sizeof(double)), MPI_DOUBLE, &type);
+  int rc = MPI_Type_contiguous((int)sizeof(ndpar_rsum), MPI_BYTE, &type);
   if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&type);
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "making the accumulator type");
   rc = MPI_Op_create(merge_op, 1, &op); /* commutative and associative: merges are exact */
