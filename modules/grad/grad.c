@@ -184,7 +184,7 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
   /* chunks of up to KBUF batches, while every worker still gets two */
   c->group = c->n / (2 * c->threads) < KBUF ? c->n / (2 * c->threads) : KBUF;
   if (c->group == 0) c->group = 1;
-  for (size_t w = 0; w < c->threads; w++) worker_state(c, w)[1] = 0;
+  for (size_t w = 0; w < c->threads; w++) worker_state(c, w)[0] = SIZE_MAX, worker_state(c, w)[1] = 0;
   size_t chunks = (c->n + c->group - 1) / c->group, k = chunks;
   int status = ndpar_pool_run_ex(p, chunks, fast_task, c, &k);
   if (status && failed) *failed = failed_batch(c, 0, k, c->group);
@@ -453,7 +453,10 @@ ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
 }
 
 void grad_det_begin(ndpar_grad_workspace *w) {
-  for (size_t k = 0; k < w->threads; k++) ((size_t *)ndpar_slots_at(&w->fail, k))[1] = 0;
+  for (size_t k = 0; k < w->threads; k++) { /* no failure, no group yet */
+    size_t *state = ndpar_slots_at(&w->fail, k);
+    state[0] = SIZE_MAX, state[1] = 0;
+  }
 }
 
 int grad_det_groups(ndpar_grad_workspace *w, const gsl_matrix *const *x,

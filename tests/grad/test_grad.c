@@ -339,6 +339,33 @@ Test(grad_errors, callback_failure_returns_status_and_batch_outputs_untouched) {
   gsl_rng_free(r);
 }
 
+/* A workspace reused after a failure reports the new failing batch, not the old one. */
+Test(grad_errors, the_failing_batch_of_each_call_on_one_workspace) {
+  gsl_rng *r = test_rng();
+  size_t n = 64, P = 5000;
+  problem pb = make_problem(r, n, P, 2);
+  gsl_vector *g = gsl_vector_alloc(P);
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    ndpar_grad_workspace *w = ndpar_grad_workspace_alloc(p, n, P);
+    for (int mode = 0; mode < 2; mode++) {
+      size_t bads[] = {9, 6, 63, 0, 17}, failed = 0;
+      for (size_t k = 0; k < 5; k++) {
+        double loss;
+        cr_assert_eq(ndpar_grad_compute_ws(w, pb.xs, pb.ys, n, fail_at, &bads[k], (ndpar_reduce)mode, g, &loss,
+                                           &failed), GSL_ERANGE);
+        cr_assert_eq(failed, bads[k], "mode %d threads %zu: failed %zu, expected %zu", mode, threads, failed,
+                     bads[k]);
+      }
+    }
+    ndpar_grad_workspace_free(w);
+    ndpar_pool_free(p);
+  }
+  gsl_vector_free(g);
+  free_problem(&pb);
+  gsl_rng_free(r);
+}
+
 Test(grad_errors, bad_arguments_are_rejected_before_any_work) {
   test_quiet_gsl_errors();
   gsl_rng *r = test_rng();
