@@ -275,9 +275,14 @@ typedef struct {
 
 static ndpar_rsum merged_entry(const grad_ctx *c, size_t j) {
   ndpar_rsum m;
-  ndpar_rsum_init(&m, 1);
-  for (size_t w = 0; w < c->threads; w++)
-    if (worker_state(c, w)[1]) ndpar_rsum_merge(&m, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + j);
+  int any = 0;
+  for (size_t w = 0; w < c->threads; w++) {
+    if (!worker_state(c, w)[1]) continue;
+    const ndpar_rsum *e = (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + j;
+    if (any) ndpar_rsum_merge(&m, e);
+    else m = *e, any = 1;
+  }
+  if (!any) ndpar_rsum_init(&m, 1);
   return m;
 }
 
