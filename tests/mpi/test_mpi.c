@@ -435,6 +435,19 @@ static void test_grad_deterministic_matches_one_process(void) {
   gsl_rng_free(r);
 }
 
+/* ndpar_mpi_grad_compute over this rank's share of all, with global batch `at` failing:
+ * GSL_EDOM (the callback's code) on every rank. */
+static int fails_everywhere(ndpar_pool *p, const batches *all, size_t first, size_t count, size_t at,
+                            ndpar_reduce mode, gsl_vector *out) {
+  grad_opts fail = {(int)at, 0};
+  double loss;
+  gsl_set_error_handler(capture);
+  int rc = ndpar_mpi_grad_compute(MPI_COMM_WORLD, p, (const gsl_matrix *const *)all->x + first,
+                                  (const gsl_vector *const *)all->y + first, count, grad_fn, &fail, mode, out, &loss);
+  gsl_set_error_handler(NULL);
+  return rc == GSL_EDOM;
+}
+
 /* Groups of G = 16 batches (P >= 4096) cut by rank boundaries: every rank holds 0, 1,
  * G - 1, G or G + 1 batches, in every rotation of that pattern over the ranks, so that
  * groups start, end, pass through and are continued on ranks of every kind (a rank with
@@ -469,12 +482,7 @@ static void test_grad_groups_cut_by_ranks(void) {
       ndpar_pool_free(p);
     }
     /* a failing batch in the middle of the global order: its code on every rank */
-    grad_opts fail = {(int)(n / 2), 0};
-    gsl_set_error_handler(capture);
-    CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, p1, (const gsl_matrix *const *)all.x + first,
-                                 (const gsl_vector *const *)all.y + first, count, grad_fn, &fail,
-                                 NDPAR_REDUCE_DETERMINISTIC, dist, &l2) == GSL_EDOM);
-    gsl_set_error_handler(NULL);
+    CHECK(fails_everywhere(p1, &all, first, count, n / 2, NDPAR_REDUCE_DETERMINISTIC, dist));
     ndpar_pool_free(p1);
     gsl_vector_free(one);
     gsl_vector_free(dist);
@@ -511,12 +519,7 @@ static void test_grad_fast_in_buckets(void) {
     CHECK(fabs(l2 - l1) <= 1e-12 * (1 + fabs(l1)));
     ndpar_pool_free(p);
   }
-  grad_opts fail = {(int)(n - 1), 0};
-  gsl_set_error_handler(capture);
-  CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, p1, (const gsl_matrix *const *)all.x + first,
-                               (const gsl_vector *const *)all.y + first, count, grad_fn, &fail, NDPAR_REDUCE_FAST,
-                               dist, &l2) == GSL_EDOM);
-  gsl_set_error_handler(NULL);
+  CHECK(fails_everywhere(p1, &all, first, count, n - 1, NDPAR_REDUCE_FAST, dist));
   ndpar_pool_free(p1);
   gsl_vector_free(one);
   gsl_vector_free(dist);
