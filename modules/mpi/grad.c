@@ -170,8 +170,12 @@ static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const 
     if (n && !status) grad_fast_combine(m->ws, buf + lo, lo, hi - lo);
     else memset(buf + lo, 0, (hi - lo) * sizeof *buf);
     if (started == 0 && status) buf[P + 1] = NAN; /* the failure travels with the rows */
-    rc = MPI_Iallreduce(MPI_IN_PLACE, buf + lo, (int)(hi - lo), MPI_DOUBLE, MPI_SUM, c->comm,
-                        &req[started]);
+    if (b.count == 1) /* nothing to overlap: the blocking form, MPI's tuned algorithms */
+      rc = MPI_Allreduce(MPI_IN_PLACE, buf + lo, (int)(hi - lo), MPI_DOUBLE, MPI_SUM, c->comm),
+      req[started] = MPI_REQUEST_NULL;
+    else
+      rc = MPI_Iallreduce(MPI_IN_PLACE, buf + lo, (int)(hi - lo), MPI_DOUBLE, MPI_SUM, c->comm,
+                          &req[started]);
     int done; /* progress for the buckets in flight (only this thread calls MPI) */
     if (rc == MPI_SUCCESS && started > 0) rc = MPI_Testall((int)started, req, &done, MPI_STATUSES_IGNORE);
   }
