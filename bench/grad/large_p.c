@@ -166,7 +166,7 @@ void lin_omp(lin_problem *b, double *out) {
 
 /* The memory floor: the bytes the fast mode's kernel touches, streamed with no arithmetic
  * to wait on, on the same pool and the same split (chunks of 4 batches per task): per
- * batch, its x read twice (the callback's two passes) and w once, a P-vector written; per
+ * batch, its x read twice (the callback's two passes) and w once per row, a P-vector written; per
  * chunk, those vectors read and the worker's sum read and written once. */
 #define FLOOR_CHUNK 4
 
