@@ -3,7 +3,8 @@
  * memory-bandwidth floor of the same bytes on the same pool, OpenMP (per-thread partial
  * vectors, then a blocked combine), oneTBB parallel_reduce and parallel_deterministic_reduce,
  * Rayon fold/reduce. Every variant's result is checked against the sequential one before
- * anything is timed; the variants are interleaved in every repeat. */
+ * anything is timed; the variants are interleaved in every repeat, each after a pause and an
+ * untimed call of its own. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -165,10 +166,10 @@ void lin_omp(lin_problem *b, double *out) {
 }
 
 /* The memory floor: the bytes the fast mode's kernel touches, streamed with no arithmetic
- * to wait on, on the same pool and the same split (chunks of 4 batches per task): per
- * batch, its x read twice (the callback's two passes) and w once per row, a P-vector written; per
- * chunk, those vectors read and the worker's sum read and written once. */
-#define FLOOR_CHUNK 4
+ * to wait on, on the same pool and the same split (one batch per task): its x read twice
+ * (the callback's two passes) and w once per row, a P-vector written, then read with the
+ * worker's sum read and written once. */
+#define FLOOR_CHUNK 1
 
 typedef struct {
   lin_problem *b;
@@ -352,12 +353,17 @@ static int large_case(const bench_options *o, size_t P, size_t rows, size_t n, s
   if (!status) status = check_variants(&c, label);
   double *t = status ? NULL : malloc((size_t)NV * (size_t)reps * sizeof *t);
   status = status || t == NULL;
-  for (int r = -1; r < reps && !status; r++)
+  /* the project's timing method (ref/timing.h): before each timed call a pause, so that
+   * the previous variant's spinning threads (libgomp's, TBB's, Rayon's, ndpar's) have gone
+   * to sleep, and one untimed call of its own */
+  for (int r = 0; r < reps && !status; r++)
     for (int v = 0; v < NV && !status; v++) {
       if (!c.have[v]) continue;
-      double t0 = ndpar_time_now();
+      bench_settle();
       status = run_variant(&c, v);
-      if (r >= 0) t[v * reps + r] = 1e3 * (ndpar_time_now() - t0);
+      double t0 = ndpar_time_now();
+      if (!status) status = run_variant(&c, v);
+      t[v * reps + r] = 1e3 * (ndpar_time_now() - t0);
     }
   if (!status) {
     printf("\n%s, %zu threads (ms over %d interleaved repeats; ratios of medians)\n", label,

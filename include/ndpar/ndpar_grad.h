@@ -32,7 +32,7 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * reproducible (binned) accumulators, whose sums do not depend on the order of the
  * additions and merge exactly (Demmel and Nguyen's binned summation, as in ReproBLAS): the
  * result is bit-identical for any thread count, and for any split of the batches over
- * processes (ndpar_mpi_grad_compute); memory 10 x threads x P doubles, whatever n. Its
+ * processes (ndpar_mpi_grad_compute); memory 7 x threads x P doubles, whatever n. Its
  * error: a group's sum rounds as any sum of G terms, the sum of the groups' sums below
  * groups x max|group sum| x 2^-79 per entry.
  *
@@ -42,7 +42,7 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * may then be NULL). loss may be NULL. On rejection or callback failure grad and loss are
  * untouched.
  *
- * This form allocates its working memory on every call (per worker 4 buffers for the
+ * This form allocates its working memory on every call (per worker a buffer for the
  * callback's output and the sums, in deterministic mode a group's sum and a 40-byte accumulator per parameter); a loop
  * calling it many times should use a workspace
  * and ndpar_grad_compute_ws instead, which gives the same result bit for bit. */
@@ -68,7 +68,7 @@ NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads
 
 /* ---- workspace: gradients without allocation ----
  * The working memory of ndpar_grad_compute for batches of one shape, allocated once (as
- * gsl_multifit_linear_workspace): 4 padded P-vectors per worker of the pool for the
+ * gsl_multifit_linear_workspace): a padded P-vector per worker of the pool for the
  * callback's output, the running sums of either mode (threads x (P + 2) doubles for
  * NDPAR_REDUCE_FAST; for NDPAR_REDUCE_DETERMINISTIC a group's sum and (P + 2) reproducible
  * accumulators of 40 bytes each per worker). A training loop allocates it before its first

@@ -28,8 +28,7 @@ typedef struct {
   size_t n, P;
   ndpar_grad_fn f;
   void *ctx;
-  ndpar_slots scratch; /* per worker: KBUF buffers for the callback's output */
-  size_t pstride;      /* doubles from one buffer to the next */
+  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
   ndpar_slots sums;    /* fast: per worker */
   double *out;         /* fast: where the combine writes entry out_from, every ostride doubles */
   size_t ostride, out_from;
@@ -45,63 +44,34 @@ typedef struct {
 } grad_ctx;
 
 /* ---- folding the callbacks' outputs ----
- * A worker runs up to KBUF callbacks into KBUF buffers of its own, then adds their terms
- * t_i = rows_i * (gradient_i, loss_i, 1) into its target in one pass, in index order,
- * target = (((target + t_0) + t_1) + ...): the same operations as one batch at a time,
- * with one read-modify-write of the target per KBUF batches instead of per batch. */
-#define KBUF 4
+ * A worker runs a batch's callback into its own buffer, then adds the batch's terms t_i =
+ * rows_i * (gradient_i, loss_i, 1) into its target, in index order: target = (((target +
+ * t_0) + t_1) + ...). (Folding four buffers per pass over the target saves target traffic
+ * but lets the buffers fall out of cache: on the 2-core VM, bench_grad's large-P tables in
+ * quiet runs, alternately, one buffer took 82 vs 101 ms at P = 10^6 with one-row batches,
+ * 82 vs 86 ms at P = 10^5, 150 vs 144 ms at P = 10^6 with 4 rows.) */
 
-static double *buffer_of(const grad_ctx *c, unsigned worker, size_t b) {
-  return (double *)ndpar_slots_at(&c->scratch, worker) + b * c->pstride;
-}
-
-/* target (+)= t_0 + ... + t_{k-1} over [0, P) (fresh: target = t_0 + ...). */
-static void add_terms(double *target, double *const *g, const double *r, size_t k, size_t P,
-                      int fresh) {
-  const double *g0 = g[0], *g1 = g[k > 1 ? 1 : 0], *g2 = g[k > 2 ? 2 : 0], *g3 = g[k > 3 ? 3 : 0];
-  double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
+/* Batch i (local) into target (fresh: target = t_i); on failure *fail_at = i. */
+static int fold_batch(grad_ctx *c, size_t i, unsigned worker, double *target, int fresh,
+                      size_t *fail_at) {
+  size_t P = c->P;
+  double *g = ndpar_slots_at(&c->scratch, worker), loss = 0;
+  gsl_vector_view gv = gsl_vector_view_array(g, P);
+  ndpar_task bt = {c->index0 + i, worker, NULL};
+  int status = c->f(c->x[i], c->y[i], &gv.vector, &loss, &bt, c->ctx);
+  if (status) {
+    *fail_at = i;
+    return status;
+  }
+  double r = (double)c->x[i]->size1;
   if (fresh) {
-    switch (k) {
-    case 1: for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j]; break;
-    case 2: for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j] + r1 * g1[j]; break;
-    case 3: for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j] + r1 * g1[j] + r2 * g2[j]; break;
-    default:
-      for (size_t j = 0; j < P; j++) target[j] = r0 * g0[j] + r1 * g1[j] + r2 * g2[j] + r3 * g3[j];
-    }
-    return;
-  }
-  switch (k) {
-  case 1: for (size_t j = 0; j < P; j++) target[j] = target[j] + r0 * g0[j]; break;
-  case 2: for (size_t j = 0; j < P; j++) target[j] = target[j] + r0 * g0[j] + r1 * g1[j]; break;
-  case 3:
-    for (size_t j = 0; j < P; j++) target[j] = target[j] + r0 * g0[j] + r1 * g1[j] + r2 * g2[j];
-    break;
-  default:
-    for (size_t j = 0; j < P; j++)
-      target[j] = target[j] + r0 * g0[j] + r1 * g1[j] + r2 * g2[j] + r3 * g3[j];
-  }
-}
-
-/* Batches [lo, hi) (local; at most KBUF) into target; on failure *fail_at = the batch. */
-static int fold_chunk(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double *target,
-                      int fresh, size_t *fail_at) {
-  double *g[KBUF] = {NULL}, r[KBUF] = {0}, loss[KBUF] = {0};
-  size_t P = c->P, k = hi - lo;
-  for (size_t b = 0; b < k; b++) {
-    g[b] = buffer_of(c, worker, b);
-    gsl_vector_view gv = gsl_vector_view_array(g[b], P);
-    ndpar_task bt = {c->index0 + lo + b, worker, NULL};
-    int status = c->f(c->x[lo + b], c->y[lo + b], &gv.vector, &loss[b], &bt, c->ctx);
-    if (status) {
-      *fail_at = lo + b;
-      return status;
-    }
-    r[b] = (double)c->x[lo + b]->size1;
-  }
-  add_terms(target, g, r, k, P, fresh);
-  for (size_t b = 0; b < k; b++) {
-    target[SUM_LOSS(P)] = fresh && b == 0 ? r[b] * loss[b] : target[SUM_LOSS(P)] + r[b] * loss[b];
-    target[SUM_ROWS(P)] = fresh && b == 0 ? r[b] : target[SUM_ROWS(P)] + r[b];
+    for (size_t j = 0; j < P; j++) target[j] = r * g[j];
+    target[SUM_LOSS(P)] = r * loss;
+    target[SUM_ROWS(P)] = r;
+  } else {
+    for (size_t j = 0; j < P; j++) target[j] += r * g[j];
+    target[SUM_LOSS(P)] += r * loss;
+    target[SUM_ROWS(P)] += r;
   }
   return GSL_SUCCESS;
 }
@@ -109,9 +79,8 @@ static int fold_chunk(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double
 /* Batches [lo, hi) folded in order into target; on failure *fail_at = the failing batch. */
 static int fold_run(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double *target, int fresh,
                     size_t *fail_at) {
-  for (size_t at = lo; at < hi; at += KBUF) {
-    int status = fold_chunk(c, at, hi - at < KBUF ? hi : at + KBUF, worker, target, fresh && at == lo,
-                            fail_at);
+  for (size_t i = lo; i < hi; i++) {
+    int status = fold_batch(c, i, worker, target, fresh && i == lo, fail_at);
     if (status) return status;
   }
   return GSL_SUCCESS;
@@ -181,9 +150,7 @@ static void combine(ndpar_pool *p, grad_ctx *c, size_t from, size_t len) {
 
 /* The workers' sums of rows * (gradient, loss, 1) over the chunks of the n batches. */
 static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
-  /* chunks of up to KBUF batches, while every worker still gets two */
-  c->group = c->n / (2 * c->threads) < KBUF ? c->n / (2 * c->threads) : KBUF;
-  if (c->group == 0) c->group = 1;
+  c->group = 1; /* a task per batch */
   for (size_t w = 0; w < c->threads; w++) worker_state(c, w)[0] = SIZE_MAX, worker_state(c, w)[1] = 0;
   size_t chunks = (c->n + c->group - 1) / c->group, k = chunks;
   int status = ndpar_pool_run_ex(p, chunks, fast_task, c, &k);
@@ -342,8 +309,7 @@ static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y,
 struct ndpar_grad_workspace {
   ndpar_pool *pool;
   size_t n, P, threads;
-  ndpar_slots scratch; /* per worker: KBUF buffers of pstride doubles for the callback */
-  size_t pstride;      /* P rounded up to whole cache lines */
+  ndpar_slots scratch; /* per worker: the callback's output, P doubles */
   ndpar_slots sums;    /* fast: per worker, SUM_LEN(P) doubles */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) reproducible accumulators */
   ndpar_slots part;    /* deterministic: per worker, a group's plain sum, SUM_LEN(P) doubles */
@@ -379,8 +345,7 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
     GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
   }
   /* (ndpar_slots_alloc reports its own failures) */
-  w->pstride = ndpar_cacheline_round(P * sizeof(double)) / sizeof(double);
-  int status = ndpar_slots_alloc(&w->scratch, w->threads, KBUF * w->pstride * sizeof(double));
+  int status = ndpar_slots_alloc(&w->scratch, w->threads, P * sizeof(double));
   if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&w->fail, w->threads, 2 * sizeof(size_t));
   if (status == GSL_SUCCESS && fast)
     status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
@@ -413,14 +378,14 @@ static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_ve
 static grad_ctx det_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                         const gsl_vector *const *y, size_t index0, ndpar_grad_fn f, void *ctx) {
   return (grad_ctx){.x = x, .y = y, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                    .pstride = w->pstride, .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
+                    .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
                     .threads = w->threads};
 }
 
 static grad_ctx fast_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                          const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx) {
   return (grad_ctx){.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx,
-                    .scratch = w->scratch, .pstride = w->pstride, .sums = w->sums,
+                    .scratch = w->scratch, .sums = w->sums,
                     .fail = w->fail, .threads = w->threads};
 }
 

@@ -295,8 +295,8 @@ Test(grad_compute, memory_is_per_worker_not_per_batch) {
       size_t b2 = test_alloc_bytes();
       /* lsq_grad allocates one residual vector per batch: discounted exactly */
       size_t used_small = b1 - b0 - residual_bytes(&small), used_large = b2 - b1 - residual_bytes(&large);
-      /* per worker: 4 callback buffers, a group's sum, 40-byte binned accumulators (10 P doubles) */
-      size_t bound = threads * 11 * (P + 64) * sizeof(double) + 2 * (P + 2) * sizeof(double) + 65536;
+      /* per worker: a callback buffer, a group's sum, 40-byte binned accumulators (7 P doubles) */
+      size_t bound = threads * 8 * (P + 64) * sizeof(double) + 2 * (P + 2) * sizeof(double) + 65536;
       cr_assert(used_large <= used_small, "mode %d threads %zu: %zu bytes for 700 batches, %zu for 4", mode,
                 threads, used_large, used_small);
       cr_assert(used_small <= bound, "mode %d threads %zu: %zu bytes > %zu", mode, threads, used_small, bound);
