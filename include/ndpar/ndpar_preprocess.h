@@ -26,10 +26,11 @@ enum {
 
 /* Per column of x: mean, sample standard deviation (divisor count - 1, as gsl_stats_sd; 0
  * for a single value), min and max; each output may be NULL, and each given one has
- * x->size2 entries. Rows are cut into fixed blocks (the cut depends on the row count
- * alone); each block is summed in two passes while it is in cache, and blocks are merged
- * in order with Chan, Golub and LeVeque's pairwise formulas: accurate where a sum of
- * squares fails (data at 1e9 + noise), and bit-identical for any thread count. Columns
+ * x->size2 entries. Rows are cut into fixed blocks of about 2048 values and blocks into
+ * tasks of about 65536 (the cuts depend on the shape alone); each block is summed in two
+ * passes while it is in cache, and blocks, then tasks, are merged in order with Chan, Golub
+ * and LeVeque's pairwise formulas: accurate where a sum of squares fails (data at 1e9 +
+ * noise), and bit-identical for any thread count. Columns
  * near the ends of the double range (+-1e308, or all below 2^-500) are summed again scaled
  * by a power of two, so every statistic is finite when the true one is.
  * A NaN or Inf fails with GSL_EDOM naming its row and column (the first in row order),
@@ -41,9 +42,9 @@ NDPAR_API int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_
 
 /* ---- workspace: column statistics without allocation ----
  * The working memory of ndpar_colstats for matrices of one shape, allocated once (as
- * gsl_multifit_linear_workspace): per-block moments (about rows x cols / 8192 blocks of
- * 6 x cols doubles, or rows blocks when cols > 8192), per-worker accumulators on the pool,
- * the column shifts and the merged result. For statistics of a stream of equally shaped
+ * gsl_multifit_linear_workspace): per-task moments (about rows x cols / 65536 tasks of
+ * 7 x cols doubles; a row per task when cols > 65536), per-worker accumulators on
+ * the pool, the column shifts and the merged result. For statistics of a stream of equally shaped
  * windows or batches. */
 typedef struct ndpar_preprocess_workspace ndpar_preprocess_workspace;
 
