@@ -2,6 +2,7 @@
 #ifndef NDPAR_INTERNAL_H
 #define NDPAR_INTERNAL_H
 
+#include <stdint.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_matrix.h>
 
@@ -116,16 +117,20 @@ double ndpar_stats_sd_pop(const double *v, size_t stride, size_t n);
 /* ---- Reproducible sums (lib/reprosum.c) -----------------------------------------------
  * An accumulator whose value does not depend on the order of its additions and merges:
  * sums bit-identical for any number of threads and processes (binned summation after
- * Demmel and Nguyen, as in ReproBLAS). Seven doubles, so an array of them can travel in
- * MPI messages as doubles. Error below n * max|x| * 2^-79; Inf and NaN as IEEE sums. */
+ * Demmel and Nguyen, as in ReproBLAS). 40 bytes: three doubles, three 32-bit carries (one
+ * carry step takes at least 2^11 additions, so they cannot overflow before 2^42 additions or
+ * 2^31 merges) and the index; arrays of them travel in MPI messages as bytes (the ranks of
+ * one run share one architecture). Error below n * max|x| * 2^-79; Inf and NaN as IEEE sums. */
 typedef struct {
-  double index;            /* the highest bin reached; -1 empty, -2 an Inf or NaN seen */
-  double prim[3], carry[3]; /* per fold: the bin sum and its carries */
+  double prim[3];    /* per fold: the bin sum */
+  int32_t carry[3];  /* per fold: its carries */
+  int32_t index;     /* the highest bin reached; -1 empty, -2 an Inf or NaN seen */
 } ndpar_rsum;
 
 void ndpar_rsum_init(ndpar_rsum *s, size_t n);              /* n empty accumulators */
 void ndpar_rsum_add(ndpar_rsum *s, double x);
 void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n); /* s[i] += w x[i] */
+void ndpar_rsum_set(ndpar_rsum *s, const double *x, size_t n); /* s[i] = empty + x[i], one pass */
 void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from);  /* exact: into += from */
 void ndpar_rsum_merge_n(ndpar_rsum *into, const ndpar_rsum *from, size_t n);
 double ndpar_rsum_value(const ndpar_rsum *s);               /* the sum, rounded once per bin */

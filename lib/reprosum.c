@@ -40,8 +40,8 @@
 #define BINS 53          /* a_52 = 1006: the top bin, scaled */
 #define SCALED_BIN 52
 #define TOP_SCALE 0x1p-80
-#define EMPTY (-1.0)
-#define SPECIAL (-2.0)   /* an Inf or NaN was added: prim[0] holds their IEEE sum */
+#define EMPTY (-1)
+#define SPECIAL (-2)   /* an Inf or NaN was added: prim[0] holds their IEEE sum */
 
 static double bin_scale(int b) { return b == SCALED_BIN ? TOP_SCALE : 1.0; }
 /* S of bin b, scaled: P lives in [S, 2S). S = 2^(a_b + 52) = 2^(-1022 + 40 b), built from
@@ -92,7 +92,7 @@ static void raise_index(ndpar_rsum *s, int top) {
 }
 
 /* P back into [1.5 S, 1.75 S): one step suffices after one addition or one merge. */
-static void renormalise(ndpar_rsum *s, int k, double S) {
+static inline __attribute__((always_inline)) void renormalise(ndpar_rsum *s, int k, double S) {
   if (s->prim[k] >= 1.75 * S) {
     s->prim[k] -= 0.25 * S;
     s->carry[k] += 1;
@@ -110,7 +110,7 @@ static void add_special(ndpar_rsum *s, double x) {
 }
 
 void ndpar_rsum_init(ndpar_rsum *s, size_t n) {
-  for (size_t i = 0; i < n; i++) s[i] = (ndpar_rsum){EMPTY, {0, 0, 0}, {0, 0, 0}};
+  for (size_t i = 0; i < n; i++) s[i] = (ndpar_rsum){{0, 0, 0}, {0, 0, 0}, EMPTY};
 }
 
 static inline __attribute__((always_inline)) void deposit(ndpar_rsum *s, double x) {
@@ -151,6 +151,13 @@ void ndpar_rsum_add_scaled(ndpar_rsum *s, const double *x, double w, size_t n) {
   for (size_t i = 0; i < n; i++) deposit(&s[i], w * x[i]);
 }
 
+void ndpar_rsum_set(ndpar_rsum *s, const double *x, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    s[i] = (ndpar_rsum){{0, 0, 0}, {0, 0, 0}, EMPTY};
+    deposit(&s[i], x[i]);
+  }
+}
+
 void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from) {
   if (from->index == EMPTY) return;
   if (from->index == SPECIAL) {
@@ -183,7 +190,7 @@ double ndpar_rsum_value(const ndpar_rsum *s) {
   double v = 0;
   for (int k = FOLDS - 1; k >= 0; k--) {
     double S = bin_s(top - k);
-    v += (s->carry[k] * (0.25 * S) + (s->prim[k] - 1.5 * S)) * (bin_scale(top) / bin_scale(top - k));
+    v += ((double)s->carry[k] * (0.25 * S) + (s->prim[k] - 1.5 * S)) * (bin_scale(top) / bin_scale(top - k));
   }
   return v / bin_scale(top);
 }

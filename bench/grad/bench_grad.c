@@ -1,8 +1,10 @@
 /* bench_grad: gradient aggregation of the reference MLP's backward pass, sequential vs ndpar
  * (fast and deterministic) vs OpenMP (per-thread sums merged in a critical section; kernels in
  * ref/kernels.c), a false-sharing demonstration (per-thread accumulators packed into one
- * cache line vs padded), and one SGD step with the allocating ndpar_grad_compute vs the
- * workspace form ndpar_grad_compute_ws.
+ * cache line vs padded), one SGD step with the allocating ndpar_grad_compute vs the
+ * workspace form ndpar_grad_compute_ws, and (large_p.c) a linear model's gradient over many
+ * small batches at P = 10^5 .. 10^6 against the memory floor, OpenMP's best form, oneTBB and
+ * Rayon.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "ref/kernel_bench.h"
 #include "ref/timing.h"
 #include "ref/wl.h"
+#include "bench_grad.h"
 
 /* ---- false sharing: T workers each add into their own accumulator ---- */
 
@@ -228,5 +231,7 @@ int main(int argc, char **argv) {
   }
   bench_header("false sharing: 2*10^7 adds per thread into its own accumulator (ms)", fs_cols, 3);
   for (int k = 0; k < 2; k++) bench_row("acc[t] += 1", counts[k], fs_rows[k], 3, "ms, x");
-  return bench_workspace(&o);
+  status = bench_workspace(&o);
+  if (status == 0) status = bench_large_p(&o);
+  return status;
 }

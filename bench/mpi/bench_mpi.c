@@ -32,6 +32,7 @@ typedef struct {
   gsl_matrix *x;
   gsl_vector *y, *out;
   ndpar_pool *pool;
+  ndpar_grad_workspace *ws; /* the local part alone: FAST in one process */
 } grad_bench;
 
 static int copy_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
@@ -57,6 +58,17 @@ static void run_mode(grad_bench *b, ndpar_reduce mode) {
 }
 
 static void run_fast(grad_bench *b) { run_mode(b, NDPAR_REDUCE_FAST); }
+
+/* FAST's work without MPI: this rank's batch summed on the same pool (ndpar_grad_compute_ws,
+ * which also divides once): what FAST costs beyond its communication. */
+static void run_local(grad_bench *b) {
+  const gsl_matrix *x[1] = {b->x};
+  const gsl_vector *y[1] = {b->y};
+  double loss;
+  if (ndpar_grad_compute_ws(b->ws, x, y, 1, copy_grad, (void *)b->g, NDPAR_REDUCE_FAST, b->out, &loss,
+                            NULL) != GSL_SUCCESS)
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
 static void run_det(grad_bench *b) { run_mode(b, NDPAR_REDUCE_DETERMINISTIC); }
 
 /* The slowest rank's time of fn, between barriers. */
@@ -78,11 +90,17 @@ static void stats(double *v, int n, double *lo, double *med, double *hi) {
   *med = bench_median(v, (size_t)n);
 }
 
+#define GRAD_VARIANTS 4
+
 static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p) {
+  const char *names[GRAD_VARIANTS] = {"bare MPI_Allreduce", "ndpar FAST", "FAST's local part",
+                                      "ndpar DETERMINISTIC"};
   if (rank == 0) {
-    printf("\ngradient allreduce, %d ranks x %zu threads (ms: min / median / max of %d; slowest rank)\n", nranks, threads, reps);
-    printf("%10s %26s %26s %26s %19s %19s\n", "P", "bare MPI_Allreduce", "ndpar FAST", "ndpar DETERMINISTIC",
-           "FAST/bare med min", "DET/bare med min");
+    printf("\ngradient allreduce, %d ranks x %zu threads (ms: min / median / max of %d, slowest rank;"
+           "\nbare: memcpy of the gradient + MPI_Allreduce of P doubles; local part: the same batch"
+           "\nsummed by ndpar_grad_compute_ws FAST, no MPI; comm = FAST - local part)\n",
+           nranks, threads, reps);
+    printf("%10s  %-20s %9s %9s %9s %10s\n", "P", "variant", "min", "median", "max", "med/bare");
   }
   for (size_t P = 10000; P <= max_p; P *= 10) {
     grad_bench b = {.P = P, .pool = pool};
@@ -96,23 +114,30 @@ static void grad_table(ndpar_pool *pool, size_t threads, int reps, size_t max_p)
     b.x = gsl_matrix_calloc(4, 1);
     b.y = gsl_vector_calloc(4);
     b.out = gsl_vector_alloc(P);
-    void (*fns[3])(grad_bench *) = {run_bare, run_fast, run_det};
+    b.ws = ndpar_grad_workspace_alloc(pool, 1, P);
+    void (*fns[GRAD_VARIANTS])(grad_bench *) = {run_bare, run_fast, run_local, run_det};
     int n = P >= 10000000 ? (reps + 2) / 3 : reps;
-    double *t[3];
-    for (int v = 0; v < 3; v++) t[v] = malloc((size_t)n * sizeof(double));
-    for (int v = 0; v < 3; v++) fns[v](&b); /* warm-up */
+    double *t[GRAD_VARIANTS], *comm = malloc((size_t)n * sizeof *comm);
+    for (int v = 0; v < GRAD_VARIANTS; v++) t[v] = malloc((size_t)n * sizeof(double));
+    for (int v = 0; v < GRAD_VARIANTS; v++) fns[v](&b); /* warm-up */
     for (int i = 0; i < n; i++)
-      for (int v = 0; v < 3; v++) t[v][i] = timed(fns[v], &b) * 1e3;
-    double lo[3], med[3], hi[3];
-    for (int v = 0; v < 3; v++) stats(t[v], n, &lo[v], &med[v], &hi[v]);
+      for (int v = 0; v < GRAD_VARIANTS; v++) t[v][i] = timed(fns[v], &b) * 1e3;
+    for (int i = 0; i < n; i++) comm[i] = t[1][i] - t[2][i];
+    double lo[GRAD_VARIANTS + 1], med[GRAD_VARIANTS + 1], hi[GRAD_VARIANTS + 1];
+    for (int v = 0; v < GRAD_VARIANTS; v++) stats(t[v], n, &lo[v], &med[v], &hi[v]);
+    stats(comm, n, &lo[GRAD_VARIANTS], &med[GRAD_VARIANTS], &hi[GRAD_VARIANTS]);
+    for (int v = 0; rank == 0 && v <= GRAD_VARIANTS; v++)
+      printf("%10zu  %-20s %9.3f %9.3f %9.3f %9.2fx\n", P, v < GRAD_VARIANTS ? names[v] : "FAST comm (per rep)",
+             lo[v], med[v], hi[v], med[v] / med[0]);
     if (rank == 0)
-      printf("%10zu %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f %9.2f %9.2f\n", P, lo[0],
-             med[0], hi[0], lo[1], med[1], hi[1], lo[2], med[2], hi[2], med[1] / med[0], lo[1] / lo[0],
-             med[2] / med[0], lo[2] / lo[0]);
+      printf("%10s  FAST comm share %.0f%%, DETERMINISTIC / FAST %.2fx\n", "", 100 * med[GRAD_VARIANTS] / med[1],
+             med[3] / med[1]);
     fflush(stdout);
-    for (int v = 0; v < 3; v++) free(t[v]);
+    for (int v = 0; v < GRAD_VARIANTS; v++) free(t[v]);
+    free(comm);
     free(g);
     free(b.buf);
+    ndpar_grad_workspace_free(b.ws);
     gsl_matrix_free(b.x);
     gsl_vector_free(b.y);
     gsl_vector_free(b.out);

@@ -26,12 +26,15 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * over all the data: grad = sum_i rows_i g_i / sum_i rows_i.
  *
  * NDPAR_REDUCE_FAST: each worker adds into its own cache-line padded accumulator; memory
- * O(threads x P). NDPAR_REDUCE_DETERMINISTIC: each worker adds into its own reproducible
- * (binned) accumulators, whose sums do not depend on the order of the additions and merge
- * exactly (Demmel and Nguyen's binned summation, as in ReproBLAS): the result is
- * bit-identical for any thread count, and for any split of the batches over processes
- * (ndpar_mpi_grad_compute); memory 7 x threads x P doubles. Its error is below
- * rows x n x max|g| x 2^-79 per entry, not relative to the sum.
+ * O(threads x P). NDPAR_REDUCE_DETERMINISTIC: the batches are cut into groups of G
+ * consecutive batches (G = 16 from P = 4096 on, else 1: a function of P alone); one worker
+ * folds a group in plain double in index order and adds the group's sum into its own
+ * reproducible (binned) accumulators, whose sums do not depend on the order of the
+ * additions and merge exactly (Demmel and Nguyen's binned summation, as in ReproBLAS): the
+ * result is bit-identical for any thread count, and for any split of the batches over
+ * processes (ndpar_mpi_grad_compute); memory 7 x threads x P doubles, whatever n. Its
+ * error: a group's sum rounds as any sum of G terms, the sum of the groups' sums below
+ * groups x max|group sum| x 2^-79 per entry.
  *
  * Checks: f, x, y, grad non-NULL and no NULL entry (GSL_EFAULT); x[i] and y[i] with the
  * same rows, and no zero-row batch (GSL_EBADLEN / GSL_EINVAL, naming the batch); grad of
@@ -39,8 +42,9 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * may then be NULL). loss may be NULL. On rejection or callback failure grad and loss are
  * untouched.
  *
- * This form allocates its working memory on every call (the per-worker sums, in
- * deterministic mode 7 doubles per parameter per worker); a loop calling it many times should use a workspace
+ * This form allocates its working memory on every call (per worker a buffer for the
+ * callback's output and the sums, in deterministic mode a group's sum and a 40-byte accumulator per parameter); a loop
+ * calling it many times should use a workspace
  * and ndpar_grad_compute_ws instead, which gives the same result bit for bit. */
 NDPAR_API int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x,
                                  const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
@@ -66,8 +70,8 @@ NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads
  * The working memory of ndpar_grad_compute for batches of one shape, allocated once (as
  * gsl_multifit_linear_workspace): a padded P-vector per worker of the pool for the
  * callback's output, the running sums of either mode (threads x (P + 2) doubles for
- * NDPAR_REDUCE_FAST, threads x (P + 2) reproducible accumulators of 7 doubles each for
- * NDPAR_REDUCE_DETERMINISTIC) and the total. A training loop allocates it before its first
+ * NDPAR_REDUCE_FAST; for NDPAR_REDUCE_DETERMINISTIC a group's sum and (P + 2) reproducible
+ * accumulators of 40 bytes each per worker). A training loop allocates it before its first
  * step and calls ndpar_grad_compute_ws at every step: no step allocates. */
 typedef struct ndpar_grad_workspace ndpar_grad_workspace;
 

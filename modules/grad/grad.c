@@ -11,6 +11,12 @@
 /* Folds and aggregates over fewer parameters than this run on the calling thread. */
 #define PARALLEL_PARAMS 8192
 
+/* Deterministic mode: batches per group from GROUP_MIN_PARAMS parameters on; below, where
+ * a batch's binned additions cost little next to its gradient, every batch is a group of
+ * its own, so that few batches still spread over the workers. */
+#define GROUP_BATCHES 16
+#define GROUP_MIN_PARAMS 4096
+
 /* A running sum: P gradient entries, then sum of rows * loss, then sum of rows. */
 #define SUM_LOSS(P) (P)
 #define SUM_ROWS(P) ((P) + 1)
@@ -24,102 +30,250 @@ typedef struct {
   void *ctx;
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
   ndpar_slots sums;    /* fast: per worker */
-  size_t nsums;
-  double *total;       /* SUM_LEN(P) */
+  double *out;         /* fast: where the combine writes entry out_from, every ostride doubles */
+  size_t ostride, out_from;
+  double divisor;      /* fast: the combine's divisor (1: the plain sums) */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) accumulators; worker 0's
                           become the sums */
+  ndpar_slots part;    /* deterministic: per worker, the group being folded, SUM_LEN(P) */
+  ndpar_slots fail;    /* per worker, the batch whose callback failed */
   size_t index0, threads; /* deterministic: batch i is index0 + i; the pool's threads */
+  size_t lo, hi, group;   /* deterministic: the groups' batches [lo, hi), G; fast: a chunk */
+  size_t ngroups;
+  double *open_tail;      /* deterministic: if not NULL, the last group's sum goes here */
 } grad_ctx;
 
-/* Adds rows * (gradient, loss) of batch i into sum. */
-static int add_batch(grad_ctx *c, size_t i, unsigned worker, double *sum) {
+/* ---- folding the callbacks' outputs ----
+ * A worker runs a batch's callback into its own buffer, then adds the batch's terms t_i =
+ * rows_i * (gradient_i, loss_i, 1) into its target, in index order: target = (((target +
+ * t_0) + t_1) + ...). (Folding four buffers per pass over the target saves target traffic
+ * but lets the buffers fall out of cache: on the 2-core VM, bench_grad's large-P tables in
+ * quiet runs, alternately, one buffer took 82 vs 101 ms at P = 10^6 with one-row batches,
+ * 82 vs 86 ms at P = 10^5, 150 vs 144 ms at P = 10^6 with 4 rows.) */
+
+/* Batch i (local) into target (fresh: target = t_i); on failure *fail_at = i. */
+static int fold_batch(grad_ctx *c, size_t i, unsigned worker, double *target, int fresh,
+                      size_t *fail_at) {
+  size_t P = c->P;
   double *g = ndpar_slots_at(&c->scratch, worker), loss = 0;
-  gsl_vector_view gv = gsl_vector_view_array(g, c->P);
-  ndpar_task bt = {i, worker, NULL};
+  gsl_vector_view gv = gsl_vector_view_array(g, P);
+  ndpar_task bt = {c->index0 + i, worker, NULL};
   int status = c->f(c->x[i], c->y[i], &gv.vector, &loss, &bt, c->ctx);
-  if (status) return status;
-  double rows = (double)c->x[i]->size1;
-  for (size_t j = 0; j < c->P; j++) sum[j] += rows * g[j];
-  sum[SUM_LOSS(c->P)] += rows * loss;
-  sum[SUM_ROWS(c->P)] += rows;
+  if (status) {
+    *fail_at = i;
+    return status;
+  }
+  double r = (double)c->x[i]->size1;
+  if (fresh) {
+    for (size_t j = 0; j < P; j++) target[j] = r * g[j];
+    target[SUM_LOSS(P)] = r * loss;
+    target[SUM_ROWS(P)] = r;
+  } else {
+    for (size_t j = 0; j < P; j++) target[j] += r * g[j];
+    target[SUM_LOSS(P)] += r * loss;
+    target[SUM_ROWS(P)] += r;
+  }
   return GSL_SUCCESS;
+}
+
+/* Batches [lo, hi) folded in order into target; on failure *fail_at = the failing batch. */
+static int fold_run(grad_ctx *c, size_t lo, size_t hi, unsigned worker, double *target, int fresh,
+                    size_t *fail_at) {
+  for (size_t i = lo; i < hi; i++) {
+    int status = fold_batch(c, i, worker, target, fresh && i == lo, fail_at);
+    if (status) return status;
+  }
+  return GSL_SUCCESS;
+}
+
+/* The batch that failed in chunk k of `size` from lo: the worker that ran it recorded it. */
+static size_t failed_batch(const grad_ctx *c, size_t lo, size_t k, size_t size) {
+  size_t first = lo + k * size;
+  for (size_t w = 0; w < c->threads; w++) {
+    size_t at = *(size_t *)ndpar_slots_at(&c->fail, w);
+    if (at >= first && at - first < size) return at;
+  }
+  return first;
+}
+
+/* ---- fast: per-worker padded sums ----
+ * A worker's first chunk writes its sums (no zeroing pass); the combine adds the sums of
+ * the workers that ran, in worker order, and writes the result once. */
+
+static size_t *worker_state(const grad_ctx *c, size_t worker) { /* [0] failed batch, [1] started */
+  return ndpar_slots_at(&c->fail, worker);
 }
 
 static int fast_task(const ndpar_task *t, void *vc) {
   grad_ctx *c = vc;
-  return add_batch(c, t->index, t->worker, ndpar_slots_at(&c->sums, t->worker));
+  size_t lo = t->index * c->group, hi = lo + c->group < c->n ? lo + c->group : c->n;
+  size_t *state = worker_state(c, t->worker);
+  int fresh = !state[1];
+  state[1] = 1;
+  return fold_run(c, lo, hi, t->worker, ndpar_slots_at(&c->sums, t->worker), fresh, &state[0]);
 }
 
-/* total[j] += sums[0][j] + ... in slot order, for j in [begin, end): deterministic per
- * element, so it may run in parallel over parameters. */
-static int fold_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+/* out[(j - out_from) * ostride] = (sums[w0][j] + sums[w1][j] + ...) / divisor over the
+ * workers that ran, for j in [begin, end). */
+static int combine_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   grad_ctx *c = vc;
-  for (size_t s = 0; s < c->nsums; s++) {
-    const double *sum = ndpar_slots_at(&c->sums, s);
-    for (size_t j = begin; j < end; j++) c->total[j] += sum[j];
+  const double *s[NDPAR_MAX_THREADS];
+  size_t m = 0;
+  for (size_t w = 0; w < c->threads; w++)
+    if (worker_state(c, w)[1]) s[m++] = ndpar_slots_at(&c->sums, w);
+  double *out = c->out, d = c->divisor;
+  size_t os = c->ostride, from = c->out_from;
+  for (size_t j = begin; j < end; j++) {
+    double v = s[0][j];
+    for (size_t k = 1; k < m; k++) v += s[k][j];
+    out[(j - from) * os] = v / d;
   }
   return GSL_SUCCESS;
 }
 
-static void fold(ndpar_pool *p, grad_ctx *c) {
-  size_t len = SUM_LEN(c->P); /* gradient, loss and rows */
+static int combine_shifted(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  grad_ctx *c = vc;
+  return combine_range(begin + c->out_from, end + c->out_from, t, c);
+}
+
+/* Entries [from, from + len) combined into c->out; in parallel over them when many. */
+static void combine(ndpar_pool *p, grad_ctx *c, size_t from, size_t len) {
+  c->out_from = from;
   if (len < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
-    fold_range(0, len, &t, c);
+    combine_range(from, from + len, &t, c);
   } else {
-    ndpar_pool_run_range(p, len, fold_range, c, NULL);
+    ndpar_pool_run_range(p, len, combine_shifted, c, NULL);
   }
 }
 
+/* The workers' sums of rows * (gradient, loss, 1) over the chunks of the n batches. */
 static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
-  int status = ndpar_pool_run_ex(p, c->n, fast_task, c, failed);
-  if (status == GSL_SUCCESS) fold(p, c);
+  c->group = 1; /* a task per batch */
+  for (size_t w = 0; w < c->threads; w++) worker_state(c, w)[0] = SIZE_MAX, worker_state(c, w)[1] = 0;
+  size_t chunks = (c->n + c->group - 1) / c->group, k = chunks;
+  int status = ndpar_pool_run_ex(p, chunks, fast_task, c, &k);
+  if (status && failed) *failed = failed_batch(c, 0, k, c->group);
   return status;
 }
 
-/* ---- deterministic: reproducible sums ----
- * Every worker adds rows * (gradient, loss) and rows into its own binned accumulators
- * (lib/reprosum.c), which merge exactly: the sums do not depend on which worker added
- * what, nor on how the batches are split between calls or processes. */
+/* ---- deterministic: groups in order, reproducible sums of the groups ----
+ * The batches are cut into groups of G = grad_group_size(P) consecutive global indices
+ * (G depends on P alone: the same for every thread and rank count). One worker folds a
+ * group in plain double in index order, part = (((t_0 + t_1) + t_2) + ...) with t_i =
+ * rows_i * (gradient_i, loss_i, 1), and adds the group's sum into its own binned
+ * accumulators (lib/reprosum.c), which merge exactly: the sums depend neither on which
+ * worker did which group nor on how the groups are split between calls or processes, and
+ * the binned cost is paid once per group, not per batch. A group cut by a process boundary
+ * is continued in order by the next process (grad_det_chain). */
 
-static int repro_task(const ndpar_task *t, void *vc) {
-  grad_ctx *c = vc;
-  double *g = ndpar_slots_at(&c->scratch, t->worker), loss = 0;
-  gsl_vector_view gv = gsl_vector_view_array(g, c->P);
-  ndpar_task bt = {c->index0 + t->index, t->worker, NULL};
-  int status = c->f(c->x[t->index], c->y[t->index], &gv.vector, &loss, &bt, c->ctx);
-  if (status) return status;
-  ndpar_rsum *acc = ndpar_slots_at(&c->acc, t->worker);
-  double rows = (double)c->x[t->index]->size1;
-  ndpar_rsum_add_scaled(acc, g, rows, c->P);
-  ndpar_rsum_add(&acc[SUM_LOSS(c->P)], rows * loss);
-  ndpar_rsum_add(&acc[SUM_ROWS(c->P)], rows);
-  return GSL_SUCCESS;
+size_t grad_group_size(size_t P) { return P < GROUP_MIN_PARAMS ? 1 : GROUP_BATCHES; }
+
+/* A group's sum into the worker's accumulators: its first group sets them (no separate
+ * emptying pass over 40 bytes per parameter), later ones add. */
+static void deposit_group(const grad_ctx *c, size_t worker, const double *part) {
+  size_t *state = worker_state(c, worker);
+  ndpar_rsum *acc = ndpar_slots_at(&c->acc, worker);
+  if (state[1]) {
+    ndpar_rsum_add_scaled(acc, part, 1.0, SUM_LEN(c->P));
+  } else {
+    ndpar_rsum_set(acc, part, SUM_LEN(c->P));
+    state[1] = 1;
+  }
 }
 
-/* Worker 0's accumulators take the others' (exact merges: the order does not matter). */
+/* Group k of [c->lo, c->hi), folded on this worker and deposited into its accumulators. */
+static int group_task(const ndpar_task *t, void *vc) {
+  grad_ctx *c = vc;
+  size_t lo = c->lo + t->index * c->group, hi = lo + c->group < c->hi ? lo + c->group : c->hi;
+  int open = c->open_tail && t->index == c->ngroups - 1; /* continued by the next process */
+  double *part = open ? c->open_tail : ndpar_slots_at(&c->part, t->worker);
+  int status = fold_run(c, lo, hi, t->worker, part, 1, (size_t *)ndpar_slots_at(&c->fail, t->worker));
+  if (status == GSL_SUCCESS && !open) deposit_group(c, t->worker, part);
+  return status;
+}
+
+/* The accumulators of worker 0 take the others' (exact merges: the order does not matter). */
+/* Worker 0's accumulators take the other started workers' (exact merges: the order does
+ * not matter). */
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   grad_ctx *c = vc;
   ndpar_rsum *out = ndpar_slots_at(&c->acc, 0);
   for (size_t w = 1; w < c->threads; w++)
-    ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
+    if (worker_state(c, w)[1])
+      ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
   return GSL_SUCCESS;
 }
 
-static int run_reproducible(ndpar_pool *p, grad_ctx *c, size_t n, size_t *failed) {
-  for (size_t w = 0; w < c->threads; w++) ndpar_rsum_init(ndpar_slots_at(&c->acc, w), SUM_LEN(c->P));
-  int status = ndpar_pool_run_ex(p, n, repro_task, c, failed);
-  if (status == GSL_SUCCESS && c->threads > 1) {
-    if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
-      ndpar_task t = {0, 0, NULL};
-      repro_merge_range(0, SUM_LEN(c->P), &t, c);
-    } else {
-      ndpar_pool_run_range(p, SUM_LEN(c->P), repro_merge_range, c, NULL);
-    }
-  }
+/* Runs the groups of [lo, hi) on the pool (lo a group's first batch). On failure *failed
+ * is the failing batch of the lowest failing group. */
+static int run_groups(ndpar_pool *p, grad_ctx *c, size_t lo, size_t hi, size_t *failed) {
+  c->lo = lo, c->hi = hi, c->group = grad_group_size(c->P);
+  size_t ngroups = (hi - lo + c->group - 1) / c->group, k = ngroups;
+  c->ngroups = ngroups;
+  int status = ndpar_pool_run_ex(p, ngroups, group_task, c, &k);
+  if (status && failed) *failed = failed_batch(c, lo, k, c->group);
   return status;
+}
+
+static void merge_workers(ndpar_pool *p, grad_ctx *c) {
+  if (!worker_state(c, 0)[1]) { /* worker 0 did no group: empty, to merge into */
+    ndpar_rsum_init(ndpar_slots_at(&c->acc, 0), SUM_LEN(c->P));
+    worker_state(c, 0)[1] = 1;
+  }
+  if (c->threads < 2) return;
+  if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
+    ndpar_task t = {0, 0, NULL};
+    repro_merge_range(0, SUM_LEN(c->P), &t, c);
+  } else {
+    ndpar_pool_run_range(p, SUM_LEN(c->P), repro_merge_range, c, NULL);
+  }
+}
+
+/* The single-process finish in one pass: entry j of every worker's accumulators merged
+ * into a copy, divided by the rows and written to grad (no merged array is written). */
+typedef struct {
+  grad_ctx *c;
+  gsl_vector *grad;
+  double rows;
+} finish_ctx;
+
+static ndpar_rsum merged_entry(const grad_ctx *c, size_t j) {
+  ndpar_rsum m;
+  int any = 0;
+  for (size_t w = 0; w < c->threads; w++) {
+    if (!worker_state(c, w)[1]) continue;
+    const ndpar_rsum *e = (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + j;
+    if (any) ndpar_rsum_merge(&m, e);
+    else m = *e, any = 1;
+  }
+  if (!any) ndpar_rsum_init(&m, 1);
+  return m;
+}
+
+static int finish_range(size_t begin, size_t end, const ndpar_task *t, void *vf) {
+  (void)t;
+  finish_ctx *f = vf;
+  for (size_t j = begin; j < end; j++) {
+    ndpar_rsum m = merged_entry(f->c, j);
+    gsl_vector_set(f->grad, j, ndpar_rsum_value(&m) / f->rows);
+  }
+  return GSL_SUCCESS;
+}
+
+static void merge_finish(ndpar_pool *p, grad_ctx *c, gsl_vector *grad, double *loss) {
+  size_t P = c->P;
+  ndpar_rsum rows = merged_entry(c, SUM_ROWS(P)), l = merged_entry(c, SUM_LOSS(P));
+  finish_ctx f = {c, grad, ndpar_rsum_value(&rows)};
+  if (P < PARALLEL_PARAMS) {
+    ndpar_task t = {0, 0, NULL};
+    finish_range(0, P, &t, &f);
+  } else {
+    ndpar_pool_run_range(p, P, finish_range, &f, NULL);
+  }
+  if (loss) *loss = ndpar_rsum_value(&l) / f.rows;
 }
 
 void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss) {
@@ -158,7 +312,10 @@ struct ndpar_grad_workspace {
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
   ndpar_slots sums;    /* fast: per worker, SUM_LEN(P) doubles */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) reproducible accumulators */
-  double *total;       /* SUM_LEN(P) */
+  ndpar_slots part;    /* deterministic: per worker, a group's plain sum, SUM_LEN(P) doubles */
+  ndpar_slots fail;    /* per worker, a failing batch */
+  double *chain;       /* deterministic: two groups cut by a process boundary,
+                          2 SUM_LEN(P) doubles (grad_det_chain_buffer) */
 };
 
 void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
@@ -166,7 +323,9 @@ void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
   ndpar_slots_free(&w->scratch);
   ndpar_slots_free(&w->sums);
   ndpar_slots_free(&w->acc);
-  free(w->total);
+  ndpar_slots_free(&w->part);
+  ndpar_slots_free(&w->fail);
+  free(w->chain);
   free(w);
 }
 
@@ -180,17 +339,20 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
   ndpar_grad_workspace *w = calloc(1, sizeof *w);
   if (w == NULL) GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
   *w = (ndpar_grad_workspace){.pool = pool, .n = n, .P = P, .threads = ndpar_pool_threads(pool)};
-  w->total = malloc(SUM_LEN(P) * sizeof *w->total);
-  if (w->total == NULL) {
+  w->chain = det ? malloc(2 * SUM_LEN(P) * sizeof *w->chain) : NULL;
+  if (det && w->chain == NULL) {
     ndpar_grad_workspace_free(w);
     GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
   }
   /* (ndpar_slots_alloc reports its own failures) */
   int status = ndpar_slots_alloc(&w->scratch, w->threads, P * sizeof(double));
+  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&w->fail, w->threads, 2 * sizeof(size_t));
   if (status == GSL_SUCCESS && fast)
     status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
   if (status == GSL_SUCCESS && det)
     status = ndpar_slots_alloc(&w->acc, w->threads, SUM_LEN(P) * sizeof(ndpar_rsum));
+  if (status == GSL_SUCCESS && det)
+    status = ndpar_slots_alloc(&w->part, w->threads, SUM_LEN(P) * sizeof(double));
   if (status) {
     ndpar_grad_workspace_free(w);
     return NULL;
@@ -212,6 +374,21 @@ static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_ve
   return GSL_SUCCESS;
 }
 
+/* The deterministic mode's parts, for the mpi module (see grad_internal.h). */
+static grad_ctx det_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                        const gsl_vector *const *y, size_t index0, ndpar_grad_fn f, void *ctx) {
+  return (grad_ctx){.x = x, .y = y, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
+                    .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
+                    .threads = w->threads};
+}
+
+static grad_ctx fast_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                         const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx) {
+  return (grad_ctx){.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx,
+                    .scratch = w->scratch, .sums = w->sums,
+                    .fail = w->fail, .threads = w->threads};
+}
+
 int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                           const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
                           ndpar_reduce mode, gsl_vector *grad, double *loss, size_t *failed) {
@@ -222,36 +399,95 @@ int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
   if (n == 0) return GSL_SUCCESS;
   size_t P = w->P;
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
-    grad_ctx r = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                  .acc = w->acc, .threads = w->threads};
-    status = run_reproducible(w->pool, &r, n, failed);
-    if (status == GSL_SUCCESS) grad_reproducible_finish(ndpar_slots_at(&w->acc, 0), P, grad, loss);
+    grad_det_begin(w);
+    grad_ctx c = det_ctx(w, x, y, 0, f, ctx);
+    status = run_groups(w->pool, &c, 0, n, failed);
+    if (status == GSL_SUCCESS) merge_finish(w->pool, &c, grad, loss);
     return status;
   }
-  grad_ctx c = {.x = x, .y = y, .n = n, .P = P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                .sums = w->sums, .total = w->total, .nsums = w->threads};
-  memset(c.total, 0, SUM_LEN(P) * sizeof *c.total);
-  memset(c.sums.base, 0, c.nsums * c.sums.stride);
+  grad_ctx c = fast_ctx(w, x, y, n, f, ctx);
   status = run_fast(w->pool, &c, failed);
-  if (status == GSL_SUCCESS) {
-    double rows = c.total[SUM_ROWS(P)];
-    for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, c.total[j] / rows);
-    if (loss) *loss = c.total[SUM_LOSS(P)] / rows;
-  }
-  return status;
+  if (status) return status;
+  /* rows and loss first: the gradient is divided in the combine's one pass */
+  double tail[2];
+  c.out = tail, c.ostride = 1, c.divisor = 1.0;
+  combine(w->pool, &c, SUM_LOSS(P), 2);
+  c.out = grad->data, c.ostride = grad->stride, c.divisor = tail[1];
+  combine(w->pool, &c, 0, P);
+  if (loss) *loss = tail[0] / tail[1];
+  return GSL_SUCCESS;
 }
 
 ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
   return workspace_alloc(p, 1, P, 0, 1);
 }
 
-int grad_reproducible_sums(ndpar_grad_workspace *w, const gsl_matrix *const *x,
-                           const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
-                           void *ctx, ndpar_rsum **sums) {
-  grad_ctx r = {.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
-                .acc = w->acc, .index0 = index0, .threads = w->threads};
-  *sums = ndpar_slots_at(&w->acc, 0);
-  return run_reproducible(w->pool, &r, n, NULL);
+void grad_det_begin(ndpar_grad_workspace *w) {
+  for (size_t k = 0; k < w->threads; k++) { /* no failure, no group yet */
+    size_t *state = ndpar_slots_at(&w->fail, k);
+    state[0] = SIZE_MAX, state[1] = 0;
+  }
+}
+
+int grad_det_groups(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                    const gsl_vector *const *y, size_t lo, size_t hi, size_t index0,
+                    ndpar_grad_fn f, void *ctx, double *open_tail, size_t *failed) {
+  if (hi <= lo) return GSL_SUCCESS;
+  grad_ctx c = det_ctx(w, x, y, index0, f, ctx);
+  c.open_tail = open_tail;
+  return run_groups(w->pool, &c, lo, hi, failed);
+}
+
+/* One task: the chain's batches in order on one worker. */
+typedef struct {
+  grad_ctx *c;
+  double *part;
+  int fresh;
+} chain_ctx;
+
+static int chain_task(const ndpar_task *t, void *vc) {
+  chain_ctx *k = vc;
+  size_t at;
+  return fold_run(k->c, k->c->lo, k->c->hi, t->worker, k->part, k->fresh, &at);
+}
+
+int grad_det_chain(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                   const gsl_vector *const *y, size_t lo, size_t hi, size_t index0,
+                   ndpar_grad_fn f, void *ctx, double *part, int fresh) {
+  if (hi <= lo) return GSL_SUCCESS;
+  grad_ctx c = det_ctx(w, x, y, index0, f, ctx);
+  c.lo = lo, c.hi = hi;
+  chain_ctx k = {&c, part, fresh};
+  return ndpar_pool_run(w->pool, 1, chain_task, &k);
+}
+
+double *grad_det_chain_buffer(ndpar_grad_workspace *w, int which) {
+  return w->chain + (which ? SUM_LEN(w->P) : 0);
+}
+
+void grad_det_deposit(ndpar_grad_workspace *w, const double *part) {
+  grad_ctx c = det_ctx(w, NULL, NULL, 0, NULL, NULL);
+  deposit_group(&c, 0, part);
+}
+
+ndpar_rsum *grad_det_sums(ndpar_grad_workspace *w) {
+  grad_ctx c = det_ctx(w, NULL, NULL, 0, NULL, NULL);
+  merge_workers(w->pool, &c);
+  return ndpar_slots_at(&w->acc, 0);
+}
+
+int grad_fast_run(ndpar_grad_workspace *w, const gsl_matrix *const *x,
+                  const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
+                  void *ctx) {
+  grad_ctx c = fast_ctx(w, x, y, n, f, ctx);
+  c.index0 = index0;
+  return run_fast(w->pool, &c, NULL);
+}
+
+void grad_fast_combine(ndpar_grad_workspace *w, double *out, size_t from, size_t len) {
+  grad_ctx c = fast_ctx(w, NULL, NULL, 0, NULL, NULL);
+  c.out = out, c.ostride = 1, c.divisor = 1.0;
+  combine(w->pool, &c, from, len);
 }
 
 /* The allocating form: a workspace sized for this call and this mode alone. */

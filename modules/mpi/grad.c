@@ -1,40 +1,24 @@
 /* grad.c: the gradient over every rank's batches.
  *
- * FAST: each rank's row-weighted sum by ndpar_grad_compute's fast mode, then one
- * MPI_Allreduce of P + 2 doubles (gradient sums, loss sum, rows). The allreduce is not
- * split into buckets overlapped with the local fold: the fold is one pass over P doubles
- * per worker (a few hundred microseconds at P = 10^6), and Open MPI progresses a
- * non-blocking allreduce only inside MPI calls made by this thread (FUNNELED: the workers
- * may not call MPI), so the overlap would be small; bench/mpi measures the whole against
- * a bare MPI_Allreduce.
- * DETERMINISTIC: each rank's reproducible (binned) sums, merged over the ranks by an
- * allreduce whose user operation merges accumulators exactly; the final division is the
- * single-process mode's own. Exact merging makes the result independent of the
- * reduction tree MPI chooses, and so of the number of ranks. */
+ * FAST: each rank's row-weighted sums by the fast mode's workers, combined straight into
+ * the buffer that one allreduce (in buckets, see fast()) sums over the ranks; the division
+ * by the rows is the one pass after it.
+ * DETERMINISTIC: the single-process mode's groups (grad_internal.h), a group cut by a rank
+ * boundary continued on the next rank in order, then the ranks' reproducible (binned)
+ * sums merged by an allreduce whose user operation merges accumulators exactly; the final
+ * division is the single-process mode's own. Exact merging makes the result independent
+ * of the reduction tree MPI chooses, and so of the number of ranks. */
 #include "mpi/mpi_internal.h"
 #include "grad/grad_internal.h"
 #include "ndpar_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define WHO "mpi_grad_compute"
-
-/* The caller's callback with t->index made global. */
-typedef struct {
-  ndpar_grad_fn f;
-  void *ctx;
-  size_t index0;
-} offset_ctx;
-
-static int offset_fn(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
-                     const ndpar_task *t, void *vctx) {
-  const offset_ctx *o = vctx;
-  ndpar_task global = {o->index0 + t->index, t->worker, t->rng};
-  return o->f(x, y, grad, loss, &global, o->ctx);
-}
 
 /* This rank's own arguments (reported here with GSL errors). */
 static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
@@ -44,6 +28,8 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
   NDPAR_REQUIRE(grad->size > 0, WHO ": grad has length 0", GSL_EBADLEN);
   NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || mode == NDPAR_REDUCE_DETERMINISTIC,
                 WHO ": mode is neither NDPAR_REDUCE_FAST nor NDPAR_REDUCE_DETERMINISTIC", GSL_EINVAL);
+  NDPAR_REQUIRE(mode == NDPAR_REDUCE_FAST || grad->size < (size_t)INT_MAX - 2,
+                WHO ": grad's length must be below 2^31 - 3 in NDPAR_REDUCE_DETERMINISTIC", GSL_EBADLEN);
   if (n == 0) return GSL_SUCCESS;
   int status = ndpar_check_inputs(WHO, x, n);
   if (status) return status;
@@ -72,7 +58,7 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
 
 typedef struct {
   ndpar_grad_workspace *ws; /* FAST: ndpar_grad_workspace_alloc; DETERMINISTIC: reproducible */
-  double *buf;              /* FAST: 2 P + 2 doubles */
+  double *buf;              /* FAST: P + 2 doubles */
   ndpar_pool *pool;
   size_t threads, n, P;
   ndpar_reduce mode;
@@ -111,7 +97,7 @@ static int memory_take(grad_memory *m, ndpar_pool *p, size_t n, size_t P, ndpar_
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
     m->ws = grad_reproducible_workspace(p, P);
   } else {
-    m->buf = malloc((2 * P + 2) * sizeof *m->buf);
+    m->buf = malloc((P + 2) * sizeof *m->buf);
     m->ws = n ? ndpar_grad_workspace_alloc(p, n, P) : NULL;
     if (m->buf == NULL) ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, WHO ": out of memory");
   }
@@ -141,30 +127,72 @@ static void memory_give(grad_memory *m) {
 
 /* ---- FAST ---- */
 
-/* buf: P gradient sums, loss sum, rows (P + 2 doubles), then P for the local mean. */
+/* The sums go out in buckets of BUCKET doubles (fewer than MAX_BUCKETS of them; larger
+ * buckets past that), each a non-blocking allreduce started as soon as the pool has
+ * combined it, so that the combine of one bucket runs while the previous one travels; the
+ * last bucket (with the rows and the loss) goes first, and each bucket is divided into
+ * grad as it arrives. */
+#ifndef BUCKET
+#define BUCKET ((size_t)1 << 17)
+#endif
+#define MAX_BUCKETS 64
+
+typedef struct {
+  size_t size, count; /* doubles per bucket; buckets */
+} buckets;
+
+static buckets buckets_of(size_t len) {
+  size_t size = BUCKET;
+  if ((len + size - 1) / size > MAX_BUCKETS) size = (len + MAX_BUCKETS - 1) / MAX_BUCKETS;
+  if (size > (size_t)1 << 30) size = (size_t)1 << 30; /* counts are ints */
+  return (buckets){size, (len + size - 1) / size};
+}
+
+/* Bucket k covers [lo, hi) of the P + 2 sums, from the end. */
+static void bucket_range(buckets b, size_t len, size_t k, size_t *lo, size_t *hi) {
+  *hi = len - k * b.size;
+  *lo = *hi > b.size ? *hi - b.size : 0;
+}
+
+/* buf: P gradient sums, loss sum, rows (P + 2 doubles). */
 static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const gsl_vector *const *y,
                 size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
-  size_t P = grad->size;
+  size_t P = grad->size, len = P + 2;
   double *buf = m->buf;
-  gsl_vector_view mine = gsl_vector_view_array(buf + P + 2, P);
-  offset_ctx o = {f, ctx, c->index0};
-  double l = 0, rows = 0;
-  int status = n ? ndpar_grad_compute_ws(m->ws, x, y, n, offset_fn, &o, NDPAR_REDUCE_FAST, &mine.vector, &l, NULL)
-                 : 0;
-  for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
-  for (size_t j = 0; j < P; j++) buf[j] = n ? rows * mine.vector.data[j] : 0.0;
-  buf[P] = rows * l;
-  buf[P + 1] = status ? NAN : rows;
+  int status = n ? grad_fast_run(m->ws, x, y, n, c->index0, f, ctx) : GSL_SUCCESS;
+  buckets b = buckets_of(len);
+  MPI_Request req[MAX_BUCKETS];
   int rc = MPI_SUCCESS;
-  for (size_t at = 0; rc == MPI_SUCCESS && at < P + 2;) { /* counts are ints: in pieces */
-    int m = P + 2 - at < (size_t)1 << 30 ? (int)(P + 2 - at) : 1 << 30;
-    rc = MPI_Allreduce(MPI_IN_PLACE, buf + at, m, MPI_DOUBLE, MPI_SUM, c->comm);
-    at += (size_t)m;
+  size_t started = 0;
+  for (; started < b.count && rc == MPI_SUCCESS; started++) {
+    size_t lo, hi;
+    bucket_range(b, len, started, &lo, &hi);
+    if (n && !status) grad_fast_combine(m->ws, buf + lo, lo, hi - lo);
+    else memset(buf + lo, 0, (hi - lo) * sizeof *buf);
+    if (started == 0 && status) buf[P + 1] = NAN; /* the failure travels with the rows */
+    if (b.count == 1) /* nothing to overlap: the blocking form, MPI's tuned algorithms */
+      rc = MPI_Allreduce(MPI_IN_PLACE, buf + lo, (int)(hi - lo), MPI_DOUBLE, MPI_SUM, c->comm),
+      req[started] = MPI_REQUEST_NULL;
+    else
+      rc = MPI_Iallreduce(MPI_IN_PLACE, buf + lo, (int)(hi - lo), MPI_DOUBLE, MPI_SUM, c->comm,
+                          &req[started]);
+    int done; /* progress for the buckets in flight (only this thread calls MPI) */
+    if (rc == MPI_SUCCESS && started > 0) rc = MPI_Testall((int)started, req, &done, MPI_STATUSES_IGNORE);
+  }
+  double rows = NAN;
+  for (size_t k = 0; k < started; k++) {
+    int rk = MPI_Wait(&req[k], MPI_STATUS_IGNORE);
+    if (rc == MPI_SUCCESS) rc = rk;
+    if (rc != MPI_SUCCESS) continue;
+    size_t lo, hi;
+    bucket_range(b, len, k, &lo, &hi);
+    if (k == 0) rows = buf[P + 1];
+    if (isnan(rows)) continue;
+    for (size_t j = lo; j < hi && j < P; j++) gsl_vector_set(grad, j, buf[j] / rows);
   }
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the gradients");
-  if (isnan(buf[P + 1])) return coll_agree(c, status, 0);
-  for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, buf[j] / buf[P + 1]);
-  if (loss) *loss = buf[P] / buf[P + 1];
+  if (isnan(rows)) return coll_agree(c, status, 0);
+  if (loss) *loss = buf[P] / rows;
   return GSL_SUCCESS;
 }
 
@@ -178,7 +206,7 @@ static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
 static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
   MPI_Datatype type;
   MPI_Op op = MPI_OP_NULL;
-  int rc = MPI_Type_contiguous((int)(sizeof(ndpar_rsum) / sizeof(double)), MPI_DOUBLE, &type);
+  int rc = MPI_Type_contiguous((int)sizeof(ndpar_rsum), MPI_BYTE, &type);
   if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&type);
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "making the accumulator type");
   rc = MPI_Op_create(merge_op, 1, &op); /* commutative and associative: merges are exact */
@@ -193,17 +221,88 @@ static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
   return status;
 }
 
+/* A group cut by rank boundaries is continued in rank order: rank r receives the group's
+ * sum so far from rank r - 1 when its first batch (global index a) is not a group's first
+ * (a % G != 0, a < total), and sends its last group's sum so far to rank r + 1 when its end
+ * b is not a group's end (b % G != 0, b < total). A rank whose batches all lie inside one
+ * group (or that has none) continues what it received and passes it on. A failure travels
+ * as a NaN row count in the message. Only neighbours talk, and a rank waits only on lower
+ * ranks, so the chain cannot deadlock. */
+#define CHAIN_TAG 1917
+
+typedef struct {
+  coll_call *c;
+  ndpar_grad_workspace *w;
+  const gsl_matrix *const *x;
+  const gsl_vector *const *y;
+  ndpar_grad_fn f;
+  void *ctx;
+  size_t P, G, a, b; /* this rank's batches: global [a, b) */
+} det_run;
+
+static int chain_count(size_t P) { return (int)(P + 2); } /* P < 2^31 - 2: checked by the caller */
+
+/* The head: batches [a, head_end) continue the group received from rank - 1, which then
+ * ends here (deposited) or goes on to rank + 1. Returns the callback's status. */
+static int det_head(det_run *d, MPI_Request *recv, size_t head_end, int ends_here, int *rc) {
+  double *part = grad_det_chain_buffer(d->w, 0);
+  *rc = MPI_Wait(recv, MPI_STATUS_IGNORE);
+  int status = *rc == MPI_SUCCESS
+                   ? grad_det_chain(d->w, d->x, d->y, 0, head_end - d->a, d->a, d->f, d->ctx, part, 0)
+                   : GSL_EFAILED;
+  if (status) part[d->P + 1] = NAN;
+  if (ends_here && !isnan(part[d->P + 1])) grad_det_deposit(d->w, part);
+  if (!ends_here && *rc == MPI_SUCCESS)
+    *rc = MPI_Send(part, chain_count(d->P), MPI_DOUBLE, d->c->rank + 1, CHAIN_TAG, d->c->comm);
+  return isnan(part[d->P + 1]) && status == GSL_SUCCESS ? GSL_EFAILED : status;
+}
+
+/* This rank's share of the sums: returns its callbacks' status (GSL_EFAILED if a rank
+ * below failed in a group continued here) and *rc an MPI code. */
+static int det_local(det_run *d, int *rc) {
+  size_t G = d->G, a = d->a, b = d->b, total = d->c->total;
+  int from_below = a % G != 0 && a < total, to_above = b % G != 0 && b < total;
+  size_t head_end = from_below ? (a / G + 1) * G < b ? (a / G + 1) * G : b : a;
+  int inside = from_below && head_end == b && to_above; /* the group goes on past b */
+  size_t tail_start = to_above && !inside ? (b / G) * G : b;
+  MPI_Request recv = MPI_REQUEST_NULL, send = MPI_REQUEST_NULL;
+  double *tail = grad_det_chain_buffer(d->w, 1);
+  *rc = MPI_SUCCESS;
+  if (from_below)
+    *rc = MPI_Irecv(grad_det_chain_buffer(d->w, 0), chain_count(d->P), MPI_DOUBLE, d->c->rank - 1,
+                    CHAIN_TAG, d->c->comm, &recv);
+  int status = GSL_SUCCESS;
+  if (*rc == MPI_SUCCESS && !inside) { /* the groups that start here, the last maybe open */
+    status = grad_det_groups(d->w, d->x, d->y, head_end - a, b - a, a, d->f, d->ctx,
+                             tail_start < b ? tail : NULL, NULL);
+    if (tail_start < b) {
+      if (status) tail[d->P + 1] = NAN;
+      *rc = MPI_Isend(tail, chain_count(d->P), MPI_DOUBLE, d->c->rank + 1, CHAIN_TAG, d->c->comm, &send);
+    }
+  }
+  if (*rc == MPI_SUCCESS && from_below) {
+    int head = det_head(d, &recv, head_end, !inside || !to_above, rc);
+    if (status == GSL_SUCCESS) status = head;
+  }
+  int rc2 = MPI_Wait(&send, MPI_STATUS_IGNORE);
+  if (*rc == MPI_SUCCESS) *rc = rc2;
+  return status;
+}
+
 static int deterministic(coll_call *c, ndpar_grad_workspace *w, const gsl_matrix *const *x,
                          const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx,
                          gsl_vector *grad, double *loss) {
   size_t P = grad->size;
-  ndpar_rsum *sums = NULL;
-  int status = grad_reproducible_sums(w, x, y, n, c->index0, f, ctx, &sums);
+  det_run d = {c, w, x, y, f, ctx, P, grad_group_size(P), c->index0, c->index0 + n};
+  grad_det_begin(w);
+  int rc, status = det_local(&d, &rc);
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "passing a group's sum to the next rank");
+  ndpar_rsum *sums = grad_det_sums(w);
   if (status) { /* a NaN row count: an Inf or NaN stays one through every merge */
     ndpar_rsum_init(sums, P + 2);
     ndpar_rsum_add(&sums[P + 1], NAN);
   }
-  int rc = merge_over_ranks(c, sums, P + 2);
+  rc = merge_over_ranks(c, sums, P + 2);
   if (rc) return rc;
   if (isnan(ndpar_rsum_value(&sums[P + 1]))) return coll_agree(c, status, 0);
   grad_reproducible_finish(sums, P, grad, loss);

@@ -12,6 +12,7 @@
 
 int test_alloc_counting(void) { return 0; }
 size_t test_alloc_count(void) { return 0; }
+size_t test_alloc_bytes(void) { return 0; }
 
 #else
 
@@ -20,7 +21,7 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
-static atomic_size_t allocations;
+static atomic_size_t allocations, bytes;
 
 /* Interposers: exported from the test binary (the build hides symbols by default), so that
  * the shared libraries' calls (GSL's, libc's own) reach them too. */
@@ -28,37 +29,41 @@ static atomic_size_t allocations;
 
 int test_alloc_counting(void) { return 1; }
 size_t test_alloc_count(void) { return atomic_load(&allocations); }
+size_t test_alloc_bytes(void) { return atomic_load(&bytes); }
 
-static void count(void) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); }
+static void count_bytes(size_t n) {
+  atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&bytes, n, memory_order_relaxed);
+}
 
 COUNT_EXPORT void *malloc(size_t n) {
-  count();
+  count_bytes(n);
   return __libc_malloc(n);
 }
 
 COUNT_EXPORT void *calloc(size_t n, size_t size) {
-  count();
+  count_bytes(n * size);
   return __libc_calloc(n, size);
 }
 
 COUNT_EXPORT void *realloc(void *p, size_t n) {
-  count();
+  count_bytes(n);
   return __libc_realloc(p, n);
 }
 
 COUNT_EXPORT void *memalign(size_t align, size_t n) {
-  count();
+  count_bytes(n);
   return __libc_memalign(align, n);
 }
 
 COUNT_EXPORT void *aligned_alloc(size_t align, size_t n) {
-  count();
+  count_bytes(n);
   return __libc_memalign(align, n);
 }
 
 COUNT_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
   if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
-  count();
+  count_bytes(n);
   void *p = __libc_memalign(align, n);
   if (p == NULL) return ENOMEM;
   *out = p;

@@ -44,6 +44,8 @@ void test_fault_pthread_create_after(long ok, test_fault_hook hook);
  * builds, whose runtime owns the allocator): skip the check there. */
 int test_alloc_counting(void);
 size_t test_alloc_count(void);
+/* The bytes those allocations asked for (realloc: the new size), 0 where not counting. */
+size_t test_alloc_bytes(void);
 
 /* The argument convention of docs/API.md, as a table: each row calls one entry point with
  * one kind of argument (a NULL callback, a NULL array, n = 0, ...) and says what must come

@@ -126,3 +126,20 @@ Test(reprosum, scaled_vector_add) {
   ndpar_rsum_add_scaled(s, x, 4.0, 3);
   for (size_t i = 0; i < 3; i++) cr_assert_eq(ndpar_rsum_value(&s[i]), 8.0 * x[i]);
 }
+
+/* set is init then add, bit for bit in every field, over values of every kind. */
+Test(reprosum, set_equals_init_then_add) {
+  double x[] = {1.5, -2.25, 1e-300, 0x1p-1074, -0.0, 1e308, -1.7976931348623157e308, INFINITY, NAN, 3.0};
+  size_t n = sizeof x / sizeof *x;
+  ndpar_rsum a[10], b[10];
+  ndpar_rsum_init(a, n);
+  ndpar_rsum_add_scaled(a, x, 1.0, n);
+  memset(b, 0x5a, sizeof b); /* whatever was there */
+  ndpar_rsum_set(b, x, n);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert(memcmp(&a[i], &b[i], sizeof a[i]) == 0, "entry %zu", i);
+    ndpar_rsum_add(&a[i], 2.0);
+    ndpar_rsum_add(&b[i], 2.0);
+    cr_assert(same_bits(ndpar_rsum_value(&a[i]), ndpar_rsum_value(&b[i])), "entry %zu", i);
+  }
+}

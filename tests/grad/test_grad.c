@@ -9,6 +9,7 @@
 #include <float.h>
 
 #include "ndpar/ndpar_grad.h"
+#include "ndpar_internal.h" /* ndpar_rsum: the reference of the deterministic mode */
 #include "test_util.h"
 #include "ref/wl.h"
 
@@ -173,6 +174,141 @@ Test(grad_compute, large_parameter_vectors_fold_in_parallel_the_same) {
   gsl_rng_free(r);
 }
 
+/* ---- the deterministic mode's algorithm, bit for bit ----
+ * Groups of G consecutive batches (G = 16 from 4096 parameters on, else 1), each folded
+ * in plain double in index order (((t_0 + t_1) + t_2) + ...), t_i = rows_i (g_i, loss_i,
+ * 1); the group sums added into binned accumulators; the sums divided by the rows. */
+static size_t group_of(size_t P) { return P >= 4096 ? 16 : 1; }
+
+static void reference_deterministic(const problem *pb, size_t P, gsl_vector *out, double *loss) {
+  lsq m = {pb->w};
+  ndpar_rsum *acc = malloc((P + 2) * sizeof *acc);
+  double *part = malloc((P + 2) * sizeof *part);
+  gsl_vector *g = gsl_vector_alloc(P);
+  ndpar_rsum_init(acc, P + 2);
+  size_t G = group_of(P);
+  for (size_t lo = 0; lo < pb->n; lo += G) {
+    for (size_t i = lo; i < lo + G && i < pb->n; i++) {
+      ndpar_task t = {i, 0, NULL};
+      double l, rows = (double)pb->xs[i]->size1;
+      lsq_grad(pb->xs[i], pb->ys[i], g, &l, &t, &m);
+      for (size_t j = 0; j < P; j++) part[j] = i == lo ? rows * g->data[j] : part[j] + rows * g->data[j];
+      part[P] = i == lo ? rows * l : part[P] + rows * l;
+      part[P + 1] = i == lo ? rows : part[P + 1] + rows;
+    }
+    for (size_t j = 0; j < P + 2; j++) ndpar_rsum_add(&acc[j], part[j]);
+  }
+  double rows = ndpar_rsum_value(&acc[P + 1]);
+  for (size_t j = 0; j < P; j++) gsl_vector_set(out, j, ndpar_rsum_value(&acc[j]) / rows);
+  *loss = ndpar_rsum_value(&acc[P]) / rows;
+  gsl_vector_free(g);
+  free(part);
+  free(acc);
+}
+
+Test(grad_compute, deterministic_mode_is_the_documented_group_fold_bit_for_bit) {
+  gsl_rng *r = test_rng();
+  size_t Ps[] = {5, 4096}, ns[] = {1, 15, 16, 17, 40};
+  for (size_t a = 0; a < 2; a++)
+    for (size_t b = 0; b < 5; b++) {
+      size_t P = Ps[a], n = ns[b];
+      problem pb = make_problem(r, n, P, 6);
+      lsq m = {pb.w};
+      gsl_vector *ref = gsl_vector_alloc(P), *got = gsl_vector_alloc(P);
+      double ref_loss, loss;
+      reference_deterministic(&pb, P, ref, &ref_loss);
+      for (size_t threads = 1; threads <= test_max_threads() + 1; threads++) {
+        ndpar_pool *p = test_pool_of(threads);
+        cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, n, lsq_grad, &m, NDPAR_REDUCE_DETERMINISTIC,
+                                        got, &loss), GSL_SUCCESS);
+        cr_assert(memcmp(got->data, ref->data, P * sizeof(double)) == 0, "P=%zu n=%zu threads=%zu", P, n, threads);
+        cr_assert(memcmp(&loss, &ref_loss, sizeof loss) == 0, "P=%zu n=%zu threads=%zu", P, n, threads);
+        ndpar_pool_free(p);
+      }
+      gsl_vector_free(ref);
+      gsl_vector_free(got);
+      free_problem(&pb);
+    }
+  gsl_rng_free(r);
+}
+
+/* Fast mode against the sequential loop, at P past the parallel combine, every chunking. */
+Test(grad_compute, fast_mode_matches_the_sequential_loop_at_large_p) {
+  gsl_rng *r = test_rng();
+  size_t P = 9000, ns[] = {1, 2, 3, 5, 9, 33};
+  for (size_t b = 0; b < 6; b++) {
+    problem pb = make_problem(r, ns[b], P, 5);
+    lsq m = {pb.w};
+    gsl_vector *ref = gsl_vector_alloc(P), *got = gsl_vector_alloc(P), *g = gsl_vector_alloc(P);
+    double rows = 0, lsum = 0, loss;
+    gsl_vector_set_zero(ref);
+    for (size_t i = 0; i < pb.n; i++) { /* the sequential loop */
+      ndpar_task t = {i, 0, NULL};
+      double l, ri = (double)pb.xs[i]->size1;
+      lsq_grad(pb.xs[i], pb.ys[i], g, &l, &t, &m);
+      gsl_blas_daxpy(ri, g, ref);
+      rows += ri, lsum += ri * l;
+    }
+    gsl_vector_scale(ref, 1 / rows);
+    for (size_t threads = 1; threads <= test_max_threads() + 1; threads++) {
+      ndpar_pool *p = test_pool_of(threads);
+      cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, pb.n, lsq_grad, &m, NDPAR_REDUCE_FAST, got, &loss),
+                   GSL_SUCCESS);
+      assert_close(got, ref, 1e-13, "fast");
+      cr_assert(fabs(loss - lsum / rows) <= 1e-13 * (lsum / rows));
+      ndpar_pool_free(p);
+    }
+    gsl_vector_free(ref);
+    gsl_vector_free(got);
+    gsl_vector_free(g);
+    free_problem(&pb);
+  }
+  gsl_rng_free(r);
+}
+
+/* What lsq_grad allocates over a problem: a residual gsl_vector per batch. */
+static size_t residual_bytes(const problem *pb) {
+  size_t b = 0;
+  for (size_t i = 0; i < pb->n; i++)
+    b += sizeof(gsl_vector) + sizeof(gsl_block) + pb->xs[i]->size1 * sizeof(double);
+  return b;
+}
+
+/* The working memory is O(threads x P) and does not grow with the batch count. */
+Test(grad_compute, memory_is_per_worker_not_per_batch) {
+  if (!test_alloc_counting()) cr_skip_test("allocation counting is unavailable under a sanitizer");
+  gsl_rng *r = test_rng();
+  size_t P = 5000;
+  problem small = make_problem(r, 4, P, 2), large = make_problem(r, 700, P, 2);
+  lsq ms = {small.w}, ml = {large.w};
+  gsl_vector *g = gsl_vector_alloc(P);
+  double loss;
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    for (int mode = 0; mode < 2; mode++) {
+      size_t b0 = test_alloc_bytes();
+      cr_assert_eq(ndpar_grad_compute(p, small.xs, small.ys, small.n, lsq_grad, &ms, (ndpar_reduce)mode, g,
+                                      &loss), GSL_SUCCESS);
+      size_t b1 = test_alloc_bytes();
+      cr_assert_eq(ndpar_grad_compute(p, large.xs, large.ys, large.n, lsq_grad, &ml, (ndpar_reduce)mode, g,
+                                      &loss), GSL_SUCCESS);
+      size_t b2 = test_alloc_bytes();
+      /* lsq_grad allocates one residual vector per batch: discounted exactly */
+      size_t used_small = b1 - b0 - residual_bytes(&small), used_large = b2 - b1 - residual_bytes(&large);
+      /* per worker: a callback buffer, a group's sum, 40-byte binned accumulators (7 P doubles) */
+      size_t bound = threads * 8 * (P + 64) * sizeof(double) + 2 * (P + 2) * sizeof(double) + 65536;
+      cr_assert(used_large <= used_small, "mode %d threads %zu: %zu bytes for 700 batches, %zu for 4", mode,
+                threads, used_large, used_small);
+      cr_assert(used_small <= bound, "mode %d threads %zu: %zu bytes > %zu", mode, threads, used_small, bound);
+    }
+    ndpar_pool_free(p);
+  }
+  gsl_vector_free(g);
+  free_problem(&small);
+  free_problem(&large);
+  gsl_rng_free(r);
+}
+
 /* ---- errors ---- */
 
 static int fail_at(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
@@ -200,6 +336,33 @@ Test(grad_errors, callback_failure_returns_status_and_batch_outputs_untouched) {
     gsl_vector_free(g);
     free_problem(&pb);
   }
+  gsl_rng_free(r);
+}
+
+/* A workspace reused after a failure reports the new failing batch, not the old one. */
+Test(grad_errors, the_failing_batch_of_each_call_on_one_workspace) {
+  gsl_rng *r = test_rng();
+  size_t n = 64, P = 5000;
+  problem pb = make_problem(r, n, P, 2);
+  gsl_vector *g = gsl_vector_alloc(P);
+  for (size_t threads = 1; threads <= test_max_threads(); threads++) {
+    ndpar_pool *p = test_pool_of(threads);
+    ndpar_grad_workspace *w = ndpar_grad_workspace_alloc(p, n, P);
+    for (int mode = 0; mode < 2; mode++) {
+      size_t bads[] = {9, 6, 63, 0, 17}, failed = 0;
+      for (size_t k = 0; k < 5; k++) {
+        double loss;
+        cr_assert_eq(ndpar_grad_compute_ws(w, pb.xs, pb.ys, n, fail_at, &bads[k], (ndpar_reduce)mode, g, &loss,
+                                           &failed), GSL_ERANGE);
+        cr_assert_eq(failed, bads[k], "mode %d threads %zu: failed %zu, expected %zu", mode, threads, failed,
+                     bads[k]);
+      }
+    }
+    ndpar_grad_workspace_free(w);
+    ndpar_pool_free(p);
+  }
+  gsl_vector_free(g);
+  free_problem(&pb);
   gsl_rng_free(r);
 }
 
