@@ -1,12 +1,19 @@
 /* pool.c: persistent pinned workers and fork-join runs.
  *
- * One run at a time per pool (run_lock). The caller publishes a job (fn, ctx, n), opens
- * it, bumps the generation word, and works on the job itself as slot 0; workers see the
- * new generation (spinning for spin_us, then asleep on a futex), enter the job, claim
- * chunks of indices from a shared counter until none are left, and leave. When the
- * caller runs out of chunks it closes the job and waits only for the workers inside it:
- * a worker still waking up finds the job closed and never touches it, so a run never
- * waits 15-45 us for a sleeping thread that has nothing left to do.
+ * A run takes one of the pool's POOL_JOBS job records (several runs from several threads
+ * proceed at once, each on its own record), publishes its job there (fn, ctx, n), opens it,
+ * bumps the pool's generation word and works on the job itself as slot 0. Workers see the
+ * new generation (spinning, or asleep on a futex), look through the open records, enter one
+ * with work left, claim chunks of indices from its counter until none are left, leave, and
+ * look again. When the caller runs out of chunks it closes its record and waits only for
+ * the workers inside it: a worker that comes late finds the record closed and never
+ * touches the job, so a run never waits for a sleeping thread that has nothing left to do.
+ *
+ * A record's state word holds the closed bit and the count of workers inside (both in one
+ * word, so entering and closing each take one atomic operation and need no fence between a
+ * flag and a counter). The lines a hot run touches: the record's job line (the caller
+ * writes it; workers read it), its state line (state, claim counter, stop flag: everybody
+ * writes it), and the pool's generation line (the caller writes it; idle workers read it).
  */
 #include "ndpar/ndpar_pool.h"
 #include "ndpar_internal.h"
@@ -25,11 +32,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NDPAR_DEFAULT_SPIN_US 100
 #define NDPAR_MAX_SPIN_US 1000000
+
+/* Runs in flight on one pool at once; a caller that finds every record taken runs its
+ * tasks inline (it and the callers holding the records already keep every core busy). */
+#define POOL_JOBS 8
+
+/* A record's state word: CLOSED, plus INSIDE for each worker inside the job. */
+#define CLOSED 1u
+#define INSIDE 2u
+
+typedef struct {
+  /* The job line: written by the owner between runs, read by the workers inside. */
+  alignas(NDPAR_CACHELINE) atomic_int owner; /* a caller holds this record */
+  atomic_size_t n;                            /* atomic: idle workers peek at it */
+  ndpar_task_fn fn;
+  ndpar_range_fn range_fn;
+  void *ctx;
+  /* The state line: what every thread of the run writes. */
+  alignas(NDPAR_CACHELINE) atomic_uint state; /* futex word: CLOSED | INSIDE * workers */
+  atomic_size_t next;                         /* first unclaimed index */
+  atomic_int stop;                            /* a task failed: start no more */
+  atomic_uint join_waiting;                   /* the owner sleeps on state */
+  /* Failures: rare, under err_lock. */
+  alignas(NDPAR_CACHELINE) pthread_mutex_t err_lock;
+  size_t err_index; /* lowest failing index so far (n: none) */
+  int err_status;
+  ndpar_task_error err_info; /* its captured GSL error (code 0: none) */
+} pool_job;
 
 struct ndpar_pool {
   /* Fixed at alloc. */
@@ -40,29 +76,14 @@ struct ndpar_pool {
   ndpar_bind bind_asked; /* cfg->bind: what a configuration is compared by */
   ndpar_pool *retired_next; /* the default pools replaced by ndpar_pool_default_set */
   pthread_t *tids; /* tids[i] runs slot i + 1 */
-  pthread_mutex_t run_lock;
   int caller_cpu;        /* the core left to the calling thread (binding == CORES) */
   cpu_set_t worker_cpus; /* the CPUs the workers are pinned to */
-
-  /* The job, written by the caller before it publishes a new generation. */
-  size_t n;
-  ndpar_task_fn fn;
-  ndpar_range_fn range_fn;
-  void *ctx;
-
-  /* Each word every thread writes gets a cache line of its own. */
-  alignas(NDPAR_CACHELINE) atomic_size_t next; /* first unclaimed index */
-  alignas(NDPAR_CACHELINE) atomic_int stop;    /* a task failed: start no more */
-  pthread_mutex_t err_lock;
-  size_t err_index; /* lowest failing index so far (n: none) */
-  int err_status;
-  ndpar_task_error err_info; /* its captured GSL error (code 0: none) */
-  alignas(NDPAR_CACHELINE) atomic_uint gen; /* futex word: bumped once per run */
-  atomic_uint sleepers;                     /* workers asleep on gen */
   atomic_int shutdown;
-  alignas(NDPAR_CACHELINE) atomic_uint active; /* futex word: workers inside the job */
-  atomic_int closed;                           /* the caller has stopped letting workers in */
-  atomic_uint join_waiting;                    /* the caller sleeps on active */
+
+  alignas(NDPAR_CACHELINE) atomic_uint gen; /* futex word: bumped once per run opened */
+  atomic_uint sleepers;                     /* workers asleep on gen */
+
+  pool_job jobs[POOL_JOBS];
 };
 
 typedef struct {
@@ -77,9 +98,16 @@ static __thread unsigned tls_slot;
 
 /* ---- futex and spinning ------------------------------------------------------------ */
 
-static void futex_wait(atomic_uint *word, unsigned expected) {
-  /* Returns at once if *word != expected (checked atomically by the kernel). */
-  syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+/* Returns at once if *word != expected (checked atomically by the kernel); after
+ * timeout_s seconds if timeout_s > 0. */
+static void futex_wait(atomic_uint *word, unsigned expected, double timeout_s) {
+  struct timespec ts, *tp = NULL;
+  if (timeout_s > 0) {
+    ts.tv_sec = (time_t)timeout_s;
+    ts.tv_nsec = (long)(1e9 * (timeout_s - (double)ts.tv_sec));
+    tp = &ts;
+  }
+  syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, expected, tp, NULL, 0);
 }
 
 static void futex_wake(atomic_uint *word, int count) {
@@ -94,20 +122,22 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Spins until *word != value or spin_us pass; returns the last value seen. The clock is
- * read once per 128 spins so that the spin itself stays a few cycles per look. */
-static unsigned spin_while_equal(atomic_uint *word, unsigned value, unsigned spin_us) {
-  unsigned v = atomic_load_explicit(word, memory_order_acquire);
-  if (v != value || spin_us == 0) return v;
-  double deadline = ndpar_time_now() + 1e-6 * spin_us;
-  for (;;) {
-    for (int k = 0; k < 128; k++) {
-      v = atomic_load_explicit(word, memory_order_acquire);
-      if (v != value) return v;
-      cpu_relax();
+/* Spins until *word != value or the clock passes `until`; returns the last value seen.
+ * Looks at the word every `stride` pauses (1: as fast as it can; more: a worker that keeps
+ * arriving too late to help stops pulling the word's cache line away from the caller
+ * on every run). The clock is read once per ~64 pauses' worth of looks. */
+static unsigned spin_until(atomic_uint *word, unsigned value, double until, unsigned stride) {
+  unsigned v = atomic_load(word), looks = stride >= 64 ? 1 : 64 / stride;
+  while (v == value) {
+    for (unsigned k = 0; k < looks; k++) {
+      for (unsigned s = 0; s < stride; s++) cpu_relax();
+      /* seq_cst (a plain load on x86): ordered before the scan of the records that follows
+       * a change (see worker_main). */
+      if ((v = atomic_load(word)) != value) return v;
     }
-    if (ndpar_time_now() > deadline) return v;
+    if (ndpar_time_now() > until) break;
   }
+  return v;
 }
 
 /* ---- claiming and running tasks ---------------------------------------------------- */
@@ -120,18 +150,21 @@ static unsigned spin_while_equal(atomic_uint *word, unsigned value, unsigned spi
 #define CHUNK_TARGET_SECONDS 20e-6
 
 /* Claims up to `want` indices, never more than remaining / (2 * threads) (guided: the last
- * indices spread over all threads), at least 1. */
-static int claim(ndpar_pool *p, size_t want, size_t *begin, size_t *end) {
-  size_t n = p->n, divisor = 2 * p->threads;
-  size_t cur = atomic_load_explicit(&p->next, memory_order_relaxed);
+ * indices spread over all threads), at least 1. *capped: the guided bound, not `want`,
+ * was at most 1, so timing this chunk could not change the next one. */
+static int claim(pool_job *j, size_t n, size_t divisor, size_t want, size_t *begin, size_t *end,
+                 int *capped) {
+  size_t cur = atomic_load_explicit(&j->next, memory_order_relaxed);
   for (;;) {
     if (cur >= n) return 0;
     size_t chunk = (n - cur) / divisor;
+    *capped = chunk <= 1;
     if (chunk > want) chunk = want;
     if (chunk == 0) chunk = 1;
     /* relaxed: the counter only hands out indices; the job itself was published by the
-     * acquire on closed, and results are published by the release on active. */
-    if (atomic_compare_exchange_weak_explicit(&p->next, &cur, cur + chunk, memory_order_relaxed,
+     * owner's release when it opened the record (acquired on entering), and results are
+     * published by the release on leaving it. */
+    if (atomic_compare_exchange_weak_explicit(&j->next, &cur, cur + chunk, memory_order_relaxed,
                                               memory_order_relaxed)) {
       *begin = cur;
       *end = cur + chunk;
@@ -148,19 +181,20 @@ static size_t next_want(size_t count, double seconds) {
   return want < 1 ? 1 : want > 1e15 ? (size_t)1e15 : (size_t)want;
 }
 
-static void record_failure(ndpar_pool *p, size_t index, int status) {
-  pthread_mutex_lock(&p->err_lock);
-  if (index < p->err_index) {
-    p->err_index = index;
-    p->err_status = status;
-    p->err_info.code = 0;
+static void record_failure(pool_job *j, size_t index, int status) {
+  pthread_mutex_lock(&j->err_lock);
+  if (index < j->err_index) {
+    j->err_index = index;
+    j->err_status = status;
+    j->err_info.code = 0;
     if (ndpar_captured.code) {
-      p->err_info = ndpar_captured;
-      p->err_info.index = index;
+      j->err_info = ndpar_captured;
+      j->err_info.index = index;
     }
   }
-  pthread_mutex_unlock(&p->err_lock);
-  atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
+  pthread_mutex_unlock(&j->err_lock);
+  /* relaxed: only a hint to stop early; the failure itself is under err_lock. */
+  atomic_store_explicit(&j->stop, 1, memory_order_relaxed);
 }
 
 /* A GSL error the capture handler recorded during a task fails it (ndpar_capture_gsl_errors):
@@ -175,53 +209,158 @@ static inline int capture_status(int status) {
 
 int ndpar_pool_in_task(void) { return tls_pool != NULL; }
 
-static int stopped(ndpar_pool *p) {
-  return atomic_load_explicit(&p->stop, memory_order_relaxed);
+static int stopped(pool_job *j) {
+  return atomic_load_explicit(&j->stop, memory_order_relaxed);
 }
 
-static int run_chunk(ndpar_pool *p, ndpar_task *task, size_t begin, size_t end) {
-  if (p->range_fn) {
+static int run_chunk(pool_job *j, ndpar_task *task, size_t begin, size_t end) {
+  if (j->range_fn) {
     task->index = begin;
     capture_clear();
-    int status = capture_status(p->range_fn(begin, end, task, p->ctx));
-    if (NDPAR_UNLIKELY(status)) record_failure(p, begin, status);
+    int status = capture_status(j->range_fn(begin, end, task, j->ctx));
+    if (NDPAR_UNLIKELY(status)) record_failure(j, begin, status);
     return status;
   }
   for (size_t i = begin; i < end; i++) {
-    if (NDPAR_UNLIKELY(stopped(p))) return GSL_EFAILED;
+    if (NDPAR_UNLIKELY(stopped(j))) return GSL_EFAILED;
     task->index = i;
     capture_clear();
-    int status = capture_status(p->fn(task, p->ctx));
+    int status = capture_status(j->fn(task, j->ctx));
     if (NDPAR_UNLIKELY(status)) {
-      record_failure(p, i, status);
+      record_failure(j, i, status);
       return status;
     }
   }
   return GSL_SUCCESS;
 }
 
-/* Runs chunks until none are left or a task fails. The first claim is a single index: its
- * time sizes the next claim (see CHUNK_TARGET_SECONDS). */
-static void work_on_job(ndpar_pool *p, unsigned slot) {
+/* Runs chunks until none are left or a task fails; returns the number of chunks run. The
+ * first claim is a single index: its time sizes the next claim (see CHUNK_TARGET_SECONDS);
+ * chunks that the guided bound holds to one index are not timed. */
+static size_t work_on_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
   ndpar_task task = {0, slot, NULL};
-  size_t begin, end, want = 1;
-  while (!stopped(p) && claim(p, want, &begin, &end)) {
+  size_t n = atomic_load_explicit(&j->n, memory_order_relaxed), divisor = 2 * p->threads;
+  size_t begin, end, want = 1, chunks = 0;
+  int capped;
+  while (!stopped(j) && claim(j, n, divisor, want, &begin, &end, &capped)) {
+    chunks++;
+    if (capped) {
+      if (run_chunk(j, &task, begin, end) != GSL_SUCCESS) break;
+      continue;
+    }
     double t0 = ndpar_time_now();
-    if (run_chunk(p, &task, begin, end) != GSL_SUCCESS) return;
+    if (run_chunk(j, &task, begin, end) != GSL_SUCCESS) break;
     want = next_want(end - begin, ndpar_time_now() - t0);
   }
+  return chunks;
 }
 
 /* ---- workers ------------------------------------------------------------------------ */
 
-static unsigned wait_for_generation(ndpar_pool *p, unsigned seen) {
-  unsigned g = spin_while_equal(&p->gen, seen, p->spin_us);
-  if (g != seen) return g;
+/* Enters record j if it is open, works on its job, leaves; returns the chunks run. */
+static size_t help_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
+  /* seq_cst load (plain on x86): a peek that keeps a late worker from writing the state
+   * line of a run it cannot help. Seeing it open with an acquire also makes n and next
+   * of that run (stored before the owner opened it) visible to the peek below. */
+  if (atomic_load(&j->state) & CLOSED) return 0;
+  if (atomic_load_explicit(&j->next, memory_order_relaxed) >=
+      atomic_load_explicit(&j->n, memory_order_relaxed))
+    return 0;
+  /* acquire: synchronises with the owner's release that opened the record (directly or
+   * through the release sequence of other workers' entries), so the job fields it wrote
+   * before are visible. seq_cst because the owner's close (fetch_or, seq_cst) and this
+   * entry must agree on one order: either the owner counts us, or we see CLOSED. */
+  unsigned s = atomic_fetch_add(&j->state, INSIDE);
+  size_t chunks = 0;
+  if (!(s & CLOSED)) chunks = work_on_job(p, j, slot);
+  /* release: our tasks' writes happen before the owner's acquire that sees us gone.
+   * seq_cst: Dekker with the owner's store of join_waiting then load of state (see
+   * wait_for_workers): either it sees us gone, or we see it waiting and wake it. */
+  s = atomic_fetch_sub(&j->state, INSIDE);
+  if (s == (CLOSED | INSIDE) && atomic_load(&j->join_waiting)) futex_wake(&j->state, 1);
+  return chunks;
+}
+
+/* Every open record with work left, once; returns the chunks run. */
+static size_t help_open_jobs(const ndpar_pool *p, unsigned slot) {
+  size_t chunks = 0;
+  for (int r = 0; r < POOL_JOBS; r++) chunks += help_job(p, (pool_job *)&p->jobs[r], slot);
+  return chunks;
+}
+
+/* ---- waiting for the next run (adaptive) ----------------------------------------------
+ * An idle worker spins for spin_us, then sleeps on the generation futex. A program that
+ * calls the pool at a steady pace (a run every few milliseconds) would pay a futex wake-up
+ * (~10-20 us on a VM) at the start of each run; so each worker learns the idle gaps it saw
+ * last, and when they are regular and short (under GAP_LEARN_MAX) it sleeps with a timeout
+ * until shortly before the next run is due, then spins across the window where it is
+ * expected (the spread of the last gaps plus a margin, at most SPIN_WINDOW_MAX). A run that
+ * does not come in that window sends the worker to sleep without timeout: runs that stop
+ * cost one window of CPU, then nothing. */
+#define GAPS 4
+#define GAP_LEARN_MAX 20e-3
+#define SPIN_WINDOW_MAX 400e-6
+#define MARGIN_MIN 30e-6
+
+typedef struct {
+  double gap[GAPS]; /* the last idle gaps, seconds (0: none yet) */
+  unsigned next;
+  unsigned stride; /* pauses between looks while spinning (see spin_until) */
+} idle_model;
+
+static void learn_gap(idle_model *m, double gap) {
+  if (gap > GAP_LEARN_MAX) {
+    memset(m->gap, 0, sizeof m->gap); /* runs stopped: forget the pace */
+    return;
+  }
+  m->gap[m->next++ % GAPS] = gap;
+}
+
+/* The window [*lo, *hi] (seconds after the idle start) where the next run is expected;
+ * 0 if the last GAPS gaps are not all known. */
+static int expected_window(const idle_model *m, double *lo, double *hi) {
+  double a = m->gap[0], b = m->gap[0];
+  for (int i = 0; i < GAPS; i++) {
+    if (m->gap[i] <= 0) return 0;
+    if (m->gap[i] < a) a = m->gap[i];
+    if (m->gap[i] > b) b = m->gap[i];
+  }
+  double margin = MARGIN_MIN + a / 64;
+  *lo = a - margin;
+  *hi = b + margin;
+  if (*hi - *lo > SPIN_WINDOW_MAX) *hi = *lo + SPIN_WINDOW_MAX;
+  return 1;
+}
+
+/* Sleeps on gen (registered in sleepers) until it changes, or for timeout_s if > 0. */
+static unsigned sleep_on_generation(ndpar_pool *p, unsigned seen, double timeout_s) {
   /* Dekker with the caller (both seq_cst): either it sees sleepers > 0 and wakes us, or
    * we see its new generation before sleeping. */
   atomic_fetch_add(&p->sleepers, 1);
-  while ((g = atomic_load(&p->gen)) == seen) futex_wait(&p->gen, seen);
+  unsigned g = atomic_load(&p->gen);
+  if (g == seen) {
+    futex_wait(&p->gen, seen, timeout_s);
+    g = atomic_load(&p->gen);
+  }
   atomic_fetch_sub(&p->sleepers, 1);
+  return g;
+}
+
+/* Waits until gen != seen and returns it: spins spin_us, then (runs coming at a learnt
+ * pace) sleeps until the expected window and spins across it, then sleeps. */
+static unsigned wait_for_generation(ndpar_pool *p, unsigned seen, idle_model *m) {
+  double t0 = ndpar_time_now(), lo, hi;
+  unsigned g = spin_until(&p->gen, seen, t0 + 1e-6 * p->spin_us, m->stride);
+  if (g == seen && p->spin_us > 0 && expected_window(m, &lo, &hi)) {
+    double now = ndpar_time_now();
+    while (g == seen && now < t0 + lo) {
+      g = sleep_on_generation(p, seen, t0 + lo - now);
+      now = ndpar_time_now();
+    }
+    if (g == seen) g = spin_until(&p->gen, seen, t0 + hi, 1);
+  }
+  while (g == seen) g = sleep_on_generation(p, seen, 0);
+  learn_gap(m, ndpar_time_now() - t0);
   return g;
 }
 
@@ -231,17 +370,19 @@ static void *worker_main(void *arg) {
   tls_pool = p;
   tls_slot = w->slot;
   free(w);
-  unsigned seen = 0;
+  /* Timed sleeps (the adaptive wait) end within a microsecond of when they are due rather
+   * than the default 50 us of timer slack. */
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  idle_model m = {{0}, 0, 1};
+  /* seq_cst, and before the scan: a run opened after the scan bumps gen after this load,
+   * so the wait below returns at once instead of missing it. */
+  unsigned seen = atomic_load(&p->gen);
   for (;;) {
-    seen = wait_for_generation(p, seen);
     if (atomic_load_explicit(&p->shutdown, memory_order_acquire)) break;
-    /* Dekker with the caller's close (all seq_cst): either the caller sees us in `active`
-     * and waits for us, or we see `closed` and stay out. Reading closed == 0 from a
-     * later run is fine: that run's job was written before it was opened. */
-    atomic_fetch_add(&p->active, 1);
-    if (!atomic_load(&p->closed)) work_on_job(p, tls_slot);
-    if (atomic_fetch_sub(&p->active, 1) == 1 && atomic_load(&p->join_waiting))
-      futex_wake(&p->active, 1);
+    /* A worker whose look found nothing to do arrived after the caller had taken every
+     * task: it looks less often (every ~32 pauses, ~1-2 us) until a look pays again. */
+    m.stride = help_open_jobs(p, tls_slot) ? 1 : 32;
+    seen = wait_for_generation(p, seen, &m);
   }
   ndpar_thread_scratch_release();
   return NULL;
@@ -313,7 +454,7 @@ static ndpar_bind pin_workers(ndpar_pool *p, const ndpar_cores *cores, size_t st
 
 static void stop_workers(ndpar_pool *p, size_t started) {
   atomic_store_explicit(&p->shutdown, 1, memory_order_release);
-  atomic_fetch_add(&p->gen, 1);
+  atomic_fetch_add(&p->gen, 1); /* seq_cst: after the store above, Dekker with sleepers */
   futex_wake(&p->gen, INT_MAX);
   for (size_t i = 0; i < started; i++) pthread_join(p->tids[i], NULL);
 }
@@ -342,8 +483,7 @@ static size_t start_workers(ndpar_pool *p) {
 }
 
 static void free_pool_memory(ndpar_pool *p) {
-  pthread_mutex_destroy(&p->run_lock);
-  pthread_mutex_destroy(&p->err_lock);
+  for (int r = 0; r < POOL_JOBS; r++) pthread_mutex_destroy(&p->jobs[r].err_lock);
   free(p->tids);
   free(p);
 }
@@ -379,8 +519,10 @@ static ndpar_pool *pool_memory(const ndpar_pool_config *cfg, size_t threads) {
     free(p);
     return NULL;
   }
-  pthread_mutex_init(&p->run_lock, NULL);
-  pthread_mutex_init(&p->err_lock, NULL);
+  for (int r = 0; r < POOL_JOBS; r++) {
+    pthread_mutex_init(&p->jobs[r].err_lock, NULL);
+    atomic_init(&p->jobs[r].state, CLOSED);
+  }
   return p;
 }
 
@@ -436,9 +578,7 @@ void ndpar_pool_free(ndpar_pool *pool) {
   if (tls_pool == pool) {
     GSL_ERROR_VOID("pool_free: called from inside one of the pool's tasks", GSL_EINVAL);
   }
-  pthread_mutex_lock(&pool->run_lock);
   stop_workers(pool, pool->threads - 1);
-  pthread_mutex_unlock(&pool->run_lock);
   free_pool_memory(pool);
 }
 
@@ -470,10 +610,10 @@ static int same_config(const ndpar_pool *p, const ndpar_pool_config *c, size_t t
          p->min_parallel == c->min_parallel && p->spin_us == c->spin_us;
 }
 
-/* A parallel run holds run_lock from start to end. */
+/* A parallel run holds a job record from start to end. */
 static int run_in_flight(ndpar_pool *p) {
-  if (pthread_mutex_trylock(&p->run_lock) != 0) return 1;
-  pthread_mutex_unlock(&p->run_lock);
+  for (int r = 0; r < POOL_JOBS; r++)
+    if (atomic_load(&p->jobs[r].owner)) return 1;
   return 0;
 }
 
@@ -578,24 +718,6 @@ static int run_inline(const ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_ran
   return status;
 }
 
-/* Closes the job, then waits for the workers inside it: spins for spin_us, then sleeps. */
-static void close_and_wait(ndpar_pool *p) {
-  atomic_store(&p->closed, 1);
-  unsigned inside = atomic_load(&p->active);
-  if (inside == 0) return;
-  double deadline = ndpar_time_now() + 1e-6 * p->spin_us;
-  do {
-    for (int k = 0; k < 128; k++) {
-      if ((inside = atomic_load(&p->active)) == 0) return;
-      cpu_relax();
-    }
-  } while (ndpar_time_now() < deadline);
-  /* seq_cst pairs with the worker's fetch_sub then load of join_waiting. */
-  atomic_store(&p->join_waiting, 1);
-  while ((inside = atomic_load(&p->active)) != 0) futex_wait(&p->active, inside);
-  atomic_store_explicit(&p->join_waiting, 0, memory_order_relaxed);
-}
-
 /* An unpinned caller that finds itself on a pinned worker's CPU would share that core
  * for the whole run while the core left for it idles: the scheduler does not move a busy
  * thread promptly (measured: 1.28x instead of 2x on 2 cores for back-to-back runs). Such a
@@ -619,38 +741,83 @@ static void end_run_on_own_core(const cpu_set_t *saved) {
   pthread_setaffinity_np(pthread_self(), sizeof *saved, saved);
 }
 
-static int run_parallel(ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_range_fn range_fn,
-                        void *ctx, size_t *failed) {
-  pthread_mutex_lock(&p->run_lock);
+/* Closes the record, then waits for the workers inside it: spins for spin_us, then sleeps.
+ * A worker still on its way in finds the record closed and leaves at once. */
+static void close_and_wait(const ndpar_pool *p, pool_job *j) {
+  /* seq_cst RMW: one order with the workers' entries (see help_job); acquire: a worker
+   * that already left published its tasks' writes with its release. */
+  unsigned s = atomic_fetch_or(&j->state, CLOSED);
+  if (s < INSIDE) return; /* nobody inside: the common case for a short run */
+  double deadline = ndpar_time_now() + 1e-6 * p->spin_us;
+  do {
+    for (int k = 0; k < 128; k++) {
+      /* acquire (seq_cst): the last worker's release on leaving makes its writes visible. */
+      if (atomic_load(&j->state) == CLOSED) return;
+      cpu_relax();
+    }
+  } while (ndpar_time_now() < deadline);
+  /* seq_cst: Dekker with the worker's fetch_sub then load of join_waiting (help_job). */
+  atomic_store(&j->join_waiting, 1);
+  while ((s = atomic_load(&j->state)) != CLOSED) futex_wait(&j->state, s, 0);
+  atomic_store_explicit(&j->join_waiting, 0, memory_order_relaxed);
+}
+
+/* A free job record of the pool, taken; NULL if every one is in use. Record 0 first, so a
+ * program that calls from one thread at a time always uses the same lines. */
+static pool_job *take_job(ndpar_pool *p, int *index) {
+  for (int r = 0; r < POOL_JOBS; r++) {
+    pool_job *j = &p->jobs[r];
+    /* acquire: the previous owner's writes to the record (its release below) come first. */
+    if (atomic_load_explicit(&j->owner, memory_order_relaxed) == 0 &&
+        atomic_exchange_explicit(&j->owner, 1, memory_order_acquire) == 0) {
+      *index = r;
+      return j;
+    }
+  }
+  return NULL;
+}
+
+static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_task_fn fn,
+                        ndpar_range_fn range_fn, void *ctx, size_t *failed) {
+  /* Only the run on record 0 moves its caller to the caller's core: callers at once would
+   * otherwise all be moved to that one core. */
   cpu_set_t saved;
-  int moved = run_on_own_core(p, &saved);
-  p->n = n;
-  p->fn = fn;
-  p->range_fn = range_fn;
-  p->ctx = ctx;
-  p->err_index = n;
-  p->err_status = GSL_SUCCESS;
-  p->err_info.code = 0;
-  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-  atomic_store_explicit(&p->stop, 0, memory_order_relaxed);
-  atomic_store(&p->closed, 0); /* opens the job: publishes the fields above (release) */
-  /* seq_cst: orders against the sleepers load below (Dekker with wait_for_generation). */
+  int moved = record == 0 && run_on_own_core(p, &saved);
+  /* The job, then the open that publishes it. Workers inside the record from an earlier
+   * run have left (its owner waited for them) and late ones only look at the state word
+   * until they see it open. */
+  atomic_store_explicit(&j->n, n, memory_order_relaxed);
+  j->fn = fn;
+  j->range_fn = range_fn;
+  j->ctx = ctx;
+  j->err_index = n;
+  j->err_status = GSL_SUCCESS;
+  j->err_info.code = 0;
+  atomic_store_explicit(&j->next, 0, memory_order_relaxed);
+  atomic_store_explicit(&j->stop, 0, memory_order_relaxed);
+  /* seq_cst RMW (a release): opens the record, publishing the writes above to every worker
+   * whose entry reads it, keeping the count of late workers that are still leaving. */
+  atomic_fetch_and(&j->state, ~CLOSED);
+  /* seq_cst, after the open: a worker that read gen before this and scanned the records
+   * after it sees the open; one that scanned before sees gen change (worker_main). And
+   * Dekker with sleep_on_generation on sleepers. */
   atomic_fetch_add(&p->gen, 1);
   if (atomic_load(&p->sleepers) > 0) futex_wake(&p->gen, INT_MAX);
 
   tls_pool = p;
   tls_slot = 0;
-  work_on_job(p, 0);
+  work_on_job(p, j, 0);
   tls_pool = NULL;
   ndpar_captured.code = 0;
-  close_and_wait(p); /* acquire on active: every worker's writes are visible now */
+  close_and_wait(p, j); /* every worker's writes are visible now */
 
-  int status = p->err_status;
+  int status = j->err_status;
   ndpar_last_error.code = 0;
-  if (status && p->err_info.code) ndpar_last_error = p->err_info;
-  if (failed) *failed = p->err_index;
+  if (status && j->err_info.code) ndpar_last_error = j->err_info;
+  if (failed) *failed = j->err_index;
   if (moved) end_run_on_own_core(&saved);
-  pthread_mutex_unlock(&p->run_lock);
+  /* release: the record's next owner sees it as we left it. */
+  atomic_store_explicit(&j->owner, 0, memory_order_release);
   return status;
 }
 
@@ -665,7 +832,11 @@ static int run_any(ndpar_pool *pool, size_t n, ndpar_task_fn fn, ndpar_range_fn 
     return run_inline(pool, n, fn, range_fn, ctx, tls_pool == pool ? tls_slot : 0, failed);
   if (pool->threads == 1 || n < pool->min_parallel)
     return run_inline(pool, n, fn, range_fn, ctx, 0, failed);
-  return run_parallel(pool, n, fn, range_fn, ctx, failed);
+  int record;
+  pool_job *j = take_job(pool, &record);
+  if (j == NULL) /* every record busy: the cores are too; this caller's tasks run here */
+    return run_inline(pool, n, fn, range_fn, ctx, 0, failed);
+  return run_parallel(pool, j, record, n, fn, range_fn, ctx, failed);
 }
 
 int ndpar_pool_run_ex(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx, size_t *failed) {
