@@ -208,6 +208,11 @@ TEST_BINS    := $(foreach m,$(TEST_MODULES),$($(m)_TEST_BIN))
 
 $(cv_TEST_BIN) $(grid_TEST_BIN): $(RIDGE_OBJ)
 
+# The pool's tests call runs from inside `omp parallel` regions (GCC's libgomp, linked by
+# path so that the shared test link line stays as it is).
+$(BUILD)/obj/tests/pool/test_pool_concurrent.o: CFLAGS_ALL += -fopenmp
+$(pool_TEST_BIN): $(shell $(CC) -print-file-name=libgomp.so)
+
 # The io tests read the bundled data.
 $(BUILD)/obj/tests/io/%.o: CFLAGS_ALL += -DNDPAR_TEST_DATA_DIR='"$(CURDIR)/data"'
 
