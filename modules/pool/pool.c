@@ -10,10 +10,10 @@
  * touches the job, so a run never waits for a sleeping thread that has nothing left to do.
  *
  * A record's state word holds the closed bit and the count of workers inside (both in one
- * word, so entering and closing each take one atomic operation and need no fence between a
- * flag and a counter). The lines a hot run touches: the record's job line (the caller
- * writes it; workers read it), its state line (state, claim counter, stop flag: everybody
- * writes it), and the pool's generation line (the caller writes it; idle workers read it).
+ * word, so entering and closing each take one atomic operation, ordered against each other
+ * by the word itself). Everything a run touches lies on one cache line per record (the
+ * job, the state word, the claim counter), and record 0's line also holds the pool's
+ * generation word: a hot run from a single caller moves one line between the cores.
  */
 #include "ndpar/ndpar_pool.h"
 #include "ndpar_internal.h"
@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,23 +50,28 @@
 #define INSIDE 2u
 
 typedef struct {
-  /* The job line: written by the owner between runs, read by the workers inside. */
-  alignas(NDPAR_CACHELINE) atomic_int owner; /* a caller holds this record */
+  /* One line: everything a run touches (the caller writes it; the workers inside write
+   * the state and the counter). Record 0's line also carries the pool's generation word,
+   * so that a hot run from a single caller writes one line only. */
+  alignas(NDPAR_CACHELINE) atomic_uint state; /* futex word: CLOSED | INSIDE * workers */
+  atomic_uint join_waiting;                   /* the owner sleeps on state */
+  atomic_size_t next;                         /* first unclaimed index */
   atomic_size_t n;                            /* atomic: idle workers peek at it */
   ndpar_task_fn fn;
   ndpar_range_fn range_fn;
   void *ctx;
-  /* The state line: what every thread of the run writes. */
-  alignas(NDPAR_CACHELINE) atomic_uint state; /* futex word: CLOSED | INSIDE * workers */
-  atomic_size_t next;                         /* first unclaimed index */
-  atomic_int stop;                            /* a task failed: start no more */
-  atomic_uint join_waiting;                   /* the owner sleeps on state */
+  atomic_int stop;  /* a task failed: start no more */
+  atomic_int owner; /* a caller holds this record */
+  atomic_uint gen;      /* record 0 only: futex word, bumped once per run opened */
+  atomic_uint sleepers; /* record 0 only: workers asleep on gen */
   /* Failures: rare, under err_lock. */
   alignas(NDPAR_CACHELINE) pthread_mutex_t err_lock;
   size_t err_index; /* lowest failing index so far (n: none) */
   int err_status;
   ndpar_task_error err_info; /* its captured GSL error (code 0: none) */
 } pool_job;
+_Static_assert(offsetof(pool_job, err_lock) == NDPAR_CACHELINE,
+               "a record's hot fields fill exactly one cache line");
 
 struct ndpar_pool {
   /* Fixed at alloc. */
@@ -79,9 +85,6 @@ struct ndpar_pool {
   int caller_cpu;        /* the core left to the calling thread (binding == CORES) */
   cpu_set_t worker_cpus; /* the CPUs the workers are pinned to */
   atomic_int shutdown;
-
-  alignas(NDPAR_CACHELINE) atomic_uint gen; /* futex word: bumped once per run opened */
-  atomic_uint sleepers;                     /* workers asleep on gen */
 
   pool_job jobs[POOL_JOBS];
 };
@@ -336,13 +339,13 @@ static int expected_window(const idle_model *m, double *lo, double *hi) {
 static unsigned sleep_on_generation(ndpar_pool *p, unsigned seen, double timeout_s) {
   /* Dekker with the caller (both seq_cst): either it sees sleepers > 0 and wakes us, or
    * we see its new generation before sleeping. */
-  atomic_fetch_add(&p->sleepers, 1);
-  unsigned g = atomic_load(&p->gen);
+  atomic_fetch_add(&p->jobs[0].sleepers, 1);
+  unsigned g = atomic_load(&p->jobs[0].gen);
   if (g == seen) {
-    futex_wait(&p->gen, seen, timeout_s);
-    g = atomic_load(&p->gen);
+    futex_wait(&p->jobs[0].gen, seen, timeout_s);
+    g = atomic_load(&p->jobs[0].gen);
   }
-  atomic_fetch_sub(&p->sleepers, 1);
+  atomic_fetch_sub(&p->jobs[0].sleepers, 1);
   return g;
 }
 
@@ -350,14 +353,14 @@ static unsigned sleep_on_generation(ndpar_pool *p, unsigned seen, double timeout
  * pace) sleeps until the expected window and spins across it, then sleeps. */
 static unsigned wait_for_generation(ndpar_pool *p, unsigned seen, idle_model *m) {
   double t0 = ndpar_time_now(), lo, hi;
-  unsigned g = spin_until(&p->gen, seen, t0 + 1e-6 * p->spin_us, m->stride);
+  unsigned g = spin_until(&p->jobs[0].gen, seen, t0 + 1e-6 * p->spin_us, m->stride);
   if (g == seen && p->spin_us > 0 && expected_window(m, &lo, &hi)) {
     double now = ndpar_time_now();
     while (g == seen && now < t0 + lo) {
       g = sleep_on_generation(p, seen, t0 + lo - now);
       now = ndpar_time_now();
     }
-    if (g == seen) g = spin_until(&p->gen, seen, t0 + hi, 1);
+    if (g == seen) g = spin_until(&p->jobs[0].gen, seen, t0 + hi, 1);
   }
   while (g == seen) g = sleep_on_generation(p, seen, 0);
   learn_gap(m, ndpar_time_now() - t0);
@@ -376,7 +379,7 @@ static void *worker_main(void *arg) {
   idle_model m = {{0}, 0, 1};
   /* seq_cst, and before the scan: a run opened after the scan bumps gen after this load,
    * so the wait below returns at once instead of missing it. */
-  unsigned seen = atomic_load(&p->gen);
+  unsigned seen = atomic_load(&p->jobs[0].gen);
   for (;;) {
     if (atomic_load_explicit(&p->shutdown, memory_order_acquire)) break;
     /* A worker whose look found nothing to do arrived after the caller had taken every
@@ -454,8 +457,8 @@ static ndpar_bind pin_workers(ndpar_pool *p, const ndpar_cores *cores, size_t st
 
 static void stop_workers(ndpar_pool *p, size_t started) {
   atomic_store_explicit(&p->shutdown, 1, memory_order_release);
-  atomic_fetch_add(&p->gen, 1); /* seq_cst: after the store above, Dekker with sleepers */
-  futex_wake(&p->gen, INT_MAX);
+  atomic_fetch_add(&p->jobs[0].gen, 1); /* seq_cst: after the store above, Dekker with sleepers */
+  futex_wake(&p->jobs[0].gen, INT_MAX);
   for (size_t i = 0; i < started; i++) pthread_join(p->tids[i], NULL);
 }
 
@@ -801,8 +804,8 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
   /* seq_cst, after the open: a worker that read gen before this and scanned the records
    * after it sees the open; one that scanned before sees gen change (worker_main). And
    * Dekker with sleep_on_generation on sleepers. */
-  atomic_fetch_add(&p->gen, 1);
-  if (atomic_load(&p->sleepers) > 0) futex_wake(&p->gen, INT_MAX);
+  atomic_fetch_add(&p->jobs[0].gen, 1);
+  if (atomic_load(&p->jobs[0].sleepers) > 0) futex_wake(&p->jobs[0].gen, INT_MAX);
 
   tls_pool = p;
   tls_slot = 0;
