@@ -306,27 +306,30 @@ static size_t help_open_jobs(const ndpar_pool *p, unsigned slot) {
 #define MARGIN_MIN 30e-6
 
 typedef struct {
-  double gap[GAPS]; /* the last idle gaps, seconds (0: none yet) */
-  unsigned next;
+  double gap[GAPS]; /* the last idle gaps, seconds */
+  unsigned next, known;
   unsigned stride; /* pauses between looks while spinning (see spin_until) */
 } idle_model;
 
 static void learn_gap(idle_model *m, double gap) {
   if (gap > GAP_LEARN_MAX) {
-    memset(m->gap, 0, sizeof m->gap); /* runs stopped: forget the pace */
+    m->known = 0; /* runs stopped: forget the pace */
     return;
   }
   m->gap[m->next++ % GAPS] = gap;
+  if (m->known < GAPS) m->known++;
 }
 
-/* The window [*lo, *hi] (seconds after the idle start) where the next run is expected;
- * 0 if the last GAPS gaps are not all known. */
+/* The window [*lo, *hi] (seconds after the idle start) where the next run is expected: the
+ * spread of the last gaps (at least 2 of them), widened by a margin for the timer's and the
+ * wake-up's jitter; 0 if no pace is known. */
 static int expected_window(const idle_model *m, double *lo, double *hi) {
-  double a = m->gap[0], b = m->gap[0];
-  for (int i = 0; i < GAPS; i++) {
-    if (m->gap[i] <= 0) return 0;
-    if (m->gap[i] < a) a = m->gap[i];
-    if (m->gap[i] > b) b = m->gap[i];
+  if (m->known < 2) return 0;
+  double a = m->gap[(m->next - 1) % GAPS], b = a;
+  for (unsigned i = 0; i < m->known; i++) {
+    double g = m->gap[(m->next - 1 - i) % GAPS];
+    if (g < a) a = g;
+    if (g > b) b = g;
   }
   double margin = MARGIN_MIN + a / 64;
   *lo = a - margin;
@@ -349,18 +352,22 @@ static unsigned sleep_on_generation(ndpar_pool *p, unsigned seen, double timeout
   return g;
 }
 
-/* Waits until gen != seen and returns it: spins spin_us, then (runs coming at a learnt
- * pace) sleeps until the expected window and spins across it, then sleeps. */
+/* Waits until gen != seen and returns it. Runs coming at a learnt pace: sleeps until the
+ * window where the next is expected and spins across it (from the start if the window
+ * opens within spin_us). Otherwise: spins spin_us. Then sleeps until woken. */
 static unsigned wait_for_generation(ndpar_pool *p, unsigned seen, idle_model *m) {
-  double t0 = ndpar_time_now(), lo, hi;
-  unsigned g = spin_until(&p->jobs[0].gen, seen, t0 + 1e-6 * p->spin_us, m->stride);
-  if (g == seen && p->spin_us > 0 && expected_window(m, &lo, &hi)) {
-    double now = ndpar_time_now();
+  double t0 = ndpar_time_now(), lo, hi, spin = 1e-6 * p->spin_us;
+  unsigned g = seen;
+  if (p->spin_us > 0 && expected_window(m, &lo, &hi)) {
+    if (lo < spin) lo = 0; /* a run due within spin_us: spin from now */
+    double now = t0;
     while (g == seen && now < t0 + lo) {
       g = sleep_on_generation(p, seen, t0 + lo - now);
       now = ndpar_time_now();
     }
-    if (g == seen) g = spin_until(&p->jobs[0].gen, seen, t0 + hi, 1);
+    if (g == seen) g = spin_until(&p->jobs[0].gen, seen, t0 + (hi > spin ? hi : spin), m->stride);
+  } else {
+    g = spin_until(&p->jobs[0].gen, seen, t0 + spin, m->stride);
   }
   while (g == seen) g = sleep_on_generation(p, seen, 0);
   learn_gap(m, ndpar_time_now() - t0);
@@ -376,7 +383,7 @@ static void *worker_main(void *arg) {
   /* Timed sleeps (the adaptive wait) end within a microsecond of when they are due rather
    * than the default 50 us of timer slack. */
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
-  idle_model m = {{0}, 0, 1};
+  idle_model m = {{0}, 0, 0, 1};
   /* seq_cst, and before the scan: a run opened after the scan bumps gen after this load,
    * so the wait below returns at once instead of missing it. */
   unsigned seen = atomic_load(&p->jobs[0].gen);
