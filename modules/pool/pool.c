@@ -102,19 +102,21 @@ static __thread unsigned tls_slot;
 /* ---- futex and spinning ------------------------------------------------------------ */
 
 /* Returns at once if *word != expected (checked atomically by the kernel); after
- * timeout_s seconds if timeout_s > 0. */
-static void futex_wait(atomic_uint *word, unsigned expected, double timeout_s) {
+ * timeout_s seconds if timeout_s > 0. 0 when a futex_wake woke it, -1 otherwise. */
+static long futex_wait(atomic_uint *word, unsigned expected, double timeout_s) {
   struct timespec ts, *tp = NULL;
   if (timeout_s > 0) {
     ts.tv_sec = (time_t)timeout_s;
     ts.tv_nsec = (long)(1e9 * (timeout_s - (double)ts.tv_sec));
     tp = &ts;
   }
-  syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, expected, tp, NULL, 0);
+  return syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, expected, tp, NULL, 0);
 }
 
-static void futex_wake(atomic_uint *word, int count) {
-  syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+/* The number of threads woken. */
+static long futex_wake(atomic_uint *word, int count) {
+  long woken = syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+  return woken > 0 ? woken : 0;
 }
 
 static inline void cpu_relax(void) {
@@ -237,16 +239,16 @@ static int run_chunk(pool_job *j, ndpar_task *task, size_t begin, size_t end) {
   return GSL_SUCCESS;
 }
 
-/* Runs chunks until none are left or a task fails; returns the number of chunks run. The
+/* Runs chunks until none are left or a task fails; returns the indices claimed. The
  * first claim is a single index: its time sizes the next claim (see CHUNK_TARGET_SECONDS);
  * chunks that the guided bound holds to one index are not timed. */
 static size_t work_on_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
   ndpar_task task = {0, slot, NULL};
   size_t n = atomic_load_explicit(&j->n, memory_order_relaxed), divisor = 2 * p->threads;
-  size_t begin, end, want = 1, chunks = 0;
+  size_t begin, end, want = 1, claimed = 0;
   int capped;
   while (!stopped(j) && claim(j, n, divisor, want, &begin, &end, &capped)) {
-    chunks++;
+    claimed += end - begin;
     if (capped) {
       if (run_chunk(j, &task, begin, end) != GSL_SUCCESS) break;
       continue;
@@ -255,12 +257,12 @@ static size_t work_on_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
     if (run_chunk(j, &task, begin, end) != GSL_SUCCESS) break;
     want = next_want(end - begin, ndpar_time_now() - t0);
   }
-  return chunks;
+  return claimed;
 }
 
 /* ---- workers ------------------------------------------------------------------------ */
 
-/* Enters record j if it is open, works on its job, leaves; returns the chunks run. */
+/* Enters record j if it is open, works on its job, leaves; returns the indices it ran. */
 static size_t help_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
   /* seq_cst load (plain on x86): a peek that keeps a late worker from writing the state
    * line of a run it cannot help. Seeing it open with an acquire also makes n and next
@@ -271,24 +273,25 @@ static size_t help_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
     return 0;
   /* acquire: synchronises with the owner's release that opened the record (directly or
    * through the release sequence of other workers' entries), so the job fields it wrote
-   * before are visible. seq_cst because the owner's close (fetch_or, seq_cst) and this
-   * entry must agree on one order: either the owner counts us, or we see CLOSED. */
+   * before are visible. The owner's close is an RMW of the same word, so the word itself
+   * orders the two: either the close counts us (and the owner waits for us), or we see
+   * CLOSED and touch nothing of the job. */
   unsigned s = atomic_fetch_add(&j->state, INSIDE);
-  size_t chunks = 0;
-  if (!(s & CLOSED)) chunks = work_on_job(p, j, slot);
+  size_t ran = 0;
+  if (!(s & CLOSED)) ran = work_on_job(p, j, slot);
   /* release: our tasks' writes happen before the owner's acquire that sees us gone.
    * seq_cst: Dekker with the owner's store of join_waiting then load of state (see
-   * wait_for_workers): either it sees us gone, or we see it waiting and wake it. */
+   * close_and_wait): either it sees us gone, or we see it waiting and wake it. */
   s = atomic_fetch_sub(&j->state, INSIDE);
   if (s == (CLOSED | INSIDE) && atomic_load(&j->join_waiting)) futex_wake(&j->state, 1);
-  return chunks;
+  return ran;
 }
 
-/* Every open record with work left, once; returns the chunks run. */
-static size_t help_open_jobs(const ndpar_pool *p, unsigned slot) {
-  size_t chunks = 0;
-  for (int r = 0; r < POOL_JOBS; r++) chunks += help_job(p, (pool_job *)&p->jobs[r], slot);
-  return chunks;
+/* Every open record with work left, once; returns the indices run. */
+static size_t help_open_jobs(ndpar_pool *p, unsigned slot) {
+  size_t ran = 0;
+  for (int r = 0; r < POOL_JOBS; r++) ran += help_job(p, &p->jobs[r], slot);
+  return ran;
 }
 
 /* ---- waiting for the next run (adaptive) ----------------------------------------------
@@ -304,6 +307,7 @@ static size_t help_open_jobs(const ndpar_pool *p, unsigned slot) {
 #define GAP_LEARN_MAX 20e-3
 #define SPIN_WINDOW_MAX 400e-6
 #define MARGIN_MIN 30e-6
+#define HELP_WORTH_SECONDS 2e-6
 
 typedef struct {
   double gap[GAPS]; /* the last idle gaps, seconds */
@@ -338,18 +342,27 @@ static int expected_window(const idle_model *m, double *lo, double *hi) {
   return 1;
 }
 
-/* Sleeps on gen (registered in sleepers) until it changes, or for timeout_s if > 0. */
+/* Sleeps on gen (registered in sleepers) until it changes, or for timeout_s if > 0.
+ * sleepers counts the workers registered and not yet woken: a waker takes off those its
+ * futex_wake woke (wake_sleepers), a worker that returns for any other reason (gen had
+ * changed, timeout) takes itself off. So once a worker is woken, later runs do not pay
+ * another futex_wake for it while it is still on its way (on a busy machine a woken
+ * thread may wait milliseconds for a CPU, and the caller would otherwise make a system
+ * call on every run meanwhile). */
 static unsigned sleep_on_generation(ndpar_pool *p, unsigned seen, double timeout_s) {
   /* Dekker with the caller (both seq_cst): either it sees sleepers > 0 and wakes us, or
    * we see its new generation before sleeping. */
   atomic_fetch_add(&p->jobs[0].sleepers, 1);
   unsigned g = atomic_load(&p->jobs[0].gen);
-  if (g == seen) {
-    futex_wait(&p->jobs[0].gen, seen, timeout_s);
-    g = atomic_load(&p->jobs[0].gen);
-  }
-  atomic_fetch_sub(&p->jobs[0].sleepers, 1);
-  return g;
+  if (g != seen || futex_wait(&p->jobs[0].gen, seen, timeout_s) != 0)
+    atomic_fetch_sub(&p->jobs[0].sleepers, 1);
+  return atomic_load(&p->jobs[0].gen);
+}
+
+/* Wakes the workers asleep on gen (after a change of gen). */
+static void wake_sleepers(ndpar_pool *p) {
+  long woken = futex_wake(&p->jobs[0].gen, INT_MAX);
+  if (woken > 0) atomic_fetch_sub(&p->jobs[0].sleepers, (unsigned)woken);
 }
 
 /* Waits until gen != seen and returns it. Runs coming at a learnt pace: sleeps until the
@@ -389,9 +402,14 @@ static void *worker_main(void *arg) {
   unsigned seen = atomic_load(&p->jobs[0].gen);
   for (;;) {
     if (atomic_load_explicit(&p->shutdown, memory_order_acquire)) break;
-    /* A worker whose look found nothing to do arrived after the caller had taken every
-     * task: it looks less often (every ~32 pauses, ~1-2 us) until a look pays again. */
-    m.stride = help_open_jobs(p, tls_slot) ? 1 : 32;
+    /* A worker whose look found nothing to do (it arrived after the caller had taken every
+     * task), or under HELP_WORTH_SECONDS of it (tiny runs back to back), looks less often
+     * (every ~32 pauses, ~1-2 us) until a look pays again: chasing such runs only pulls
+     * their cache line away from the caller, and makes it wait for a worker that entered
+     * to take nothing. */
+    double t0 = ndpar_time_now();
+    size_t ran = help_open_jobs(p, tls_slot);
+    m.stride = ran && ndpar_time_now() - t0 >= HELP_WORTH_SECONDS ? 1 : 32;
     seen = wait_for_generation(p, seen, &m);
   }
   ndpar_thread_scratch_release();
@@ -465,7 +483,7 @@ static ndpar_bind pin_workers(ndpar_pool *p, const ndpar_cores *cores, size_t st
 static void stop_workers(ndpar_pool *p, size_t started) {
   atomic_store_explicit(&p->shutdown, 1, memory_order_release);
   atomic_fetch_add(&p->jobs[0].gen, 1); /* seq_cst: after the store above, Dekker with sleepers */
-  futex_wake(&p->jobs[0].gen, INT_MAX);
+  wake_sleepers(p);
   for (size_t i = 0; i < started; i++) pthread_join(p->tids[i], NULL);
 }
 
@@ -751,12 +769,16 @@ static void end_run_on_own_core(const cpu_set_t *saved) {
   pthread_setaffinity_np(pthread_self(), sizeof *saved, saved);
 }
 
-/* Closes the record, then waits for the workers inside it: spins for spin_us, then sleeps.
+/* Closes the record, then waits for the workers inside it (spins for spin_us, then
+ * sleeps), unless the caller claimed every index itself (`alone`): then no worker ran a
+ * task of this run, and one still inside can claim nothing (the counter stays at n until
+ * the record is reopened, which take_job allows only once every such worker has left).
  * A worker still on its way in finds the record closed and leaves at once. */
-static void close_and_wait(const ndpar_pool *p, pool_job *j) {
-  /* seq_cst RMW: one order with the workers' entries (see help_job); acquire: a worker
-   * that already left published its tasks' writes with its release. */
+static void close_and_wait(const ndpar_pool *p, pool_job *j, int alone) {
+  /* An RMW of the word the workers enter by (see help_job); acquire: a worker that
+   * already left published its tasks' writes with its release. */
   unsigned s = atomic_fetch_or(&j->state, CLOSED);
+  if (alone) return;
   if (s < INSIDE) return; /* nobody inside: the common case for a short run */
   double deadline = ndpar_time_now() + 1e-6 * p->spin_us;
   do {
@@ -773,16 +795,25 @@ static void close_and_wait(const ndpar_pool *p, pool_job *j) {
 }
 
 /* A free job record of the pool, taken; NULL if every one is in use. Record 0 first, so a
- * program that calls from one thread at a time always uses the same lines. */
+ * program that calls from one thread at a time always uses the same lines. A record is
+ * free when no caller owns it and no worker that entered it while it was open is still
+ * inside (its last owner may have returned without waiting for one that claimed nothing:
+ * see close_and_wait). */
 static pool_job *take_job(ndpar_pool *p, int *index) {
   for (int r = 0; r < POOL_JOBS; r++) {
     pool_job *j = &p->jobs[r];
     /* acquire: the previous owner's writes to the record (its release below) come first. */
-    if (atomic_load_explicit(&j->owner, memory_order_relaxed) == 0 &&
-        atomic_exchange_explicit(&j->owner, 1, memory_order_acquire) == 0) {
+    if (atomic_load_explicit(&j->owner, memory_order_relaxed) != 0 ||
+        atomic_exchange_explicit(&j->owner, 1, memory_order_acquire) != 0)
+      continue;
+    /* The previous owner's close happens before this load, so it reads the close or a
+     * later value: CLOSED alone means every worker that entered the open record has left.
+     * Workers entering from now on see CLOSED (until we reopen) and touch nothing. */
+    if (atomic_load(&j->state) == CLOSED) {
       *index = r;
       return j;
     }
+    atomic_store_explicit(&j->owner, 0, memory_order_release);
   }
   return NULL;
 }
@@ -812,14 +843,14 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
    * after it sees the open; one that scanned before sees gen change (worker_main). And
    * Dekker with sleep_on_generation on sleepers. */
   atomic_fetch_add(&p->jobs[0].gen, 1);
-  if (atomic_load(&p->jobs[0].sleepers) > 0) futex_wake(&p->jobs[0].gen, INT_MAX);
+  if (atomic_load(&p->jobs[0].sleepers) > 0) wake_sleepers(p);
 
   tls_pool = p;
   tls_slot = 0;
-  work_on_job(p, j, 0);
+  size_t claimed = work_on_job(p, j, 0);
   tls_pool = NULL;
   ndpar_captured.code = 0;
-  close_and_wait(p, j); /* every worker's writes are visible now */
+  close_and_wait(p, j, claimed == n); /* every worker's writes are visible now */
 
   int status = j->err_status;
   ndpar_last_error.code = 0;
