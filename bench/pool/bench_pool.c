@@ -56,14 +56,16 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* Runs every variant once per repeat, in turn (interleaved, so that a slow phase of the
- * machine hits them all alike), after one untimed round; prints min, median and max of
- * each and the ratio of each median to the first variant's (> 1: the first is faster). */
+ * machine hits them all alike), each after bench_settle (the previous variant's spinning
+ * threads asleep), after one untimed round; prints min, median and max of each and the
+ * ratio of each median to the first variant's (> 1: the first is faster). */
 static void compare(const char *title, const char *unit, const variant *v, size_t nv,
                     bench_ctx *c, int reps, double *medians) {
   static double t[MAX_VARIANTS][MAX_REPS];
   if (reps > MAX_REPS) reps = MAX_REPS;
   for (int r = -1; r < reps; r++)
     for (size_t i = 0; i < nv; i++) {
+      bench_settle();
       double x = v[i].fn(c);
       if (r >= 0) t[i][r] = x;
     }
