@@ -300,7 +300,7 @@ static size_t help_open_jobs(ndpar_pool *p, unsigned slot) {
  * (~10-20 us on a VM) at the start of each run; so each worker learns the idle gaps it saw
  * last, and when they are regular and short (under GAP_LEARN_MAX) it sleeps with a timeout
  * until shortly before the next run is due, then spins across the window where it is
- * expected (the spread of the last gaps plus a margin, at most SPIN_WINDOW_MAX). A run that
+ * expected (the spread of the last gaps plus margins, at most SPIN_WINDOW_MAX). A run that
  * does not come in that window sends the worker to sleep without timeout: runs that stop
  * cost one window of CPU, then nothing. */
 #define GAPS 4
@@ -324,20 +324,24 @@ static void learn_gap(idle_model *m, double gap) {
   if (m->known < GAPS) m->known++;
 }
 
-/* The window [*lo, *hi] (seconds after the idle start) where the next run is expected: the
- * spread of the last gaps (at least 2 of them), widened by a margin for the timer's and the
- * wake-up's jitter; 0 if no pace is known. */
+/* The window [*lo, *hi] (seconds after the idle start) where the next run is expected:
+ * the spread of the last gaps (at least 2 of them; of 4, the middle two, so that one gap
+ * stretched by a descheduled thread does not move the window), widened by a margin for
+ * the timers' jitter (more on the late side: a caller's sleep overshoots, it never ends
+ * early); 0 if no pace is known. */
 static int expected_window(const idle_model *m, double *lo, double *hi) {
   if (m->known < 2) return 0;
-  double a = m->gap[(m->next - 1) % GAPS], b = a;
-  for (unsigned i = 0; i < m->known; i++) {
-    double g = m->gap[(m->next - 1 - i) % GAPS];
-    if (g < a) a = g;
-    if (g > b) b = g;
+  double g[GAPS];
+  unsigned k = m->known;
+  for (unsigned i = 0; i < k; i++) {
+    double x = m->gap[(m->next - 1 - i) % GAPS];
+    unsigned at = i;
+    for (; at > 0 && g[at - 1] > x; at--) g[at] = g[at - 1]; /* insertion sort */
+    g[at] = x;
   }
-  double margin = MARGIN_MIN + a / 64;
-  *lo = a - margin;
-  *hi = b + margin;
+  double a = k == GAPS ? g[1] : g[0], b = k == GAPS ? g[GAPS - 2] : g[k - 1];
+  *lo = a - (MARGIN_MIN + a / 64);
+  *hi = b + (MARGIN_MIN + b / 32);
   if (*hi - *lo > SPIN_WINDOW_MAX) *hi = *lo + SPIN_WINDOW_MAX;
   return 1;
 }
