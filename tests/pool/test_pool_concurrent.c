@@ -161,6 +161,25 @@ Test(pool_concurrent, two_to_four_pthread_callers_each_get_their_own_results, .t
   }
 }
 
+/* More callers than the pool has job records (8): the callers that find every record in
+ * use run their tasks inline, and every caller still gets exactly its own results. */
+Test(pool_concurrent, more_callers_than_job_records_each_get_their_own_results,
+     .timeout = 120) {
+  enum { CALLERS = 12 };
+  ndpar_pool *p = pool_with(test_max_threads() < 2 ? 2 : test_max_threads(), 100);
+  pthread_t th[CALLERS];
+  caller_arg args[CALLERS];
+  for (int i = 0; i < CALLERS; i++) {
+    args[i] = (caller_arg){p, test_seed() + 7919 * (unsigned long)i, 60, NULL, 0};
+    pthread_create(&th[i], NULL, caller_main, &args[i]);
+  }
+  for (int i = 0; i < CALLERS; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < CALLERS; i++)
+    cr_assert_null(args[i].problem, "caller %d of %d, run of %zu: %s", i, CALLERS,
+                   args[i].problem_n, args[i].problem);
+  ndpar_pool_free(p);
+}
+
 Test(pool_concurrent, callers_in_an_omp_parallel_region_each_get_their_own_results,
      .timeout = 120) {
   if (UNDER_TSAN) cr_skip_test("libgomp is not instrumented for ThreadSanitizer");
