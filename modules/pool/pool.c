@@ -239,13 +239,34 @@ static int run_chunk(pool_job *j, ndpar_task *task, size_t begin, size_t end) {
   return GSL_SUCCESS;
 }
 
-/* Runs chunks until none are left or a task fails; returns the indices claimed. The
- * first claim is a single index: its time sizes the next claim (see CHUNK_TARGET_SECONDS);
- * chunks that the guided bound holds to one index are not timed. */
-static size_t work_on_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
+/* Whether another open record has much more work left than `left` indices: a worker then
+ * moves there, so that runs from several callers end at about the same time (the caller
+ * whose run ends first would otherwise wait, or spin at the end of its omp region, while
+ * the other still runs). */
+static int more_work_elsewhere(ndpar_pool *p, const pool_job *j, size_t left) {
+  for (int r = 0; r < POOL_JOBS; r++) {
+    pool_job *o = &p->jobs[r];
+    /* A peek (see help_job): open, then n and next of that run or a later one. */
+    if (o == j || (atomic_load(&o->state) & CLOSED)) continue;
+    size_t n = atomic_load_explicit(&o->n, memory_order_relaxed);
+    size_t next = atomic_load_explicit(&o->next, memory_order_relaxed);
+    if (next < n && n - next > 2 * left + 1) return 1;
+  }
+  return 0;
+}
+
+/* How often a worker looks at the other runs (see more_work_elsewhere). */
+#define REBALANCE_SECONDS 50e-6
+
+/* Runs chunks until none are left or a task fails (or, on a worker, until another run has
+ * much more left); returns the indices claimed. The first claim is a single index: its
+ * time sizes the next claim (see CHUNK_TARGET_SECONDS); chunks that the guided bound holds
+ * to one index are not timed. */
+static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot) {
   ndpar_task task = {0, slot, NULL};
   size_t n = atomic_load_explicit(&j->n, memory_order_relaxed), divisor = 2 * p->threads;
   size_t begin, end, want = 1, claimed = 0;
+  double looked = 0;
   int capped;
   while (!stopped(j) && claim(j, n, divisor, want, &begin, &end, &capped)) {
     claimed += end - begin;
@@ -255,7 +276,13 @@ static size_t work_on_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
     }
     double t0 = ndpar_time_now();
     if (run_chunk(j, &task, begin, end) != GSL_SUCCESS) break;
-    want = next_want(end - begin, ndpar_time_now() - t0);
+    double t1 = ndpar_time_now();
+    want = next_want(end - begin, t1 - t0);
+    if (slot != 0 && t1 - looked > REBALANCE_SECONDS) { /* slot 0: the run's own caller */
+      looked = t1;
+      size_t at = atomic_load_explicit(&j->next, memory_order_relaxed);
+      if (more_work_elsewhere(p, j, at < n ? n - at : 0)) break;
+    }
   }
   return claimed;
 }
@@ -263,7 +290,7 @@ static size_t work_on_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
 /* ---- workers ------------------------------------------------------------------------ */
 
 /* Enters record j if it is open, works on its job, leaves; returns the indices it ran. */
-static size_t help_job(const ndpar_pool *p, pool_job *j, unsigned slot) {
+static size_t help_job(ndpar_pool *p, pool_job *j, unsigned slot) {
   /* seq_cst load (plain on x86): a peek that keeps a late worker from writing the state
    * line of a run it cannot help. Seeing it open with an acquire also makes n and next
    * of that run (stored before the owner opened it) visible to the peek below. */
@@ -412,7 +439,8 @@ static void *worker_main(void *arg) {
      * their cache line away from the caller, and makes it wait for a worker that entered
      * to take nothing. */
     double t0 = ndpar_time_now();
-    size_t ran = help_open_jobs(p, tls_slot);
+    size_t ran = 0, more;
+    while ((more = help_open_jobs(p, tls_slot)) > 0) ran += more; /* until a pass finds none */
     m.stride = ran && ndpar_time_now() - t0 >= HELP_WORTH_SECONDS ? 1 : 32;
     seen = wait_for_generation(p, seen, &m);
   }
