@@ -856,9 +856,9 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
    * otherwise all be moved to that one core. */
   cpu_set_t saved;
   int moved = record == 0 && run_on_own_core(p, &saved);
-  /* The job, then the open that publishes it. Workers inside the record from an earlier
-   * run have left (its owner waited for them) and late ones only look at the state word
-   * until they see it open. */
+  /* The job, then the open that publishes it. Every worker that entered the record while
+   * an earlier run had it open has left (take_job), and late ones only look at the state
+   * word (and n and next, atomically) until they see it open. */
   atomic_store_explicit(&j->n, n, memory_order_relaxed);
   j->fn = fn;
   j->range_fn = range_fn;
