@@ -158,6 +158,15 @@ static double hot_rayon_join(bench_ctx *c) {
   return rayon_peer_empty_join_ns(c->quick ? HOT_RUNS / 10 : HOT_RUNS);
 }
 static double hot_rayon_for(bench_ctx *c) { return loop_ns(c, fj_rayon); }
+static void empty_closure(void *ctx) {
+  (void)ctx;
+  sink = 0;
+}
+static void fj_rayon_join(bench_ctx *c) {
+  (void)c;
+  rayon_peer_join(empty_closure, empty_closure, NULL);
+}
+static double hot_rayon_join_outside(bench_ctx *c) { return loop_ns(c, fj_rayon_join); }
 #endif
 
 static void bench_hot(bench_ctx *c, size_t n, int reps) {
@@ -173,6 +182,7 @@ static void bench_hot(bench_ctx *c, size_t n, int reps) {
 #endif
 #ifdef NDPAR_BENCH_HAVE_RAYON
   if (n == 2) v[nv++] = (variant){"Rayon join (inside the pool)", hot_rayon_join};
+  if (n == 2) v[nv++] = (variant){"Rayon join (from the caller)", hot_rayon_join_outside};
   v[nv++] = (variant){"Rayon par_iter for", hot_rayon_for};
 #endif
   char title[96];
