@@ -35,9 +35,11 @@
 
 typedef struct bench_ctx bench_ctx;
 typedef double (*measure_fn)(bench_ctx *c); /* one measurement of one variant */
+typedef void (*fork_join_fn)(bench_ctx *c); /* one empty fork-join of c->n tasks */
 typedef struct {
   const char *name;
   measure_fn fn;
+  fork_join_fn fj; /* the runtime's fork-join, for measurements of any runtime (or NULL) */
 } variant;
 
 #define MAX_VARIANTS 12
@@ -48,6 +50,7 @@ struct bench_ctx {
   size_t threads, n; /* n: tasks of the current fork-join */
   double *out;
   int quick;
+  fork_join_fn fj; /* the variant being measured's fork-join */
 };
 
 static int cmp_double(const void *a, const void *b) {
@@ -66,6 +69,7 @@ static void compare(const char *title, const char *unit, const variant *v, size_
   for (int r = -1; r < reps; r++)
     for (size_t i = 0; i < nv; i++) {
       bench_settle();
+      c->fj = v[i].fj;
       double x = v[i].fn(c);
       if (r >= 0) t[i][r] = x;
     }
@@ -130,7 +134,7 @@ static void fj_rayon(bench_ctx *c) { rayon_peer_for(c->n, 1, empty_body, NULL); 
 
 #define HOT_RUNS 20000
 
-static double loop_ns(bench_ctx *c, void (*fj)(bench_ctx *)) {
+static double loop_ns(bench_ctx *c, fork_join_fn fj) {
   int runs = c->quick ? HOT_RUNS / 10 : HOT_RUNS;
   fj(c);
   double t0 = ndpar_time_now();
@@ -171,19 +175,19 @@ static double hot_rayon_join_outside(bench_ctx *c) { return loop_ns(c, fj_rayon_
 
 static void bench_hot(bench_ctx *c, size_t n, int reps) {
   c->n = n;
-  variant v[MAX_VARIANTS] = {{"sequential (n empty calls)", hot_seq},
-                             {"ndpar_pool_run", hot_ndpar},
-                             {"OpenMP parallel for static", hot_omp}};
+  variant v[MAX_VARIANTS] = {{"sequential (n empty calls)", hot_seq, NULL},
+                             {"ndpar_pool_run", hot_ndpar, NULL},
+                             {"OpenMP parallel for static", hot_omp, NULL}};
   size_t nv = 3;
 #ifdef NDPAR_BENCH_HAVE_TBB
-  v[nv++] = (variant){"TBB parallel_for simple", hot_tbb_simple};
-  v[nv++] = (variant){"TBB parallel_for auto", hot_tbb_auto};
-  v[nv++] = (variant){n == 2 ? "TBB parallel_invoke" : "TBB task_group", hot_tbb_invoke};
+  v[nv++] = (variant){"TBB parallel_for simple", hot_tbb_simple, NULL};
+  v[nv++] = (variant){"TBB parallel_for auto", hot_tbb_auto, NULL};
+  v[nv++] = (variant){n == 2 ? "TBB parallel_invoke" : "TBB task_group", hot_tbb_invoke, NULL};
 #endif
 #ifdef NDPAR_BENCH_HAVE_RAYON
-  if (n == 2) v[nv++] = (variant){"Rayon join (inside the pool)", hot_rayon_join};
-  if (n == 2) v[nv++] = (variant){"Rayon join (from the caller)", hot_rayon_join_outside};
-  v[nv++] = (variant){"Rayon par_iter for", hot_rayon_for};
+  if (n == 2) v[nv++] = (variant){"Rayon join (inside the pool)", hot_rayon_join, NULL};
+  if (n == 2) v[nv++] = (variant){"Rayon join (from the caller)", hot_rayon_join_outside, NULL};
+  v[nv++] = (variant){"Rayon par_iter for", hot_rayon_for, NULL};
 #endif
   char title[96];
   snprintf(title, sizeof title, "empty fork-join of %zu tasks, back to back (ns per run)", n);
@@ -195,33 +199,25 @@ static void bench_hot(bench_ctx *c, size_t n, int reps) {
 
 #define COLD_BLOCK 8
 
-/* The median over COLD_BLOCK runs each after 2 ms without work, in microseconds. */
-static double cold_us(bench_ctx *c, void (*fj)(bench_ctx *)) {
+/* The median over COLD_BLOCK runs of c->fj each after 2 ms without work, in us. */
+static double cold_us(bench_ctx *c) {
   double t[COLD_BLOCK];
-  fj(c);
+  c->fj(c);
   for (int i = 0; i < COLD_BLOCK; i++) {
     sleep_us(2000);
     double t0 = ndpar_time_now();
-    fj(c);
+    c->fj(c);
     t[i] = 1e6 * (ndpar_time_now() - t0);
   }
   return bench_median(t, COLD_BLOCK);
 }
-static double cold_ndpar(bench_ctx *c) { return cold_us(c, fj_ndpar); }
-static double cold_omp(bench_ctx *c) { return cold_us(c, fj_omp); }
-#ifdef NDPAR_BENCH_HAVE_TBB
-static double cold_tbb(bench_ctx *c) { return cold_us(c, fj_tbb); }
-#endif
-#ifdef NDPAR_BENCH_HAVE_RAYON
-static double cold_rayon(bench_ctx *c) { return cold_us(c, fj_rayon); }
-#endif
 
 /* ---- CPU used with no work, and with a run every 5 ms ----------------------------------- */
 
 static double idle_seconds(const bench_ctx *c) { return c->quick ? 0.5 : 2.0; }
 
 /* Process CPU time over idle_seconds() of sleep after one run, in ms. */
-static double idle_cpu_ms(bench_ctx *c, void (*fj)(bench_ctx *)) {
+static double idle_cpu_ms(bench_ctx *c, fork_join_fn fj) {
   sleep_us(200000); /* every runtime's threads asleep first */
   fj(c);
   double cpu0 = cpu_seconds();
@@ -232,7 +228,7 @@ static double idle_cpu_ms(bench_ctx *c, void (*fj)(bench_ctx *)) {
 /* Process CPU time over idle_seconds() of one run every 5 ms, in ms, less the same loop's
  * CPU time with the runs' own cost measured alone (the runs are empty: what is left is the
  * spinning and waking between them). The runs' median latency goes to *latency_us. */
-static double every_5ms_cpu_ms(bench_ctx *c, void (*fj)(bench_ctx *), double *latency_us) {
+static double every_5ms_cpu_ms(bench_ctx *c, fork_join_fn fj, double *latency_us) {
   size_t runs = (size_t)(idle_seconds(c) / 5e-3);
   double *t = malloc(runs * sizeof *t);
   sleep_us(200000);
@@ -250,12 +246,7 @@ static double every_5ms_cpu_ms(bench_ctx *c, void (*fj)(bench_ctx *), double *la
   return 1e3 * cpu;
 }
 
-typedef struct {
-  const char *name;
-  void (*fj)(bench_ctx *);
-} runtime;
-
-static void bench_cpu(bench_ctx *c, const runtime *rt, size_t nrt, int reps) {
+static void bench_cpu(bench_ctx *c, const variant *rt, size_t nrt, int reps) {
   static double idle[MAX_VARIANTS][MAX_REPS], busy[MAX_VARIANTS][MAX_REPS],
       lat[MAX_VARIANTS][MAX_REPS];
   for (int r = 0; r < reps; r++)
@@ -455,7 +446,7 @@ int main(int argc, char **argv) {
   ndpar_pool_config_init(&cfg);
   cfg.threads = T;
   cfg.min_parallel = 1; /* measure the parallel path itself, even for 2 tasks */
-  bench_ctx c = {ndpar_pool_alloc(&cfg), T, 2, malloc(TRIVIAL_N * sizeof(double)), o.quick};
+  bench_ctx c = {ndpar_pool_alloc(&cfg), T, 2, malloc(TRIVIAL_N * sizeof(double)), o.quick, NULL};
   if (c.pool == NULL || c.out == NULL) return 1;
   printf("bench_pool: %zu physical cores, T = %zu (%s); OpenMP %d\n", ndpar_physical_cores(), T,
          ndpar_pool_binding(c.pool) == NDPAR_BIND_CORES ? "workers pinned to cores"
@@ -475,59 +466,53 @@ int main(int argc, char **argv) {
   bench_hot(&c, 2, reps);
   if (T != 2) bench_hot(&c, T, reps);
 
-  runtime rt[MAX_VARIANTS] = {{"ndpar", fj_ndpar}, {"OpenMP", fj_omp}};
+  /* Each runtime's fork-join of T empty tasks: after 2 ms idle, and for the CPU it uses. */
+  variant rt[MAX_VARIANTS] = {{"ndpar_pool_run", cold_us, fj_ndpar},
+                              {"OpenMP parallel for", cold_us, fj_omp}};
   size_t nrt = 2;
 #ifdef NDPAR_BENCH_HAVE_TBB
-  rt[nrt++] = (runtime){"TBB parallel_for", fj_tbb};
+  rt[nrt++] = (variant){"TBB parallel_for simple", cold_us, fj_tbb};
 #endif
 #ifdef NDPAR_BENCH_HAVE_RAYON
-  rt[nrt++] = (runtime){"Rayon par_iter for", fj_rayon};
+  rt[nrt++] = (variant){"Rayon par_iter for", cold_us, fj_rayon};
 #endif
   c.n = T;
-  variant cold[MAX_VARIANTS] = {{"ndpar_pool_run", cold_ndpar}, {"OpenMP parallel for", cold_omp}};
-  size_t ncold = 2;
-#ifdef NDPAR_BENCH_HAVE_TBB
-  cold[ncold++] = (variant){"TBB parallel_for simple", cold_tbb};
-#endif
-#ifdef NDPAR_BENCH_HAVE_RAYON
-  cold[ncold++] = (variant){"Rayon par_iter for", cold_rayon};
-#endif
-  compare("first run of T empty tasks after 2 ms idle (us; each a median of 8)", "us", cold,
-          ncold, &c, reps, NULL);
+  compare("first run of T empty tasks after 2 ms idle (us; each a median of 8)", "us", rt, nrt,
+          &c, reps, NULL);
   bench_cpu(&c, rt, nrt, o.quick ? 1 : 3);
 
-  variant disp[MAX_VARIANTS] = {{"sequential", d_seq},
-                                {"ndpar_pool_run (per index)", d_ndpar},
-                                {"ndpar_pool_run_range", d_ndpar_range},
-                                {"OpenMP dynamic,1", d_omp_dyn},
-                                {"OpenMP guided", d_omp_guided},
-                                {"OpenMP static", d_omp_static}};
+  variant disp[MAX_VARIANTS] = {{"sequential", d_seq, NULL},
+                                {"ndpar_pool_run (per index)", d_ndpar, NULL},
+                                {"ndpar_pool_run_range", d_ndpar_range, NULL},
+                                {"OpenMP dynamic,1", d_omp_dyn, NULL},
+                                {"OpenMP guided", d_omp_guided, NULL},
+                                {"OpenMP static", d_omp_static, NULL}};
   size_t nd = 6;
 #ifdef NDPAR_BENCH_HAVE_TBB
-  disp[nd++] = (variant){"TBB parallel_for simple", d_tbb_simple};
-  disp[nd++] = (variant){"TBB parallel_for auto", d_tbb_auto};
+  disp[nd++] = (variant){"TBB parallel_for simple", d_tbb_simple, NULL};
+  disp[nd++] = (variant){"TBB parallel_for auto", d_tbb_auto, NULL};
 #endif
 #ifdef NDPAR_BENCH_HAVE_RAYON
-  disp[nd++] = (variant){"Rayon par_iter for", d_rayon};
+  disp[nd++] = (variant){"Rayon par_iter for", d_rayon, NULL};
 #endif
   compare("dispatch of 10^6 trivial tasks (ns per task; ratio to sequential)", "ns", disp, nd, &c,
           reps, NULL);
 
-  variant comp[MAX_VARIANTS] = {{"sequential", c_seq}, {"ndpar_pool_run", c_ndpar},
-                                {"OpenMP dynamic,1", c_omp}};
+  variant comp[MAX_VARIANTS] = {{"sequential", c_seq, NULL}, {"ndpar_pool_run", c_ndpar, NULL},
+                                {"OpenMP dynamic,1", c_omp, NULL}};
   size_t nc = 3;
 #ifdef NDPAR_BENCH_HAVE_TBB
-  comp[nc++] = (variant){"TBB parallel_for auto", c_tbb};
+  comp[nc++] = (variant){"TBB parallel_for auto", c_tbb, NULL};
 #endif
 #ifdef NDPAR_BENCH_HAVE_RAYON
-  comp[nc++] = (variant){"Rayon par_iter for", c_rayon};
+  comp[nc++] = (variant){"Rayon par_iter for", c_rayon, NULL};
 #endif
   compare("compute-bound: 2,000 tasks of ~20 us (ms; ratio to sequential)", "ms", comp, nc, &c,
           reps, NULL);
 
-  variant callers[3] = {{"one caller, all 2,000 tasks", c_ndpar},
-                        {"2 pthreads, 1,000 tasks each", k_pthreads},
-                        {"omp parallel(2), 1,000 each", k_omp}};
+  variant callers[3] = {{"one caller, all 2,000 tasks", c_ndpar, NULL},
+                        {"2 pthreads, 1,000 tasks each", k_pthreads, NULL},
+                        {"omp parallel(2), 1,000 each", k_omp, NULL}};
   compare("the same tasks split between 2 callers at once (ms; ratio to one caller)", "ms",
           callers, 3, &c, reps, NULL);
 
