@@ -5,6 +5,8 @@
 #   make run        build and run the default workload
 #   make check      build and run every module's tests (make test-<module>: one module)
 #   make bench      build and run every benchmark (sequential vs ndpar vs OpenMP)
+#   make bench-deps install the benchmarks' peers (oneTBB, Rayon: cargo, librust-rayon-dev; pandas)
+#   make bench-peers-check  check those peers (every index run once, exact sums)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install missing Debian -dev packages (as root, waiting for the apt lock)
 #   make test-ref   the internal reference library's own tests (ref/, tests/ref/)
@@ -94,8 +96,10 @@ endif
 depcheck:
 	@sh tools/deps.sh $(DEPS_MODE) $(DEPS_PKGS)
 
-# What the benchmarks compare with, never needed by the library or its tests.
+# What the benchmarks compare with, never needed by the library or its tests: oneTBB, and
+# Rayon (Debian's cargo and rustc, and Rayon's packaged sources).
 BENCH_DEPS_PKGS += libtbb-dev
+BENCH_DEPS_PKGS += cargo librust-rayon-dev
 .PHONY: bench-deps
 bench-deps:
 	@sh tools/deps.sh --install $(BENCH_DEPS_PKGS)
@@ -437,35 +441,104 @@ fuzz-short: $(FUZZ_BINS)
 # holds the benchmark's main alone, everything shared comes from ref/.
 BENCH_NAMES  := $(filter $(MODULES),$(notdir $(patsubst %/,%,$(wildcard bench/*/))))
 
-$(BUILD)/obj/bench/%.o: bench/%.c $(CFLAGS_STAMP) | depcheck
+# ---- the peers: oneTBB and Rayon (make bench-deps installs them; the library never
+# needs them). Each is used where it is installed, else skipped with a note; the C side
+# learns which through -DNDPAR_BENCH_HAVE_TBB / -DNDPAR_BENCH_HAVE_RAYON.
+BENCH_PEER_CFLAGS :=
+BENCH_PEER_LIBS :=
+BENCH_PEER_LDLIBS :=
+BENCH_PEER_NOTES :=
+
+# oneTBB: every bench/<name>/*.cpp, compiled with g++ where Debian's libtbb-dev is, and
+# linked into bench_<name> with libtbb and libstdc++ by path, so that the link line stays C.
+TBB_HEADER   := $(wildcard /usr/include/oneapi/tbb.h)
+ifneq ($(TBB_HEADER),)
+  BENCH_PEER_CFLAGS += -DNDPAR_BENCH_HAVE_TBB
+  BENCH_PEER_LIBS += $(firstword $(wildcard /usr/lib/*/libtbb.so /usr/lib/libtbb.so)) \
+                     $(shell $(CXX) -print-file-name=libstdc++.so)
+  bench_cxx_obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard bench/$(1)/*.cpp))
+else
+  BENCH_PEER_NOTES += TBB: not installed (make bench-deps), the benchmarks are built without it.
+  bench_cxx_obj =
+endif
+
+# Rayon: the crate in bench/rayon (rayon_peer.h), built offline by Debian's cargo and
+# rustc (by path: never a rustup install earlier in PATH) against Debian's
+# librust-rayon-dev, whose sources /usr/share/cargo/registry serves as a directory source
+# (bench/rayon/cargo-config.toml). One archive for every build (plain or sanitized); not
+# under ThreadSanitizer, which would report the uninstrumented Rust runtime's atomics.
+RAYON_DIR    := bench/rayon
+RAYON_HOME   := build/cargo-home
+RAYON_TARGET := build/rayon-target
+RAYON_LIB    := build/lib/librayon_peer.a
+RAYON_TOOLS  := $(wildcard /usr/bin/cargo)$(wildcard /usr/bin/rustc)
+RAYON_CRATE  := $(wildcard /usr/share/cargo/registry/rayon-[0-9]*/Cargo.toml)
+ifneq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
+  BENCH_PEER_NOTES += Rayon: not built under ThreadSanitizer.
+else ifeq ($(RAYON_TOOLS),/usr/bin/cargo/usr/bin/rustc)
+  ifneq ($(RAYON_CRATE),)
+    BENCH_PEER_CFLAGS += -DNDPAR_BENCH_HAVE_RAYON -I$(RAYON_DIR)
+    BENCH_PEER_LIBS += $(RAYON_LIB)
+    # What a Rust staticlib's standard library needs from the C side.
+    BENCH_PEER_LDLIBS += -ldl -lpthread -lm
+  else
+    BENCH_PEER_NOTES += Rayon: not installed (make bench-deps), the benchmarks are built without it.
+  endif
+else
+  BENCH_PEER_NOTES += Rayon: not installed (make bench-deps), the benchmarks are built without it.
+endif
+
+RAYON_INPUTS := $(RAYON_DIR)/Cargo.toml $(RAYON_DIR)/cargo-config.toml $(wildcard $(RAYON_DIR)/src/*.rs)
+$(RAYON_LIB): $(RAYON_INPUTS)
+	@mkdir -p $(RAYON_HOME) $(@D)
+	@cp $(RAYON_DIR)/cargo-config.toml $(RAYON_HOME)/config.toml
+	env -u RUSTC_WRAPPER CARGO_HOME=$(abspath $(RAYON_HOME)) RUSTC=/usr/bin/rustc \
+	  /usr/bin/cargo build --offline --release --quiet --manifest-path $(RAYON_DIR)/Cargo.toml \
+	  --target-dir $(RAYON_TARGET)
+	cp $(RAYON_TARGET)/release/librayon_peer.a $@
+
+# Said once, by a make that builds benchmarks.
+BENCH_GOALS  := $(filter all bench benches bench-%,$(or $(MAKECMDGOALS),all))
+ifneq ($(filter-out bench-deps bench-mpi,$(BENCH_GOALS)),)
+  ifneq ($(strip $(BENCH_PEER_NOTES)),)
+    $(info $(strip $(BENCH_PEER_NOTES)))
+  endif
+endif
+
+# The bench objects depend on which peers are there: the stamp changes when that does.
+BENCH_STAMP  := $(BUILD)/.benchflags
+ifneq ($(file <$(BENCH_STAMP)),peers: $(BENCH_PEER_CFLAGS))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(BENCH_STAMP),peers: $(BENCH_PEER_CFLAGS))
+endif
+
+$(BUILD)/obj/bench/%.o: bench/%.c $(CFLAGS_STAMP) $(BENCH_STAMP) | depcheck
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fopenmp $(REF_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -fopenmp $(REF_CFLAGS) $(BENCH_PEER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/bench/%.o: bench/%.cpp $(CFLAGS_STAMP) $(BENCH_STAMP) | depcheck
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(REF_CFLAGS) $(BENCH_PEER_CFLAGS) \
+	  $(CFLAGS_SAN) -MMD -MP -c $< -o $@
 
 define bench_rules
-$(1)_BENCH_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/$(1)/*.c))
+$(1)_BENCH_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard bench/$(1)/*.c)) \
+                  $$(call bench_cxx_obj,$(1))
 $(1)_BENCH_BIN := $(BUILD)/bench/bench_$(1)
-$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(REF_LIB) $(ALL_LIB)
+$$($(1)_BENCH_BIN): $$($(1)_BENCH_OBJ) $(REF_LIB) $(ALL_LIB) $(BENCH_PEER_LIBS)
 	@mkdir -p $$(@D)
-	$$(CC) $(LDFLAGS_ALL) -fopenmp -o $$@ $$^ $(LDLIBS_BASE)
+	$$(CC) $(LDFLAGS_ALL) -fopenmp -o $$@ $$^ $(LDLIBS_BASE) $(BENCH_PEER_LDLIBS)
 bench-$(1): $$($(1)_BENCH_BIN)
 	$$($(1)_BENCH_BIN)
 endef
 $(foreach b,$(BENCH_NAMES),$(eval $(call bench_rules,$(b))))
 
-# bench_pipeline also drives its stages with oneTBB's parallel_pipeline, where Debian's
-# libtbb-dev is installed (make bench-deps); without the header it builds without TBB and
-# says so when it runs. The C++ is linked by path (libtbb, libstdc++) so that the shared
-# bench link line stays C.
-TBB_HEADER   := $(wildcard /usr/include/oneapi/tbb/parallel_pipeline.h)
-ifneq ($(TBB_HEADER),)
-CXX          ?= g++
-PIPELINE_TBB_OBJ := $(BUILD)/obj/bench/pipeline/tbb_pipeline.o
-$(PIPELINE_TBB_OBJ): bench/pipeline/tbb_pipeline.cpp bench/pipeline/tbb_pipeline.h $(CFLAGS_STAMP) | depcheck
-	@mkdir -p $(@D)
-	$(CXX) -std=c++17 $(OPT) -g -Wall -Wextra -Iinclude $(CFLAGS_SAN) -c $< -o $@
-$(pipeline_BENCH_BIN): $(PIPELINE_TBB_OBJ) $(firstword $(wildcard /usr/lib/*/libtbb.so /usr/lib/libtbb.so)) \
-                       $(shell $(CXX) -print-file-name=libstdc++.so)
-endif
+# bench/peers checks the peers themselves (make bench-peers-check; a step of make bench).
+BENCH_NAMES  += peers
+$(eval $(call bench_rules,peers))
+.PHONY: bench-peers bench-peers-check
+bench-peers-check: $(peers_BENCH_BIN)
+	$(peers_BENCH_BIN)
 
 BENCH_BINS   := $(foreach b,$(BENCH_NAMES),$($(b)_BENCH_BIN))
 benches: $(BENCH_BINS)
