@@ -259,10 +259,10 @@ static int more_work_elsewhere(ndpar_pool *p, const pool_job *j, size_t left) {
 #define REBALANCE_SECONDS 50e-6
 
 /* Runs chunks until none are left or a task fails (or, on a worker, until another run has
- * much more left); returns the indices claimed. The first claim is a single index: its
- * time sizes the next claim (see CHUNK_TARGET_SECONDS); chunks that the guided bound holds
- * to one index are not timed. */
-static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot) {
+ * much more left: then *moving is set); returns the indices claimed. The first claim is a
+ * single index: its time sizes the next claim (see CHUNK_TARGET_SECONDS); chunks that the
+ * guided bound holds to one index are not timed. */
+static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving) {
   ndpar_task task = {0, slot, NULL};
   size_t n = atomic_load_explicit(&j->n, memory_order_relaxed), divisor = 2 * p->threads;
   size_t begin, end, want = 1, claimed = 0;
@@ -281,7 +281,10 @@ static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot) {
     if (slot != 0 && t1 - looked > REBALANCE_SECONDS) { /* slot 0: the run's own caller */
       looked = t1;
       size_t at = atomic_load_explicit(&j->next, memory_order_relaxed);
-      if (more_work_elsewhere(p, j, at < n ? n - at : 0)) break;
+      if (more_work_elsewhere(p, j, at < n ? n - at : 0)) {
+        *moving = 1;
+        break;
+      }
     }
   }
   return claimed;
@@ -290,7 +293,7 @@ static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot) {
 /* ---- workers ------------------------------------------------------------------------ */
 
 /* Enters record j if it is open, works on its job, leaves; returns the indices it ran. */
-static size_t help_job(ndpar_pool *p, pool_job *j, unsigned slot) {
+static size_t help_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving) {
   /* seq_cst load (plain on x86): a peek that keeps a late worker from writing the state
    * line of a run it cannot help. Seeing it open with an acquire also makes n and next
    * of that run (stored before the owner opened it) visible to the peek below. */
@@ -305,7 +308,7 @@ static size_t help_job(ndpar_pool *p, pool_job *j, unsigned slot) {
    * CLOSED and touch nothing of the job. */
   unsigned s = atomic_fetch_add(&j->state, INSIDE);
   size_t ran = 0;
-  if (!(s & CLOSED)) ran = work_on_job(p, j, slot);
+  if (!(s & CLOSED)) ran = work_on_job(p, j, slot, moving);
   /* release: our tasks' writes happen before the owner's acquire that sees us gone.
    * seq_cst: Dekker with the owner's store of join_waiting then load of state (see
    * close_and_wait): either it sees us gone, or we see it waiting and wake it. */
@@ -314,10 +317,15 @@ static size_t help_job(ndpar_pool *p, pool_job *j, unsigned slot) {
   return ran;
 }
 
-/* Every open record with work left, once; returns the indices run. */
+/* Every open record with work left, once (again from the first after leaving one for a
+ * run with more work left); returns the indices run. */
 static size_t help_open_jobs(ndpar_pool *p, unsigned slot) {
   size_t ran = 0;
-  for (int r = 0; r < POOL_JOBS; r++) ran += help_job(p, &p->jobs[r], slot);
+  for (int r = 0; r < POOL_JOBS; r++) {
+    int moving = 0;
+    ran += help_job(p, &p->jobs[r], slot, &moving);
+    if (moving) r = -1;
+  }
   return ran;
 }
 
@@ -335,6 +343,7 @@ static size_t help_open_jobs(ndpar_pool *p, unsigned slot) {
 #define SPIN_WINDOW_MAX 400e-6
 #define MARGIN_MIN 30e-6
 #define HELP_WORTH_SECONDS 2e-6
+#define MAX_STRIDE 256
 
 typedef struct {
   double gap[GAPS]; /* the last idle gaps, seconds */
@@ -435,13 +444,15 @@ static void *worker_main(void *arg) {
     if (atomic_load_explicit(&p->shutdown, memory_order_acquire)) break;
     /* A worker whose look found nothing to do (it arrived after the caller had taken every
      * task), or under HELP_WORTH_SECONDS of it (tiny runs back to back), looks less often
-     * (every ~32 pauses, ~1-2 us) until a look pays again: chasing such runs only pulls
-     * their cache line away from the caller, and makes it wait for a worker that entered
-     * to take nothing. */
+     * (twice as many pauses between looks after each such look, up to MAX_STRIDE, ~5-10
+     * us) until a look pays again: chasing such runs only pulls their cache line away
+     * from the caller, and makes it wait for a worker that took the last task of a run the
+     * caller would have finished alone in nanoseconds. A run with real work waits at most
+     * that long for the worker's first look. */
     double t0 = ndpar_time_now();
-    size_t ran = 0, more;
-    while ((more = help_open_jobs(p, tls_slot)) > 0) ran += more; /* until a pass finds none */
-    m.stride = ran && ndpar_time_now() - t0 >= HELP_WORTH_SECONDS ? 1 : 32;
+    size_t ran = help_open_jobs(p, tls_slot);
+    int paid = ran && ndpar_time_now() - t0 >= HELP_WORTH_SECONDS;
+    m.stride = paid ? 1 : m.stride >= MAX_STRIDE ? MAX_STRIDE : 2 * m.stride;
     seen = wait_for_generation(p, seen, &m);
   }
   ndpar_thread_scratch_release();
@@ -879,7 +890,8 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
 
   tls_pool = p;
   tls_slot = 0;
-  size_t claimed = work_on_job(p, j, 0);
+  int moving = 0; /* never set for slot 0 */
+  size_t claimed = work_on_job(p, j, 0, &moving);
   tls_pool = NULL;
   ndpar_captured.code = 0;
   close_and_wait(p, j, claimed == n); /* every worker's writes are visible now */
