@@ -86,6 +86,10 @@ struct ndpar_pool {
   cpu_set_t worker_cpus; /* the CPUs the workers are pinned to */
   atomic_int shutdown;
 
+  /* Workers standing aside while as many runs are open as the pool has threads (each run's
+   * caller already keeps a core busy): a run that closes then bumps gen to call them back. */
+  alignas(NDPAR_CACHELINE) atomic_uint aside;
+
   pool_job jobs[POOL_JOBS];
 };
 
@@ -239,27 +243,45 @@ static int run_chunk(pool_job *j, ndpar_task *task, size_t begin, size_t end) {
   return GSL_SUCCESS;
 }
 
-/* Whether another open record has much more work left than `left` indices: a worker then
- * moves there, so that runs from several callers end at about the same time (the caller
- * whose run ends first would otherwise wait, or spin at the end of its omp region, while
- * the other still runs). */
+/* Whether as many runs are open as the pool has threads: their callers keep every core
+ * busy, and a worker helping one of them would only take turns on a core with a caller.
+ * seq_cst loads: see stand_aside. */
+static int callers_fill_pool(ndpar_pool *p) {
+  size_t open = 0;
+  for (int r = 0; r < POOL_JOBS; r++) open += !(atomic_load(&p->jobs[r].state) & CLOSED);
+  return open >= p->threads;
+}
+
+/* A worker's leaving code for work_on_job (*moving): the callers fill the pool. */
+#define STAND_ASIDE (-2)
+
+/* The open record with the most work left if that is more than twice `left` indices, else
+ * -1: a worker then moves there, so that runs from several callers end at about the same
+ * time (the caller whose run ends first would otherwise wait, or spin at the end of its omp
+ * region, while the other still runs). */
 static int more_work_elsewhere(ndpar_pool *p, const pool_job *j, size_t left) {
+  int best = -1;
+  size_t most = 2 * left + 1;
   for (int r = 0; r < POOL_JOBS; r++) {
     pool_job *o = &p->jobs[r];
     /* A peek (see help_job): open, then n and next of that run or a later one. */
     if (o == j || (atomic_load(&o->state) & CLOSED)) continue;
     size_t n = atomic_load_explicit(&o->n, memory_order_relaxed);
     size_t next = atomic_load_explicit(&o->next, memory_order_relaxed);
-    if (next < n && n - next > 2 * left + 1) return 1;
+    if (next < n && n - next > most) {
+      most = n - next;
+      best = r;
+    }
   }
-  return 0;
+  return best;
 }
 
 /* How often a worker looks at the other runs (see more_work_elsewhere). */
 #define REBALANCE_SECONDS 50e-6
 
 /* Runs chunks until none are left or a task fails (or, on a worker, until another run has
- * much more left: then *moving is set); returns the indices claimed. The first claim is a
+ * much more left: then *moving is its record; or until the callers fill the pool: then
+ * *moving is STAND_ASIDE); returns the indices claimed. The first claim is a
  * single index: its time sizes the next claim (see CHUNK_TARGET_SECONDS); chunks that the
  * guided bound holds to one index are not timed. */
 static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving) {
@@ -281,10 +303,11 @@ static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving
     if (slot != 0 && t1 - looked > REBALANCE_SECONDS) { /* slot 0: the run's own caller */
       looked = t1;
       size_t at = atomic_load_explicit(&j->next, memory_order_relaxed);
-      if (more_work_elsewhere(p, j, at < n ? n - at : 0)) {
-        *moving = 1;
+      if (callers_fill_pool(p)) {
+        *moving = STAND_ASIDE;
         break;
       }
+      if ((*moving = more_work_elsewhere(p, j, at < n ? n - at : 0)) >= 0) break;
     }
   }
   return claimed;
@@ -317,16 +340,37 @@ static size_t help_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving) {
   return ran;
 }
 
-/* Every open record with work left, once (again from the first after leaving one for a
- * run with more work left); returns the indices run. */
+/* Every open record with work left, once; after leaving one for a run with more work left,
+ * that run, then again from the first record (the one left still has work). Returns the
+ * indices run. */
 static size_t help_open_jobs(ndpar_pool *p, unsigned slot) {
   size_t ran = 0;
   for (int r = 0; r < POOL_JOBS; r++) {
-    int moving = 0;
+    int moving = -1;
     ran += help_job(p, &p->jobs[r], slot, &moving);
-    if (moving) r = -1;
+    if (moving == STAND_ASIDE) break;
+    while (moving >= 0) {
+      int to = moving;
+      moving = -1;
+      ran += help_job(p, &p->jobs[to], slot, &moving);
+      r = -1;
+    }
+    if (moving == STAND_ASIDE) break;
   }
   return ran;
+}
+
+/* Whether this worker stands aside until gen changes (then it must take itself off
+ * p->aside): the callers fill the pool. Dekker with close_and_wait (all seq_cst): the
+ * worker counts itself in aside, then looks at the records again; the owner of a closing
+ * run closes, then looks at aside. Either the owner sees us and bumps gen, or we see its
+ * record closed and help the runs left. */
+static int stand_aside(ndpar_pool *p) {
+  if (!callers_fill_pool(p)) return 0;
+  atomic_fetch_add(&p->aside, 1);
+  if (callers_fill_pool(p)) return 1;
+  atomic_fetch_sub(&p->aside, 1);
+  return 0;
 }
 
 /* ---- waiting for the next run (adaptive) ----------------------------------------------
@@ -450,10 +494,12 @@ static void *worker_main(void *arg) {
      * caller would have finished alone in nanoseconds. A run with real work waits at most
      * that long for the worker's first look. */
     double t0 = ndpar_time_now();
-    size_t ran = help_open_jobs(p, tls_slot);
+    int aside = stand_aside(p);
+    size_t ran = aside ? 0 : help_open_jobs(p, tls_slot);
     int paid = ran && ndpar_time_now() - t0 >= HELP_WORTH_SECONDS;
     m.stride = paid ? 1 : m.stride >= MAX_STRIDE ? MAX_STRIDE : 2 * m.stride;
     seen = wait_for_generation(p, seen, &m);
+    if (aside) atomic_fetch_sub(&p->aside, 1);
   }
   ndpar_thread_scratch_release();
   return NULL;
@@ -795,17 +841,38 @@ static int run_inline(const ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_ran
  * caller is moved to its core for the run; end_run_on_own_core restores its own mask,
  * and since widening a running thread's mask does not move it, later runs find no
  * collision and pay nothing (one vDSO sched_getcpu). A caller whose own mask excludes
- * that core stays where it is. */
-static int run_on_own_core(const ndpar_pool *p, cpu_set_t *saved) {
-  if (p->binding != NDPAR_BIND_CORES) return 0;
-  int cpu = sched_getcpu();
-  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &p->worker_cpus)) return 0;
+ * that core stays where it is.
+ *
+ * The caller of record r >= 1 (runs from several threads at once) whose run fills the pool
+ * (as many runs open as threads: the workers stand aside) gets the core of the worker of
+ * slot r instead, unless it is there already: threads woken together (an omp team) are
+ * often placed on one core, and two callers would then share it while a worker's core
+ * idles. */
+static int move_to(int cpu, cpu_set_t *saved) {
   if (pthread_getaffinity_np(pthread_self(), sizeof *saved, saved) != 0) return 0;
-  if (!CPU_ISSET(p->caller_cpu, saved)) return 0;
+  if (!CPU_ISSET(cpu, saved)) return 0;
   cpu_set_t own;
   CPU_ZERO(&own);
-  CPU_SET(p->caller_cpu, &own);
+  CPU_SET(cpu, &own);
   return pthread_setaffinity_np(pthread_self(), sizeof own, &own) == 0;
+}
+
+/* The CPU the worker of slot `slot` is pinned to (binding == CORES), or -1. */
+static int worker_cpu(const ndpar_pool *p, int slot) {
+  for (int c = 0, k = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &p->worker_cpus) && ++k == slot) return c;
+  return -1;
+}
+
+static int run_on_own_core(ndpar_pool *p, int record, cpu_set_t *saved) {
+  if (p->binding != NDPAR_BIND_CORES) return 0;
+  int cpu = sched_getcpu();
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return 0;
+  if (record == 0)
+    return CPU_ISSET(cpu, &p->worker_cpus) ? move_to(p->caller_cpu, saved) : 0;
+  if ((size_t)record >= p->threads || !callers_fill_pool(p)) return 0;
+  int own = worker_cpu(p, record);
+  return own >= 0 && own != cpu ? move_to(own, saved) : 0;
 }
 
 static void end_run_on_own_core(const cpu_set_t *saved) {
@@ -817,10 +884,16 @@ static void end_run_on_own_core(const cpu_set_t *saved) {
  * task of this run, and one still inside can claim nothing (the counter stays at n until
  * the record is reopened, which take_job allows only once every such worker has left).
  * A worker still on its way in finds the record closed and leaves at once. */
-static void close_and_wait(const ndpar_pool *p, pool_job *j, int alone) {
+static void close_and_wait(ndpar_pool *p, pool_job *j, int alone) {
   /* An RMW of the word the workers enter by (see help_job); acquire: a worker that
    * already left published its tasks' writes with its release. */
   unsigned s = atomic_fetch_or(&j->state, CLOSED);
+  /* seq_cst, after the close: workers standing aside (stand_aside) come back for the runs
+   * still open. */
+  if (NDPAR_UNLIKELY(atomic_load(&p->aside) > 0)) {
+    atomic_fetch_add(&p->jobs[0].gen, 1);
+    if (atomic_load(&p->jobs[0].sleepers) > 0) wake_sleepers(p);
+  }
   if (alone) return;
   if (s < INSIDE) return; /* nobody inside: the common case for a short run */
   double deadline = ndpar_time_now() + 1e-6 * p->spin_us;
@@ -863,10 +936,9 @@ static pool_job *take_job(ndpar_pool *p, int *index) {
 
 static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_task_fn fn,
                         ndpar_range_fn range_fn, void *ctx, size_t *failed) {
-  /* Only the run on record 0 moves its caller to the caller's core: callers at once would
-   * otherwise all be moved to that one core. */
   cpu_set_t saved;
-  int moved = record == 0 && run_on_own_core(p, &saved);
+  int moved = 0;
+  if (record == 0) moved = run_on_own_core(p, 0, &saved);
   /* The job, then the open that publishes it. Every worker that entered the record while
    * an earlier run had it open has left (take_job), and late ones only look at the state
    * word (and n and next, atomically) until they see it open. */
@@ -882,6 +954,8 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
   /* seq_cst RMW (a release): opens the record, publishing the writes above to every worker
    * whose entry reads it, keeping the count of late workers that are still leaving. */
   atomic_fetch_and(&j->state, ~CLOSED);
+  /* A second caller's core: only now that its own run counts among the open ones. */
+  if (record > 0) moved = run_on_own_core(p, record, &saved);
   /* seq_cst, after the open: a worker that read gen before this and scanned the records
    * after it sees the open; one that scanned before sees gen change (worker_main). And
    * Dekker with sleep_on_generation on sleepers. */
@@ -890,7 +964,7 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
 
   tls_pool = p;
   tls_slot = 0;
-  int moving = 0; /* never set for slot 0 */
+  int moving = -1; /* never set for slot 0 */
   size_t claimed = work_on_job(p, j, 0, &moving);
   tls_pool = NULL;
   ndpar_captured.code = 0;
