@@ -11,7 +11,9 @@
  * Several threads may call runs on one pool at once (application threads, the threads of
  * an `omp parallel` region): the runs proceed together, none waits for another to finish.
  * Each caller takes part in its own run as its slot 0, and each worker helps one run at a
- * time, moving to another run when its own has no tasks left or far fewer than the other.
+ * time, moving to another run when its own has no tasks left or far fewer than the other;
+ * while as many runs are open as the pool has threads, the callers keep every core busy
+ * and the workers stand aside.
  * A caller that finds eight runs in flight on the pool runs its tasks inline.
  */
 #ifndef NDPAR_POOL_H
