@@ -279,12 +279,94 @@ static int more_work_elsewhere(ndpar_pool *p, const pool_job *j, size_t left) {
 /* How often a worker looks at the other runs (see more_work_elsewhere). */
 #define REBALANCE_SECONDS 50e-6
 
+/* An unpinned caller that finds itself on a pinned worker's CPU would share that core
+ * for the whole run while the core left for it idles: the scheduler does not move a busy
+ * thread promptly (measured: 1.28x instead of 2x on 2 cores for back-to-back runs). Such a
+ * caller is moved to its core for the run; end_run_on_own_core restores its own mask,
+ * and since widening a running thread's mask does not move it, later runs find no
+ * collision and pay nothing (one vDSO sched_getcpu). A caller whose own mask excludes
+ * that core stays where it is.
+ *
+ * The caller of record r >= 1 (runs from several threads at once) whose run fills the pool
+ * (as many runs open as threads: the workers stand aside) gets the core of the worker of
+ * slot r instead, unless it is there already: threads woken together (an omp team) are
+ * often placed on one core, and two callers would then share it while a worker's core
+ * idles.
+ *
+ * A move costs ~15 us (the thread is migrated by the kernel), more than a short run: so a
+ * run of at most `threads` tasks moves its caller only once it has worked MOVE_AFTER_SECONDS
+ * (see work_on_job), a larger run at its start. */
+#define MOVE_AFTER_SECONDS 50e-6
+
+static int move_to(int cpu, cpu_set_t *saved) {
+  if (pthread_getaffinity_np(pthread_self(), sizeof *saved, saved) != 0) return 0;
+  if (!CPU_ISSET(cpu, saved)) return 0;
+  cpu_set_t own;
+  CPU_ZERO(&own);
+  CPU_SET(cpu, &own);
+  return pthread_setaffinity_np(pthread_self(), sizeof own, &own) == 0;
+}
+
+/* The CPU the worker of slot `slot` is pinned to (binding == CORES), or -1. */
+static int worker_cpu(const ndpar_pool *p, int slot) {
+  for (int c = 0, k = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &p->worker_cpus) && ++k == slot) return c;
+  return -1;
+}
+
+static int run_on_own_core(ndpar_pool *p, int record, cpu_set_t *saved) {
+  if (p->binding != NDPAR_BIND_CORES || record < 0) return 0;
+  int cpu = sched_getcpu();
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return 0;
+  if (record == 0)
+    return CPU_ISSET(cpu, &p->worker_cpus) ? move_to(p->caller_cpu, saved) : 0;
+  if ((size_t)record >= p->threads || !callers_fill_pool(p)) return 0;
+  int own = worker_cpu(p, record);
+  return own >= 0 && own != cpu ? move_to(own, saved) : 0;
+}
+
+static void end_run_on_own_core(const cpu_set_t *saved) {
+  pthread_setaffinity_np(pthread_self(), sizeof *saved, saved);
+}
+
+/* Where the calling thread's run moved it (see run_on_own_core). */
+typedef struct {
+  int record;     /* the caller's record */
+  int moved;      /* moved: restore `saved` after the run */
+  double pending; /* > 0: on a worker's core at this time; move after MOVE_AFTER_SECONDS */
+  cpu_set_t saved;
+} caller_move;
+
+/* Whether the caller sits on a pinned worker's CPU (cheap: one vDSO sched_getcpu). */
+static int on_a_workers_core(const ndpar_pool *p) {
+  if (p->binding != NDPAR_BIND_CORES) return 0;
+  int cpu = sched_getcpu();
+  return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &p->worker_cpus);
+}
+
+/* At the start of a run: move now (a run of more tasks than threads), or note the time to
+ * move once the caller has worked MOVE_AFTER_SECONDS (a short run may end first). */
+static void caller_move_start(ndpar_pool *p, caller_move *cm, size_t n) {
+  if (n > p->threads)
+    cm->moved = run_on_own_core(p, cm->record, &cm->saved);
+  else if (cm->record > 0 || on_a_workers_core(p))
+    cm->pending = ndpar_time_now();
+}
+
+/* After a chunk of the caller's: the pending move, when its time has come. */
+static void caller_move_check(ndpar_pool *p, caller_move *cm) {
+  if (ndpar_time_now() - cm->pending < MOVE_AFTER_SECONDS) return;
+  cm->pending = 0;
+  cm->moved = run_on_own_core(p, cm->record, &cm->saved);
+}
+
 /* Runs chunks until none are left or a task fails (or, on a worker, until another run has
  * much more left: then *moving is its record; or until the callers fill the pool: then
  * *moving is STAND_ASIDE); returns the indices claimed. The first claim is a
  * single index: its time sizes the next claim (see CHUNK_TARGET_SECONDS); chunks that the
  * guided bound holds to one index are not timed. */
-static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving) {
+static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving,
+                          caller_move *cm) {
   ndpar_task task = {0, slot, NULL};
   size_t n = atomic_load_explicit(&j->n, memory_order_relaxed), divisor = 2 * p->threads;
   size_t begin, end, want = 1, claimed = 0;
@@ -294,12 +376,14 @@ static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving
     claimed += end - begin;
     if (capped) {
       if (run_chunk(j, &task, begin, end) != GSL_SUCCESS) break;
+      if (cm && cm->pending > 0) caller_move_check(p, cm);
       continue;
     }
     double t0 = ndpar_time_now();
     if (run_chunk(j, &task, begin, end) != GSL_SUCCESS) break;
     double t1 = ndpar_time_now();
     want = next_want(end - begin, t1 - t0);
+    if (cm && cm->pending > 0) caller_move_check(p, cm);
     if (slot != 0 && t1 - looked > REBALANCE_SECONDS) { /* slot 0: the run's own caller */
       looked = t1;
       size_t at = atomic_load_explicit(&j->next, memory_order_relaxed);
@@ -331,7 +415,7 @@ static size_t help_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving) {
    * CLOSED and touch nothing of the job. */
   unsigned s = atomic_fetch_add(&j->state, INSIDE);
   size_t ran = 0;
-  if (!(s & CLOSED)) ran = work_on_job(p, j, slot, moving);
+  if (!(s & CLOSED)) ran = work_on_job(p, j, slot, moving, NULL);
   /* release: our tasks' writes happen before the owner's acquire that sees us gone.
    * seq_cst: Dekker with the owner's store of join_waiting then load of state (see
    * close_and_wait): either it sees us gone, or we see it waiting and wake it. */
@@ -421,7 +505,7 @@ static int expected_window(const idle_model *m, double *lo, double *hi) {
   }
   double a = k == GAPS ? g[1] : g[0], b = k == GAPS ? g[GAPS - 2] : g[k - 1];
   *lo = a - (MARGIN_MIN + a / 64);
-  *hi = b + (MARGIN_MIN + b / 32);
+  *hi = b + (MARGIN_MIN + b / 16);
   if (*hi - *lo > SPIN_WINDOW_MAX) *hi = *lo + SPIN_WINDOW_MAX;
   return 1;
 }
@@ -835,50 +919,6 @@ static int run_inline(const ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_ran
   return status;
 }
 
-/* An unpinned caller that finds itself on a pinned worker's CPU would share that core
- * for the whole run while the core left for it idles: the scheduler does not move a busy
- * thread promptly (measured: 1.28x instead of 2x on 2 cores for back-to-back runs). Such a
- * caller is moved to its core for the run; end_run_on_own_core restores its own mask,
- * and since widening a running thread's mask does not move it, later runs find no
- * collision and pay nothing (one vDSO sched_getcpu). A caller whose own mask excludes
- * that core stays where it is.
- *
- * The caller of record r >= 1 (runs from several threads at once) whose run fills the pool
- * (as many runs open as threads: the workers stand aside) gets the core of the worker of
- * slot r instead, unless it is there already: threads woken together (an omp team) are
- * often placed on one core, and two callers would then share it while a worker's core
- * idles. */
-static int move_to(int cpu, cpu_set_t *saved) {
-  if (pthread_getaffinity_np(pthread_self(), sizeof *saved, saved) != 0) return 0;
-  if (!CPU_ISSET(cpu, saved)) return 0;
-  cpu_set_t own;
-  CPU_ZERO(&own);
-  CPU_SET(cpu, &own);
-  return pthread_setaffinity_np(pthread_self(), sizeof own, &own) == 0;
-}
-
-/* The CPU the worker of slot `slot` is pinned to (binding == CORES), or -1. */
-static int worker_cpu(const ndpar_pool *p, int slot) {
-  for (int c = 0, k = 0; c < CPU_SETSIZE; c++)
-    if (CPU_ISSET(c, &p->worker_cpus) && ++k == slot) return c;
-  return -1;
-}
-
-static int run_on_own_core(ndpar_pool *p, int record, cpu_set_t *saved) {
-  if (p->binding != NDPAR_BIND_CORES) return 0;
-  int cpu = sched_getcpu();
-  if (cpu < 0 || cpu >= CPU_SETSIZE) return 0;
-  if (record == 0)
-    return CPU_ISSET(cpu, &p->worker_cpus) ? move_to(p->caller_cpu, saved) : 0;
-  if ((size_t)record >= p->threads || !callers_fill_pool(p)) return 0;
-  int own = worker_cpu(p, record);
-  return own >= 0 && own != cpu ? move_to(own, saved) : 0;
-}
-
-static void end_run_on_own_core(const cpu_set_t *saved) {
-  pthread_setaffinity_np(pthread_self(), sizeof *saved, saved);
-}
-
 /* Closes the record, then waits for the workers inside it (spins for spin_us, then
  * sleeps), unless the caller claimed every index itself (`alone`): then no worker ran a
  * task of this run, and one still inside can claim nothing (the counter stays at n until
@@ -936,9 +976,8 @@ static pool_job *take_job(ndpar_pool *p, int *index) {
 
 static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_task_fn fn,
                         ndpar_range_fn range_fn, void *ctx, size_t *failed) {
-  cpu_set_t saved;
-  int moved = 0;
-  if (record == 0) moved = run_on_own_core(p, 0, &saved);
+  caller_move cm = {record, 0, 0, {{0}}};
+  if (record == 0) caller_move_start(p, &cm, n);
   /* The job, then the open that publishes it. Every worker that entered the record while
    * an earlier run had it open has left (take_job), and late ones only look at the state
    * word (and n and next, atomically) until they see it open. */
@@ -955,7 +994,7 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
    * whose entry reads it, keeping the count of late workers that are still leaving. */
   atomic_fetch_and(&j->state, ~CLOSED);
   /* A second caller's core: only now that its own run counts among the open ones. */
-  if (record > 0) moved = run_on_own_core(p, record, &saved);
+  if (record > 0) caller_move_start(p, &cm, n);
   /* seq_cst, after the open: a worker that read gen before this and scanned the records
    * after it sees the open; one that scanned before sees gen change (worker_main). And
    * Dekker with sleep_on_generation on sleepers. */
@@ -965,7 +1004,7 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
   tls_pool = p;
   tls_slot = 0;
   int moving = -1; /* never set for slot 0 */
-  size_t claimed = work_on_job(p, j, 0, &moving);
+  size_t claimed = work_on_job(p, j, 0, &moving, &cm);
   tls_pool = NULL;
   ndpar_captured.code = 0;
   close_and_wait(p, j, claimed == n); /* every worker's writes are visible now */
@@ -974,7 +1013,7 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
   ndpar_last_error.code = 0;
   if (status && j->err_info.code) ndpar_last_error = j->err_info;
   if (failed) *failed = j->err_index;
-  if (moved) end_run_on_own_core(&saved);
+  if (cm.moved) end_run_on_own_core(&cm.saved);
   /* release: the record's next owner sees it as we left it. */
   atomic_store_explicit(&j->owner, 0, memory_order_release);
   return status;

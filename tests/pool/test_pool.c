@@ -638,6 +638,47 @@ Test(pool_pinning, a_caller_on_a_workers_cpu_runs_on_its_own_core) {
   ndpar_pool_free(p);
 }
 
+static int busy_1ms(const ndpar_task *t, void *vctx) {
+  (void)t, (void)vctx;
+  double t0 = ndpar_time_now();
+  while (ndpar_time_now() - t0 < 1e-3) {
+  }
+  return 0;
+}
+
+static int empty(const ndpar_task *t, void *vctx) {
+  (void)t, (void)vctx;
+  return 0;
+}
+
+/* A run of no more tasks than threads moves a caller parked on a worker's CPU only once it
+ * has worked a while (a move costs more than a short run): an empty run leaves it there, a
+ * run of 1 ms tasks ends with it on its own core. */
+Test(pool_pinning, a_short_run_does_not_move_its_caller_a_long_one_does) {
+  size_t threads = ndpar_physical_cores();
+  if (threads < 2) cr_skip_test("one core: no worker to collide with");
+  ndpar_pool *p = pool_of(threads);
+  if (ndpar_pool_binding(p) != NDPAR_BIND_CORES) cr_skip_test("the system refused to bind threads");
+  const ndpar_cores *cores = ndpar_cores_get();
+  cpu_set_t all, one;
+  sched_getaffinity(0, sizeof all, &all);
+  CPU_ZERO(&one);
+  CPU_SET(cores->cpu[1], &one);
+  for (int long_run = 0; long_run <= 1; long_run++) {
+    cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+    cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof all, &all), 0);
+    cr_assert_eq(sched_getcpu(), cores->cpu[1]);
+    cr_assert_eq(ndpar_pool_run(p, threads, long_run ? busy_1ms : empty, NULL), GSL_SUCCESS);
+    int cpu = sched_getcpu(), want = long_run ? cores->cpu[0] : cores->cpu[1];
+    cr_assert_eq(cpu, want, "%s run: the caller ended on CPU %d, not %d",
+                 long_run ? "a 1 ms" : "an empty", cpu, want);
+    cpu_set_t after;
+    pthread_getaffinity_np(pthread_self(), sizeof after, &after);
+    cr_assert(CPU_EQUAL(&after, &all), "the caller's own mask is restored after the run");
+  }
+  ndpar_pool_free(p);
+}
+
 Test(pool_pinning, more_threads_than_cores_run_unpinned) {
   ndpar_pool *p = pool_of(2 * ndpar_physical_cores() + 1);
   cr_assert_eq(ndpar_pool_binding(p), NDPAR_BIND_NONE);
