@@ -582,8 +582,13 @@ static void *worker_main(void *arg) {
     size_t ran = aside ? 0 : help_open_jobs(p, tls_slot);
     int paid = ran && ndpar_time_now() - t0 >= HELP_WORTH_SECONDS;
     m.stride = paid ? 1 : m.stride >= MAX_STRIDE ? MAX_STRIDE : 2 * m.stride;
-    seen = wait_for_generation(p, seen, &m);
-    if (aside) atomic_fetch_sub(&p->aside, 1);
+    if (aside) { /* no spinning: the callers need every core */
+      while (atomic_load(&p->jobs[0].gen) == seen) sleep_on_generation(p, seen, 0);
+      seen = atomic_load(&p->jobs[0].gen);
+      atomic_fetch_sub(&p->aside, 1);
+    } else {
+      seen = wait_for_generation(p, seen, &m);
+    }
   }
   ndpar_thread_scratch_release();
   return NULL;
