@@ -998,13 +998,13 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
   /* seq_cst RMW (a release): opens the record, publishing the writes above to every worker
    * whose entry reads it, keeping the count of late workers that are still leaving. */
   atomic_fetch_and(&j->state, ~CLOSED);
-  /* A second caller's core: only now that its own run counts among the open ones. */
-  if (record > 0) caller_move_start(p, &cm, n);
   /* seq_cst, after the open: a worker that read gen before this and scanned the records
    * after it sees the open; one that scanned before sees gen change (worker_main). And
    * Dekker with sleep_on_generation on sleepers. */
   atomic_fetch_add(&p->jobs[0].gen, 1);
   if (atomic_load(&p->jobs[0].sleepers) > 0) wake_sleepers(p);
+  /* A second caller's core: only now that its own run counts among the open ones. */
+  if (record > 0) caller_move_start(p, &cm, n);
 
   tls_pool = p;
   tls_slot = 0;
