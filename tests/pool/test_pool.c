@@ -638,10 +638,17 @@ Test(pool_pinning, a_caller_on_a_workers_cpu_runs_on_its_own_core) {
   ndpar_pool_free(p);
 }
 
+/* On the caller (slot 0): 1 ms of work. On a worker: waits (up to 1 s) until the caller
+ * has done its share, so that the caller is sure to run one of the run's tasks. */
 static int busy_1ms(const ndpar_task *t, void *vctx) {
-  (void)t, (void)vctx;
+  atomic_int *caller_done = vctx;
   double t0 = ndpar_time_now();
-  while (ndpar_time_now() - t0 < 1e-3) {
+  if (t->worker == 0) {
+    while (ndpar_time_now() - t0 < 1e-3) {
+    }
+    atomic_store(caller_done, 1);
+  } else {
+    while (!atomic_load(caller_done) && ndpar_time_now() - t0 < 1.0) sched_yield();
   }
   return 0;
 }
@@ -668,7 +675,10 @@ Test(pool_pinning, a_short_run_does_not_move_its_caller_a_long_one_does) {
     cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
     cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof all, &all), 0);
     cr_assert_eq(sched_getcpu(), cores->cpu[1]);
-    cr_assert_eq(ndpar_pool_run(p, threads, long_run ? busy_1ms : empty, NULL), GSL_SUCCESS);
+    atomic_int caller_done = 0;
+    cr_assert_eq(ndpar_pool_run(p, threads, long_run ? busy_1ms : empty, &caller_done),
+                 GSL_SUCCESS);
+    if (long_run) cr_assert(atomic_load(&caller_done), "the caller ran one of the tasks");
     int cpu = sched_getcpu(), want = long_run ? cores->cpu[0] : cores->cpu[1];
     cr_assert_eq(cpu, want, "%s run: the caller ended on CPU %d, not %d",
                  long_run ? "a 1 ms" : "an empty", cpu, want);
