@@ -11,6 +11,7 @@
 #   make deps       install missing Debian -dev packages (as root, waiting for the apt lock)
 #   make test-ref   the internal reference library's own tests (ref/, tests/ref/)
 #   make test-mpi   the mpi module's tests under mpirun -np 1..4 (part of make check)
+#   make check-mpich the same with MPICH instead of Open MPI, in build/mpich
 #   make check SANITIZE=address,undefined | SANITIZE=thread
 #                   the same tests under a sanitizer, built in build/san-<kinds>/
 
@@ -359,6 +360,27 @@ test-mpi: $(MPI_TEST_BIN) $(MPI_EXAMPLE)
 ifeq ($(filter thread,$(subst $(comma), ,$(SANITIZE))),)
 check: test-mpi
 endif
+
+# make check-mpich: the same (the mpi module, tests/mpi at np = MPI_NPS, --bind-to none and
+# MPI_THREAD_SINGLE, examples/train_sgd_mpi's losses, scalebench --mpi) with MPICH instead of
+# Open MPI, in build/mpich (build/mpich-san-<kinds> with SANITIZE), then compares the
+# example's losses with Open MPI's run of the same build kind. Debian installs MPICH beside Open MPI (mpich, libmpich-dev);
+# its compiler and launcher are named explicitly, so the system's default MPI (the mpicc and
+# mpirun alternatives) is left as it is. MPICH's launcher (Hydra) oversubscribes unasked and
+# has no --oversubscribe.
+MPICH_PKGS   := mpich libmpich-dev
+MPICH_BUILD  := build/mpich$(if $(SANITIZE),-san-$(subst $(comma),-,$(SANITIZE)))
+.PHONY: check-mpich
+check-mpich:
+	@sh tools/deps.sh --install $(MPICH_PKGS)
+	@$(MAKE) --no-print-directory BUILD=$(MPICH_BUILD) MPICC=mpicc.mpich \
+	  MPIRUN=mpirun.mpich MPIRUN_ARGS= test-mpi
+	@if [ -s $(MPI_EXAMPLE).np1.out ]; then \
+	  cmp $(MPI_EXAMPLE).np1.out $(MPICH_BUILD)/examples/train_sgd_mpi.np1.out \
+	  || { echo "check-mpich: train_sgd_mpi's losses differ from Open MPI's" >&2; exit 1; }; \
+	  echo "check-mpich: train_sgd_mpi's losses are Open MPI's, bit for bit"; \
+	else echo "check-mpich: (no Open MPI run of train_sgd_mpi to compare with: make test-mpi)"; fi
+
 # ---------------------------------------------------------------- fault injection
 # tests/faults: one program over every module, linked with wrappers around every
 # allocator and pthread_create (tests/faults/inject.c). make check-faults builds it with

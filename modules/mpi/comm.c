@@ -207,7 +207,10 @@ static int gather(coll_call *c, const coll_local *mine, int status) {
   pthread_mutex_unlock(&cache_lock);
   if (rc == MPI_SUCCESS) rc = MPI_Iallreduce(&me, &all, 1, info_type, info_op, c->comm, &req[0]);
   if (rc == MPI_SUCCESS) rc = MPI_Iexscan(&n, &before, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, c->comm, &req[1]);
-  if (rc == MPI_SUCCESS) rc = MPI_Waitall(2, req, MPI_STATUSES_IGNORE);
+  /* Real statuses, not MPI_STATUSES_IGNORE: MPICH defines that as (MPI_Status *)1, which
+   * GCC's -Wstringop-overflow takes for a write to an empty region. */
+  MPI_Status statuses[2];
+  if (rc == MPI_SUCCESS) rc = MPI_Waitall(2, req, statuses);
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "agreeing on the arguments");
   c->index0 = c->rank == 0 ? 0 : (size_t)before; /* MPI_Exscan leaves rank 0's undefined */
   c->total = (size_t)all.batches;

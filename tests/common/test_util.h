@@ -32,6 +32,11 @@ size_t test_max_threads(void);
  * fails with EAGAIN, every gsl_rng_alloc returns NULL. Off by default. */
 void test_fault_pthread_create(int fail);
 void test_fault_gsl_rng_alloc(int fail);
+/* The next `ok` pthread_create calls succeed, every later one fails with EAGAIN, after
+ * calling hook (if not NULL: to let the threads started so far get somewhere first); -1
+ * turns the countdown off. */
+typedef void (*test_fault_hook)(void);
+void test_fault_pthread_create_after(long ok, test_fault_hook hook);
 
 /* Heap allocations made so far by every thread of the test process (malloc, calloc,
  * realloc, the aligned allocators): a workspace call allocates nothing if the count is the

@@ -10,6 +10,7 @@
  * requested failure was reached (tools/check-faults.sh loops N until it is not). */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "ndpar/ndpar_grad.h"
 #include "ndpar/ndpar_grid.h"
 #include "ndpar/ndpar_io.h"
+#include "ndpar/ndpar_pipeline.h"
 #include "ndpar/ndpar_pool.h"
 #include "ndpar/ndpar_preprocess.h"
 #include "ndpar/ndpar_scalability.h"
@@ -433,6 +435,41 @@ static int step_io(data *d, double *s) {
   return st;
 }
 
+/* The pipeline module: a blocking source and sink (helper threads) around a parallel stage.
+ * The items are numbers in the pointers, so that only the library's own allocations and
+ * thread starts fail; the sink folds them in order (an order-sensitive summary). */
+static int pl_source(void *in, void **out, const ndpar_task *t, void *ctx) {
+  (void)in, (void)ctx;
+  *out = t->index < 100 ? (void *)(uintptr_t)(t->index + 1) : NULL;
+  return GSL_SUCCESS;
+}
+
+static int pl_square(void *in, void **out, const ndpar_task *t, void *ctx) {
+  (void)t, (void)ctx;
+  uintptr_t v = (uintptr_t)in;
+  *out = (void *)(v * v);
+  return GSL_SUCCESS;
+}
+
+static int pl_fold(void *in, void **out, const ndpar_task *t, void *ctx) {
+  (void)out, (void)t;
+  double *acc = ctx;
+  *acc = *acc * 0.5 + (double)(uintptr_t)in;
+  return GSL_SUCCESS;
+}
+
+static int step_pipeline(data *d, double *s) {
+  double acc = 0;
+  const ndpar_stage st[3] = {{NDPAR_STAGE_SERIAL_IN_ORDER, pl_source, NULL, NULL, NDPAR_STAGE_BLOCKING},
+                             {NDPAR_STAGE_PARALLEL, pl_square, NULL, NULL, 0},
+                             {NDPAR_STAGE_SERIAL_IN_ORDER, pl_fold, NULL, &acc, NDPAR_STAGE_BLOCKING}};
+  ndpar_pipeline_status ps;
+  int rc = ndpar_pipeline_run(d->pool, 6, st, 3, &ps);
+  s[0] = acc;
+  if (!rc) s[1] = (double)ps.items;
+  return rc;
+}
+
 static const struct {
   const char *name;
   step_fn fn;
@@ -448,6 +485,7 @@ static const struct {
              {"scalability", step_scal},
              {"workspaces", step_workspaces},
              {"io", step_io},
+             {"pipeline", step_pipeline},
              {"default pool again", step_default_pool}};
 enum { NSTEPS = sizeof steps / sizeof *steps };
 

@@ -345,33 +345,58 @@ Test(pipeline_run, dropped_items_skip_the_later_stages_and_keep_the_order) {
 
 /* ---- failures and cleanup ---------------------------------------------------------------- */
 
-static void check_failure(size_t threads, size_t max_tokens, size_t s, size_t k, size_t nitems) {
+/* Stage shapes for the failure tests: between them every mode in every position (source,
+ * middle, sink), serial stages with and without BLOCKING. bit s of `blocking` flags stage s. */
+typedef struct {
+  const ndpar_stage_mode *modes;
+  unsigned blocking;
+} shape;
+
+static const ndpar_stage_mode OTHER[] = {NDPAR_STAGE_SERIAL_OUT_OF_ORDER, NDPAR_STAGE_SERIAL_IN_ORDER,
+                                         NDPAR_STAGE_PARALLEL, NDPAR_STAGE_SERIAL_IN_ORDER,
+                                         NDPAR_STAGE_PARALLEL};
+static const shape SHAPES[] = {{MIXED, 0}, {MIXED, 0x15}, {OTHER, 0}, {OTHER, 0x0b}};
+#define NSHAPES (sizeof SHAPES / sizeof *SHAPES)
+
+static void check_failure(size_t shp, size_t threads, size_t max_tokens, size_t s, size_t k,
+                          size_t nitems) {
   ndpar_pool *p = test_pool_of(threads);
-  run *r = run_alloc(MIXED, 5, nitems);
+  const shape *sh = &SHAPES[shp];
+  run *r = run_alloc(sh->modes, 5, nitems);
+  for (size_t j = 0; j < 5; j++)
+    if (sh->blocking & (1u << j)) r->stages[j].flags = NDPAR_STAGE_BLOCKING;
   r->fail_stage = s;
   r->fail_item = k;
   r->fail_code = GSL_EDOM;
   ndpar_pipeline_status st = {0, 0, 0};
   int rc = run_on(r, p, max_tokens, &st);
-#define WHAT "threads %zu tokens %zu stage %zu item %zu", threads, max_tokens, s, k
+#define WHAT "shape %zu threads %zu tokens %zu stage %zu item %zu", shp, threads, max_tokens, s, k
   cr_assert_eq(rc, GSL_EDOM, WHAT);
-  cr_assert_not(atomic_load(&r->bad), "%s", r->why);
+  cr_assert_not(atomic_load(&r->bad), "%s (shape %zu stage %zu item %zu)", r->why, shp, s, k);
   cr_assert_eq(st.failed_stage, s, WHAT);
   cr_assert_eq(st.failed_item, k, WHAT);
   size_t made = atomic_load(&r->made), consumed = atomic_load(&r->consumed);
   cr_assert_eq(st.items, made);
-  /* Every item made is consumed or cleaned, exactly once (the flags): no leak. */
+  /* Every item made is consumed or cleaned, exactly once (the flags): no leak. An in-order
+   * stage after the failing one never sees an item past the failing one (check_order). */
   cr_assert_eq(made, consumed + total_cleaned(r), WHAT);
   cr_assert_eq(atomic_load(&r->live), 0);
-  /* The sink is in order: what it consumed is a prefix, ending before the failing item. */
   for (size_t i = 0; i < made; i++)
-    cr_assert_eq(atomic_load(&r->consumed_flag[i]), i < consumed, WHAT);
-  cr_assert_leq(consumed, k);
+    cr_assert_eq(atomic_load(&r->consumed_flag[i]) + atomic_load(&r->cleaned_flag[i]), 1, WHAT);
+  /* An in-order sink consumed a prefix, ending before the failing item. */
+  if (sh->modes[4] == NDPAR_STAGE_SERIAL_IN_ORDER) {
+    for (size_t i = 0; i < made; i++)
+      cr_assert_eq(atomic_load(&r->consumed_flag[i]), i < consumed, WHAT);
+    cr_assert_leq(consumed, k);
+  }
+  cr_assert_eq(atomic_load(&r->consumed_flag[k]), 0, "the failing item was consumed");
   if (s > 0) cr_assert_geq(atomic_load(&r->cleaned[s - 1]), 1, "the failing item is cleaned");
+  if (s > 0) cr_assert_eq(atomic_load(&r->cleaned_flag[k]), 1, "the failing item is cleaned");
   if (max_tokens == 1) { /* one item at a time: everything is exact */
-    cr_assert_eq(consumed, k);
-    cr_assert_eq(made, s == 0 ? k : k + 1);
-    cr_assert_eq(total_cleaned(r), s == 0 ? 0 : 1);
+    cr_assert_eq(consumed, k, WHAT);
+    cr_assert_eq(made, s == 0 ? k : k + 1, WHAT);
+    cr_assert_eq(total_cleaned(r), s == 0 ? 0 : 1, WHAT);
+    if (s > 0) cr_assert_eq(atomic_load(&r->cleaned[s - 1]), 1, WHAT);
   }
   cr_assert_leq(atomic_load(&r->max_live), max_tokens);
   run_free(r);
@@ -379,15 +404,16 @@ static void check_failure(size_t threads, size_t max_tokens, size_t s, size_t k,
 #undef WHAT
 }
 
-Test(pipeline_errors, failure_in_each_stage_at_the_first_a_middle_and_the_last_item) {
+Test(pipeline_errors, failure_in_each_stage_at_the_first_a_middle_and_the_last_item, .timeout = 120) {
   size_t nitems = 40, tmax = test_max_threads();
   size_t items[] = {0, nitems / 2, nitems - 1};
   size_t threads[] = {1, 2, tmax};
   size_t tokens[] = {1, 3, 16};
-  for (size_t a = 0; a < 3; a++)
-    for (size_t b = 0; b < 3; b++)
-      for (size_t s = 0; s < 5; s++)
-        for (size_t i = 0; i < 3; i++) check_failure(threads[a], tokens[b], s, items[i], nitems);
+  for (size_t h = 0; h < NSHAPES; h++)
+    for (size_t a = 0; a < 3; a++)
+      for (size_t b = 0; b < 3; b++)
+        for (size_t s = 0; s < 5; s++)
+          for (size_t i = 0; i < 3; i++) check_failure(h, threads[a], tokens[b], s, items[i], nitems);
 }
 
 /* Several items fail: the status reported is that of the lowest failing number, and it is
@@ -444,9 +470,13 @@ typedef struct {
   atomic_int bad;
 } nest_ctx;
 
+/* Set on the thread running a nested call: its tasks must run on that same thread (inline:
+ * no thread of the pool is woken, so nothing is oversubscribed). */
+static _Thread_local int in_nested_call;
+
 static int square_task(const ndpar_task *t, void *ctx) {
   double *v = ctx;
-  v[t->index] = (double)t->index * (double)t->index;
+  v[t->index] = in_nested_call ? (double)t->index * (double)t->index : -1; /* -1: another thread */
   return 0;
 }
 
@@ -460,7 +490,9 @@ static int nest_source(void *in, void **out, const ndpar_task *t, void *ctx) {
 static int nest_parallel(void *in, void **out, const ndpar_task *t, void *vctx) {
   nest_ctx *c = vctx;
   (void)t;
+  in_nested_call = 1;
   if (ndpar_pool_run(c->pool, 64, square_task, in) != 0) atomic_store(&c->bad, 1);
+  in_nested_call = 0;
   *out = in;
   return 0;
 }
@@ -519,18 +551,22 @@ Test(pipeline_nesting, pipelines_inside_pool_tasks_run_inline, .timeout = 60) {
 Test(pipeline_blocking, blocking_source_and_sink_run_on_helpers) {
   for (size_t threads = 1; threads <= test_max_threads(); threads++) {
     ndpar_pool *p = test_pool_of(threads);
-    for (size_t tokens = 1; tokens <= 8; tokens *= 8) {
-      run *r = run_alloc(MIXED, 5, 300);
-      r->stages[0].flags = NDPAR_STAGE_BLOCKING;
-      r->stages[2].flags = NDPAR_STAGE_BLOCKING;
-      r->stages[4].flags = NDPAR_STAGE_BLOCKING;
-      cr_assert_eq(ndpar_pipeline_workers(p, r->stages, 5), threads + 3);
-      cr_assert_eq(run_on(r, p, tokens, NULL), GSL_SUCCESS);
-      cr_assert_not(atomic_load(&r->bad), "%s", r->why);
-      cr_assert_eq(atomic_load(&r->consumed), 300);
-      cr_assert_leq(atomic_load(&r->max_live), tokens);
-      run_free(r);
-    }
+    size_t sizes[] = {0, 1, 300};
+    for (size_t tokens = 1; tokens <= 8; tokens *= 8)
+      for (size_t a = 0; a < 3; a++) {
+        run *r = run_alloc(MIXED, 5, sizes[a]);
+        r->stages[0].flags = NDPAR_STAGE_BLOCKING;
+        r->stages[2].flags = NDPAR_STAGE_BLOCKING;
+        r->stages[4].flags = NDPAR_STAGE_BLOCKING;
+        cr_assert_eq(ndpar_pipeline_workers(p, r->stages, 5), threads + 3);
+        ndpar_pipeline_status st;
+        cr_assert_eq(run_on(r, p, tokens, &st), GSL_SUCCESS);
+        cr_assert_not(atomic_load(&r->bad), "%s", r->why);
+        cr_assert_eq(st.items, sizes[a]);
+        cr_assert_eq(atomic_load(&r->consumed), sizes[a]);
+        cr_assert_leq(atomic_load(&r->max_live), tokens);
+        run_free(r);
+      }
     ndpar_pool_free(p);
   }
 }
@@ -552,6 +588,83 @@ Test(pipeline_blocking, a_failing_blocking_stage_cleans_up) {
     run_free(r);
     ndpar_pool_free(p);
   }
+}
+
+/* Helpers start in stage order (source, stage 2, sink here). The `ok`-th start fails after
+ * the helpers before it have run as far as they can: the source's has filled every token
+ * (nothing else runs yet: the pool's threads join in after the helpers start). The run must
+ * stop, hand every item made to the cleanup, join what started and report one GSL error
+ * from the calling thread, the status untouched. `nested`: the pipeline runs inside a pool
+ * task (inline on a worker), where its helpers are still threads of their own. */
+enum { HELPER_FAIL_TOKENS = 4 };
+static run *helper_fail_run;
+
+static void let_the_source_fill_the_tokens(void) {
+  run *r = helper_fail_run;
+  for (int k = 0; k < 2000 && atomic_load(&r->made) < HELPER_FAIL_TOKENS; k++)
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+}
+
+typedef struct {
+  run *r;
+  ndpar_pool *p;
+  int rc;
+  ndpar_pipeline_status st;
+} helper_fail_ctx;
+
+static int run_in_task(const ndpar_task *t, void *vctx) {
+  (void)t;
+  helper_fail_ctx *c = vctx;
+  c->rc = run_on(c->r, c->p, HELPER_FAIL_TOKENS, &c->st);
+  return 0;
+}
+
+static void check_helper_start_failure(size_t threads, long ok, int nested) {
+  ndpar_pool *p = test_pool_of(threads);
+  run *r = run_alloc(MIXED, 5, 200);
+  for (size_t s = 0; s < 5; s += 2) r->stages[s].flags = NDPAR_STAGE_BLOCKING;
+  helper_fail_ctx c = {r, p, GSL_SUCCESS, {7, 7, 7}};
+  size_t errors = test_gsl_error_count();
+  helper_fail_run = r;
+  test_fault_pthread_create_after(ok, let_the_source_fill_the_tokens);
+  if (nested) cr_assert_eq(ndpar_pool_run(p, 1, run_in_task, &c), GSL_SUCCESS);
+  else run_in_task(NULL, &c);
+  test_fault_pthread_create_after(-1, NULL);
+#define WHAT "threads %zu, helper %ld fails to start, nested %d", threads, ok, nested
+  cr_assert_eq(c.rc, GSL_EFAILED, WHAT);
+  cr_assert(c.st.items == 7 && c.st.failed_stage == 7 && c.st.failed_item == 7, "status touched");
+  cr_assert_eq(test_gsl_error_count(), errors + 1, WHAT);
+  cr_assert(strstr(test_gsl_last_reason(), "helper thread"), "%s", test_gsl_last_reason());
+  cr_assert_not(atomic_load(&r->bad), "%s", r->why);
+  /* The source's helper made a token's worth (or nothing, if it never started); none of it
+   * was consumed (the sink's helper never started), all of it was cleaned, once. */
+  size_t made = atomic_load(&r->made);
+  cr_assert_eq(made, ok == 0 ? 0 : HELPER_FAIL_TOKENS, WHAT);
+  cr_assert_eq(atomic_load(&r->consumed), 0, WHAT);
+  cr_assert_eq(atomic_load(&r->cleaned[0]), made, WHAT);
+  cr_assert_eq(total_cleaned(r), made, WHAT);
+  cr_assert_eq(atomic_load(&r->live), 0, WHAT);
+  for (size_t i = 0; i < made; i++) cr_assert_eq(atomic_load(&r->cleaned_flag[i]), 1, WHAT);
+#undef WHAT
+  run_free(r);
+  ndpar_pool_free(p);
+}
+
+Test(pipeline_blocking, a_helper_that_cannot_start_fails_the_run_cleanly, .timeout = 60) {
+  test_quiet_gsl_errors();
+  size_t threads[] = {1, 2, test_max_threads()};
+  for (size_t a = 0; a < 3; a++)
+    for (long ok = 0; ok < 3; ok++)
+      for (int nested = 0; nested < 2; nested++) check_helper_start_failure(threads[a], ok, nested);
+  /* Nothing is left behind: the next run of the same stages succeeds. */
+  ndpar_pool *p = test_pool_of(2);
+  run *r = run_alloc(MIXED, 5, 100);
+  for (size_t s = 0; s < 5; s += 2) r->stages[s].flags = NDPAR_STAGE_BLOCKING;
+  cr_assert_eq(run_on(r, p, 4, NULL), GSL_SUCCESS);
+  cr_assert_not(atomic_load(&r->bad), "%s", r->why);
+  cr_assert_eq(atomic_load(&r->consumed), 100);
+  run_free(r);
+  ndpar_pool_free(p);
 }
 
 /* The source waits 100 ms per item (as a read from a slow device would, but on the CPU
