@@ -7,6 +7,14 @@
  * (one index at a time for coarse tasks, thousands for tiny ones), capped as the run nears
  * its end (guided), so both millions of tiny tasks and a handful of uneven ones keep
  * every core busy.
+ *
+ * Several threads may call runs on one pool at once (application threads, the threads of
+ * an `omp parallel` region): the runs proceed together, none waits for another to finish.
+ * Each caller takes part in its own run as its slot 0, and each worker helps one run at a
+ * time, moving to another run when its own has no tasks left or far fewer than the other;
+ * while as many runs are open as the pool has threads, the callers keep every core busy
+ * and the workers stand aside.
+ * A caller that finds eight runs in flight on the pool runs its tasks inline.
  */
 #ifndef NDPAR_POOL_H
 #define NDPAR_POOL_H
@@ -30,7 +38,9 @@ typedef struct {
   size_t threads;       /* 0: one per physical core this process may use */
   ndpar_bind bind;      /* NDPAR_BIND_CORES: pin each worker to one core */
   size_t min_parallel;  /* runs of fewer tasks than this run inline on the caller (>= 1) */
-  unsigned spin_us;     /* how long an idle worker spins before it sleeps, microseconds */
+  unsigned spin_us;     /* how long an idle worker spins before it sleeps, microseconds
+                           (0: never spin); runs that come at a steady pace are learnt
+                           and spun for only around the time the next one is due */
 } ndpar_pool_config;
 
 /* Fills the defaults: threads from NDPAR_NUM_THREADS (else 0), bind from
@@ -79,8 +89,10 @@ NDPAR_API int ndpar_pool_default_set(const ndpar_pool_config *cfg);
  * already running finish). n = 0 is a no-op. A call from inside a task (of any pool) runs
  * inline on that thread, so nesting never oversubscribes or deadlocks: in the same pool as
  * the task's slot, in another pool as slot 0 (see ndpar_task for what that means for
- * scratch). Parallel calls from several application threads at once are serialised on the
- * pool; a call of fewer than min_parallel tasks runs inline on its caller as slot 0. Tasks must not call the GSL
+ * scratch). Calls from several application threads at once proceed together (see the top of
+ * this header): slots are exclusive within each run, and each index is one call whichever
+ * thread makes it, so a task that computes from its index gives the same results. A call of fewer than
+ * min_parallel tasks runs inline on its caller as slot 0. Tasks must not call the GSL
  * error handler: return a status instead. fn NULL: GSL_EFAULT. */
 NDPAR_API int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx);
 

@@ -613,20 +613,32 @@ static int record_caller_cpu(const ndpar_task *t, void *vctx) {
   return 0;
 }
 
-Test(pool_pinning, a_caller_on_a_workers_cpu_runs_on_its_own_core) {
+/* A pool of one thread per core with its workers pinned (else the test is skipped). */
+static ndpar_pool *pinned_pool(void) {
   size_t threads = ndpar_physical_cores();
   if (threads < 2) cr_skip_test("one core: no worker to collide with");
   ndpar_pool *p = pool_of(threads);
   if (ndpar_pool_binding(p) != NDPAR_BIND_CORES) cr_skip_test("the system refused to bind threads");
+  return p;
+}
+
+/* Parks the caller on worker 1's CPU, then widens its mask again (to *all): it stays there. */
+static void park_on_worker_cpu(cpu_set_t *all) {
   const ndpar_cores *cores = ndpar_cores_get();
-  cpu_set_t all, one;
-  sched_getaffinity(0, sizeof all, &all);
+  cpu_set_t one;
+  sched_getaffinity(0, sizeof *all, all);
   CPU_ZERO(&one);
   CPU_SET(cores->cpu[1], &one);
-  /* Park the caller on worker 1's CPU, then widen its mask again: it stays there. */
   cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
-  cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof all, &all), 0);
+  cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof *all, all), 0);
   cr_assert_eq(sched_getcpu(), cores->cpu[1]);
+}
+
+Test(pool_pinning, a_caller_on_a_workers_cpu_runs_on_its_own_core) {
+  ndpar_pool *p = pinned_pool();
+  const ndpar_cores *cores = ndpar_cores_get();
+  cpu_set_t all;
+  park_on_worker_cpu(&all);
   caller_cpu_ctx c = {-1, 0};
   cr_assert_eq(ndpar_pool_run(p, 400, record_caller_cpu, &c), GSL_SUCCESS);
   cr_assert_eq(atomic_load(&c.caller_cpu), cores->cpu[0], "the caller worked on CPU %d, not on its own core %d",
@@ -635,6 +647,50 @@ Test(pool_pinning, a_caller_on_a_workers_cpu_runs_on_its_own_core) {
   cpu_set_t after;
   pthread_getaffinity_np(pthread_self(), sizeof after, &after);
   cr_assert(CPU_EQUAL(&after, &all), "the caller's own mask is restored after the run");
+  ndpar_pool_free(p);
+}
+
+/* On the caller (slot 0): 1 ms of work. On a worker: waits (up to 1 s) until the caller
+ * has done its share, so that the caller is sure to run one of the run's tasks. */
+static int busy_1ms(const ndpar_task *t, void *vctx) {
+  atomic_int *caller_done = vctx;
+  double t0 = ndpar_time_now();
+  if (t->worker == 0) {
+    while (ndpar_time_now() - t0 < 1e-3) {
+    }
+    atomic_store(caller_done, 1);
+  } else {
+    while (!atomic_load(caller_done) && ndpar_time_now() - t0 < 1.0) sched_yield();
+  }
+  return 0;
+}
+
+static int empty(const ndpar_task *t, void *vctx) {
+  (void)t, (void)vctx;
+  return 0;
+}
+
+/* A run of no more tasks than threads moves a caller parked on a worker's CPU only once it
+ * has worked a while (a move costs more than a short run): an empty run leaves it there, a
+ * run of 1 ms tasks ends with it on its own core. */
+Test(pool_pinning, a_short_run_does_not_move_its_caller_a_long_one_does) {
+  ndpar_pool *p = pinned_pool();
+  size_t threads = ndpar_pool_threads(p);
+  const ndpar_cores *cores = ndpar_cores_get();
+  cpu_set_t all;
+  for (int long_run = 0; long_run <= 1; long_run++) {
+    park_on_worker_cpu(&all);
+    atomic_int caller_done = 0;
+    cr_assert_eq(ndpar_pool_run(p, threads, long_run ? busy_1ms : empty, &caller_done),
+                 GSL_SUCCESS);
+    if (long_run) cr_assert(atomic_load(&caller_done), "the caller ran one of the tasks");
+    int cpu = sched_getcpu(), want = long_run ? cores->cpu[0] : cores->cpu[1];
+    cr_assert_eq(cpu, want, "%s run: the caller ended on CPU %d, not %d",
+                 long_run ? "a 1 ms" : "an empty", cpu, want);
+    cpu_set_t after;
+    pthread_getaffinity_np(pthread_self(), sizeof after, &after);
+    cr_assert(CPU_EQUAL(&after, &all), "the caller's own mask is restored after the run");
+  }
   ndpar_pool_free(p);
 }
 
