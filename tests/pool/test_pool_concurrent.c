@@ -327,7 +327,12 @@ Test(pool_concurrent, two_seconds_idle_after_a_steady_pace_cost_under_3_ms_cpu,
   double cpu0 = process_cpu_seconds();
   sleep_us(2000000);
   double used = process_cpu_seconds() - cpu0;
-  cr_assert(used < 3e-3, "a pool of %zu used %.3f ms of CPU in 2 s idle", threads, 1e3 * used);
+  /* ThreadSanitizer's own background thread wakes every 100 ms and is counted in the process's
+   * CPU (3.7 ms over 2 s seen in CI): the 3 ms bound is the library's, so it is checked in the
+   * other builds and loosened only there. */
+  double bound = UNDER_TSAN ? 10e-3 : 3e-3;
+  cr_assert(used < bound, "a pool of %zu used %.3f ms of CPU in 2 s idle (bound %.0f ms)", threads,
+            1e3 * used, 1e3 * bound);
   ndpar_pool_free(p);
 }
 
