@@ -11,12 +11,12 @@
  * All of them run the same C per-batch kernel (wl_mlp_predict), and each one's outputs are
  * checked bit for bit against the sequential ones before timing. Then MC dropout (2 batches
  * x 100 samples): sequential, ndpar, OpenMP (ref/kernels.c). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_matrix.h>
-#include <gsl/gsl_nan.h>
 
 #include "ndpar/ndpar_batch.h"
 #include "ndpar/ndpar_core.h"
@@ -134,7 +134,7 @@ static void case_alloc(ctx_t *c, const gsl_matrix *x, size_t nb, size_t rows) {
 /* Runs v once on outputs filled with NaN and compares them bit for bit with the sequential
  * outputs (the same kernel on the same batch): the benchmark stops on any difference. */
 static void check_variant(ctx_t *c, const variant *v) {
-  for (size_t b = 0; b < c->nb; b++) gsl_matrix_set_all(c->out[b], GSL_NAN);
+  for (size_t b = 0; b < c->nb; b++) gsl_matrix_set_all(c->out[b], NAN);
   v->fn(c);
   if (c->failed) {
     fprintf(stderr, "bench_batch: %s failed\n", v->name);
