@@ -16,8 +16,8 @@ double bench_median(double *v, size_t n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void bench_compare_prepared(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
-                            int reps, void (*prepare)(void *), double *medians) {
+void bench_compare_stats(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
+                         int reps, void (*prepare)(void *), bench_stats *stats) {
   double *t = malloc(nfns * (size_t)reps * sizeof *t);
   for (int r = -warmup; r < reps; r++)
     for (size_t f = 0; f < nfns; f++) {
@@ -29,8 +29,20 @@ void bench_compare_prepared(void (*const *fns)(void *), size_t nfns, void *ctx, 
       double dt = ndpar_time_now() - t0;
       if (r >= 0) t[f * (size_t)reps + (size_t)r] = dt;
     }
-  for (size_t f = 0; f < nfns; f++) medians[f] = bench_median(t + f * (size_t)reps, (size_t)reps);
+  for (size_t f = 0; f < nfns; f++) {
+    double *v = t + f * (size_t)reps;
+    double med = bench_median(v, (size_t)reps); /* sorts v */
+    stats[f] = (bench_stats){v[0], med, v[reps - 1]};
+  }
   free(t);
+}
+
+void bench_compare_prepared(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
+                            int reps, void (*prepare)(void *), double *medians) {
+  bench_stats *s = malloc(nfns * sizeof *s);
+  bench_compare_stats(fns, nfns, ctx, warmup, reps, prepare, s);
+  for (size_t f = 0; f < nfns; f++) medians[f] = s[f].med;
+  free(s);
 }
 
 void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup, int reps,

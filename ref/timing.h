@@ -16,6 +16,15 @@ void bench_compare(void (*const *fns)(void *), size_t nfns, void *ctx, int warmu
 void bench_compare_prepared(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
                             int reps, void (*prepare)(void *), double *medians);
 
+/* A variant's fastest, median and slowest timed call. */
+typedef struct {
+  double min, med, max;
+} bench_stats;
+
+/* bench_compare_prepared giving each variant's min, median and max (seconds) in stats[i]. */
+void bench_compare_stats(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
+                         int reps, void (*prepare)(void *), bench_stats *stats);
+
 /* Sleeps long enough for every spinning runtime (ndpar's workers, libgomp's) to go to
  * sleep, so that the next variant measured has the cores to itself. */
 void bench_settle(void);

@@ -218,33 +218,15 @@ static void check_variant(ctx_t *c, const variant *v, double tol) {
   }
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+typedef bench_stats stats; /* in ms here */
 
-typedef struct {
-  double min, med, max;
-} stats;
-
-/* Each repetition runs every variant once, in turn (after bench_settle, an untimed call and
- * the restore of the data): a slow phase of the machine hits every variant alike. */
+/* Every variant once per repetition, interleaved, the data restored before each timed call
+ * (bench_compare_stats): a slow phase of the machine hits every variant alike. */
 static void time_variants(ctx_t *c, const variant *v, size_t n, int reps, stats *out) {
-  static double t[MAX_VARIANTS][MAX_REPS];
-  for (int r = -1; r < reps; r++)
-    for (size_t k = 0; k < n; k++) {
-      bench_settle();
-      v[k].fn(c);
-      restore(c);
-      double t0 = ndpar_time_now();
-      v[k].fn(c);
-      double dt = ndpar_time_now() - t0;
-      if (r >= 0) t[k][r] = dt * 1e3;
-    }
-  for (size_t k = 0; k < n; k++) {
-    qsort(t[k], (size_t)reps, sizeof(double), cmp_double);
-    out[k] = (stats){t[k][0], bench_median(t[k], (size_t)reps), t[k][reps - 1]};
-  }
+  void (*fns[MAX_VARIANTS])(void *) = {0};
+  for (size_t k = 0; k < n; k++) fns[k] = v[k].fn;
+  bench_compare_stats(fns, n, c, 1, reps, restore, out);
+  for (size_t k = 0; k < n; k++) out[k] = (stats){1e3 * out[k].min, 1e3 * out[k].med, 1e3 * out[k].max};
 }
 
 /* One table: a row per variant with min, median, max, the median and the min over the
