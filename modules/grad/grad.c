@@ -484,9 +484,10 @@ int grad_fast_run(ndpar_grad_workspace *w, const gsl_matrix *const *x,
   return run_fast(w->pool, &c, NULL);
 }
 
-void grad_fast_combine(ndpar_grad_workspace *w, double *out, size_t from, size_t len) {
+void grad_fast_combine(ndpar_grad_workspace *w, double *out, size_t ostride, double divisor,
+                       size_t from, size_t len) {
   grad_ctx c = fast_ctx(w, NULL, NULL, 0, NULL, NULL);
-  c.out = out, c.ostride = 1, c.divisor = 1.0;
+  c.out = out, c.ostride = ostride, c.divisor = divisor;
   combine(w->pool, &c, from, len);
 }
 

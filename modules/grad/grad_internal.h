@@ -15,11 +15,13 @@
 /* FAST in parts: the n batches (n >= 1, the workspace's n) summed per worker, the
  * callback seeing t->index = index0 + i; returns a callback's status. Then, as often as
  * wanted, entries [from, from + len) of the sums (rows * gradient for [0, P), rows * loss
- * at P, rows at P + 1) written to out[0..len). */
+ * at P, rows at P + 1), each divided by divisor, written to out[0], out[ostride], ...
+ * out[(len - 1) * ostride]. */
 int grad_fast_run(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                   const gsl_vector *const *y, size_t n, size_t index0, ndpar_grad_fn f,
                   void *ctx);
-void grad_fast_combine(ndpar_grad_workspace *w, double *out, size_t from, size_t len);
+void grad_fast_combine(ndpar_grad_workspace *w, double *out, size_t ostride, double divisor,
+                       size_t from, size_t len);
 
 /* G, batches per group: a function of P alone. */
 size_t grad_group_size(size_t P);

@@ -131,12 +131,14 @@ static int duplicate_of(MPI_Comm comm, MPI_Comm *out) {
 
 typedef struct {
   long long first_rank, fail_rank, fail_code, batches;
+  double weight; /* the same size as a long long: the type is INFO_WORDS of them */
   long long ref[COLL_MAX_ARGS];       /* the values of the span's first rank */
   long long diff_rank[COLL_MAX_ARGS]; /* the span's first rank with another value, or -1 */
   long long diff_value[COLL_MAX_ARGS];
 } coll_info;
 
 #define INFO_WORDS ((int)(sizeof(coll_info) / sizeof(long long)))
+_Static_assert(sizeof(double) == sizeof(long long), "coll_info is an array of 8-byte words");
 
 /* inout = in (the lower ranks) followed by inout (the higher ones). */
 static void agree_op(void *vin, void *vinout, int *len, MPI_Datatype *type) {
@@ -148,6 +150,7 @@ static void agree_op(void *vin, void *vinout, int *len, MPI_Datatype *type) {
     io->first_rank = lo.first_rank;
     if (lo.fail_rank >= 0) io->fail_rank = lo.fail_rank, io->fail_code = lo.fail_code;
     io->batches = lo.batches + hi.batches;
+    io->weight = lo.weight + hi.weight;
     for (int i = 0; i < COLL_MAX_ARGS; i++) {
       io->ref[i] = lo.ref[i];
       if (lo.diff_rank[i] >= 0) {
@@ -195,7 +198,8 @@ static int report(const coll_call *c, const coll_info *all, const coll_local *mi
 }
 
 static int gather(coll_call *c, const coll_local *mine, int status) {
-  coll_info me = {c->rank, status ? c->rank : -1, status, (long long)mine->n_local, {0}, {0}, {0}}, all;
+  coll_info me = {c->rank, status ? c->rank : -1, status, (long long)mine->n_local, mine->weight, {0}, {0}, {0}},
+            all;
   for (size_t i = 0; i < COLL_MAX_ARGS; i++) {
     me.ref[i] = i < mine->nargs ? mine->args[i].value : 0;
     me.diff_rank[i] = -1;
@@ -214,12 +218,13 @@ static int gather(coll_call *c, const coll_local *mine, int status) {
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "agreeing on the arguments");
   c->index0 = c->rank == 0 ? 0 : (size_t)before; /* MPI_Exscan leaves rank 0's undefined */
   c->total = (size_t)all.batches;
+  c->weight = all.weight;
   return report(c, &all, mine, status);
 }
 
 int coll_open(coll_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool,
               const coll_local *mine) {
-  *c = (coll_call){MPI_COMM_NULL, 0, 1, who, 0, 0};
+  *c = (coll_call){MPI_COMM_NULL, 0, 1, who, 0, 0, 0.0};
   int initialised = 0, finalised = 0;
   MPI_Initialized(&initialised);
   if (initialised) MPI_Finalized(&finalised);

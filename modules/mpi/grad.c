@@ -58,7 +58,7 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
 
 typedef struct {
   ndpar_grad_workspace *ws; /* FAST: ndpar_grad_workspace_alloc; DETERMINISTIC: reproducible */
-  double *buf;              /* FAST: P + 2 doubles */
+  double *buf;              /* FAST: P doubles, where grad is strided */
   ndpar_pool *pool;
   size_t threads, n, P;
   ndpar_reduce mode;
@@ -97,7 +97,7 @@ static int memory_take(grad_memory *m, ndpar_pool *p, size_t n, size_t P, ndpar_
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
     m->ws = grad_reproducible_workspace(p, P);
   } else {
-    m->buf = malloc((P + 2) * sizeof *m->buf);
+    m->buf = malloc(P * sizeof *m->buf); /* untouched (no pages) unless a grad is strided */
     m->ws = n ? ndpar_grad_workspace_alloc(p, n, P) : NULL;
     if (m->buf == NULL) ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, WHO ": out of memory");
   }
@@ -125,13 +125,17 @@ static void memory_give(grad_memory *m) {
   if (!is_kept) memory_free(m);
 }
 
-/* ---- FAST ---- */
+/* ---- FAST ----
+ * Every rank knows the total row count R from the opening round, so each rank's sums are
+ * divided by R as the pool combines them, straight into grad, and the allreduce of grad
+ * in place leaves the mean there: no pass over P after the communication. Before grad is
+ * touched, one allreduce of two doubles (the loss sum and a failure count) tells every
+ * rank whether all callbacks succeeded, so that a failure leaves grad as it was. */
 
-/* The sums go out in buckets of BUCKET doubles (fewer than MAX_BUCKETS of them; larger
- * buckets past that), each a non-blocking allreduce started as soon as the pool has
- * combined it, so that the combine of one bucket runs while the previous one travels; the
- * last bucket (with the rows and the loss) goes first, and each bucket is divided into
- * grad as it arrives. */
+/* The gradient goes out in buckets of BUCKET doubles (fewer than MAX_BUCKETS of them;
+ * larger buckets past that), each a non-blocking allreduce started as soon as the pool has
+ * combined it, so that the combine of one bucket runs while the previous one travels. A
+ * gradient of one bucket goes through the blocking allreduce (MPI's tuned algorithms). */
 #ifndef BUCKET
 #define BUCKET ((size_t)1 << 17)
 #endif
@@ -148,51 +152,56 @@ static buckets buckets_of(size_t len) {
   return (buckets){size, (len + size - 1) / size};
 }
 
-/* Bucket k covers [lo, hi) of the P + 2 sums, from the end. */
-static void bucket_range(buckets b, size_t len, size_t k, size_t *lo, size_t *hi) {
-  *hi = len - k * b.size;
-  *lo = *hi > b.size ? *hi - b.size : 0;
+/* The loss sum over every rank, and whether every rank's callbacks succeeded (a rank
+ * with no batches adds nothing). */
+static int fast_tail(coll_call *c, grad_memory *m, size_t n, size_t P, int status, double *loss_sum) {
+  double tail[2] = {0.0, status ? 1.0 : 0.0}; /* loss sum, failed ranks */
+  if (n && !status) grad_fast_combine(m->ws, tail, 1, 1.0, P, 1);
+  int rc = MPI_Allreduce(MPI_IN_PLACE, tail, 2, MPI_DOUBLE, MPI_SUM, c->comm);
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the loss");
+  if (tail[1] != 0.0) return coll_agree(c, status, 0);
+  *loss_sum = tail[0];
+  return GSL_SUCCESS;
 }
 
-/* buf: P gradient sums, loss sum, rows (P + 2 doubles). */
-static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const gsl_vector *const *y,
-                size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
-  size_t P = grad->size, len = P + 2;
-  double *buf = m->buf;
-  int status = n ? grad_fast_run(m->ws, x, y, n, c->index0, f, ctx) : GSL_SUCCESS;
-  buckets b = buckets_of(len);
+/* out[0..P): this rank's sums / R, then summed over the ranks in place, bucket by bucket. */
+static int fast_sum(coll_call *c, grad_memory *m, size_t n, double *out, size_t P) {
+  buckets b = buckets_of(P);
   MPI_Request req[MAX_BUCKETS];
   int rc = MPI_SUCCESS;
   size_t started = 0;
   for (; started < b.count && rc == MPI_SUCCESS; started++) {
-    size_t lo, hi;
-    bucket_range(b, len, started, &lo, &hi);
-    if (n && !status) grad_fast_combine(m->ws, buf + lo, lo, hi - lo);
-    else memset(buf + lo, 0, (hi - lo) * sizeof *buf);
-    if (started == 0 && status) buf[P + 1] = NAN; /* the failure travels with the rows */
-    if (b.count == 1) /* nothing to overlap: the blocking form, MPI's tuned algorithms */
-      rc = MPI_Allreduce(MPI_IN_PLACE, buf + lo, (int)(hi - lo), MPI_DOUBLE, MPI_SUM, c->comm),
-      req[started] = MPI_REQUEST_NULL;
+    size_t lo = started * b.size, len = lo + b.size < P ? b.size : P - lo;
+    if (n) grad_fast_combine(m->ws, out + lo, 1, c->weight, lo, len);
+    else memset(out + lo, 0, len * sizeof *out);
+    if (b.count == 1)
+      rc = MPI_Allreduce(MPI_IN_PLACE, out, (int)len, MPI_DOUBLE, MPI_SUM, c->comm), req[0] = MPI_REQUEST_NULL;
     else
-      rc = MPI_Iallreduce(MPI_IN_PLACE, buf + lo, (int)(hi - lo), MPI_DOUBLE, MPI_SUM, c->comm,
-                          &req[started]);
+      rc = MPI_Iallreduce(MPI_IN_PLACE, out + lo, (int)len, MPI_DOUBLE, MPI_SUM, c->comm, &req[started]);
     int done; /* progress for the buckets in flight (only this thread calls MPI) */
     if (rc == MPI_SUCCESS && started > 0) rc = MPI_Testall((int)started, req, &done, MPI_STATUSES_IGNORE);
   }
-  double rows = NAN;
   for (size_t k = 0; k < started; k++) {
     int rk = MPI_Wait(&req[k], MPI_STATUS_IGNORE);
     if (rc == MPI_SUCCESS) rc = rk;
-    if (rc != MPI_SUCCESS) continue;
-    size_t lo, hi;
-    bucket_range(b, len, k, &lo, &hi);
-    if (k == 0) rows = buf[P + 1];
-    if (isnan(rows)) continue;
-    for (size_t j = lo; j < hi && j < P; j++) gsl_vector_set(grad, j, buf[j] / rows);
   }
-  if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the gradients");
-  if (isnan(rows)) return coll_agree(c, status, 0);
-  if (loss) *loss = buf[P] / rows;
+  return rc == MPI_SUCCESS ? GSL_SUCCESS : coll_check(c, rc, "summing the gradients");
+}
+
+static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const gsl_vector *const *y,
+                size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
+  size_t P = grad->size;
+  double loss_sum = 0.0;
+  int status = n ? grad_fast_run(m->ws, x, y, n, c->index0, f, ctx) : GSL_SUCCESS;
+  status = fast_tail(c, m, n, P, status, &loss_sum);
+  if (status) return status;
+  /* a strided grad is summed in the kept buffer and copied out */
+  double *out = grad->stride == 1 ? grad->data : m->buf;
+  status = fast_sum(c, m, n, out, P);
+  if (status) return status;
+  if (out != grad->data)
+    for (size_t j = 0; j < P; j++) grad->data[j * grad->stride] = out[j];
+  if (loss) *loss = loss_sum / c->weight;
   return GSL_SUCCESS;
 }
 
@@ -320,7 +329,9 @@ int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const
   if (checked == GSL_SUCCESS) checked = memory_take(&m, p, n_local, grad->size, mode);
   coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
                      {"mode", (long long)mode, GSL_EINVAL}};
-  coll_local mine = {checked, args, 2, n_local};
+  double rows = 0.0; /* the opening round sums them: FAST divides as it combines */
+  for (size_t i = 0; checked == GSL_SUCCESS && i < n_local; i++) rows += (double)x[i]->size1;
+  coll_local mine = {checked, args, 2, n_local, rows};
   coll_call c;
   int status = coll_open(&c, WHO, comm, &p, &mine);
   if (status == GSL_SUCCESS && c.total == 0)

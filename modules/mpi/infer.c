@@ -30,7 +30,7 @@ int ndpar_mpi_batch_infer(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const 
   if (checked) gsl_error("mpi_batch_infer: f is NULL", __FILE__, __LINE__, checked);
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_inputs(who, x, n_local);
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_outputs(who, "y", x, y, n_local, &cols);
-  coll_local mine = {checked, NULL, 0, n_local};
+  coll_local mine = {checked, NULL, 0, n_local, 0.0};
   coll_call c;
   int status = coll_open(&c, who, comm, &p, &mine);
   if (status == GSL_SUCCESS) {
@@ -86,7 +86,7 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
                      {"seed", (long long)seed, GSL_EINVAL},
                      {"level", bits_of(level), GSL_EINVAL},
                      {"whether sd is wanted", sd != NULL, GSL_EINVAL}};
-  coll_local mine = {checked, args, 4, n_local};
+  coll_local mine = {checked, args, 4, n_local, 0.0};
   coll_call c;
   int status = coll_open(&c, "mpi_batch_infer_mc", comm, &p, &mine);
   if (status) return status;

@@ -10,6 +10,7 @@ typedef struct {
   int rank, size;
   const char *who;
   size_t index0, total; /* the global index of this rank's first batch; all ranks' batches */
+  double weight;        /* the sum of every rank's coll_local weight */
 } coll_call;
 
 /* An argument that must be equal on every rank. */
@@ -28,6 +29,7 @@ typedef struct {
   const coll_arg *args;
   size_t nargs; /* at most COLL_MAX_ARGS */
   size_t n_local;
+  double weight; /* summed over the ranks into coll_call.weight (the gradient's rows) */
 } coll_local;
 
 /* Opens a collective call in one round: checks that MPI can be used from this thread with
@@ -36,8 +38,8 @@ typedef struct {
  * MPI_Finalize), and gathers every rank's coll_local. Then, identically on every rank:
  * the lowest rank whose checks failed gives its code (the other ranks report "rank r
  * failed"); else the first argument that differs from rank 0's, on the lowest rank where
- * it does, gives its code with a message naming both; else c->index0 and c->total are
- * set and GSL_SUCCESS returned. */
+ * it does, gives its code with a message naming both; else c->index0, c->total and
+ * c->weight are set and GSL_SUCCESS returned. */
 int coll_open(coll_call *c, const char *who, MPI_Comm comm, ndpar_pool **pool,
               const coll_local *mine);
 

@@ -157,7 +157,7 @@ static int open_search(coll_call *c, ndpar_pool **p, const search_args *a, int c
       {"result's candidates", res ? (long long)res->candidates : -1, GSL_EBADLEN},
       {"result's folds", res ? (long long)res->folds : -1, GSL_EBADLEN},
   };
-  coll_local mine = {checked, args, sizeof args / sizeof args[0], 0};
+  coll_local mine = {checked, args, sizeof args / sizeof args[0], 0, 0.0};
   return coll_open(c, a->who, a->comm, p, &mine);
 }
 

@@ -493,7 +493,8 @@ static void test_grad_groups_cut_by_ranks(void) {
 
 /* FAST past one bucket (P = 300,000: three buckets of 2^17 doubles and the tail's): equal to
  * the one-process result within recursive summation's bound, at 1 and 3 threads per rank,
- * loss included; a failure still reaches every rank. */
+ * loss included, into a contiguous grad and into a strided one (a matrix column); a
+ * failure still reaches every rank and leaves every entry of grad as it was. */
 static void test_grad_fast_in_buckets(void) {
   const size_t P = 300000, n = 7;
   gsl_rng *r = rng_for(6);
@@ -519,7 +520,23 @@ static void test_grad_fast_in_buckets(void) {
     CHECK(fabs(l2 - l1) <= 1e-12 * (1 + fabs(l1)));
     ndpar_pool_free(p);
   }
+  gsl_matrix *cols = gsl_matrix_alloc(P, 2);
+  gsl_vector_view col = gsl_matrix_column(cols, 1);
+  gsl_matrix_set_all(cols, NAN);
+  double l3 = 0;
+  CHECK(ndpar_mpi_grad_compute(MPI_COMM_WORLD, p1, (const gsl_matrix *const *)all.x + first,
+                               (const gsl_vector *const *)all.y + first, count, grad_fn, &plain,
+                               NDPAR_REDUCE_FAST, &col.vector, &l3) == GSL_SUCCESS);
+  int strided_close = 1, other_column_kept = 1;
+  for (size_t j = 0; j < P; j++) {
+    strided_close &= fabs(gsl_matrix_get(cols, j, 1) - gsl_vector_get(one, j)) <= bound;
+    other_column_kept &= isnan(gsl_matrix_get(cols, j, 0));
+  }
+  CHECK(strided_close && other_column_kept && fabs(l3 - l1) <= 1e-12 * (1 + fabs(l1)));
+  gsl_matrix_free(cols);
+  gsl_vector_set_all(dist, 7.0);
   CHECK(fails_everywhere(p1, &all, first, count, n - 1, NDPAR_REDUCE_FAST, dist));
+  CHECK(gsl_vector_min(dist) == 7.0 && gsl_vector_max(dist) == 7.0);
   ndpar_pool_free(p1);
   gsl_vector_free(one);
   gsl_vector_free(dist);
