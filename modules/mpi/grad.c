@@ -58,7 +58,7 @@ static int check_local(const gsl_matrix *const *x, const gsl_vector *const *y, s
 
 typedef struct {
   ndpar_grad_workspace *ws; /* FAST: ndpar_grad_workspace_alloc; DETERMINISTIC: reproducible */
-  double *buf;              /* FAST: P doubles, where grad is strided */
+  double *buf;              /* FAST: P + 2 doubles (for a large P, used only where grad is strided) */
   ndpar_pool *pool;
   size_t threads, n, P;
   ndpar_reduce mode;
@@ -97,7 +97,7 @@ static int memory_take(grad_memory *m, ndpar_pool *p, size_t n, size_t P, ndpar_
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
     m->ws = grad_reproducible_workspace(p, P);
   } else {
-    m->buf = malloc(P * sizeof *m->buf); /* untouched (no pages) unless a grad is strided */
+    m->buf = malloc((P + 2) * sizeof *m->buf);
     m->ws = n ? ndpar_grad_workspace_alloc(p, n, P) : NULL;
     if (m->buf == NULL) ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, WHO ": out of memory");
   }
@@ -127,15 +127,19 @@ static void memory_give(grad_memory *m) {
 
 /* ---- FAST ----
  * Every rank knows the total row count R from the opening round, so each rank's sums are
- * divided by R as the pool combines them, straight into grad, and the allreduce of grad
- * in place leaves the mean there: no pass over P after the communication. Before grad is
- * touched, one allreduce of two doubles (the loss sum and a failure count) tells every
- * rank whether all callbacks succeeded, so that a failure leaves grad as it was. */
+ * divided by R as the pool combines them, and an allreduce of the quotients leaves the
+ * mean. A failure must leave grad as it was, so a failing rank's count travels with the
+ * data:
+ * - a gradient of one bucket goes in one allreduce of P + 2 doubles (the quotients, the
+ *   loss sum, the failed ranks) through a kept buffer, copied into grad if none failed:
+ *   one round, as latency rules small messages on a network;
+ * - a larger one first has the loss sum and the failed ranks summed (two doubles), then,
+ *   if none failed, is combined straight into grad and summed there in place, bucket by
+ *   bucket: no pass over P after the communication. */
 
 /* The gradient goes out in buckets of BUCKET doubles (fewer than MAX_BUCKETS of them;
  * larger buckets past that), each a non-blocking allreduce started as soon as the pool has
- * combined it, so that the combine of one bucket runs while the previous one travels. A
- * gradient of one bucket goes through the blocking allreduce (MPI's tuned algorithms). */
+ * combined it, so that the combine of one bucket runs while the previous one travels. */
 #ifndef BUCKET
 #define BUCKET ((size_t)1 << 17)
 #endif
@@ -152,13 +156,18 @@ static buckets buckets_of(size_t len) {
   return (buckets){size, (len + size - 1) / size};
 }
 
-/* The loss sum over every rank, and whether every rank's callbacks succeeded (a rank
- * with no batches adds nothing). */
-static int fast_tail(coll_call *c, grad_memory *m, size_t n, size_t P, int status, double *loss_sum) {
-  double tail[2] = {0.0, status ? 1.0 : 0.0}; /* loss sum, failed ranks */
+/* The loss sum and the failed ranks (a rank with no batches adds nothing) in
+ * tail[0..2), summed over the ranks with the first `before` doubles of buf (the
+ * quotients), in one allreduce of before + 2 doubles. */
+static int fast_round(coll_call *c, grad_memory *m, size_t n, size_t P, int status, double *buf,
+                      size_t before, double *loss_sum) {
+  double *tail = buf + before;
+  tail[0] = 0.0, tail[1] = status ? 1.0 : 0.0;
   if (n && !status) grad_fast_combine(m->ws, tail, 1, 1.0, P, 1);
-  int rc = MPI_Allreduce(MPI_IN_PLACE, tail, 2, MPI_DOUBLE, MPI_SUM, c->comm);
-  if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the loss");
+  if (before && n && !status) grad_fast_combine(m->ws, buf, 1, c->weight, 0, before);
+  else if (before) memset(buf, 0, before * sizeof *buf);
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)(before + 2), MPI_DOUBLE, MPI_SUM, c->comm);
+  if (rc != MPI_SUCCESS) return coll_check(c, rc, "summing the gradients");
   if (tail[1] != 0.0) return coll_agree(c, status, 0);
   *loss_sum = tail[0];
   return GSL_SUCCESS;
@@ -191,16 +200,25 @@ static int fast_sum(coll_call *c, grad_memory *m, size_t n, double *out, size_t 
 static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const gsl_vector *const *y,
                 size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
   size_t P = grad->size;
-  double loss_sum = 0.0;
+  double loss_sum = 0.0, tail[2];
   int status = n ? grad_fast_run(m->ws, x, y, n, c->index0, f, ctx) : GSL_SUCCESS;
-  status = fast_tail(c, m, n, P, status, &loss_sum);
-  if (status) return status;
-  /* a strided grad is summed in the kept buffer and copied out */
-  double *out = grad->stride == 1 ? grad->data : m->buf;
-  status = fast_sum(c, m, n, out, P);
-  if (status) return status;
-  if (out != grad->data)
-    for (size_t j = 0; j < P; j++) grad->data[j * grad->stride] = out[j];
+  if (P + 2 <= BUCKET) {
+    status = fast_round(c, m, n, P, status, m->buf, P, &loss_sum);
+    if (status) return status;
+    gsl_vector_const_view sum = gsl_vector_const_view_array(m->buf, P);
+    gsl_vector_memcpy(grad, &sum.vector);
+  } else {
+    status = fast_round(c, m, n, P, status, tail, 0, &loss_sum);
+    if (status) return status;
+    /* a strided grad is summed in the kept buffer and copied out */
+    double *out = grad->stride == 1 ? grad->data : m->buf;
+    status = fast_sum(c, m, n, out, P);
+    if (status) return status;
+    if (out != grad->data) {
+      gsl_vector_const_view sum = gsl_vector_const_view_array(out, P);
+      gsl_vector_memcpy(grad, &sum.vector);
+    }
+  }
   if (loss) *loss = loss_sum / c->weight;
   return GSL_SUCCESS;
 }

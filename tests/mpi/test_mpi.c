@@ -491,13 +491,14 @@ static void test_grad_groups_cut_by_ranks(void) {
   gsl_rng_free(r);
 }
 
-/* FAST past one bucket (P = 300,000: three buckets of 2^17 doubles and the tail's): equal to
- * the one-process result within recursive summation's bound, at 1 and 3 threads per rank,
- * loss included, into a contiguous grad and into a strided one (a matrix column); a
- * failure still reaches every rank and leaves every entry of grad as it was. */
-static void test_grad_fast_in_buckets(void) {
-  const size_t P = 300000, n = 7;
-  gsl_rng *r = rng_for(6);
+/* FAST equal to the one-process result within recursive summation's bound, at 1 and 3
+ * threads per rank, loss included, into a contiguous grad and into a strided one (a
+ * matrix column), past one bucket (P = 300,000: three buckets of 2^17 doubles and the
+ * tail's) and within one; a failure still reaches every rank and leaves every entry of
+ * grad as it was. */
+static void fast_matches_one_process(size_t P, unsigned long seed) {
+  const size_t n = 7;
+  gsl_rng *r = rng_for(seed);
   batches all = make_batches(n, r);
   size_t first = 0, count = 0;
   my_share(n, &first, &count);
@@ -542,6 +543,11 @@ static void test_grad_fast_in_buckets(void) {
   gsl_vector_free(dist);
   free_batches(all);
   gsl_rng_free(r);
+}
+
+static void test_grad_fast_in_buckets(void) {
+  fast_matches_one_process(300000, 6); /* in buckets, straight into grad */
+  fast_matches_one_process(5000, 7);   /* one round through the kept buffer */
 }
 
 static void test_grad_errors_agree(void) {
