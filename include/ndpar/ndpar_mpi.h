@@ -91,8 +91,10 @@ NDPAR_API int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x
  * batches in rank order. The callback sees t->index = the batch's global index (the
  * batches of lower ranks first).
  *
- * NDPAR_REDUCE_FAST: the rank's sum by ndpar_grad_compute's fast mode, then one
- * MPI_Allreduce of P + 2 doubles; rounding depends on ranks and threads.
+ * NDPAR_REDUCE_FAST: the rank's sum by ndpar_grad_compute's fast mode, divided by every
+ * rank's rows together, then summed over the ranks: one MPI_Allreduce of P + 2 doubles or,
+ * past 2^17 parameters, one of two doubles (loss, failures) and then grad itself, in
+ * place, in buckets; rounding depends on ranks and threads.
  * NDPAR_REDUCE_DETERMINISTIC: every rank sums into reproducible (binned) accumulators,
  * merged by one allreduce with an exact user operation: the result is bit for bit
  * ndpar_grad_compute(..., NDPAR_REDUCE_DETERMINISTIC, ...) in one process, for any number
@@ -101,7 +103,8 @@ NDPAR_API int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x
  *
  * Errors as ndpar_grad_compute, agreed over the ranks; grad's length (P) and mode must
  * agree (GSL_EBADLEN / GSL_EINVAL naming the rank). On any error grad and loss are
- * untouched on every rank. */
+ * untouched on every rank, but for an MPI failure in the middle of a FAST sum past 2^17
+ * parameters, which may leave grad partly written. */
 NDPAR_API int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const *x,
                                      const gsl_vector *const *y, size_t n_local,
                                      ndpar_grad_fn f, void *ctx, ndpar_reduce mode,
