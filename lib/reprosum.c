@@ -194,3 +194,260 @@ double ndpar_rsum_value(const ndpar_rsum *s) {
   }
   return v / bin_scale(top);
 }
+
+/* ---- blocks of four: the same accumulators laid out for SIMD ----
+ * Lane l of a block is one ndpar_rsum; every operation gives each lane exactly the state
+ * the scalar operation above gives it. With AVX2, four lanes whose case is the common one
+ * (finite values in range of the lane's window, the window neither empty nor special nor
+ * at the ends of the exponent range) go together; any other lane goes through the scalar
+ * code. */
+
+size_t ndpar_rsumv_blocks(size_t n) { return (n + NDPAR_RSUM_LANES - 1) / NDPAR_RSUM_LANES; }
+
+ndpar_rsum ndpar_rsumv_get(const ndpar_rsum_block *b, size_t j) {
+  const ndpar_rsum_block *k = &b[j / NDPAR_RSUM_LANES];
+  size_t l = j % NDPAR_RSUM_LANES;
+  return (ndpar_rsum){{k->prim[0][l], k->prim[1][l], k->prim[2][l]},
+                      {k->carry[0][l], k->carry[1][l], k->carry[2][l]},
+                      k->index[l]};
+}
+
+void ndpar_rsumv_put(ndpar_rsum_block *b, size_t j, const ndpar_rsum *s) {
+  ndpar_rsum_block *k = &b[j / NDPAR_RSUM_LANES];
+  size_t l = j % NDPAR_RSUM_LANES;
+  for (int f = 0; f < FOLDS; f++) {
+    k->prim[f][l] = s->prim[f];
+    k->carry[f][l] = s->carry[f];
+  }
+  k->index[l] = s->index;
+}
+
+static void lane_deposit(ndpar_rsum_block *b, size_t j, double x) {
+  ndpar_rsum s = ndpar_rsumv_get(b, j);
+  deposit(&s, x);
+  ndpar_rsumv_put(b, j, &s);
+}
+
+static void lane_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t l) {
+  ndpar_rsum a = ndpar_rsumv_get(into, l), b = ndpar_rsumv_get(from, l);
+  ndpar_rsum_merge(&a, &b);
+  ndpar_rsumv_put(into, l, &a);
+}
+
+static double lane_value(const ndpar_rsum_block *b, size_t l) {
+  ndpar_rsum s = ndpar_rsumv_get(b, l);
+  return ndpar_rsum_value(&s);
+}
+
+static const ndpar_rsum empty_sum = {{0, 0, 0}, {0, 0, 0}, EMPTY};
+
+void ndpar_rsumv_init(ndpar_rsum_block *b, size_t n) {
+  for (size_t j = 0; j < ndpar_rsumv_blocks(n) * NDPAR_RSUM_LANES; j++) ndpar_rsumv_put(b, j, &empty_sum);
+}
+
+void ndpar_rsumv_add(ndpar_rsum_block *b, size_t j, double x) { lane_deposit(b, j, x); }
+
+double ndpar_rsumv_value(const ndpar_rsum_block *b, size_t j) {
+  return lane_value(&b[j / NDPAR_RSUM_LANES], j % NDPAR_RSUM_LANES);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2")))
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
+/* S of each lane's fold 0, 2^(-1022 + 40 index), built from the biased exponent. */
+AVX2_INLINE __m256d v_bin_s(__m256i index) {
+  __m256i forty = _mm256_add_epi64(_mm256_slli_epi64(index, 5), _mm256_slli_epi64(index, 3));
+  return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(forty, _mm256_set1_epi64x(1)), 52));
+}
+
+/* The lanes whose window is an ordinary one: FOLDS <= index < SCALED_BIN. */
+AVX2_INLINE __m256i v_ordinary(__m256i index) {
+  return _mm256_and_si256(_mm256_cmpgt_epi64(index, _mm256_set1_epi64x(FOLDS - 1)),
+                          _mm256_cmpgt_epi64(_mm256_set1_epi64x(SCALED_BIN), index));
+}
+
+/* renormalise() on four lanes: P back into [1.5 S, 1.75 S), the step into the carry. */
+AVX2_INLINE __m256d v_renormalise(__m256d P, __m256d S, int32_t *carry) {
+  __m256d q = _mm256_mul_pd(S, _mm256_set1_pd(0.25));
+  __m256d ge = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.75)), _CMP_GE_OQ);
+  __m256d lt = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.5)), _CMP_LT_OQ);
+  P = _mm256_add_pd(_mm256_sub_pd(P, _mm256_and_pd(ge, q)), _mm256_and_pd(lt, q));
+  /* the masks are -1 where set: lt - ge is +1 where ge, -1 where lt: carry += it */
+  __m256i d = _mm256_sub_epi64(_mm256_castpd_si256(lt), _mm256_castpd_si256(ge));
+  __m128i d32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(d, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
+  __m128i c = _mm_loadu_si128((const __m128i *)carry);
+  _mm_storeu_si128((__m128i *)carry, _mm_add_epi32(c, d32));
+  return P;
+}
+
+/* deposit() of x[l] into lane l, for lanes whose value's highest piece lies in their
+ * window (biased exponent E < 40 index - 12, i.e. bin_of(x) <= index; this also excludes
+ * Inf and NaN) and whose window is ordinary; other lanes (mask bit clear) untouched.
+ * Returns the 4-bit mask of the lanes done. A zero goes through as it does in deposit():
+ * P + tiny rounds back to P, nothing is taken. */
+AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
+  __m256i index = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)b->index));
+  __m256i E = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 52), _mm256_set1_epi64x(0x7ff));
+  __m256i limit = _mm256_sub_epi64(_mm256_add_epi64(_mm256_slli_epi64(index, 5), _mm256_slli_epi64(index, 3)),
+                                   _mm256_set1_epi64x(12));
+  __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi64(limit, E), v_ordinary(index));
+  int mask = _mm256_movemask_pd(_mm256_castsi256_pd(ok));
+  if (mask != 0xf) return 0; /* the scalar code takes the block: rare */
+  __m256d S = v_bin_s(index);
+  const __m256d low_bit = _mm256_castsi256_pd(_mm256_set1_epi64x(1));
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    __m256d before = _mm256_loadu_pd(b->prim[k]);
+    __m256d P = _mm256_add_pd(before, _mm256_or_pd(x, low_bit));
+    x = _mm256_add_pd(x, _mm256_sub_pd(before, P)); /* exact: what the bin did not take */
+    _mm256_storeu_pd(b->prim[k], v_renormalise(P, S, b->carry[k]));
+  }
+  return mask;
+}
+
+/* ndpar_rsum_set of four lanes from empty: the window each value's highest piece opens
+ * (bin_of, from the biased exponent: (E + 52) / 40, exact in double), then the deposit.
+ * Returns 0 (nothing done) unless every lane's window is ordinary and its value not 0. */
+AVX2_INLINE int v_set(ndpar_rsum_block *b, __m256d x) {
+  __m256i E = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 52), _mm256_set1_epi64x(0x7ff));
+  __m128i e32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(E, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
+  __m256d bins = _mm256_floor_pd(_mm256_div_pd(_mm256_cvtepi32_pd(_mm_add_epi32(e32, _mm_set1_epi32(52))),
+                                               _mm256_set1_pd(BIN_BITS)));
+  __m128i b32 = _mm256_cvttpd_epi32(bins);
+  __m128i ok = _mm_and_si128(_mm_cmpgt_epi32(b32, _mm_set1_epi32(FOLDS - 1)), _mm_cmplt_epi32(b32, _mm_set1_epi32(SCALED_BIN)));
+  int nonzero = _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_NEQ_UQ));
+  if (_mm_movemask_ps(_mm_castsi128_ps(ok)) != 0xf || nonzero != 0xf) return 0;
+  _mm_storeu_si128((__m128i *)b->index, b32);
+  __m256d S = v_bin_s(_mm256_cvtepi32_epi64(b32));
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    _mm256_storeu_pd(b->prim[k], _mm256_mul_pd(S, _mm256_set1_pd(1.5)));
+    _mm_storeu_si128((__m128i *)b->carry[k], _mm_setzero_si128());
+  }
+  return v_deposit(b, x);
+}
+
+AVX2_FN static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
+  size_t full = n / NDPAR_RSUM_LANES;
+  for (size_t k = 0; k < full; k++) {
+    const double *xk = x + k * NDPAR_RSUM_LANES;
+    if (v_set(&b[k], _mm256_loadu_pd(xk)) == 0)
+      for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) {
+        ndpar_rsumv_put(&b[k], l, &empty_sum);
+        lane_deposit(&b[k], l, xk[l]);
+      }
+  }
+  return full * NDPAR_RSUM_LANES;
+}
+
+AVX2_FN static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
+  __m256d wv = _mm256_set1_pd(w);
+  size_t full = n / NDPAR_RSUM_LANES;
+  for (size_t k = 0; k < full; k++) {
+    const double *xk = x + k * NDPAR_RSUM_LANES;
+    if (v_deposit(&b[k], _mm256_mul_pd(wv, _mm256_loadu_pd(xk))) == 0)
+      for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_deposit(&b[k], l, w * xk[l]);
+  }
+  return full * NDPAR_RSUM_LANES;
+}
+
+/* Four lanes merged where both windows are the same ordinary one: P_into += P_from - 1.5 S
+ * (exact), carries added, renormalised. Returns 0 (nothing done) otherwise. */
+AVX2_INLINE int v_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from) {
+  __m128i i32 = _mm_loadu_si128((const __m128i *)into->index), f32 = _mm_loadu_si128((const __m128i *)from->index);
+  __m256i index = _mm256_cvtepi32_epi64(i32);
+  int same = _mm_movemask_epi8(_mm_cmpeq_epi32(i32, f32)) == 0xffff;
+  if (!same || _mm256_movemask_pd(_mm256_castsi256_pd(v_ordinary(index))) != 0xf) return 0;
+  __m256d S = v_bin_s(index);
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    __m256d other = _mm256_sub_pd(_mm256_loadu_pd(from->prim[k]), _mm256_mul_pd(S, _mm256_set1_pd(1.5)));
+    __m256d P = _mm256_add_pd(_mm256_loadu_pd(into->prim[k]), other);
+    __m128i c = _mm_add_epi32(_mm_loadu_si128((const __m128i *)into->carry[k]),
+                              _mm_loadu_si128((const __m128i *)from->carry[k]));
+    _mm_storeu_si128((__m128i *)into->carry[k], c);
+    _mm256_storeu_pd(into->prim[k], v_renormalise(P, S, into->carry[k]));
+  }
+  return 1;
+}
+
+AVX2_FN static void avx2_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
+  for (size_t k = 0; k < nblocks; k++)
+    if (!v_merge(&into[k], &from[k]))
+      for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_merge(&into[k], &from[k], l);
+}
+
+/* ndpar_rsum_value of four ordinary lanes, in the scalar code's order of operations (the
+ * scale factors are 1 below the top bin). Returns 0 (nothing done) otherwise. */
+AVX2_FN static int avx2_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
+  __m256i index = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)b->index));
+  if (_mm256_movemask_pd(_mm256_castsi256_pd(v_ordinary(index))) != 0xf) return 0;
+  __m256d S = _mm256_mul_pd(v_bin_s(index), _mm256_set1_pd(0x1p-80)), v = _mm256_setzero_pd();
+  for (int k = FOLDS - 1; k >= 0; k--, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p40))) {
+    __m256d carry = _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)b->carry[k]));
+    __m256d term = _mm256_add_pd(_mm256_mul_pd(carry, _mm256_mul_pd(_mm256_set1_pd(0.25), S)),
+                                 _mm256_sub_pd(_mm256_loadu_pd(b->prim[k]), _mm256_mul_pd(_mm256_set1_pd(1.5), S)));
+    v = _mm256_add_pd(v, term);
+  }
+  _mm256_storeu_pd(out, v);
+  return 1;
+}
+
+static int use_avx2 = -1; /* -1: not asked yet */
+
+static int have_avx2(void) {
+  if (use_avx2 < 0) use_avx2 = __builtin_cpu_supports("avx2") != 0;
+  return use_avx2;
+}
+
+int ndpar_rsumv_simd(int on) {
+  int was = have_avx2();
+  if (on >= 0) use_avx2 = on && __builtin_cpu_supports("avx2");
+  return was;
+}
+#else
+static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
+  (void)b, (void)x, (void)n;
+  return 0;
+}
+static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
+  (void)b, (void)x, (void)w, (void)n;
+  return 0;
+}
+static void avx2_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
+  (void)into, (void)from, (void)nblocks;
+}
+static int avx2_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
+  (void)b, (void)out;
+  return 0;
+}
+static int have_avx2(void) { return 0; }
+int ndpar_rsumv_simd(int on) {
+  (void)on;
+  return 0;
+}
+#endif
+
+void ndpar_rsumv_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
+  size_t j = have_avx2() ? avx2_add_scaled(b, x, w, n) : 0;
+  for (; j < n; j++) lane_deposit(b, j, w * x[j]);
+}
+
+void ndpar_rsumv_set(ndpar_rsum_block *b, const double *x, size_t n) {
+  size_t j = have_avx2() ? avx2_set(b, x, n) : 0;
+  for (size_t l = j; l < ndpar_rsumv_blocks(n) * NDPAR_RSUM_LANES; l++) ndpar_rsumv_put(b, l, &empty_sum);
+  for (; j < n; j++) lane_deposit(b, j, x[j]);
+}
+
+void ndpar_rsumv_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
+  if (have_avx2()) {
+    avx2_merge(into, from, nblocks);
+    return;
+  }
+  for (size_t k = 0; k < nblocks; k++)
+    for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_merge(&into[k], &from[k], l);
+}
+
+void ndpar_rsumv_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
+  if (have_avx2() && avx2_values(b, out)) return;
+  for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) out[l] = lane_value(b, l);
+}
