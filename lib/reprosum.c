@@ -268,63 +268,135 @@ AVX2_INLINE __m256i v_ordinary(__m256i index) {
                           _mm256_cmpgt_epi64(_mm256_set1_epi64x(SCALED_BIN), index));
 }
 
+/* A block's lanes in registers. */
+typedef struct {
+  __m256d prim[FOLDS];
+  __m128i carry[FOLDS];
+  __m256i index; /* 64-bit lanes */
+} v_lanes;
+
+AVX2_INLINE v_lanes v_load(const ndpar_rsum_block *b) {
+  v_lanes v;
+  for (int k = 0; k < FOLDS; k++) {
+    v.prim[k] = _mm256_loadu_pd(b->prim[k]);
+    v.carry[k] = _mm_loadu_si128((const __m128i *)b->carry[k]);
+  }
+  v.index = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)b->index));
+  return v;
+}
+
+/* 64-bit lanes to 32-bit ones (the low halves). */
+AVX2_INLINE __m128i v_narrow(__m256i a) {
+  return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(a, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
+}
+
+AVX2_INLINE void v_store(ndpar_rsum_block *b, const v_lanes *v) {
+  for (int k = 0; k < FOLDS; k++) {
+    _mm256_storeu_pd(b->prim[k], v->prim[k]);
+    _mm_storeu_si128((__m128i *)b->carry[k], v->carry[k]);
+  }
+  _mm_storeu_si128((__m128i *)b->index, v_narrow(v->index));
+}
+
+AVX2_INLINE __m256i v_max(__m256i a, __m256i b) {
+  return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(b, a));
+}
+
+/* raise_index() on four lanes with ordinary windows, to top >= index: fold k takes fold
+ * k - s (s = top - index) where there is one, a fresh fold otherwise. */
+AVX2_INLINE void v_raise(v_lanes *v, __m256i top) {
+  __m256i s = _mm256_sub_epi64(top, v->index);
+  __m256i same = _mm256_cmpeq_epi64(s, _mm256_setzero_si256());
+  if (_mm256_movemask_pd(_mm256_castsi256_pd(same)) == 0xf) return;
+  __m256i by1 = _mm256_cmpeq_epi64(s, _mm256_set1_epi64x(1)), by2 = _mm256_cmpeq_epi64(s, _mm256_set1_epi64x(2));
+  __m128i same32 = v_narrow(same), by1_32 = v_narrow(by1), by2_32 = v_narrow(by2);
+  __m256d S = v_bin_s(top), prim[FOLDS];
+  __m128i carry[FOLDS];
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    __m256d p = _mm256_mul_pd(S, _mm256_set1_pd(1.5)); /* fresh */
+    __m128i c = _mm_setzero_si128();
+    if (k >= 1) {
+      p = _mm256_blendv_pd(p, v->prim[k - 1], _mm256_castsi256_pd(by1));
+      c = _mm_blendv_epi8(c, v->carry[k - 1], by1_32);
+    }
+    if (k >= 2) {
+      p = _mm256_blendv_pd(p, v->prim[k - 2], _mm256_castsi256_pd(by2));
+      c = _mm_blendv_epi8(c, v->carry[k - 2], by2_32);
+    }
+    prim[k] = _mm256_blendv_pd(p, v->prim[k], _mm256_castsi256_pd(same));
+    carry[k] = _mm_blendv_epi8(c, v->carry[k], same32);
+  }
+  for (int k = 0; k < FOLDS; k++) v->prim[k] = prim[k], v->carry[k] = carry[k];
+  v->index = top;
+}
+
 /* renormalise() on four lanes: P back into [1.5 S, 1.75 S), the step into the carry. */
-AVX2_INLINE __m256d v_renormalise(__m256d P, __m256d S, int32_t *carry) {
+AVX2_INLINE __m256d v_renorm(__m256d P, __m256d S, __m128i *carry) {
   __m256d q = _mm256_mul_pd(S, _mm256_set1_pd(0.25));
   __m256d ge = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.75)), _CMP_GE_OQ);
   __m256d lt = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.5)), _CMP_LT_OQ);
-  P = _mm256_add_pd(_mm256_sub_pd(P, _mm256_and_pd(ge, q)), _mm256_and_pd(lt, q));
   /* the masks are -1 where set: lt - ge is +1 where ge, -1 where lt: carry += it */
   __m256i d = _mm256_sub_epi64(_mm256_castpd_si256(lt), _mm256_castpd_si256(ge));
-  __m128i d32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(d, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
-  __m128i c = _mm_loadu_si128((const __m128i *)carry);
-  _mm_storeu_si128((__m128i *)carry, _mm_add_epi32(c, d32));
-  return P;
+  *carry = _mm_add_epi32(*carry, v_narrow(d));
+  return _mm256_add_pd(_mm256_sub_pd(P, _mm256_and_pd(ge, q)), _mm256_and_pd(lt, q));
 }
 
-/* deposit() of x[l] into lane l, for lanes whose value's highest piece lies in their
- * window (biased exponent E < 40 index - 12, i.e. bin_of(x) <= index; this also excludes
- * Inf and NaN) and whose window is ordinary; other lanes (mask bit clear) untouched.
- * Returns the 4-bit mask of the lanes done. A zero goes through as it does in deposit():
- * P + tiny rounds back to P, nothing is taken. */
-AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
-  __m256i index = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)b->index));
+/* bin_of() on four lanes: floor((E + 52) / 40), at least FOLDS - 1. For E + 52 <= 2099 the
+ * product by the double nearest 1/40 (a little above it) floors to the same integer: at a
+ * multiple 40 m it is m (1 + 6e-17), which rounds to m; below one, 40 m - 1, it is m - 0.025. */
+AVX2_INLINE __m256i v_bin_of(__m256d x) {
   __m256i E = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 52), _mm256_set1_epi64x(0x7ff));
-  __m256i limit = _mm256_sub_epi64(_mm256_add_epi64(_mm256_slli_epi64(index, 5), _mm256_slli_epi64(index, 3)),
-                                   _mm256_set1_epi64x(12));
-  __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi64(limit, E), v_ordinary(index));
-  int mask = _mm256_movemask_pd(_mm256_castsi256_pd(ok));
-  if (mask != 0xf) return 0; /* the scalar code takes the block: rare */
-  __m256d S = v_bin_s(index);
+  __m256d bins = _mm256_floor_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm_add_epi32(v_narrow(E), _mm_set1_epi32(52))),
+                                               _mm256_set1_pd(1.0 / BIN_BITS)));
+  return v_max(_mm256_cvtepi32_epi64(_mm256_cvttpd_epi32(bins)), _mm256_set1_epi64x(FOLDS - 1));
+}
+
+/* The lanes of a mask, as movemask bits. */
+AVX2_INLINE int v_bits(__m256i mask) { return _mm256_movemask_pd(_mm256_castsi256_pd(mask)); }
+
+/* deposit() of x on four lanes whose windows are ordinary and stay ordinary when raised
+ * to x's bins (this excludes Inf and NaN, whose bin is 52); returns 0 (nothing done)
+ * unless every lane is such. A zero goes through as it does in deposit(): P + tiny rounds
+ * back to P, nothing is taken. */
+/* The folds of deposit()'s common case: x's pieces into lanes whose window is top. */
+AVX2_INLINE void v_fold(v_lanes *v, __m256d x, __m256i top) {
+  __m256d S = v_bin_s(top);
   const __m256d low_bit = _mm256_castsi256_pd(_mm256_set1_epi64x(1));
   for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
-    __m256d before = _mm256_loadu_pd(b->prim[k]);
+    __m256d before = v->prim[k];
     __m256d P = _mm256_add_pd(before, _mm256_or_pd(x, low_bit));
     x = _mm256_add_pd(x, _mm256_sub_pd(before, P)); /* exact: what the bin did not take */
-    _mm256_storeu_pd(b->prim[k], v_renormalise(P, S, b->carry[k]));
+    v->prim[k] = v_renorm(P, S, &v->carry[k]);
   }
-  return mask;
 }
 
-/* ndpar_rsum_set of four lanes from empty: the window each value's highest piece opens
- * (bin_of, from the biased exponent: (E + 52) / 40, exact in double), then the deposit.
- * Returns 0 (nothing done) unless every lane's window is ordinary and its value not 0. */
+AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
+  v_lanes v = v_load(b);
+  __m256i top = v_max(v.index, v_bin_of(x));
+  if (v_bits(_mm256_and_si256(v_ordinary(v.index), v_ordinary(top))) != 0xf) return 0;
+  v_raise(&v, top);
+  v_fold(&v, x, top);
+  v_store(b, &v);
+  return 1;
+}
+
+/* ndpar_rsum_set of four lanes: each lane's window opened at its value's bin, then the
+ * deposit. Returns 0 (nothing done) unless every window is ordinary and no value is 0
+ * (which leaves a lane empty). */
 AVX2_INLINE int v_set(ndpar_rsum_block *b, __m256d x) {
-  __m256i E = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 52), _mm256_set1_epi64x(0x7ff));
-  __m128i e32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(E, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
-  __m256d bins = _mm256_floor_pd(_mm256_div_pd(_mm256_cvtepi32_pd(_mm_add_epi32(e32, _mm_set1_epi32(52))),
-                                               _mm256_set1_pd(BIN_BITS)));
-  __m128i b32 = _mm256_cvttpd_epi32(bins);
-  __m128i ok = _mm_and_si128(_mm_cmpgt_epi32(b32, _mm_set1_epi32(FOLDS - 1)), _mm_cmplt_epi32(b32, _mm_set1_epi32(SCALED_BIN)));
+  __m256i top = v_bin_of(x);
   int nonzero = _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_NEQ_UQ));
-  if (_mm_movemask_ps(_mm_castsi128_ps(ok)) != 0xf || nonzero != 0xf) return 0;
-  _mm_storeu_si128((__m128i *)b->index, b32);
-  __m256d S = v_bin_s(_mm256_cvtepi32_epi64(b32));
+  if (v_bits(v_ordinary(top)) != 0xf || nonzero != 0xf) return 0;
+  v_lanes v;
+  __m256d S = v_bin_s(top);
   for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
-    _mm256_storeu_pd(b->prim[k], _mm256_mul_pd(S, _mm256_set1_pd(1.5)));
-    _mm_storeu_si128((__m128i *)b->carry[k], _mm_setzero_si128());
+    v.prim[k] = _mm256_mul_pd(S, _mm256_set1_pd(1.5));
+    v.carry[k] = _mm_setzero_si128();
   }
-  return v_deposit(b, x);
+  v.index = top;
+  v_fold(&v, x, top);
+  v_store(b, &v);
+  return 1;
 }
 
 AVX2_FN static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
@@ -351,22 +423,22 @@ AVX2_FN static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, doub
   return full * NDPAR_RSUM_LANES;
 }
 
-/* Four lanes merged where both windows are the same ordinary one: P_into += P_from - 1.5 S
- * (exact), carries added, renormalised. Returns 0 (nothing done) otherwise. */
+/* ndpar_rsum_merge of four lanes whose windows are both ordinary: both raised to the
+ * higher, then P_into += P_from - 1.5 S (exact), carries added, renormalised. Returns 0
+ * (nothing done) otherwise. */
 AVX2_INLINE int v_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from) {
-  __m128i i32 = _mm_loadu_si128((const __m128i *)into->index), f32 = _mm_loadu_si128((const __m128i *)from->index);
-  __m256i index = _mm256_cvtepi32_epi64(i32);
-  int same = _mm_movemask_epi8(_mm_cmpeq_epi32(i32, f32)) == 0xffff;
-  if (!same || _mm256_movemask_pd(_mm256_castsi256_pd(v_ordinary(index))) != 0xf) return 0;
-  __m256d S = v_bin_s(index);
+  v_lanes a = v_load(into), f = v_load(from);
+  if (v_bits(_mm256_and_si256(v_ordinary(a.index), v_ordinary(f.index))) != 0xf) return 0;
+  __m256i top = v_max(a.index, f.index);
+  v_raise(&a, top);
+  v_raise(&f, top);
+  __m256d S = v_bin_s(top);
   for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
-    __m256d other = _mm256_sub_pd(_mm256_loadu_pd(from->prim[k]), _mm256_mul_pd(S, _mm256_set1_pd(1.5)));
-    __m256d P = _mm256_add_pd(_mm256_loadu_pd(into->prim[k]), other);
-    __m128i c = _mm_add_epi32(_mm_loadu_si128((const __m128i *)into->carry[k]),
-                              _mm_loadu_si128((const __m128i *)from->carry[k]));
-    _mm_storeu_si128((__m128i *)into->carry[k], c);
-    _mm256_storeu_pd(into->prim[k], v_renormalise(P, S, into->carry[k]));
+    __m256d P = _mm256_add_pd(a.prim[k], _mm256_sub_pd(f.prim[k], _mm256_mul_pd(S, _mm256_set1_pd(1.5))));
+    a.carry[k] = _mm_add_epi32(a.carry[k], f.carry[k]);
+    a.prim[k] = v_renorm(P, S, &a.carry[k]);
   }
+  v_store(into, &a);
   return 1;
 }
 

@@ -231,3 +231,35 @@ Test(reprosum, blocks_any_split_same_bits) {
   }
   gsl_rng_free(r);
 }
+
+/* Every binade, at its bottom and its top, and the subnormals: set and add on blocks as
+ * on scalars (the SIMD code finds each value's bin from its exponent by a multiplication). */
+Test(reprosum, blocks_every_binade) {
+  enum { N = 2 * 2046 + 4 };
+  static double x[N];
+  size_t n = 0;
+  for (int e = -1022; e <= 1023; e++) {
+    x[n++] = ldexp(1.0, e);
+    x[n++] = -ldexp(2.0 - 0x1p-52, e);
+  }
+  x[n++] = 0x1p-1074, x[n++] = -0x1p-1060, x[n++] = 0x1.8p-1030, x[n++] = 3.0;
+  int had = ndpar_rsumv_simd(-1);
+  for (int simd = 0; simd < 2; simd++) {
+    ndpar_rsumv_simd(simd);
+    static ndpar_rsum a[N];
+    static ndpar_rsum_block b[N / NDPAR_RSUM_LANES + 1];
+    ndpar_rsum_set(a, x, n);
+    ndpar_rsumv_set(b, x, n);
+    for (size_t j = 0; j < n; j++) {
+      ndpar_rsum lane = ndpar_rsumv_get(b, j);
+      cr_assert(same_sum(&lane, &a[j]), "simd %d: set of %a", simd, x[j]);
+    }
+    ndpar_rsum_add_scaled(a, x, -0.5, n);
+    ndpar_rsumv_add_scaled(b, x, -0.5, n);
+    for (size_t j = 0; j < n; j++) {
+      ndpar_rsum lane = ndpar_rsumv_get(b, j);
+      cr_assert(same_sum(&lane, &a[j]), "simd %d: add of %a", simd, x[j]);
+    }
+  }
+  ndpar_rsumv_simd(had);
+}
