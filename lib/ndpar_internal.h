@@ -135,6 +135,33 @@ void ndpar_rsum_merge(ndpar_rsum *into, const ndpar_rsum *from);  /* exact: into
 void ndpar_rsum_merge_n(ndpar_rsum *into, const ndpar_rsum *from, size_t n);
 double ndpar_rsum_value(const ndpar_rsum *s);               /* the sum, rounded once per bin */
 
+/* The same accumulators four to a block, each field an array over the lanes (for SIMD):
+ * element j of an array of blocks is lane j % 4 of block j / 4, 40 bytes per element as
+ * above, and every operation leaves each lane exactly as the scalar operation would (with
+ * AVX2 where the CPU has it, four common-case lanes at once; the scalar code otherwise).
+ * An array of n elements takes ndpar_rsumv_blocks(n) blocks; the lanes past n in the last
+ * block are kept empty by init and set. */
+#define NDPAR_RSUM_LANES 4
+typedef struct {
+  double prim[3][NDPAR_RSUM_LANES];
+  int32_t carry[3][NDPAR_RSUM_LANES];
+  int32_t index[NDPAR_RSUM_LANES];
+} ndpar_rsum_block;
+
+size_t ndpar_rsumv_blocks(size_t n);
+void ndpar_rsumv_init(ndpar_rsum_block *b, size_t n);                   /* n empty elements */
+void ndpar_rsumv_set(ndpar_rsum_block *b, const double *x, size_t n);   /* element j = empty + x[j] */
+void ndpar_rsumv_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n); /* += w x[j] */
+void ndpar_rsumv_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks);
+void ndpar_rsumv_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]); /* one block's */
+void ndpar_rsumv_add(ndpar_rsum_block *b, size_t j, double x);           /* element j += x */
+double ndpar_rsumv_value(const ndpar_rsum_block *b, size_t j);           /* element j's sum */
+ndpar_rsum ndpar_rsumv_get(const ndpar_rsum_block *b, size_t j);         /* element j as one */
+void ndpar_rsumv_put(ndpar_rsum_block *b, size_t j, const ndpar_rsum *s);
+/* Whether the AVX2 code runs: on = 0 or 1 sets it (1 only where the CPU has AVX2), -1
+ * asks. Returns the setting before. For tests of both paths. */
+int ndpar_rsumv_simd(int on);
+
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -194,3 +194,332 @@ double ndpar_rsum_value(const ndpar_rsum *s) {
   }
   return v / bin_scale(top);
 }
+
+/* ---- blocks of four: the same accumulators laid out for SIMD ----
+ * Lane l of a block is one ndpar_rsum; every operation gives each lane exactly the state
+ * the scalar operation above gives it. With AVX2, four lanes whose case is the common one
+ * (finite values in range of the lane's window, the window neither empty nor special nor
+ * at the ends of the exponent range) go together; any other lane goes through the scalar
+ * code. */
+
+size_t ndpar_rsumv_blocks(size_t n) { return (n + NDPAR_RSUM_LANES - 1) / NDPAR_RSUM_LANES; }
+
+ndpar_rsum ndpar_rsumv_get(const ndpar_rsum_block *b, size_t j) {
+  const ndpar_rsum_block *k = &b[j / NDPAR_RSUM_LANES];
+  size_t l = j % NDPAR_RSUM_LANES;
+  return (ndpar_rsum){{k->prim[0][l], k->prim[1][l], k->prim[2][l]},
+                      {k->carry[0][l], k->carry[1][l], k->carry[2][l]},
+                      k->index[l]};
+}
+
+void ndpar_rsumv_put(ndpar_rsum_block *b, size_t j, const ndpar_rsum *s) {
+  ndpar_rsum_block *k = &b[j / NDPAR_RSUM_LANES];
+  size_t l = j % NDPAR_RSUM_LANES;
+  for (int f = 0; f < FOLDS; f++) {
+    k->prim[f][l] = s->prim[f];
+    k->carry[f][l] = s->carry[f];
+  }
+  k->index[l] = s->index;
+}
+
+static void lane_deposit(ndpar_rsum_block *b, size_t j, double x) {
+  ndpar_rsum s = ndpar_rsumv_get(b, j);
+  deposit(&s, x);
+  ndpar_rsumv_put(b, j, &s);
+}
+
+static void lane_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t l) {
+  ndpar_rsum a = ndpar_rsumv_get(into, l), b = ndpar_rsumv_get(from, l);
+  ndpar_rsum_merge(&a, &b);
+  ndpar_rsumv_put(into, l, &a);
+}
+
+static double lane_value(const ndpar_rsum_block *b, size_t l) {
+  ndpar_rsum s = ndpar_rsumv_get(b, l);
+  return ndpar_rsum_value(&s);
+}
+
+static const ndpar_rsum empty_sum = {{0, 0, 0}, {0, 0, 0}, EMPTY};
+
+void ndpar_rsumv_init(ndpar_rsum_block *b, size_t n) {
+  for (size_t j = 0; j < ndpar_rsumv_blocks(n) * NDPAR_RSUM_LANES; j++) ndpar_rsumv_put(b, j, &empty_sum);
+}
+
+void ndpar_rsumv_add(ndpar_rsum_block *b, size_t j, double x) { lane_deposit(b, j, x); }
+
+double ndpar_rsumv_value(const ndpar_rsum_block *b, size_t j) {
+  return lane_value(&b[j / NDPAR_RSUM_LANES], j % NDPAR_RSUM_LANES);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2")))
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
+/* S of each lane's fold 0, 2^(-1022 + 40 index), built from the biased exponent. */
+AVX2_INLINE __m256d v_bin_s(__m256i index) {
+  __m256i forty = _mm256_add_epi64(_mm256_slli_epi64(index, 5), _mm256_slli_epi64(index, 3));
+  return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(forty, _mm256_set1_epi64x(1)), 52));
+}
+
+/* The lanes whose window is an ordinary one: FOLDS <= index < SCALED_BIN. */
+AVX2_INLINE __m256i v_ordinary(__m256i index) {
+  return _mm256_and_si256(_mm256_cmpgt_epi64(index, _mm256_set1_epi64x(FOLDS - 1)),
+                          _mm256_cmpgt_epi64(_mm256_set1_epi64x(SCALED_BIN), index));
+}
+
+/* A block's lanes in registers. */
+typedef struct {
+  __m256d prim[FOLDS];
+  __m128i carry[FOLDS];
+  __m256i index; /* 64-bit lanes */
+} v_lanes;
+
+AVX2_INLINE v_lanes v_load(const ndpar_rsum_block *b) {
+  v_lanes v;
+  for (int k = 0; k < FOLDS; k++) {
+    v.prim[k] = _mm256_loadu_pd(b->prim[k]);
+    v.carry[k] = _mm_loadu_si128((const __m128i *)b->carry[k]);
+  }
+  v.index = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)b->index));
+  return v;
+}
+
+/* 64-bit lanes to 32-bit ones (the low halves). */
+AVX2_INLINE __m128i v_narrow(__m256i a) {
+  return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(a, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
+}
+
+AVX2_INLINE void v_store(ndpar_rsum_block *b, const v_lanes *v) {
+  for (int k = 0; k < FOLDS; k++) {
+    _mm256_storeu_pd(b->prim[k], v->prim[k]);
+    _mm_storeu_si128((__m128i *)b->carry[k], v->carry[k]);
+  }
+  _mm_storeu_si128((__m128i *)b->index, v_narrow(v->index));
+}
+
+AVX2_INLINE __m256i v_max(__m256i a, __m256i b) {
+  return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(b, a));
+}
+
+/* raise_index() on four lanes with ordinary windows, to top >= index: fold k takes fold
+ * k - s (s = top - index) where there is one, a fresh fold otherwise. */
+AVX2_INLINE void v_raise(v_lanes *v, __m256i top) {
+  __m256i s = _mm256_sub_epi64(top, v->index);
+  __m256i same = _mm256_cmpeq_epi64(s, _mm256_setzero_si256());
+  if (_mm256_movemask_pd(_mm256_castsi256_pd(same)) == 0xf) return;
+  __m256i by1 = _mm256_cmpeq_epi64(s, _mm256_set1_epi64x(1)), by2 = _mm256_cmpeq_epi64(s, _mm256_set1_epi64x(2));
+  __m128i same32 = v_narrow(same), by1_32 = v_narrow(by1), by2_32 = v_narrow(by2);
+  __m256d S = v_bin_s(top), prim[FOLDS];
+  __m128i carry[FOLDS];
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    __m256d p = _mm256_mul_pd(S, _mm256_set1_pd(1.5)); /* fresh */
+    __m128i c = _mm_setzero_si128();
+    if (k >= 1) {
+      p = _mm256_blendv_pd(p, v->prim[k - 1], _mm256_castsi256_pd(by1));
+      c = _mm_blendv_epi8(c, v->carry[k - 1], by1_32);
+    }
+    if (k >= 2) {
+      p = _mm256_blendv_pd(p, v->prim[k - 2], _mm256_castsi256_pd(by2));
+      c = _mm_blendv_epi8(c, v->carry[k - 2], by2_32);
+    }
+    prim[k] = _mm256_blendv_pd(p, v->prim[k], _mm256_castsi256_pd(same));
+    carry[k] = _mm_blendv_epi8(c, v->carry[k], same32);
+  }
+  for (int k = 0; k < FOLDS; k++) v->prim[k] = prim[k], v->carry[k] = carry[k];
+  v->index = top;
+}
+
+/* renormalise() on four lanes: P back into [1.5 S, 1.75 S), the step into the carry. */
+AVX2_INLINE __m256d v_renorm(__m256d P, __m256d S, __m128i *carry) {
+  __m256d q = _mm256_mul_pd(S, _mm256_set1_pd(0.25));
+  __m256d ge = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.75)), _CMP_GE_OQ);
+  __m256d lt = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.5)), _CMP_LT_OQ);
+  /* the masks are -1 where set: lt - ge is +1 where ge, -1 where lt: carry += it */
+  __m256i d = _mm256_sub_epi64(_mm256_castpd_si256(lt), _mm256_castpd_si256(ge));
+  *carry = _mm_add_epi32(*carry, v_narrow(d));
+  return _mm256_add_pd(_mm256_sub_pd(P, _mm256_and_pd(ge, q)), _mm256_and_pd(lt, q));
+}
+
+/* bin_of() on four lanes: floor((E + 52) / 40), at least FOLDS - 1. For E + 52 <= 2099 the
+ * product by the double nearest 1/40 (a little above it) floors to the same integer: at a
+ * multiple 40 m it is m (1 + 6e-17), which rounds to m; below one, 40 m - 1, it is m - 0.025. */
+AVX2_INLINE __m256i v_bin_of(__m256d x) {
+  __m256i E = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 52), _mm256_set1_epi64x(0x7ff));
+  __m256d bins = _mm256_floor_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm_add_epi32(v_narrow(E), _mm_set1_epi32(52))),
+                                               _mm256_set1_pd(1.0 / BIN_BITS)));
+  return v_max(_mm256_cvtepi32_epi64(_mm256_cvttpd_epi32(bins)), _mm256_set1_epi64x(FOLDS - 1));
+}
+
+/* The lanes of a mask, as movemask bits. */
+AVX2_INLINE int v_bits(__m256i mask) { return _mm256_movemask_pd(_mm256_castsi256_pd(mask)); }
+
+/* deposit() of x on four lanes whose windows are ordinary and stay ordinary when raised
+ * to x's bins (this excludes Inf and NaN, whose bin is 52); returns 0 (nothing done)
+ * unless every lane is such. A zero goes through as it does in deposit(): P + tiny rounds
+ * back to P, nothing is taken. */
+/* The folds of deposit()'s common case: x's pieces into lanes whose window is top. */
+AVX2_INLINE void v_fold(v_lanes *v, __m256d x, __m256i top) {
+  __m256d S = v_bin_s(top);
+  const __m256d low_bit = _mm256_castsi256_pd(_mm256_set1_epi64x(1));
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    __m256d before = v->prim[k];
+    __m256d P = _mm256_add_pd(before, _mm256_or_pd(x, low_bit));
+    x = _mm256_add_pd(x, _mm256_sub_pd(before, P)); /* exact: what the bin did not take */
+    v->prim[k] = v_renorm(P, S, &v->carry[k]);
+  }
+}
+
+AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
+  v_lanes v = v_load(b);
+  __m256i top = v_max(v.index, v_bin_of(x));
+  if (v_bits(_mm256_and_si256(v_ordinary(v.index), v_ordinary(top))) != 0xf) return 0;
+  v_raise(&v, top);
+  v_fold(&v, x, top);
+  v_store(b, &v);
+  return 1;
+}
+
+/* ndpar_rsum_set of four lanes: each lane's window opened at its value's bin, then the
+ * deposit. Returns 0 (nothing done) unless every window is ordinary and no value is 0
+ * (which leaves a lane empty). */
+AVX2_INLINE int v_set(ndpar_rsum_block *b, __m256d x) {
+  __m256i top = v_bin_of(x);
+  int nonzero = _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_NEQ_UQ));
+  if (v_bits(v_ordinary(top)) != 0xf || nonzero != 0xf) return 0;
+  v_lanes v;
+  __m256d S = v_bin_s(top);
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    v.prim[k] = _mm256_mul_pd(S, _mm256_set1_pd(1.5));
+    v.carry[k] = _mm_setzero_si128();
+  }
+  v.index = top;
+  v_fold(&v, x, top);
+  v_store(b, &v);
+  return 1;
+}
+
+AVX2_FN static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
+  size_t full = n / NDPAR_RSUM_LANES;
+  for (size_t k = 0; k < full; k++) {
+    const double *xk = x + k * NDPAR_RSUM_LANES;
+    if (v_set(&b[k], _mm256_loadu_pd(xk)) == 0)
+      for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) {
+        ndpar_rsumv_put(&b[k], l, &empty_sum);
+        lane_deposit(&b[k], l, xk[l]);
+      }
+  }
+  return full * NDPAR_RSUM_LANES;
+}
+
+AVX2_FN static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
+  __m256d wv = _mm256_set1_pd(w);
+  size_t full = n / NDPAR_RSUM_LANES;
+  for (size_t k = 0; k < full; k++) {
+    const double *xk = x + k * NDPAR_RSUM_LANES;
+    if (v_deposit(&b[k], _mm256_mul_pd(wv, _mm256_loadu_pd(xk))) == 0)
+      for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_deposit(&b[k], l, w * xk[l]);
+  }
+  return full * NDPAR_RSUM_LANES;
+}
+
+/* ndpar_rsum_merge of four lanes whose windows are both ordinary: both raised to the
+ * higher, then P_into += P_from - 1.5 S (exact), carries added, renormalised. Returns 0
+ * (nothing done) otherwise. */
+AVX2_INLINE int v_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from) {
+  v_lanes a = v_load(into), f = v_load(from);
+  if (v_bits(_mm256_and_si256(v_ordinary(a.index), v_ordinary(f.index))) != 0xf) return 0;
+  __m256i top = v_max(a.index, f.index);
+  v_raise(&a, top);
+  v_raise(&f, top);
+  __m256d S = v_bin_s(top);
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
+    __m256d P = _mm256_add_pd(a.prim[k], _mm256_sub_pd(f.prim[k], _mm256_mul_pd(S, _mm256_set1_pd(1.5))));
+    a.carry[k] = _mm_add_epi32(a.carry[k], f.carry[k]);
+    a.prim[k] = v_renorm(P, S, &a.carry[k]);
+  }
+  v_store(into, &a);
+  return 1;
+}
+
+AVX2_FN static void avx2_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
+  for (size_t k = 0; k < nblocks; k++)
+    if (!v_merge(&into[k], &from[k]))
+      for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_merge(&into[k], &from[k], l);
+}
+
+/* ndpar_rsum_value of four ordinary lanes, in the scalar code's order of operations (the
+ * scale factors are 1 below the top bin). Returns 0 (nothing done) otherwise. */
+AVX2_FN static int avx2_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
+  __m256i index = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)b->index));
+  if (_mm256_movemask_pd(_mm256_castsi256_pd(v_ordinary(index))) != 0xf) return 0;
+  __m256d S = _mm256_mul_pd(v_bin_s(index), _mm256_set1_pd(0x1p-80)), v = _mm256_setzero_pd();
+  for (int k = FOLDS - 1; k >= 0; k--, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p40))) {
+    __m256d carry = _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)b->carry[k]));
+    __m256d term = _mm256_add_pd(_mm256_mul_pd(carry, _mm256_mul_pd(_mm256_set1_pd(0.25), S)),
+                                 _mm256_sub_pd(_mm256_loadu_pd(b->prim[k]), _mm256_mul_pd(_mm256_set1_pd(1.5), S)));
+    v = _mm256_add_pd(v, term);
+  }
+  _mm256_storeu_pd(out, v);
+  return 1;
+}
+
+static int use_avx2 = -1; /* -1: not asked yet */
+
+static int have_avx2(void) {
+  if (use_avx2 < 0) use_avx2 = __builtin_cpu_supports("avx2") != 0;
+  return use_avx2;
+}
+
+int ndpar_rsumv_simd(int on) {
+  int was = have_avx2();
+  if (on >= 0) use_avx2 = on && __builtin_cpu_supports("avx2");
+  return was;
+}
+#else
+static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
+  (void)b, (void)x, (void)n;
+  return 0;
+}
+static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
+  (void)b, (void)x, (void)w, (void)n;
+  return 0;
+}
+static void avx2_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
+  (void)into, (void)from, (void)nblocks;
+}
+static int avx2_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
+  (void)b, (void)out;
+  return 0;
+}
+static int have_avx2(void) { return 0; }
+int ndpar_rsumv_simd(int on) {
+  (void)on;
+  return 0;
+}
+#endif
+
+void ndpar_rsumv_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
+  size_t j = have_avx2() ? avx2_add_scaled(b, x, w, n) : 0;
+  for (; j < n; j++) lane_deposit(b, j, w * x[j]);
+}
+
+void ndpar_rsumv_set(ndpar_rsum_block *b, const double *x, size_t n) {
+  size_t j = have_avx2() ? avx2_set(b, x, n) : 0;
+  for (size_t l = j; l < ndpar_rsumv_blocks(n) * NDPAR_RSUM_LANES; l++) ndpar_rsumv_put(b, l, &empty_sum);
+  for (; j < n; j++) lane_deposit(b, j, x[j]);
+}
+
+void ndpar_rsumv_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
+  if (have_avx2()) {
+    avx2_merge(into, from, nblocks);
+    return;
+  }
+  for (size_t k = 0; k < nblocks; k++)
+    for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_merge(&into[k], &from[k], l);
+}
+
+void ndpar_rsumv_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
+  if (have_avx2() && avx2_values(b, out)) return;
+  for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) out[l] = lane_value(b, l);
+}

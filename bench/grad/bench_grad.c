@@ -198,6 +198,20 @@ static int bench_workspace(const bench_options *o) {
 }
 
 int main(int argc, char **argv) {
+  /* --part large: the large-P tables alone (taken out before the common options). */
+  int large_only = 0;
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], "--part") == 0 && strcmp(argv[i + 1], "large") == 0) {
+      large_only = 1;
+      for (int k = i; k + 2 <= argc; k++) argv[k] = argv[k + 2];
+      argc -= 2;
+      break;
+    }
+  if (large_only) {
+    bench_options o;
+    bench_parse(argc, argv, "bench_grad", "", &o);
+    return bench_large_p(&o);
+  }
   const bench_case cases[] = {
       {"grad", {.batches = 50, .rows = 128}},
       {"grad", {.batches = 50, .rows = 128, .deterministic = 1}},
@@ -206,7 +220,9 @@ int main(int argc, char **argv) {
                                  "Gradient of the reference MLP (24 lags, 64 units, horizon 1) over 50 batches\n"
                                  "of 128 rows of the bundled series: sequential vs ndpar (fast, deterministic)\n"
                                  "vs OpenMP (critical-section merge); then packed vs cache-line padded\n"
-                                 "per-thread accumulators.",
+                                 "per-thread accumulators; then a linear model's gradient at P = 10^5 and\n"
+                                 "10^6 over many small batches against OpenMP, oneTBB and Rayon\n"
+                                 "(--part large: those tables alone).",
                                  "gradient over 50 batches (ms; speedup over sequential)", cases, 2, 21);
   if (status) return status;
   bench_options o;

@@ -10,7 +10,7 @@
 
 #define LIN_MAX_ROWS 64
 
-/* n batches of `rows` rows and P features, views cycling over `distinct` blocks of data. */
+/* n batches of `rows` rows and P features, each batch its own data. */
 typedef struct {
   size_t P, rows, n, threads;
   double *data, *y, *w;
@@ -23,8 +23,7 @@ typedef struct {
 
 int lin_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
              const ndpar_task *t, void *ctx);
-int lin_problem_alloc(lin_problem *b, size_t P, size_t rows, size_t n, size_t distinct,
-                      size_t threads);
+int lin_problem_alloc(lin_problem *b, size_t P, size_t rows, size_t n, size_t threads);
 void lin_problem_free(lin_problem *b);
 void lin_fold(void *ctx, size_t lo, size_t hi, double *acc);
 

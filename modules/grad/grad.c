@@ -174,11 +174,11 @@ size_t grad_group_size(size_t P) { return P < GROUP_MIN_PARAMS ? 1 : GROUP_BATCH
  * emptying pass over 40 bytes per parameter), later ones add. */
 static void deposit_group(const grad_ctx *c, size_t worker, const double *part) {
   size_t *state = worker_state(c, worker);
-  ndpar_rsum *acc = ndpar_slots_at(&c->acc, worker);
+  ndpar_rsum_block *acc = ndpar_slots_at(&c->acc, worker);
   if (state[1]) {
-    ndpar_rsum_add_scaled(acc, part, 1.0, SUM_LEN(c->P));
+    ndpar_rsumv_add_scaled(acc, part, 1.0, SUM_LEN(c->P));
   } else {
-    ndpar_rsum_set(acc, part, SUM_LEN(c->P));
+    ndpar_rsumv_set(acc, part, SUM_LEN(c->P));
     state[1] = 1;
   }
 }
@@ -199,11 +199,11 @@ static int group_task(const ndpar_task *t, void *vc) {
  * not matter). */
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
-  grad_ctx *c = vc;
-  ndpar_rsum *out = ndpar_slots_at(&c->acc, 0);
+  grad_ctx *c = vc; /* begin, end: blocks of accumulators */
+  ndpar_rsum_block *out = ndpar_slots_at(&c->acc, 0);
   for (size_t w = 1; w < c->threads; w++)
     if (worker_state(c, w)[1])
-      ndpar_rsum_merge_n(out + begin, (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
+      ndpar_rsumv_merge(out + begin, (const ndpar_rsum_block *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
   return GSL_SUCCESS;
 }
 
@@ -220,15 +220,16 @@ static int run_groups(ndpar_pool *p, grad_ctx *c, size_t lo, size_t hi, size_t *
 
 static void merge_workers(ndpar_pool *p, grad_ctx *c) {
   if (!worker_state(c, 0)[1]) { /* worker 0 did no group: empty, to merge into */
-    ndpar_rsum_init(ndpar_slots_at(&c->acc, 0), SUM_LEN(c->P));
+    ndpar_rsumv_init(ndpar_slots_at(&c->acc, 0), SUM_LEN(c->P));
     worker_state(c, 0)[1] = 1;
   }
   if (c->threads < 2) return;
+  size_t blocks = ndpar_rsumv_blocks(SUM_LEN(c->P));
   if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
-    repro_merge_range(0, SUM_LEN(c->P), &t, c);
+    repro_merge_range(0, blocks, &t, c);
   } else {
-    ndpar_pool_run_range(p, SUM_LEN(c->P), repro_merge_range, c, NULL);
+    ndpar_pool_run_range(p, blocks, repro_merge_range, c, NULL);
   }
 }
 
@@ -240,46 +241,62 @@ typedef struct {
   double rows;
 } finish_ctx;
 
-static ndpar_rsum merged_entry(const grad_ctx *c, size_t j) {
-  ndpar_rsum m;
+/* Block k of every started worker's accumulators, merged into a copy. */
+static ndpar_rsum_block merged_block(const grad_ctx *c, size_t k) {
+  ndpar_rsum_block m;
   int any = 0;
   for (size_t w = 0; w < c->threads; w++) {
     if (!worker_state(c, w)[1]) continue;
-    const ndpar_rsum *e = (const ndpar_rsum *)ndpar_slots_at(&c->acc, w) + j;
-    if (any) ndpar_rsum_merge(&m, e);
+    const ndpar_rsum_block *e = (const ndpar_rsum_block *)ndpar_slots_at(&c->acc, w) + k;
+    if (any) ndpar_rsumv_merge(&m, e, 1);
     else m = *e, any = 1;
   }
-  if (!any) ndpar_rsum_init(&m, 1);
+  if (!any) ndpar_rsumv_init(&m, NDPAR_RSUM_LANES);
   return m;
 }
 
+static double merged_value(const grad_ctx *c, size_t j) {
+  ndpar_rsum_block m = merged_block(c, j / NDPAR_RSUM_LANES);
+  return ndpar_rsumv_value(&m, j % NDPAR_RSUM_LANES);
+}
+
+/* Blocks [begin, end): their gradient entries (not the loss and rows past P). */
 static int finish_range(size_t begin, size_t end, const ndpar_task *t, void *vf) {
   (void)t;
   finish_ctx *f = vf;
-  for (size_t j = begin; j < end; j++) {
-    ndpar_rsum m = merged_entry(f->c, j);
-    gsl_vector_set(f->grad, j, ndpar_rsum_value(&m) / f->rows);
+  size_t P = f->c->P;
+  for (size_t k = begin; k < end; k++) {
+    ndpar_rsum_block m = merged_block(f->c, k);
+    double v[NDPAR_RSUM_LANES];
+    ndpar_rsumv_values(&m, v);
+    for (size_t l = 0, j = k * NDPAR_RSUM_LANES; l < NDPAR_RSUM_LANES && j < P; l++, j++)
+      gsl_vector_set(f->grad, j, v[l] / f->rows);
   }
   return GSL_SUCCESS;
 }
 
 static void merge_finish(ndpar_pool *p, grad_ctx *c, gsl_vector *grad, double *loss) {
   size_t P = c->P;
-  ndpar_rsum rows = merged_entry(c, SUM_ROWS(P)), l = merged_entry(c, SUM_LOSS(P));
-  finish_ctx f = {c, grad, ndpar_rsum_value(&rows)};
+  finish_ctx f = {c, grad, merged_value(c, SUM_ROWS(P))};
+  size_t blocks = ndpar_rsumv_blocks(P);
   if (P < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
-    finish_range(0, P, &t, &f);
+    finish_range(0, blocks, &t, &f);
   } else {
-    ndpar_pool_run_range(p, P, finish_range, &f, NULL);
+    ndpar_pool_run_range(p, blocks, finish_range, &f, NULL);
   }
-  if (loss) *loss = ndpar_rsum_value(&l) / f.rows;
+  if (loss) *loss = merged_value(c, SUM_LOSS(P)) / f.rows;
 }
 
-void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss) {
-  double rows = ndpar_rsum_value(&sums[SUM_ROWS(P)]);
-  for (size_t j = 0; j < P; j++) gsl_vector_set(grad, j, ndpar_rsum_value(&sums[j]) / rows);
-  if (loss) *loss = ndpar_rsum_value(&sums[SUM_LOSS(P)]) / rows;
+void grad_reproducible_finish(const ndpar_rsum_block *sums, size_t P, gsl_vector *grad, double *loss) {
+  double rows = ndpar_rsumv_value(sums, SUM_ROWS(P));
+  for (size_t k = 0; k < ndpar_rsumv_blocks(P); k++) {
+    double v[NDPAR_RSUM_LANES];
+    ndpar_rsumv_values(&sums[k], v);
+    for (size_t l = 0, j = k * NDPAR_RSUM_LANES; l < NDPAR_RSUM_LANES && j < P; l++, j++)
+      gsl_vector_set(grad, j, v[l] / rows);
+  }
+  if (loss) *loss = ndpar_rsumv_value(sums, SUM_LOSS(P)) / rows;
 }
 
 static int check_compute(const gsl_matrix *const *x, const gsl_vector *const *y, size_t n,
@@ -333,7 +350,7 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
                                              int det) {
   NDPAR_REQUIRE_NULL(n > 0, "grad_workspace_alloc: n must be positive", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(P > 0, "grad_workspace_alloc: P must be positive", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(P < SIZE_MAX / sizeof(ndpar_rsum) - 3, "grad_workspace_alloc: P is too large",
+  NDPAR_REQUIRE_NULL(P < SIZE_MAX / sizeof(ndpar_rsum_block) - 3, "grad_workspace_alloc: P is too large",
                      GSL_EINVAL);
   if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
   ndpar_grad_workspace *w = calloc(1, sizeof *w);
@@ -350,7 +367,7 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
   if (status == GSL_SUCCESS && fast)
     status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
   if (status == GSL_SUCCESS && det)
-    status = ndpar_slots_alloc(&w->acc, w->threads, SUM_LEN(P) * sizeof(ndpar_rsum));
+    status = ndpar_slots_alloc(&w->acc, w->threads, ndpar_rsumv_blocks(SUM_LEN(P)) * sizeof(ndpar_rsum_block));
   if (status == GSL_SUCCESS && det)
     status = ndpar_slots_alloc(&w->part, w->threads, SUM_LEN(P) * sizeof(double));
   if (status) {
@@ -470,7 +487,7 @@ void grad_det_deposit(ndpar_grad_workspace *w, const double *part) {
   deposit_group(&c, 0, part);
 }
 
-ndpar_rsum *grad_det_sums(ndpar_grad_workspace *w) {
+ndpar_rsum_block *grad_det_sums(ndpar_grad_workspace *w) {
   grad_ctx c = det_ctx(w, NULL, NULL, 0, NULL, NULL);
   merge_workers(w->pool, &c);
   return ndpar_slots_at(&w->acc, 0);

@@ -56,11 +56,11 @@ double *grad_det_chain_buffer(ndpar_grad_workspace *w, int which);
 /* Adds a finished group's sum (P + 2 doubles) in. */
 void grad_det_deposit(ndpar_grad_workspace *w, const double *part);
 
-/* The sums (P + 2 accumulators inside w: rows * gradient, rows * loss, rows), after the
- * workers' are merged: once per grad_det_begin. */
-ndpar_rsum *grad_det_sums(ndpar_grad_workspace *w);
+/* The sums (P + 2 accumulators inside w, in blocks of four: rows * gradient, rows * loss,
+ * rows), after the workers' are merged: once per grad_det_begin. */
+ndpar_rsum_block *grad_det_sums(ndpar_grad_workspace *w);
 
 /* grad = sums / rows, *loss (if not NULL) likewise: the one final step of the mode. */
-void grad_reproducible_finish(const ndpar_rsum *sums, size_t P, gsl_vector *grad, double *loss);
+void grad_reproducible_finish(const ndpar_rsum_block *sums, size_t P, gsl_vector *grad, double *loss);
 
 #endif

@@ -227,13 +227,14 @@ static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const 
 
 static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
   (void)type;
-  ndpar_rsum_merge_n(inout, in, (size_t)*len);
+  ndpar_rsumv_merge(inout, in, (size_t)*len);
 }
 
-static int merge_over_ranks(coll_call *c, ndpar_rsum *sums, size_t n) {
+/* n blocks of accumulators. */
+static int merge_over_ranks(coll_call *c, ndpar_rsum_block *sums, size_t n) {
   MPI_Datatype type;
   MPI_Op op = MPI_OP_NULL;
-  int rc = MPI_Type_contiguous((int)sizeof(ndpar_rsum), MPI_BYTE, &type);
+  int rc = MPI_Type_contiguous((int)sizeof(ndpar_rsum_block), MPI_BYTE, &type);
   if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&type);
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "making the accumulator type");
   rc = MPI_Op_create(merge_op, 1, &op); /* commutative and associative: merges are exact */
@@ -324,14 +325,14 @@ static int deterministic(coll_call *c, ndpar_grad_workspace *w, const gsl_matrix
   grad_det_begin(w);
   int rc, status = det_local(&d, &rc);
   if (rc != MPI_SUCCESS) return coll_check(c, rc, "passing a group's sum to the next rank");
-  ndpar_rsum *sums = grad_det_sums(w);
+  ndpar_rsum_block *sums = grad_det_sums(w);
   if (status) { /* a NaN row count: an Inf or NaN stays one through every merge */
-    ndpar_rsum_init(sums, P + 2);
-    ndpar_rsum_add(&sums[P + 1], NAN);
+    ndpar_rsumv_init(sums, P + 2);
+    ndpar_rsumv_add(sums, P + 1, NAN);
   }
-  rc = merge_over_ranks(c, sums, P + 2);
+  rc = merge_over_ranks(c, sums, ndpar_rsumv_blocks(P + 2));
   if (rc) return rc;
-  if (isnan(ndpar_rsum_value(&sums[P + 1]))) return coll_agree(c, status, 0);
+  if (isnan(ndpar_rsumv_value(sums, P + 1))) return coll_agree(c, status, 0);
   grad_reproducible_finish(sums, P, grad, loss);
   return GSL_SUCCESS;
 }

@@ -143,3 +143,123 @@ Test(reprosum, set_equals_init_then_add) {
     cr_assert(same_bits(ndpar_rsum_value(&a[i]), ndpar_rsum_value(&b[i])), "entry %zu", i);
   }
 }
+
+/* ---- blocks of four ---- */
+
+static int same_sum(const ndpar_rsum *a, const ndpar_rsum *b) {
+  return memcmp(a->prim, b->prim, sizeof a->prim) == 0 && memcmp(a->carry, b->carry, sizeof a->carry) == 0 &&
+         a->index == b->index;
+}
+
+/* Values of every kind, mostly the common case (so that whole blocks take the SIMD path),
+ * with zeros, subnormals, the ends of the range, infinities and NaN in some blocks. */
+static void mixed_values(gsl_rng *r, double *x, size_t n, int rare) {
+  static const double odd[] = {0.0, -0.0, 0x1p-1074, -0x1p-1060, 1e308, -1.7976931348623157e308, INFINITY, -INFINITY, NAN, 1e-310};
+  wide_values(r, x, n, -60, 60);
+  for (size_t i = 0; rare && i < n; i++)
+    if (gsl_rng_uniform(r) < 0.02) x[i] = odd[gsl_rng_uniform_int(r, sizeof odd / sizeof *odd)];
+    else if (gsl_rng_uniform(r) < 0.02) x[i] = ldexp(x[i], 200); /* raises the window */
+}
+
+/* set, add_scaled, merge and values on blocks leave every lane exactly as the scalar
+ * operations leave one accumulator, with the SIMD code and without it, at sizes that are
+ * and are not multiples of four, common-case data and data with rare cases in it. */
+Test(reprosum, blocks_equal_scalar_lane_by_lane) {
+  gsl_rng *r = test_rng();
+  int had = ndpar_rsumv_simd(-1);
+  size_t sizes[] = {1, 3, 4, 5, 64, 1001};
+  for (int simd = 0; simd < 2; simd++) {
+    ndpar_rsumv_simd(simd);
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+      for (int rare = 0; rare < 2; rare++) {
+        size_t n = sizes[si], nb = ndpar_rsumv_blocks(n);
+        double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *z = malloc(n * sizeof *z);
+        ndpar_rsum *a = malloc(n * sizeof *a), *c = malloc(n * sizeof *c);
+        ndpar_rsum_block *b = malloc(nb * sizeof *b), *d = malloc(nb * sizeof *d);
+        memset(b, 0x5a, nb * sizeof *b); /* whatever was there */
+        mixed_values(r, x, n, rare);
+        mixed_values(r, y, n, rare);
+        mixed_values(r, z, n, rare);
+        ndpar_rsum_set(a, x, n);
+        ndpar_rsumv_set(b, x, n);
+        ndpar_rsum_add_scaled(a, y, 0.75, n);
+        ndpar_rsumv_add_scaled(b, y, 0.75, n);
+        ndpar_rsum_set(c, z, n);
+        ndpar_rsumv_set(d, z, n);
+        ndpar_rsum_add_scaled(c, x, -3.0, n);
+        ndpar_rsumv_add_scaled(d, x, -3.0, n);
+        for (size_t j = 0; j < n; j++) ndpar_rsum_merge(&a[j], &c[j]);
+        ndpar_rsumv_merge(b, d, nb);
+        for (size_t j = 0; j < nb * NDPAR_RSUM_LANES; j++) {
+          ndpar_rsum lane = ndpar_rsumv_get(b, j);
+          if (j < n) cr_assert(same_sum(&lane, &a[j]), "simd %d, n %zu, rare %d: lane %zu", simd, n, rare, j);
+          else cr_assert(lane.index == -1, "lane %zu past n %zu is not empty", j, n);
+        }
+        for (size_t k = 0; k < nb; k++) {
+          double v[NDPAR_RSUM_LANES];
+          ndpar_rsumv_values(&b[k], v);
+          for (size_t l = 0; l < NDPAR_RSUM_LANES && k * NDPAR_RSUM_LANES + l < n; l++) {
+            size_t j = k * NDPAR_RSUM_LANES + l;
+            cr_assert(same_bits(v[l], ndpar_rsum_value(&a[j])), "value of %zu", j);
+            cr_assert(same_bits(ndpar_rsumv_value(b, j), ndpar_rsum_value(&a[j])), "element %zu", j);
+          }
+        }
+        free(x), free(y), free(z), free(a), free(c), free(b), free(d);
+      }
+  }
+  ndpar_rsumv_simd(had);
+  gsl_rng_free(r);
+}
+
+/* The blocked sums keep the reproducibility the scalar ones have: values added into
+ * separate block arrays in any split, merged in any order, give the same bits. */
+Test(reprosum, blocks_any_split_same_bits) {
+  gsl_rng *r = test_rng();
+  enum { N = 37, TERMS = 50 };
+  size_t nb = ndpar_rsumv_blocks(N);
+  double x[TERMS][N];
+  for (int t = 0; t < TERMS; t++) mixed_values(r, x[t], N, 0);
+  ndpar_rsum_block ref[10], parts[4][10], sum[10];
+  ndpar_rsumv_init(ref, N);
+  for (int t = 0; t < TERMS; t++) ndpar_rsumv_add_scaled(ref, x[t], 1.0, N);
+  for (int trial = 0; trial < 5; trial++) {
+    for (int p = 0; p < 4; p++) ndpar_rsumv_init(parts[p], N);
+    for (int t = TERMS - 1; t >= 0; t--) ndpar_rsumv_add_scaled(parts[gsl_rng_uniform_int(r, 4)], x[t], 1.0, N);
+    ndpar_rsumv_init(sum, N);
+    for (int p = 3; p >= 0; p--) ndpar_rsumv_merge(sum, parts[(p + trial) % 4], nb);
+    for (size_t j = 0; j < N; j++) cr_assert(same_bits(ndpar_rsumv_value(sum, j), ndpar_rsumv_value(ref, j)), "element %zu", j);
+  }
+  gsl_rng_free(r);
+}
+
+/* Every binade, at its bottom and its top, and the subnormals: set and add on blocks as
+ * on scalars (the SIMD code finds each value's bin from its exponent by a multiplication). */
+Test(reprosum, blocks_every_binade) {
+  enum { N = 2 * 2046 + 4 };
+  static double x[N];
+  size_t n = 0;
+  for (int e = -1022; e <= 1023; e++) {
+    x[n++] = ldexp(1.0, e);
+    x[n++] = -ldexp(2.0 - 0x1p-52, e);
+  }
+  x[n++] = 0x1p-1074, x[n++] = -0x1p-1060, x[n++] = 0x1.8p-1030, x[n++] = 3.0;
+  int had = ndpar_rsumv_simd(-1);
+  for (int simd = 0; simd < 2; simd++) {
+    ndpar_rsumv_simd(simd);
+    static ndpar_rsum a[N];
+    static ndpar_rsum_block b[N / NDPAR_RSUM_LANES + 1];
+    ndpar_rsum_set(a, x, n);
+    ndpar_rsumv_set(b, x, n);
+    for (size_t j = 0; j < n; j++) {
+      ndpar_rsum lane = ndpar_rsumv_get(b, j);
+      cr_assert(same_sum(&lane, &a[j]), "simd %d: set of %a", simd, x[j]);
+    }
+    ndpar_rsum_add_scaled(a, x, -0.5, n);
+    ndpar_rsumv_add_scaled(b, x, -0.5, n);
+    for (size_t j = 0; j < n; j++) {
+      ndpar_rsum lane = ndpar_rsumv_get(b, j);
+      cr_assert(same_sum(&lane, &a[j]), "simd %d: add of %a", simd, x[j]);
+    }
+  }
+  ndpar_rsumv_simd(had);
+}
