@@ -32,6 +32,7 @@
 #include "ndpar_internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -466,16 +467,21 @@ AVX2_FN static int avx2_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_
   return 1;
 }
 
-static int use_avx2 = -1; /* -1: not asked yet */
+/* -1: not asked yet. Relaxed: every thread that asks computes the same answer. */
+static atomic_int use_avx2 = -1;
 
 static int have_avx2(void) {
-  if (use_avx2 < 0) use_avx2 = __builtin_cpu_supports("avx2") != 0;
-  return use_avx2;
+  int on = atomic_load_explicit(&use_avx2, memory_order_relaxed);
+  if (on < 0) {
+    on = __builtin_cpu_supports("avx2") != 0;
+    atomic_store_explicit(&use_avx2, on, memory_order_relaxed);
+  }
+  return on;
 }
 
 int ndpar_rsumv_simd(int on) {
   int was = have_avx2();
-  if (on >= 0) use_avx2 = on && __builtin_cpu_supports("avx2");
+  if (on >= 0) atomic_store_explicit(&use_avx2, on && __builtin_cpu_supports("avx2"), memory_order_relaxed);
   return was;
 }
 #else
