@@ -8,7 +8,11 @@
  * runnable token furthest downstream (else call the source, if a token is free), run the
  * stage outside the lock, then carry the token straight on to its next stage when that
  * stage can take it (no queueing, no wake-up), else queue it and wake a sleeper only if
- * there is work for it. A thread with nothing runnable sleeps on the condition variable.
+ * there is more runnable work than the awake threads that will look for it (every awake
+ * thread that is not in a stage call searches before it sleeps): a wake-up is a futex call
+ * under the lock, and with many threads and cheap stages, waking a thread for work that the
+ * waker takes itself made every item pay one. A thread with nothing runnable sleeps on the
+ * condition variable.
  *
  * Why no deadlock: every thread can run every non-blocking stage, and the item a serial
  * in-order stage waits for was produced before every later one, so it is either running,
@@ -61,6 +65,8 @@ typedef struct pipeline {
   pthread_mutex_t lock;
   pthread_cond_t cv; /* the pool's threads sleep here */
   size_t waiting;    /* pool threads asleep on cv */
+  size_t in_loop;    /* pool threads inside pool_loop */
+  size_t running;    /* pool threads in a stage call (outside the lock) */
   token *tokens, *free_tokens;
   size_t live;       /* tokens taken: items alive, and a source call's reserved token */
   size_t produced;   /* items the source has produced */
@@ -230,15 +236,41 @@ static int finished(const pipeline *pl) {
   return (pl->source_done || pl->stop) && !pl->source_busy && pl->live == 0;
 }
 
-/* Wakes whoever has work waiting for them: one pool thread if the pool has work, each
- * helper whose stage has; everyone once the run is over. */
-static void wake(pipeline *pl) {
+/* The units of work the pool's threads could start now, counted up to cap. */
+static size_t count_pool_work(const pipeline *pl, size_t cap) {
+  size_t w = 0;
+  for (size_t s = pl->n; s-- > 1 && w < cap;) {
+    if (pl->stop) {
+      w += pl->st[s].queued; /* cleanup */
+      continue;
+    }
+    if (blocking(pl, s)) continue;
+    if (pl->stages[s].mode == NDPAR_STAGE_PARALLEL) w += pl->st[s].queued;
+    else w += peek_runnable(pl, s) != NULL;
+  }
+  if (w < cap && !blocking(pl, 0) && source_runnable(pl)) w++;
+  return w;
+}
+
+/* Who calls wake (lock held): a pool thread that will search next (it ends a call and does
+ * not carry its token on), a pool thread about to run a call, or a helper thread. */
+typedef enum { WAKER_SEARCHES, WAKER_BUSY, WAKER_HELPER } waker;
+
+/* Wakes whoever has work waiting for them: a pool thread if the pool has more work than
+ * its awake threads outside stage calls (the waker among them if it searches next), each
+ * helper whose stage has work; everyone once the run is over. */
+static void wake(pipeline *pl, waker who) {
   if (finished(pl)) {
     pthread_cond_broadcast(&pl->cv);
     for (size_t h = 0; h < pl->nhelpers; h++) pthread_cond_signal(&pl->helpers[h].cv);
     return;
   }
-  if (pl->waiting > 0 && find_pool_work(pl, 0, NULL) != WORK_NONE) pthread_cond_signal(&pl->cv);
+  if (pl->waiting > 0) {
+    /* The awake pool threads outside stage calls: each searches (under the lock) before it
+     * sleeps. A busy waker is one of them until it unlocks, but will not search. */
+    size_t searchers = pl->in_loop - pl->waiting - pl->running - (who == WAKER_BUSY);
+    if (count_pool_work(pl, searchers + 1) > searchers) pthread_cond_signal(&pl->cv);
+  }
   for (size_t h = 0; h < pl->nhelpers; h++) {
     helper *hp = &pl->helpers[h];
     if (!hp->waiting) continue;
@@ -324,22 +356,25 @@ static token *finish_call(pipeline *pl, token *t, int status, void *out, int car
   return NULL;
 }
 
-/* Runs t's stage calls until it must queue, then returns with the lock held. */
-static void run_token(pipeline *pl, token *t, unsigned worker, int carry) {
+/* Runs t's stage calls until it must queue, then returns with the lock held. pool: the
+ * caller is one of the pool's threads (else a helper, which does not carry). */
+static void run_token(pipeline *pl, token *t, unsigned worker, int pool) {
   while (t != NULL) {
+    pl->running += pool;
     pthread_mutex_unlock(&pl->lock);
     void *out;
     int status = call_stage(pl, t, worker, &out);
     pthread_mutex_lock(&pl->lock);
+    pl->running -= pool;
     void *clean;
     size_t clean_stage;
-    t = finish_call(pl, t, status, out, carry, &clean, &clean_stage);
+    t = finish_call(pl, t, status, out, pool, &clean, &clean_stage);
     if (clean != NULL) {
       pthread_mutex_unlock(&pl->lock);
       cleanup_item(pl, clean_stage, clean);
       pthread_mutex_lock(&pl->lock);
     }
-    wake(pl);
+    wake(pl, !pool ? WAKER_HELPER : t != NULL ? WAKER_BUSY : WAKER_SEARCHES);
   }
 }
 
@@ -351,13 +386,14 @@ static void clean_token(pipeline *pl, token *t) {
   pthread_mutex_unlock(&pl->lock);
   cleanup_item(pl, producer, item);
   pthread_mutex_lock(&pl->lock);
-  wake(pl);
+  wake(pl, WAKER_SEARCHES);
 }
 
 /* One pool task: take work until the run is over. */
 static int pool_loop(const ndpar_task *task, void *ctx) {
   pipeline *pl = ctx;
   pthread_mutex_lock(&pl->lock);
+  pl->in_loop++;
   while (!finished(pl)) {
     token *t = NULL;
     work_kind k = find_pool_work(pl, 1, &t);
@@ -367,12 +403,13 @@ static int pool_loop(const ndpar_task *task, void *ctx) {
       pl->waiting--;
       continue;
     }
-    wake(pl); /* more work than this thread takes: pass the word on */
+    wake(pl, WAKER_BUSY); /* more work than this thread takes: pass the word on */
     if (k == WORK_CLEANUP)
       clean_token(pl, t);
     else
       run_token(pl, t, task->worker, 1);
   }
+  pl->in_loop--;
   pthread_mutex_unlock(&pl->lock);
   return GSL_SUCCESS;
 }
@@ -517,7 +554,7 @@ static size_t start_helpers(pipeline *pl) {
   if (h < pl->nhelpers) {
     pthread_mutex_lock(&pl->lock);
     pl->stop = 1;
-    wake(pl);
+    wake(pl, WAKER_HELPER); /* the calling thread, before the pool's run */
     pthread_mutex_unlock(&pl->lock);
   }
   return h;
