@@ -115,6 +115,30 @@ Test(streams, same_task_same_numbers_on_any_worker) {
   gsl_rng_free(r);
 }
 
+/* No two workers' generators share a cache line (each draw writes the state), and the
+ * generators draw what gsl_rng_alloc's taus2 draws from the same seed. */
+Test(streams, each_generator_on_lines_of_its_own) {
+  enum { W = 5 };
+  ndpar_streams *s = ndpar_streams_alloc(W, 99);
+  cr_assert_not_null(s);
+  uintptr_t lines[2 * W];
+  for (unsigned w = 0; w < W; w++) {
+    gsl_rng *g = ndpar_streams_at(s, w, w);
+    cr_assert_eq((uintptr_t)g % NDPAR_CACHELINE, 0, "worker %u's gsl_rng", w);
+    cr_assert_eq((uintptr_t)g->state % NDPAR_CACHELINE, 0, "worker %u's state", w);
+    cr_assert_leq(g->type->size, (size_t)NDPAR_CACHELINE);
+    lines[2 * w] = (uintptr_t)g / NDPAR_CACHELINE;
+    lines[2 * w + 1] = (uintptr_t)g->state / NDPAR_CACHELINE;
+    gsl_rng *ref = gsl_rng_alloc(gsl_rng_taus2);
+    gsl_rng_set(ref, ndpar_stream_seed(99, w));
+    for (int k = 0; k < 5; k++) cr_assert_eq(gsl_rng_get(g), gsl_rng_get(ref));
+    gsl_rng_free(ref);
+  }
+  for (size_t i = 0; i < 2 * W; i++)
+    for (size_t j = i + 1; j < 2 * W; j++) cr_assert_neq(lines[i], lines[j], "two generators' fields share a line");
+  ndpar_streams_free(s);
+}
+
 Test(streams, streams_look_uniform) {
   /* Mean of first draws across 20000 task streams: 0.5 +- 5 standard errors. */
   ndpar_streams *s = ndpar_streams_alloc(1, test_seed());
