@@ -190,28 +190,25 @@ static void retire(pipeline *pl, token *t) {
   pl->live--;
 }
 
-/* Work a pool thread can take: after a failure, queued tokens to clean (any stage);
- * otherwise the runnable non-blocking stage furthest downstream, then the source. With
- * `take` 0 it only says whether there is any. */
-static work_kind find_pool_work(pipeline *pl, int take, token **out) {
+/* Takes work for a pool thread: after a failure, a queued token to clean (any stage);
+ * otherwise the runnable non-blocking stage furthest downstream, then the source. */
+static work_kind take_pool_work(pipeline *pl, token **out) {
   for (size_t s = pl->n; s-- > 1;) {
     if (pl->stop) {
       if (pl->st[s].queued == 0) continue;
-      if (take) *out = dequeue_any(pl, s);
+      *out = dequeue_any(pl, s);
       return WORK_CLEANUP;
     }
     if (blocking(pl, s)) continue;
     token *t = peek_runnable(pl, s);
     if (t == NULL) continue;
-    if (take) {
-      dequeue_any(pl, s); /* the runnable one is the FIFO head or the heap top */
-      start_call(pl, t);
-      *out = t;
-    }
+    dequeue_any(pl, s); /* the runnable one is the FIFO head or the heap top */
+    start_call(pl, t);
+    *out = t;
     return WORK_STAGE;
   }
   if (!blocking(pl, 0) && source_runnable(pl)) {
-    if (take) *out = take_source(pl);
+    *out = take_source(pl);
     return WORK_SOURCE;
   }
   return WORK_NONE;
@@ -396,7 +393,7 @@ static int pool_loop(const ndpar_task *task, void *ctx) {
   pl->in_loop++;
   while (!finished(pl)) {
     token *t = NULL;
-    work_kind k = find_pool_work(pl, 1, &t);
+    work_kind k = take_pool_work(pl, &t);
     if (k == WORK_NONE) {
       pl->waiting++;
       pthread_cond_wait(&pl->cv, &pl->lock);
