@@ -260,17 +260,21 @@ static double merged_value(const grad_ctx *c, size_t j) {
   return ndpar_rsumv_value(&m, j % NDPAR_RSUM_LANES);
 }
 
-/* Blocks [begin, end): their gradient entries (not the loss and rows past P). */
+/* The gradient entries of block k of the sums (not the loss and rows past P), / rows. */
+static void finish_block(const ndpar_rsum_block *b, size_t k, size_t P, double rows, gsl_vector *grad) {
+  double v[NDPAR_RSUM_LANES];
+  ndpar_rsumv_values(b, v);
+  for (size_t l = 0, j = k * NDPAR_RSUM_LANES; l < NDPAR_RSUM_LANES && j < P; l++, j++)
+    gsl_vector_set(grad, j, v[l] / rows);
+}
+
+/* Blocks [begin, end) of the workers' sums, merged. */
 static int finish_range(size_t begin, size_t end, const ndpar_task *t, void *vf) {
   (void)t;
   finish_ctx *f = vf;
-  size_t P = f->c->P;
   for (size_t k = begin; k < end; k++) {
     ndpar_rsum_block m = merged_block(f->c, k);
-    double v[NDPAR_RSUM_LANES];
-    ndpar_rsumv_values(&m, v);
-    for (size_t l = 0, j = k * NDPAR_RSUM_LANES; l < NDPAR_RSUM_LANES && j < P; l++, j++)
-      gsl_vector_set(f->grad, j, v[l] / f->rows);
+    finish_block(&m, k, f->c->P, f->rows, f->grad);
   }
   return GSL_SUCCESS;
 }
@@ -290,12 +294,7 @@ static void merge_finish(ndpar_pool *p, grad_ctx *c, gsl_vector *grad, double *l
 
 void grad_reproducible_finish(const ndpar_rsum_block *sums, size_t P, gsl_vector *grad, double *loss) {
   double rows = ndpar_rsumv_value(sums, SUM_ROWS(P));
-  for (size_t k = 0; k < ndpar_rsumv_blocks(P); k++) {
-    double v[NDPAR_RSUM_LANES];
-    ndpar_rsumv_values(&sums[k], v);
-    for (size_t l = 0, j = k * NDPAR_RSUM_LANES; l < NDPAR_RSUM_LANES && j < P; l++, j++)
-      gsl_vector_set(grad, j, v[l] / rows);
-  }
+  for (size_t k = 0; k < ndpar_rsumv_blocks(P); k++) finish_block(&sums[k], k, P, rows, grad);
   if (loss) *loss = ndpar_rsumv_value(sums, SUM_LOSS(P)) / rows;
 }
 

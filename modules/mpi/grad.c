@@ -201,23 +201,20 @@ static int fast(coll_call *c, grad_memory *m, const gsl_matrix *const *x, const 
                 size_t n, ndpar_grad_fn f, void *ctx, gsl_vector *grad, double *loss) {
   size_t P = grad->size;
   double loss_sum = 0.0, tail[2];
+  int one_round = P + 2 <= BUCKET;
+  /* the sum lands in the kept buffer (then copied) for one round or a strided grad */
+  double *out = one_round || grad->stride != 1 ? m->buf : grad->data;
   int status = n ? grad_fast_run(m->ws, x, y, n, c->index0, f, ctx) : GSL_SUCCESS;
-  if (P + 2 <= BUCKET) {
-    status = fast_round(c, m, n, P, status, m->buf, P, &loss_sum);
-    if (status) return status;
-    gsl_vector_const_view sum = gsl_vector_const_view_array(m->buf, P);
-    gsl_vector_memcpy(grad, &sum.vector);
+  if (one_round) {
+    status = fast_round(c, m, n, P, status, out, P, &loss_sum);
   } else {
     status = fast_round(c, m, n, P, status, tail, 0, &loss_sum);
-    if (status) return status;
-    /* a strided grad is summed in the kept buffer and copied out */
-    double *out = grad->stride == 1 ? grad->data : m->buf;
-    status = fast_sum(c, m, n, out, P);
-    if (status) return status;
-    if (out != grad->data) {
-      gsl_vector_const_view sum = gsl_vector_const_view_array(out, P);
-      gsl_vector_memcpy(grad, &sum.vector);
-    }
+    if (status == GSL_SUCCESS) status = fast_sum(c, m, n, out, P);
+  }
+  if (status) return status;
+  if (out != grad->data) {
+    gsl_vector_const_view sum = gsl_vector_const_view_array(out, P);
+    gsl_vector_memcpy(grad, &sum.vector);
   }
   if (loss) *loss = loss_sum / c->weight;
   return GSL_SUCCESS;
