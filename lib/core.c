@@ -331,6 +331,14 @@ gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size
   return r;
 }
 
+int ndpar_cpu_has_avx2(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx2") != 0;
+#else
+  return 0;
+#endif
+}
+
 /* ---- timer ---- */
 
 double ndpar_time_now(void) {

@@ -162,6 +162,12 @@ void ndpar_rsumv_put(ndpar_rsum_block *b, size_t j, const ndpar_rsum *s);
  * asks. Returns the setting before. For tests of both paths. */
 int ndpar_rsumv_simd(int on);
 
+/* Code for AVX2, compiled with the target attribute whatever the build's -march, and run
+ * only where ndpar_cpu_has_avx2() says the CPU has it (x86-64 with GCC or clang; 0 elsewhere). */
+#define NDPAR_AVX2_FN __attribute__((target("avx2")))
+#define NDPAR_AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+int ndpar_cpu_has_avx2(void);
+
 /* Marks a branch the hot path rarely takes. */
 #define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -256,17 +256,15 @@ double ndpar_rsumv_value(const ndpar_rsum_block *b, size_t j) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#define AVX2_FN __attribute__((target("avx2")))
-#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
 
 /* S of each lane's fold 0, 2^(-1022 + 40 index), built from the biased exponent. */
-AVX2_INLINE __m256d v_bin_s(__m256i index) {
+NDPAR_AVX2_INLINE __m256d v_bin_s(__m256i index) {
   __m256i forty = _mm256_add_epi64(_mm256_slli_epi64(index, 5), _mm256_slli_epi64(index, 3));
   return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(forty, _mm256_set1_epi64x(1)), 52));
 }
 
 /* The lanes whose window is an ordinary one: FOLDS <= index < SCALED_BIN. */
-AVX2_INLINE __m256i v_ordinary(__m256i index) {
+NDPAR_AVX2_INLINE __m256i v_ordinary(__m256i index) {
   return _mm256_and_si256(_mm256_cmpgt_epi64(index, _mm256_set1_epi64x(FOLDS - 1)),
                           _mm256_cmpgt_epi64(_mm256_set1_epi64x(SCALED_BIN), index));
 }
@@ -278,7 +276,7 @@ typedef struct {
   __m256i index; /* 64-bit lanes */
 } v_lanes;
 
-AVX2_INLINE v_lanes v_load(const ndpar_rsum_block *b) {
+NDPAR_AVX2_INLINE v_lanes v_load(const ndpar_rsum_block *b) {
   v_lanes v;
   for (int k = 0; k < FOLDS; k++) {
     v.prim[k] = _mm256_loadu_pd(b->prim[k]);
@@ -289,11 +287,11 @@ AVX2_INLINE v_lanes v_load(const ndpar_rsum_block *b) {
 }
 
 /* 64-bit lanes to 32-bit ones (the low halves). */
-AVX2_INLINE __m128i v_narrow(__m256i a) {
+NDPAR_AVX2_INLINE __m128i v_narrow(__m256i a) {
   return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(a, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
 }
 
-AVX2_INLINE void v_store(ndpar_rsum_block *b, const v_lanes *v) {
+NDPAR_AVX2_INLINE void v_store(ndpar_rsum_block *b, const v_lanes *v) {
   for (int k = 0; k < FOLDS; k++) {
     _mm256_storeu_pd(b->prim[k], v->prim[k]);
     _mm_storeu_si128((__m128i *)b->carry[k], v->carry[k]);
@@ -301,13 +299,13 @@ AVX2_INLINE void v_store(ndpar_rsum_block *b, const v_lanes *v) {
   _mm_storeu_si128((__m128i *)b->index, v_narrow(v->index));
 }
 
-AVX2_INLINE __m256i v_max(__m256i a, __m256i b) {
+NDPAR_AVX2_INLINE __m256i v_max(__m256i a, __m256i b) {
   return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(b, a));
 }
 
 /* raise_index() on four lanes with ordinary windows, to top >= index: fold k takes fold
  * k - s (s = top - index) where there is one, a fresh fold otherwise. */
-AVX2_INLINE void v_raise(v_lanes *v, __m256i top) {
+NDPAR_AVX2_INLINE void v_raise(v_lanes *v, __m256i top) {
   __m256i s = _mm256_sub_epi64(top, v->index);
   __m256i same = _mm256_cmpeq_epi64(s, _mm256_setzero_si256());
   if (_mm256_movemask_pd(_mm256_castsi256_pd(same)) == 0xf) return;
@@ -334,7 +332,7 @@ AVX2_INLINE void v_raise(v_lanes *v, __m256i top) {
 }
 
 /* renormalise() on four lanes: P back into [1.5 S, 1.75 S), the step into the carry. */
-AVX2_INLINE __m256d v_renorm(__m256d P, __m256d S, __m128i *carry) {
+NDPAR_AVX2_INLINE __m256d v_renorm(__m256d P, __m256d S, __m128i *carry) {
   __m256d q = _mm256_mul_pd(S, _mm256_set1_pd(0.25));
   __m256d ge = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.75)), _CMP_GE_OQ);
   __m256d lt = _mm256_cmp_pd(P, _mm256_mul_pd(S, _mm256_set1_pd(1.5)), _CMP_LT_OQ);
@@ -347,7 +345,7 @@ AVX2_INLINE __m256d v_renorm(__m256d P, __m256d S, __m128i *carry) {
 /* bin_of() on four lanes: floor((E + 52) / 40), at least FOLDS - 1. For E + 52 <= 2099 the
  * product by the double nearest 1/40 (a little above it) floors to the same integer: at a
  * multiple 40 m it is m (1 + 6e-17), which rounds to m; below one, 40 m - 1, it is m - 0.025. */
-AVX2_INLINE __m256i v_bin_of(__m256d x) {
+NDPAR_AVX2_INLINE __m256i v_bin_of(__m256d x) {
   __m256i E = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(x), 52), _mm256_set1_epi64x(0x7ff));
   __m256d bins = _mm256_floor_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm_add_epi32(v_narrow(E), _mm_set1_epi32(52))),
                                                _mm256_set1_pd(1.0 / BIN_BITS)));
@@ -355,14 +353,14 @@ AVX2_INLINE __m256i v_bin_of(__m256d x) {
 }
 
 /* The lanes of a mask, as movemask bits. */
-AVX2_INLINE int v_bits(__m256i mask) { return _mm256_movemask_pd(_mm256_castsi256_pd(mask)); }
+NDPAR_AVX2_INLINE int v_bits(__m256i mask) { return _mm256_movemask_pd(_mm256_castsi256_pd(mask)); }
 
 /* deposit() of x on four lanes whose windows are ordinary and stay ordinary when raised
  * to x's bins (this excludes Inf and NaN, whose bin is 52); returns 0 (nothing done)
  * unless every lane is such. A zero goes through as it does in deposit(): P + tiny rounds
  * back to P, nothing is taken. */
 /* The folds of deposit()'s common case: x's pieces into lanes whose window is top. */
-AVX2_INLINE void v_fold(v_lanes *v, __m256d x, __m256i top) {
+NDPAR_AVX2_INLINE void v_fold(v_lanes *v, __m256d x, __m256i top) {
   __m256d S = v_bin_s(top);
   const __m256d low_bit = _mm256_castsi256_pd(_mm256_set1_epi64x(1));
   for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
@@ -373,7 +371,7 @@ AVX2_INLINE void v_fold(v_lanes *v, __m256d x, __m256i top) {
   }
 }
 
-AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
+NDPAR_AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
   v_lanes v = v_load(b);
   __m256i top = v_max(v.index, v_bin_of(x));
   if (v_bits(_mm256_and_si256(v_ordinary(v.index), v_ordinary(top))) != 0xf) return 0;
@@ -386,7 +384,7 @@ AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
 /* ndpar_rsum_set of four lanes: each lane's window opened at its value's bin, then the
  * deposit. Returns 0 (nothing done) unless every window is ordinary and no value is 0
  * (which leaves a lane empty). */
-AVX2_INLINE int v_set(ndpar_rsum_block *b, __m256d x) {
+NDPAR_AVX2_INLINE int v_set(ndpar_rsum_block *b, __m256d x) {
   __m256i top = v_bin_of(x);
   int nonzero = _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_NEQ_UQ));
   if (v_bits(v_ordinary(top)) != 0xf || nonzero != 0xf) return 0;
@@ -402,7 +400,7 @@ AVX2_INLINE int v_set(ndpar_rsum_block *b, __m256d x) {
   return 1;
 }
 
-AVX2_FN static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
+NDPAR_AVX2_FN static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
   size_t full = n / NDPAR_RSUM_LANES;
   for (size_t k = 0; k < full; k++) {
     const double *xk = x + k * NDPAR_RSUM_LANES;
@@ -415,7 +413,7 @@ AVX2_FN static size_t avx2_set(ndpar_rsum_block *b, const double *x, size_t n) {
   return full * NDPAR_RSUM_LANES;
 }
 
-AVX2_FN static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
+NDPAR_AVX2_FN static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n) {
   __m256d wv = _mm256_set1_pd(w);
   size_t full = n / NDPAR_RSUM_LANES;
   for (size_t k = 0; k < full; k++) {
@@ -429,7 +427,7 @@ AVX2_FN static size_t avx2_add_scaled(ndpar_rsum_block *b, const double *x, doub
 /* ndpar_rsum_merge of four lanes whose windows are both ordinary: both raised to the
  * higher, then P_into += P_from - 1.5 S (exact), carries added, renormalised. Returns 0
  * (nothing done) otherwise. */
-AVX2_INLINE int v_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from) {
+NDPAR_AVX2_INLINE int v_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from) {
   v_lanes a = v_load(into), f = v_load(from);
   if (v_bits(_mm256_and_si256(v_ordinary(a.index), v_ordinary(f.index))) != 0xf) return 0;
   __m256i top = v_max(a.index, f.index);
@@ -445,7 +443,7 @@ AVX2_INLINE int v_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from) {
   return 1;
 }
 
-AVX2_FN static void avx2_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
+NDPAR_AVX2_FN static void avx2_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks) {
   for (size_t k = 0; k < nblocks; k++)
     if (!v_merge(&into[k], &from[k]))
       for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_merge(&into[k], &from[k], l);
@@ -453,7 +451,7 @@ AVX2_FN static void avx2_merge(ndpar_rsum_block *into, const ndpar_rsum_block *f
 
 /* ndpar_rsum_value of four ordinary lanes, in the scalar code's order of operations (the
  * scale factors are 1 below the top bin). Returns 0 (nothing done) otherwise. */
-AVX2_FN static int avx2_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
+NDPAR_AVX2_FN static int avx2_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]) {
   __m256i index = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)b->index));
   if (_mm256_movemask_pd(_mm256_castsi256_pd(v_ordinary(index))) != 0xf) return 0;
   __m256d S = _mm256_mul_pd(v_bin_s(index), _mm256_set1_pd(0x1p-80)), v = _mm256_setzero_pd();
@@ -473,7 +471,7 @@ static atomic_int use_avx2 = -1;
 static int have_avx2(void) {
   int on = atomic_load_explicit(&use_avx2, memory_order_relaxed);
   if (on < 0) {
-    on = __builtin_cpu_supports("avx2") != 0;
+    on = ndpar_cpu_has_avx2();
     atomic_store_explicit(&use_avx2, on, memory_order_relaxed);
   }
   return on;
@@ -481,7 +479,7 @@ static int have_avx2(void) {
 
 int ndpar_rsumv_simd(int on) {
   int was = have_avx2();
-  if (on >= 0) atomic_store_explicit(&use_avx2, on && __builtin_cpu_supports("avx2"), memory_order_relaxed);
+  if (on >= 0) atomic_store_explicit(&use_avx2, on && ndpar_cpu_has_avx2(), memory_order_relaxed);
   return was;
 }
 #else

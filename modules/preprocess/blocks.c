@@ -12,6 +12,7 @@
  * check and loop set-up per row. The AVX2 forms hold a strip's parameters in registers and
  * loop over the rows (docs/PERFORMANCE.md). */
 #include "preprocess/preprocess_internal.h"
+#include "ndpar_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -114,7 +115,6 @@ static void ends_cols(double *restrict x, size_t tda, size_t rows, size_t j0, si
 /* ---- AVX2: strips of nv (1 or 2) vectors of 4 columns from column j ---- */
 
 #ifdef BLOCKS_AVX2
-#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
 
 /* The first pass and the transforms prefetch the data a block (2048 doubles) ahead into L1,
  * the second pass the next block's rows: with the hardware prefetchers alone, the fit of
@@ -123,7 +123,7 @@ static void ends_cols(double *restrict x, size_t tda, size_t rows, size_t j0, si
  * matrix's end never fault. */
 #define PREFETCH_BYTES 16384
 
-AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
+NDPAR_AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
                              size_t j, int nv, block_acc a) {
   __m256d s[2], lo[2], hi[2], sh[2];
   for (int k = 0; k < nv; k++) {
@@ -149,7 +149,7 @@ AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0
   }
 }
 
-AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
+NDPAR_AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
                              size_t j, int nv, block_acc a) {
   __m256d q[2], c[2], sh[2], mean[2];
   for (int k = 0; k < nv; k++) {
@@ -178,7 +178,7 @@ AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, size_t r0
 
 /* merge_cols on 4 columns from j: block_run_merge's formulas, and its copy where a column
  * is still empty (n = 0). */
-AVX2_INLINE void strip_merge(block_acc a, double nb, size_t j, block_run run) {
+NDPAR_AVX2_INLINE void strip_merge(block_acc a, double nb, size_t j, block_run run) {
   __m256d n = _mm256_set1_pd(nb), na = _mm256_loadu_pd(run.n + j);
   __m256d empty = _mm256_cmp_pd(na, _mm256_setzero_pd(), _CMP_EQ_OQ), total = _mm256_add_pd(na, n);
   __m256d comp = _mm256_loadu_pd(a.comp + j);
@@ -198,7 +198,7 @@ AVX2_INLINE void strip_merge(block_acc a, double nb, size_t j, block_run run) {
 
 /* Each returns the first column it left to the portable form (cols rounded down to 4).
  * The first pass, or the second where `second`. */
-__attribute__((target("avx2"))) static size_t avx2_pass(int second, const gsl_matrix *x,
+NDPAR_AVX2_FN static size_t avx2_pass(int second, const gsl_matrix *x,
                                                        const double *shift, size_t r0, size_t r1,
                                                        block_acc a) {
   size_t j = 0, cols = x->size2;
@@ -211,7 +211,7 @@ __attribute__((target("avx2"))) static size_t avx2_pass(int second, const gsl_ma
   return j;
 }
 
-__attribute__((target("avx2"))) static size_t avx2_merge(block_acc a, double n, size_t cols,
+NDPAR_AVX2_FN static size_t avx2_merge(block_acc a, double n, size_t cols,
                                                         block_run run) {
   size_t j = 0;
   for (; j + 4 <= cols; j += 4) strip_merge(a, n, j, run);
@@ -220,7 +220,7 @@ __attribute__((target("avx2"))) static size_t avx2_merge(block_acc a, double n, 
 
 /* The transforms on strips of nv vectors from column j, the parameters in registers:
  * (x - a) * b where sub_mul, else x * a + b. */
-AVX2_INLINE void strip_affine(double *x, size_t tda, size_t rows, size_t j, int nv, const double *a,
+NDPAR_AVX2_INLINE void strip_affine(double *x, size_t tda, size_t rows, size_t j, int nv, const double *a,
                               const double *b, int sub_mul) {
   __m256d av[2], bv[2];
   for (int q = 0; q < nv; q++) av[q] = _mm256_loadu_pd(a + j + 4 * q), bv[q] = _mm256_loadu_pd(b + j + 4 * q);
@@ -234,7 +234,7 @@ AVX2_INLINE void strip_affine(double *x, size_t tda, size_t rows, size_t j, int 
   }
 }
 
-AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv, const block_ends *e) {
+NDPAR_AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv, const block_ends *e) {
   __m256d mul[2], add[2], flo[2], fhi[2], tlo[2], thi[2];
   for (int q = 0; q < nv; q++) {
     size_t o = j + 4 * q;
@@ -256,7 +256,7 @@ AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, int nv
 }
 
 /* op: 0 sub_mul (a = c, b = k), 1 mul_add (a = k, b = c), 2 ends (e). */
-__attribute__((target("avx2"))) static size_t avx2_transform(int op, double *x, size_t tda, size_t rows,
+NDPAR_AVX2_FN static size_t avx2_transform(int op, double *x, size_t tda, size_t rows,
                                                             size_t cols, const double *a,
                                                             const double *b, const block_ends *e) {
   size_t j = 0;
@@ -272,7 +272,7 @@ __attribute__((target("avx2"))) static size_t avx2_transform(int op, double *x, 
   return j;
 }
 
-static int have_avx2(void) { return __builtin_cpu_supports("avx2"); }
+static int have_avx2(void) { return ndpar_cpu_has_avx2(); }
 #else
 static int have_avx2(void) { return 0; }
 static size_t avx2_pass(int second, const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
