@@ -37,6 +37,12 @@ void bench_compare_stats(void (*const *fns)(void *), size_t nfns, void *ctx, int
   free(t);
 }
 
+void bench_compare_stats_ms(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
+                            int reps, void (*prepare)(void *), bench_stats *stats) {
+  bench_compare_stats(fns, nfns, ctx, warmup, reps, prepare, stats);
+  for (size_t f = 0; f < nfns; f++) stats[f] = (bench_stats){1e3 * stats[f].min, 1e3 * stats[f].med, 1e3 * stats[f].max};
+}
+
 void bench_compare_prepared(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
                             int reps, void (*prepare)(void *), double *medians) {
   bench_stats *s = malloc(nfns * sizeof *s);

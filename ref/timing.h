@@ -24,6 +24,9 @@ typedef struct {
 /* bench_compare_prepared giving each variant's min, median and max (seconds) in stats[i]. */
 void bench_compare_stats(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
                          int reps, void (*prepare)(void *), bench_stats *stats);
+/* The same in milliseconds. */
+void bench_compare_stats_ms(void (*const *fns)(void *), size_t nfns, void *ctx, int warmup,
+                            int reps, void (*prepare)(void *), bench_stats *stats);
 
 /* Sleeps long enough for every spinning runtime (ndpar's workers, libgomp's) to go to
  * sleep, so that the next variant measured has the cores to itself. */

@@ -152,13 +152,12 @@ static void check_variant(ctx_t *c, const variant *v) {
 
 typedef bench_stats stats; /* in ms here */
 
-/* Every variant once per repetition, interleaved (bench_compare_stats): a slow phase of the
+/* Every variant once per repetition, interleaved (bench_compare_stats_ms): a slow phase of the
  * machine hits every variant alike. */
 static void time_variants(ctx_t *c, const variant *v, size_t n, int reps, stats *out) {
   void (*fns[MAX_VARIANTS])(void *) = {0};
   for (size_t k = 0; k < n; k++) fns[k] = v[k].fn;
-  bench_compare_stats(fns, n, c, 1, reps, NULL, out);
-  for (size_t k = 0; k < n; k++) out[k] = (stats){1e3 * out[k].min, 1e3 * out[k].med, 1e3 * out[k].max};
+  bench_compare_stats_ms(fns, n, c, 1, reps, NULL, out);
 }
 
 /* One table per case: min, median, max, speedup over sequential (medians), and the median

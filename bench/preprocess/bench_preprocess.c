@@ -221,12 +221,11 @@ static void check_variant(ctx_t *c, const variant *v, double tol) {
 typedef bench_stats stats; /* in ms here */
 
 /* Every variant once per repetition, interleaved, the data restored before each timed call
- * (bench_compare_stats): a slow phase of the machine hits every variant alike. */
+ * (bench_compare_stats_ms): a slow phase of the machine hits every variant alike. */
 static void time_variants(ctx_t *c, const variant *v, size_t n, int reps, stats *out) {
   void (*fns[MAX_VARIANTS])(void *) = {0};
   for (size_t k = 0; k < n; k++) fns[k] = v[k].fn;
-  bench_compare_stats(fns, n, c, 1, reps, restore, out);
-  for (size_t k = 0; k < n; k++) out[k] = (stats){1e3 * out[k].min, 1e3 * out[k].med, 1e3 * out[k].max};
+  bench_compare_stats_ms(fns, n, c, 1, reps, restore, out);
 }
 
 /* One table: a row per variant with min, median, max, the median and the min over the
