@@ -152,6 +152,10 @@ size_t ndpar_rsumv_blocks(size_t n);
 void ndpar_rsumv_init(ndpar_rsum_block *b, size_t n);                   /* n empty elements */
 void ndpar_rsumv_set(ndpar_rsum_block *b, const double *x, size_t n);   /* element j = empty + x[j] */
 void ndpar_rsumv_add_scaled(ndpar_rsum_block *b, const double *x, double w, size_t n); /* += w x[j] */
+/* Element j = empty (set) or itself (add) + x[0][j] + ... + x[m - 1][j], in one pass over
+ * the blocks: adding m arrays at once reads and writes the accumulators once. */
+void ndpar_rsumv_set_arrays(ndpar_rsum_block *b, const double *const *x, size_t m, size_t n);
+void ndpar_rsumv_add_arrays(ndpar_rsum_block *b, const double *const *x, size_t m, size_t n);
 void ndpar_rsumv_merge(ndpar_rsum_block *into, const ndpar_rsum_block *from, size_t nblocks);
 void ndpar_rsumv_values(const ndpar_rsum_block *b, double out[NDPAR_RSUM_LANES]); /* one block's */
 void ndpar_rsumv_add(ndpar_rsum_block *b, size_t j, double x);           /* element j += x */

@@ -43,7 +43,7 @@ typedef int (*ndpar_grad_fn)(const gsl_matrix *x, const gsl_vector *y, gsl_vecto
  * untouched.
  *
  * This form allocates its working memory on every call (per worker a buffer for the
- * callback's output and the sums, in deterministic mode a group's sum and a 40-byte accumulator per parameter); a loop
+ * callback's output and the sums, in deterministic mode two group sums and a 40-byte accumulator per parameter); a loop
  * calling it many times should use a workspace
  * and ndpar_grad_compute_ws instead, which gives the same result bit for bit. */
 NDPAR_API int ndpar_grad_compute(ndpar_pool *p, const gsl_matrix *const *x,
@@ -70,7 +70,7 @@ NDPAR_API int ndpar_grad_aggregate(ndpar_pool *p, const gsl_vector *const *grads
  * The working memory of ndpar_grad_compute for batches of one shape, allocated once (as
  * gsl_multifit_linear_workspace): a padded P-vector per worker of the pool for the
  * callback's output, the running sums of either mode (threads x (P + 2) doubles for
- * NDPAR_REDUCE_FAST; for NDPAR_REDUCE_DETERMINISTIC a group's sum and (P + 2) reproducible
+ * NDPAR_REDUCE_FAST; for NDPAR_REDUCE_DETERMINISTIC two group sums and (P + 2) reproducible
  * accumulators of 40 bytes each per worker). A training loop allocates it before its first
  * step and calls ndpar_grad_compute_ws at every step: no step allocates. */
 typedef struct ndpar_grad_workspace ndpar_grad_workspace;

@@ -17,6 +17,11 @@
 #define GROUP_BATCHES 16
 #define GROUP_MIN_PARAMS 4096
 
+/* Deterministic mode: group sums a worker keeps in plain double before it adds them into
+ * its binned accumulators, all at once (one pass over their 40 bytes per parameter for
+ * PENDING_GROUPS groups); those still kept at the end are added in the final merge. */
+#define PENDING_GROUPS 2
+
 /* A running sum: P gradient entries, then sum of rows * loss, then sum of rows. */
 #define SUM_LOSS(P) (P)
 #define SUM_ROWS(P) ((P) + 1)
@@ -35,7 +40,7 @@ typedef struct {
   double divisor;      /* fast: the combine's divisor (1: the plain sums) */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) accumulators; worker 0's
                           become the sums */
-  ndpar_slots part;    /* deterministic: per worker, the group being folded, SUM_LEN(P) */
+  ndpar_slots part;    /* deterministic: per worker, PENDING_GROUPS group sums, SUM_LEN(P) each */
   ndpar_slots fail;    /* per worker, the batch whose callback failed */
   size_t index0, threads; /* deterministic: batch i is index0 + i; the pool's threads */
   size_t lo, hi, group;   /* deterministic: the groups' batches [lo, hi), G; fast: a chunk */
@@ -100,7 +105,9 @@ static size_t failed_batch(const grad_ctx *c, size_t lo, size_t k, size_t size) 
  * A worker's first chunk writes its sums (no zeroing pass); the combine adds the sums of
  * the workers that ran, in worker order, and writes the result once. */
 
-static size_t *worker_state(const grad_ctx *c, size_t worker) { /* [0] failed batch, [1] started */
+/* [0] failed batch; [1] started (fast: has sums; deterministic: its accumulators hold
+ * sums); [2] deterministic: group sums pending */
+static size_t *worker_state(const grad_ctx *c, size_t worker) {
   return ndpar_slots_at(&c->fail, worker);
 }
 
@@ -162,49 +169,55 @@ static int run_fast(ndpar_pool *p, grad_ctx *c, size_t *failed) {
  * The batches are cut into groups of G = grad_group_size(P) consecutive global indices
  * (G depends on P alone: the same for every thread and rank count). One worker folds a
  * group in plain double in index order, part = (((t_0 + t_1) + t_2) + ...) with t_i =
- * rows_i * (gradient_i, loss_i, 1), and adds the group's sum into its own binned
- * accumulators (lib/reprosum.c), which merge exactly: the sums depend neither on which
- * worker did which group nor on how the groups are split between calls or processes, and
- * the binned cost is paid once per group, not per batch. A group cut by a process boundary
- * is continued in order by the next process (grad_det_chain). */
+ * rows_i * (gradient_i, loss_i, 1), and the group's sum goes into binned accumulators
+ * (lib/reprosum.c), which add and merge exactly: the sums depend neither on which worker
+ * did which group, nor on when a group's sum was added, nor on how the groups are split
+ * between calls or processes. So a worker keeps up to PENDING_GROUPS group sums and adds
+ * them into its own accumulators together when it needs the room; the final merge takes
+ * the workers' accumulators and the sums still pending. The binned cost is paid once per
+ * group, the accumulators' memory traffic once per PENDING_GROUPS groups (or never, for
+ * a worker with at most PENDING_GROUPS groups). A group cut by a process boundary is
+ * continued in order by the next process (grad_det_chain). */
 
 size_t grad_group_size(size_t P) { return P < GROUP_MIN_PARAMS ? 1 : GROUP_BATCHES; }
 
-/* A group's sum into the worker's accumulators: its first group sets them (no separate
- * emptying pass over 40 bytes per parameter), later ones add. */
-static void deposit_group(const grad_ctx *c, size_t worker, const double *part) {
+static double *pending_sum(const grad_ctx *c, size_t worker, size_t k) {
+  return (double *)ndpar_slots_at(&c->part, worker) + k * SUM_LEN(c->P);
+}
+
+/* The worker's m group sums into its accumulators: its first deposit sets them (no
+ * separate emptying pass), later ones add. */
+static void deposit_sums(const grad_ctx *c, size_t worker, const double *const *sums, size_t m) {
   size_t *state = worker_state(c, worker);
   ndpar_rsum_block *acc = ndpar_slots_at(&c->acc, worker);
   if (state[1]) {
-    ndpar_rsumv_add_scaled(acc, part, 1.0, SUM_LEN(c->P));
+    ndpar_rsumv_add_arrays(acc, sums, m, SUM_LEN(c->P));
   } else {
-    ndpar_rsumv_set(acc, part, SUM_LEN(c->P));
+    ndpar_rsumv_set_arrays(acc, sums, m, SUM_LEN(c->P));
     state[1] = 1;
   }
 }
 
-/* Group k of [c->lo, c->hi), folded on this worker and deposited into its accumulators. */
+/* The worker's pending group sums into its accumulators. */
+static void flush_pending(const grad_ctx *c, size_t worker) {
+  size_t *state = worker_state(c, worker);
+  const double *sums[PENDING_GROUPS];
+  for (size_t k = 0; k < state[2]; k++) sums[k] = pending_sum(c, worker, k);
+  deposit_sums(c, worker, sums, state[2]);
+  state[2] = 0;
+}
+
+/* Group k of [c->lo, c->hi), folded on this worker into a free pending sum. */
 static int group_task(const ndpar_task *t, void *vc) {
   grad_ctx *c = vc;
   size_t lo = c->lo + t->index * c->group, hi = lo + c->group < c->hi ? lo + c->group : c->hi;
+  size_t *state = worker_state(c, t->worker);
   int open = c->open_tail && t->index == c->ngroups - 1; /* continued by the next process */
-  double *part = open ? c->open_tail : ndpar_slots_at(&c->part, t->worker);
-  int status = fold_run(c, lo, hi, t->worker, part, 1, (size_t *)ndpar_slots_at(&c->fail, t->worker));
-  if (status == GSL_SUCCESS && !open) deposit_group(c, t->worker, part);
+  if (!open && state[2] == PENDING_GROUPS) flush_pending(c, t->worker);
+  double *part = open ? c->open_tail : pending_sum(c, t->worker, state[2]);
+  int status = fold_run(c, lo, hi, t->worker, part, 1, &state[0]);
+  if (status == GSL_SUCCESS && !open) state[2]++;
   return status;
-}
-
-/* The accumulators of worker 0 take the others' (exact merges: the order does not matter). */
-/* Worker 0's accumulators take the other started workers' (exact merges: the order does
- * not matter). */
-static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
-  (void)t;
-  grad_ctx *c = vc; /* begin, end: blocks of accumulators */
-  ndpar_rsum_block *out = ndpar_slots_at(&c->acc, 0);
-  for (size_t w = 1; w < c->threads; w++)
-    if (worker_state(c, w)[1])
-      ndpar_rsumv_merge(out + begin, (const ndpar_rsum_block *)ndpar_slots_at(&c->acc, w) + begin, end - begin);
-  return GSL_SUCCESS;
 }
 
 /* Runs the groups of [lo, hi) on the pool (lo a group's first batch). On failure *failed
@@ -218,12 +231,34 @@ static int run_groups(ndpar_pool *p, grad_ctx *c, size_t lo, size_t hi, size_t *
   return status;
 }
 
-static void merge_workers(ndpar_pool *p, grad_ctx *c) {
-  if (!worker_state(c, 0)[1]) { /* worker 0 did no group: empty, to merge into */
-    ndpar_rsumv_init(ndpar_slots_at(&c->acc, 0), SUM_LEN(c->P));
-    worker_state(c, 0)[1] = 1;
+/* Blocks [k0, k0 + nb) of the sums: the started workers' accumulators merged into m (or m
+ * emptied, none started) and every worker's pending group sums added. */
+static void merged_blocks(const grad_ctx *c, size_t k0, size_t nb, ndpar_rsum_block *m, int m_is_acc0) {
+  const double *pending[PENDING_GROUPS * NDPAR_MAX_THREADS];
+  size_t np = 0, len = SUM_LEN(c->P) - k0 * NDPAR_RSUM_LANES;
+  int any = m_is_acc0 && worker_state(c, 0)[1];
+  if (len > nb * NDPAR_RSUM_LANES) len = nb * NDPAR_RSUM_LANES;
+  for (size_t w = 0; w < c->threads; w++) {
+    for (size_t k = 0; k < worker_state(c, w)[2]; k++)
+      pending[np++] = pending_sum(c, w, k) + k0 * NDPAR_RSUM_LANES;
+    if (!worker_state(c, w)[1] || (m_is_acc0 && w == 0)) continue;
+    const ndpar_rsum_block *e = (const ndpar_rsum_block *)ndpar_slots_at(&c->acc, w) + k0;
+    if (any) ndpar_rsumv_merge(m, e, nb);
+    else memcpy(m, e, nb * sizeof *m), any = 1;
   }
-  if (c->threads < 2) return;
+  if (any) ndpar_rsumv_add_arrays(m, pending, np, len);
+  else ndpar_rsumv_set_arrays(m, pending, np, len);
+}
+
+/* Worker 0's accumulators take the others' and the pending sums, in place. */
+static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
+  (void)t;
+  grad_ctx *c = vc; /* begin, end: blocks of accumulators */
+  merged_blocks(c, begin, end - begin, (ndpar_rsum_block *)ndpar_slots_at(&c->acc, 0) + begin, 1);
+  return GSL_SUCCESS;
+}
+
+static void merge_workers(ndpar_pool *p, grad_ctx *c) {
   size_t blocks = ndpar_rsumv_blocks(SUM_LEN(c->P));
   if (SUM_LEN(c->P) < PARALLEL_PARAMS) {
     ndpar_task t = {0, 0, NULL};
@@ -231,32 +266,24 @@ static void merge_workers(ndpar_pool *p, grad_ctx *c) {
   } else {
     ndpar_pool_run_range(p, blocks, repro_merge_range, c, NULL);
   }
+  worker_state(c, 0)[1] = 1;
+  for (size_t w = 0; w < c->threads; w++) worker_state(c, w)[2] = 0;
 }
 
-/* The single-process finish in one pass: entry j of every worker's accumulators merged
- * into a copy, divided by the rows and written to grad (no merged array is written). */
+/* The single-process finish in one pass: the workers' sums merged a few blocks at a time
+ * into a buffer that stays in cache, divided by the rows and written to grad (no merged
+ * array is written). */
+#define FINISH_BLOCKS 64
+
 typedef struct {
   grad_ctx *c;
   gsl_vector *grad;
   double rows;
 } finish_ctx;
 
-/* Block k of every started worker's accumulators, merged into a copy. */
-static ndpar_rsum_block merged_block(const grad_ctx *c, size_t k) {
-  ndpar_rsum_block m;
-  int any = 0;
-  for (size_t w = 0; w < c->threads; w++) {
-    if (!worker_state(c, w)[1]) continue;
-    const ndpar_rsum_block *e = (const ndpar_rsum_block *)ndpar_slots_at(&c->acc, w) + k;
-    if (any) ndpar_rsumv_merge(&m, e, 1);
-    else m = *e, any = 1;
-  }
-  if (!any) ndpar_rsumv_init(&m, NDPAR_RSUM_LANES);
-  return m;
-}
-
 static double merged_value(const grad_ctx *c, size_t j) {
-  ndpar_rsum_block m = merged_block(c, j / NDPAR_RSUM_LANES);
+  ndpar_rsum_block m;
+  merged_blocks(c, j / NDPAR_RSUM_LANES, 1, &m, 0);
   return ndpar_rsumv_value(&m, j % NDPAR_RSUM_LANES);
 }
 
@@ -272,9 +299,11 @@ static void finish_block(const ndpar_rsum_block *b, size_t k, size_t P, double r
 static int finish_range(size_t begin, size_t end, const ndpar_task *t, void *vf) {
   (void)t;
   finish_ctx *f = vf;
-  for (size_t k = begin; k < end; k++) {
-    ndpar_rsum_block m = merged_block(f->c, k);
-    finish_block(&m, k, f->c->P, f->rows, f->grad);
+  ndpar_rsum_block m[FINISH_BLOCKS];
+  for (size_t k0 = begin; k0 < end; k0 += FINISH_BLOCKS) {
+    size_t nb = end - k0 < FINISH_BLOCKS ? end - k0 : FINISH_BLOCKS;
+    merged_blocks(f->c, k0, nb, m, 0);
+    for (size_t k = 0; k < nb; k++) finish_block(&m[k], k0 + k, f->c->P, f->rows, f->grad);
   }
   return GSL_SUCCESS;
 }
@@ -328,7 +357,7 @@ struct ndpar_grad_workspace {
   ndpar_slots scratch; /* per worker: the callback's output, P doubles */
   ndpar_slots sums;    /* fast: per worker, SUM_LEN(P) doubles */
   ndpar_slots acc;     /* deterministic: per worker, SUM_LEN(P) reproducible accumulators */
-  ndpar_slots part;    /* deterministic: per worker, a group's plain sum, SUM_LEN(P) doubles */
+  ndpar_slots part;    /* deterministic: per worker, PENDING_GROUPS group sums, SUM_LEN(P) doubles each */
   ndpar_slots fail;    /* per worker, a failing batch */
   double *chain;       /* deterministic: two groups cut by a process boundary,
                           2 SUM_LEN(P) doubles (grad_det_chain_buffer) */
@@ -362,13 +391,13 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
   }
   /* (ndpar_slots_alloc reports its own failures) */
   int status = ndpar_slots_alloc(&w->scratch, w->threads, P * sizeof(double));
-  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&w->fail, w->threads, 2 * sizeof(size_t));
+  if (status == GSL_SUCCESS) status = ndpar_slots_alloc(&w->fail, w->threads, 3 * sizeof(size_t));
   if (status == GSL_SUCCESS && fast)
     status = ndpar_slots_alloc(&w->sums, w->threads, SUM_LEN(P) * sizeof(double));
   if (status == GSL_SUCCESS && det)
     status = ndpar_slots_alloc(&w->acc, w->threads, ndpar_rsumv_blocks(SUM_LEN(P)) * sizeof(ndpar_rsum_block));
   if (status == GSL_SUCCESS && det)
-    status = ndpar_slots_alloc(&w->part, w->threads, SUM_LEN(P) * sizeof(double));
+    status = ndpar_slots_alloc(&w->part, w->threads, PENDING_GROUPS * SUM_LEN(P) * sizeof(double));
   if (status) {
     ndpar_grad_workspace_free(w);
     return NULL;
@@ -441,7 +470,7 @@ ndpar_grad_workspace *grad_reproducible_workspace(ndpar_pool *p, size_t P) {
 void grad_det_begin(ndpar_grad_workspace *w) {
   for (size_t k = 0; k < w->threads; k++) { /* no failure, no group yet */
     size_t *state = ndpar_slots_at(&w->fail, k);
-    state[0] = SIZE_MAX, state[1] = 0;
+    state[0] = SIZE_MAX, state[1] = 0, state[2] = 0;
   }
 }
 
@@ -483,7 +512,7 @@ double *grad_det_chain_buffer(ndpar_grad_workspace *w, int which) {
 
 void grad_det_deposit(ndpar_grad_workspace *w, const double *part) {
   grad_ctx c = det_ctx(w, NULL, NULL, 0, NULL, NULL);
-  deposit_group(&c, 0, part);
+  deposit_sums(&c, 0, &part, 1);
 }
 
 ndpar_rsum_block *grad_det_sums(ndpar_grad_workspace *w) {

@@ -211,6 +211,54 @@ Test(reprosum, blocks_equal_scalar_lane_by_lane) {
   gsl_rng_free(r);
 }
 
+/* set_arrays and add_arrays (m arrays in one pass over the blocks) leave every lane as
+ * set or add of the arrays one after another leaves it, with the SIMD code and without,
+ * for m = 0..3, common-case data and data with rare cases (which send a block's remaining
+ * arrays through the scalar code part-way). */
+Test(reprosum, arrays_in_one_pass_equal_one_at_a_time) {
+  gsl_rng *r = test_rng();
+  int had = ndpar_rsumv_simd(-1);
+  size_t sizes[] = {1, 4, 7, 64, 1001};
+  for (int simd = 0; simd < 2; simd++) {
+    ndpar_rsumv_simd(simd);
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+      for (int rare = 0; rare < 2; rare++)
+        for (size_t m = 0; m <= 3; m++) {
+          size_t n = sizes[si], nb = ndpar_rsumv_blocks(n);
+          double *x[3];
+          for (size_t i = 0; i < 3; i++) {
+            x[i] = malloc(n * sizeof *x[i]);
+            mixed_values(r, x[i], n, rare);
+          }
+          ndpar_rsum *a = malloc(n * sizeof *a), *c = malloc(n * sizeof *c);
+          ndpar_rsum_block *b = malloc(nb * sizeof *b), *d = malloc(nb * sizeof *d);
+          memset(b, 0x5a, nb * sizeof *b); /* whatever was there */
+          ndpar_rsum_init(a, n);
+          ndpar_rsum_set(c, x[2], n);
+          ndpar_rsumv_set(d, x[2], n);
+          for (size_t i = 0; i < m; i++) {
+            ndpar_rsum_add_scaled(a, x[i], 1.0, n);
+            ndpar_rsum_add_scaled(c, x[i], 1.0, n);
+          }
+          ndpar_rsumv_set_arrays(b, (const double *const *)x, m, n);
+          ndpar_rsumv_add_arrays(d, (const double *const *)x, m, n);
+          for (size_t j = 0; j < nb * NDPAR_RSUM_LANES; j++) {
+            ndpar_rsum lb = ndpar_rsumv_get(b, j), ld = ndpar_rsumv_get(d, j);
+            if (j < n) {
+              cr_assert(same_sum(&lb, &a[j]), "set: simd %d, n %zu, rare %d, m %zu: lane %zu", simd, n, rare, m, j);
+              cr_assert(same_sum(&ld, &c[j]), "add: simd %d, n %zu, rare %d, m %zu: lane %zu", simd, n, rare, m, j);
+            } else {
+              cr_assert(lb.index == -1 && ld.index == -1, "lane %zu past n %zu is not empty", j, n);
+            }
+          }
+          for (size_t i = 0; i < 3; i++) free(x[i]);
+          free(a), free(c), free(b), free(d);
+        }
+  }
+  ndpar_rsumv_simd(had);
+  gsl_rng_free(r);
+}
+
 /* The blocked sums keep the reproducibility the scalar ones have: values added into
  * separate block arrays in any split, merged in any order, give the same bits. */
 Test(reprosum, blocks_any_split_same_bits) {

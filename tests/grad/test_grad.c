@@ -208,9 +208,11 @@ static void reference_deterministic(const problem *pb, size_t P, gsl_vector *out
 
 Test(grad_compute, deterministic_mode_is_the_documented_group_fold_bit_for_bit) {
   gsl_rng *r = test_rng();
-  size_t Ps[] = {5, 4096}, ns[] = {1, 15, 16, 17, 40};
-  for (size_t a = 0; a < 2; a++)
-    for (size_t b = 0; b < 5; b++) {
+  /* 4096, 9000: groups of 16; up to 7 groups, so that a worker adds kept group sums into
+   * its accumulators more than once, or never; 9000: the final merge in parallel */
+  size_t Ps[] = {5, 4096, 9000}, ns[] = {1, 15, 16, 17, 40, 100};
+  for (size_t a = 0; a < 3; a++)
+    for (size_t b = 0; b < 6; b++) {
       size_t P = Ps[a], n = ns[b];
       problem pb = make_problem(r, n, P, 6);
       lsq m = {pb.w};
@@ -295,7 +297,7 @@ Test(grad_compute, memory_is_per_worker_not_per_batch) {
       size_t b2 = test_alloc_bytes();
       /* lsq_grad allocates one residual vector per batch: discounted exactly */
       size_t used_small = b1 - b0 - residual_bytes(&small), used_large = b2 - b1 - residual_bytes(&large);
-      /* per worker: a callback buffer, a group's sum, 40-byte binned accumulators (7 P doubles) */
+      /* per worker: a callback buffer, two group sums, 40-byte binned accumulators (8 P doubles) */
       size_t bound = threads * 8 * (P + 64) * sizeof(double) + 2 * (P + 2) * sizeof(double) + 65536;
       cr_assert(used_large <= used_small, "mode %d threads %zu: %zu bytes for 700 batches, %zu for 4", mode,
                 threads, used_large, used_small);
