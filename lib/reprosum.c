@@ -355,34 +355,45 @@ NDPAR_AVX2_INLINE __m256i v_bin_of(__m256d x) {
 /* The lanes of a mask, as movemask bits. */
 NDPAR_AVX2_INLINE int v_bits(__m256i mask) { return _mm256_movemask_pd(_mm256_castsi256_pd(mask)); }
 
-/* deposit() of x on four lanes whose windows are ordinary and stay ordinary when raised
- * to x's bins (this excludes Inf and NaN, whose bin is 52); returns 0 (nothing done)
- * unless every lane is such. A zero goes through as it does in deposit(): P + tiny rounds
- * back to P, nothing is taken. */
-/* The folds of deposit()'s common case: x's pieces into lanes whose window is top. */
-NDPAR_AVX2_INLINE void v_fold(v_lanes *v, __m256d x, __m256i top) {
+/* The folds of deposit()'s common case: x's pieces into lanes whose window is top; the
+ * folds renormalised unless renorm is 0 (see v_renorm_all). */
+NDPAR_AVX2_INLINE void v_fold(v_lanes *v, __m256d x, __m256i top, int renorm) {
   __m256d S = v_bin_s(top);
   const __m256d low_bit = _mm256_castsi256_pd(_mm256_set1_epi64x(1));
   for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40))) {
     __m256d before = v->prim[k];
     __m256d P = _mm256_add_pd(before, _mm256_or_pd(x, low_bit));
     x = _mm256_add_pd(x, _mm256_sub_pd(before, P)); /* exact: what the bin did not take */
-    v->prim[k] = v_renorm(P, S, &v->carry[k]);
+    v->prim[k] = renorm ? v_renorm(P, S, &v->carry[k]) : P;
   }
 }
 
-/* deposit() of x on four lanes in registers: 0 (nothing done) unless every lane is such. */
-NDPAR_AVX2_INLINE int v_deposit_regs(v_lanes *v, __m256d x) {
+/* Every fold renormalised. Deposits folded without renormalising move P by less than
+ * S / 2^13 each, so after fewer than 2^11 of them P is still in [S, 2S) (its ulp is still
+ * the bin's unit, so each deposit took the same pieces) and less than S / 4 outside [1.5 S,
+ * 1.75 S): one step brings it back, and (P, carry) ends as the step after every deposit
+ * leaves it, the one pair with P in that range and the same P + carry S / 4. */
+NDPAR_AVX2_INLINE void v_renorm_all(v_lanes *v) {
+  __m256d S = v_bin_s(v->index);
+  for (int k = 0; k < FOLDS; k++, S = _mm256_mul_pd(S, _mm256_set1_pd(0x1p-40)))
+    v->prim[k] = v_renorm(v->prim[k], S, &v->carry[k]);
+}
+
+/* deposit() of x on four lanes in registers whose windows are ordinary and stay ordinary
+ * when raised to x's bins (this excludes Inf and NaN, whose bin is 52); returns 0 (nothing
+ * done) unless every lane is such. A zero goes through as it does in deposit(): P + tiny
+ * rounds back to P, nothing is taken. */
+NDPAR_AVX2_INLINE int v_deposit_regs(v_lanes *v, __m256d x, int renorm) {
   __m256i top = v_max(v->index, v_bin_of(x));
   if (v_bits(_mm256_and_si256(v_ordinary(v->index), v_ordinary(top))) != 0xf) return 0;
   v_raise(v, top);
-  v_fold(v, x, top);
+  v_fold(v, x, top, renorm);
   return 1;
 }
 
 NDPAR_AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
   v_lanes v = v_load(b);
-  if (!v_deposit_regs(&v, x)) return 0;
+  if (!v_deposit_regs(&v, x, 1)) return 0;
   v_store(b, &v);
   return 1;
 }
@@ -390,7 +401,7 @@ NDPAR_AVX2_INLINE int v_deposit(ndpar_rsum_block *b, __m256d x) {
 /* ndpar_rsum_set of four lanes in registers: each lane's window opened at its value's bin,
  * then the deposit. Returns 0 (nothing done) unless every window is ordinary and no value
  * is 0 (which leaves a lane empty). */
-NDPAR_AVX2_INLINE int v_set_regs(v_lanes *v, __m256d x) {
+NDPAR_AVX2_INLINE int v_set_regs(v_lanes *v, __m256d x, int renorm) {
   __m256i top = v_bin_of(x);
   int nonzero = _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_NEQ_UQ));
   if (v_bits(v_ordinary(top)) != 0xf || nonzero != 0xf) return 0;
@@ -400,28 +411,33 @@ NDPAR_AVX2_INLINE int v_set_regs(v_lanes *v, __m256d x) {
     v->carry[k] = _mm_setzero_si128();
   }
   v->index = top;
-  v_fold(v, x, top);
+  v_fold(v, x, top, renorm);
   return 1;
 }
 
+/* Deposits folded between renormalisations: fewer than 2^11 (v_renorm_all). */
+#define RENORM_EVERY 1024
+
 /* The whole blocks of add_arrays() (below): each block loaded once (or opened, fresh),
- * the m arrays' values deposited in registers, stored once; a lane outside the common
- * case sends the block's remaining arrays through the scalar code. Returns the elements
- * done. */
+ * the m arrays' values deposited in registers and renormalised once, stored once; a lane
+ * outside the common case sends the block's remaining arrays through the scalar code.
+ * Returns the elements done. */
 NDPAR_AVX2_FN static size_t avx2_add_arrays(ndpar_rsum_block *b, const double *const *x, size_t m,
                                             size_t n, int fresh) {
   size_t full = n / NDPAR_RSUM_LANES;
   for (size_t k = 0; k < full; k++) {
     size_t o = k * NDPAR_RSUM_LANES, i = 0;
     v_lanes v;
-    if (fresh && v_set_regs(&v, _mm256_loadu_pd(x[0] + o))) {
+    if (fresh && v_set_regs(&v, _mm256_loadu_pd(x[0] + o), 0)) {
       i = 1;
     } else {
       if (fresh)
         for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) ndpar_rsumv_put(&b[k], l, &empty_sum);
       v = v_load(&b[k]);
     }
-    while (i < m && v_deposit_regs(&v, _mm256_loadu_pd(x[i] + o))) i++;
+    while (i < m && v_deposit_regs(&v, _mm256_loadu_pd(x[i] + o), 0))
+      if (++i % RENORM_EVERY == 0) v_renorm_all(&v);
+    if (i > 0) v_renorm_all(&v); /* (i = 0: nothing was deposited here, the lanes may be empty) */
     v_store(&b[k], &v);
     for (; i < m; i++)
       for (size_t l = 0; l < NDPAR_RSUM_LANES; l++) lane_deposit(&b[k], l, x[i][o + l]);

@@ -259,6 +259,35 @@ Test(reprosum, arrays_in_one_pass_equal_one_at_a_time) {
   gsl_rng_free(r);
 }
 
+/* Many arrays in one pass: the SIMD code renormalises the accumulators once per block
+ * (and every 1,024 deposits), not after every deposit; with 6,000 arrays of same-sign
+ * values at the top of a bin, each deposit moves a bin's sum by nearly the most it can, so
+ * that too few renormalisations would leave the bin's range and change the state. */
+Test(reprosum, many_arrays_in_one_pass_equal_one_at_a_time) {
+  enum { M = 6000, N = 8 };
+  gsl_rng *r = test_rng();
+  int had = ndpar_rsumv_simd(-1);
+  double x[N];
+  static const double *xs[M];
+  for (size_t j = 0; j < N; j++) /* biased exponent 40 * 26 - 53: the largest of bin 26 */
+    x[j] = ldexp(2.0 - 0x1p-52 * (double)(1 + gsl_rng_uniform_int(r, 1000)), 40 * 26 - 53 - 1023);
+  for (size_t i = 0; i < M; i++) xs[i] = x;
+  for (int simd = 0; simd < 2; simd++) {
+    ndpar_rsumv_simd(simd);
+    ndpar_rsum a[N];
+    ndpar_rsum_block b[N / NDPAR_RSUM_LANES];
+    ndpar_rsum_init(a, N);
+    for (size_t i = 0; i < M; i++) ndpar_rsum_add_scaled(a, x, 1.0, N);
+    ndpar_rsumv_set_arrays(b, xs, M, N);
+    for (size_t j = 0; j < N; j++) {
+      ndpar_rsum lane = ndpar_rsumv_get(b, j);
+      cr_assert(same_sum(&lane, &a[j]), "simd %d: lane %zu", simd, j);
+    }
+  }
+  ndpar_rsumv_simd(had);
+  gsl_rng_free(r);
+}
+
 /* The blocked sums keep the reproducibility the scalar ones have: values added into
  * separate block arrays in any split, merged in any order, give the same bits. */
 Test(reprosum, blocks_any_split_same_bits) {
