@@ -116,11 +116,13 @@ static void ends_cols(double *restrict x, size_t tda, size_t rows, size_t j0, si
 
 #ifdef BLOCKS_AVX2
 
-/* The first pass and the transforms prefetch the data a block (2048 doubles) ahead into L1,
- * the second pass the next block's rows: with the hardware prefetchers alone, the fit of
- * 4M x 8 on 2 threads took 1.15-1.3x a plain read pass (1.15-1.2x for the min/max-only
- * pass); with them, about 1.05x and 0.95x (docs/PERFORMANCE.md). Prefetches past the
- * matrix's end never fault. */
+/* The first pass and the transforms prefetch the data a block (2048 doubles) ahead into L1:
+ * with the hardware prefetchers alone, the fit of 4M x 8 on 2 threads took 1.15-1.3x a
+ * plain read pass (1.15-1.2x for the min/max-only pass); with them, about 1.05x and 0.95x
+ * (docs/PERFORMANCE.md). The second pass, over a block already in L1, prefetched the next
+ * block's rows too, which the first pass's prefetches had already asked for: on the
+ * Xeon VM that made fit + transform 1.10x the floor at 2 threads instead of 1.04x (and
+ * 1.21x instead of 1.17x at 1). Prefetches past the matrix's end never fault. */
 #define PREFETCH_BYTES 16384
 
 NDPAR_AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
@@ -158,12 +160,7 @@ NDPAR_AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, siz
     mean[k] = _mm256_loadu_pd(a.sum + j + 4 * k);
   }
   const double *p = x->data + r0 * x->tda + j;
-  size_t ahead = (r1 - r0) * x->tda * sizeof(double);
   for (size_t r = r0; r < r1; r++, p += x->tda) {
-    /* The next block's row, while this one is in L1 (2 x 16 KiB fit L1). */
-    uintptr_t next = (uintptr_t)p + ahead;
-    _mm_prefetch((const char *)next, _MM_HINT_T0);
-    _mm_prefetch((const char *)(next + (4 * (size_t)nv - 1) * sizeof(double)), _MM_HINT_T0);
     for (int k = 0; k < nv; k++) {
       __m256d d = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * k), sh[k]), mean[k]);
       q[k] = _mm256_add_pd(q[k], _mm256_mul_pd(d, d));
