@@ -116,13 +116,15 @@ static void ends_cols(double *restrict x, size_t tda, size_t rows, size_t j0, si
 
 #ifdef BLOCKS_AVX2
 
-/* The first pass and the transforms prefetch the data a block (2048 doubles) ahead into L1:
- * with the hardware prefetchers alone, the fit of 4M x 8 on 2 threads took 1.15-1.3x a
- * plain read pass (1.15-1.2x for the min/max-only pass); with them, about 1.05x and 0.95x
- * (docs/PERFORMANCE.md). The second pass, over a block already in L1, prefetched the next
- * block's rows too, which the first pass's prefetches had already asked for: on the
- * Xeon VM that made fit + transform 1.10x the floor at 2 threads instead of 1.04x (and
- * 1.21x instead of 1.17x at 1). Prefetches past the matrix's end never fault. */
+/* The first pass and the transforms prefetch the data a block (2048 doubles) ahead: with
+ * the hardware prefetchers alone, the fit of 4M x 8 on 2 threads took 1.15-1.3x a plain
+ * read pass (1.15-1.2x for the min/max-only pass); with prefetches into L1 (T0), about
+ * 1.05x and 0.95x on the EPYC VM. Into L2 (T1), where a line waits without holding one of
+ * L1's few miss buffers for a block's time, is faster still: on the Xeon VM z-score fit +
+ * transform went from 1.15x the plain passes to 0.95x at 1 thread and from 1.05x to 0.95-0.99x
+ * at 2 (docs/PERFORMANCE.md). The second pass, over a block already in cache, prefetched
+ * the next block's rows too, which the first pass had already asked for: 1.10x instead of
+ * 1.04x at 2 threads (T0). Prefetches past the matrix's end never fault. */
 #define PREFETCH_BYTES 16384
 
 NDPAR_AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
@@ -136,7 +138,7 @@ NDPAR_AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, siz
   }
   const double *p = x->data + r0 * x->tda + j;
   for (size_t r = r0; r < r1; r++, p += x->tda) {
-    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T0);
+    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T1);
     for (int k = 0; k < nv; k++) {
       __m256d v = _mm256_loadu_pd(p + 4 * k);
       s[k] = _mm256_add_pd(s[k], _mm256_sub_pd(v, sh[k]));
@@ -222,7 +224,7 @@ NDPAR_AVX2_INLINE void strip_affine(double *x, size_t tda, size_t rows, size_t j
   __m256d av[2], bv[2];
   for (int q = 0; q < nv; q++) av[q] = _mm256_loadu_pd(a + j + 4 * q), bv[q] = _mm256_loadu_pd(b + j + 4 * q);
   for (double *p = x + j; rows > 0; rows--, p += tda) {
-    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T0);
+    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T1);
     for (int q = 0; q < nv; q++) {
       __m256d v = _mm256_loadu_pd(p + 4 * q);
       v = sub_mul ? _mm256_mul_pd(_mm256_sub_pd(v, av[q]), bv[q]) : _mm256_add_pd(_mm256_mul_pd(v, av[q]), bv[q]);
@@ -240,7 +242,7 @@ NDPAR_AVX2_INLINE void strip_ends(double *x, size_t tda, size_t rows, size_t j, 
     tlo[q] = _mm256_loadu_pd(e->to_lo + o), thi[q] = _mm256_loadu_pd(e->to_hi + o);
   }
   for (double *p = x + j; rows > 0; rows--, p += tda) {
-    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T0);
+    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T1);
     for (int q = 0; q < nv; q++) {
       __m256d v = _mm256_loadu_pd(p + 4 * q);
       __m256d y = _mm256_add_pd(_mm256_mul_pd(v, mul[q]), add[q]);
