@@ -5,7 +5,9 @@
  *   sequential  the peers' kernels (scaler_kernels.h) on one thread: a read pass, a transform
  *   ndpar       ndpar_scaler_fit + ndpar_scaler_transform
  *   floor       a plain read pass + a plain read-write pass over the same matrix on ndpar's
- *               pool at the same thread count: the least any fit + transform can take
+ *               pool at the same thread count: the least plain loops can take; and the same
+ *               passes prefetching 16 KiB ahead into L2, as ndpar's do (on some CPUs faster
+ *               than the plain floor: the floor for code that prefetches)
  *   OpenMP      blocked two-pass: per-thread column partials over the thread's row block,
  *               combined, then one parallel transform pass
  *   TBB         parallel_deterministic_reduce (simple partitioner) + parallel_for (simple),
@@ -118,6 +120,21 @@ static void floor_passes(void *vc) {
   ctx_t *c = vc;
   ndpar_pool_run_range(c->pool, ROWS, floor_read, c, NULL);
   ndpar_pool_run_range(c->pool, ROWS, floor_update, c, NULL);
+}
+static int floor_read_pf(size_t b, size_t e, const ndpar_task *t, void *vc) {
+  (void)t;
+  pk_floor_read_pf(&((ctx_t *)vc)->pk, b, e);
+  return 0;
+}
+static int floor_update_pf(size_t b, size_t e, const ndpar_task *t, void *vc) {
+  (void)t;
+  pk_floor_update_pf(&((ctx_t *)vc)->pk, b, e);
+  return 0;
+}
+static void floor_passes_pf(void *vc) {
+  ctx_t *c = vc;
+  ndpar_pool_run_range(c->pool, ROWS, floor_read_pf, c, NULL);
+  ndpar_pool_run_range(c->pool, ROWS, floor_update_pf, c, NULL);
 }
 
 /* Blocked two-pass OpenMP: each thread folds its own block of rows into its own padded
@@ -272,6 +289,7 @@ static void zscore_part(ctx_t *c, int reps) {
   v[n++] = (variant){"sequential (read pass, transform)", seq_scale, 1};
   v[n++] = (variant){"ndpar fit + transform", ndpar_scale, 1};
   v[n++] = (variant){"floor: read + read-write (pool)", floor_passes, 0};
+  v[n++] = (variant){"floor, prefetching into L2", floor_passes_pf, 0};
   v[n++] = (variant){"OpenMP blocked two-pass", omp_scale, 1};
   n = add_peers(v, n, 1);
   c->kind = Z_SCORE;
@@ -323,6 +341,7 @@ static void range_part(ctx_t *c, int reps) {
   v[n++] = (variant){"sequential min/max (read, transform)", seq_scale, 1};
   v[n++] = (variant){"ndpar MINMAX", ndpar_minmax, 0};
   v[n++] = (variant){"floor: read + read-write (pool)", floor_passes, 0};
+  v[n++] = (variant){"floor, prefetching into L2", floor_passes_pf, 0};
   v[n++] = (variant){"ndpar MINMAX1", ndpar_minmax1, 0};
   v[n++] = (variant){"ndpar MAXABS", ndpar_maxabs, 0};
   v[n++] = (variant){"OpenMP blocked two-pass min/max", omp_scale, 1};
