@@ -106,14 +106,15 @@ static void ndpar_scale(void *vc) {
   }
 }
 
+static int floor_prefetch; /* the floor's passes prefetch (floor_passes_pf) */
 static int floor_read(size_t b, size_t e, const ndpar_task *t, void *vc) {
   (void)t;
-  pk_floor_read(&((ctx_t *)vc)->pk, b, e);
+  (floor_prefetch ? pk_floor_read_pf : pk_floor_read)(&((ctx_t *)vc)->pk, b, e);
   return 0;
 }
 static int floor_update(size_t b, size_t e, const ndpar_task *t, void *vc) {
   (void)t;
-  pk_floor_update(&((ctx_t *)vc)->pk, b, e);
+  (floor_prefetch ? pk_floor_update_pf : pk_floor_update)(&((ctx_t *)vc)->pk, b, e);
   return 0;
 }
 static void floor_passes(void *vc) {
@@ -121,20 +122,10 @@ static void floor_passes(void *vc) {
   ndpar_pool_run_range(c->pool, ROWS, floor_read, c, NULL);
   ndpar_pool_run_range(c->pool, ROWS, floor_update, c, NULL);
 }
-static int floor_read_pf(size_t b, size_t e, const ndpar_task *t, void *vc) {
-  (void)t;
-  pk_floor_read_pf(&((ctx_t *)vc)->pk, b, e);
-  return 0;
-}
-static int floor_update_pf(size_t b, size_t e, const ndpar_task *t, void *vc) {
-  (void)t;
-  pk_floor_update_pf(&((ctx_t *)vc)->pk, b, e);
-  return 0;
-}
 static void floor_passes_pf(void *vc) {
-  ctx_t *c = vc;
-  ndpar_pool_run_range(c->pool, ROWS, floor_read_pf, c, NULL);
-  ndpar_pool_run_range(c->pool, ROWS, floor_update_pf, c, NULL);
+  floor_prefetch = 1;
+  floor_passes(vc);
+  floor_prefetch = 0;
 }
 
 /* Blocked two-pass OpenMP: each thread folds its own block of rows into its own padded

@@ -164,31 +164,15 @@ PK_AVX2 void pk_transform_avx2(void *ctx, size_t lo, size_t hi) {
   }
 }
 
-PK_AVX2 void pk_floor_read_avx2(void *ctx, size_t lo, size_t hi) {
-  pk_data *d = (pk_data *)ctx;
-  __m256d s0 = _mm256_setzero_pd(), s1 = s0;
-  for (const double *row = d->x + lo * PK_COLS, *end = d->x + hi * PK_COLS; row < end; row += PK_COLS)
-    s0 = _mm256_add_pd(s0, _mm256_loadu_pd(row)), s1 = _mm256_add_pd(s1, _mm256_loadu_pd(row + 4));
-  double t[4];
-  _mm256_storeu_pd(t, _mm256_add_pd(s0, s1));
-  __atomic_fetch_add(&d->sink, (long long)(t[0] + t[1] + t[2] + t[3]), __ATOMIC_RELAXED);
-}
-
-PK_AVX2 void pk_floor_update_avx2(void *ctx, size_t lo, size_t hi) {
-  pk_data *d = (pk_data *)ctx;
-  __m256d a = _mm256_set1_pd(1.0000001), b = _mm256_set1_pd(1e-9);
-  for (double *p = d->x + lo * PK_COLS, *end = d->x + hi * PK_COLS; p < end; p += 4)
-    _mm256_storeu_pd(p, _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(p), a), b));
-}
-
-/* The floor's passes with software prefetch into L2, 16 KiB ahead (as ndpar's passes do):
- * what plain loops reach when they also ask for the data early. */
+/* The floor's passes; with `prefetch`, asking for the data 16 KiB ahead into L2, as ndpar's
+ * passes do: what plain loops reach when they also ask for the data early. */
 #define PK_PREFETCH_BYTES 16384
-PK_AVX2 void pk_floor_read_pf_avx2(void *ctx, size_t lo, size_t hi) {
+static inline __attribute__((always_inline, target("avx2"))) void pk_floor_read_body(void *ctx, size_t lo, size_t hi,
+                                                                                     int prefetch) {
   pk_data *d = (pk_data *)ctx;
   __m256d s0 = _mm256_setzero_pd(), s1 = s0;
   for (const double *row = d->x + lo * PK_COLS, *end = d->x + hi * PK_COLS; row < end; row += PK_COLS) {
-    _mm_prefetch((const char *)row + PK_PREFETCH_BYTES, _MM_HINT_T1);
+    if (prefetch) _mm_prefetch((const char *)row + PK_PREFETCH_BYTES, _MM_HINT_T1);
     s0 = _mm256_add_pd(s0, _mm256_loadu_pd(row)), s1 = _mm256_add_pd(s1, _mm256_loadu_pd(row + 4));
   }
   double t[4];
@@ -196,15 +180,21 @@ PK_AVX2 void pk_floor_read_pf_avx2(void *ctx, size_t lo, size_t hi) {
   __atomic_fetch_add(&d->sink, (long long)(t[0] + t[1] + t[2] + t[3]), __ATOMIC_RELAXED);
 }
 
-PK_AVX2 void pk_floor_update_pf_avx2(void *ctx, size_t lo, size_t hi) {
+static inline __attribute__((always_inline, target("avx2"))) void pk_floor_update_body(void *ctx, size_t lo, size_t hi,
+                                                                                       int prefetch) {
   pk_data *d = (pk_data *)ctx;
   __m256d a = _mm256_set1_pd(1.0000001), b = _mm256_set1_pd(1e-9);
   for (double *p = d->x + lo * PK_COLS, *end = d->x + hi * PK_COLS; p < end; p += PK_COLS) {
-    _mm_prefetch((const char *)p + PK_PREFETCH_BYTES, _MM_HINT_T1);
+    if (prefetch) _mm_prefetch((const char *)p + PK_PREFETCH_BYTES, _MM_HINT_T1);
     _mm256_storeu_pd(p, _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(p), a), b));
     _mm256_storeu_pd(p + 4, _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(p + 4), a), b));
   }
 }
+
+PK_AVX2 void pk_floor_read_avx2(void *ctx, size_t lo, size_t hi) { pk_floor_read_body(ctx, lo, hi, 0); }
+PK_AVX2 void pk_floor_update_avx2(void *ctx, size_t lo, size_t hi) { pk_floor_update_body(ctx, lo, hi, 0); }
+PK_AVX2 void pk_floor_read_pf_avx2(void *ctx, size_t lo, size_t hi) { pk_floor_read_body(ctx, lo, hi, 1); }
+PK_AVX2 void pk_floor_update_pf_avx2(void *ctx, size_t lo, size_t hi) { pk_floor_update_body(ctx, lo, hi, 1); }
 
 static inline int pk_avx2(void) { return __builtin_cpu_supports("avx2"); }
 #else
