@@ -175,6 +175,43 @@ NDPAR_AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, siz
   }
 }
 
+/* The second pass of the block at row r0 (its means in a.sum) and the first pass of the
+ * block at row q0, rows rows each, row by row together: the first streams the next block
+ * from memory while the second works on the block in cache, so that the second pass's
+ * arithmetic hides behind the stream instead of following it (the same operations, in the
+ * same order, per block and column as strip_pass2 and strip_pass1). */
+NDPAR_AVX2_INLINE void strip_fused(const gsl_matrix *x, const double *shift, size_t r0, size_t q0,
+                                   size_t rows, size_t j, int nv, block_acc a, block_acc b) {
+  __m256d q[2], c[2], mean[2], s[2], lo[2], hi[2], sh[2];
+  for (int k = 0; k < nv; k++) {
+    q[k] = c[k] = s[k] = _mm256_setzero_pd();
+    lo[k] = _mm256_set1_pd(INFINITY);
+    hi[k] = _mm256_set1_pd(-INFINITY);
+    sh[k] = _mm256_loadu_pd(shift + j + 4 * k);
+    mean[k] = _mm256_loadu_pd(a.sum + j + 4 * k);
+  }
+  const double *p = x->data + r0 * x->tda + j, *n = x->data + q0 * x->tda + j;
+  for (size_t i = 0; i < rows; i++, p += x->tda, n += x->tda) {
+    _mm_prefetch((const char *)((uintptr_t)n + PREFETCH_BYTES), _MM_HINT_T1);
+    for (int k = 0; k < nv; k++) {
+      __m256d d = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * k), sh[k]), mean[k]);
+      q[k] = _mm256_add_pd(q[k], _mm256_mul_pd(d, d));
+      c[k] = _mm256_add_pd(c[k], d);
+      __m256d v = _mm256_loadu_pd(n + 4 * k);
+      s[k] = _mm256_add_pd(s[k], _mm256_sub_pd(v, sh[k]));
+      lo[k] = _mm256_min_pd(v, lo[k]);
+      hi[k] = _mm256_max_pd(v, hi[k]);
+    }
+  }
+  for (int k = 0; k < nv; k++) {
+    _mm256_storeu_pd(a.m2 + j + 4 * k, q[k]);
+    _mm256_storeu_pd(a.comp + j + 4 * k, c[k]);
+    _mm256_storeu_pd(b.sum + j + 4 * k, s[k]);
+    _mm256_storeu_pd(b.mn + j + 4 * k, lo[k]);
+    _mm256_storeu_pd(b.mx + j + 4 * k, hi[k]);
+  }
+}
+
 /* merge_cols on 4 columns from j: block_run_merge's formulas, and its copy where a column
  * is still empty (n = 0). */
 NDPAR_AVX2_INLINE void strip_merge(block_acc a, double nb, size_t j, block_run run) {
@@ -205,6 +242,17 @@ NDPAR_AVX2_FN static size_t avx2_pass(int second, const gsl_matrix *x,
     second ? strip_pass2(x, shift, r0, r1, j, 2, a) : strip_pass1(x, shift, r0, r1, j, 2, a);
   if (j + 4 <= cols) {
     second ? strip_pass2(x, shift, r0, r1, j, 1, a) : strip_pass1(x, shift, r0, r1, j, 1, a);
+    j += 4;
+  }
+  return j;
+}
+
+NDPAR_AVX2_FN static size_t avx2_fused(const gsl_matrix *x, const double *shift, size_t r0, size_t q0,
+                                       size_t rows, block_acc a, block_acc b) {
+  size_t j = 0, cols = x->size2;
+  for (; j + 8 <= cols; j += 8) strip_fused(x, shift, r0, q0, rows, j, 2, a, b);
+  if (j + 4 <= cols) {
+    strip_fused(x, shift, r0, q0, rows, j, 1, a, b);
     j += 4;
   }
   return j;
@@ -283,6 +331,11 @@ static size_t avx2_merge(block_acc a, double n, size_t cols, block_run run) {
   (void)a, (void)n, (void)cols, (void)run;
   return 0;
 }
+static size_t avx2_fused(const gsl_matrix *x, const double *shift, size_t r0, size_t q0, size_t rows,
+                         block_acc a, block_acc b) {
+  (void)x, (void)shift, (void)r0, (void)q0, (void)rows, (void)a, (void)b;
+  return 0;
+}
 static size_t avx2_transform(int op, double *x, size_t tda, size_t rows, size_t cols,
                              const double *a, const double *b, const block_ends *e) {
   (void)op, (void)x, (void)tda, (void)rows, (void)cols, (void)a, (void)b, (void)e;
@@ -290,19 +343,55 @@ static size_t avx2_transform(int op, double *x, size_t tda, size_t rows, size_t 
 }
 #endif
 
-int block_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, int minmax_only,
-               block_acc a, block_run run) {
-  size_t cols = x->size2;
-  int avx2 = have_avx2();
-  pass1_cols(x, shift, r0, r1, avx2 ? avx2_pass(0, x, shift, r0, r1, a) : 0, cols, a);
+/* ---- blocks in order ---- */
+
+static void pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, block_acc a, int avx2) {
+  pass1_cols(x, shift, r0, r1, avx2 ? avx2_pass(0, x, shift, r0, r1, a) : 0, x->size2, a);
+}
+
+static void pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, block_acc a, int avx2) {
+  pass2_cols(x, shift, r0, r1, avx2 ? avx2_pass(1, x, shift, r0, r1, a) : 0, x->size2, a);
+}
+
+/* After the first pass of n rows: 0 if a column's sum is not finite; else the sums become
+ * the block's means and the second pass's sums start at 0. */
+static int block_means(block_acc a, size_t cols, double n) {
   int finite = 1;
   for (size_t j = 0; j < cols; j++) finite &= isfinite(a.sum[j]) != 0;
   if (!finite) return 0;
-  double n = (double)(r1 - r0);
   for (size_t j = 0; j < cols; j++) a.sum[j] /= n, a.m2[j] = 0, a.comp[j] = 0;
-  if (!minmax_only) pass2_cols(x, shift, r0, r1, avx2 ? avx2_pass(1, x, shift, r0, r1, a) : 0, cols, a);
-  merge_cols(a, n, avx2 ? avx2_merge(a, n, cols, run) : 0, cols, run);
   return 1;
+}
+
+/* The second pass of rows [r0, r1) into a, and the first of [q0, q1) into b: together
+ * where both blocks have the same rows (all but a task's last), else one after the other. */
+static void pass2_and_next(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, block_acc a,
+                           size_t q0, size_t q1, block_acc b, int avx2) {
+  if (avx2 && r1 - r0 == q1 - q0) {
+    size_t j = avx2_fused(x, shift, r0, q0, r1 - r0, a, b);
+    pass2_cols(x, shift, r0, r1, j, x->size2, a);
+    pass1_cols(x, shift, q0, q1, j, x->size2, b);
+  } else {
+    pass2(x, shift, r0, r1, a, avx2);
+    pass1(x, shift, q0, q1, b, avx2);
+  }
+}
+
+size_t blocks_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, size_t block_rows,
+                   int minmax_only, block_acc acc[2], block_run run) {
+  size_t cols = x->size2, b0 = r0, b1 = r0 + block_rows < r1 ? r0 + block_rows : r1;
+  int avx2 = have_avx2(), k = 0;
+  pass1(x, shift, b0, b1, acc[k], avx2);
+  for (;;) {
+    if (!block_means(acc[k], cols, (double)(b1 - b0))) return b0;
+    size_t q0 = b1, q1 = q0 + block_rows < r1 ? q0 + block_rows : r1;
+    if (q0 < r1 && !minmax_only) pass2_and_next(x, shift, b0, b1, acc[k], q0, q1, acc[!k], avx2);
+    else if (q0 < r1) pass1(x, shift, q0, q1, acc[!k], avx2);
+    else if (!minmax_only) pass2(x, shift, b0, b1, acc[k], avx2);
+    merge_cols(acc[k], (double)(b1 - b0), avx2 ? avx2_merge(acc[k], (double)(b1 - b0), cols, run) : 0, cols, run);
+    if (q0 >= r1) return r1;
+    k = !k, b0 = q0, b1 = q1;
+  }
 }
 
 void rows_sub_mul(double *x, size_t tda, size_t rows, size_t cols, const double *c, const double *k) {

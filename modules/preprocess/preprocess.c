@@ -47,9 +47,9 @@ typedef struct {
  * path. Per worker and padded: accumulating into shared arrays instead cost a load and a
  * store per value and cache lines bouncing between workers (slower on 2 threads than on 1,
  * measured). */
-#define SCRATCH_DOUBLES 10 /* per column: 5 accumulators, 5 running moments */
+#define SCRATCH_DOUBLES 15 /* per column: 2 x 5 accumulators (two blocks), 5 running moments */
 typedef struct {
-  block_acc acc;
+  block_acc acc[2];
   block_run run;
   moments *careful;
 } worker_scratch;
@@ -58,8 +58,9 @@ static size_t scratch_bytes(size_t cols) { return cols * (SCRATCH_DOUBLES * size
 
 static worker_scratch scratch_at(const ndpar_slots *scratch, unsigned worker, size_t cols) {
   double *a = ndpar_slots_at(scratch, worker);
-  return (worker_scratch){{a, a + cols, a + 2 * cols, a + 3 * cols, a + 4 * cols},
-                          {a + 5 * cols, a + 6 * cols, a + 7 * cols, a + 8 * cols, a + 9 * cols},
+  return (worker_scratch){{{a, a + cols, a + 2 * cols, a + 3 * cols, a + 4 * cols},
+                           {a + 5 * cols, a + 6 * cols, a + 7 * cols, a + 8 * cols, a + 9 * cols}},
+                          {a + 10 * cols, a + 11 * cols, a + 12 * cols, a + 13 * cols, a + 14 * cols},
                           (moments *)(a + SCRATCH_DOUBLES * cols)};
 }
 
@@ -113,15 +114,17 @@ static int task_moments(const ndpar_task *t, void *vc) {
   size_t r1 = r0 + c->task_rows < c->x->size1 ? r0 + c->task_rows : c->x->size1;
   worker_scratch s = scratch_at(&c->scratch, t->worker, cols);
   block_run_reset(s.run, cols);
-  for (size_t b0 = r0; b0 < r1; b0 += c->block_rows) {
+  for (size_t b0 = r0; b0 < r1;) {
+    b0 = blocks_fast(c->x, c->shift, b0, r1, c->block_rows, c->minmax_only, s.acc, s.run);
+    if (b0 == r1) break;
     size_t b1 = b0 + c->block_rows < r1 ? b0 + c->block_rows : r1;
-    if (block_fast(c->x, c->shift, b0, b1, c->minmax_only, s.acc, s.run)) continue;
     int status = block_nonfinite(c, k, b0, b1, s.careful);
     if (status) return status;
     for (size_t j = 0; j < cols; j++) {
       const moments *m = &s.careful[j];
       block_run_merge(s.run, j, m->n, m->mean, m->m2, m->min, m->max);
     }
+    b0 = b1;
   }
   moments *out = c->ts + k * cols;
   for (size_t j = 0; j < cols; j++)

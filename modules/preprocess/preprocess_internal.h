@@ -26,13 +26,16 @@ void block_run_reset(block_run r, size_t cols);
  * changes nothing, and into an empty column it is copied. */
 void block_run_merge(block_run r, size_t j, double n, double mean, double m2, double mn, double mx);
 
-/* Rows [r0, r1) of x (every value finite): each column summed as x - shift, then (unless
- * minmax_only) the squared deviations from the block's mean summed in a second pass while
- * the block is in cache (the corrected two-pass algorithm), and the block merged into run.
- * Returns 0 without merging anything if a column's sum is not finite (a NaN or Inf in the
- * block, or finite values whose sum overflows): the caller's careful path takes the block. */
-int block_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, int minmax_only,
-               block_acc a, block_run run);
+/* The blocks of rows [r0, r1) of x, block_rows each (the last maybe fewer), in order: per
+ * block each column summed as x - shift, then (unless minmax_only) the squared deviations
+ * from the block's mean summed in a second pass while the block is in cache (the corrected
+ * two-pass algorithm), and the block merged into run. The second pass of a block runs
+ * together with the first pass of the next (acc: two blocks' accumulators). Returns r1, or
+ * the first row of the first block with a column's sum not finite (a NaN or Inf in it, or
+ * finite values whose sum overflows): that block and the ones after it are not merged, the
+ * caller's careful path takes that block and calls again after it. */
+size_t blocks_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r1, size_t block_rows,
+                   int minmax_only, block_acc acc[2], block_run run);
 
 /* The transforms of rows [0, rows) of x (row stride tda, cols columns), in place:
  * x = (x - c) * k, x = x * k + c, and MINMAX1's y = x * mul + add with its ends exact (x ==
