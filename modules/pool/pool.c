@@ -85,6 +85,9 @@ struct ndpar_pool {
   int caller_cpu;        /* the core left to the calling thread (binding == CORES) */
   cpu_set_t worker_cpus; /* the CPUs the workers are pinned to */
   atomic_int shutdown;
+  /* 1: the last run whose caller started on a worker's core lasted MOVE_AFTER_SECONDS or
+   * more, so the next such caller moves at once (see caller_move_start). Relaxed: a hint. */
+  atomic_int caller_runs_long;
 
   /* Workers standing aside while as many runs are open as the pool has threads (each run's
    * caller already keeps a core busy): a run that closes then bumps gen to call them back. */
@@ -295,7 +298,10 @@ static int more_work_elsewhere(ndpar_pool *p, const pool_job *j, size_t left) {
  *
  * A move costs ~15 us (the thread is migrated by the kernel), more than a short run: so a
  * run of at most `threads` tasks moves its caller only once it has worked MOVE_AFTER_SECONDS
- * (see work_on_job), a larger run at its start. */
+ * (see work_on_job), a larger run at its start. The caller can only move between its own
+ * tasks, so a run of `threads` long tasks would share a core for its whole first task (two
+ * tasks of 2 ms on 2 cores took 8.7 ms instead of 4.4): when the last run that started on
+ * a worker's core lasted MOVE_AFTER_SECONDS or more, the next one moves at once. */
 #define MOVE_AFTER_SECONDS 50e-6
 
 static int move_to(int cpu, cpu_set_t *saved) {
@@ -334,6 +340,7 @@ typedef struct {
   int record;     /* the caller's record */
   int moved;      /* moved: restore `saved` after the run */
   double pending; /* > 0: on a worker's core at this time; move after MOVE_AFTER_SECONDS */
+  double started; /* > 0: a run of at most `threads` tasks began on a worker's core then */
   cpu_set_t saved;
 } caller_move;
 
@@ -347,10 +354,27 @@ static int on_a_workers_core(const ndpar_pool *p) {
 /* At the start of a run: move now (a run of more tasks than threads), or note the time to
  * move once the caller has worked MOVE_AFTER_SECONDS (a short run may end first). */
 static void caller_move_start(ndpar_pool *p, caller_move *cm, size_t n) {
-  if (n > p->threads)
+  if (n > p->threads) {
     cm->moved = run_on_own_core(p, cm->record, &cm->saved);
-  else if (cm->record > 0 || on_a_workers_core(p))
+  } else if (cm->record == 0 && on_a_workers_core(p)) {
+    cm->started = ndpar_time_now();
+    if (atomic_load_explicit(&p->caller_runs_long, memory_order_relaxed))
+      cm->moved = run_on_own_core(p, cm->record, &cm->saved);
+    else
+      cm->pending = cm->started;
+  } else if (cm->record > 0) {
     cm->pending = ndpar_time_now();
+  }
+}
+
+/* At the end of a run that began on a worker's core: whether the caller's own share of it
+ * (`worked` seconds in its tasks and claims, not the move nor the wait for the workers) was
+ * long. (The whole run would not do: a run whose caller waits for a worker it shares a core
+ * with, or that paid for a move, can last 50 us with empty tasks, and every later run would
+ * then pay a move.) */
+static void caller_move_end(ndpar_pool *p, const caller_move *cm, double worked) {
+  if (cm->started > 0)
+    atomic_store_explicit(&p->caller_runs_long, worked >= MOVE_AFTER_SECONDS, memory_order_relaxed);
 }
 
 /* After a chunk of the caller's: the pending move, when its time has come. */
@@ -981,7 +1005,7 @@ static pool_job *take_job(ndpar_pool *p, int *index) {
 
 static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_task_fn fn,
                         ndpar_range_fn range_fn, void *ctx, size_t *failed) {
-  caller_move cm = {record, 0, 0, {{0}}};
+  caller_move cm = {record, 0, 0, 0, {{0}}};
   if (record == 0) caller_move_start(p, &cm, n);
   /* The job, then the open that publishes it. Every worker that entered the record while
    * an earlier run had it open has left (take_job), and late ones only look at the state
@@ -1009,7 +1033,9 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
   tls_pool = p;
   tls_slot = 0;
   int moving = -1; /* never set for slot 0 */
+  double work_from = cm.started > 0 ? ndpar_time_now() : 0;
   size_t claimed = work_on_job(p, j, 0, &moving, &cm);
+  double worked = cm.started > 0 ? ndpar_time_now() - work_from : 0;
   tls_pool = NULL;
   ndpar_captured.code = 0;
   close_and_wait(p, j, claimed == n); /* every worker's writes are visible now */
@@ -1018,6 +1044,7 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
   ndpar_last_error.code = 0;
   if (status && j->err_info.code) ndpar_last_error = j->err_info;
   if (failed) *failed = j->err_index;
+  caller_move_end(p, &cm, worked);
   if (cm.moved) end_run_on_own_core(&cm.saved);
   /* release: the record's next owner sees it as we left it. */
   atomic_store_explicit(&j->owner, 0, memory_order_release);

@@ -694,6 +694,46 @@ Test(pool_pinning, a_short_run_does_not_move_its_caller_a_long_one_does) {
   ndpar_pool_free(p);
 }
 
+/* The caller's task records the CPU it starts on; the others wait until it has (so that
+ * the caller runs one). */
+typedef struct {
+  atomic_int cpu, done;
+} caller_start;
+
+static int where_caller_starts(const ndpar_task *t, void *vctx) {
+  caller_start *c = vctx;
+  if (t->worker == 0) {
+    atomic_store(&c->cpu, sched_getcpu());
+    atomic_store(&c->done, 1);
+  } else {
+    double t0 = ndpar_time_now();
+    while (!atomic_load(&c->done) && ndpar_time_now() - t0 < 1.0) sched_yield();
+  }
+  return 0;
+}
+
+/* The caller can move only between its own tasks, so a run of `threads` long tasks that
+ * starts on a worker's CPU would share it for a whole task. After a long run from there, the
+ * next run moves its caller before its first task; a short run ends that. */
+Test(pool_pinning, after_a_long_run_the_next_caller_moves_at_once) {
+  ndpar_pool *p = pinned_pool();
+  size_t threads = ndpar_pool_threads(p);
+  const ndpar_cores *cores = ndpar_cores_get();
+  cpu_set_t all;
+  atomic_int caller_done = 0;
+  park_on_worker_cpu(&all);
+  cr_assert_eq(ndpar_pool_run(p, threads, busy_1ms, &caller_done), GSL_SUCCESS); /* long */
+  for (int after_long = 1; after_long >= 0; after_long--) {
+    caller_start c = {-1, 0};
+    park_on_worker_cpu(&all);
+    cr_assert_eq(ndpar_pool_run(p, threads, where_caller_starts, &c), GSL_SUCCESS);
+    int want = after_long ? cores->cpu[0] : cores->cpu[1];
+    cr_assert_eq(atomic_load(&c.cpu), want, "%s: the caller's task started on CPU %d, not %d",
+                 after_long ? "after a long run" : "after a short run", atomic_load(&c.cpu), want);
+  }
+  ndpar_pool_free(p);
+}
+
 Test(pool_pinning, more_threads_than_cores_run_unpinned) {
   ndpar_pool *p = pool_of(2 * ndpar_physical_cores() + 1);
   cr_assert_eq(ndpar_pool_binding(p), NDPAR_BIND_NONE);
