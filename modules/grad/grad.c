@@ -231,23 +231,37 @@ static int run_groups(ndpar_pool *p, grad_ctx *c, size_t lo, size_t hi, size_t *
   return status;
 }
 
+/* Pending sums added into blocks per pass: the four of two workers in one pass, and a
+ * bound on the pointers kept on the stack. */
+#define MERGE_ARRAYS 4
+
+/* m's n elements += the np sums (m emptied first unless *any; then *any = 1). */
+static void add_pending(ndpar_rsum_block *m, const double *const *sums, size_t np, size_t n, int *any) {
+  if (*any) ndpar_rsumv_add_arrays(m, sums, np, n);
+  else ndpar_rsumv_set_arrays(m, sums, np, n);
+  *any = 1;
+}
+
 /* Blocks [k0, k0 + nb) of the sums: the started workers' accumulators merged into m (or m
  * emptied, none started) and every worker's pending group sums added. */
 static void merged_blocks(const grad_ctx *c, size_t k0, size_t nb, ndpar_rsum_block *m, int m_is_acc0) {
-  const double *pending[PENDING_GROUPS * NDPAR_MAX_THREADS];
-  size_t np = 0, len = SUM_LEN(c->P) - k0 * NDPAR_RSUM_LANES;
+  size_t len = SUM_LEN(c->P) - k0 * NDPAR_RSUM_LANES;
   int any = m_is_acc0 && worker_state(c, 0)[1];
   if (len > nb * NDPAR_RSUM_LANES) len = nb * NDPAR_RSUM_LANES;
   for (size_t w = 0; w < c->threads; w++) {
-    for (size_t k = 0; k < worker_state(c, w)[2]; k++)
-      pending[np++] = pending_sum(c, w, k) + k0 * NDPAR_RSUM_LANES;
     if (!worker_state(c, w)[1] || (m_is_acc0 && w == 0)) continue;
     const ndpar_rsum_block *e = (const ndpar_rsum_block *)ndpar_slots_at(&c->acc, w) + k0;
     if (any) ndpar_rsumv_merge(m, e, nb);
     else memcpy(m, e, nb * sizeof *m), any = 1;
   }
-  if (any) ndpar_rsumv_add_arrays(m, pending, np, len);
-  else ndpar_rsumv_set_arrays(m, pending, np, len);
+  const double *pending[MERGE_ARRAYS];
+  size_t np = 0;
+  for (size_t w = 0; w < c->threads; w++)
+    for (size_t k = 0; k < worker_state(c, w)[2]; k++) {
+      pending[np++] = pending_sum(c, w, k) + k0 * NDPAR_RSUM_LANES;
+      if (np == MERGE_ARRAYS) add_pending(m, pending, np, len, &any), np = 0;
+    }
+  if (np > 0 || !any) add_pending(m, pending, np, len, &any);
 }
 
 /* Worker 0's accumulators take the others' and the pending sums, in place. */

@@ -234,6 +234,28 @@ Test(grad_compute, deterministic_mode_is_the_documented_group_fold_bit_for_bit) 
   gsl_rng_free(r);
 }
 
+/* Many workers each keeping group sums (more than the final merge adds in one pass): still
+ * the documented group fold, bit for bit. 12 threads, oversubscribed on a small machine. */
+Test(grad_compute, many_workers_kept_sums_are_the_documented_group_fold) {
+  gsl_rng *r = test_rng();
+  size_t P = 4096, n = 300; /* 19 groups */
+  problem pb = make_problem(r, n, P, 2);
+  lsq m = {pb.w};
+  gsl_vector *ref = gsl_vector_alloc(P), *got = gsl_vector_alloc(P);
+  double ref_loss, loss;
+  reference_deterministic(&pb, P, ref, &ref_loss);
+  ndpar_pool *p = test_pool_of(12);
+  cr_assert_eq(ndpar_grad_compute(p, pb.xs, pb.ys, n, lsq_grad, &m, NDPAR_REDUCE_DETERMINISTIC, got, &loss),
+               GSL_SUCCESS);
+  cr_assert(memcmp(got->data, ref->data, P * sizeof(double)) == 0);
+  cr_assert(memcmp(&loss, &ref_loss, sizeof loss) == 0);
+  ndpar_pool_free(p);
+  gsl_vector_free(ref);
+  gsl_vector_free(got);
+  free_problem(&pb);
+  gsl_rng_free(r);
+}
+
 /* Fast mode against the sequential loop, at P past the parallel combine, every chunking. */
 Test(grad_compute, fast_mode_matches_the_sequential_loop_at_large_p) {
   gsl_rng *r = test_rng();
