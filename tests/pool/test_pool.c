@@ -650,8 +650,14 @@ Test(pool_pinning, a_caller_on_a_workers_cpu_runs_on_its_own_core) {
   ndpar_pool_free(p);
 }
 
-/* On the caller (slot 0): 1 ms of work. On a worker: waits (up to 1 s) until the caller
- * has done its share, so that the caller is sure to run one of the run's tasks. */
+/* On a worker: waits (up to 1 s) until the caller has done its share, so that the caller
+ * is sure to run one of the run's tasks. */
+static void wait_for_caller(atomic_int *caller_done) {
+  double t0 = ndpar_time_now();
+  while (!atomic_load(caller_done) && ndpar_time_now() - t0 < 1.0) sched_yield();
+}
+
+/* On the caller (slot 0): 1 ms of work; on a worker: wait_for_caller. */
 static int busy_1ms(const ndpar_task *t, void *vctx) {
   atomic_int *caller_done = vctx;
   double t0 = ndpar_time_now();
@@ -660,7 +666,7 @@ static int busy_1ms(const ndpar_task *t, void *vctx) {
     }
     atomic_store(caller_done, 1);
   } else {
-    while (!atomic_load(caller_done) && ndpar_time_now() - t0 < 1.0) sched_yield();
+    wait_for_caller(caller_done);
   }
   return 0;
 }
@@ -706,8 +712,7 @@ static int where_caller_starts(const ndpar_task *t, void *vctx) {
     atomic_store(&c->cpu, sched_getcpu());
     atomic_store(&c->done, 1);
   } else {
-    double t0 = ndpar_time_now();
-    while (!atomic_load(&c->done) && ndpar_time_now() - t0 < 1.0) sched_yield();
+    wait_for_caller(&c->done);
   }
   return 0;
 }
