@@ -127,89 +127,115 @@ static void ends_cols(double *restrict x, size_t tda, size_t rows, size_t j0, si
  * 1.04x at 2 threads (T0). Prefetches past the matrix's end never fault. */
 #define PREFETCH_BYTES 16384
 
-NDPAR_AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
-                             size_t j, int nv, block_acc a) {
-  __m256d s[2], lo[2], hi[2], sh[2];
+/* The two passes' accumulators of a strip of nv vectors, in registers, and one row's step
+ * (one vector of a row) of each: the strips of one pass and the fused strips below run the
+ * same steps. */
+typedef struct {
+  __m256d s[2], lo[2], hi[2];
+} pass1_regs;
+
+typedef struct {
+  __m256d q[2], c[2], mean[2];
+} pass2_regs;
+
+NDPAR_AVX2_INLINE void load_shift(__m256d sh[2], const double *shift, size_t j, int nv) {
+  for (int k = 0; k < nv; k++) sh[k] = _mm256_loadu_pd(shift + j + 4 * k);
+}
+
+NDPAR_AVX2_INLINE void pass1_start(pass1_regs *r, int nv) {
   for (int k = 0; k < nv; k++) {
-    s[k] = _mm256_setzero_pd();
-    lo[k] = _mm256_set1_pd(INFINITY);
-    hi[k] = _mm256_set1_pd(-INFINITY);
-    sh[k] = _mm256_loadu_pd(shift + j + 4 * k);
-  }
-  const double *p = x->data + r0 * x->tda + j;
-  for (size_t r = r0; r < r1; r++, p += x->tda) {
-    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T1);
-    for (int k = 0; k < nv; k++) {
-      __m256d v = _mm256_loadu_pd(p + 4 * k);
-      s[k] = _mm256_add_pd(s[k], _mm256_sub_pd(v, sh[k]));
-      lo[k] = _mm256_min_pd(v, lo[k]); /* v < lo ? v : lo, as the portable form */
-      hi[k] = _mm256_max_pd(v, hi[k]);
-    }
-  }
-  for (int k = 0; k < nv; k++) {
-    _mm256_storeu_pd(a.sum + j + 4 * k, s[k]);
-    _mm256_storeu_pd(a.mn + j + 4 * k, lo[k]);
-    _mm256_storeu_pd(a.mx + j + 4 * k, hi[k]);
+    r->s[k] = _mm256_setzero_pd();
+    r->lo[k] = _mm256_set1_pd(INFINITY);
+    r->hi[k] = _mm256_set1_pd(-INFINITY);
   }
 }
 
-NDPAR_AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
-                             size_t j, int nv, block_acc a) {
-  __m256d q[2], c[2], sh[2], mean[2];
+/* Vector k of a row at p. */
+NDPAR_AVX2_INLINE void pass1_step(pass1_regs *r, const double *p, const __m256d sh[2], int k) {
+  __m256d v = _mm256_loadu_pd(p + 4 * k);
+  r->s[k] = _mm256_add_pd(r->s[k], _mm256_sub_pd(v, sh[k]));
+  r->lo[k] = _mm256_min_pd(v, r->lo[k]); /* v < lo ? v : lo, as the portable form */
+  r->hi[k] = _mm256_max_pd(v, r->hi[k]);
+}
+
+NDPAR_AVX2_INLINE void pass1_store(const pass1_regs *r, block_acc a, size_t j, int nv) {
   for (int k = 0; k < nv; k++) {
-    q[k] = c[k] = _mm256_setzero_pd();
-    sh[k] = _mm256_loadu_pd(shift + j + 4 * k);
-    mean[k] = _mm256_loadu_pd(a.sum + j + 4 * k);
+    _mm256_storeu_pd(a.sum + j + 4 * k, r->s[k]);
+    _mm256_storeu_pd(a.mn + j + 4 * k, r->lo[k]);
+    _mm256_storeu_pd(a.mx + j + 4 * k, r->hi[k]);
   }
+}
+
+/* The second pass starts from the block's means (in a.sum after the first). */
+NDPAR_AVX2_INLINE void pass2_start(pass2_regs *r, block_acc a, size_t j, int nv) {
+  for (int k = 0; k < nv; k++) {
+    r->q[k] = r->c[k] = _mm256_setzero_pd();
+    r->mean[k] = _mm256_loadu_pd(a.sum + j + 4 * k);
+  }
+}
+
+NDPAR_AVX2_INLINE void pass2_step(pass2_regs *r, const double *p, const __m256d sh[2], int k) {
+  __m256d d = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * k), sh[k]), r->mean[k]);
+  r->q[k] = _mm256_add_pd(r->q[k], _mm256_mul_pd(d, d));
+  r->c[k] = _mm256_add_pd(r->c[k], d);
+}
+
+NDPAR_AVX2_INLINE void pass2_store(const pass2_regs *r, block_acc a, size_t j, int nv) {
+  for (int k = 0; k < nv; k++) {
+    _mm256_storeu_pd(a.m2 + j + 4 * k, r->q[k]);
+    _mm256_storeu_pd(a.comp + j + 4 * k, r->c[k]);
+  }
+}
+
+NDPAR_AVX2_INLINE void strip_pass1(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
+                                   size_t j, int nv, block_acc a) {
+  __m256d sh[2];
+  pass1_regs r;
+  load_shift(sh, shift, j, nv);
+  pass1_start(&r, nv);
   const double *p = x->data + r0 * x->tda + j;
-  for (size_t r = r0; r < r1; r++, p += x->tda) {
-    for (int k = 0; k < nv; k++) {
-      __m256d d = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * k), sh[k]), mean[k]);
-      q[k] = _mm256_add_pd(q[k], _mm256_mul_pd(d, d));
-      c[k] = _mm256_add_pd(c[k], d);
-    }
+  for (size_t i = r0; i < r1; i++, p += x->tda) {
+    _mm_prefetch((const char *)((uintptr_t)p + PREFETCH_BYTES), _MM_HINT_T1);
+    for (int k = 0; k < nv; k++) pass1_step(&r, p, sh, k);
   }
-  for (int k = 0; k < nv; k++) {
-    _mm256_storeu_pd(a.m2 + j + 4 * k, q[k]);
-    _mm256_storeu_pd(a.comp + j + 4 * k, c[k]);
-  }
+  pass1_store(&r, a, j, nv);
+}
+
+NDPAR_AVX2_INLINE void strip_pass2(const gsl_matrix *x, const double *shift, size_t r0, size_t r1,
+                                   size_t j, int nv, block_acc a) {
+  __m256d sh[2];
+  pass2_regs r;
+  load_shift(sh, shift, j, nv);
+  pass2_start(&r, a, j, nv);
+  const double *p = x->data + r0 * x->tda + j;
+  for (size_t i = r0; i < r1; i++, p += x->tda)
+    for (int k = 0; k < nv; k++) pass2_step(&r, p, sh, k);
+  pass2_store(&r, a, j, nv);
 }
 
 /* The second pass of the block at row r0 (its means in a.sum) and the first pass of the
  * block at row q0, rows rows each, row by row together: the first streams the next block
  * from memory while the second works on the block in cache, so that the second pass's
- * arithmetic hides behind the stream instead of following it (the same operations, in the
- * same order, per block and column as strip_pass2 and strip_pass1). */
+ * arithmetic hides behind the stream instead of following it (the same steps, in the same
+ * order, per block and column as strip_pass2 and strip_pass1). */
 NDPAR_AVX2_INLINE void strip_fused(const gsl_matrix *x, const double *shift, size_t r0, size_t q0,
                                    size_t rows, size_t j, int nv, block_acc a, block_acc b) {
-  __m256d q[2], c[2], mean[2], s[2], lo[2], hi[2], sh[2];
-  for (int k = 0; k < nv; k++) {
-    q[k] = c[k] = s[k] = _mm256_setzero_pd();
-    lo[k] = _mm256_set1_pd(INFINITY);
-    hi[k] = _mm256_set1_pd(-INFINITY);
-    sh[k] = _mm256_loadu_pd(shift + j + 4 * k);
-    mean[k] = _mm256_loadu_pd(a.sum + j + 4 * k);
-  }
+  __m256d sh[2];
+  pass2_regs r2;
+  pass1_regs r1;
+  load_shift(sh, shift, j, nv);
+  pass2_start(&r2, a, j, nv);
+  pass1_start(&r1, nv);
   const double *p = x->data + r0 * x->tda + j, *n = x->data + q0 * x->tda + j;
   for (size_t i = 0; i < rows; i++, p += x->tda, n += x->tda) {
     _mm_prefetch((const char *)((uintptr_t)n + PREFETCH_BYTES), _MM_HINT_T1);
     for (int k = 0; k < nv; k++) {
-      __m256d d = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4 * k), sh[k]), mean[k]);
-      q[k] = _mm256_add_pd(q[k], _mm256_mul_pd(d, d));
-      c[k] = _mm256_add_pd(c[k], d);
-      __m256d v = _mm256_loadu_pd(n + 4 * k);
-      s[k] = _mm256_add_pd(s[k], _mm256_sub_pd(v, sh[k]));
-      lo[k] = _mm256_min_pd(v, lo[k]);
-      hi[k] = _mm256_max_pd(v, hi[k]);
+      pass2_step(&r2, p, sh, k);
+      pass1_step(&r1, n, sh, k);
     }
   }
-  for (int k = 0; k < nv; k++) {
-    _mm256_storeu_pd(a.m2 + j + 4 * k, q[k]);
-    _mm256_storeu_pd(a.comp + j + 4 * k, c[k]);
-    _mm256_storeu_pd(b.sum + j + 4 * k, s[k]);
-    _mm256_storeu_pd(b.mn + j + 4 * k, lo[k]);
-    _mm256_storeu_pd(b.mx + j + 4 * k, hi[k]);
-  }
+  pass2_store(&r2, a, j, nv);
+  pass1_store(&r1, b, j, nv);
 }
 
 /* merge_cols on 4 columns from j: block_run_merge's formulas, and its copy where a column
@@ -388,7 +414,8 @@ size_t blocks_fast(const gsl_matrix *x, const double *shift, size_t r0, size_t r
     if (q0 < r1 && !minmax_only) pass2_and_next(x, shift, b0, b1, acc[k], q0, q1, acc[!k], avx2);
     else if (q0 < r1) pass1(x, shift, q0, q1, acc[!k], avx2);
     else if (!minmax_only) pass2(x, shift, b0, b1, acc[k], avx2);
-    merge_cols(acc[k], (double)(b1 - b0), avx2 ? avx2_merge(acc[k], (double)(b1 - b0), cols, run) : 0, cols, run);
+    double n = (double)(b1 - b0);
+    merge_cols(acc[k], n, avx2 ? avx2_merge(acc[k], n, cols, run) : 0, cols, run);
     if (q0 >= r1) return r1;
     k = !k, b0 = q0, b1 = q1;
   }
