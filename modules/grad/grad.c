@@ -243,15 +243,17 @@ static void add_pending(ndpar_rsum_block *m, const double *const *sums, size_t n
 }
 
 /* Blocks [k0, k0 + nb) of the sums: the started workers' accumulators merged into m (or m
- * emptied, none started) and every worker's pending group sums added. */
-static void merged_blocks(const grad_ctx *c, size_t k0, size_t nb, ndpar_rsum_block *m, int m_is_acc0) {
+ * emptied, none started) and every worker's pending group sums added. m may be worker 0's
+ * own blocks (merged in place: its sums are already there). */
+static void merged_blocks(const grad_ctx *c, size_t k0, size_t nb, ndpar_rsum_block *m) {
   size_t len = SUM_LEN(c->P) - k0 * NDPAR_RSUM_LANES;
-  int any = m_is_acc0 && worker_state(c, 0)[1];
+  int any = 0;
   if (len > nb * NDPAR_RSUM_LANES) len = nb * NDPAR_RSUM_LANES;
   for (size_t w = 0; w < c->threads; w++) {
-    if (!worker_state(c, w)[1] || (m_is_acc0 && w == 0)) continue;
+    if (!worker_state(c, w)[1]) continue;
     const ndpar_rsum_block *e = (const ndpar_rsum_block *)ndpar_slots_at(&c->acc, w) + k0;
-    if (any) ndpar_rsumv_merge(m, e, nb);
+    if (e == m) any = 1; /* worker 0's, first in the loop */
+    else if (any) ndpar_rsumv_merge(m, e, nb);
     else memcpy(m, e, nb * sizeof *m), any = 1;
   }
   const double *pending[MERGE_ARRAYS];
@@ -268,7 +270,7 @@ static void merged_blocks(const grad_ctx *c, size_t k0, size_t nb, ndpar_rsum_bl
 static int repro_merge_range(size_t begin, size_t end, const ndpar_task *t, void *vc) {
   (void)t;
   grad_ctx *c = vc; /* begin, end: blocks of accumulators */
-  merged_blocks(c, begin, end - begin, (ndpar_rsum_block *)ndpar_slots_at(&c->acc, 0) + begin, 1);
+  merged_blocks(c, begin, end - begin, (ndpar_rsum_block *)ndpar_slots_at(&c->acc, 0) + begin);
   return GSL_SUCCESS;
 }
 
@@ -297,7 +299,7 @@ typedef struct {
 
 static double merged_value(const grad_ctx *c, size_t j) {
   ndpar_rsum_block m;
-  merged_blocks(c, j / NDPAR_RSUM_LANES, 1, &m, 0);
+  merged_blocks(c, j / NDPAR_RSUM_LANES, 1, &m);
   return ndpar_rsumv_value(&m, j % NDPAR_RSUM_LANES);
 }
 
@@ -316,7 +318,7 @@ static int finish_range(size_t begin, size_t end, const ndpar_task *t, void *vf)
   ndpar_rsum_block m[FINISH_BLOCKS];
   for (size_t k0 = begin; k0 < end; k0 += FINISH_BLOCKS) {
     size_t nb = end - k0 < FINISH_BLOCKS ? end - k0 : FINISH_BLOCKS;
-    merged_blocks(f->c, k0, nb, m, 0);
+    merged_blocks(f->c, k0, nb, m);
     for (size_t k = 0; k < nb; k++) finish_block(&m[k], k0 + k, f->c->P, f->rows, f->grad);
   }
   return GSL_SUCCESS;
