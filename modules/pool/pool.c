@@ -351,8 +351,9 @@ static int on_a_workers_core(const ndpar_pool *p) {
   return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &p->worker_cpus);
 }
 
-/* At the start of a run: move now (a run of more tasks than threads), or note the time to
- * move once the caller has worked MOVE_AFTER_SECONDS (a short run may end first). */
+/* At the start of a run: move now (a run of more tasks than threads, or one from a worker's
+ * core after a long such run), or note the time to move once the caller has worked
+ * MOVE_AFTER_SECONDS (a short run may end first). */
 static void caller_move_start(ndpar_pool *p, caller_move *cm, size_t n) {
   if (n > p->threads) {
     cm->moved = run_on_own_core(p, cm->record, &cm->saved);
