@@ -25,7 +25,7 @@ MANDIR       ?= $(PREFIX)/share/man
 DOCDIR       ?= $(PREFIX)/share/doc/ndpar
 
 # Modules in dependency order; a module may use lib/ and the modules before it.
-MODULES      := pool io pipeline batch preprocess grad ensemble cv grid scalability
+MODULES      := pool io pipeline batch preprocess grad cv models ensemble grid scalability
 # What each module links below itself (besides core).
 MODDEPS_pool :=
 MODDEPS_pipeline := pool
@@ -33,13 +33,14 @@ MODDEPS_batch := pool
 MODDEPS_grad := pool
 MODDEPS_preprocess := pool
 MODDEPS_cv := pool
-MODDEPS_grid := cv pool
-MODDEPS_ensemble := pool
+MODDEPS_models := cv grad batch preprocess pool
+MODDEPS_grid := models cv grad batch preprocess pool
+MODDEPS_ensemble := models cv grad batch preprocess pool
 MODDEPS_scalability := pool
 MODDEPS_io := pool
 # Built apart, with mpicc (the only part that needs MPI), on the modules above.
 MPI_MODULES  := mpi
-MODDEPS_mpi  := grid cv grad batch pool
+MODDEPS_mpi  := grid models cv grad batch preprocess pool
 
 SHELL        := /bin/bash
 CC           ?= cc
