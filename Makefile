@@ -222,6 +222,9 @@ $(cv_TEST_BIN) $(grid_TEST_BIN): $(RIDGE_OBJ)
 $(BUILD)/obj/tests/pool/test_pool_concurrent.o: CFLAGS_ALL += -fopenmp
 $(pool_TEST_BIN): $(shell $(CC) -print-file-name=libgomp.so)
 
+# The models tests read scikit-learn's references (tests/models/sklearn_reference.py).
+$(BUILD)/obj/tests/models/%.o: CFLAGS_ALL += -DNDPAR_TEST_MODELS_DATA='"$(CURDIR)/tests/models/data"'
+
 # The io tests read the bundled data.
 $(BUILD)/obj/tests/io/%.o: CFLAGS_ALL += -DNDPAR_TEST_DATA_DIR='"$(CURDIR)/data"'
 

@@ -16,7 +16,7 @@ extern "C" {
 typedef struct {
   ndpar_predict_fn predict;
   void *ctx;
-} ndpar_model;
+} ndpar_predictor;
 
 typedef enum {
   NDPAR_AGG_MEAN,          /* the mean over members */
@@ -45,7 +45,7 @@ enum {
  * succeeded. Errors (calling thread, outputs untouched): m = 0, NULL models or callbacks
  * (GSL_EFAULT), weights missing or of bad value for the aggregation (GSL_EINVAL, NaN:
  * GSL_EDOM), an unknown aggregation, shapes (GSL_EBADLEN). */
-NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
+NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *models,
                                      size_t m, ndpar_agg agg, const double *weights,
                                      gsl_matrix *out, gsl_matrix *spread);
 
@@ -57,7 +57,7 @@ NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const n
  * members' outputs on every call: repeated calls should use a workspace and
  * ndpar_ensemble_predict_batches_ws, which gives the same results bit for bit. */
 NDPAR_API int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
-                                             const ndpar_model *models, size_t m, ndpar_agg agg,
+                                             const ndpar_predictor *models, size_t m, ndpar_agg agg,
                                              const double *weights, int flags,
                                              gsl_matrix *const *out, gsl_matrix *const *spread,
                                              size_t *failed_member, size_t *failed_batch);
@@ -86,7 +86,7 @@ NDPAR_API void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w);
  * ndpar_ensemble_predict_batches. One call at a time per workspace. */
 NDPAR_API int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w,
                                                 const gsl_matrix *const *x, size_t n,
-                                                const ndpar_model *models, size_t m,
+                                                const ndpar_predictor *models, size_t m,
                                                 ndpar_agg agg, const double *weights, int flags,
                                                 gsl_matrix *const *out, gsl_matrix *const *spread,
                                                 size_t *failed_member, size_t *failed_batch);

@@ -241,9 +241,11 @@ NDPAR_API int ndpar_model_archive_put(ndpar_model_archive *a, const char *name,
                                       const gsl_matrix *x);
 NDPAR_API int ndpar_model_archive_get(const ndpar_model_archive *a, const char *name,
                                       gsl_matrix **x);
-/* ndpar_model_load with the user types a file may name besides the built-in ones. */
-NDPAR_API int ndpar_model_load_types(const char *path, const ndpar_model_type *const *types,
-                                     size_t ntypes, ndpar_model **m);
+/* ndpar_model_load for files that hold models of one's own types: a node of a type named
+ * like prototypes[i]'s is built as a clone of it (parameters set from the file, then the
+ * type's load). A type's load must check that the arrays it gets agree with each other. */
+NDPAR_API int ndpar_model_load_with(const char *path, const ndpar_model *const *prototypes,
+                                    size_t n, ndpar_model **m);
 
 /* The model as an ndpar_predict_fn and its context, for ndpar_batch_infer and the
  * ensemble's callback form: ndpar_model_predict_fn with ctx = the (fitted) model. */

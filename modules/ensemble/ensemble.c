@@ -14,7 +14,7 @@
 typedef struct {
   const gsl_matrix *const *x;
   size_t n, m, cols;
-  const ndpar_model *models;
+  const ndpar_predictor *models;
   ndpar_agg agg;
   const double *weights; /* the caller's, for the weighted mean, scaled by a power of two
                           * (exact) so that the largest is in [1, 2): weights near DBL_MAX
@@ -114,7 +114,7 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
 
 /* ---- checks ---- */
 
-static int check_models(const ndpar_model *models, size_t m) {
+static int check_models(const ndpar_predictor *models, size_t m) {
   NDPAR_REQUIRE(m > 0, "ensemble: m is 0 (no members)", GSL_EINVAL);
   NDPAR_REQUIRE(models != NULL, "ensemble: models is NULL", GSL_EFAULT);
   for (size_t k = 0; k < m; k++)
@@ -143,7 +143,7 @@ static int check_weights(ndpar_agg agg, const double *weights, size_t m) {
   return GSL_SUCCESS;
 }
 
-static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *models, size_t m,
+static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_predictor *models, size_t m,
                      ndpar_agg agg, const double *weights, int flags, gsl_matrix *const *out,
                      gsl_matrix *const *spread, size_t *cols) {
   int status = check_models(models, m);
@@ -249,7 +249,7 @@ static void report_failure(const ens_ctx *c, size_t at, size_t *failed_member, s
 }
 
 int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_matrix *const *x,
-                                      size_t n, const ndpar_model *models, size_t m,
+                                      size_t n, const ndpar_predictor *models, size_t m,
                                       ndpar_agg agg, const double *weights, int flags,
                                       gsl_matrix *const *out, gsl_matrix *const *spread,
                                       size_t *failed_member, size_t *failed_batch) {
@@ -283,7 +283,7 @@ int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_m
 
 /* The allocating form: a workspace sized for this call. */
 int (ndpar_ensemble_predict_batches)(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
-                                   const ndpar_model *models, size_t m, ndpar_agg agg,
+                                   const ndpar_predictor *models, size_t m, ndpar_agg agg,
                                    const double *weights, int flags, gsl_matrix *const *out,
                                    gsl_matrix *const *spread, size_t *failed_member,
                                    size_t *failed_batch) {
@@ -305,7 +305,7 @@ int (ndpar_ensemble_predict_batches)(ndpar_pool *p, const gsl_matrix *const *x, 
   return status;
 }
 
-int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
+int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *models,
                            size_t m, ndpar_agg agg, const double *weights, gsl_matrix *out,
                            gsl_matrix *spread) {
   NDPAR_REQUIRE(x != NULL, "ensemble: x is NULL", GSL_EFAULT);

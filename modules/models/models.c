@@ -162,10 +162,10 @@ int models_fit(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x, const gsl_mat
 }
 
 /* The checks every fit shares; y may be NULL for a transformer. */
-static int check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
+int models_check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
                      const gsl_matrix *y) {
-  NDPAR_REQUIRE(m != NULL, "model_fit: m is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(x != NULL, "model_fit: x is NULL", GSL_EFAULT);
+  if (m == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: m is NULL", who);
+  if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x is NULL", who);
   if (x->size1 == 0 || x->size2 == 0)
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: x is %zu x %zu, needs rows and columns", who, x->size1,
                     x->size2);
@@ -179,7 +179,7 @@ static int check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
 }
 
 int ndpar_model_fit(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x, const gsl_matrix *y) {
-  int status = check_fit("model_fit", m, x, y);
+  int status = models_check_fit("model_fit", m, x, y);
   if (status) return status;
   status = models_fit(p, m, x, y);
   if (status)
@@ -345,7 +345,7 @@ static double score_of(ndpar_score_kind kind, const gsl_matrix *y, const gsl_mat
   return sum / (double)y->size2;
 }
 
-static int score_kind_ok(ndpar_score_kind kind) {
+int models_score_kind_ok(ndpar_score_kind kind) {
   return kind == NDPAR_SCORE_NEG_MSE || kind == NDPAR_SCORE_NEG_MAE || kind == NDPAR_SCORE_R2 ||
          kind == NDPAR_SCORE_NEG_MAPE;
 }
@@ -354,7 +354,7 @@ int ndpar_score(ndpar_score_kind kind, const gsl_matrix *y, const gsl_matrix *p,
   NDPAR_REQUIRE(y != NULL, "score: y is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(p != NULL, "score: p is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(score != NULL, "score: score is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(score_kind_ok(kind), "score: unknown kind", GSL_EINVAL);
+  NDPAR_REQUIRE(models_score_kind_ok(kind), "score: unknown kind", GSL_EINVAL);
   if (p->size1 != y->size1 || p->size2 != y->size2)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "score: p is %zu x %zu, y %zu x %zu", p->size1, p->size2,
                     y->size1, y->size2);
@@ -364,7 +364,7 @@ int ndpar_score(ndpar_score_kind kind, const gsl_matrix *y, const gsl_matrix *p,
 }
 
 /* Predicts x with m into a new matrix and scores it against y, worker-safe. */
-static int model_score_quiet(const ndpar_model *m, ndpar_score_kind kind, const gsl_matrix *x,
+int models_score_quiet(const ndpar_model *m, ndpar_score_kind kind, const gsl_matrix *x,
                              const gsl_matrix *y, double *score) {
   gsl_matrix *pred = gsl_matrix_alloc(y->size1, y->size2);
   if (pred == NULL) return GSL_ENOMEM;
@@ -377,7 +377,7 @@ static int model_score_quiet(const ndpar_model *m, ndpar_score_kind kind, const 
 int ndpar_model_score(ndpar_pool *p, const ndpar_model *m, ndpar_score_kind kind,
                       const gsl_matrix *x, const gsl_matrix *y, double *score) {
   NDPAR_REQUIRE(score != NULL, "model_score: score is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(score_kind_ok(kind), "model_score: unknown kind", GSL_EINVAL);
+  NDPAR_REQUIRE(models_score_kind_ok(kind), "model_score: unknown kind", GSL_EINVAL);
   int status = check_predict("model_score", m, x, y, "y");
   if (status) return status;
   NDPAR_REQUIRE(x->size1 > 0, "model_score: x has no rows", GSL_EINVAL);
@@ -415,7 +415,7 @@ static int cv_task(const gsl_matrix *tr, const gsl_vector *ytr, const gsl_matrix
   if (clone == NULL) return GSL_ENOMEM;
   /* a fit inside a task runs its parallel parts inline on this worker (NULL pool) */
   int status = models_fit(NULL, clone, &xtr.matrix, &ytrm.matrix);
-  if (status == GSL_SUCCESS) status = model_score_quiet(clone, c->kind, &xva.matrix, &yvam.matrix, score);
+  if (status == GSL_SUCCESS) status = models_score_quiet(clone, c->kind, &xva.matrix, &yvam.matrix, score);
   ndpar_model_free(clone);
   return status;
 }
@@ -434,12 +434,12 @@ int models_side_by_side(const gsl_matrix *x, const gsl_matrix *y, gsl_matrix **x
 int ndpar_model_cross_validate(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
                                const gsl_matrix *y, const ndpar_folds *folds,
                                ndpar_score_kind kind, gsl_vector *scores) {
-  int status = check_fit("model_cross_validate", m, x, y);
+  int status = models_check_fit("model_cross_validate", m, x, y);
   if (status) return status;
   NDPAR_REQUIRE(y != NULL, "model_cross_validate: y is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(folds != NULL, "model_cross_validate: folds is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(scores != NULL, "model_cross_validate: scores is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(score_kind_ok(kind), "model_cross_validate: unknown kind", GSL_EINVAL);
+  NDPAR_REQUIRE(models_score_kind_ok(kind), "model_cross_validate: unknown kind", GSL_EINVAL);
   if (ndpar_folds_samples(folds) != x->size1)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "model_cross_validate: folds are of %zu samples, x has %zu rows",
                     ndpar_folds_samples(folds), x->size1);

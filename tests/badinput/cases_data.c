@@ -321,7 +321,7 @@ CASE(ndpar_grad_aggregate, "gradients of +-1e308: finite, or an error") {
 
 /* ---- ensemble ---- */
 
-static const ndpar_model members[3] = {
+static const ndpar_predictor members[3] = {
     {bi_predict_copy, NULL}, {bi_predict_copy, NULL}, {bi_predict_copy, NULL}};
 
 CASE(ndpar_ensemble_predict, "m = 0; NULL models, member, x, out; unknown aggregation") {
@@ -331,7 +331,7 @@ CASE(ndpar_ensemble_predict, "m = 0; NULL models, member, x, out; unknown aggreg
               GSL_EINVAL);
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, NULL, 3, NDPAR_AGG_MEAN, NULL, out, spread),
               GSL_EFAULT);
-  const ndpar_model holes[2] = {{bi_predict_copy, NULL}, {NULL, NULL}};
+  const ndpar_predictor holes[2] = {{bi_predict_copy, NULL}, {NULL, NULL}};
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, holes, 2, NDPAR_AGG_MEAN, NULL, out, spread),
               GSL_EFAULT);
   EXPECT_CODE(ndpar_ensemble_predict(NULL, NULL, members, 3, NDPAR_AGG_MEAN, NULL, out, spread),
@@ -415,7 +415,7 @@ static int predict_extreme(const gsl_matrix *x, gsl_matrix *y, const ndpar_task 
 
 CASE(ndpar_ensemble_predict, "member outputs +-1e308: finite mean and spread, or an error") {
   static const double big = 1e308, neg = -1e308;
-  const ndpar_model ext[3] = {{predict_extreme, (void *)&big},
+  const ndpar_predictor ext[3] = {{predict_extreme, (void *)&big},
                               {predict_extreme, (void *)&big},
                               {predict_extreme, (void *)&neg}};
   gsl_matrix *x = bi_matrix(2, 1), *out = bi_sentinel_matrix(2, 1),
@@ -480,7 +480,7 @@ static int predict_nan(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, 
 
 CASE(ndpar_ensemble_predict, "a member writing NaN or Inf: GSL_EDOM, outputs untouched") {
   static const double nan = NAN, inf = -INFINITY;
-  const ndpar_model m[3] = {
+  const ndpar_predictor m[3] = {
       {bi_predict_copy, NULL}, {predict_nan, (void *)&nan}, {predict_nan, (void *)&inf}};
   gsl_matrix *x = bi_matrix(3, 2), *out = bi_sentinel_matrix(3, 2),
              *spread = bi_sentinel_matrix(3, 2);
@@ -495,7 +495,7 @@ CASE(ndpar_ensemble_predict, "a member writing NaN or Inf: GSL_EDOM, outputs unt
 CASE(ndpar_ensemble_predict_batches,
      "every member NaN, ignoring non-finite: NaN elements, success") {
   static const double nan = NAN;
-  const ndpar_model m[2] = {{predict_nan, (void *)&nan}, {predict_nan, (void *)&nan}};
+  const ndpar_predictor m[2] = {{predict_nan, (void *)&nan}, {predict_nan, (void *)&nan}};
   const gsl_matrix *x[1] = {bi_matrix(2, 1)};
   gsl_matrix *out[1] = {bi_sentinel_matrix(2, 1)};
   EXPECT_OK(ndpar_ensemble_predict_batches(bi_pool(2), x, 1, m, 2, NDPAR_AGG_MEAN, NULL,
