@@ -227,8 +227,6 @@ typedef struct {
   int rows;            /* 1: the resource is training rows: each fold's training set is cut to
                           that many rows, spread evenly over it (validation sets stay whole);
                           0: the resource is passed to fit (iterations, epochs, trees) */
-  const char *param;   /* model forms with rows = 0: the model parameter the resource sets
-                          ("mlp.epochs"); refit sets it to max_resource */
 } ndpar_halving;
 
 /* Successive halving: round r runs the surviving candidates on every fold with resource
@@ -264,11 +262,15 @@ NDPAR_API int ndpar_grid_search_model(ndpar_pool *p, const ndpar_grid *g, const 
                                       const ndpar_model *m, const ndpar_grid_options *opts,
                                       ndpar_grid_result *result);
 /* Successive halving over the grid's candidates (as ndpar_grid_halving): with h->rows the
- * resource is training rows, else h->param names the model parameter it sets. */
+ * resource is training rows (param NULL); else param names the model parameter that each
+ * round's resource sets ("mlp.epochs"; the refit sets it to the most). Errors as
+ * ndpar_grid_search_model and ndpar_grid_halving, and: param NULL without h->rows, param
+ * given with h->rows, param not a parameter of m (GSL_EINVAL). */
 NDPAR_API int ndpar_grid_halving_model(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
                                        const gsl_matrix *y, const ndpar_folds *folds,
                                        const ndpar_model *m, const ndpar_halving *h,
-                                       const ndpar_grid_options *opts, ndpar_grid_result *result);
+                                       const char *param, const ndpar_grid_options *opts,
+                                       ndpar_grid_result *result);
 /* The refit model of a model search (fitted, the result's own: valid until the result is
  * freed or reused); NULL when there is none (no NDPAR_GRID_REFIT, a failed search, or a
  * search of another form). ndpar_model_clone copies its parameters; to keep the fitted

@@ -127,13 +127,11 @@ static int check_model_search(const char *who, const model_est *c, const gsl_mat
 /* The run every model form shares: [x | y], the estimator, then search (plain or halving). */
 static int run_model_search(const char *who, ndpar_pool *p, const ndpar_grid *g,
                             const gsl_matrix *x, const gsl_matrix *y, const ndpar_folds *folds,
-                            const ndpar_model *m, const ndpar_halving *h,
+                            const ndpar_model *m, const ndpar_halving *h, const char *param,
                             const ndpar_grid_options *opts, ndpar_grid_result *result) {
   if (g == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: g is NULL", who);
   if (ndpar_grid_size(g) == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the grid is empty (no axes)", who);
-  int by_param = h != NULL && !h->rows && h->param != NULL;
-  model_est c = {m, g, ndpar_grid_naxes(g), x != NULL ? x->size2 : 0, &default_score, 1,
-                 by_param ? h->param : NULL};
+  model_est c = {m, g, ndpar_grid_naxes(g), x != NULL ? x->size2 : 0, &default_score, 1, param};
   if (opts != NULL && opts->nscores > 0) {
     c.kinds = opts->scores;
     c.nkinds = opts->nscores;
@@ -169,15 +167,19 @@ static int run_model_search(const char *who, ndpar_pool *p, const ndpar_grid *g,
 int ndpar_grid_search_model(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
                             const gsl_matrix *y, const ndpar_folds *folds, const ndpar_model *m,
                             const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  return run_model_search("grid_search_model", p, g, x, y, folds, m, NULL, opts, result);
+  return run_model_search("grid_search_model", p, g, x, y, folds, m, NULL, NULL, opts, result);
 }
 
 int ndpar_grid_halving_model(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
                              const gsl_matrix *y, const ndpar_folds *folds, const ndpar_model *m,
-                             const ndpar_halving *h, const ndpar_grid_options *opts,
-                             ndpar_grid_result *result) {
+                             const ndpar_halving *h, const char *param,
+                             const ndpar_grid_options *opts, ndpar_grid_result *result) {
   NDPAR_REQUIRE(h != NULL, "grid_halving_model: h is NULL", GSL_EFAULT);
-  return run_model_search("grid_halving_model", p, g, x, y, folds, m, h, opts, result);
+  NDPAR_REQUIRE(h->rows || param != NULL,
+                "grid_halving_model: param is NULL, and the resource is not rows (h->rows 0)", GSL_EINVAL);
+  NDPAR_REQUIRE(!h->rows || param == NULL,
+                "grid_halving_model: param is given, and the resource is rows (h->rows 1)", GSL_EINVAL);
+  return run_model_search("grid_halving_model", p, g, x, y, folds, m, h, param, opts, result);
 }
 
 ndpar_model *ndpar_grid_result_model(const ndpar_grid_result *r) {

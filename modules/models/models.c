@@ -105,12 +105,16 @@ int ndpar_model_set(ndpar_model *m, const char *name, double value) {
   return GSL_SUCCESS;
 }
 
+int models_get(const ndpar_model *m, const char *name, double *value) {
+  return m->type->get(m->state, short_name(m, name), value);
+}
+
 int ndpar_model_get(const ndpar_model *m, const char *name, double *value) {
   NDPAR_REQUIRE(m != NULL, "model_get: m is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(name != NULL, "model_get: name is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(value != NULL, "model_get: value is NULL", GSL_EFAULT);
   double got = 0;
-  if (m->type->get(m->state, short_name(m, name), &got) != GSL_SUCCESS)
+  if (models_get(m, name, &got) != GSL_SUCCESS)
     NDPAR_ERROR_FMT(GSL_EINVAL, "model_get: %s has no parameter \"%s\"", m->type->name, name);
   *value = got;
   return GSL_SUCCESS;

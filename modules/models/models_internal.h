@@ -34,6 +34,7 @@ int models_predict_batch(const ndpar_model *m, const gsl_matrix *x, gsl_matrix *
 ndpar_model *models_clone(const ndpar_model *m);
 /* ndpar_model_set's work without reporting: GSL_EINVAL for an unknown name or bad value. */
 int models_set(ndpar_model *m, const char *name, double value);
+int models_get(const ndpar_model *m, const char *name, double *value);
 
 /* Chains: whether m is one, its step count, and a chain over n checked steps (taken
  * over; NULL on no memory, the steps left to the caller). */
