@@ -6,6 +6,7 @@
  * targets are a matrix, so the search runs over [x | y] side by side (one copy) with a
  * dummy vector, and each task takes its x and y back as column views. */
 #include "ndpar/ndpar_grid.h"
+#include "grid/grid_internal.h"
 #include "models/models_internal.h"
 #include "ndpar_internal.h"
 
@@ -194,4 +195,11 @@ ndpar_model *ndpar_grid_result_take_model(ndpar_grid_result *r) {
     r->refit_release = NULL;
   }
   return m;
+}
+
+void grid_result_set_model(ndpar_grid_result *r, ndpar_model *m) {
+  if (r->refit != NULL && r->refit_release != NULL) r->refit_release(r->refit, r->refit_ctx);
+  r->refit = m;
+  r->refit_release = est_release;
+  r->refit_ctx = NULL;
 }
