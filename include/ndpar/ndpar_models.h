@@ -134,6 +134,13 @@ NDPAR_API int ndpar_model_predict_vector(ndpar_pool *p, const ndpar_model *m,
 NDPAR_API int ndpar_model_predict_mc(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
                                      size_t samples, unsigned long seed, gsl_matrix *mean,
                                      gsl_matrix *sd);
+/* The MC passes' central prediction interval: lower and upper receive the (1 - level)/2
+ * and (1 + level)/2 quantiles of each element's samples (the batch module's
+ * interpolation), mean their mean. level in (0, 1). Errors as ndpar_model_predict_mc. */
+NDPAR_API int ndpar_model_predict_interval(ndpar_pool *p, const ndpar_model *m,
+                                           const gsl_matrix *x, size_t samples,
+                                           unsigned long seed, double level, gsl_matrix *mean,
+                                           gsl_matrix *lower, gsl_matrix *upper);
 /* Whether m is fitted; its input and output counts once it is (0 before). */
 NDPAR_API int ndpar_model_fitted(const ndpar_model *m);
 NDPAR_API size_t ndpar_model_inputs(const ndpar_model *m);

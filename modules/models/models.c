@@ -260,50 +260,104 @@ int ndpar_model_predict_vector(ndpar_pool *p, const ndpar_model *m, const gsl_ma
  * and hence the result do not depend on the thread count. */
 #define MC_BATCH_ROWS 256
 
+/* Row-batch views of x and of up to four outputs (NULL: none), as the batch module takes
+ * them: outs[o][i] is batch i of output o. */
+typedef struct {
+  size_t n;
+  _gsl_matrix_const_view *xv;
+  const gsl_matrix **xs;
+  _gsl_matrix_view *ov[4];
+  gsl_matrix **os[4];
+} mc_views;
+
+static void mc_views_free(mc_views *v) {
+  free(v->xv);
+  free(v->xs);
+  for (int o = 0; o < 4; o++) {
+    free(v->ov[o]);
+    free(v->os[o]);
+  }
+}
+
+static int mc_views_of(mc_views *v, const gsl_matrix *x, gsl_matrix *const outs[4]) {
+  memset(v, 0, sizeof *v);
+  v->n = ndpar_rows_nbatches(x->size1, MC_BATCH_ROWS);
+  v->xv = malloc(v->n * sizeof *v->xv);
+  v->xs = malloc(v->n * sizeof *v->xs);
+  int ok = v->xv != NULL && v->xs != NULL;
+  for (int o = 0; o < 4 && ok; o++) {
+    if (outs[o] == NULL) continue;
+    v->ov[o] = malloc(v->n * sizeof *v->ov[o]);
+    v->os[o] = malloc(v->n * sizeof *v->os[o]);
+    ok = v->ov[o] != NULL && v->os[o] != NULL;
+  }
+  if (!ok) {
+    mc_views_free(v);
+    return GSL_ENOMEM;
+  }
+  for (size_t i = 0; i < v->n; i++) {
+    v->xv[i] = ndpar_rows_batch_const(x, MC_BATCH_ROWS, i);
+    v->xs[i] = &v->xv[i].matrix;
+    for (int o = 0; o < 4; o++) {
+      if (outs[o] == NULL) continue;
+      v->ov[o][i] = ndpar_rows_batch(outs[o], MC_BATCH_ROWS, i);
+      v->os[o][i] = &v->ov[o][i].matrix;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+/* The checks the MC forms share: m, x, mean as for predict; each other output (NULL: not
+ * asked for) of mean's shape; samples; a model with stochastic passes. */
+static int check_mc(const char *who, const ndpar_model *m, const gsl_matrix *x,
+                    gsl_matrix *const outs[4], const char *const names[4], size_t samples) {
+  int status = check_predict(who, m, x, outs[0], names[0]);
+  if (status) return status;
+  for (int o = 1; o < 4; o++)
+    if (outs[o] != NULL && (outs[o]->size1 != outs[0]->size1 || outs[o]->size2 != outs[0]->size2))
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: %s is %zu x %zu, mean %zu x %zu", who, names[o],
+                      outs[o]->size1, outs[o]->size2, outs[0]->size1, outs[0]->size2);
+  if (samples == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: samples must be positive", who);
+  if (!models_stochastic(m))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s has no stochastic passes", who, m->type->name);
+  return GSL_SUCCESS;
+}
+
+/* The MC run over x's row batches: mean, sd, lower, upper in outs (any but mean NULL). */
+static int run_mc(const char *who, ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
+                  size_t samples, unsigned long seed, double level, gsl_matrix *const outs[4]) {
+  if (x->size1 == 0) return GSL_SUCCESS;
+  mc_views v;
+  if (mc_views_of(&v, x, outs) != GSL_SUCCESS) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
+  int status = (ndpar_batch_infer_mc_interval)(p, v.xs, v.n, samples, seed, level,
+                                               ndpar_model_predict_fn, (void *)m, v.os[0], v.os[1],
+                                               v.os[2], v.os[3], NULL);
+  mc_views_free(&v);
+  if (status) NDPAR_ERROR_FMT(status, "%s: %s failed: %s", who, m->type->name, gsl_strerror(status));
+  return GSL_SUCCESS;
+}
+
 int ndpar_model_predict_mc(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
                            size_t samples, unsigned long seed, gsl_matrix *mean, gsl_matrix *sd) {
-  int status = check_predict("model_predict_mc", m, x, mean, "mean");
+  gsl_matrix *const outs[4] = {mean, sd, NULL, NULL};
+  const char *const names[4] = {"mean", "sd", "", ""};
+  int status = check_mc("model_predict_mc", m, x, outs, names, samples);
   if (status) return status;
-  if (sd != NULL && (sd->size1 != mean->size1 || sd->size2 != mean->size2))
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "model_predict_mc: sd is %zu x %zu, mean %zu x %zu",
-                    sd->size1, sd->size2, mean->size1, mean->size2);
-  NDPAR_REQUIRE(samples > 0, "model_predict_mc: samples must be positive", GSL_EINVAL);
   NDPAR_REQUIRE(sd == NULL || samples >= 2, "model_predict_mc: sd needs samples >= 2", GSL_EINVAL);
-  if (!models_stochastic(m))
-    NDPAR_ERROR_FMT(GSL_EINVAL, "model_predict_mc: %s has no stochastic passes", m->type->name);
-  if (x->size1 == 0) return GSL_SUCCESS;
-  size_t n = ndpar_rows_nbatches(x->size1, MC_BATCH_ROWS);
-  _gsl_matrix_const_view *xv = malloc(n * sizeof *xv);
-  _gsl_matrix_view *mv = malloc(n * sizeof *mv);
-  _gsl_matrix_view *sv = malloc(n * sizeof *sv);
-  const gsl_matrix **xs = malloc(n * sizeof *xs);
-  gsl_matrix **ms = malloc(n * sizeof *ms);
-  gsl_matrix **ss = malloc(n * sizeof *ss);
-  status = GSL_ENOMEM;
-  if (xv != NULL && mv != NULL && sv != NULL && xs != NULL && ms != NULL && ss != NULL) {
-    for (size_t i = 0; i < n; i++) {
-      xv[i] = ndpar_rows_batch_const(x, MC_BATCH_ROWS, i);
-      mv[i] = ndpar_rows_batch(mean, MC_BATCH_ROWS, i);
-      xs[i] = &xv[i].matrix;
-      ms[i] = &mv[i].matrix;
-      if (sd != NULL) {
-        sv[i] = ndpar_rows_batch(sd, MC_BATCH_ROWS, i);
-        ss[i] = &sv[i].matrix;
-      }
-    }
-    status = (ndpar_batch_infer_mc)(p, xs, n, samples, seed, ndpar_model_predict_fn, (void *)m,
-                                    ms, sd != NULL ? ss : NULL);
-  }
-  free(xv);
-  free(mv);
-  free(sv);
-  free(xs);
-  free(ms);
-  free(ss);
-  if (status)
-    NDPAR_ERROR_FMT(status, "model_predict_mc: %s failed: %s", m->type->name,
-                    gsl_strerror(status));
-  return GSL_SUCCESS;
+  return run_mc("model_predict_mc", p, m, x, samples, seed, 0.0, outs);
+}
+
+int ndpar_model_predict_interval(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
+                                 size_t samples, unsigned long seed, double level,
+                                 gsl_matrix *mean, gsl_matrix *lower, gsl_matrix *upper) {
+  NDPAR_REQUIRE(lower != NULL, "model_predict_interval: lower is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(upper != NULL, "model_predict_interval: upper is NULL", GSL_EFAULT);
+  gsl_matrix *const outs[4] = {mean, NULL, lower, upper};
+  const char *const names[4] = {"mean", "", "lower", "upper"};
+  int status = check_mc("model_predict_interval", m, x, outs, names, samples);
+  if (status) return status;
+  NDPAR_REQUIRE(level > 0 && level < 1, "model_predict_interval: level must be in (0, 1)", GSL_EINVAL);
+  return run_mc("model_predict_interval", p, m, x, samples, seed, level, outs);
 }
 
 /* ---- scores -------------------------------------------------------------------------- */
