@@ -1,4 +1,5 @@
 /* Bad input to the io module: CSV reading, writing, streaming and lag windows. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,3 +130,31 @@ CASE(ndpar_windows, "NULL series or outputs; 0 lags or step; too short; wrong sh
   bi_assert_untouched_matrix(x, "x");
   bi_assert_untouched_matrix(y, "y");
 }
+
+static void free_series(void *s) { ndpar_series_free(s); }
+
+CASE(ndpar_series_regular, "NULL dates, values or out; k 0; unknown unit or fill; sizes; bad dates") {
+  gsl_vector *d = bi_vector(3);
+  gsl_matrix *v = bi_matrix(3, 2), *short_v = bi_matrix(2, 2);
+  for (size_t i = 0; i < 3; i++) gsl_vector_set(d, i, 3600.0 * (double)i);
+  ndpar_series *s = (ndpar_series *)&s;
+  EXPECT_CODE(ndpar_series_regular(NULL, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_series_regular(d, NULL, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, NULL, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 0, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  EXPECT_CODE(ndpar_series_regular(d, v, (ndpar_step_unit)99, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, (ndpar_fill)-1, &s, NULL), GSL_EINVAL);
+  EXPECT_CODE(ndpar_series_regular(d, short_v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_DAY, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  gsl_vector_set(d, 2, 0);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  gsl_vector_set(d, 2, NAN);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  EXPECT_TRUE(s == (ndpar_series *)&s);
+  gsl_vector_set(d, 2, 7200);
+  EXPECT_OK(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL));
+  bi_hold(s, free_series);
+  EXPECT_TRUE(s->dates->size == 3 && s->nfilled == 0);
+}
+
+CASE(ndpar_series_free, "NULL") { ndpar_series_free(NULL); }
