@@ -231,6 +231,15 @@ $(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(
 
 tests: $(TEST_BINS)
 
+# The badinput harness checks that a failing call's last error names one of the called
+# function's parameters: their names, generated from the headers.
+BI_PARAMS := $(BUILD)/gen/bi_params.h
+$(BI_PARAMS): tools/public-params.sh $(wildcard include/ndpar/*.h)
+	@mkdir -p $(@D)
+	tools/public-params.sh > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/tests/badinput/badinput.o: $(BI_PARAMS)
+$(BUILD)/obj/tests/badinput/badinput.o: CFLAGS_ALL += -I$(BUILD)/gen
+
 # Every public function must have a bad-input case (tests/badinput).
 .PHONY: badinput-coverage
 badinput-coverage:
