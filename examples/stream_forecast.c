@@ -300,10 +300,9 @@ int main(int argc, char **argv) {
            megabytes, s.rows_out, st.items, seconds, (double)megabytes / seconds, tokens,
            ru.ru_maxrss / 1024);
   } else if (ran) {
-    fprintf(stderr, "stream_forecast: %s at stage %zu, chunk %zu\n", gsl_strerror(status),
-            st.failed_stage, st.failed_item);
+    fprintf(stderr, "stream_forecast: %s\n", ndpar_error_last()->message); /* stage, chunk, why */
   } else {
-    fprintf(stderr, "stream_forecast: cannot prepare the input (%s)\n", gsl_strerror(status));
+    fprintf(stderr, "stream_forecast: cannot prepare the input: %s\n", ndpar_error_last()->message);
   }
   if (ok && megabytes <= 64) { /* the same stages one chunk at a time: the same bytes */
     FILE *ref = temp_file(ref_path, sizeof ref_path, "stream-ref");
