@@ -119,3 +119,15 @@ CASE(ndpar_error_last, "inside a task: no handler; the run's caller reads what t
   EXPECT_QUIET(ndpar_pool_run(bi_pool(2), 4, returns_edom, NULL), GSL_EDOM,
                "task 2 failed: its callback returned");
 }
+
+/* ---- runs with a stream per task ---- */
+
+CASE(ndpar_pool_run_streams, "NULL callback; n = 0 a no-op; failed untouched when rejected") {
+  size_t failed = 77;
+  EXPECT_CODE(ndpar_pool_run_streams(bi_pool(2), 5, 1, NULL, NULL, &failed), GSL_EFAULT);
+  EXPECT_TRUE(failed == 77);
+  EXPECT_OK(ndpar_pool_run_streams(bi_pool(2), 0, 1, bi_task_ok, NULL, &failed));
+  EXPECT_TRUE(failed == 0);
+  EXPECT_OK(ndpar_pool_run_streams(bi_pool(3), 9, 1, bi_task_ok, NULL, &failed));
+  EXPECT_TRUE(failed == 9);
+}
