@@ -4,6 +4,7 @@
  * Usage: stream_forecast [megabytes (default 512)] [tokens per thread (default 4)] [series CSV]
  * The input is generated from the series into a temporary file; up to 64 MB the output is
  * checked byte for byte against the same stages run one chunk at a time. */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r, mkstemp, mkdtemp, fdopen under -std=c11 */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
