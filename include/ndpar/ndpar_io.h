@@ -221,6 +221,22 @@ NDPAR_API int ndpar_series_regular(const gsl_vector *dates, const gsl_matrix *va
 /* Frees a series and everything it holds. NULL is a no-op. */
 NDPAR_API void ndpar_series_free(ndpar_series *s);
 
+/* A dated CSV file straight onto a regular grid (pandas' read_csv(parse_dates=...,
+ * index_col=0).asfreq(...).interpolate(...)): ndpar_csv_read of path with opt (NULL: the
+ * defaults: a header line, dates read), whose first column read holds the dates and the
+ * others the values, then ndpar_series_regular. Errors as those two; a file of fewer than
+ * two columns read (GSL_EBADLEN). */
+NDPAR_API int ndpar_series_read(ndpar_pool *p, const char *path, const ndpar_csv_options *opt,
+                                ndpar_step_unit unit, size_t k, ndpar_fill fill,
+                                ndpar_series **out, ndpar_csv_error *err);
+
+/* ndpar_windows into new matrices: *x (count x lags) and *y (count x horizon), count =
+ * ndpar_windows_count(series->size, lags, horizon, step); free them with gsl_matrix_free.
+ * Errors as ndpar_windows, horizon 0 (GSL_EINVAL), out of memory (GSL_ENOMEM); *x and *y
+ * untouched on error. */
+NDPAR_API int ndpar_windows_alloc(const gsl_vector *series, size_t lags, size_t horizon,
+                                  size_t step, gsl_matrix **x, gsl_matrix **y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,8 +42,11 @@ NDPAR_API ndpar_model *ndpar_ridge_alloc(double alpha);
 NDPAR_API ndpar_model *ndpar_linear_alloc(void);
 
 /* A transformer: the scaler of `kind` (ndpar_preprocess.h) fitted on the training rows,
- * applied to any rows after. Parameters: "kind" (an ndpar_scale_kind), "flags" (the
- * scaler's NDPAR_PREPROCESS_* flags). */
+ * applied to any rows after. As scikit-learn's scalers by default: flags
+ * NDPAR_PREPROCESS_SKLEARN (STANDARD divides by the sd of divisor n, near-constant columns
+ * count as constant), so a chain of it and ridge is scikit-learn's Pipeline(StandardScaler,
+ * Ridge). Parameters: "kind" (an ndpar_scale_kind), "flags" (the scaler's NDPAR_PREPROCESS_*
+ * flags; 0 for GSL's divisor n - 1). */
 NDPAR_API ndpar_model *ndpar_scaler_model_alloc(ndpar_scale_kind kind);
 
 /* The MLP regressor: inputs -> hidden layers (tanh or relu) -> linear outputs, trained on

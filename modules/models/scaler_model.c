@@ -118,6 +118,7 @@ ndpar_model *ndpar_scaler_model_alloc(ndpar_scale_kind kind) {
   scaler_state *s = calloc(1, sizeof *s);
   NDPAR_REQUIRE_NULL(s != NULL, "scaler_model_alloc: out of memory", GSL_ENOMEM);
   s->kind = kind;
+  s->flags = NDPAR_PREPROCESS_SKLEARN; /* the transformer follows scikit-learn's scalers */
   ndpar_model *m = models_wrap(&models_scaler_type, s);
   NDPAR_REQUIRE_NULL(m != NULL, "scaler_model_alloc: out of memory", GSL_ENOMEM);
   return m;

@@ -319,6 +319,7 @@ Test(models, chain_uses_training_statistics) {
     cr_assert_eq(ndpar_model_predict(NULL, chain, xva, got), GSL_SUCCESS);
     /* by hand */
     ndpar_scaler *s = ndpar_scaler_alloc(kinds[k], 4);
+    ndpar_scaler_set_flags(s, NDPAR_PREPROCESS_SKLEARN); /* the transformer's default */
     ndpar_scaler_fit(NULL, s, xtr);
     gsl_matrix *ztr = gsl_matrix_alloc(80, 4);
     gsl_matrix *zva = gsl_matrix_alloc(30, 4);
