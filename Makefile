@@ -50,6 +50,8 @@ CFLAGS_BASE  := -std=c11 $(OPT) -g -fPIC -pthread -Wall -Wextra -Wpedantic \
 LDLIBS_BASE  := -lgsl -lgslcblas -lhwloc -lm -pthread
 
 comma        := ,
+empty        :=
+space        := $(empty) $(empty)
 ifneq ($(SANITIZE),)
   BUILD      := build/san-$(subst $(comma),-,$(SANITIZE))
   CFLAGS_SAN := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -222,6 +224,9 @@ $(cv_TEST_BIN) $(grid_TEST_BIN): $(RIDGE_OBJ)
 $(BUILD)/obj/tests/pool/test_pool_concurrent.o: CFLAGS_ALL += -fopenmp
 $(pool_TEST_BIN): $(shell $(CC) -print-file-name=libgomp.so)
 
+# The models tests read scikit-learn's references (tests/models/sklearn_reference.py).
+$(BUILD)/obj/tests/models/%.o: CFLAGS_ALL += -DNDPAR_TEST_MODELS_DATA='"$(CURDIR)/tests/models/data"'
+
 # The io tests read the bundled data.
 $(BUILD)/obj/tests/io/%.o: CFLAGS_ALL += -DNDPAR_TEST_DATA_DIR='"$(CURDIR)/data"'
 
@@ -231,6 +236,15 @@ $(BUILD)/obj/tests/scalebench/%.o: CFLAGS_ALL += -DSCALEBENCH_BIN='"$(abspath $(
   -DSCALEBENCH_DATA='"$(CURDIR)/data"'
 
 tests: $(TEST_BINS)
+
+# The badinput harness checks that a failing call's last error names one of the called
+# function's parameters: their names, generated from the headers.
+BI_PARAMS := $(BUILD)/gen/bi_params.h
+$(BI_PARAMS): tools/public-params.sh $(wildcard include/ndpar/*.h)
+	@mkdir -p $(@D)
+	tools/public-params.sh > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/tests/badinput/badinput.o: $(BI_PARAMS)
+$(BUILD)/obj/tests/badinput/badinput.o: CFLAGS_ALL += -I$(BUILD)/gen
 
 # Every public function must have a bad-input case (tests/badinput).
 .PHONY: badinput-coverage
@@ -245,6 +259,7 @@ check: $(TEST_BINS) badinput-coverage
 	  echo "== test-$$m"; tools/run-tests.sh $(BUILD)/tests/test_$$m $(TEST_ARGS); done
 ifeq ($(SANITIZE),)
 	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory check-install
 endif
 
 # The build's own checks: who may include what (tools/check-layering.sh), includes at the
@@ -684,12 +699,28 @@ run: $(SCALEBENCH)
 USER_EXAMPLES = $(shell grep -L '"ref/' examples/*.c)
 PC_FILES     := $(BUILD)/pkgconfig/ndpar.pc $(foreach m,core $(MODULES),$(BUILD)/pkgconfig/ndpar-$(m).pc)
 
-$(BUILD)/pkgconfig/ndpar.pc: Makefile
+# What the installed files name (the prefix, directories, version): the stamp is rewritten
+# only when they change, so that `make install PREFIX=...` never installs .pc or CMake files
+# naming an earlier install's prefix.
+INSTALL_STAMP := $(BUILD)/.install-vars
+INSTALL_VARS  := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(VERSION)
+ifneq ($(file <$(INSTALL_STAMP)),$(INSTALL_VARS))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(INSTALL_STAMP),$(INSTALL_VARS))
+endif
+
+# Programs linked against the shared libraries find them at run time without
+# LD_LIBRARY_PATH: outside the loader's own directories the link line carries a runpath to
+# LIBDIR (the CMake targets' absolute paths give CMake's build the same).
+LOADER_DIRS  := /lib /lib64 /usr/lib /usr/lib64 /lib/%-linux-gnu /usr/lib/%-linux-gnu
+PC_RPATH     := $(if $(filter $(LOADER_DIRS),$(LIBDIR)),,-Wl$(comma)-rpath$(comma)$${libdir} )
+
+$(BUILD)/pkgconfig/ndpar.pc: Makefile $(INSTALL_STAMP)
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar' 'Description: parallel batch work for ML and forecasting on GSL data' \
 	  'Version: $(VERSION)' 'Requires: gsl' \
-	  'Libs: -L$${libdir} -lndpar' 'Libs.private: -lhwloc -lm -pthread' \
+	  'Libs: -L$${libdir} $(PC_RPATH)-lndpar' 'Libs.private: -lhwloc -lm -pthread' \
 	  'Cflags: -I$${includedir}' > $@
 
 # hwloc is named by -lhwloc, not required as a package: `pkg-config --static` would add
@@ -697,7 +728,7 @@ $(BUILD)/pkgconfig/ndpar.pc: Makefile
 # while the shared libhwloc brings its libudev itself.
 # One file per module: links that module, the modules it builds on, and core. These are
 # static archives only, so what they need (gsl, hwloc, pthread) is public, not private.
-$(BUILD)/pkgconfig/ndpar-%.pc: Makefile
+$(BUILD)/pkgconfig/ndpar-%.pc: Makefile $(INSTALL_STAMP)
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar-$*' 'Description: ndpar module $*' 'Version: $(VERSION)' \
@@ -708,15 +739,21 @@ $(BUILD)/pkgconfig/ndpar-%.pc: Makefile
 PC_FILES     += $(BUILD)/pkgconfig/ndpar-mpi.pc
 
 # Compile with mpicc (it knows where mpi.h is, for Open MPI and MPICH alike).
-$(BUILD)/pkgconfig/ndpar-mpi.pc: Makefile
+$(BUILD)/pkgconfig/ndpar-mpi.pc: Makefile $(INSTALL_STAMP)
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: ndpar-mpi' 'Description: ndpar across MPI ranks (compile and link with mpicc)' \
-	  'Version: $(VERSION)' 'Requires: ndpar' 'Libs: -L$${libdir} -lndpar_mpi' \
+	  'Version: $(VERSION)' 'Requires: ndpar' 'Libs: -L$${libdir} $(PC_RPATH)-lndpar_mpi' \
 	  'Cflags: -I$${includedir}' > $@
 
-install: libs tools $(PC_FILES)
-	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig
+# The CMake package: find_package(ndpar) gives ndpar::ndpar, ndpar::<module>, ndpar::mpi.
+CMAKE_FILES  := $(BUILD)/cmake/ndparConfig.cmake $(BUILD)/cmake/ndparConfigVersion.cmake
+$(CMAKE_FILES) &: tools/cmake-config.sh Makefile $(INSTALL_STAMP)
+	@tools/cmake-config.sh $(BUILD)/cmake $(LIBDIR) $(INCLUDEDIR) $(VERSION) $(SOVERSION) \
+	  "$(foreach m,$(MODULES),$(m):$(subst $(space),$(comma),$(strip $(MODDEPS_$(m)))))"
+
+install: libs tools $(PC_FILES) $(CMAKE_FILES)
+	install -d $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/ndpar
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/share/ndpar/data
 	install -m 755 $(SCALEBENCH) $(DESTDIR)$(PREFIX)/bin/scalebench
 	install -m 755 $(SCALEBENCH_MPI) $(DESTDIR)$(PREFIX)/bin/scalebench-mpi
@@ -735,11 +772,24 @@ install: libs tools $(PC_FILES)
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 $(USER_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 $(CMAKE_FILES) $(DESTDIR)$(LIBDIR)/cmake/ndpar/
+	@echo "ndpar $(VERSION) installed under $(DESTDIR)$(PREFIX). To build against it:"
+	@echo "  pkg-config: PKG_CONFIG_PATH=$(LIBDIR)/pkgconfig (unless pkg-config looks there already)"
+	@echo "  CMake:      find_package(ndpar) with CMAKE_PREFIX_PATH=$(PREFIX); targets ndpar::ndpar, ndpar::<module>, ndpar::mpi"
+	@echo "  Programs so linked find libndpar.so at run time: no LD_LIBRARY_PATH$(if $(PC_RPATH), (runpath $(LIBDIR)))."
+	@echo "  make uninstall PREFIX=$(PREFIX) removes it."
+
+# A temporary install, and programs built against it with pkg-config and CMake, run (MPI too)
+# without LD_LIBRARY_PATH (tools/check-install.sh); in make check.
+.PHONY: check-install
+check-install: all
+	@$(MPI_ROOT_ENV) MPIRUN='$(MPIRUN) $(MPIRUN_ARGS)' MAKE='$(MAKE)' tools/check-install.sh
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/ndpar $(DESTDIR)$(PREFIX)/share/ndpar $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(PREFIX)/bin/scalebench $(DESTDIR)$(PREFIX)/bin/scalebench-mpi $(DESTDIR)$(MANDIR)/man1/scalebench.1
 	rm -f $(DESTDIR)$(LIBDIR)/libndpar* $(DESTDIR)$(LIBDIR)/pkgconfig/ndpar*.pc
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/ndpar
 
 clean:
 	rm -rf build

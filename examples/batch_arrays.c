@@ -58,7 +58,7 @@ int main(void) {
   if (!rc) rc = ndpar_grad_compute(NULL, x, y, N, gradient, w, NDPAR_REDUCE_DETERMINISTIC, grad, &loss);
   if (!rc) rc = ndpar_preprocess_map(NULL, x, half, N, halve, NULL, NULL);
   if (rc) {
-    fprintf(stderr, "batch_arrays: %s\n", gsl_strerror(rc));
+    fprintf(stderr, "batch_arrays: %s\n", ndpar_error_last()->message);
     return 1;
   }
   /* The same by plain loops. */

@@ -50,5 +50,6 @@ int main(void) {
     worst = fmax(worst, fmax(fabs(parallel[j] - plain[j]), fabs(batched[j] - plain[j])) / plain[j]);
   printf("core_slots: %zu batches of 64 rows; largest relative difference %.1e\n", nb, worst);
   gsl_matrix_free(x);
+  if (status != GSL_SUCCESS) fprintf(stderr, "core_slots: %s\n", ndpar_error_last()->message);
   return status == GSL_SUCCESS && worst < 1e-12 ? 0 : 1;
 }

@@ -63,6 +63,7 @@ int main(void) {
   double mean, sd;
   ndpar_cv_summary(scores, &mean, &sd);
 
+  if (status != GSL_SUCCESS) fprintf(stderr, "cv_timeseries: %s\n", ndpar_error_last()->message);
   int same = status == GSL_SUCCESS;
   for (size_t f = 0; f < ndpar_folds_count(folds); f++) {
     const size_t *tr, *va;

@@ -23,7 +23,7 @@ int main(void) {
              *spread = gsl_matrix_alloc(100, 1);
   for (size_t i = 0; i < 100; i++)
     for (size_t j = 0; j < 8; j++) gsl_matrix_set(x, i, j, 1.0 + (double)(i % 7) + 0.1 * (double)j);
-  ndpar_model members[3] = {{scaled_mean, a}, {scaled_mean, b}, {scaled_mean, c}};
+  ndpar_predictor members[3] = {{scaled_mean, a}, {scaled_mean, b}, {scaled_mean, c}};
   int status = ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_MEDIAN, NULL, out, spread);
   /* The members give m, 2m and 4m (m: the row's mean): median 2m, sd sqrt(7/3) m. */
   double worst = 0;

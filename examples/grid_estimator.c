@@ -64,8 +64,10 @@ int main(void) {
   ndpar_estimator ridge = {ridge_fit, ridge_score, ridge_release, 2, NULL};
   ndpar_grid_options opts = {.flags = NDPAR_GRID_REFIT | NDPAR_GRID_POPULATION_SD, .rank_score = 0};
   ndpar_grid_result *r = ndpar_grid_result_alloc_est(9, 5, 2, 0);
-  if (ndpar_grid_search_est_params(NULL, lambdas, sizeof(double), 9, x, y, folds, &ridge, &opts, r))
+  if (ndpar_grid_search_est_params(NULL, lambdas, sizeof(double), 9, x, y, folds, &ridge, &opts, r)) {
+    fprintf(stderr, "grid_estimator: %s\n", ndpar_error_last()->message);
     return 1;
+  }
   printf("best lambda %g: -MSE %.4f (sd %.4f), -MAE %.4f, fit %.2g s\n", *(double *)r->best_params,
          gsl_vector_get(r->mean, r->best), gsl_vector_get(r->sd, r->best),
          gsl_matrix_get(r->all_mean, r->best, 1), gsl_vector_get(r->fit_time_mean, r->best));
@@ -75,7 +77,10 @@ int main(void) {
 
   ndpar_halving h = {.factor = 3, .rows = 1}; /* 9, 3, 1 candidates on 177, 531, 1593 rows */
   ndpar_grid_result *hr = ndpar_grid_result_alloc_est(9, 5, 2, 0);
-  if (ndpar_grid_halving(NULL, lambdas, sizeof(double), 9, x, y, folds, &ridge, &h, NULL, hr)) return 1;
+  if (ndpar_grid_halving(NULL, lambdas, sizeof(double), 9, x, y, folds, &ridge, &h, NULL, hr)) {
+    fprintf(stderr, "grid_estimator: %s\n", ndpar_error_last()->message);
+    return 1;
+  }
   printf("halving: best lambda %g after %zu rounds\n", lambdas[hr->best], hr->round[hr->best] + 1);
 
   ndpar_grid_result_free(r);

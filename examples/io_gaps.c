@@ -1,5 +1,6 @@
 /* examples/io_gaps.c: which months a monthly series skips. The dates read as seconds since
  * the epoch (UTC); consecutive rows more than one calendar month apart leave a gap. */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r, mkstemp, mkdtemp, fdopen under -std=c11 */
 #include <stdio.h>
 #include <time.h>
 

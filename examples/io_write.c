@@ -1,5 +1,6 @@
 /* examples/io_write.c: a matrix written and read back bit for bit, and the message a
  * malformed file gets. */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r, mkstemp, mkdtemp, fdopen under -std=c11 */
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -67,5 +67,6 @@ int main(void) {
     gsl_matrix_free(mean1[b]), gsl_matrix_free(sd1[b]);
   }
   ndpar_pool_free(p1);
+  if (status != GSL_SUCCESS) fprintf(stderr, "mc_dropout: %s\n", ndpar_error_last()->message);
   return status == GSL_SUCCESS && same && se < 5 ? 0 : 1;
 }

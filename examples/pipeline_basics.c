@@ -82,6 +82,7 @@ int main(int argc, char **argv) {
   rc = ndpar_pipeline_run(NULL, tokens, stages, 3, &st);
   printf("failing run: %s at stage %zu, record %zu\n", gsl_strerror(rc), st.failed_stage,
          st.failed_item);
+  printf("its last error: %s\n", ndpar_error_last()->message); /* names the stage and record */
   if (items <= 13) return rc == GSL_SUCCESS ? 0 : 1; /* record 13 never came */
   return rc == GSL_EDOM && st.failed_stage == 1 && st.failed_item == 13 ? 0 : 1;
 }

@@ -101,8 +101,7 @@ int main(int argc, char **argv) {
   int rc = ndpar_pipeline_run(NULL, 8, stages, 3, &st);
   fclose(f);
   if (rc != GSL_SUCCESS) {
-    fprintf(stderr, "pipeline: %s at stage %zu, chunk %zu\n", gsl_strerror(rc), st.failed_stage,
-            st.failed_item);
+    fprintf(stderr, "pipeline_io: %s\n", ndpar_error_last()->message); /* stage, chunk, why */
     return 1;
   }
   printf("%zu lines in %zu chunks, sum %.6f (expected %.6f)\n", tot.lines, st.items, tot.sum,

@@ -1,6 +1,5 @@
-/* pool_square: the pool's first program: out[i] = i * i for 1000 indices, in parallel on the
- * default pool (one thread per physical core). Exits with the run's status, or 1 if a value
- * is wrong. */
+/* examples/pool_square.c: out[i] = i * i for 1000 indices, in parallel on the default pool
+ * (one thread per physical core). A failing call reports what ndpar_error_last() says. */
 #include <stdio.h>
 #include <ndpar/ndpar_pool.h>
 
@@ -13,7 +12,10 @@ static int square(const ndpar_task *t, void *ctx) {
 int main(void) {
   double out[1000];
   int status = ndpar_pool_run(NULL, 1000, square, out);   /* NULL: the default pool */
-  if (status != GSL_SUCCESS) return status;
+  if (status != GSL_SUCCESS) {
+    fprintf(stderr, "pool_square: %s\n", ndpar_error_last()->message);
+    return 1;
+  }
   for (size_t i = 0; i < 1000; i++)
     if (out[i] != (double)i * (double)i) return 1;
   printf("pool_square: 1000 squares on %zu threads\n", ndpar_pool_threads(NULL));

@@ -33,5 +33,6 @@ int main(void) {
     else
       printf("Amdahl fit: parallel fraction %.3f, at most %.1fx\n", f, smax);
   }
+  if (status != GSL_SUCCESS) fprintf(stderr, "scal_amdahl: %s\n", ndpar_error_last()->message);
   return status;
 }

@@ -4,6 +4,7 @@
  * Usage: stream_forecast [megabytes (default 512)] [tokens per thread (default 4)] [series CSV]
  * The input is generated from the series into a temporary file; up to 64 MB the output is
  * checked byte for byte against the same stages run one chunk at a time. */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r, mkstemp, mkdtemp, fdopen under -std=c11 */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -300,10 +301,9 @@ int main(int argc, char **argv) {
            megabytes, s.rows_out, st.items, seconds, (double)megabytes / seconds, tokens,
            ru.ru_maxrss / 1024);
   } else if (ran) {
-    fprintf(stderr, "stream_forecast: %s at stage %zu, chunk %zu\n", gsl_strerror(status),
-            st.failed_stage, st.failed_item);
+    fprintf(stderr, "stream_forecast: %s\n", ndpar_error_last()->message); /* stage, chunk, why */
   } else {
-    fprintf(stderr, "stream_forecast: cannot prepare the input (%s)\n", gsl_strerror(status));
+    fprintf(stderr, "stream_forecast: cannot prepare the input: %s\n", ndpar_error_last()->message);
   }
   if (ok && megabytes <= 64) { /* the same stages one chunk at a time: the same bytes */
     FILE *ref = temp_file(ref_path, sizeof ref_path, "stream-ref");

@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     for (size_t j = 0; j < m->theta->size; j++) sum += gsl_vector_get(m->theta, j) * (double)(j + 1);
     printf("threads %zu, weights checksum %.17g\n", ndpar_pool_threads(pool), sum);
   } else {
-    fprintf(stderr, "train_sgd: %s\n", gsl_strerror(status));
+    fprintf(stderr, "train_sgd: %s\n", ndpar_error_last()->message);
   }
   free(losses);
   wl_mlp_free(m);

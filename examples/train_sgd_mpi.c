@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
     status = epoch(m, x, &target.vector, o.mode, rank, ranks, grad, &loss);
     if (status == GSL_SUCCESS && rank == 0) printf("epoch %zu  loss %.17g\n", e, loss);
   }
-  if (status && rank == 0) fprintf(stderr, "train_sgd_mpi: %s\n", gsl_strerror(status));
+  if (status && rank == 0) fprintf(stderr, "train_sgd_mpi: %s\n", ndpar_error_last()->message);
   gsl_vector_free(grad);
   wl_mlp_free(m);
   gsl_matrix_free(x);

@@ -14,14 +14,52 @@
 #include <string.h>
 #include <time.h>
 
-int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...) {
-  static __thread char reason[512];
+/* ---- the last error (see ndpar_error_last) ------------------------------------------- */
+
+__thread ndpar_error_info ndpar_tls_error;
+__thread int ndpar_tls_quiet;
+
+const ndpar_error_info *ndpar_error_last(void) { return &ndpar_tls_error; }
+
+void ndpar_error_clear(void) { ndpar_tls_error.code = 0; }
+
+static void error_record(int code, const char *file, int line, const char *reason) {
+  ndpar_error_info *e = &ndpar_tls_error;
+  e->code = code ? code : GSL_EFAILED;
+  e->line = line;
+  /* file and reason may point into this record (a task's error passed on): copy through
+   * buffers. */
+  char where[sizeof e->file];
+  char text[sizeof e->message];
+  snprintf(where, sizeof where, "%s", file ? file : "");
+  snprintf(text, sizeof text, "%s", reason ? reason : "");
+  memcpy(e->file, where, sizeof where);
+  memcpy(e->message, text, sizeof text);
+}
+
+int ndpar_error_raise(int code, const char *file, int line, const char *reason) {
+  error_record(code, file, line, reason);
+  /* The record's copy: it stays valid after this call (a handler may keep the pointer). */
+  if (ndpar_tls_quiet == 0) gsl_error(ndpar_tls_error.message, file, line, code);
+  return code;
+}
+
+void ndpar_error_note(int code, const char *file, int line, const char *fmt, ...) {
+  char reason[sizeof ndpar_tls_error.message];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(reason, sizeof reason, fmt, ap);
   va_end(ap);
-  gsl_error(reason, file, line, code);
-  return code;
+  error_record(code, file, line, reason);
+}
+
+int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...) {
+  char reason[sizeof ndpar_tls_error.message];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  return ndpar_error_raise(code, file, line, reason);
 }
 
 /* ---- messages ------------------------------------------------------------------------ */
@@ -57,11 +95,16 @@ void ndpar_log(const char *fmt, ...) {
   pthread_mutex_unlock(&log_lock);
 }
 
-int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n) {
-  if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x is NULL", who);
+int ndpar_check_inputs_named(const char *who, const char *name, const gsl_matrix *const *x,
+                             size_t n) {
+  if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: %s is NULL", who, name);
   for (size_t i = 0; i < n; i++)
-    if (x[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x[%zu] is NULL", who, i);
+    if (x[i] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: %s[%zu] is NULL", who, name, i);
   return GSL_SUCCESS;
+}
+
+int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n) {
+  return ndpar_check_inputs_named(who, "x", x, n);
 }
 
 int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *const *x,
@@ -199,7 +242,7 @@ int ndpar_blocks_alloc(ndpar_blocks *b, const char *who, size_t n, size_t rows, 
   size_t bytes;
   if (n >= SIZE_MAX / sizeof(size_t) || !ndpar_size_mul3(rows, cols, copies, &b->capacity) ||
       !ndpar_size_mul(b->capacity, sizeof(double), &bytes))
-    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the output buffer's size overflows", who);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the output buffer's size (rows x cols x copies) overflows", who);
   b->offset = malloc((n + 1) * sizeof *b->offset);
   b->rowstart = malloc((n + 1) * sizeof *b->rowstart);
   void *buf = NULL;
@@ -304,7 +347,7 @@ ndpar_streams *ndpar_streams_alloc(size_t workers, unsigned long seed) {
 fail:
   ndpar_streams_free(s);
   if (s == NULL) free(rng);
-  GSL_ERROR_NULL("streams: out of memory", GSL_ENOMEM);
+  NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "streams_alloc: out of memory for %zu workers", workers);
 }
 
 void ndpar_streams_reseed(ndpar_streams *s, unsigned long seed) { s->seed = seed; }

@@ -8,6 +8,50 @@
 
 #include "ndpar/ndpar_core.h"
 
+/* Marks a branch the hot path rarely takes. */
+#define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- The error story (ndpar_error_last in ndpar_core.h) ------------------------------
+ * Every error the library raises goes through ndpar_error_raise: it records the error as
+ * the calling thread's last error, then calls the GSL error handler, unless this thread is
+ * quiet (ndpar_tls_quiet > 0: a thread ndpar started, or one running a task), where the
+ * error is only recorded and comes back as the call's code. GSL's own GSL_ERROR macros are
+ * redefined below to go through it, so every module that includes this header (all do) and
+ * every error it raises follows the story without a call site naming it. */
+extern __thread ndpar_error_info ndpar_tls_error __attribute__((visibility("hidden")));
+extern __thread int ndpar_tls_quiet __attribute__((visibility("hidden")));
+
+int ndpar_error_raise(int code, const char *file, int line, const char *reason);
+/* Records an error on the calling thread without calling the handler (a task's failure, a
+ * status that is not an argument error). printf-style. */
+void ndpar_error_note(int code, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Forgets this thread's last error when one is set (cheap when none is). */
+static inline void ndpar_error_forget(void) {
+  if (NDPAR_UNLIKELY(ndpar_tls_error.code)) ndpar_tls_error.code = 0;
+}
+
+#undef GSL_ERROR
+#undef GSL_ERROR_VAL
+#undef GSL_ERROR_NULL
+#undef GSL_ERROR_VOID
+#define GSL_ERROR(reason, gsl_errno)                                    \
+  do {                                                                  \
+    return ndpar_error_raise((gsl_errno), __FILE__, __LINE__, (reason)); \
+  } while (0)
+#define GSL_ERROR_VAL(reason, gsl_errno, value)                 \
+  do {                                                          \
+    ndpar_error_raise((gsl_errno), __FILE__, __LINE__, (reason)); \
+    return value;                                               \
+  } while (0)
+#define GSL_ERROR_VOID(reason, gsl_errno)                       \
+  do {                                                          \
+    ndpar_error_raise((gsl_errno), __FILE__, __LINE__, (reason)); \
+    return;                                                     \
+  } while (0)
+#define GSL_ERROR_NULL(reason, gsl_errno) GSL_ERROR_VAL(reason, gsl_errno, 0)
+
 /* Checks one argument before any work starts; on failure reports through GSL_ERROR
  * (so the program's gsl_set_error_handler sees it) and returns the code. */
 #define NDPAR_REQUIRE(cond, msg, code) \
@@ -20,8 +64,8 @@
     if (!(cond)) GSL_ERROR_NULL(msg, code); \
   } while (0)
 
-/* GSL_ERROR with a printf-style message (e.g. naming the bad batch): formats into a
- * thread-local buffer, calls gsl_error, returns code. Calling thread only. */
+/* GSL_ERROR with a printf-style message (e.g. naming the bad batch): formats, then
+ * ndpar_error_raise (recorded; the handler unless this thread is quiet); returns code. */
 int ndpar_error_fmt(int code, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define NDPAR_ERROR_FMT(code, ...) return ndpar_error_fmt((code), __FILE__, __LINE__, __VA_ARGS__)
@@ -38,6 +82,9 @@ void ndpar_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Checks an array of n input batches: the array and every entry non-NULL (GSL_EFAULT,
  * naming the entry as "<who>: x[i] is NULL"). */
 int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n);
+/* The same for an argument of another name ("<who>: <name>[i] is NULL"). */
+int ndpar_check_inputs_named(const char *who, const char *name, const gsl_matrix *const *x,
+                             size_t n);
 
 /* Checks an array of n outputs named `name` against the inputs: non-NULL (GSL_EFAULT),
  * out[i] with x[i]'s rows, all with one column count (GSL_EBADLEN, naming the entry). If
@@ -171,8 +218,5 @@ int ndpar_rsumv_simd(int on);
 #define NDPAR_AVX2_FN __attribute__((target("avx2")))
 #define NDPAR_AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
 int ndpar_cpu_has_avx2(void);
-
-/* Marks a branch the hot path rarely takes. */
-#define NDPAR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #endif

@@ -27,7 +27,7 @@ typedef struct {
   gsl_matrix *x, *y;
   gsl_vector *target; /* grad: the horizon-1 targets, contiguous */
   wl_mlp *mlp[MAXM];
-  ndpar_model models[MAXM];
+  ndpar_predictor models[MAXM];
   _gsl_matrix_const_view *xv;
   _gsl_vector_const_view *yv;
   const gsl_matrix **xs;
@@ -106,7 +106,7 @@ static state *setup_common(const wl_params *p, size_t nb, size_t rows, size_t m,
     s->mlp[k] = wl_mlp_alloc(LAGS, HIDDEN, horizon);
     wl_mlp_init(s->mlp[k], 100 + k);
     s->mlp[k]->dropout = 0.2;
-    s->models[k] = (ndpar_model){wl_mlp_predict, s->mlp[k]};
+    s->models[k] = (ndpar_predictor){wl_mlp_predict, s->mlp[k]};
   }
   s->grad = gsl_vector_alloc(s->mlp[0]->theta->size);
   s->streams = ndpar_streams_alloc(NDPAR_MAX_THREADS, 42); /* one per OpenMP thread id */

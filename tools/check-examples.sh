@@ -2,7 +2,9 @@
 # Builds every example that uses only the installed library (examples/*.c not including
 # "ref/") as a user would: against the headers and archive of a staged install, with
 # -Wall -Wextra -Wpedantic -Werror, and -Werror=incompatible-pointer-types (what GCC 14
-# makes an error; gcc-14 itself is used too when installed), then runs each. A control
+# makes an error; gcc-14 itself is used too when installed), and with -std=c11 (an example
+# needing POSIX defines its own feature macro), then runs each. The MPI examples (*_mpi.c)
+# are check-install's. A control
 # checks that the cast-free array idiom is what makes examples/batch_arrays.c compile:
 # calling the function itself, bypassing its macro, must fail. The compiler's default C
 # dialect is used, as a user's build would.
@@ -19,11 +21,15 @@ libs=("$lib/libndpar.a" -lgsl -lgslcblas -lhwloc -lm -pthread)
 bad=0 n=0
 for src in examples/*.c; do
   grep -q '"ref/' "$src" && continue
+  case $src in *_mpi.c) continue ;; esac # built with mpicc and run under mpirun by check-install
   name=$(basename "$src" .c)
   for c in "${compilers[@]}"; do
     "$c" "${flags[@]}" "$src" -o "$out/$name" "${libs[@]}" \
       || { echo "check-examples: $src does not build with $c against the installed headers" >&2; bad=1; continue 2; }
   done
+  # Strict ISO C as well: an example that needs POSIX defines its feature macro itself.
+  "$cc" -std=c11 "${flags[@]}" "$src" -o "$out/$name.c11" "${libs[@]}" \
+    || { echo "check-examples: $src does not build with -std=c11 ${flags[*]}" >&2; bad=1; continue; }
   # From the repository root: the examples read data/ by default.
   # EXAMPLE_ARGS_<name> (from the Makefile): the arguments of a run at a small size.
   args_var=EXAMPLE_ARGS_$name

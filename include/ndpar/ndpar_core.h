@@ -144,6 +144,36 @@ NDPAR_API gsl_rng *ndpar_streams_at(ndpar_streams *s, unsigned worker, size_t in
  * stream depends on the pair alone, not on how many pairs there are. NULL as above. */
 NDPAR_API gsl_rng *ndpar_streams_at_pair(ndpar_streams *s, unsigned worker, size_t a, size_t b);
 
+/* ---- The last error ------------------------------------------------------------------
+ * One error story for every module. A call that fails returns a GSL code, and records on
+ * the calling thread what went wrong: the code, a message that names the function and the
+ * argument ("batch_infer: y[1] is NULL") or the failing task, and the source file and line
+ * where it was found. It is recorded whether the GSL error handler is on or off
+ * (gsl_set_error_handler_off), so a program that turns the handler off loses nothing.
+ * - On the calling thread GSL's convention stays: argument errors also go through the GSL
+ *   error handler (GSL_ERROR), so a program's own gsl_set_error_handler sees them.
+ * - Never from a thread ndpar started (pool workers, the streaming CSV reader's read-ahead
+ *   thread, pipeline helpers) or from inside a task: there the error is only recorded, and
+ *   comes back as the call's code.
+ * - A run whose task failed records, on the thread that called the run, "task <i> failed:"
+ *   and what the task's own failing ndpar call recorded (or the GSL code's text when the
+ *   callback returned a status of its own).
+ * The record is per thread and is overwritten by the next failing call on the thread; a
+ * successful call may clear it, so read it right after the call that failed. */
+typedef struct {
+  int code;          /* the GSL code; 0: nothing recorded on this thread */
+  int line;          /* where it was found */
+  char file[128];    /* truncated to fit */
+  char message[512]; /* names the function and the argument; truncated to fit */
+} ndpar_error_info;
+
+/* The calling thread's last error (never NULL; code 0 when none). The record belongs to the
+ * thread: valid until the thread exits, overwritten by its next failing call. */
+NDPAR_API const ndpar_error_info *ndpar_error_last(void);
+
+/* Forgets the calling thread's last error (code 0). */
+NDPAR_API void ndpar_error_clear(void);
+
 /* ---- Messages -----------------------------------------------------------------------
  * The library writes nothing on its own. What it would say (an ignored NDPAR_* variable,
  * workers left unpinned) goes to the log handler if one is set, else to stderr if the

@@ -5,18 +5,21 @@
 #define NDPAR_ENSEMBLE_H
 
 #include "ndpar/ndpar_core.h"
+#include "ndpar/ndpar_models.h"
 #include "ndpar/ndpar_pool.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* A member: its predict callback (ndpar_predict_fn, ndpar_core.h) and that callback's context. The task a
- * member receives has index = the batch, worker = the slot, rng = NULL. */
+/* A member given as a callback: its predict function (ndpar_predict_fn, ndpar_core.h) and
+ * that function's context. The task a member receives has index = the batch, worker = the
+ * slot, rng = NULL. A fitted ndpar_model (ndpar_models.h) is a member as it is: see
+ * ndpar_ensemble_predict_models, or {ndpar_model_predict_fn, model} here. */
 typedef struct {
   ndpar_predict_fn predict;
   void *ctx;
-} ndpar_model;
+} ndpar_predictor;
 
 typedef enum {
   NDPAR_AGG_MEAN,          /* the mean over members */
@@ -45,7 +48,7 @@ enum {
  * succeeded. Errors (calling thread, outputs untouched): m = 0, NULL models or callbacks
  * (GSL_EFAULT), weights missing or of bad value for the aggregation (GSL_EINVAL, NaN:
  * GSL_EDOM), an unknown aggregation, shapes (GSL_EBADLEN). */
-NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
+NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *models,
                                      size_t m, ndpar_agg agg, const double *weights,
                                      gsl_matrix *out, gsl_matrix *spread);
 
@@ -57,7 +60,7 @@ NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const n
  * members' outputs on every call: repeated calls should use a workspace and
  * ndpar_ensemble_predict_batches_ws, which gives the same results bit for bit. */
 NDPAR_API int ndpar_ensemble_predict_batches(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
-                                             const ndpar_model *models, size_t m, ndpar_agg agg,
+                                             const ndpar_predictor *models, size_t m, ndpar_agg agg,
                                              const double *weights, int flags,
                                              gsl_matrix *const *out, gsl_matrix *const *spread,
                                              size_t *failed_member, size_t *failed_batch);
@@ -86,10 +89,70 @@ NDPAR_API void ndpar_ensemble_workspace_free(ndpar_ensemble_workspace *w);
  * ndpar_ensemble_predict_batches. One call at a time per workspace. */
 NDPAR_API int ndpar_ensemble_predict_batches_ws(ndpar_ensemble_workspace *w,
                                                 const gsl_matrix *const *x, size_t n,
-                                                const ndpar_model *models, size_t m,
+                                                const ndpar_predictor *models, size_t m,
                                                 ndpar_agg agg, const double *weights, int flags,
                                                 gsl_matrix *const *out, gsl_matrix *const *spread,
                                                 size_t *failed_member, size_t *failed_batch);
+
+/* ---- fitted models as members ---- */
+
+/* How members' outputs are combined: the aggregation, its weights (WEIGHTED_MEAN: one per
+ * member) or trim fraction (TRIMMED_MEAN: floor(trim m) values cut from each end, trim in
+ * [0, 0.5)), and the flags of ndpar_ensemble_predict_batches. */
+typedef struct {
+  ndpar_agg agg;
+  const double *weights;
+  double trim;
+  int flags;
+} ndpar_ensemble_options;
+
+/* The mean, no weights, trim 0.1, no flags. NULL is a no-op. */
+NDPAR_API void ndpar_ensemble_options_init(ndpar_ensemble_options *opt);
+
+/* out = the fitted models' predictions of x, aggregated element by element as opt says
+ * (NULL: the mean); spread (optional) the sd across them. Members predict in parallel, as
+ * ndpar_ensemble_predict. Errors: m = 0 (GSL_EINVAL), models or a model NULL (GSL_EFAULT),
+ * a model unfitted (GSL_EINVAL), models of other input or output counts than the first,
+ * x or out of the wrong shape (GSL_EBADLEN), opt's as ndpar_ensemble_predict's weights. */
+NDPAR_API int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
+                                            const ndpar_model *const *models, size_t m,
+                                            const ndpar_ensemble_options *opt, gsl_matrix *out,
+                                            gsl_matrix *spread);
+
+/* ---- bagging: one model, fitted many times on resampled rows ---- */
+
+typedef struct {
+  size_t members;        /* how many clones of the base model (scikit-learn's n_estimators) */
+  double samples;        /* rows per member, as a fraction of the training rows, in (0, 1]
+                            (max_samples; at least one row) */
+  int bootstrap;         /* 1: rows drawn with replacement; 0: without (subsampling) */
+  unsigned long seed;    /* member i's rows come from the stream of (seed, i) alone */
+  ndpar_ensemble_options combine; /* how the members' predictions are combined (weights:
+                            members entries, copied) */
+} ndpar_bagging_options;
+
+/* 10 members, samples 1.0, bootstrap, seed 0, the mean. NULL is a no-op. */
+NDPAR_API void ndpar_bagging_options_init(ndpar_bagging_options *opt);
+
+/* A bagging model over clones of base (scikit-learn's BaggingRegressor): an ndpar_model
+ * like any other (fit, predict, clone, set, grid search, chains), whose fit fits the
+ * members in parallel on p, each on the rows its stream (seed, member) draws, so the
+ * members are the same at any thread count; predict combines the members' predictions;
+ * MC passes (ndpar_model_predict_mc) run through every member when the base model has them
+ * (MC dropout of a bagged MLP). Parameters: "members", "samples", "bootstrap", "seed",
+ * "trim", and the base model's by its names ("alpha", "mlp.lr", "ridge.alpha"). It cannot
+ * be saved. base is cloned (it stays the caller's). NULL with a GSL error: base NULL
+ * (GSL_EFAULT), members 0, samples outside (0, 1], a bad aggregation (GSL_EINVAL). */
+NDPAR_API ndpar_model *ndpar_bagging_alloc(const ndpar_model *base,
+                                           const ndpar_bagging_options *opt);
+/* The fitted member i of a bagging model (its own, valid until it is refitted or freed):
+ * its predictions are the per-member predictions; NULL for i out of range, an unfitted
+ * model or a model that is no bagging model. */
+NDPAR_API const ndpar_model *ndpar_bagging_member(const ndpar_model *bag, size_t i);
+/* Which training rows member i was fitted on: *rows (count entries, row indices into the
+ * training x, with repeats when bootstrapping). GSL_EINVAL as for ndpar_bagging_member. */
+NDPAR_API int ndpar_bagging_rows(const ndpar_model *bag, size_t i, const size_t **rows,
+                                 size_t *count);
 
 /* Arrays as users hold them (gsl_matrix *x[n]) without a cast: see ndpar_core.h. */
 #ifdef NDPAR_GENERIC_ARRAYS

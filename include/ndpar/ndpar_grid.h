@@ -6,6 +6,7 @@
 #define NDPAR_GRID_H
 
 #include "ndpar/ndpar_cv.h"
+#include "ndpar/ndpar_models.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -113,6 +114,10 @@ typedef struct {
   double error_score; /* with NDPAR_GRID_ERROR_SCORE: every score of a failed fit */
   size_t rank_score;  /* estimator forms: which of the nscores scores ranks (scikit-learn's
                          refit="name"); 0: the first */
+  /* model forms: the scores of each fit (nscores of them; NULL or 0: NDPAR_SCORE_NEG_MSE
+     alone); rank_score picks the one that ranks. */
+  const ndpar_score_kind *scores;
+  size_t nscores;
 } ndpar_grid_options;
 
 /* Every candidate of g on every fold, as one flat parallel run of candidates x folds
@@ -240,6 +245,40 @@ NDPAR_API int ndpar_grid_halving(ndpar_pool *p, const void *params, size_t size,
                                  const ndpar_halving *h, const ndpar_grid_options *opts,
                                  ndpar_grid_result *result);
 
+/* ---- models: search a model's parameters ----
+ * The grid's axes name parameters of m ("ridge.alpha", "scaler.kind", "mlp.lr"); every
+ * (candidate, fold) task fits a clone of m with the candidate's values on the fold's
+ * training rows only (a chain's transformers learn their statistics there, no leakage) and
+ * scores it on the validation rows with opts->scores (default: NDPAR_SCORE_NEG_MSE), as
+ * scikit-learn's GridSearchCV(estimator, param_grid, scoring, refit). y holds the targets
+ * (x's rows x outputs). result: ndpar_grid_result_alloc_est(candidates, folds, nscores,
+ * train). With NDPAR_GRID_REFIT, the best candidate's clone fitted on all of (x, y) is
+ * ndpar_grid_result_model(result). Errors as ndpar_grid_search_est, and: m NULL
+ * (GSL_EFAULT), an axis that is not a parameter of m or a value it refuses (GSL_EINVAL,
+ * naming the axis), an unknown score kind, y's rows (GSL_EBADLEN), NaN or Inf in x or y
+ * (GSL_EDOM). m itself is not changed. */
+NDPAR_API int ndpar_grid_search_model(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
+                                      const gsl_matrix *y, const ndpar_folds *folds,
+                                      const ndpar_model *m, const ndpar_grid_options *opts,
+                                      ndpar_grid_result *result);
+/* Successive halving over the grid's candidates (as ndpar_grid_halving): with h->rows the
+ * resource is training rows (param NULL); else param names the model parameter that each
+ * round's resource sets ("mlp.epochs"; the refit sets it to the most). Errors as
+ * ndpar_grid_search_model and ndpar_grid_halving, and: param NULL without h->rows, param
+ * given with h->rows, param not a parameter of m (GSL_EINVAL). */
+NDPAR_API int ndpar_grid_halving_model(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
+                                       const gsl_matrix *y, const ndpar_folds *folds,
+                                       const ndpar_model *m, const ndpar_halving *h,
+                                       const char *param, const ndpar_grid_options *opts,
+                                       ndpar_grid_result *result);
+/* The refit model of a model search (fitted, the result's own: valid until the result is
+ * freed or reused); NULL when there is none (no NDPAR_GRID_REFIT, a failed search, or a
+ * search of another form). ndpar_model_clone copies its parameters; to keep the fitted
+ * model beyond the result, take it with ndpar_grid_result_take_model. */
+NDPAR_API ndpar_model *ndpar_grid_result_model(const ndpar_grid_result *r);
+/* The refit model, now the caller's (free it with ndpar_model_free); the result no longer
+ * holds it. NULL as ndpar_grid_result_model. */
+NDPAR_API ndpar_model *ndpar_grid_result_take_model(ndpar_grid_result *r);
 
 #ifdef __cplusplus
 }

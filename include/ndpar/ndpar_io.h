@@ -150,6 +150,77 @@ NDPAR_API size_t ndpar_windows_count(size_t n, size_t lags, size_t horizon, size
 NDPAR_API int ndpar_windows(const gsl_vector *series, size_t lags, size_t horizon, size_t step,
                             gsl_matrix *x, gsl_matrix *y);
 
+/* ---- Dated series ---------------------------------------------------------------------
+ * A series whose dates skip steps (a month absent from a monthly series) put onto a regular
+ * grid, with what was missing filled, as pandas' .asfreq("MS").interpolate(method="time"):
+ *
+ *   ndpar_csv_read(NULL, "co2.csv", &opt, &x, NULL, &err);       // Date, CO2: dates on
+ *   gsl_vector_const_view d = gsl_matrix_const_column(x, 0);
+ *   gsl_matrix_const_view v = gsl_matrix_const_submatrix(x, 0, 1, x->size1, x->size2 - 1);
+ *   ndpar_series *s;
+ *   ndpar_series_regular(&d.vector, &v.matrix, NDPAR_STEP_MONTH, 1, NDPAR_FILL_LINEAR, &s, &err);
+ *   // s->dates (n), s->values (n x cols); s->filled[0 .. s->nfilled): rows that were filled
+ *   ndpar_series_free(s);
+ */
+
+/* Step units. SECOND .. WEEK are fixed lengths (a day is 86400 s: dates are UTC, no
+ * daylight saving). MONTH and YEAR are calendar steps: step p falls p x k calendar months
+ * (12 k for YEAR) after dates[0], on dates[0]'s day of the month, or the month's last day
+ * where the month is shorter (from a 31 January: 28/29 February, 31 March, 30 April, ...),
+ * at dates[0]'s time of day. */
+typedef enum {
+  NDPAR_STEP_SECOND,
+  NDPAR_STEP_MINUTE,
+  NDPAR_STEP_HOUR,
+  NDPAR_STEP_DAY,
+  NDPAR_STEP_WEEK,
+  NDPAR_STEP_MONTH,
+  NDPAR_STEP_YEAR
+} ndpar_step_unit;
+
+/* How a missing step is filled, column by column from the rows present before (t0, v0)
+ * and after (t1, v1) it:
+ *   LINEAR   linear in time: v0 + (t - t0) / (t1 - t0) x (v1 - v0) (pandas'
+ *            interpolate(method="time"); months of unequal length weigh by their seconds);
+ *   NAN      NaN (a missing value, as pandas' asfreq leaves it);
+ *   PREVIOUS v0 (pandas' ffill). */
+typedef enum { NDPAR_FILL_LINEAR, NDPAR_FILL_NAN, NDPAR_FILL_PREVIOUS } ndpar_fill;
+
+/* A regular series: n dates (seconds since the epoch, UTC, as ndpar_csv_read gives them
+ * with opt.dates), their n x cols values, and the rows that were filled. */
+typedef struct {
+  gsl_vector *dates;  /* n: dates[0] + p steps, p = 0 .. n-1 */
+  gsl_matrix *values; /* n x cols: the input rows at their steps, filled rows between */
+  size_t nfilled;     /* how many rows were missing from the input and were filled */
+  size_t *filled;     /* their row numbers (0-based, into dates and values), ascending */
+} ndpar_series;
+
+/* Puts the rows of values (one per date, dates[i] the date of row i) onto the grid that
+ * starts at dates[0] and steps by k units (k >= 1) up to the last date, filling every step
+ * no row has as fill says; *out is a new series (free it with ndpar_series_free). The
+ * dates must increase strictly and each must lie exactly on the grid (a monthly series
+ * dated on the 1st at midnight, an hourly one on the hour of dates[0], ...). A NaN value
+ * in a row present stays NaN (only missing rows are filled). Nothing runs in parallel: a
+ * series is small beside the files it comes from.
+ *
+ * Returns GSL_SUCCESS; through GSL_ERROR GSL_EFAULT (dates, values or out NULL), GSL_EINVAL
+ * (an unknown unit or fill, k 0 or above 10^9), GSL_EBADLEN (no dates or no columns, or
+ * values->size1 != dates->size); or an error of the data (through GSL_ERROR, and in *err
+ * if err is not NULL, with err->line the 1-based data row, i + 1 for dates[i], column 0):
+ *   GSL_EINVAL "ndpar_series_regular: data row 5 (dates[4]) repeats the date 1958-07-01 of
+ *              row 4", "...: 1958-06-01 comes before 1958-07-01 of row 4 (dates must
+ *              increase)", "...: 1958-07-15 is not on the grid of 1 month from
+ *              1958-03-01", a date that is NaN, infinite or beyond +-1e15 s;
+ *   GSL_ENOMEM (the grid is too long to hold: dates far apart for a small step).
+ * (Data row r is line r + 1 of a CSV file with a header line and no blank or comment
+ * lines.) On error *out is untouched and nothing stays allocated. */
+NDPAR_API int ndpar_series_regular(const gsl_vector *dates, const gsl_matrix *values,
+                                   ndpar_step_unit unit, size_t k, ndpar_fill fill,
+                                   ndpar_series **out, ndpar_csv_error *err);
+
+/* Frees a series and everything it holds. NULL is a no-op. */
+NDPAR_API void ndpar_series_free(ndpar_series *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -147,6 +147,13 @@ NDPAR_API int ndpar_model_predict_vector(ndpar_pool *p, const ndpar_model *m,
 NDPAR_API int ndpar_model_predict_mc(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
                                      size_t samples, unsigned long seed, gsl_matrix *mean,
                                      gsl_matrix *sd);
+/* The MC passes' central prediction interval: lower and upper receive the (1 - level)/2
+ * and (1 + level)/2 quantiles of each element's samples (the batch module's
+ * interpolation), mean their mean. level in (0, 1). Errors as ndpar_model_predict_mc. */
+NDPAR_API int ndpar_model_predict_interval(ndpar_pool *p, const ndpar_model *m,
+                                           const gsl_matrix *x, size_t samples,
+                                           unsigned long seed, double level, gsl_matrix *mean,
+                                           gsl_matrix *lower, gsl_matrix *upper);
 /* Whether m is fitted; its input and output counts once it is (0 before). */
 NDPAR_API int ndpar_model_fitted(const ndpar_model *m);
 NDPAR_API size_t ndpar_model_inputs(const ndpar_model *m);
@@ -254,9 +261,11 @@ NDPAR_API int ndpar_model_archive_put(ndpar_model_archive *a, const char *name,
                                       const gsl_matrix *x);
 NDPAR_API int ndpar_model_archive_get(const ndpar_model_archive *a, const char *name,
                                       gsl_matrix **x);
-/* ndpar_model_load with the user types a file may name besides the built-in ones. */
-NDPAR_API int ndpar_model_load_types(const char *path, const ndpar_model_type *const *types,
-                                     size_t ntypes, ndpar_model **m);
+/* ndpar_model_load for files that hold models of one's own types: a node of a type named
+ * like prototypes[i]'s is built as a clone of it (parameters set from the file, then the
+ * type's load). A type's load must check that the arrays it gets agree with each other. */
+NDPAR_API int ndpar_model_load_with(const char *path, const ndpar_model *const *prototypes,
+                                    size_t n, ndpar_model **m);
 
 /* The model as an ndpar_predict_fn and its context, for ndpar_batch_infer and the
  * ensemble's callback form: ndpar_model_predict_fn with ctx = the (fitted) model. */

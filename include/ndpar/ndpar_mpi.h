@@ -78,6 +78,21 @@ NDPAR_API int ndpar_mpi_grid_search_params(MPI_Comm comm, ndpar_pool *p, const v
                                            const ndpar_grid_options *opts,
                                            ndpar_grid_result *result);
 
+/* ndpar_grid_search_model across the ranks: every (candidate, fold) fit of a clone of m
+ * runs on one rank, the scores are combined as for ndpar_mpi_grid_search, and with
+ * NDPAR_GRID_REFIT every rank fits the best candidate on all of (x, y) (the same model on
+ * every rank: ndpar_grid_result_model). One score per fold, the ranking one
+ * (opts->scores[opts->rank_score], default NDPAR_SCORE_NEG_MSE): result is
+ * ndpar_grid_result_alloc(candidates, folds), and its scores, mean, sd, rank and best are
+ * ndpar_grid_search_model's bit for bit, for any number of ranks and threads. Every rank
+ * passes the same grid, data, folds, model and options; argument errors are found alike on
+ * every rank before any communication. */
+NDPAR_API int ndpar_mpi_grid_search_model(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g,
+                                          const gsl_matrix *x, const gsl_matrix *y,
+                                          const ndpar_folds *folds, const ndpar_model *m,
+                                          const ndpar_grid_options *opts,
+                                          ndpar_grid_result *result);
+
 /* ndpar_cv_run over every rank: the folds are spread as the search's tasks are, and
  * scores lands on every rank. A failing fold stops the run on every rank, which all
  * return the status of the lowest failing fold; scores is then untouched. */

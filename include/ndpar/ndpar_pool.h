@@ -108,6 +108,15 @@ typedef int (*ndpar_range_fn)(size_t begin, size_t end, const ndpar_task *task, 
 NDPAR_API int ndpar_pool_run_range(ndpar_pool *pool, size_t n, ndpar_range_fn fn, void *ctx,
                                    size_t *failed);
 
+/* ndpar_pool_run_ex with a random stream per task: t->rng is a gsl_rng (taus2) seeded from
+ * ndpar_stream_seed(seed, t->index), so what a task draws depends on (seed, index) alone, not
+ * on the thread count or the worker that runs it (as batch Monte Carlo's streams). The
+ * generator belongs to the run: valid during the task only. Allocates one generator per
+ * thread for the call (a loop of many small runs keeps an ndpar_streams and calls
+ * ndpar_streams_at itself). fn NULL: GSL_EFAULT; n = 0: a no-op, *failed = 0. */
+NDPAR_API int ndpar_pool_run_streams(ndpar_pool *pool, size_t n, unsigned long seed,
+                                     ndpar_task_fn fn, void *ctx, size_t *failed);
+
 /* ---- GSL errors inside tasks (opt-in) ---------------------------------------------------
  * Most GSL functions report failure through the GSL error handler, whose default aborts.
  * ndpar_capture_gsl_errors() installs ndpar_gsl_capture_handler, which, on a thread running

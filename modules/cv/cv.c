@@ -32,7 +32,7 @@ ndpar_folds *ndpar_folds_alloc(size_t n, size_t k) {
   }
   if (!f || !f->train || !f->val || !f->ntrain || !f->nval) {
     ndpar_folds_free(f);
-    GSL_ERROR_NULL("folds_alloc: out of memory", GSL_ENOMEM);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "folds_alloc: out of memory for k = %zu folds", k);
   }
   return f;
 }
@@ -59,9 +59,9 @@ static void set_owned(ndpar_folds *f, size_t i, size_t *train, size_t ntrain, si
 int ndpar_folds_set(ndpar_folds *f, size_t i, const size_t *train, size_t ntrain,
                     const size_t *val, size_t nval) {
   NDPAR_REQUIRE(f != NULL, "folds_set: f is NULL", GSL_EFAULT);
-  if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_set: fold %zu of %zu", i, f->k);
+  if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_set: fold i = %zu of %zu", i, f->k);
   NDPAR_REQUIRE(train != NULL && val != NULL, "folds_set: train or val is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(ntrain > 0 && nval > 0, "folds_set: a fold needs training and validation indices", GSL_EINVAL);
+  NDPAR_REQUIRE(ntrain > 0 && nval > 0, "folds_set: ntrain and nval must be positive (a fold needs training and validation indices)", GSL_EINVAL);
   size_t bytes;
   NDPAR_REQUIRE(ndpar_size_mul(ntrain, sizeof *train, &bytes) && ndpar_size_mul(nval, sizeof *val, &bytes),
                 "folds_set: ntrain or nval is too large", GSL_EINVAL);
@@ -171,8 +171,8 @@ size_t ndpar_folds_samples(const ndpar_folds *f) { return f ? f->n : 0; }
 int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t *ntrain,
                     const size_t **val, size_t *nval) {
   NDPAR_REQUIRE(f != NULL, "folds_get: f is NULL", GSL_EFAULT);
-  if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold %zu of %zu", i, f->k);
-  if (f->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold %zu was never set", i);
+  if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold i = %zu of %zu", i, f->k);
+  if (f->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold i = %zu was never set", i);
   if (train) *train = f->train[i];
   if (ntrain) *ntrain = f->ntrain[i];
   if (val) *val = f->val[i];
@@ -253,7 +253,7 @@ static cv_workspace *buffers_alloc(size_t max_train, size_t max_val, size_t cols
 static int check_folds(const char *who, const ndpar_folds *folds) {
   if (folds == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: folds is NULL", who);
   for (size_t i = 0; i < folds->k; i++)
-    if (folds->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: fold %zu was never set", who, i);
+    if (folds->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: folds: fold %zu was never set", who, i);
   return GSL_SUCCESS;
 }
 

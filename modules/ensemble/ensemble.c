@@ -1,5 +1,6 @@
 /* ensemble.c: members in one flat parallel run, then element-wise aggregation in parallel. */
 #include "ndpar/ndpar_ensemble.h"
+#include "ensemble/ensemble_internal.h"
 #include "ndpar_internal.h"
 
 #include <gsl/gsl_sort.h>
@@ -14,7 +15,7 @@
 typedef struct {
   const gsl_matrix *const *x;
   size_t n, m, cols;
-  const ndpar_model *models;
+  const ndpar_predictor *models;
   ndpar_agg agg;
   const double *weights; /* the caller's, for the weighted mean, scaled by a power of two
                           * (exact) so that the largest is in [1, 2): weights near DBL_MAX
@@ -62,9 +63,9 @@ static size_t gather(const ens_ctx *c, const double *first, size_t stride, doubl
   return count;
 }
 
-static double aggregate(const ens_ctx *c, double *v, size_t count, double w_used) {
+double ensemble_aggregate(ndpar_agg agg, double trim, double *v, size_t count, double w_used) {
   if (count == 0) return NAN;
-  switch (c->agg) {
+  switch (agg) {
     case NDPAR_AGG_MEAN:
       return gsl_stats_mean(v, 1, count);
     case NDPAR_AGG_WEIGHTED_MEAN: {
@@ -76,7 +77,7 @@ static double aggregate(const ens_ctx *c, double *v, size_t count, double w_used
       return gsl_stats_median(v, 1, count); /* quickselect: no full sort */
     default:
       gsl_sort(v, 1, count);
-      return gsl_stats_trmean_from_sorted_data(c->trim, v, 1, count);
+      return gsl_stats_trmean_from_sorted_data(trim, v, 1, count);
   }
 }
 
@@ -105,7 +106,7 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
       const double *first = ndpar_blocks_copy(&c->outs, b, 0) + r * c->cols + j;
       double w_used;
       size_t count = gather(c, first, stride, v, &w_used);
-      gsl_matrix_set(c->out[b], r, j, aggregate(c, v, count, w_used));
+      gsl_matrix_set(c->out[b], r, j, ensemble_aggregate(c->agg, c->trim, v, count, w_used));
       if (c->spread) gsl_matrix_set(c->spread[b], r, j, spread_of(c, first, stride, v));
     }
   }
@@ -114,7 +115,7 @@ static int aggregate_range(size_t begin, size_t end, const ndpar_task *t, void *
 
 /* ---- checks ---- */
 
-static int check_models(const ndpar_model *models, size_t m) {
+static int check_models(const ndpar_predictor *models, size_t m) {
   NDPAR_REQUIRE(m > 0, "ensemble: m is 0 (no members)", GSL_EINVAL);
   NDPAR_REQUIRE(models != NULL, "ensemble: models is NULL", GSL_EFAULT);
   for (size_t k = 0; k < m; k++)
@@ -143,7 +144,7 @@ static int check_weights(ndpar_agg agg, const double *weights, size_t m) {
   return GSL_SUCCESS;
 }
 
-static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *models, size_t m,
+static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_predictor *models, size_t m,
                      ndpar_agg agg, const double *weights, int flags, gsl_matrix *const *out,
                      gsl_matrix *const *spread, size_t *cols) {
   int status = check_models(models, m);
@@ -163,7 +164,7 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_model *mo
 
 /* out = weights scaled by 2^e so that the largest is in [1, 2): exact, and weights near
  * DBL_MAX overflow neither their sum nor their products with the members' values. */
-static void scale_weights(const double *weights, size_t m, double *out) {
+void ensemble_scale_weights(const double *weights, size_t m, double *out) {
   int e = ndpar_pow2_exponent_of_max(weights, m);
   for (size_t k = 0; k < m; k++) out[k] = ldexp(weights[k], e);
 }
@@ -249,7 +250,7 @@ static void report_failure(const ens_ctx *c, size_t at, size_t *failed_member, s
 }
 
 int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_matrix *const *x,
-                                      size_t n, const ndpar_model *models, size_t m,
+                                      size_t n, const ndpar_predictor *models, size_t m,
                                       ndpar_agg agg, const double *weights, int flags,
                                       gsl_matrix *const *out, gsl_matrix *const *spread,
                                       size_t *failed_member, size_t *failed_batch) {
@@ -268,7 +269,7 @@ int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_m
                .outs = w->outs, .nonfinite = w->nonfinite, .out = out, .spread = spread,
                .scratch = w->scratch};
   if (agg == NDPAR_AGG_WEIGHTED_MEAN) {
-    scale_weights(weights, m, w->weights);
+    ensemble_scale_weights(weights, m, w->weights);
     c.weights = w->weights;
   }
   ndpar_blocks_layout(&c.outs, x, n);
@@ -283,7 +284,7 @@ int (ndpar_ensemble_predict_batches_ws)(ndpar_ensemble_workspace *w, const gsl_m
 
 /* The allocating form: a workspace sized for this call. */
 int (ndpar_ensemble_predict_batches)(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
-                                   const ndpar_model *models, size_t m, ndpar_agg agg,
+                                   const ndpar_predictor *models, size_t m, ndpar_agg agg,
                                    const double *weights, int flags, gsl_matrix *const *out,
                                    gsl_matrix *const *spread, size_t *failed_member,
                                    size_t *failed_batch) {
@@ -305,7 +306,7 @@ int (ndpar_ensemble_predict_batches)(ndpar_pool *p, const gsl_matrix *const *x, 
   return status;
 }
 
-int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_model *models,
+int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *models,
                            size_t m, ndpar_agg agg, const double *weights, gsl_matrix *out,
                            gsl_matrix *spread) {
   NDPAR_REQUIRE(x != NULL, "ensemble: x is NULL", GSL_EFAULT);

@@ -64,9 +64,9 @@ static int push_axis(ndpar_grid *g, const char *name, double *values, size_t n) 
 }
 
 static int check_name(const ndpar_grid *g, const char *name) {
-  NDPAR_REQUIRE(name != NULL && *name != '\0', "grid: an axis needs a name", GSL_EINVAL);
+  NDPAR_REQUIRE(name != NULL && *name != '\0', "grid: an axis needs a name (name, or axes[i].name, is NULL or empty)", GSL_EINVAL);
   for (size_t a = 0; a < g->naxes; a++)
-    if (strcmp(g->names[a], name) == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid: axis \"%s\" is already there", name);
+    if (strcmp(g->names[a], name) == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "grid: name: axis \"%s\" is already there (in g or axes)", name);
   return GSL_SUCCESS;
 }
 
@@ -131,7 +131,7 @@ const char *ndpar_grid_axis_name(const ndpar_grid *g, size_t axis) {
 
 int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
   NDPAR_REQUIRE(g != NULL && params != NULL, "grid_candidate: g or params is NULL", GSL_EFAULT);
-  if (i >= ndpar_grid_size(g)) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_candidate: %zu of %zu", i, ndpar_grid_size(g));
+  if (i >= ndpar_grid_size(g)) NDPAR_ERROR_FMT(GSL_EINVAL, "grid_candidate: i = %zu of %zu candidates in g", i, ndpar_grid_size(g));
   if (g->drawn) {
     memcpy(params, g->drawn + i * g->naxes, g->naxes * sizeof *params);
     return GSL_SUCCESS;
@@ -146,7 +146,7 @@ int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
 /* ---- results ---- */
 
 ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
-  NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: sizes must be positive", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: candidates and folds must be positive", GSL_EINVAL);
   size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked */
   NDPAR_REQUIRE_NULL(ndpar_size_mul3(candidates, folds, sizeof(double), &bytes),
                      "grid_result_alloc: candidates x folds scores overflow a size_t", GSL_EINVAL);
@@ -243,7 +243,7 @@ int grid_check(const char *who, size_t ncand, const ndpar_folds *folds,
     NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: result is for %zu candidates x %zu folds x %zu scores, the search has %zu x %zu x 1",
                     who, result->candidates, result->folds, result->nscores, ncand, k);
   if (opts != NULL && (opts->flags & ~(NDPAR_GRID_STOP_ON_ERROR | NDPAR_GRID_ERROR_SCORE | NDPAR_GRID_POPULATION_SD)) != 0)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: unknown flags (training scores and refit need an estimator)", who);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opts: unknown flags (training scores and refit need an estimator)", who);
   return GSL_SUCCESS;
 }
 
@@ -332,7 +332,7 @@ int ndpar_grid_search_opts(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix 
                            const ndpar_grid_options *opts, ndpar_grid_result *result) {
   NDPAR_REQUIRE(g != NULL, "grid_search: g is NULL", GSL_EFAULT);
   size_t n = ndpar_grid_size(g);
-  NDPAR_REQUIRE(n > 0, "grid_search: the grid is empty (no axes)", GSL_EINVAL);
+  NDPAR_REQUIRE(n > 0, "grid_search: g, the grid, is empty (no axes)", GSL_EINVAL);
   size_t bytes;
   NDPAR_REQUIRE(ndpar_size_mul3(n, g->naxes, sizeof(double), &bytes),
                 "grid_search: the grid's parameters overflow a size_t", GSL_EINVAL);
@@ -355,33 +355,33 @@ int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, siz
                              ndpar_param_fit_score_fn f, void *ctx,
                              const ndpar_grid_options *opts, ndpar_grid_result *result) {
   NDPAR_REQUIRE(params != NULL, "grid_search_params: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_params: no candidates", GSL_EINVAL);
+  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_params: params: no candidates (size or n is 0)", GSL_EINVAL);
   return search_core(p, params, size, n, x, y, folds, f, ctx, opts, result);
 }
 
 /* ---- random search over distributions ---- */
 
 static int check_dist(const char *who, const ndpar_grid_dist *d) {
-  if (!isfinite(d->a) || !isfinite(d->b)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: axis \"%s\": bounds not finite", who, d->name);
+  if (!isfinite(d->a) || !isfinite(d->b)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: axes: axis \"%s\": bounds not finite", who, d->name);
   switch (d->kind) {
     case NDPAR_DIST_UNIFORM:
     case NDPAR_DIST_LOG_UNIFORM:
     case NDPAR_DIST_INT:
-      if (d->a > d->b) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": the lower bound is above the upper", who, d->name);
+      if (d->a > d->b) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": the lower bound is above the upper", who, d->name);
       if (d->kind == NDPAR_DIST_LOG_UNIFORM && d->a <= 0)
-        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a log-uniform axis needs a positive lower bound", who, d->name);
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": a log-uniform axis needs a positive lower bound", who, d->name);
       if (d->kind == NDPAR_DIST_INT && (d->a != floor(d->a) || d->b != floor(d->b) || d->b - d->a >= 0x1p53))
-        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": an integer range needs integer bounds less than 2^53 apart", who, d->name);
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": an integer range needs integer bounds less than 2^53 apart", who, d->name);
       return GSL_SUCCESS;
     case NDPAR_DIST_CHOICE:
       if (d->values == NULL || d->nvalues == 0)
-        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a choice needs values", who, d->name);
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": a choice needs values", who, d->name);
       return GSL_SUCCESS;
     case NDPAR_DIST_NORMAL:
-      if (d->b < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": the sd b is negative", who, d->name);
+      if (d->b < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": the sd b is negative", who, d->name);
       return GSL_SUCCESS;
   }
-  NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": unknown distribution %d", who, d->name, (int)d->kind);
+  NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": unknown distribution %d", who, d->name, (int)d->kind);
 }
 
 /* The axis's value for the uniform draw u in [0, 1) (gsl_rng_uniform's). */

@@ -34,4 +34,8 @@ int grid_summarise(size_t ncand, size_t k, const double *scores, const int *stat
                    const ndpar_grid_options *opts, const void *base, size_t size,
                    ndpar_grid_result *result);
 
+/* Gives result the fitted model m as its refit (ndpar_grid_result_model), releasing the
+ * refit it held. */
+void grid_result_set_model(ndpar_grid_result *r, ndpar_model *m);
+
 #endif

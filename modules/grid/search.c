@@ -239,13 +239,13 @@ static int check_est(const char *who, size_t ncand, const ndpar_folds *folds,
                      const ndpar_estimator *e, const ndpar_grid_options *opts,
                      const ndpar_grid_result *r) {
   if (e == NULL || e->fit == NULL || e->score == NULL)
-    NDPAR_ERROR_FMT(GSL_EFAULT, "%s: the estimator or its fit or score is NULL", who);
-  if (e->nscores == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the estimator's nscores must be positive", who);
+    NDPAR_ERROR_FMT(GSL_EFAULT, "%s: e, the estimator, or its fit or score is NULL", who);
+  if (e->nscores == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: e->nscores must be positive", who);
   if (r == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: result is NULL", who);
   if (folds == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: folds is NULL", who);
   int known = NDPAR_GRID_STOP_ON_ERROR | NDPAR_GRID_ERROR_SCORE | NDPAR_GRID_POPULATION_SD |
               NDPAR_GRID_TRAIN_SCORES | NDPAR_GRID_REFIT;
-  if (opts && (opts->flags & ~known)) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: unknown flags", who);
+  if (opts && (opts->flags & ~known)) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opts->flags: unknown flags", who);
   if (opts && opts->rank_score >= e->nscores)
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opts->rank_score %zu of %zu scores", who, opts->rank_score, e->nscores);
   size_t k = ndpar_folds_count(folds);
@@ -354,7 +354,7 @@ int ndpar_grid_search_est_params(ndpar_pool *p, const void *params, size_t size,
                                  const ndpar_folds *folds, const ndpar_estimator *e,
                                  const ndpar_grid_options *opts, ndpar_grid_result *result) {
   NDPAR_REQUIRE(params != NULL, "grid_search_est_params: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_est_params: no candidates", GSL_EINVAL);
+  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_est_params: params: no candidates (size or n is 0)", GSL_EINVAL);
   search_call s = {.who = "grid_search_est_params", .pool = p, .base = params, .size = size,
                    .ncand = n, .x = x, .y = y, .folds = folds, .e = e, .opts = opts, .result = result};
   return search_est(&s);
@@ -365,7 +365,7 @@ int ndpar_grid_search_est(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *
                           const ndpar_grid_options *opts, ndpar_grid_result *result) {
   NDPAR_REQUIRE(g != NULL, "grid_search_est: g is NULL", GSL_EFAULT);
   size_t n = ndpar_grid_size(g), naxes = ndpar_grid_naxes(g);
-  NDPAR_REQUIRE(n > 0, "grid_search_est: the grid is empty (no axes)", GSL_EINVAL);
+  NDPAR_REQUIRE(n > 0, "grid_search_est: g, the grid, is empty (no axes)", GSL_EINVAL);
   size_t bytes;
   NDPAR_REQUIRE(ndpar_size_mul3(n, naxes, sizeof(double), &bytes),
                 "grid_search_est: the grid's parameter table overflows a size_t", GSL_EINVAL);
@@ -499,7 +499,7 @@ int ndpar_grid_halving(ndpar_pool *p, const void *params, size_t size, size_t n,
                        const ndpar_estimator *e, const ndpar_halving *h,
                        const ndpar_grid_options *opts, ndpar_grid_result *result) {
   NDPAR_REQUIRE(params != NULL, "grid_halving: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_halving: no candidates", GSL_EINVAL);
+  NDPAR_REQUIRE(n > 0 && size > 0, "grid_halving: params: no candidates (size or n is 0)", GSL_EINVAL);
   search_call s = {.who = "grid_halving", .pool = p, .base = params, .size = size, .ncand = n,
                    .x = x, .y = y, .folds = folds, .e = e, .opts = opts, .result = result};
   size_t rounds = 0, min_res = 0, max_res = 0;

@@ -6,6 +6,7 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,7 @@ int csv_parse_number(const char *s, size_t len, double *out) {
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's
  * days_from_civil). */
-static long days_from_civil(long y, unsigned m, unsigned d) {
+long csv_days_from_civil(long y, unsigned m, unsigned d) {
   y -= m <= 2;
   long era = (y >= 0 ? y : y - 399) / 400;
   unsigned yoe = (unsigned)(y - era * 400);
@@ -100,7 +101,25 @@ static long days_from_civil(long y, unsigned m, unsigned d) {
   return era * 146097 + (long)doe - 719468;
 }
 
+/* The inverse: the civil date of a day number (H. Hinnant's civil_from_days). */
+void csv_civil_from_days(long z, long *y, unsigned *m, unsigned *d) {
+  z += 719468;
+  long era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (long)yoe + era * 400 + (*m <= 2);
+}
+
 static int is_leap(long y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned csv_days_in_month(long y, unsigned m) {
+  static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return mdays[m - 1] + (m == 2 && is_leap(y));
+}
 
 /* Reads exactly n digits at *p. */
 static int digits(const char **p, const char *e, int n, int *v) {
@@ -157,13 +176,12 @@ static int parse_zone(const char **p, const char *e, long *offset) {
 }
 
 int csv_parse_date(const char *s, size_t len, double *out) {
-  static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const char *p = s, *e = s + len;
   int y, mo, d, h = 0, mi = 0;
   if (!digits(&p, e, 4, &y) || !expect(&p, e, '-') || !digits(&p, e, 2, &mo) ||
       !expect(&p, e, '-') || !digits(&p, e, 2, &d))
     return 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y))) return 0;
+  if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > csv_days_in_month(y, (unsigned)mo)) return 0;
   double sec = 0;
   long offset = 0;
   if (p < e && (*p == 'T' || *p == ' ')) {
@@ -173,7 +191,29 @@ int csv_parse_date(const char *s, size_t len, double *out) {
       return 0;
   }
   if (p != e) return 0;
-  long whole = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400L + h * 3600L + mi * 60L - offset;
+  long whole = csv_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400L + h * 3600L + mi * 60L - offset;
   *out = (double)whole + sec;
   return 1;
+}
+
+int csv_format_date(char *buf, size_t cap, double seconds) {
+  if (!isfinite(seconds) || fabs(seconds) > 1e15) return snprintf(buf, cap, "%.17g s", seconds);
+  double day = floor(seconds / 86400);
+  double rest = seconds - day * 86400; /* exact for whole seconds below 2^53 */
+  long y;
+  unsigned m, d;
+  csv_civil_from_days((long)day, &y, &m, &d);
+  if (rest == 0) return snprintf(buf, cap, "%04ld-%02u-%02u", y, m, d);
+  long whole = (long)floor(rest);
+  double frac = rest - (double)whole;
+  int n = snprintf(buf, cap, "%04ld-%02u-%02uT%02ld:%02ld:%02ld", y, m, d, whole / 3600, whole / 60 % 60,
+                   whole % 60);
+  if (frac > 0 && n >= 0 && (size_t)n < cap) {
+    char f[32];
+    snprintf(f, sizeof f, "%.9f", frac); /* "0.xxxxxxxxx" */
+    size_t len = strlen(f);
+    while (len > 2 && f[len - 1] == '0') f[--len] = '\0';
+    n += snprintf(buf + n, cap - (size_t)n, "%s", f + 1);
+  }
+  return n;
 }

@@ -18,4 +18,14 @@ int csv_parse_number(const char *s, size_t len, double *out);
  * to seconds since 1970-01-01T00:00:00 UTC (no zone: UTC). 1 on success, else 0. */
 int csv_parse_date(const char *s, size_t len, double *out);
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, and back. */
+long csv_days_from_civil(long y, unsigned m, unsigned d);
+void csv_civil_from_days(long days, long *y, unsigned *m, unsigned *d);
+unsigned csv_days_in_month(long y, unsigned m);
+
+/* Seconds since the epoch as an ISO 8601 text for messages: "1958-03-01" at midnight, else
+ * "1958-03-01T01:02:03[.fff]" (UTC; a fraction to 9 places at most); a non-finite or huge
+ * value as a number. snprintf's return. */
+int csv_format_date(char *buf, size_t cap, double seconds);
+
 #endif

@@ -118,6 +118,7 @@ static gsl_matrix *next_block(ndpar_csv_reader *r, int *status) {
 }
 
 static void *read_ahead(void *arg) {
+  ndpar_tls_quiet = 1; /* a thread ndpar started never calls the GSL error handler */
   ndpar_csv_reader *r = arg;
   for (;;) {
     int status;

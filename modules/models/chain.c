@@ -78,10 +78,7 @@ static int chain_set(void *vs, const char *name, double value) {
 static int chain_get(const void *vs, const char *name, double *value) {
   const char *rest = NULL;
   ndpar_model *step = step_of(vs, name, &rest);
-  if (step == NULL) return GSL_EINVAL;
-  size_t len = strlen(step->type->name);
-  if (strncmp(rest, step->type->name, len) == 0 && rest[len] == '.') rest += len + 1;
-  return step->type->get(step->state, rest, value);
+  return step != NULL ? models_get(step, rest, value) : GSL_EINVAL;
 }
 
 /* The rows of x through a fitted step into a new matrix, in parallel on p. */

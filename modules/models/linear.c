@@ -270,6 +270,12 @@ static int linear_load(void *vs, const ndpar_model_archive *a) {
   return status;
 }
 
+void models_linear_shape(const void *vs, size_t *inputs, size_t *outputs) {
+  const linear_state *s = vs;
+  *inputs = s->coef != NULL ? s->coef->size1 : 0;
+  *outputs = s->coef != NULL ? s->coef->size2 : 0;
+}
+
 static const char *const ridge_params[] = {"alpha", NULL};
 
 const ndpar_model_type models_ridge_type = {

@@ -105,12 +105,16 @@ int ndpar_model_set(ndpar_model *m, const char *name, double value) {
   return GSL_SUCCESS;
 }
 
+int models_get(const ndpar_model *m, const char *name, double *value) {
+  return m->type->get(m->state, short_name(m, name), value);
+}
+
 int ndpar_model_get(const ndpar_model *m, const char *name, double *value) {
   NDPAR_REQUIRE(m != NULL, "model_get: m is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(name != NULL, "model_get: name is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(value != NULL, "model_get: value is NULL", GSL_EFAULT);
   double got = 0;
-  if (m->type->get(m->state, short_name(m, name), &got) != GSL_SUCCESS)
+  if (models_get(m, name, &got) != GSL_SUCCESS)
     NDPAR_ERROR_FMT(GSL_EINVAL, "model_get: %s has no parameter \"%s\"", m->type->name, name);
   *value = got;
   return GSL_SUCCESS;
@@ -162,10 +166,10 @@ int models_fit(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x, const gsl_mat
 }
 
 /* The checks every fit shares; y may be NULL for a transformer. */
-static int check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
+int models_check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
                      const gsl_matrix *y) {
-  NDPAR_REQUIRE(m != NULL, "model_fit: m is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(x != NULL, "model_fit: x is NULL", GSL_EFAULT);
+  if (m == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: m is NULL", who);
+  if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x is NULL", who);
   if (x->size1 == 0 || x->size2 == 0)
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: x is %zu x %zu, needs rows and columns", who, x->size1,
                     x->size2);
@@ -179,7 +183,7 @@ static int check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
 }
 
 int ndpar_model_fit(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x, const gsl_matrix *y) {
-  int status = check_fit("model_fit", m, x, y);
+  int status = models_check_fit("model_fit", m, x, y);
   if (status) return status;
   status = models_fit(p, m, x, y);
   if (status)
@@ -256,50 +260,104 @@ int ndpar_model_predict_vector(ndpar_pool *p, const ndpar_model *m, const gsl_ma
  * and hence the result do not depend on the thread count. */
 #define MC_BATCH_ROWS 256
 
+/* Row-batch views of x and of up to four outputs (NULL: none), as the batch module takes
+ * them: outs[o][i] is batch i of output o. */
+typedef struct {
+  size_t n;
+  _gsl_matrix_const_view *xv;
+  const gsl_matrix **xs;
+  _gsl_matrix_view *ov[4];
+  gsl_matrix **os[4];
+} mc_views;
+
+static void mc_views_free(mc_views *v) {
+  free(v->xv);
+  free(v->xs);
+  for (int o = 0; o < 4; o++) {
+    free(v->ov[o]);
+    free(v->os[o]);
+  }
+}
+
+static int mc_views_of(mc_views *v, const gsl_matrix *x, gsl_matrix *const outs[4]) {
+  memset(v, 0, sizeof *v);
+  v->n = ndpar_rows_nbatches(x->size1, MC_BATCH_ROWS);
+  v->xv = malloc(v->n * sizeof *v->xv);
+  v->xs = malloc(v->n * sizeof *v->xs);
+  int ok = v->xv != NULL && v->xs != NULL;
+  for (int o = 0; o < 4 && ok; o++) {
+    if (outs[o] == NULL) continue;
+    v->ov[o] = malloc(v->n * sizeof *v->ov[o]);
+    v->os[o] = malloc(v->n * sizeof *v->os[o]);
+    ok = v->ov[o] != NULL && v->os[o] != NULL;
+  }
+  if (!ok) {
+    mc_views_free(v);
+    return GSL_ENOMEM;
+  }
+  for (size_t i = 0; i < v->n; i++) {
+    v->xv[i] = ndpar_rows_batch_const(x, MC_BATCH_ROWS, i);
+    v->xs[i] = &v->xv[i].matrix;
+    for (int o = 0; o < 4; o++) {
+      if (outs[o] == NULL) continue;
+      v->ov[o][i] = ndpar_rows_batch(outs[o], MC_BATCH_ROWS, i);
+      v->os[o][i] = &v->ov[o][i].matrix;
+    }
+  }
+  return GSL_SUCCESS;
+}
+
+/* The checks the MC forms share: m, x, mean as for predict; each other output (NULL: not
+ * asked for) of mean's shape; samples; a model with stochastic passes. */
+static int check_mc(const char *who, const ndpar_model *m, const gsl_matrix *x,
+                    gsl_matrix *const outs[4], const char *const names[4], size_t samples) {
+  int status = check_predict(who, m, x, outs[0], names[0]);
+  if (status) return status;
+  for (int o = 1; o < 4; o++)
+    if (outs[o] != NULL && (outs[o]->size1 != outs[0]->size1 || outs[o]->size2 != outs[0]->size2))
+      NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: %s is %zu x %zu, mean %zu x %zu", who, names[o],
+                      outs[o]->size1, outs[o]->size2, outs[0]->size1, outs[0]->size2);
+  if (samples == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: samples must be positive", who);
+  if (!models_stochastic(m))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s has no stochastic passes", who, m->type->name);
+  return GSL_SUCCESS;
+}
+
+/* The MC run over x's row batches: mean, sd, lower, upper in outs (any but mean NULL). */
+static int run_mc(const char *who, ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
+                  size_t samples, unsigned long seed, double level, gsl_matrix *const outs[4]) {
+  if (x->size1 == 0) return GSL_SUCCESS;
+  mc_views v;
+  if (mc_views_of(&v, x, outs) != GSL_SUCCESS) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
+  int status = (ndpar_batch_infer_mc_interval)(p, v.xs, v.n, samples, seed, level,
+                                               ndpar_model_predict_fn, (void *)m, v.os[0], v.os[1],
+                                               v.os[2], v.os[3], NULL);
+  mc_views_free(&v);
+  if (status) NDPAR_ERROR_FMT(status, "%s: %s failed: %s", who, m->type->name, gsl_strerror(status));
+  return GSL_SUCCESS;
+}
+
 int ndpar_model_predict_mc(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
                            size_t samples, unsigned long seed, gsl_matrix *mean, gsl_matrix *sd) {
-  int status = check_predict("model_predict_mc", m, x, mean, "mean");
+  gsl_matrix *const outs[4] = {mean, sd, NULL, NULL};
+  const char *const names[4] = {"mean", "sd", "", ""};
+  int status = check_mc("model_predict_mc", m, x, outs, names, samples);
   if (status) return status;
-  if (sd != NULL && (sd->size1 != mean->size1 || sd->size2 != mean->size2))
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "model_predict_mc: sd is %zu x %zu, mean %zu x %zu",
-                    sd->size1, sd->size2, mean->size1, mean->size2);
-  NDPAR_REQUIRE(samples > 0, "model_predict_mc: samples must be positive", GSL_EINVAL);
   NDPAR_REQUIRE(sd == NULL || samples >= 2, "model_predict_mc: sd needs samples >= 2", GSL_EINVAL);
-  if (!models_stochastic(m))
-    NDPAR_ERROR_FMT(GSL_EINVAL, "model_predict_mc: %s has no stochastic passes", m->type->name);
-  if (x->size1 == 0) return GSL_SUCCESS;
-  size_t n = ndpar_rows_nbatches(x->size1, MC_BATCH_ROWS);
-  _gsl_matrix_const_view *xv = malloc(n * sizeof *xv);
-  _gsl_matrix_view *mv = malloc(n * sizeof *mv);
-  _gsl_matrix_view *sv = malloc(n * sizeof *sv);
-  const gsl_matrix **xs = malloc(n * sizeof *xs);
-  gsl_matrix **ms = malloc(n * sizeof *ms);
-  gsl_matrix **ss = malloc(n * sizeof *ss);
-  status = GSL_ENOMEM;
-  if (xv != NULL && mv != NULL && sv != NULL && xs != NULL && ms != NULL && ss != NULL) {
-    for (size_t i = 0; i < n; i++) {
-      xv[i] = ndpar_rows_batch_const(x, MC_BATCH_ROWS, i);
-      mv[i] = ndpar_rows_batch(mean, MC_BATCH_ROWS, i);
-      xs[i] = &xv[i].matrix;
-      ms[i] = &mv[i].matrix;
-      if (sd != NULL) {
-        sv[i] = ndpar_rows_batch(sd, MC_BATCH_ROWS, i);
-        ss[i] = &sv[i].matrix;
-      }
-    }
-    status = (ndpar_batch_infer_mc)(p, xs, n, samples, seed, ndpar_model_predict_fn, (void *)m,
-                                    ms, sd != NULL ? ss : NULL);
-  }
-  free(xv);
-  free(mv);
-  free(sv);
-  free(xs);
-  free(ms);
-  free(ss);
-  if (status)
-    NDPAR_ERROR_FMT(status, "model_predict_mc: %s failed: %s", m->type->name,
-                    gsl_strerror(status));
-  return GSL_SUCCESS;
+  return run_mc("model_predict_mc", p, m, x, samples, seed, 0.0, outs);
+}
+
+int ndpar_model_predict_interval(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
+                                 size_t samples, unsigned long seed, double level,
+                                 gsl_matrix *mean, gsl_matrix *lower, gsl_matrix *upper) {
+  NDPAR_REQUIRE(lower != NULL, "model_predict_interval: lower is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(upper != NULL, "model_predict_interval: upper is NULL", GSL_EFAULT);
+  gsl_matrix *const outs[4] = {mean, NULL, lower, upper};
+  const char *const names[4] = {"mean", "", "lower", "upper"};
+  int status = check_mc("model_predict_interval", m, x, outs, names, samples);
+  if (status) return status;
+  NDPAR_REQUIRE(level > 0 && level < 1, "model_predict_interval: level must be in (0, 1)", GSL_EINVAL);
+  return run_mc("model_predict_interval", p, m, x, samples, seed, level, outs);
 }
 
 /* ---- scores -------------------------------------------------------------------------- */
@@ -345,7 +403,7 @@ static double score_of(ndpar_score_kind kind, const gsl_matrix *y, const gsl_mat
   return sum / (double)y->size2;
 }
 
-static int score_kind_ok(ndpar_score_kind kind) {
+int models_score_kind_ok(ndpar_score_kind kind) {
   return kind == NDPAR_SCORE_NEG_MSE || kind == NDPAR_SCORE_NEG_MAE || kind == NDPAR_SCORE_R2 ||
          kind == NDPAR_SCORE_NEG_MAPE;
 }
@@ -354,7 +412,7 @@ int ndpar_score(ndpar_score_kind kind, const gsl_matrix *y, const gsl_matrix *p,
   NDPAR_REQUIRE(y != NULL, "score: y is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(p != NULL, "score: p is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(score != NULL, "score: score is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(score_kind_ok(kind), "score: unknown kind", GSL_EINVAL);
+  NDPAR_REQUIRE(models_score_kind_ok(kind), "score: unknown kind", GSL_EINVAL);
   if (p->size1 != y->size1 || p->size2 != y->size2)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "score: p is %zu x %zu, y %zu x %zu", p->size1, p->size2,
                     y->size1, y->size2);
@@ -364,7 +422,7 @@ int ndpar_score(ndpar_score_kind kind, const gsl_matrix *y, const gsl_matrix *p,
 }
 
 /* Predicts x with m into a new matrix and scores it against y, worker-safe. */
-static int model_score_quiet(const ndpar_model *m, ndpar_score_kind kind, const gsl_matrix *x,
+int models_score_quiet(const ndpar_model *m, ndpar_score_kind kind, const gsl_matrix *x,
                              const gsl_matrix *y, double *score) {
   gsl_matrix *pred = gsl_matrix_alloc(y->size1, y->size2);
   if (pred == NULL) return GSL_ENOMEM;
@@ -377,7 +435,7 @@ static int model_score_quiet(const ndpar_model *m, ndpar_score_kind kind, const 
 int ndpar_model_score(ndpar_pool *p, const ndpar_model *m, ndpar_score_kind kind,
                       const gsl_matrix *x, const gsl_matrix *y, double *score) {
   NDPAR_REQUIRE(score != NULL, "model_score: score is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(score_kind_ok(kind), "model_score: unknown kind", GSL_EINVAL);
+  NDPAR_REQUIRE(models_score_kind_ok(kind), "model_score: unknown kind", GSL_EINVAL);
   int status = check_predict("model_score", m, x, y, "y");
   if (status) return status;
   NDPAR_REQUIRE(x->size1 > 0, "model_score: x has no rows", GSL_EINVAL);
@@ -415,7 +473,7 @@ static int cv_task(const gsl_matrix *tr, const gsl_vector *ytr, const gsl_matrix
   if (clone == NULL) return GSL_ENOMEM;
   /* a fit inside a task runs its parallel parts inline on this worker (NULL pool) */
   int status = models_fit(NULL, clone, &xtr.matrix, &ytrm.matrix);
-  if (status == GSL_SUCCESS) status = model_score_quiet(clone, c->kind, &xva.matrix, &yvam.matrix, score);
+  if (status == GSL_SUCCESS) status = models_score_quiet(clone, c->kind, &xva.matrix, &yvam.matrix, score);
   ndpar_model_free(clone);
   return status;
 }
@@ -434,12 +492,12 @@ int models_side_by_side(const gsl_matrix *x, const gsl_matrix *y, gsl_matrix **x
 int ndpar_model_cross_validate(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
                                const gsl_matrix *y, const ndpar_folds *folds,
                                ndpar_score_kind kind, gsl_vector *scores) {
-  int status = check_fit("model_cross_validate", m, x, y);
+  int status = models_check_fit("model_cross_validate", m, x, y);
   if (status) return status;
   NDPAR_REQUIRE(y != NULL, "model_cross_validate: y is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(folds != NULL, "model_cross_validate: folds is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(scores != NULL, "model_cross_validate: scores is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(score_kind_ok(kind), "model_cross_validate: unknown kind", GSL_EINVAL);
+  NDPAR_REQUIRE(models_score_kind_ok(kind), "model_cross_validate: unknown kind", GSL_EINVAL);
   if (ndpar_folds_samples(folds) != x->size1)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "model_cross_validate: folds are of %zu samples, x has %zu rows",
                     ndpar_folds_samples(folds), x->size1);

@@ -34,6 +34,7 @@ int models_predict_batch(const ndpar_model *m, const gsl_matrix *x, gsl_matrix *
 ndpar_model *models_clone(const ndpar_model *m);
 /* ndpar_model_set's work without reporting: GSL_EINVAL for an unknown name or bad value. */
 int models_set(ndpar_model *m, const char *name, double value);
+int models_get(const ndpar_model *m, const char *name, double *value);
 
 /* Chains: whether m is one, its step count, and a chain over n checked steps (taken
  * over; NULL on no memory, the steps left to the caller). */
@@ -42,6 +43,19 @@ size_t models_chain_size(const ndpar_model *m);
 ndpar_model *models_chain_of(ndpar_model **steps, size_t n);
 /* Whether m's predict makes use of a random stream (a chain: any of its steps'). */
 int models_stochastic(const ndpar_model *m);
+
+/* A fitted built-in state's input and output counts (for loading). */
+void models_linear_shape(const void *state, size_t *inputs, size_t *outputs);
+void models_scaler_shape(const void *state, size_t *inputs, size_t *outputs);
+
+/* The checks of ndpar_model_fit's arguments (y NULL for a transformer), reported through
+ * GSL_ERROR as `who`; calling thread only. */
+int models_check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
+                     const gsl_matrix *y);
+/* Worker-safe: m's predictions of x scored against y (kind already checked). */
+int models_score_quiet(const ndpar_model *m, ndpar_score_kind kind, const gsl_matrix *x,
+                       const gsl_matrix *y, double *score);
+int models_score_kind_ok(ndpar_score_kind kind);
 
 /* Whether every element of x is finite. */
 int models_all_finite(const gsl_matrix *x);

@@ -96,6 +96,17 @@ static int scaler_predict(const void *vs, const gsl_matrix *x, gsl_matrix *y, gs
   return ndpar_scaler_transform(NULL, s->scaler, y);
 }
 
+void models_scaler_shape(const void *vs, size_t *inputs, size_t *outputs) {
+  const scaler_state *s = vs;
+  const gsl_vector *center = NULL;
+  const gsl_vector *scale = NULL;
+  size_t cols = 0;
+  if (s->scaler != NULL && ndpar_scaler_params(s->scaler, &center, &scale) == GSL_SUCCESS)
+    cols = center->size;
+  *inputs = cols;
+  *outputs = cols;
+}
+
 static const char *const scaler_params[] = {"kind", "flags", NULL};
 
 const ndpar_model_type models_scaler_type = {

@@ -27,7 +27,7 @@ int ndpar_mpi_batch_infer(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const 
   const char *who = "mpi_batch_infer";
   size_t cols = SIZE_MAX;
   int checked = f ? GSL_SUCCESS : GSL_EFAULT;
-  if (checked) gsl_error("mpi_batch_infer: f is NULL", __FILE__, __LINE__, checked);
+  if (checked) ndpar_error_raise(checked, __FILE__, __LINE__, "mpi_batch_infer: f is NULL");
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_inputs(who, x, n_local);
   if (checked == GSL_SUCCESS && n_local > 0) checked = ndpar_check_outputs(who, "y", x, y, n_local, &cols);
   coll_local mine = {checked, NULL, 0, n_local, 0.0};
@@ -97,7 +97,7 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
   gsl_matrix **lo = level > 0 ? shaped_like(lower, n_local, &ok) : NULL;
   gsl_matrix **hi = level > 0 ? shaped_like(upper, n_local, &ok) : NULL;
   int local = ok ? GSL_SUCCESS : GSL_ENOMEM;
-  if (!ok) gsl_error("mpi_batch_infer_mc: out of memory", __FILE__, __LINE__, local);
+  if (!ok) ndpar_error_raise(local, __FILE__, __LINE__, "mpi_batch_infer_mc: out of memory");
   size_t at = n_local;
   if (local == GSL_SUCCESS && n_local > 0)
     local = batch_infer_mc_from(p, x, n_local, index0, samples, seed, level, f, ctx, m, s, lo, hi, &at);

@@ -171,7 +171,7 @@ static int search(coll_call *c, ndpar_pool *p, search_args *a, double **scores, 
   *status = calloc(n, sizeof **status);
   grid_runner *r = NULL;
   int rc = *scores && *status ? GSL_SUCCESS : GSL_ENOMEM;
-  if (rc) gsl_error("mpi_grid_search: out of memory", __FILE__, __LINE__, rc);
+  if (rc) ndpar_error_raise(rc, __FILE__, __LINE__, "mpi_grid_search: out of memory");
   if (rc == GSL_SUCCESS)
     rc = grid_runner_alloc(a->who, p, a->base, a->size, a->ncand, a->x, a->y, a->folds, a->f,
                            a->ctx, &local, *scores, *status, &r);
@@ -227,10 +227,10 @@ int ndpar_mpi_grid_search_params(MPI_Comm comm, ndpar_pool *p, const void *param
   if (params == NULL) {
     a.ncand = 0;
     a.checked = GSL_EFAULT;
-    gsl_error("mpi_grid_search_params: params is NULL", __FILE__, __LINE__, GSL_EFAULT);
+    ndpar_error_raise(GSL_EFAULT, __FILE__, __LINE__, "mpi_grid_search_params: params is NULL");
   } else if (n == 0 || size == 0) {
     a.checked = GSL_EINVAL;
-    gsl_error("mpi_grid_search_params: no candidates", __FILE__, __LINE__, GSL_EINVAL);
+    ndpar_error_raise(GSL_EINVAL, __FILE__, __LINE__, "mpi_grid_search_params: no candidates");
   }
   return search_result(p, &a, result);
 }
@@ -246,16 +246,16 @@ int ndpar_mpi_grid_search_opts(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g
   search_args a = {"mpi_grid_search", params, naxes * sizeof *params, n, x, y, folds, f, ctx, opts, 0, comm, 0};
   if (g == NULL) {
     a.checked = GSL_EFAULT;
-    gsl_error("mpi_grid_search: g is NULL", __FILE__, __LINE__, GSL_EFAULT);
+    ndpar_error_raise(GSL_EFAULT, __FILE__, __LINE__, "mpi_grid_search: g is NULL");
   } else if (n == 0) {
     a.checked = GSL_EINVAL;
-    gsl_error("mpi_grid_search: the grid is empty (no axes)", __FILE__, __LINE__, GSL_EINVAL);
+    ndpar_error_raise(GSL_EINVAL, __FILE__, __LINE__, "mpi_grid_search: g, the grid, is empty (no axes)");
   } else if (!fits) {
     a.checked = GSL_EINVAL;
-    gsl_error("mpi_grid_search: the grid's parameters overflow a size_t", __FILE__, __LINE__, GSL_EINVAL);
+    ndpar_error_raise(GSL_EINVAL, __FILE__, __LINE__, "mpi_grid_search: the grid's parameters overflow a size_t");
   } else if (params == NULL) {
     a.checked = GSL_ENOMEM;
-    gsl_error("mpi_grid_search: out of memory", __FILE__, __LINE__, GSL_ENOMEM);
+    ndpar_error_raise(GSL_ENOMEM, __FILE__, __LINE__, "mpi_grid_search: out of memory");
   }
   for (size_t i = 0; params && i < n; i++) ndpar_grid_candidate(g, i, params + i * naxes);
   int rc = search_result(p, &a, result);
@@ -295,7 +295,7 @@ int ndpar_mpi_cv_run(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *x, const gs
   size_t k = folds ? ndpar_folds_count(folds) : 0;
   if (f == NULL || scores == NULL || folds == NULL) {
     a.checked = GSL_EFAULT;
-    gsl_error("mpi_cv_run: f, scores or folds is NULL", __FILE__, __LINE__, GSL_EFAULT);
+    ndpar_error_raise(GSL_EFAULT, __FILE__, __LINE__, "mpi_cv_run: f, scores or folds is NULL");
   } else if (scores->size != k) {
     a.checked = ndpar_error_fmt(GSL_EBADLEN, __FILE__, __LINE__,
                                 "mpi_cv_run: scores has %zu entries for %zu folds", scores->size, k);

@@ -76,6 +76,7 @@ typedef struct pipeline {
   size_t nhelpers;
   /* The failure with the lowest item number. */
   int err_status;
+  ndpar_error_info err_info; /* what the failing stage's ndpar call recorded (code 0: none) */
   size_t err_stage, err_item;
 } pipeline;
 
@@ -284,6 +285,9 @@ static void record_failure(pipeline *pl, size_t stage, size_t item, int status) 
     pl->err_status = status;
     pl->err_stage = stage;
     pl->err_item = item;
+    /* Forgotten when this thread entered the pool's run: the stage's own failing call. */
+    pl->err_info.code = 0;
+    if (ndpar_tls_error.code == status) pl->err_info = ndpar_tls_error;
   }
   pl->stop = 1;
 }
@@ -432,6 +436,7 @@ static int helper_loop(const ndpar_task *task, void *ctx) {
 
 static void *helper_main(void *arg) {
   helper *h = arg;
+  ndpar_tls_quiet = 1; /* a thread ndpar started never calls the GSL error handler */
   ndpar_pool_run(h->solo, 1, helper_loop, h);
   return NULL;
 }
@@ -557,6 +562,19 @@ static size_t start_helpers(pipeline *pl) {
   return h;
 }
 
+/* The calling thread's last error after a failed run: the stage and item, and what the
+ * stage's failing ndpar call said (the pool's note names its own task, not the stage). */
+static void note_stage_failure(const pipeline *pl) {
+  const ndpar_error_info *e = &pl->err_info;
+  if (e->code)
+    ndpar_error_note(pl->err_status, e->file, e->line, "pipeline_run: stage %zu failed on item %zu: %s",
+                     pl->err_stage, pl->err_item, e->message);
+  else
+    ndpar_error_note(pl->err_status, __FILE__, __LINE__,
+                     "pipeline_run: stage %zu failed on item %zu: it returned %d (%s)",
+                     pl->err_stage, pl->err_item, pl->err_status, gsl_strerror(pl->err_status));
+}
+
 int ndpar_pipeline_run(ndpar_pool *p, size_t max_tokens, const ndpar_stage *stages, size_t n,
                        ndpar_pipeline_status *status) {
   if (n == 0) { /* no stages: a successful no-op, as every run over nothing */
@@ -581,6 +599,7 @@ int ndpar_pipeline_run(ndpar_pool *p, size_t max_tokens, const ndpar_stage *stag
     status->failed_item = pl.err_status ? pl.err_item : pl.produced;
   }
   rc = pl.err_status;
+  if (rc) note_stage_failure(&pl);
   pipeline_free(&pl);
   return rc;
 }

@@ -69,6 +69,7 @@ typedef struct {
   size_t err_index; /* lowest failing index so far (n: none) */
   int err_status;
   ndpar_task_error err_info; /* its captured GSL error (code 0: none) */
+  ndpar_error_info own_info; /* what its failing ndpar call recorded (code 0: none) */
 } pool_job;
 _Static_assert(offsetof(pool_job, err_lock) == NDPAR_CACHELINE,
                "a record's hot fields fill exactly one cache line");
@@ -203,6 +204,10 @@ static void record_failure(pool_job *j, size_t index, int status) {
       j->err_info = ndpar_captured;
       j->err_info.index = index;
     }
+    /* The thread's last error, forgotten when it entered the run, if the task failed with
+     * its code: what the task's failing ndpar call said. */
+    j->own_info.code = 0;
+    if (ndpar_tls_error.code == status) j->own_info = ndpar_tls_error;
   }
   pthread_mutex_unlock(&j->err_lock);
   /* relaxed: only a hint to stop early; the failure itself is under err_lock. */
@@ -220,6 +225,30 @@ static inline int capture_status(int status) {
 }
 
 int ndpar_pool_in_task(void) { return tls_pool != NULL; }
+
+/* The calling thread's last error after a run whose task `index` failed with `status`: what
+ * the task's captured GSL error or failing ndpar call said, else the code's text. Recorded
+ * only (a task's failure is the call's code, not an argument error). */
+static void note_task_failure(int status, size_t index, const ndpar_task_error *captured,
+                              const ndpar_error_info *own) {
+  if (captured != NULL && captured->code)
+    ndpar_error_note(status, captured->file, captured->line, "task %zu failed: %s", index,
+                     captured->reason);
+  else if (own != NULL && own->code == status)
+    ndpar_error_note(status, own->file, own->line, "task %zu failed: %s", index, own->message);
+  else
+    ndpar_error_note(status, __FILE__, __LINE__, "task %zu failed: its callback returned %d (%s)",
+                     index, status, gsl_strerror(status));
+}
+
+/* Makes this thread quiet (no GSL handler: it runs tasks) and forgets its last error, so
+ * that an error recorded during the run is the run's own; returns the quiet level before. */
+static inline int quiet_enter(void) {
+  int before = ndpar_tls_quiet;
+  ndpar_tls_quiet = 1;
+  ndpar_error_forget();
+  return before;
+}
 
 static int stopped(pool_job *j) {
   return atomic_load_explicit(&j->stop, memory_order_relaxed);
@@ -393,6 +422,7 @@ static void caller_move_check(ndpar_pool *p, caller_move *cm) {
 static size_t work_on_job(ndpar_pool *p, pool_job *j, unsigned slot, int *moving,
                           caller_move *cm) {
   ndpar_task task = {0, slot, NULL};
+  ndpar_error_forget(); /* an error recorded from here on is this run's (record_failure) */
   size_t n = atomic_load_explicit(&j->n, memory_order_relaxed), divisor = 2 * p->threads;
   size_t begin, end, want = 1, claimed = 0;
   double looked = 0;
@@ -585,6 +615,7 @@ static void *worker_main(void *arg) {
   ndpar_pool *p = w->pool;
   tls_pool = p;
   tls_slot = w->slot;
+  ndpar_tls_quiet = 1; /* a thread ndpar started never calls the GSL error handler */
   free(w);
   /* Timed sleeps (the adaptive wait) end within a microsecond of when they are due rather
    * than the default 50 us of timer slack. */
@@ -914,6 +945,7 @@ static int run_inline(const ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_ran
   unsigned saved_slot = tls_slot;
   tls_pool = p;
   tls_slot = slot;
+  int quiet = quiet_enter();
   /* Nested in a task that has captured an error already: that first error is kept. */
   ndpar_task_error outer;
   int outer_captured = ndpar_captured.code != 0;
@@ -938,6 +970,9 @@ static int run_inline(const ndpar_pool *p, size_t n, ndpar_task_fn fn, ndpar_ran
     ndpar_last_error = ndpar_captured;
     ndpar_last_error.index = at;
   }
+  ndpar_tls_quiet = quiet;
+  if (status) note_task_failure(status, at, ndpar_captured.code ? &ndpar_captured : NULL,
+                                &ndpar_tls_error);
   /* A nested run leaves its task's error to the enclosing task; a top-level one clears it. */
   if (outer_captured)
     ndpar_captured = outer;
@@ -1033,17 +1068,20 @@ static int run_parallel(ndpar_pool *p, pool_job *j, int record, size_t n, ndpar_
 
   tls_pool = p;
   tls_slot = 0;
+  int quiet = quiet_enter();
   int moving = -1; /* never set for slot 0 */
   double work_from = cm.started > 0 ? ndpar_time_now() : 0;
   size_t claimed = work_on_job(p, j, 0, &moving, &cm);
   double worked = cm.started > 0 ? ndpar_time_now() - work_from : 0;
   tls_pool = NULL;
+  ndpar_tls_quiet = quiet;
   ndpar_captured.code = 0;
   close_and_wait(p, j, claimed == n); /* every worker's writes are visible now */
 
   int status = j->err_status;
   ndpar_last_error.code = 0;
   if (status && j->err_info.code) ndpar_last_error = j->err_info;
+  if (status) note_task_failure(status, j->err_index, &j->err_info, &j->own_info);
   if (failed) *failed = j->err_index;
   caller_move_end(p, &cm, worked);
   if (cm.moved) end_run_on_own_core(&cm.saved);

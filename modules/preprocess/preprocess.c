@@ -195,7 +195,7 @@ static int workspace_shape(ndpar_preprocess_workspace *w, size_t rows, size_t co
   w->task_rows = w->block_rows * (blocks_per_task ? blocks_per_task : 1);
   w->ntasks = ndpar_rows_nbatches(rows, w->task_rows);
   if (w->ntasks > SIZE_MAX / sizeof(moments) / cols || cols > SIZE_MAX / scratch_bytes(1))
-    NDPAR_ERROR_FMT(GSL_EINVAL, "preprocess_workspace_alloc: %zu x %zu is too large", rows, cols);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "preprocess_workspace_alloc: rows x cols = %zu x %zu is too large", rows, cols);
   return GSL_SUCCESS;
 }
 
@@ -691,7 +691,7 @@ static int inverse_rows_careful(size_t begin, size_t end, const ndpar_task *t, v
 static int apply(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x, ndpar_range_fn f,
                  const char *who) {
   if (s == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: s is NULL", who);
-  if (!s->fitted) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the scaler is not fitted", who);
+  if (!s->fitted) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: s, the scaler, is not fitted", who);
   int status = check_matrix(who, x);
   if (status) return status;
   if (x->size2 != s->cols)
@@ -714,7 +714,7 @@ int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_matrix *x) {
 
 int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const gsl_vector **scale) {
   NDPAR_REQUIRE(s != NULL, "scaler_params: s is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(s->fitted, "scaler_params: the scaler is not fitted", GSL_EINVAL);
+  NDPAR_REQUIRE(s->fitted, "scaler_params: s, the scaler, is not fitted", GSL_EINVAL);
   if (center) *center = s->center;
   if (scale) *scale = s->scale;
   return GSL_SUCCESS;
@@ -748,7 +748,7 @@ int ndpar_preprocess_ex(ndpar_pool *p, gsl_matrix *const *chunks, size_t n, ndpa
     if (failed) *failed = 0;
     return GSL_SUCCESS;
   }
-  int status = ndpar_check_inputs("preprocess", (const gsl_matrix *const *)chunks, n);
+  int status = ndpar_check_inputs_named("preprocess", "chunks", (const gsl_matrix *const *)chunks, n);
   if (status) return status;
   chunk_ctx c = {.chunks = chunks, .f = f, .ctx = ctx};
   return ndpar_pool_run_ex(p, n, chunk_task, &c, failed);
@@ -767,7 +767,7 @@ int (ndpar_preprocess_map)(ndpar_pool *p, const gsl_matrix *const *in, gsl_matri
     return GSL_SUCCESS;
   }
   size_t cols = SIZE_MAX;
-  int status = ndpar_check_inputs("preprocess_map", in, n);
+  int status = ndpar_check_inputs_named("preprocess_map", "in", in, n);
   if (status == GSL_SUCCESS) status = ndpar_check_outputs("preprocess_map", "out", in, out, n, &cols);
   if (status) return status;
   chunk_ctx c = {.in = in, .out = out, .map = f, .ctx = ctx};

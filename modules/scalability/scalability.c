@@ -39,7 +39,7 @@ int ndpar_scal_derive(ndpar_scal_point *pts, size_t n) {
   NDPAR_REQUIRE(pts != NULL, "scal_derive: pts is NULL", GSL_EFAULT);
   if (n == 0) return GSL_SUCCESS;
   const ndpar_scal_point *base = baseline(pts, n);
-  NDPAR_REQUIRE(base != NULL, "scal_derive: no 1-thread point (the baseline)", GSL_EINVAL);
+  NDPAR_REQUIRE(base != NULL, "scal_derive: pts has no 1-thread point (the baseline)", GSL_EINVAL);
   double t1 = base->median_ms;
   for (size_t i = 0; i < n; i++) {
     pts[i].speedup = pts[i].median_ms > 0 ? t1 / pts[i].median_ms : GSL_NAN;
@@ -93,7 +93,7 @@ static int check_thread_list(const size_t *threads, size_t n) {
                       NDPAR_MAX_THREADS);
     has_one |= threads[i] == 1;
   }
-  NDPAR_REQUIRE(has_one, "scal_run: the thread list must contain 1 (the baseline)", GSL_EINVAL);
+  NDPAR_REQUIRE(has_one, "scal_run: threads must contain 1 (the baseline)", GSL_EINVAL);
   return GSL_SUCCESS;
 }
 
@@ -186,7 +186,7 @@ int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fr
   NDPAR_REQUIRE(pts != NULL, "scal_amdahl: pts is NULL", GSL_EFAULT);
   double f, smax, res;
   NDPAR_REQUIRE(amdahl_fit(pts, n, SIZE_MAX, &f, &smax, &res),
-                "scal_amdahl: needs a point with more than one thread", GSL_EINVAL);
+                "scal_amdahl: pts needs a point with more than one thread", GSL_EINVAL);
   if (parallel_fraction) *parallel_fraction = f;
   if (max_speedup) *max_speedup = smax;
   if (residual) *residual = res;
@@ -312,7 +312,7 @@ static int save_atomically(const char *who, const char *path, const ndpar_scal_p
   if (path == NULL || pts == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: path or pts is NULL", who);
   struct stat st;
   if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* never replace a device or a folder */
-    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s exists and is not a regular file", who, path);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: path %s exists and is not a regular file", who, path);
   size_t len = strlen(path);
   char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
   if (tmp == NULL) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
@@ -324,7 +324,7 @@ static int save_atomically(const char *who, const char *path, const ndpar_scal_p
     int err = errno;
     if (fd >= 0) close(fd), unlink(tmp);
     free(tmp);
-    NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot create a file beside %s: %s", who, path, strerror(err));
+    NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot create a file beside path %s: %s", who, path, strerror(err));
   }
   errno = 0;
   body(f, pts, n);
@@ -339,7 +339,7 @@ static int save_atomically(const char *who, const char *path, const ndpar_scal_p
   }
   unlink(tmp);
   free(tmp);
-  NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot write %s: %s", who, path, strerror(err));
+  NDPAR_ERROR_FMT(GSL_EFAILED, "%s: cannot write path %s: %s", who, path, strerror(err));
 }
 
 int ndpar_scal_save_csv(const char *path, const ndpar_scal_point *pts, size_t n) {

@@ -2,6 +2,7 @@
 #include "badinput.h"
 
 #include <criterion/parameterized.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -96,6 +97,72 @@ ParameterizedTest(size_t *i, badinput, every_case, .init = setup, .fini = teardo
   current->run();
   cr_assert_eq(__atomic_load_n(&off_thread_errors, __ATOMIC_RELAXED), 0,
                "%s: GSL_ERROR raised on a worker thread: %s", label, off_thread_reason);
+}
+
+/* ---- the last error (ndpar_error_last) ---- */
+
+typedef struct {
+  const char *fn, *params; /* " a b c ": the parameter names, space-separated */
+} bi_params;
+
+static const bi_params params_of[] = {
+#include "bi_params.h"
+};
+
+/* Whether `word` occurs in `text` as a whole identifier. */
+static int names_word(const char *text, const char *word, size_t len) {
+  for (const char *at = strstr(text, word); at != NULL; at = strstr(at + 1, word)) {
+    int before = at > text && (isalnum((unsigned char)at[-1]) || at[-1] == '_');
+    int after = isalnum((unsigned char)at[len]) || at[len] == '_';
+    if (!before && !after) return 1;
+  }
+  return 0;
+}
+
+/* Whether the message names one of the space-separated names. */
+static int names_any(const char *message, const char *names) {
+  for (const char *p = names; *p;) {
+    while (*p == ' ') p++;
+    size_t len = strcspn(p, " ");
+    if (len > 0) {
+      char word[64];
+      snprintf(word, sizeof word, "%.*s", (int)len, p);
+      if (names_word(message, word, len)) return 1;
+    }
+    p += len;
+  }
+  return 0;
+}
+
+static const char *params_for(const char *call) {
+  size_t len = strcspn(call, "( ");
+  for (size_t i = 0; i < sizeof params_of / sizeof *params_of; i++)
+    if (strlen(params_of[i].fn) == len && strncmp(params_of[i].fn, call, len) == 0)
+      return params_of[i].params;
+  return NULL;
+}
+
+static const char *unnamed_why;
+
+void bi_unnamed(const char *why) { unnamed_why = why; }
+
+void bi_check_last_error(const char *call, int code) {
+  const ndpar_error_info *e = ndpar_error_last();
+  int unnamed = unnamed_why != NULL;
+  unnamed_why = NULL;
+  if (code != 0)
+    cr_assert_eq(e->code, code, "%s: %s returned %d, ndpar_error_last()->code is %d", label,
+                 call, code, e->code);
+  else
+    cr_assert_neq(e->code, 0, "%s: %s failed, ndpar_error_last() has no error", label, call);
+  cr_assert(e->message[0] != '\0', "%s: %s: ndpar_error_last() has no message", label, call);
+  cr_assert(e->file[0] != '\0' && e->line > 0, "%s: %s: ndpar_error_last() has no file and line",
+            label, call);
+  const char *names = params_for(call);
+  if (!unnamed && names != NULL && names[strspn(names, " ")] != '\0')
+    cr_assert(names_any(e->message, names),
+              "%s: %s: the last error \"%s\" names none of the parameters (%s)", label, call,
+              e->message, names);
 }
 
 /* ---- what a case allocates through the helpers, freed when it ends, so that

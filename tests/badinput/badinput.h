@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ndpar/ndpar_batch.h"
 #include "ndpar/ndpar_core.h"
@@ -37,6 +38,17 @@ void bi_register(const char *fn, const char *what, const char *file, int line, v
   }                                                                          \
   static void BI_CAT(bi_case_, __LINE__)(void)
 
+/* After a call that failed with `code` (0: a call returning NULL): ndpar_error_last() has
+ * that code, a file and line, and a message that names one of the called function's
+ * parameters (the function is the name before the first '(' of `call`; its parameter names
+ * come from the headers, tools/public-params.sh). */
+void bi_check_last_error(const char *call, int code);
+
+/* The next failing call's error is not about one argument (the system is out of memory, a
+ * file's contents are bad, a callback wrote NaN): its message need not name a parameter.
+ * `why` says so in the case's source; one call only. */
+void bi_unnamed(const char *why);
+
 /* Errors reported through GSL's handler since the case began (any thread). */
 size_t bi_errors(void);
 /* The case's label, "function: what", for messages. */
@@ -49,10 +61,12 @@ const char *bi_label(void);
 #define EXPECT_CODE(call, want)                                                               \
   do {                                                                                        \
     size_t bi_e0_ = bi_errors();                                                              \
+    ndpar_error_clear();                                                                      \
     int bi_got_ = (call);                                                                     \
     cr_assert_eq(bi_got_, (want), "%s: %s returned %d (%s), want %d (%s)", bi_label(), #call, \
                  bi_got_, gsl_strerror(bi_got_), (want), gsl_strerror(want));                 \
     cr_assert_gt(bi_errors(), bi_e0_, "%s: %s failed without GSL_ERROR", bi_label(), #call);  \
+    bi_check_last_error(#call, bi_got_);                                                      \
   } while (0)
 
 /* The call must fail with one of two codes (e.g. GSL_EINVAL or GSL_ENOMEM for a size that
@@ -60,11 +74,30 @@ const char *bi_label(void);
 #define EXPECT_EITHER(call, a, b)                                                            \
   do {                                                                                       \
     size_t bi_e0_ = bi_errors();                                                             \
+    ndpar_error_clear();                                                                     \
     int bi_got_ = (call);                                                                    \
     cr_assert(bi_got_ == (a) || bi_got_ == (b), "%s: %s returned %d (%s), want %s or %s",    \
               bi_label(), #call, bi_got_, gsl_strerror(bi_got_), gsl_strerror(a),            \
               gsl_strerror(b));                                                              \
     cr_assert_gt(bi_errors(), bi_e0_, "%s: %s failed without GSL_ERROR", bi_label(), #call); \
+  } while (0)
+
+/* The call must fail with exactly `want` without the GSL error handler (the error was
+ * raised inside a task, where ndpar never calls it), and leave the error in
+ * ndpar_error_last() on this thread, its message containing `text`. */
+#define EXPECT_QUIET(call, want, text)                                                        \
+  do {                                                                                        \
+    size_t bi_e0_ = bi_errors();                                                              \
+    ndpar_error_clear();                                                                      \
+    int bi_got_ = (call);                                                                     \
+    cr_assert_eq(bi_got_, (want), "%s: %s returned %d (%s), want %d (%s)", bi_label(), #call, \
+                 bi_got_, gsl_strerror(bi_got_), (want), gsl_strerror(want));                 \
+    cr_assert_eq(bi_errors(), bi_e0_, "%s: %s called the GSL error handler", bi_label(), #call); \
+    cr_assert_eq(ndpar_error_last()->code, (want), "%s: %s: last error code %d", bi_label(),  \
+                 #call, ndpar_error_last()->code);                                            \
+    cr_assert(strstr(ndpar_error_last()->message, (text)) != NULL,                            \
+              "%s: %s: the last error \"%s\" lacks \"%s\"", bi_label(), #call,                \
+              ndpar_error_last()->message, (text));                                           \
   } while (0)
 
 /* A call that must succeed. */
@@ -79,9 +112,11 @@ const char *bi_label(void);
 #define EXPECT_NULL(call)                                                                    \
   do {                                                                                       \
     size_t bi_e0_ = bi_errors();                                                             \
+    ndpar_error_clear();                                                                     \
     const void *bi_p_ = (call);                                                              \
     cr_assert_null(bi_p_, "%s: %s returned non-NULL", bi_label(), #call);                    \
     cr_assert_gt(bi_errors(), bi_e0_, "%s: %s failed without GSL_ERROR", bi_label(), #call); \
+    bi_check_last_error(#call, 0);                                                           \
   } while (0)
 
 #define EXPECT_TRUE(cond) cr_assert((cond), "%s: expected %s", bi_label(), #cond)

@@ -321,7 +321,7 @@ CASE(ndpar_grad_aggregate, "gradients of +-1e308: finite, or an error") {
 
 /* ---- ensemble ---- */
 
-static const ndpar_model members[3] = {
+static const ndpar_predictor members[3] = {
     {bi_predict_copy, NULL}, {bi_predict_copy, NULL}, {bi_predict_copy, NULL}};
 
 CASE(ndpar_ensemble_predict, "m = 0; NULL models, member, x, out; unknown aggregation") {
@@ -331,13 +331,14 @@ CASE(ndpar_ensemble_predict, "m = 0; NULL models, member, x, out; unknown aggreg
               GSL_EINVAL);
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, NULL, 3, NDPAR_AGG_MEAN, NULL, out, spread),
               GSL_EFAULT);
-  const ndpar_model holes[2] = {{bi_predict_copy, NULL}, {NULL, NULL}};
+  const ndpar_predictor holes[2] = {{bi_predict_copy, NULL}, {NULL, NULL}};
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, holes, 2, NDPAR_AGG_MEAN, NULL, out, spread),
               GSL_EFAULT);
   EXPECT_CODE(ndpar_ensemble_predict(NULL, NULL, members, 3, NDPAR_AGG_MEAN, NULL, out, spread),
               GSL_EFAULT);
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_MEAN, NULL, NULL, spread),
               GSL_EFAULT);
+  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, (ndpar_agg)17, NULL, out, spread),
               GSL_EINVAL);
   bi_assert_untouched_matrix(out, "out");
@@ -365,10 +366,13 @@ CASE(ndpar_ensemble_predict, "weights: missing, NaN, Inf, negative, all zero; tr
   const double tnan[1] = {NAN}, thalf[1] = {0.5}, tneg[1] = {-1};
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, NULL, out, NULL),
               GSL_EFAULT);
+  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, tnan, out, NULL),
               GSL_EDOM);
+  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, thalf, out, NULL),
               GSL_EINVAL);
+  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, tneg, out, NULL),
               GSL_EINVAL);
   bi_assert_untouched_matrix(out, "out");
@@ -415,7 +419,7 @@ static int predict_extreme(const gsl_matrix *x, gsl_matrix *y, const ndpar_task 
 
 CASE(ndpar_ensemble_predict, "member outputs +-1e308: finite mean and spread, or an error") {
   static const double big = 1e308, neg = -1e308;
-  const ndpar_model ext[3] = {{predict_extreme, (void *)&big},
+  const ndpar_predictor ext[3] = {{predict_extreme, (void *)&big},
                               {predict_extreme, (void *)&big},
                               {predict_extreme, (void *)&neg}};
   gsl_matrix *x = bi_matrix(2, 1), *out = bi_sentinel_matrix(2, 1),
@@ -460,6 +464,7 @@ CASE(ndpar_ensemble_predict_batches, "negative aggregation; spread of another he
   const gsl_matrix *x[2] = {bi_matrix(3, 2), bi_matrix(2, 2)};
   gsl_matrix *out[2] = {bi_sentinel_matrix(3, 2), bi_sentinel_matrix(2, 2)};
   gsl_matrix *spread[2] = {bi_sentinel_matrix(3, 2), bi_sentinel_matrix(3, 2)};
+  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict_batches(NULL, x, 2, members, 3, (ndpar_agg)-3, NULL, 0, out,
                                              NULL, NULL, NULL),
               GSL_EINVAL);
@@ -480,12 +485,14 @@ static int predict_nan(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, 
 
 CASE(ndpar_ensemble_predict, "a member writing NaN or Inf: GSL_EDOM, outputs untouched") {
   static const double nan = NAN, inf = -INFINITY;
-  const ndpar_model m[3] = {
+  const ndpar_predictor m[3] = {
       {bi_predict_copy, NULL}, {predict_nan, (void *)&nan}, {predict_nan, (void *)&inf}};
   gsl_matrix *x = bi_matrix(3, 2), *out = bi_sentinel_matrix(3, 2),
              *spread = bi_sentinel_matrix(3, 2);
+  bi_unnamed("a member wrote NaN: the data, not an argument");
   EXPECT_CODE(ndpar_ensemble_predict(bi_pool(3), x, m, 3, NDPAR_AGG_MEAN, NULL, out, spread),
               GSL_EDOM);
+  bi_unnamed("a member wrote NaN: the data, not an argument");
   EXPECT_CODE(ndpar_ensemble_predict(bi_pool(3), x, m + 2, 1, NDPAR_AGG_MEDIAN, NULL, out, NULL),
               GSL_EDOM);
   bi_assert_untouched_matrix(out, "out");
@@ -495,7 +502,7 @@ CASE(ndpar_ensemble_predict, "a member writing NaN or Inf: GSL_EDOM, outputs unt
 CASE(ndpar_ensemble_predict_batches,
      "every member NaN, ignoring non-finite: NaN elements, success") {
   static const double nan = NAN;
-  const ndpar_model m[2] = {{predict_nan, (void *)&nan}, {predict_nan, (void *)&nan}};
+  const ndpar_predictor m[2] = {{predict_nan, (void *)&nan}, {predict_nan, (void *)&nan}};
   const gsl_matrix *x[1] = {bi_matrix(2, 1)};
   gsl_matrix *out[1] = {bi_sentinel_matrix(2, 1)};
   EXPECT_OK(ndpar_ensemble_predict_batches(bi_pool(2), x, 1, m, 2, NDPAR_AGG_MEAN, NULL,

@@ -1,4 +1,5 @@
 /* Bad input to the io module: CSV reading, writing, streaming and lag windows. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,11 +28,13 @@ CASE(ndpar_csv_options_init, "fills every field") {
   ndpar_csv_options o;
   memset(&o, 0x5a, sizeof o);
   ndpar_csv_options_init(&o);
+  bi_unnamed("the io module's message (issue 29's area)");
   EXPECT_TRUE(o.delimiter == ',' && o.header == 1 && o.ncolumns == 0 && o.missing == NULL);
 }
 
 CASE(ndpar_csv_header_alloc, "NULL names; a NULL name") {
   EXPECT_NULL(ndpar_csv_header_alloc(2, NULL));
+  bi_unnamed("the io module's message (issue 29's area)");
   EXPECT_NULL(ndpar_csv_header_alloc(2, (const char *const[]){"a", NULL}));
 }
 
@@ -44,16 +47,25 @@ CASE(ndpar_csv_read, "NULL path or x; bad options; malformed, empty, binary file
   EXPECT_CODE(ndpar_csv_read(NULL, NULL, &o, &x, NULL, NULL), GSL_EFAULT);
   EXPECT_CODE(ndpar_csv_read(NULL, temp_csv("a\n1\n"), &o, NULL, NULL, NULL), GSL_EFAULT);
   o.delimiter = '\n';
+  bi_unnamed("the io module's message (issue 29's area)");
   EXPECT_CODE(ndpar_csv_read(NULL, temp_csv("a\n1\n"), &o, &x, NULL, NULL), GSL_EINVAL);
   ndpar_csv_options_init(&o);
   o.ncolumns = 3; /* neither columns nor indices */
+  bi_unnamed("the io module's message (issue 29's area)");
   EXPECT_CODE(ndpar_csv_read(NULL, temp_csv("a\n1\n"), &o, &x, NULL, NULL), GSL_EINVAL);
+  bi_unnamed("the file, not an argument");
   EXPECT_CODE(ndpar_csv_read(bi_pool(2), temp_csv(""), NULL, &x, NULL, NULL), GSL_EINVAL);
+  bi_unnamed("the file, not an argument");
   EXPECT_CODE(ndpar_csv_read(bi_pool(2), temp_csv("a,b\n"), NULL, &x, NULL, NULL), GSL_EINVAL);
+  bi_unnamed("the file, not an argument");
   EXPECT_CODE(ndpar_csv_read(bi_pool(2), temp_csv("a,b\n1,2,3\n"), NULL, &x, NULL, NULL), GSL_EBADLEN);
+  bi_unnamed("the file, not an argument");
   EXPECT_CODE(ndpar_csv_read(bi_pool(2), temp_csv("a\n1e999\n"), NULL, &x, NULL, NULL), GSL_ERANGE);
+  bi_unnamed("the file, not an argument");
   EXPECT_CODE(ndpar_csv_read(bi_pool(2), temp_csv("a\n\"1\n"), NULL, &x, NULL, NULL), GSL_EINVAL);
+  bi_unnamed("the file, not an argument");
   EXPECT_CODE(ndpar_csv_read(bi_pool(2), "/nonexistent/x.csv", NULL, &x, NULL, NULL), GSL_EFAILED);
+  bi_unnamed("the file, not an argument");
   EXPECT_CODE(ndpar_csv_read(bi_pool(2), "/tmp", NULL, &x, NULL, NULL), GSL_EFAILED);
   EXPECT_TRUE(x == untouched);
 }
@@ -85,6 +97,7 @@ static void close_reader(void *r) { ndpar_csv_reader_close(r); }
 CASE(ndpar_csv_reader_open, "NULL path; 0 rows a block; a missing file") {
   EXPECT_NULL(ndpar_csv_reader_open(NULL, NULL, 10, NULL));
   EXPECT_NULL(ndpar_csv_reader_open(temp_csv("a\n1\n"), NULL, 0, NULL));
+  bi_unnamed("the file, not an argument");
   EXPECT_NULL(ndpar_csv_reader_open("/nonexistent/x.csv", NULL, 10, NULL));
 }
 
@@ -94,11 +107,13 @@ CASE(ndpar_csv_reader_next, "NULL reader or block; a block too large to allocate
   ndpar_csv_reader *r = bi_hold(ndpar_csv_reader_open(temp_csv("a\n1\n"), NULL, SIZE_MAX / 4, NULL), close_reader);
   cr_assert_not_null(r);
   EXPECT_CODE(ndpar_csv_reader_next(r, NULL), GSL_EFAULT);
+  bi_unnamed("the file or the system, not an argument");
   EXPECT_CODE(ndpar_csv_reader_next(r, &b), GSL_ENOMEM);
   r = bi_hold(ndpar_csv_reader_open(temp_csv("a\n1\nx\n"), NULL, 1, NULL), close_reader);
   EXPECT_OK(ndpar_csv_reader_next(r, &b));
   gsl_matrix_free(b);
   b = untouched;
+  bi_unnamed("the file or the system, not an argument");
   EXPECT_CODE(ndpar_csv_reader_next(r, &b), GSL_EINVAL);
   EXPECT_TRUE(b == untouched);
 }
@@ -129,3 +144,31 @@ CASE(ndpar_windows, "NULL series or outputs; 0 lags or step; too short; wrong sh
   bi_assert_untouched_matrix(x, "x");
   bi_assert_untouched_matrix(y, "y");
 }
+
+static void free_series(void *s) { ndpar_series_free(s); }
+
+CASE(ndpar_series_regular, "NULL dates, values or out; k 0; unknown unit or fill; sizes; bad dates") {
+  gsl_vector *d = bi_vector(3);
+  gsl_matrix *v = bi_matrix(3, 2), *short_v = bi_matrix(2, 2);
+  for (size_t i = 0; i < 3; i++) gsl_vector_set(d, i, 3600.0 * (double)i);
+  ndpar_series *s = (ndpar_series *)&s;
+  EXPECT_CODE(ndpar_series_regular(NULL, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_series_regular(d, NULL, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, NULL, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 0, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  EXPECT_CODE(ndpar_series_regular(d, v, (ndpar_step_unit)99, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, (ndpar_fill)-1, &s, NULL), GSL_EINVAL);
+  EXPECT_CODE(ndpar_series_regular(d, short_v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_DAY, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  gsl_vector_set(d, 2, 0);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  gsl_vector_set(d, 2, NAN);
+  EXPECT_CODE(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL), GSL_EINVAL);
+  EXPECT_TRUE(s == (ndpar_series *)&s);
+  gsl_vector_set(d, 2, 7200);
+  EXPECT_OK(ndpar_series_regular(d, v, NDPAR_STEP_HOUR, 1, NDPAR_FILL_LINEAR, &s, NULL));
+  bi_hold(s, free_series);
+  EXPECT_TRUE(s->dates->size == 3 && s->nfilled == 0);
+}
+
+CASE(ndpar_series_free, "NULL") { ndpar_series_free(NULL); }

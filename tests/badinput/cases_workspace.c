@@ -61,7 +61,7 @@ CASE(ndpar_batch_infer_mc_ws,
 
 /* ---- ensemble ---- */
 
-static const ndpar_model two_members[2] = {{bi_predict_copy, NULL}, {bi_predict_copy, NULL}};
+static const ndpar_predictor two_members[2] = {{bi_predict_copy, NULL}, {bi_predict_copy, NULL}};
 
 CASE(ndpar_ensemble_workspace_alloc, "n or m 0; sizes whose products overflow") {
   EXPECT_NULL(ndpar_ensemble_workspace_alloc(NULL, 0, 10, 1, 2));

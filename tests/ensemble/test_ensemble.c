@@ -34,7 +34,7 @@ static int member_predict(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *
 typedef struct {
   size_t m;
   member mb[MAXM];
-  ndpar_model models[MAXM];
+  ndpar_predictor models[MAXM];
 } ensemble;
 
 static void make_ensemble(gsl_rng *r, size_t m, ensemble *e) {
@@ -45,7 +45,7 @@ static void make_ensemble(gsl_rng *r, size_t m, ensemble *e) {
       for (size_t j = 0; j < OUT; j++) gsl_matrix_set(e->mb[k].w, i, j, gsl_ran_gaussian(r, 1.0));
     e->mb[k].poison = -1;
     e->mb[k].status = GSL_SUCCESS;
-    e->models[k] = (ndpar_model){member_predict, &e->mb[k]};
+    e->models[k] = (ndpar_predictor){member_predict, &e->mb[k]};
   }
 }
 
@@ -449,7 +449,7 @@ static int conv_null_models(size_t *f) {
   return ndpar_ensemble_predict_batches(NULL, cx(), 2, NULL, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
 }
 static int conv_null_predict(size_t *f) {
-  ndpar_model m[3] = {conv_e.models[0], {NULL, NULL}, conv_e.models[2]};
+  ndpar_predictor m[3] = {conv_e.models[0], {NULL, NULL}, conv_e.models[2]};
   return ndpar_ensemble_predict_batches(NULL, cx(), 2, m, 3, NDPAR_AGG_MEAN, NULL, 0, conv_out, NULL, NULL, f);
 }
 static int conv_null_x(size_t *f) {
@@ -576,7 +576,7 @@ static int predict_constant(const gsl_matrix *x, gsl_matrix *y, const ndpar_task
 
 Test(ensemble, spread_of_members_at_plus_minus_1e308_is_finite) {
   static const double big = 1e308, neg = -1e308;
-  const ndpar_model models[3] = {{predict_constant, (void *)&big},
+  const ndpar_predictor models[3] = {{predict_constant, (void *)&big},
                                  {predict_constant, (void *)&big},
                                  {predict_constant, (void *)&neg}};
   gsl_matrix *x = gsl_matrix_calloc(4, 2), *out = gsl_matrix_alloc(4, 1), *spread = gsl_matrix_alloc(4, 1);

@@ -281,7 +281,7 @@ static int step_grad(data *d, double *s) {
 
 static int step_ensemble(data *d, double *s) {
   static const double k1 = 1, k2 = 2, k3 = -1;
-  const ndpar_model m[3] = {
+  const ndpar_predictor m[3] = {
       {predict_sum, (void *)&k1}, {predict_sum, (void *)&k2}, {predict_sum, (void *)&k3}};
   int st = ndpar_ensemble_predict(d->pool, d->x, m, 3, NDPAR_AGG_MEDIAN, NULL, d->full, NULL);
   if (st) return st;
@@ -398,7 +398,7 @@ static int step_workspaces(data *d, double *s) {
                                d->g, &loss, NULL);
   if (!st) s[1] = gsl_vector_get(d->g, 2) + loss;
   static const double k1 = 1, k2 = -3;
-  const ndpar_model m[2] = {{predict_sum, (void *)&k1}, {predict_sum, (void *)&k2}};
+  const ndpar_predictor m[2] = {{predict_sum, (void *)&k1}, {predict_sum, (void *)&k2}};
   if (!st)
     st = ndpar_ensemble_predict_batches_ws(ew, d->xb, NB, m, 2, NDPAR_AGG_MEAN, NULL, 0, d->out,
                                            d->out2, NULL, NULL);

@@ -186,6 +186,61 @@ static void test_grid_matches_one_process(void) {
   gsl_vector_free(y);
 }
 
+static ndpar_pool *pool_of(size_t threads);
+
+/* The model search over the ranks: the ranking score's matrix, means, sds, ranks and best
+ * of the one-process model search, and the same refit model on every rank. */
+static void test_model_search_matches_one_process(void) {
+  const size_t n = 120, k = 4;
+  gsl_matrix *x;
+  gsl_vector *y1;
+  shared_data(n, 3, &x, &y1);
+  gsl_matrix *y = gsl_matrix_alloc(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    gsl_matrix_set(y, i, 0, gsl_vector_get(y1, i));
+    gsl_matrix_set(y, i, 1, 0.5 * gsl_vector_get(y1, i) + gsl_matrix_get(x, i, 0));
+  }
+  ndpar_folds *folds = ndpar_folds_timeseries(n, k, 15, 15, 2, 0);
+  ndpar_model *steps[] = {ndpar_scaler_model_alloc(NDPAR_SCALE_STANDARD), ndpar_ridge_alloc(1.0)};
+  ndpar_model *chain = ndpar_chain_alloc(steps, 2);
+  double alphas[] = {1e-3, 0.1, 10, 1e3, 1e5};
+  ndpar_grid *g = ndpar_grid_alloc();
+  ndpar_grid_add(g, "ridge.alpha", alphas, 5);
+  ndpar_score_kind kinds[] = {NDPAR_SCORE_R2, NDPAR_SCORE_NEG_MAE};
+  ndpar_grid_options opts = {.flags = NDPAR_GRID_REFIT, .scores = kinds, .nscores = 2, .rank_score = 1};
+  ndpar_grid_result *one = ndpar_grid_result_alloc_est(5, k, 2, 0);
+  ndpar_grid_result *all = ndpar_grid_result_alloc(5, k);
+  CHECK(ndpar_grid_search_model(NULL, g, x, y, folds, chain, &opts, one) == GSL_SUCCESS);
+  for (size_t threads = 1; threads <= 2; threads++) {
+    ndpar_pool *pool = pool_of(threads);
+    CHECK(ndpar_mpi_grid_search_model(MPI_COMM_WORLD, pool, g, x, y, folds, chain, &opts, all) == GSL_SUCCESS);
+    CHECK(same_matrix(one->scores, all->scores) && same_vector(one->mean, all->mean) &&
+          same_vector(one->sd, all->sd) && one->best == all->best);
+    for (size_t c = 0; c < 5; c++) CHECK(one->rank[c] == all->rank[c]);
+    const ndpar_model *a = ndpar_grid_result_model(one);
+    const ndpar_model *b = ndpar_grid_result_model(all);
+    CHECK(a != NULL && b != NULL);
+    if (a != NULL && b != NULL) {
+      gsl_matrix *pa = gsl_matrix_alloc(n, 2);
+      gsl_matrix *pb = gsl_matrix_alloc(n, 2);
+      CHECK(ndpar_model_predict(pool, a, x, pa) == GSL_SUCCESS);
+      CHECK(ndpar_model_predict(pool, b, x, pb) == GSL_SUCCESS);
+      CHECK(same_matrix(pa, pb));
+      gsl_matrix_free(pa);
+      gsl_matrix_free(pb);
+    }
+    ndpar_pool_free(pool);
+  }
+  ndpar_grid_result_free(one);
+  ndpar_grid_result_free(all);
+  ndpar_grid_free(g);
+  ndpar_model_free(chain);
+  ndpar_folds_free(folds);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  gsl_vector_free(y1);
+}
+
 static void test_grid_stop_on_error(void) {
   const size_t n = 60, p = 3, k = 5, ncand = 6;
   gsl_matrix *x;
@@ -760,6 +815,7 @@ typedef struct {
 static const test_case tests[] = {
     {"grid_matches_one_process", test_grid_matches_one_process},
     {"grid_stop_on_error", test_grid_stop_on_error},
+    {"model_search_matches_one_process", test_model_search_matches_one_process},
     {"cv_matches_one_process", test_cv_matches_one_process},
     {"differing_arguments", test_differing_arguments},
     {"bad_communicator", test_bad_communicator},

@@ -1,0 +1,122 @@
+/* model_search.c: grid search over a model's parameters across the ranks.
+ *
+ * The distributed fit-and-score search (search.c) with a callback that fits a clone of
+ * the model with the candidate's values and scores it; a model's targets are a matrix, so
+ * the search runs over [x | y] side by side with a dummy vector (as the one-process model
+ * search does). The scores are the one-process search's, bit for bit; the refit is then
+ * done on every rank alike (the same fit of the same data: the same model). */
+#include "ndpar/ndpar_mpi.h"
+#include "grid/grid_internal.h"
+#include "models/models_internal.h"
+#include "ndpar_internal.h"
+
+#include <stdlib.h>
+
+typedef struct {
+  const ndpar_model *proto;
+  const ndpar_grid *grid;
+  size_t inputs;
+  ndpar_score_kind kind;
+} mpi_model_ctx;
+
+/* The candidate's clone, fitted on xy's training rows (x | y); NULL on failure (*status). */
+static ndpar_model *fit_candidate(const mpi_model_ctx *c, const double *values, const gsl_matrix *xy,
+                                  int *status) {
+  ndpar_model *m = models_clone(c->proto);
+  *status = m != NULL ? GSL_SUCCESS : GSL_ENOMEM;
+  for (size_t a = 0; a < ndpar_grid_naxes(c->grid) && *status == GSL_SUCCESS; a++)
+    *status = models_set(m, ndpar_grid_axis_name(c->grid, a), values[a]);
+  gsl_matrix_const_view x = gsl_matrix_const_submatrix(xy, 0, 0, xy->size1, c->inputs);
+  gsl_matrix_const_view y =
+      gsl_matrix_const_submatrix(xy, 0, c->inputs, xy->size1, xy->size2 - c->inputs);
+  if (*status == GSL_SUCCESS) *status = models_fit(NULL, m, &x.matrix, &y.matrix);
+  if (*status != GSL_SUCCESS) {
+    ndpar_model_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+static int fit_score(const void *params, size_t candidate, const gsl_matrix *xtr,
+                     const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                     double *score, const ndpar_task *t, void *vc) {
+  (void)candidate;
+  (void)ytr;
+  (void)yva;
+  (void)t;
+  const mpi_model_ctx *c = vc;
+  int status = GSL_SUCCESS;
+  ndpar_model *m = fit_candidate(c, params, xtr, &status);
+  if (m == NULL) return status;
+  gsl_matrix_const_view x = gsl_matrix_const_submatrix(xva, 0, 0, xva->size1, c->inputs);
+  gsl_matrix_const_view y =
+      gsl_matrix_const_submatrix(xva, 0, c->inputs, xva->size1, xva->size2 - c->inputs);
+  status = models_score_quiet(m, c->kind, &x.matrix, &y.matrix, score);
+  ndpar_model_free(m);
+  return status;
+}
+
+int ndpar_mpi_grid_search_model(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *g,
+                                const gsl_matrix *x, const gsl_matrix *y,
+                                const ndpar_folds *folds, const ndpar_model *m,
+                                const ndpar_grid_options *opts, ndpar_grid_result *result) {
+  const char *who = "mpi_grid_search_model";
+  /* The checks depend on the arguments alone, which every rank shares: every rank fails
+   * them alike, before any collective call. */
+  NDPAR_REQUIRE(g != NULL, "mpi_grid_search_model: g is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(m != NULL, "mpi_grid_search_model: m is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(y != NULL, "mpi_grid_search_model: y is NULL", GSL_EFAULT);
+  int status = models_check_fit(who, m, x, y);
+  if (status) return status;
+  size_t rank_score = opts != NULL ? opts->rank_score : 0;
+  size_t nscores = opts != NULL && opts->nscores > 0 ? opts->nscores : 1;
+  if (opts != NULL && opts->nscores > 0 && opts->scores == NULL)
+    NDPAR_ERROR_FMT(GSL_EFAULT, "%s: opts->scores is NULL with nscores %zu", who, opts->nscores);
+  if (rank_score >= nscores)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opts->rank_score %zu of %zu scores", who, rank_score, nscores);
+  ndpar_score_kind kind = opts != NULL && opts->nscores > 0 ? opts->scores[rank_score] : NDPAR_SCORE_NEG_MSE;
+  if (!models_score_kind_ok(kind)) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the ranking score is not a score kind", who);
+  size_t naxes = ndpar_grid_naxes(g);
+  double *values = malloc((naxes + 1) * sizeof *values);
+  NDPAR_REQUIRE(values != NULL, "mpi_grid_search_model: out of memory", GSL_ENOMEM);
+  ndpar_model *probe = models_clone(m);
+  for (size_t i = 0; i < ndpar_grid_size(g) && status == GSL_SUCCESS && probe != NULL; i++) {
+    ndpar_grid_candidate(g, i, values);
+    for (size_t a = 0; a < naxes && status == GSL_SUCCESS; a++)
+      if (models_set(probe, ndpar_grid_axis_name(g, a), values[a]) != GSL_SUCCESS) {
+        ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
+                        "%s: grid axis \"%s\" = %.17g is not a parameter value of the %s model", who,
+                        ndpar_grid_axis_name(g, a), values[a], ndpar_model_name(m));
+        status = GSL_EINVAL;
+      }
+  }
+  if (probe == NULL) status = GSL_ENOMEM;
+  ndpar_model_free(probe);
+  gsl_matrix *xy = NULL;
+  gsl_vector *dummy = NULL;
+  if (status == GSL_SUCCESS) status = models_side_by_side(x, y, &xy);
+  if (status == GSL_SUCCESS) {
+    dummy = gsl_vector_calloc(x->size1);
+    if (dummy == NULL) status = GSL_ENOMEM;
+  }
+  if (status == GSL_ENOMEM) ndpar_error_fmt(GSL_ENOMEM, __FILE__, __LINE__, "%s: out of memory", who);
+  ndpar_grid_options local = {0};
+  if (opts != NULL) local = *opts;
+  local.flags &= ~NDPAR_GRID_REFIT; /* done here, after the search */
+  mpi_model_ctx c = {m, g, x->size2, kind};
+  if (status == GSL_SUCCESS)
+    status = ndpar_mpi_grid_search_opts(comm, p, g, xy, dummy, folds, fit_score, &c, &local, result);
+  int refit = opts != NULL && (opts->flags & NDPAR_GRID_REFIT);
+  if (status == GSL_SUCCESS && refit && result->best < result->candidates) {
+    ndpar_grid_candidate(g, result->best, values);
+    ndpar_model *best = fit_candidate(&c, values, xy, &status);
+    if (best == NULL)
+      ndpar_error_fmt(status, __FILE__, __LINE__, "%s: the refit of candidate %zu failed", who, result->best);
+    else
+      grid_result_set_model(result, best);
+  }
+  free(values);
+  gsl_matrix_free(xy);
+  gsl_vector_free(dummy);
+  return status;
+}
