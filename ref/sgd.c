@@ -54,35 +54,3 @@ int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector
   ndpar_grad_workspace_free(w);
   return status;
 }
-
-int wl_mlp_fit_score(double lr, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
-                     const gsl_vector *yva, double *score) {
-  wl_mlp *m = wl_mlp_alloc(xtr->size2, WL_FIT_HIDDEN, 1);
-  gsl_vector *g = gsl_vector_alloc(m->theta->size);
-  gsl_matrix *pred = gsl_matrix_alloc(xva->size1, 1);
-  wl_mlp_init(m, 11);
-  int status = GSL_SUCCESS;
-  for (int step = 0; step < WL_FIT_STEPS && status == GSL_SUCCESS; step++) {
-    double loss;
-    status = wl_mlp_grad(xtr, ytr, g, &loss, NULL, m);
-    gsl_vector_axpby(-lr, g, 1.0, m->theta);
-  }
-  if (status == GSL_SUCCESS) status = wl_mlp_forward(m, NULL, xva, pred, NULL);
-  double ss = 0;
-  for (size_t i = 0; i < yva->size; i++) {
-    double e = gsl_matrix_get(pred, i, 0) - gsl_vector_get(yva, i);
-    ss += e * e;
-  }
-  *score = -ss / (double)yva->size;
-  gsl_matrix_free(pred);
-  gsl_vector_free(g);
-  wl_mlp_free(m);
-  return status;
-}
-
-int wl_mlp_fit_param(const void *params, size_t candidate, const gsl_matrix *xtr, const gsl_vector *ytr,
-                     const gsl_matrix *xva, const gsl_vector *yva, double *score, const ndpar_task *t,
-                     void *ctx) {
-  (void)candidate, (void)t, (void)ctx;
-  return wl_mlp_fit_score(*(const double *)params, xtr, ytr, xva, yva, score);
-}

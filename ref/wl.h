@@ -85,9 +85,15 @@ int wl_sgd_train(ndpar_pool *p, wl_mlp *m, const gsl_matrix *x, const gsl_vector
                  size_t batch_rows, size_t shards, size_t steps, double lr, ndpar_reduce mode,
                  double *losses);
 
-/* The cv and grid workloads' model: a fresh MLP (xtr's columns as lags, WL_FIT_HIDDEN tanh
- * units, horizon 1) trained for WL_FIT_STEPS full-batch gradient steps at rate lr on
- * (xtr, ytr), scored by -MSE on (xva, yva). Worker-safe; returns 0 or a GSL status. */
+/* The cv and grid workloads' model: the public MLP regressor (ndpar_mlp_alloc) with
+ * WL_FIT_HIDDEN tanh units and one output, trained for WL_FIT_STEPS full-batch gradient
+ * steps (plain SGD, no momentum, no L2, one shard: it runs on the calling thread) at rate
+ * lr on (xtr, ytr), scored by -MSE on (xva, yva). The rate is that of the mean squared
+ * error (the model's loss is half of it, so it trains at 2 lr: the same steps). A fit
+ * that diverges scores -Inf (a search goes on, as scikit-learn's error_score). Worker-safe
+ * (it reports through no GSL handler); returns 0 or a GSL status. In ref/fit_score.c,
+ * apart from the SGD example, so that a program using only the latter needs no models
+ * module. */
 #define WL_FIT_HIDDEN 8
 #define WL_FIT_STEPS 10
 int wl_mlp_fit_score(double lr, const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,

@@ -76,16 +76,29 @@ typedef struct {
                                in training, and by ndpar_model_predict_mc */
   unsigned long seed;       /* weights, order, dropout: all from this seed */
   ndpar_reduce reduce;      /* NDPAR_REDUCE_FAST or NDPAR_REDUCE_DETERMINISTIC */
+  int nesterov;             /* SGD: 1: Nesterov's momentum (scikit-learn's default), 0: plain */
+  size_t shards;            /* row shards per minibatch, the parallel gradient's tasks (0: 4).
+                               A function of this alone, never of the thread count, so that
+                               NDPAR_REDUCE_DETERMINISTIC fits are bit-identical at any */
 } ndpar_mlp_options;
 
 /* scikit-learn's MLPRegressor defaults: one hidden layer of 100 relu units, Adam at
- * lr 1e-3 (beta1 0.9, beta2 0.999, eps 1e-8), l2 1e-4, batch "auto", 200 epochs, shuffle,
- * no early stopping (patience 10, tol 1e-4 when it is asked for), no dropout, seed 0,
- * deterministic reduction. NULL is a no-op. */
+ * lr 1e-3 (beta1 0.9, beta2 0.999, eps 1e-8), SGD momentum 0.9 (Nesterov), l2 1e-4,
+ * batch "auto", 200 epochs, shuffle, no early stopping (patience 10, tol 1e-4 when it is
+ * asked for), no dropout, seed 0, deterministic reduction, 4 shards. NULL is a no-op. */
 NDPAR_API void ndpar_mlp_options_init(ndpar_mlp_options *opt);
-/* NULL opt: the defaults. Parameters: "lr", "momentum", "l2", "batch", "epochs",
- * "dropout", "seed", "validation", "patience", "tol", "hidden" (every layer's units),
- * "layers", "activation", "solver". */
+/* NULL opt: the defaults. A bad field is GSL_EINVAL naming it (layers 0 or above
+ * NDPAR_MLP_MAX_LAYERS, a hidden size 0, lr <= 0, momentum, beta1, beta2 or validation
+ * outside [0, 1) (validation (0, 1) or 0), eps <= 0, l2 or tol < 0, dropout outside
+ * [0, 1), an unknown activation, solver or reduce, epochs 0, a NaN anywhere).
+ * Parameters (ndpar_model_set/_get, prefix "mlp."): "lr", "momentum", "nesterov",
+ * "beta1", "beta2", "eps", "l2", "batch", "epochs", "shuffle", "validation", "patience",
+ * "tol", "dropout", "seed", "reduce", "shards", "layers", "activation", "solver",
+ * "hidden" (set: every layer's units; get: the first layer's) and "hidden0" ..
+ * "hidden7" (one layer's). Read-only, once fitted: "n_iter" (epochs run: fewer than
+ * "epochs" when early stopping stopped) and "loss" (the last epoch's mean training loss,
+ * L2 term included, as scikit-learn's loss_). Early stopping keeps the weights of the
+ * epoch with the best validation R^2 (scikit-learn's early_stopping=True). */
 NDPAR_API ndpar_model *ndpar_mlp_alloc(const ndpar_mlp_options *opt);
 
 /* ---- chains ----
