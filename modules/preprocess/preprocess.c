@@ -444,8 +444,9 @@ ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
     s->mm = cols <= SIZE_MAX / MM_FIELDS / sizeof(double) ? calloc(cols * MM_FIELDS, sizeof(double))
                                                             : NULL;
   }
-  if (!s || !s->center || !s->scale || !s->min || !s->max || !s->half || !s->run || !s->run_shift || !s->run_rel ||
-      !s->inv_scale || !s->pre || !s->den || !s->mm) {
+  int ok = s && s->center && s->scale && s->min && s->max && s->half && s->run && s->run_shift &&
+           s->run_rel && s->inv_scale && s->pre && s->den && s->mm;
+  if (!ok) {
     ndpar_scaler_free(s);
     GSL_ERROR_NULL("scaler_alloc: out of memory", GSL_ENOMEM);
   }
