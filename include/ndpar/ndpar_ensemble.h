@@ -109,6 +109,13 @@ typedef struct {
 /* The mean, no weights, trim 0.1, no flags. NULL is a no-op. */
 NDPAR_API void ndpar_ensemble_options_init(ndpar_ensemble_options *opt);
 
+/* ndpar_ensemble_predict with the aggregation given by name (opt NULL: the mean): the trim
+ * fraction in opt->trim, not through weights. */
+NDPAR_API int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x,
+                                          const ndpar_predictor *members, size_t m,
+                                          const ndpar_ensemble_options *opt, gsl_matrix *out,
+                                          gsl_matrix *spread);
+
 /* out = the fitted models' predictions of x, aggregated element by element as opt says
  * (NULL: the mean); spread (optional) the sd across them. Members predict in parallel, as
  * ndpar_ensemble_predict. Errors: m = 0 (GSL_EINVAL), models or a model NULL (GSL_EFAULT),

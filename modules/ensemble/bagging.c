@@ -23,6 +23,21 @@ static const double *agg_weights(const ndpar_ensemble_options *o) {
   return o->agg == NDPAR_AGG_TRIMMED_MEAN ? &o->trim : o->weights;
 }
 
+int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *members,
+                                size_t m, const ndpar_ensemble_options *opt, gsl_matrix *out,
+                                gsl_matrix *spread) {
+  NDPAR_REQUIRE(x != NULL, "ensemble_predict_opts: x is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(out != NULL, "ensemble_predict_opts: out is NULL", GSL_EFAULT);
+  ndpar_ensemble_options defaults;
+  ndpar_ensemble_options_init(&defaults);
+  const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;
+  const gsl_matrix *xs[1] = {x};
+  gsl_matrix *outs[1] = {out};
+  gsl_matrix *spreads[1] = {spread};
+  return ndpar_ensemble_predict_batches(p, xs, 1, members, m, o->agg, agg_weights(o), o->flags,
+                                        outs, spread != NULL ? spreads : NULL, NULL, NULL);
+}
+
 int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
                                   const ndpar_model *const *models, size_t m,
                                   const ndpar_ensemble_options *opt, gsl_matrix *out,
@@ -42,21 +57,13 @@ int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
                       k, ndpar_model_inputs(models[k]), ndpar_model_outputs(models[k]), x->size2,
                       out->size2);
   }
-  ndpar_ensemble_options defaults;
-  ndpar_ensemble_options_init(&defaults);
-  const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;
   ndpar_predictor *members = malloc(m * sizeof *members);
   NDPAR_REQUIRE(members != NULL, "ensemble_predict_models: out of memory", GSL_ENOMEM);
   for (size_t k = 0; k < m; k++) {
     members[k].predict = ndpar_model_predict_fn;
     members[k].ctx = (void *)models[k];
   }
-  const gsl_matrix *xs[1] = {x};
-  gsl_matrix *outs[1] = {out};
-  gsl_matrix *spreads[1] = {spread};
-  int status = ndpar_ensemble_predict_batches(p, xs, 1, members, m, o->agg, agg_weights(o),
-                                              o->flags, outs, spread != NULL ? spreads : NULL,
-                                              NULL, NULL);
+  int status = ndpar_ensemble_predict_opts(p, x, members, m, opt, out, spread);
   free(members);
   return status;
 }
