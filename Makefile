@@ -267,6 +267,7 @@ check-build: all check-examples
 	@tools/check-headers.sh
 	@tools/check-umbrella.sh $(CC)
 	@tools/check-doc-blocks.sh docs/*.md README.md include/ndpar/*.h
+	@tools/check-reference.sh
 	@tools/check-exports.sh $(SO_FILE) $(filter-out include/ndpar/ndpar_mpi.h,$(wildcard include/ndpar/*.h))
 	@tools/check-exports.sh $(MPI_SO) include/ndpar/ndpar_mpi.h
 	@tools/check-rebuild.sh include/ndpar/ndpar_pool.h
