@@ -67,7 +67,11 @@ NDPAR_API ndpar_bind ndpar_pool_binding(const ndpar_pool *pool);
 
 /* The process-wide pool that every function taking a pool uses when given NULL, created
  * on first use with the defaults (or as ndpar_pool_default_set configured it) and kept
- * until the process exits. NULL if it cannot be created (with a GSL error); the next call
+ * until the process exits. In an MPI rank (the launcher's Open MPI, MPICH/Hydra or SLURM
+ * variables say how many ranks share its node) it is the rank's share of the node: unbound
+ * ranks split the node's cores by local rank, a rank alone on its node takes every core
+ * (mpirun -np 1 binds it to one), a bound rank keeps to its binding; the same pool
+ * ndpar_mpi_pool_default returns, so NULL means one pool in every call of the program. NULL if it cannot be created (with a GSL error); the next call
  * tries again, so a transient failure (threads that could not be started for the moment)
  * does not disable it. Safe to call from several threads. */
 NDPAR_API ndpar_pool *ndpar_pool_default(void);
