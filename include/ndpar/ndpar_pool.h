@@ -96,8 +96,11 @@ NDPAR_API int ndpar_pool_default_set(const ndpar_pool_config *cfg);
  * scratch). Calls from several application threads at once proceed together (see the top of
  * this header): slots are exclusive within each run, and each index is one call whichever
  * thread makes it, so a task that computes from its index gives the same results. A call of fewer than
- * min_parallel tasks runs inline on its caller as slot 0. Tasks must not call the GSL
- * error handler: return a status instead. fn NULL: GSL_EFAULT. */
+ * min_parallel tasks runs inline on its caller as slot 0. Inside a task ndpar's own calls
+ * never call the GSL error handler (they return their code); a failed run leaves "task <i>
+ * failed: ..." in ndpar_error_last() on the calling thread. GSL's own functions still call
+ * the handler: a task returns a status instead, or the program captures them
+ * (ndpar_capture_gsl_errors). fn NULL: GSL_EFAULT. */
 NDPAR_API int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx);
 
 /* ndpar_pool_run, and on failure stores the failing task's index in *failed (if not
@@ -152,7 +155,8 @@ NDPAR_API void ndpar_gsl_capture_handler(const char *reason, const char *file, i
 
 /* The captured GSL error that failed the last run this thread called (any pool, any
  * module): its code, or 0 if that run succeeded or failed otherwise (a task returning a
- * status without a GSL error). Fills *err when err is not NULL (err->code 0 for none). */
+ * status without a GSL error). Fills *err when err is not NULL (err->code 0 for none).
+ * A view with the task's index: the same error is also the thread's ndpar_error_last(). */
 NDPAR_API int ndpar_task_error_last(ndpar_task_error *err);
 
 /* Physical cores this process may use: the topology's cores within its CPU binding
