@@ -29,6 +29,24 @@ NDPAR_API ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsign
 NDPAR_API ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
                                               size_t gap, size_t max_train);
 
+/* The time-series split's sizes by name: five counts in a row cannot be swapped silently.
+ * ndpar_folds_timeseries stays as the positional form (a thin wrapper of the same code). */
+typedef struct {
+  size_t windows;   /* validation windows (>= 1) */
+  size_t horizon;   /* points per validation window (>= 1) */
+  size_t step;      /* points between window starts; 0: horizon (windows back to back) */
+  size_t gap;       /* points left out between training and validation */
+  size_t max_train; /* 0: expanding (every earlier point); else the last max_train points */
+} ndpar_timeseries_options;
+
+/* The defaults: 5 windows of horizon 1, back to back, no gap, expanding. NULL: a no-op. */
+NDPAR_API void ndpar_timeseries_options_init(ndpar_timeseries_options *opt);
+
+/* ndpar_folds_timeseries(n, opt->windows, opt->horizon, opt->step or opt->horizon when 0,
+ * opt->gap, opt->max_train): the same folds. NULL with GSL_EFAULT for opt NULL, GSL_EINVAL
+ * naming the field ("opt->horizon") as ndpar_folds_timeseries. */
+NDPAR_API ndpar_folds *ndpar_folds_timeseries_opts(size_t n, const ndpar_timeseries_options *opt);
+
 /* ---- more splitters (scikit-learn's; validation and training indices ascending) ----
  * Where scikit-learn's splitter is deterministic (no shuffle), these give its folds index
  * for index. Shuffled forms draw from ndpar's streams, not numpy's: reproducible from the

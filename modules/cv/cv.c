@@ -133,19 +133,22 @@ ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long se
   return f;
 }
 
-ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
-                                    size_t gap, size_t max_train) {
-  NDPAR_REQUIRE_NULL(windows > 0, "folds_timeseries: windows must be positive", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(horizon > 0, "folds_timeseries: horizon must be positive", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(windows == 1 || step > 0, "folds_timeseries: step must be positive", GSL_EINVAL);
+/* The time-series split of both forms; messages name the fields as the caller wrote them:
+ * `who` the function, `pre` what comes before a field's name ("" or "opt->"). */
+static ndpar_folds *timeseries(const char *who, const char *pre, size_t n, size_t windows,
+                               size_t horizon, size_t step, size_t gap, size_t max_train) {
+  if (windows == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %swindows must be positive", who, pre);
+  if (horizon == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %shorizon must be positive", who, pre);
+  if (windows > 1 && step == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %sstep must be positive", who, pre);
   /* the first window's validation start, computed without wrapping below zero */
   size_t back, bytes;
-  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes),
-                     "folds_timeseries: n is too large (n indices overflow the address space)", GSL_EINVAL);
+  if (!ndpar_size_mul(n, sizeof(size_t), &bytes))
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n is too large (n indices overflow the address space)", who);
   if (!ndpar_size_mul(windows - 1, step, &back) || !ndpar_size_add(back, horizon, &back) || back > n)
-    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: %zu windows of horizon %zu, step %zu do not fit %zu points", windows, horizon, step, n);
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %zu %swindows of %shorizon %zu, %sstep %zu do not fit n = %zu points",
+                         who, windows, pre, pre, horizon, pre, step, n);
   if (n - back <= gap)
-    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: the gap of %zu leaves the first window no training data", gap);
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: a %sgap of %zu leaves the first window no training data", who, pre, gap);
   ndpar_folds *f = ndpar_folds_alloc(n, windows);
   if (f == NULL) return NULL;
   for (size_t w = 0; w < windows; w++) {
@@ -156,13 +159,34 @@ ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, si
       free(train);
       free(val);
       ndpar_folds_free(f);
-      GSL_ERROR_NULL("folds_timeseries: out of memory", GSL_ENOMEM);
+      NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "%s: out of memory for n = %zu points", who, n);
     }
     for (size_t j = 0; j < train_end - train_start; j++) train[j] = train_start + j;
     for (size_t j = 0; j < horizon; j++) val[j] = val_start + j;
     set_owned(f, w, train, train_end - train_start, val, horizon);
   }
   return f;
+}
+
+ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
+                                    size_t gap, size_t max_train) {
+  return timeseries("folds_timeseries", "", n, windows, horizon, step, gap, max_train);
+}
+
+void ndpar_timeseries_options_init(ndpar_timeseries_options *opt) {
+  if (opt == NULL) return;
+  opt->windows = 5;
+  opt->horizon = 1;
+  opt->step = 0;
+  opt->gap = 0;
+  opt->max_train = 0;
+}
+
+ndpar_folds *ndpar_folds_timeseries_opts(size_t n, const ndpar_timeseries_options *opt) {
+  NDPAR_REQUIRE_NULL(opt != NULL, "folds_timeseries_opts: opt is NULL", GSL_EFAULT);
+  size_t step = opt->step ? opt->step : opt->horizon; /* 0: windows back to back */
+  return timeseries("folds_timeseries_opts", "opt->", n, opt->windows, opt->horizon, step,
+                    opt->gap, opt->max_train);
 }
 
 size_t ndpar_folds_count(const ndpar_folds *f) { return f ? f->k : 0; }

@@ -445,3 +445,49 @@ Test(cv_workspace, cols_whose_product_overflows_are_refused_before_allocating) {
   cr_assert_eq(test_gsl_error_count(), 2);
   ndpar_folds_free(f);
 }
+
+/* ---- the time-series split by name ---- */
+
+static void assert_same_folds(const ndpar_folds *a, const ndpar_folds *b) {
+  cr_assert_eq(ndpar_folds_count(a), ndpar_folds_count(b));
+  for (size_t i = 0; i < ndpar_folds_count(a); i++) {
+    const size_t *ta, *va, *tb, *vb;
+    size_t nta, nva, ntb, nvb;
+    cr_assert_eq(ndpar_folds_get(a, i, &ta, &nta, &va, &nva), GSL_SUCCESS);
+    cr_assert_eq(ndpar_folds_get(b, i, &tb, &ntb, &vb, &nvb), GSL_SUCCESS);
+    cr_assert(nta == ntb && nva == nvb, "fold %zu", i);
+    cr_assert(memcmp(ta, tb, nta * sizeof *ta) == 0 && memcmp(va, vb, nva * sizeof *va) == 0);
+  }
+}
+
+Test(cv_timeseries_opts, the_options_give_the_positional_forms_folds) {
+  /* {n, windows, horizon, step, gap, max_train} */
+  const size_t cases[][6] = {{100, 5, 10, 10, 0, 0}, {100, 3, 7, 4, 2, 0}, {50, 4, 5, 6, 1, 20},
+                             {10, 1, 3, 1, 0, 0}, {24, 12, 1, 1, 0, 3}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    const size_t *k = cases[c];
+    ndpar_timeseries_options o;
+    ndpar_timeseries_options_init(&o);
+    o.windows = k[1];
+    o.horizon = k[2];
+    o.step = k[3];
+    o.gap = k[4];
+    o.max_train = k[5];
+    ndpar_folds *a = ndpar_folds_timeseries(k[0], k[1], k[2], k[3], k[4], k[5]);
+    ndpar_folds *b = ndpar_folds_timeseries_opts(k[0], &o);
+    cr_assert(a != NULL && b != NULL, "case %zu", c);
+    assert_same_folds(a, b);
+    ndpar_folds_free(a);
+    ndpar_folds_free(b);
+  }
+  /* step 0: windows back to back (step = horizon), as TimeSeriesSplit's default. */
+  ndpar_timeseries_options o;
+  ndpar_timeseries_options_init(&o);
+  o.windows = 4;
+  o.horizon = 6;
+  ndpar_folds *a = ndpar_folds_timeseries(40, 4, 6, 6, 0, 0);
+  ndpar_folds *b = ndpar_folds_timeseries_opts(40, &o);
+  assert_same_folds(a, b);
+  ndpar_folds_free(a);
+  ndpar_folds_free(b);
+}

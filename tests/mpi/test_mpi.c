@@ -14,6 +14,7 @@
 #include "ridge.h"
 
 #include <gsl/gsl_randist.h>
+#include <hwloc.h>
 #include <gsl/gsl_rng.h>
 #include <float.h>
 #include <math.h>
@@ -742,6 +743,49 @@ static void test_unbound_ranks_split_the_node(void) {
   (void)cores;
 }
 
+/* NULL means one pool in every call of an MPI program: the process's default pool is the
+ * mpi functions' pool, the rank's share of the node. A plain ndpar_pool_run(NULL) on unbound
+ * ranks keeps its threads on the rank's own cores: as many threads on the node as cores (no
+ * oversubscription), on disjoint cores. */
+static int busy_where(const ndpar_task *t, void *ctx) {
+  (void)t;
+  unsigned long long *seen = ctx;
+  int cpu = sched_getcpu();
+  if (cpu >= 0 && cpu < 64) __atomic_or_fetch(seen, 1ull << cpu, __ATOMIC_RELAXED);
+  double until = ndpar_time_now() + 200e-6; /* long enough for every worker to take tasks */
+  while (ndpar_time_now() < until) {
+  }
+  return GSL_SUCCESS;
+}
+
+static void test_unbound_null_pool_is_the_ranks_share(void) {
+  CHECK(ndpar_pool_default() == ndpar_mpi_pool_default());
+  unsigned long threads = ndpar_pool_threads(NULL), total = 0;
+  MPI_Allreduce(&threads, &total, 1, MPI_UNSIGNED_LONG, MPI_SUM, MPI_COMM_WORLD);
+  size_t cores = ndpar_physical_cores(); /* the node's: these ranks are unbound */
+  if ((size_t)nranks <= cores) CHECK(total <= cores);
+  unsigned long long seen = 0, all[64] = {0};
+  CHECK(ndpar_pool_run(NULL, 200, busy_where, &seen) == GSL_SUCCESS);
+  MPI_Allgather(&seen, 1, MPI_UNSIGNED_LONG_LONG, all, 1, MPI_UNSIGNED_LONG_LONG, MPI_COMM_WORLD);
+  if ((size_t)nranks <= cores)
+    for (int r = 0; r < nranks; r++)
+      if (r != rank) CHECK((all[r] & seen) == 0);
+}
+
+/* mpirun -np 1 binds its one rank to one core by default: alone on its node, the rank's
+ * default pool still takes every core of the machine. */
+static void test_np1_default_pool_uses_every_core(void) {
+  if (nranks != 1) return;
+  hwloc_topology_t topo;
+  CHECK(hwloc_topology_init(&topo) == 0);
+  CHECK(hwloc_topology_load(topo) == 0);
+  int machine = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+  if (machine <= 0) machine = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+  hwloc_topology_destroy(topo);
+  if (getenv("OMPI_COMM_WORLD_LOCAL_SIZE") || getenv("MPI_LOCALNRANKS"))
+    CHECK(ndpar_pool_threads(NULL) == (size_t)machine);
+}
+
 /* ---- MPI_THREAD_SINGLE (run with --single): a one-thread pool works, a larger one is a
  * clear error on every rank ---- */
 
@@ -826,6 +870,8 @@ static const test_case tests[] = {
     {"grad_fast_in_buckets", test_grad_fast_in_buckets},
     {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
     {"unbound_ranks_split_the_node", test_unbound_ranks_split_the_node},
+    {"unbound_null_pool_is_the_ranks_share", test_unbound_null_pool_is_the_ranks_share},
+    {"np1_default_pool_uses_every_core", test_np1_default_pool_uses_every_core},
     {"single_thread_level", test_single_thread_level},
     {"bad_arguments_every_form", test_bad_arguments_every_form},
 };
