@@ -69,9 +69,12 @@ typedef struct {
  * columns = the selected fields) and, if header is not NULL, its column names into a new
  * *header (NULL when opt->header is 0). Large files are parsed in parallel on the pool
  * (NULL: the default pool), cut at record ends; the result is the same bit for bit
- * whatever the thread count. A regular file is mapped (it must not shrink while it is
- * read), and pages are released as they are parsed: the memory used beyond the result is a
- * few megabytes; standard input and pipes are read into memory first. opt NULL: the
+ * whatever the thread count. A regular file is mapped, and pages are released as they
+ * are parsed: the memory used beyond the result is a few megabytes; standard input and
+ * pipes are read into memory first. A file that shrinks while it is read (a log rotation, a
+ * concurrent writer) is an error, GSL_EBADLEN, not a SIGBUS: the first read of a mapping
+ * installs a SIGBUS handler that serves the reader's own mappings and passes every other
+ * SIGBUS to the handler installed before it (or the default action). opt NULL: the
  * defaults.
  *
  * Returns GSL_SUCCESS, or through GSL_ERROR GSL_EFAULT (path or x NULL) or GSL_EINVAL (a bad
@@ -82,7 +85,9 @@ typedef struct {
  *               "...:L: no column named \"x\" in the header", a column index out of range,
  *               a quote inside an unquoted field, text after a closing quote, a quoted field
  *               not closed at the end of the file, "...:L:F: binary data (byte 0x00)";
- *   GSL_EBADLEN "...:L: 3 fields, expected 4" (a ragged row);
+ *   GSL_EBADLEN "...:L: 3 fields, expected 4" (a ragged row), "data.csv: the file shrank
+ *               while it was read (117787808 bytes when opened, 39262602 now)" (whatever
+ *               the data read gave);
  *   GSL_ERANGE  "...:L:F: \"1e999\" is out of the range of a double";
  *   GSL_ENOMEM.
  * On error *x and *header are untouched and nothing stays allocated. A file with no data
