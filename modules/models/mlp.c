@@ -142,6 +142,18 @@ static int as_count(double value, size_t *out) {
   return 1;
 }
 
+/* value as a seed: an integer in [0, 2^64) (read back as the nearest double below 2^64). */
+static int as_seed(double value, unsigned long *out) {
+  if (!(value >= 0) || value >= 18446744073709551616.0 || value != floor(value)) return GSL_EINVAL;
+  *out = (unsigned long)value;
+  return GSL_SUCCESS;
+}
+
+static double seed_value(unsigned long seed) {
+  double v = (double)seed;
+  return v < 18446744073709551616.0 ? v : nextafter(v, 0);
+}
+
 /* The hidden layer a "hidden<k>" name addresses, or -1. */
 static int hidden_index(const char *name) {
   if (strncmp(name, "hidden", 6) != 0) return -1;
@@ -203,14 +215,14 @@ static int mlp_set(void *vs, const char *name, double value) {
   int status = GSL_SUCCESS;
   if (real != NULL) {
     *real = value;
+  } else if (strcmp(name, "seed") == 0) {
+    status = as_seed(value, &o.seed);
   } else if (!as_count(value, &v)) {
     status = GSL_EINVAL;
   } else if (count != NULL) {
     *count = v;
   } else if (strcmp(name, "hidden") == 0) {
     for (size_t l = 0; l < NDPAR_MLP_MAX_LAYERS; l++) o.hidden[l] = v;
-  } else if (strcmp(name, "seed") == 0) {
-    o.seed = (unsigned long)v;
   } else {
     status = set_small(&o, name, v);
   }
@@ -231,7 +243,7 @@ static int mlp_get(const void *vs, const char *name, double *value) {
   } else if (strcmp(name, "hidden") == 0) {
     *value = (double)o.hidden[0];
   } else if (strcmp(name, "seed") == 0) {
-    *value = (double)o.seed;
+    *value = seed_value(o.seed);
   } else if (strcmp(name, "activation") == 0) {
     *value = o.activation == NDPAR_ACT_TANH ? 0 : 1;
   } else if (strcmp(name, "solver") == 0) {
@@ -801,7 +813,6 @@ static int mlp_fit(ndpar_pool *p, void *vs, const gsl_matrix *x, const gsl_matri
 
 /* ---- persistence ---------------------------------------------------------------------- */
 
-#ifdef MLP_PERSIST /* until persist.c (ndpar_model_archive_put/_get) lands */
 /* The fitted state: theta as a 1 x P matrix and the geometry (inputs, outputs). */
 static int mlp_save(const void *vs, ndpar_model_archive *a) {
   const mlp_state *s = vs;
@@ -855,7 +866,11 @@ static int mlp_load(void *vs, const ndpar_model_archive *a) {
   return status;
 }
 
-#endif
+void models_mlp_shape(const void *vs, size_t *inputs, size_t *outputs) {
+  const mlp_state *s = vs;
+  *inputs = s->theta != NULL ? s->g.units[0] : 0;
+  *outputs = s->theta != NULL ? s->g.units[s->g.nw] : 0;
+}
 
 /* ---- the type ------------------------------------------------------------------------- */
 
@@ -868,7 +883,7 @@ static const char *const mlp_params[] = {
 
 const ndpar_model_type models_mlp_type = {
     "mlp",     NDPAR_MODEL_REGRESSOR, mlp_params, mlp_clone, mlp_free, mlp_set, mlp_get,
-    mlp_fit,   mlp_predict,           1,          NULL,      NULL};
+    mlp_fit,   mlp_predict,           1,          mlp_save,  mlp_load};
 
 ndpar_model *ndpar_mlp_alloc(const ndpar_mlp_options *opt) {
   ndpar_mlp_options o;
