@@ -8,7 +8,7 @@
 #include <gsl/gsl_rng.h>
 
 /* units[0] inputs, units[1..layers] hidden, units[layers + 1] outputs; weight layer l maps
- * units[l] to units[l + 1], its W (units[l+1] x units[l], row-major) at theta + ow[l],
+ * units[l] to units[l + 1], its W (units[l] x units[l+1], row-major) at theta + ow[l],
  * its b at theta + ob[l]; P parameters in all. */
 typedef struct {
   size_t nw; /* weight layers: hidden layers + 1 */
