@@ -35,4 +35,8 @@ int models_mlp_loss_grad(const net *g, const ndpar_mlp_options *o, const double 
                          const gsl_matrix *x, const gsl_matrix *target, double *grad,
                          double *loss, gsl_rng *rng, double *work);
 
+/* Whether the layer products run their AVX2 kernels: on = 0 or 1 sets it (1 only where
+ * the CPU has AVX2), -1 asks. Returns the setting before. For tests of both paths. */
+int models_mlp_simd(int on);
+
 #endif

@@ -158,6 +158,34 @@ Test(mlp, deterministic_bit_identical_at_any_thread_count) {
   gsl_rng_free(r);
 }
 
+/* The AVX2 kernels (where the CPU has them) and the portable ones give the same bits. */
+Test(mlp, simd_and_portable_kernels_agree_bit_for_bit) {
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = NULL;
+  gsl_matrix *y = NULL;
+  smooth_data(r, 97, 11, 3, &x, &y);
+  ndpar_mlp_options o = small_options();
+  o.hidden[0] = 21; /* blocks of 8 units and a rest */
+  o.hidden[1] = 16;
+  o.activation = NDPAR_ACT_RELU;
+  o.dropout = 0.1;
+  gsl_matrix *a = gsl_matrix_alloc(97, 3);
+  gsl_matrix *b = gsl_matrix_alloc(97, 3);
+  int was = models_mlp_simd(1);
+  int simd = models_mlp_simd(-1);
+  fit_predict(&o, 2, x, y, a);
+  models_mlp_simd(0);
+  fit_predict(&o, 2, x, y, b);
+  models_mlp_simd(was);
+  cr_log_info("AVX2 kernels %s on this CPU", simd ? "ran" : "are not available");
+  cr_assert(memcmp(a->data, b->data, 97 * 3 * sizeof(double)) == 0);
+  gsl_matrix_free(a);
+  gsl_matrix_free(b);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  gsl_rng_free(r);
+}
+
 /* The fast reduction rounds differently but trains the same network. */
 Test(mlp, fast_mode_equals_deterministic_within_rounding) {
   gsl_rng *r = test_rng();
