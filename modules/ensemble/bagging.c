@@ -23,6 +23,31 @@ static const double *agg_weights(const ndpar_ensemble_options *o) {
   return o->agg == NDPAR_AGG_TRIMMED_MEAN ? &o->trim : o->weights;
 }
 
+/* opt's aggregation, checked here so that the message names opt (the ensemble module's
+ * own checks name its weights argument); the codes are the ensemble module's. */
+static int check_combine(const ndpar_ensemble_options *o, size_t m) {
+  NDPAR_REQUIRE(o->agg == NDPAR_AGG_MEAN || o->agg == NDPAR_AGG_MEDIAN ||
+                    o->agg == NDPAR_AGG_TRIMMED_MEAN || o->agg == NDPAR_AGG_WEIGHTED_MEAN,
+                "ensemble_predict_models: opt->agg is not an aggregation", GSL_EINVAL);
+  if (o->agg == NDPAR_AGG_TRIMMED_MEAN) {
+    NDPAR_REQUIRE(!isnan(o->trim), "ensemble_predict_models: opt->trim is NaN", GSL_EDOM);
+    NDPAR_REQUIRE(o->trim >= 0 && o->trim < 0.5, "ensemble_predict_models: opt->trim must be in [0, 0.5)",
+                  GSL_EINVAL);
+  }
+  if (o->agg != NDPAR_AGG_WEIGHTED_MEAN) return GSL_SUCCESS;
+  NDPAR_REQUIRE(o->weights != NULL, "ensemble_predict_models: opt->weights is NULL", GSL_EFAULT);
+  double sum = 0;
+  for (size_t k = 0; k < m; k++) {
+    if (!isfinite(o->weights[k]))
+      NDPAR_ERROR_FMT(GSL_EDOM, "ensemble_predict_models: opt->weights[%zu] is not finite", k);
+    if (o->weights[k] < 0)
+      NDPAR_ERROR_FMT(GSL_EINVAL, "ensemble_predict_models: opt->weights[%zu] is negative", k);
+    sum += o->weights[k];
+  }
+  NDPAR_REQUIRE(sum > 0, "ensemble_predict_models: opt->weights are all zero", GSL_EINVAL);
+  return GSL_SUCCESS;
+}
+
 int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
                                   const ndpar_model *const *models, size_t m,
                                   const ndpar_ensemble_options *opt, gsl_matrix *out,
@@ -31,6 +56,8 @@ int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
   NDPAR_REQUIRE(models != NULL, "ensemble_predict_models: models is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(x != NULL, "ensemble_predict_models: x is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "ensemble_predict_models: out is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(spread == NULL || spread->data == NULL || spread->data != out->data,
+                "ensemble_predict_models: spread and out are the same matrix", GSL_EINVAL);
   for (size_t k = 0; k < m; k++) {
     if (models[k] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "ensemble_predict_models: models[%zu] is NULL", k);
     if (!ndpar_model_fitted(models[k]))
@@ -45,6 +72,8 @@ int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
   ndpar_ensemble_options defaults;
   ndpar_ensemble_options_init(&defaults);
   const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;
+  int checked = check_combine(o, m);
+  if (checked != GSL_SUCCESS) return checked;
   ndpar_predictor *members = malloc(m * sizeof *members);
   NDPAR_REQUIRE(members != NULL, "ensemble_predict_models: out of memory", GSL_ENOMEM);
   for (size_t k = 0; k < m; k++) {
@@ -373,7 +402,7 @@ int ndpar_bagging_rows(const ndpar_model *bag, size_t i, const size_t **rows, si
   const bag_state *s = fitted_bag(bag);
   NDPAR_REQUIRE(s != NULL, "bagging_rows: bag is not a fitted bagging model", GSL_EINVAL);
   if (i >= s->members)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "bagging_rows: member %zu of %zu", i, s->members);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "bagging_rows: i is %zu, bag has %zu members", i, s->members);
   *rows = s->rows[i];
   *count = s->nrows;
   return GSL_SUCCESS;
