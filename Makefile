@@ -655,6 +655,13 @@ check-examples-pipeline: $(PIPELINE_EXAMPLES:%=$(BUILD)/examples/%)
 	$(foreach e,$(PIPELINE_EXAMPLES),$(BUILD)/examples/$(e) $(EXAMPLE_ARGS_$(e)) && ) true
 check: check-examples-pipeline
 
+# examples/co2_forecast against its scikit-learn transcription (tests/models/co2_sklearn.py):
+# the same best alpha, CV means and forecasts within 1e-9 (tools/check-co2-forecast.sh).
+.PHONY: check-co2-forecast
+check-co2-forecast: $(BUILD)/examples/co2_forecast
+	@tools/check-co2-forecast.sh $(BUILD)
+check: check-co2-forecast
+
 # ---------------------------------------------------------------- tools
 SB_OBJ       := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/scalebench/*.c))
 SCALEBENCH   := $(BUILD)/tools/scalebench

@@ -86,8 +86,11 @@ typedef enum {
  * of values near 1e-20 is not scaled there); NDPAR_PREPROCESS_SKLEARN_CONSTANT applies its
  * rule. Finite data at the ends of the double range stay finite: statistics whose sums
  * would overflow are computed on the column scaled by a power of two, a column whose
- * max - min overflows is transformed in halves (its MINMAX or ROBUST scale is then reported
- * as +Inf), and a subnormal scale, whose reciprocal is Inf, is divided by. */
+ * max - min overflows is transformed in halves (a MINMAX range, ROBUST IQR or STANDARD sd
+ * above DBL_MAX is then reported as +Inf, and the transform divides by its finite half:
+ * see ndpar_scaler_stats), and a subnormal scale, whose reciprocal is Inf, is divided by. A scaler can be
+ * saved and rebuilt bit for bit (ndpar_scaler_stats, ndpar_scaler_set_stats) and fitted in
+ * a stream (ndpar_scaler_partial_fit). */
 typedef struct ndpar_scaler ndpar_scaler;
 
 /* NULL with a GSL error for cols = 0 or an unknown kind. */
@@ -109,6 +112,57 @@ NDPAR_API int ndpar_scaler_inverse(ndpar_pool *p, const ndpar_scaler *s, gsl_mat
  * freed (a later fit overwrites their values in place). GSL_EINVAL if not fitted. */
 NDPAR_API int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center,
                                   const gsl_vector **scale);
+
+/* The statistics the transform is built from, per column: center and scale as
+ * ndpar_scaler_params gives them; min and max, the column's range as the fit saw it (NaN for
+ * a column without a finite value, or where set_stats was not told it); and half, half the
+ * scale, equal to scale / 2 except where the scale is +Inf (a sd, range or IQR above
+ * DBL_MAX: the columns transformed in halves), where it is the finite half the transform
+ * divides by. ndpar_scaler_set_stats with these rebuilds the scaler bit for bit. The
+ * scaler's own vectors, read-only, valid until it is freed (a later fit, partial_fit or
+ * set_stats overwrites their values in place); any output may be NULL. GSL_EINVAL if not
+ * fitted, GSL_EFAULT for s NULL; outputs untouched then. */
+NDPAR_API int ndpar_scaler_stats(const ndpar_scaler *s, const gsl_vector **center,
+                                 const gsl_vector **scale, const gsl_vector **min,
+                                 const gsl_vector **max, const gsl_vector **half);
+
+/* Makes s fitted from given statistics (cols entries each), as ndpar_scaler_stats gives
+ * them: the transform and inverse of a scaler rebuilt from a fitted one's statistics are the
+ * fitted one's bit for bit, for every kind and flag. The flags play no part (they act on a
+ * fit; the statistics are after them). Per column:
+ *  - center finite, scale positive (a constant column's is 1, MINMAX1's 1/2), or both NaN:
+ *    a column without a finite value (min and max then NaN or not given), all NaN out;
+ *  - min and max both given (finite, min <= max) or neither: NULL, or NaN in a column.
+ *    Without them: MINMAX takes [center, center + scale]; MINMAX1 [center - scale, center +
+ *    scale], with center and scale recomputed from that range (within an ulp of the given);
+ *    both GSL_EINVAL where that range is not finite. STANDARD, ROBUST and MAXABS keep them
+ *    NaN (unknown). An unknown range counts as not overflowing;
+ *  - scale +Inf only where max - min overflows (GSL_EDOM otherwise), with half[j] finite
+ *    and positive; half may be NULL (or NaN there) for MINMAX (0.5 max - 0.5 min) and is
+ *    needed (GSL_EINVAL) for the other kinds. Where the scale is finite, half is ignored;
+ *  - MINMAX1: center and scale must be those of [min, max] (the fit's: middle and half the
+ *    range) or of a constant column (min + 1/2 and 1/2): GSL_EINVAL otherwise.
+ * A NaN, an infinity or a non-positive scale where not allowed is GSL_EDOM; min > max, min
+ * without max, or statistics that do not fit together GSL_EINVAL; each naming the argument
+ * and the column. NULL s, center or scale: GSL_EFAULT; a length other than cols:
+ * GSL_EBADLEN. On any error the scaler is untouched. partial_fit continues after set_stats
+ * only for MINMAX, MINMAX1 and MAXABS given min and max (they are all it needs). */
+NDPAR_API int ndpar_scaler_set_stats(ndpar_scaler *s, const gsl_vector *center,
+                                     const gsl_vector *scale, const gsl_vector *min,
+                                     const gsl_vector *max, const gsl_vector *half);
+
+/* scikit-learn's partial_fit: updates s with the rows of x, so that a fit in chunks ends as
+ * one fit of all the rows would. STANDARD merges count, mean and M2 per column (Chan, Golub
+ * and LeVeque's parallel update; the sd's divisor per the flags), MINMAX, MINMAX1 and MAXABS
+ * merge min and max; the flags (NaN and Inf skipped or GSL_EDOM, the conventions) act as in
+ * a fit, on all the rows seen. On an unfitted scaler it is ndpar_scaler_fit. A scaler fitted
+ * by fit or partial_fit continues from its statistics, count included; one built by
+ * set_stats continues only where it has what the kind merges (MINMAX, MINMAX1 and MAXABS
+ * given min and max), else GSL_EINVAL. ROBUST: GSL_EINVAL (its quartiles need every row;
+ * scikit-learn's RobustScaler has no partial_fit). Other errors as ndpar_scaler_fit's; on
+ * any error the scaler is untouched. Matches one fit to within a few ulps (STANDARD) or
+ * exactly (the range scalers). */
+NDPAR_API int ndpar_scaler_partial_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x);
 
 /* ---- the generic per-chunk callback: any preprocessing, one chunk per task ---- */
 

@@ -159,7 +159,11 @@ int models_fit(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x, const gsl_mat
   m->inputs = 0;
   m->outputs = 0;
   size_t outputs = 0;
+  /* quiet: what the type calls reports through the caller's code, never the handler */
+  int before = ndpar_tls_quiet;
+  ndpar_tls_quiet = 1;
   int status = m->type->fit(p, m->state, x, y, &outputs);
+  ndpar_tls_quiet = before;
   if (status != GSL_SUCCESS) return status;
   m->fitted = 1;
   m->inputs = x->size2;
@@ -187,10 +191,13 @@ int models_check_fit(const char *who, const ndpar_model *m, const gsl_matrix *x,
 int ndpar_model_fit(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x, const gsl_matrix *y) {
   int status = models_check_fit("model_fit", m, x, y);
   if (status) return status;
+  ndpar_error_forget();
   status = models_fit(p, m, x, y);
-  if (status)
+  if (status) {
+    const ndpar_error_info *inner = ndpar_error_last();
     NDPAR_ERROR_FMT(status, "model_fit: fitting %s failed: %s", m->type->name,
-                    gsl_strerror(status));
+                    inner->code != 0 ? inner->message : gsl_strerror(status));
+  }
   return GSL_SUCCESS;
 }
 

@@ -554,7 +554,11 @@ static int build(const node *n, const proto_set *ps, ndpar_model **out, parse_er
       }
     }
     if (n->fitted) {
+      /* quiet: what a type's load calls reports through our message, not the handler */
+      int before = ndpar_tls_quiet;
+      ndpar_tls_quiet = 1;
       int status = m->type->load != NULL ? m->type->load(m->state, &n->arrays) : GSL_EINVAL;
+      ndpar_tls_quiet = before;
       if (status != GSL_SUCCESS) {
         ndpar_model_free(m);
         if (status == GSL_ENOMEM) return status;

@@ -107,11 +107,53 @@ void models_scaler_shape(const void *vs, size_t *inputs, size_t *outputs) {
   *outputs = cols;
 }
 
+/* The statistics ndpar_scaler_set_stats rebuilds the scaler from, bit for bit, as 1 x cols
+ * rows (NaN where a range is unknown). */
+static const char *const stat_names[] = {"center", "scale", "min", "max", "half"};
+
+static int scaler_save(const void *vs, ndpar_model_archive *a) {
+  const scaler_state *s = vs;
+  const gsl_vector *stats[5];
+  int status = ndpar_scaler_stats(s->scaler, &stats[0], &stats[1], &stats[2], &stats[3], &stats[4]);
+  for (size_t i = 0; i < 5 && status == GSL_SUCCESS; i++) {
+    gsl_matrix_const_view row = gsl_matrix_const_view_vector(stats[i], 1, stats[i]->size);
+    status = ndpar_model_archive_put(a, stat_names[i], &row.matrix);
+  }
+  return status;
+}
+
+static int scaler_load(void *vs, const ndpar_model_archive *a) {
+  scaler_state *s = vs;
+  gsl_matrix *rows[5] = {NULL, NULL, NULL, NULL, NULL};
+  int status = GSL_SUCCESS;
+  for (size_t i = 0; i < 5 && status == GSL_SUCCESS; i++) {
+    status = ndpar_model_archive_get(a, stat_names[i], &rows[i]);
+    if (status == GSL_SUCCESS && (rows[i]->size1 != 1 || rows[i]->size2 != rows[0]->size2))
+      status = GSL_EBADLEN;
+  }
+  ndpar_scaler *sc = status == GSL_SUCCESS ? new_scaler(s, rows[0]->size2) : NULL;
+  if (status == GSL_SUCCESS && sc == NULL) status = GSL_ENOMEM;
+  if (status == GSL_SUCCESS) {
+    gsl_vector_view v[5];
+    for (size_t i = 0; i < 5; i++) v[i] = gsl_matrix_row(rows[i], 0);
+    status = ndpar_scaler_set_stats(sc, &v[0].vector, &v[1].vector, &v[2].vector, &v[3].vector,
+                                    &v[4].vector);
+  }
+  if (status == GSL_SUCCESS) {
+    ndpar_scaler_free(s->scaler);
+    s->scaler = sc;
+    sc = NULL;
+  }
+  ndpar_scaler_free(sc);
+  for (size_t i = 0; i < 5; i++) gsl_matrix_free(rows[i]);
+  return status;
+}
+
 static const char *const scaler_params[] = {"kind", "flags", NULL};
 
 const ndpar_model_type models_scaler_type = {
     "scaler", NDPAR_MODEL_TRANSFORMER, scaler_params, scaler_clone, scaler_free, scaler_set,
-    scaler_get, scaler_fit, scaler_predict, 0, NULL, NULL};
+    scaler_get, scaler_fit, scaler_predict, 0, scaler_save, scaler_load};
 
 ndpar_model *ndpar_scaler_model_alloc(ndpar_scale_kind kind) {
   if (!kind_ok(kind)) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "scaler_model_alloc: unknown kind %d", (int)kind);

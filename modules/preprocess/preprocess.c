@@ -169,6 +169,7 @@ struct ndpar_preprocess_workspace {
   ndpar_pool *pool;
   size_t rows, cols, block_rows, task_rows, ntasks;
   double *shift;              /* cols */
+  double *mean_rel;           /* cols: the merged mean of x - shift (partial_fit merges on it) */
   moments *ts, *merged;       /* ntasks x cols; cols */
   size_t *bad_row, *bad_col;  /* ntasks */
   ndpar_slots scratch;        /* per worker: scratch_bytes(cols) */
@@ -178,6 +179,7 @@ void ndpar_preprocess_workspace_free(ndpar_preprocess_workspace *w) {
   if (w == NULL) return;
   ndpar_slots_free(&w->scratch);
   free(w->shift);
+  free(w->mean_rel);
   free(w->ts);
   free(w->merged);
   free(w->bad_row);
@@ -212,11 +214,12 @@ ndpar_preprocess_workspace *ndpar_preprocess_workspace_alloc(ndpar_pool *pool, s
     return NULL;
   }
   w->shift = malloc(cols * sizeof *w->shift);
+  w->mean_rel = malloc(cols * sizeof *w->mean_rel);
   w->ts = malloc(w->ntasks * cols * sizeof *w->ts);
   w->merged = malloc(cols * sizeof *w->merged);
   w->bad_row = malloc(w->ntasks * sizeof *w->bad_row);
   w->bad_col = malloc(w->ntasks * sizeof *w->bad_col);
-  int ok = w->shift && w->ts && w->merged && w->bad_row && w->bad_col &&
+  int ok = w->shift && w->mean_rel && w->ts && w->merged && w->bad_row && w->bad_col &&
            ndpar_slots_alloc(&w->scratch, ndpar_pool_threads(pool), scratch_bytes(cols)) == GSL_SUCCESS;
   if (!ok) {
     ndpar_preprocess_workspace_free(w);
@@ -244,7 +247,10 @@ static int column_moments(ndpar_preprocess_workspace *w, const gsl_matrix *x, in
     for (size_t j = 0; j < x->size2; j++) out[j] = (moments){0, 0, 0, GSL_NAN, GSL_NAN, 0, 0};
     for (size_t k = 0; k < c.ntasks; k++) /* in task order: deterministic */
       for (size_t j = 0; j < x->size2; j++) merge(&out[j], &c.ts[k * x->size2 + j]);
-    for (size_t j = 0; j < x->size2; j++) out[j].mean += w->shift[j];
+    for (size_t j = 0; j < x->size2; j++) {
+      w->mean_rel[j] = out[j].mean;
+      out[j].mean += w->shift[j];
+    }
   } else if (status == GSL_EDOM) {
     size_t r = c.bad_row[failed], k = c.bad_col[failed];
     ndpar_error_fmt(GSL_EDOM, __FILE__, __LINE__, "preprocess: x[%zu][%zu] (row %zu, column %zu) is %g",
@@ -380,20 +386,34 @@ int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *me
 
 /* Per column the transform is (x - center) * inv_scale; for a column near the ends of the
  * double range (careful) it is (pre x - pre center) / den instead: pre = 1/2 where
- * max - min overflows (so x - center might), den = pre * scale computed without overflow,
- * and a division where 1/scale is not finite (a subnormal scale). */
+ * max - min overflows (so x - center might), den = pre * scale, or half where that is not
+ * finite (a scale above DBL_MAX), and a division where 1/scale is not finite (a subnormal
+ * scale). Everything after center, scale, min, max and half is derived from them alone
+ * (derive_factors), so that a scaler rebuilt from its statistics by ndpar_scaler_set_stats
+ * is the fitted one bit for bit. */
 struct ndpar_scaler {
   ndpar_scale_kind kind;
   size_t cols;
   int flags, fitted, careful;
-  gsl_vector *center, *scale;
+  int stream; /* what partial_fit can continue from: see enum below */
+  gsl_vector *center, *scale; /* as ndpar_scaler_params gives them */
+  gsl_vector *min, *max;      /* the column's range as fitted (NaN: unknown or no value) */
+  gsl_vector *half;           /* half the scale, finite where the scale is not */
   double *inv_scale, *pre, *den;
   /* MINMAX1 only, per column: scikit-learn's y = x * mul + add (mul = 2 / (max - min),
    * add = -1 - min * mul), and the ends lo, hi mapped exactly to elo, ehi (-1 and 1; 0 and 0
    * for a constant column). One array of cols per field (mm_field), so that the transform's
    * loop over columns vectorises: interleaved per column it ran at 3x the memory floor. */
   double *mm;
+  moments *run; /* per column: the moments of every row fitted so far (partial_fit) */
+  /* per column: run's mean as the mean of x - run_shift (run_rel), so that partial_fit
+   * merges on values of the data's spread, as the fit's blocks do (see column_shifts) */
+  double *run_shift, *run_rel;
 };
+
+/* What partial_fit continues from: nothing (unfitted, ROBUST, or set_stats without what it
+ * needs), the range (count > 0, min and max: the range scalers), or every moment (fit). */
+enum { STREAM_NONE, STREAM_RANGE, STREAM_MOMENTS };
 
 enum { MM_LO, MM_HI, MM_MUL, MM_ADD, MM_ELO, MM_EHI, MM_FIELDS };
 
@@ -412,13 +432,20 @@ ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
     s->cols = cols;
     s->center = gsl_vector_calloc(cols);
     s->scale = gsl_vector_calloc(cols);
+    s->min = gsl_vector_calloc(cols);
+    s->max = gsl_vector_calloc(cols);
+    s->half = gsl_vector_calloc(cols);
+    s->run = calloc(cols, sizeof *s->run);
+    s->run_shift = calloc(cols, sizeof *s->run_shift);
+    s->run_rel = calloc(cols, sizeof *s->run_rel);
     s->inv_scale = calloc(cols, sizeof *s->inv_scale);
     s->pre = calloc(cols, sizeof *s->pre);
     s->den = calloc(cols, sizeof *s->den);
     s->mm = cols <= SIZE_MAX / MM_FIELDS / sizeof(double) ? calloc(cols * MM_FIELDS, sizeof(double))
                                                             : NULL;
   }
-  if (!s || !s->center || !s->scale || !s->inv_scale || !s->pre || !s->den || !s->mm) {
+  if (!s || !s->center || !s->scale || !s->min || !s->max || !s->half || !s->run || !s->run_shift || !s->run_rel ||
+      !s->inv_scale || !s->pre || !s->den || !s->mm) {
     ndpar_scaler_free(s);
     GSL_ERROR_NULL("scaler_alloc: out of memory", GSL_ENOMEM);
   }
@@ -429,6 +456,12 @@ void ndpar_scaler_free(ndpar_scaler *s) {
   if (s == NULL) return;
   gsl_vector_free(s->center);
   gsl_vector_free(s->scale);
+  gsl_vector_free(s->min);
+  gsl_vector_free(s->max);
+  gsl_vector_free(s->half);
+  free(s->run);
+  free(s->run_shift);
+  free(s->run_rel);
   free(s->inv_scale);
   free(s->pre);
   free(s->den);
@@ -479,7 +512,7 @@ static int robust_task(const ndpar_task *t, void *vc) {
   double q25 = quantile_by_select(v, n, 0.25), q75 = quantile_by_select(v, n, 0.75);
   gsl_vector_set(c->s->center, j, quantile_by_select(v, n, 0.5));
   gsl_vector_set(c->s->scale, j, q75 - q25);
-  c->s->den[j] = 0.5 * q75 - 0.5 * q25; /* half the IQR, finite where q75 - q25 is not */
+  gsl_vector_set(c->s->half, j, 0.5 * q75 - 0.5 * q25); /* finite where q75 - q25 is not */
   return GSL_SUCCESS;
 }
 
@@ -491,23 +524,13 @@ static double minmax1_center(double lo, double hi) {
   return 0.5 * lo + 0.5 * hi;
 }
 
-/* The careful form's pre, den and inv_scale of every column (see struct ndpar_scaler),
- * from the fitted scale (a constant column's 0 becomes 1) and the column's range. */
-static void transform_factors(ndpar_scaler *s, const moments *m) {
-  s->careful = 0;
-  for (size_t j = 0; j < s->cols; j++) {
-    double scale = gsl_vector_get(s->scale, j), half = s->den[j];
-    if (scale == 0) gsl_vector_set(s->scale, j, scale = 1.0); /* a constant column maps to 0 */
-    int range_overflows = isfinite(m[j].min) && isfinite(m[j].max) && !isfinite(m[j].max - m[j].min);
-    s->pre[j] = range_overflows ? 0.5 : 1.0;
-    s->den[j] = s->pre[j] * scale;
-    if (!isfinite(s->den[j]) && range_overflows) s->den[j] = half; /* MINMAX, ROBUST */
-    s->inv_scale[j] = 1.0 / scale;
-    s->careful |= range_overflows || (!isfinite(s->inv_scale[j]) && isfinite(scale));
-  }
+/* MINMAX1's scale of a column of range [lo, hi] that is not constant: half the range,
+ * without overflow. */
+static double minmax1_scale(double lo, double hi) {
+  double scale = 0.5 * (hi - lo);
+  return isfinite(scale) ? scale : 0.5 * hi - 0.5 * lo;
 }
 
-/* center and scale from the moments, for every kind but robust. */
 /* MINMAX1 as scikit-learn's MinMaxScaler(feature_range=(-1, 1)) computes it, with the ends
  * exact: its x * scale_ + min_ leaves the column's min and max a few ulps off -1 and 1 when
  * they are large (1e9: -0.99999998679706747). */
@@ -521,6 +544,43 @@ static void minmax1_params(ndpar_scaler *s, size_t j, double lo, double hi, int 
   mm_field(s, MM_EHI)[j] = constant ? GSL_NAN : 1.0;
 }
 
+/* 1 if MINMAX1's center and scale of column j are those of a constant column of minimum lo
+ * (center lo + 1/2, scale 1/2: see apply_conventions) rather than of the range [lo, hi]. A
+ * fitted column is one or the other (set_stats checks that it is): a constant column's range
+ * is below 10 eps, whose half is never 1/2. */
+static int minmax1_constant(double center, double scale, double lo, double hi) {
+  return !(scale == minmax1_scale(lo, hi) && center == minmax1_center(lo, hi));
+}
+
+/* The transform's factors of every column (see struct ndpar_scaler) from center, scale,
+ * min, max and half alone: fit, partial_fit and set_stats all end here. */
+static void derive_factors(ndpar_scaler *s) {
+  s->careful = 0;
+  for (size_t j = 0; j < s->cols; j++) {
+    double center = gsl_vector_get(s->center, j), scale = gsl_vector_get(s->scale, j);
+    double lo = gsl_vector_get(s->min, j), hi = gsl_vector_get(s->max, j);
+    int range_overflows = isfinite(lo) && isfinite(hi) && !isfinite(hi - lo);
+    s->pre[j] = range_overflows ? 0.5 : 1.0;
+    s->den[j] = s->pre[j] * scale;
+    if (!isfinite(s->den[j]) && range_overflows) s->den[j] = gsl_vector_get(s->half, j);
+    s->inv_scale[j] = 1.0 / scale;
+    s->careful |= range_overflows || (!isfinite(s->inv_scale[j]) && isfinite(scale));
+    if (s->kind != NDPAR_SCALE_MINMAX1) continue;
+    if (isnan(scale)) /* a column without a finite value */
+      minmax1_params(s, j, GSL_NAN, GSL_NAN, 0);
+    else
+      minmax1_params(s, j, lo, hi, minmax1_constant(center, scale, lo, hi));
+  }
+}
+
+/* A STANDARD column's sd from its moments (n >= 1), divisor n - 1 or (population) n, times
+ * 2^extra: extra = -1 gives the finite half of an sd above DBL_MAX. */
+static double standard_sd(const moments *m, int population, int extra) {
+  double divisor = population ? m->n : m->n - 1;
+  return ldexp(sqrt(m->m2 / divisor), extra - m->scale_log2);
+}
+
+/* center and scale from the moments, for every kind but robust (and MINMAX's half). */
 static void params_from_moments(ndpar_scaler *s, const moments *m) {
   for (size_t j = 0; j < s->cols; j++) {
     double center = 0, scale = 1, n = m[j].n;
@@ -532,12 +592,11 @@ static void params_from_moments(ndpar_scaler *s, const moments *m) {
       case NDPAR_SCALE_MINMAX:
         center = m[j].min;
         scale = m[j].max - m[j].min;
-        s->den[j] = 0.5 * m[j].max - 0.5 * m[j].min; /* finite where scale is not */
+        gsl_vector_set(s->half, j, 0.5 * m[j].max - 0.5 * m[j].min); /* finite where scale is not */
         break;
       case NDPAR_SCALE_MINMAX1:
         center = minmax1_center(m[j].min, m[j].max);
-        scale = 0.5 * (m[j].max - m[j].min);
-        if (!isfinite(scale)) scale = 0.5 * m[j].max - 0.5 * m[j].min;
+        scale = minmax1_scale(m[j].min, m[j].max);
         break;
       default: /* MAXABS */
         scale = GSL_MAX(fabs(m[j].min), fabs(m[j].max));
@@ -562,26 +621,49 @@ static int sklearn_constant(ndpar_scale_kind kind, double scale, const moments *
 }
 
 /* The conventions on top of the moments' center and scale: the population sd (divisor
- * n) and scikit-learn's near-constant columns where the flags ask; and a constant MINMAX1
+ * n) and scikit-learn's near-constant columns where the flags ask; a constant MINMAX1
  * column at -1, the low end of the range, where MinMaxScaler((-1, 1)) puts it (its
- * range counts as 1: center min + 1/2, scale 1/2). */
+ * range counts as 1: center min + 1/2, scale 1/2); any other constant column's scale 1 (it
+ * maps to 0); then the statistics derive_factors takes: min, max, and half the scale (the
+ * kind's finite half where the scale overflows: MINMAX's and ROBUST's are set already). */
 static void apply_conventions(ndpar_scaler *s, const moments *m) {
+  int population = (s->flags & NDPAR_PREPROCESS_POPULATION_SD) != 0;
   for (size_t j = 0; j < s->cols; j++) {
     double n = m[j].n, scale = gsl_vector_get(s->scale, j);
-    if (s->kind == NDPAR_SCALE_MINMAX1 && n == 0)
-      minmax1_params(s, j, GSL_NAN, GSL_NAN, 0);
-    if (n == 0) continue;
-    if (s->kind == NDPAR_SCALE_STANDARD && (s->flags & NDPAR_PREPROCESS_POPULATION_SD))
-      scale = ldexp(sqrt(m[j].m2 / n), -m[j].scale_log2); /* moments_sd with divisor n */
+    gsl_vector_set(s->min, j, m[j].min);
+    gsl_vector_set(s->max, j, m[j].max);
+    if (n == 0) {
+      gsl_vector_set(s->half, j, GSL_NAN);
+      continue;
+    }
+    if (s->kind == NDPAR_SCALE_STANDARD && population) scale = standard_sd(&m[j], 1, 0);
     if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, &m[j])) scale = 0;
-    if (s->kind == NDPAR_SCALE_MINMAX1)
-      minmax1_params(s, j, m[j].min, m[j].max, scale == 0);
     if (s->kind == NDPAR_SCALE_MINMAX1 && scale == 0) {
       scale = 0.5;
       gsl_vector_set(s->center, j, m[j].min + 0.5);
     }
+    if (scale == 0) scale = 1.0; /* a constant column maps to 0 */
     gsl_vector_set(s->scale, j, scale);
+    if (isfinite(scale))
+      gsl_vector_set(s->half, j, 0.5 * scale);
+    else if (s->kind == NDPAR_SCALE_STANDARD) /* an sd above DBL_MAX */
+      gsl_vector_set(s->half, j, standard_sd(&m[j], population, -1));
   }
+}
+
+/* The end of every fit: conventions, the transform's factors, and the moments kept for
+ * partial_fit (m, and the means of x - shift, rel: cols each). A column summed scaled
+ * (rescue_extremes) keeps its plain mean (shift 0). */
+static void finish_fit(ndpar_scaler *s, const moments *m, const double *shift, const double *rel) {
+  apply_conventions(s, m);
+  derive_factors(s);
+  memcpy(s->run, m, s->cols * sizeof *s->run);
+  for (size_t j = 0; j < s->cols; j++) {
+    s->run_shift[j] = m[j].scale_log2 ? 0 : shift[j];
+    s->run_rel[j] = m[j].scale_log2 ? m[j].mean : rel[j];
+  }
+  s->stream = s->kind == NDPAR_SCALE_ROBUST ? STREAM_NONE : STREAM_MOMENTS;
+  s->fitted = 1;
 }
 
 int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
@@ -601,12 +683,9 @@ int ndpar_scaler_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
     if (status == GSL_SUCCESS) status = ndpar_pool_run(w->pool, s->cols, robust_task, &c);
     ndpar_slots_free(&c.column);
   }
-  if (status == GSL_SUCCESS) apply_conventions(s, w->merged);
-  if (status == GSL_SUCCESS) transform_factors(s, w->merged);
+  if (status == GSL_SUCCESS) finish_fit(s, w->merged, w->shift, w->mean_rel);
   ndpar_preprocess_workspace_free(w);
-  if (status) return status;
-  s->fitted = 1;
-  return GSL_SUCCESS;
+  return status;
 }
 
 typedef struct {
@@ -718,6 +797,245 @@ int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const 
   if (center) *center = s->center;
   if (scale) *scale = s->scale;
   return GSL_SUCCESS;
+}
+
+/* ---- statistics out and in, and the streaming fit ---- */
+
+int ndpar_scaler_stats(const ndpar_scaler *s, const gsl_vector **center, const gsl_vector **scale,
+                       const gsl_vector **min, const gsl_vector **max, const gsl_vector **half) {
+  NDPAR_REQUIRE(s != NULL, "scaler_stats: s is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(s->fitted, "scaler_stats: the scaler is not fitted", GSL_EINVAL);
+  if (center) *center = s->center;
+  if (scale) *scale = s->scale;
+  if (min) *min = s->min;
+  if (max) *max = s->max;
+  if (half) *half = s->half;
+  return GSL_SUCCESS;
+}
+
+/* One column's statistics as given to set_stats (NaN for a vector not given), and whether
+ * its range was given rather than derived. */
+typedef struct {
+  double center, scale, min, max, half;
+  int range_given;
+} column_stats;
+
+#define SET_STATS "scaler_set_stats"
+
+/* An unknown range (min and max NULL or NaN): MINMAX's [center, center + scale], MINMAX1's
+ * [center - scale, center + scale] with center and scale recomputed from it (so that they
+ * are the range's, as a fitted MINMAX1's are), unknown (NaN) for the others. */
+static int derive_range(ndpar_scale_kind kind, size_t j, column_stats *c) {
+  if (kind != NDPAR_SCALE_MINMAX && kind != NDPAR_SCALE_MINMAX1) return GSL_SUCCESS;
+  c->min = kind == NDPAR_SCALE_MINMAX ? c->center : c->center - c->scale;
+  c->max = c->center + c->scale;
+  if (!isfinite(c->max - c->min))
+    NDPAR_ERROR_FMT(GSL_EINVAL, SET_STATS ": min[%zu] and max[%zu] are needed: center %g and scale %g give no finite range",
+                    j, j, c->center, c->scale);
+  if (kind == NDPAR_SCALE_MINMAX) return GSL_SUCCESS;
+  c->center = minmax1_center(c->min, c->max);
+  c->scale = minmax1_scale(c->min, c->max);
+  if (!(c->scale > 0))
+    NDPAR_ERROR_FMT(GSL_EINVAL, SET_STATS ": min[%zu] and max[%zu] are needed: scale %g is below the spacing of center %g",
+                    j, j, c->scale, c->center);
+  return GSL_SUCCESS;
+}
+
+/* The range and the half of an infinite scale, checked after center and scale. */
+static int complete_range(ndpar_scale_kind kind, size_t j, column_stats *c) {
+  if (isnan(c->min) != isnan(c->max))
+    NDPAR_ERROR_FMT(GSL_EDOM, SET_STATS ": min[%zu] and max[%zu] are %g and %g: both NaN (unknown) or neither",
+                    j, j, c->min, c->max);
+  if (isinf(c->min) || isinf(c->max))
+    NDPAR_ERROR_FMT(GSL_EDOM, SET_STATS ": min[%zu] and max[%zu] are %g and %g: not finite", j, j, c->min, c->max);
+  if (c->min > c->max)
+    NDPAR_ERROR_FMT(GSL_EINVAL, SET_STATS ": min[%zu] = %g is above max[%zu] = %g", j, c->min, j, c->max);
+  c->range_given = !isnan(c->min);
+  int status = c->range_given ? GSL_SUCCESS : derive_range(kind, j, c);
+  if (status) return status;
+  int overflows = isfinite(c->min) && !isfinite(c->max - c->min);
+  if (isinf(c->scale) && !overflows)
+    NDPAR_ERROR_FMT(GSL_EDOM, SET_STATS ": scale[%zu] is inf, but only a column whose max - min overflows has an infinite scale", j);
+  if (isfinite(c->scale)) {
+    c->half = 0.5 * c->scale;
+    return GSL_SUCCESS;
+  }
+  if (isnan(c->half) && kind == NDPAR_SCALE_MINMAX) c->half = 0.5 * c->max - 0.5 * c->min;
+  if (isnan(c->half))
+    NDPAR_ERROR_FMT(GSL_EINVAL, SET_STATS ": half[%zu] is needed: scale[%zu] is inf", j, j);
+  if (!(isfinite(c->half) && c->half > 0))
+    NDPAR_ERROR_FMT(GSL_EDOM, SET_STATS ": half[%zu] is %g: half an infinite scale is finite and positive", j, c->half);
+  return GSL_SUCCESS;
+}
+
+/* Checks column j's statistics and completes them (range, half); a GSL error naming the
+ * argument and the column. */
+static int complete_column(ndpar_scale_kind kind, size_t j, column_stats *c) {
+  if (isnan(c->center) && isnan(c->scale)) { /* a column without a finite value, as fit leaves it */
+    if (!isnan(c->min) || !isnan(c->max))
+      NDPAR_ERROR_FMT(GSL_EDOM, SET_STATS ": column %zu has NaN center and scale (no value) but min[%zu] %g and max[%zu] %g",
+                      j, j, c->min, j, c->max);
+    c->half = GSL_NAN;
+    c->range_given = 1;
+    return GSL_SUCCESS;
+  }
+  if (!isfinite(c->center)) NDPAR_ERROR_FMT(GSL_EDOM, SET_STATS ": center[%zu] is %g", j, c->center);
+  if (!(c->scale > 0))
+    NDPAR_ERROR_FMT(GSL_EDOM, SET_STATS ": scale[%zu] is %g: a scale is positive (a constant column's is 1)", j, c->scale);
+  int status = complete_range(kind, j, c);
+  if (status) return status;
+  if (kind == NDPAR_SCALE_MINMAX1 && minmax1_constant(c->center, c->scale, c->min, c->max) &&
+      !(c->scale == 0.5 && c->center == c->min + 0.5))
+    NDPAR_ERROR_FMT(GSL_EINVAL,
+                    SET_STATS ": center[%zu] %.17g and scale[%zu] %.17g are neither MINMAX1's of min[%zu] %.17g "
+                    "and max[%zu] %.17g nor a constant column's (min + 0.5 and 0.5)",
+                    j, c->center, j, c->scale, j, c->min, j, c->max);
+  return GSL_SUCCESS;
+}
+
+static double entry_or_nan(const gsl_vector *v, size_t j) { return v ? gsl_vector_get(v, j) : GSL_NAN; }
+
+static int check_stats_len(const char *name, const gsl_vector *v, size_t cols) {
+  if (v != NULL && v->size != cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, SET_STATS ": %s has %zu entries, the scaler %zu columns", name, v->size, cols);
+  return GSL_SUCCESS;
+}
+
+int ndpar_scaler_set_stats(ndpar_scaler *s, const gsl_vector *center, const gsl_vector *scale,
+                           const gsl_vector *min, const gsl_vector *max, const gsl_vector *half) {
+  NDPAR_REQUIRE(s != NULL, SET_STATS ": s is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(center != NULL, SET_STATS ": center is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(scale != NULL, SET_STATS ": scale is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE((min == NULL) == (max == NULL), SET_STATS ": min and max: give both or neither", GSL_EINVAL);
+  int status;
+  if ((status = check_stats_len("center", center, s->cols)) || (status = check_stats_len("scale", scale, s->cols)) ||
+      (status = check_stats_len("min", min, s->cols)) || (status = check_stats_len("max", max, s->cols)) ||
+      (status = check_stats_len("half", half, s->cols)))
+    return status;
+  int range_given = 1;
+  for (int write = 0; write <= 1; write++) /* every column checked before any is written */
+    for (size_t j = 0; j < s->cols; j++) {
+      column_stats c = {gsl_vector_get(center, j), gsl_vector_get(scale, j), entry_or_nan(min, j),
+                        entry_or_nan(max, j), entry_or_nan(half, j), 0};
+      status = complete_column(s->kind, j, &c);
+      if (status) return status;
+      range_given &= c.range_given;
+      if (!write) continue;
+      gsl_vector_set(s->center, j, c.center);
+      gsl_vector_set(s->scale, j, c.scale);
+      gsl_vector_set(s->min, j, c.min);
+      gsl_vector_set(s->max, j, c.max);
+      gsl_vector_set(s->half, j, c.half);
+      s->run[j] = (moments){isnan(c.scale) ? 0 : 1, 0, 0, c.min, c.max, 0, 0};
+      s->run_shift[j] = 0;
+      s->run_rel[j] = 0;
+    }
+  derive_factors(s);
+  int range_kind = s->kind == NDPAR_SCALE_MINMAX || s->kind == NDPAR_SCALE_MINMAX1 || s->kind == NDPAR_SCALE_MAXABS;
+  s->stream = range_kind && range_given ? STREAM_RANGE : STREAM_NONE;
+  s->fitted = 1;
+  return GSL_SUCCESS;
+}
+
+/* m's mean and m2 in units of 2^u (its values times 2^u, m2 in the square of that unit). */
+static moments in_units(const moments *m, int u) {
+  moments r = *m;
+  r.mean = ldexp(m->mean, u);
+  r.m2 = ldexp(m->m2, 2 * (u - m->scale_log2));
+  r.scale_log2 = u;
+  return r;
+}
+
+/* The running moments of one column and its chunk's: moments (mean in the data's units),
+ * and the mean of x - shift. */
+typedef struct {
+  moments *m;
+  double *shift, *rel;
+} column_run;
+
+/* Merges a chunk's moments b (b_rel: its mean of x - b_shift) into column a: count, min and
+ * max, and (with_moments) mean and m2 by Chan, Golub and LeVeque's update on means of x -
+ * shift, as the fit merges its blocks. Where that is not finite, or either part was summed
+ * scaled (rescue_extremes), in the unit that brings the union's largest magnitude into
+ * [1, 2), as rescue_extremes sums, on plain means (shift 0 from then on). */
+static void merge_column(column_run a, const moments *b, double b_shift, double b_rel, int with_moments) {
+  if (b->n == 0) return;
+  if (a.m->n == 0) {
+    *a.m = *b;
+    *a.shift = b->scale_log2 ? 0 : b_shift;
+    *a.rel = b->scale_log2 ? b->mean : b_rel;
+    return;
+  }
+  moments m = *a.m;
+  if (!with_moments) {
+    m.n += b->n;
+    m.min = GSL_MIN(m.min, b->min);
+    m.max = GSL_MAX(m.max, b->max);
+    *a.m = m;
+    return;
+  }
+  if (m.scale_log2 == 0 && b->scale_log2 == 0) {
+    moments y = *b;
+    m.mean = *a.rel;
+    y.mean = b_rel + (b_shift - *a.shift); /* exact for shifts within a factor 2 (Sterbenz) */
+    merge(&m, &y);
+    double mean = m.mean + *a.shift;
+    if (isfinite(mean) && isfinite(m.m2)) {
+      *a.rel = m.mean;
+      m.mean = mean;
+      *a.m = m;
+      return;
+    }
+  }
+  double largest = GSL_MAX(GSL_MAX(fabs(a.m->min), fabs(a.m->max)), GSL_MAX(fabs(b->min), fabs(b->max)));
+  int u = ndpar_pow2_exponent(largest);
+  moments y = in_units(b, u);
+  m = in_units(a.m, u);
+  merge(&m, &y);
+  m.mean = ldexp(m.mean, -u);
+  *a.m = m;
+  *a.shift = 0;
+  *a.rel = m.mean;
+}
+
+int ndpar_scaler_partial_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x) {
+  NDPAR_REQUIRE(s != NULL, "scaler_partial_fit: s is NULL", GSL_EFAULT);
+  int status = check_matrix("scaler_partial_fit", x);
+  if (status) return status;
+  if (x->size2 != s->cols)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "scaler_partial_fit: x has %zu columns, the scaler %zu", x->size2, s->cols);
+  NDPAR_REQUIRE(s->kind != NDPAR_SCALE_ROBUST,
+                "scaler_partial_fit: ROBUST has no streaming fit (its quartiles need every row at once)", GSL_EINVAL);
+  if (!s->fitted) return ndpar_scaler_fit(p, s, x);
+  int standard = s->kind == NDPAR_SCALE_STANDARD;
+  NDPAR_REQUIRE(s->stream >= (standard ? STREAM_MOMENTS : STREAM_RANGE),
+                standard ? "scaler_partial_fit: set_stats gave no count, mean and M2 to continue from: fit first"
+                         : "scaler_partial_fit: set_stats gave no min and max to continue from: fit first",
+                GSL_EINVAL);
+  /* the merged moments, shifts and means of x - shift, built beside the scaler's */
+  moments *m = malloc(s->cols * sizeof *m);
+  double *shift = malloc(2 * s->cols * sizeof *shift);
+  ndpar_preprocess_workspace *w = m && shift ? workspace_for(p, x, &status) : NULL;
+  if (m == NULL || shift == NULL) {
+    free(m);
+    free(shift);
+    GSL_ERROR("scaler_partial_fit: out of memory", GSL_ENOMEM);
+  }
+  if (w) status = column_moments_safe(w, x, s->flags | (standard ? 0 : MINMAX_ONLY));
+  if (status == GSL_SUCCESS) { /* nothing fails after this: the scaler changes only now */
+    double *rel = shift + s->cols;
+    memcpy(m, s->run, s->cols * sizeof *m);
+    memcpy(shift, s->run_shift, s->cols * sizeof *shift);
+    memcpy(rel, s->run_rel, s->cols * sizeof *rel);
+    for (size_t j = 0; j < s->cols; j++)
+      merge_column((column_run){&m[j], &shift[j], &rel[j]}, &w->merged[j], w->shift[j], w->mean_rel[j], standard);
+    params_from_moments(s, m);
+    finish_fit(s, m, shift, rel);
+  }
+  ndpar_preprocess_workspace_free(w);
+  free(m);
+  free(shift);
+  return status;
 }
 
 /* ---- per-chunk callbacks ---- */

@@ -172,6 +172,73 @@ CASE(ndpar_scaler_params, "NULL scaler; unfitted; NULL outputs") {
   EXPECT_TRUE(c == (const gsl_vector *)&c && sc == (const gsl_vector *)&sc);
 }
 
+CASE(ndpar_scaler_stats, "NULL scaler; unfitted; NULL outputs") {
+  const gsl_vector *c = (const gsl_vector *)&c, *mx = (const gsl_vector *)&mx;
+  EXPECT_CODE(ndpar_scaler_stats(NULL, &c, NULL, NULL, &mx, NULL), GSL_EFAULT);
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_MINMAX, 2), free_scaler);
+  EXPECT_CODE(ndpar_scaler_stats(s, &c, NULL, NULL, &mx, NULL), GSL_EINVAL);
+  EXPECT_TRUE(c == (const gsl_vector *)&c && mx == (const gsl_vector *)&mx);
+  EXPECT_OK(ndpar_scaler_fit(NULL, s, bi_matrix(4, 2)));
+  EXPECT_OK(ndpar_scaler_stats(s, NULL, NULL, NULL, NULL, NULL));
+}
+
+/* Statistics of 2 columns, good but for entry 1 of one vector (NaN where none is allowed,
+ * a scale of 0, min above max): refused, and the fitted scaler keeps its statistics. */
+CASE(ndpar_scaler_set_stats, "NULL; lengths; min without max; NaN, zero scale, min > max: scaler untouched") {
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2), free_scaler);
+  gsl_vector *c = bi_vector(2), *sc = bi_vector(2), *lo = bi_vector(2), *hi = bi_vector(2);
+  gsl_vector *three = bi_vector(3);
+  gsl_vector_set_all(c, 0.0);
+  gsl_vector_set_all(sc, 1.0);
+  gsl_vector_set_all(lo, 0.0);
+  gsl_vector_set_all(hi, 2.0);
+  EXPECT_CODE(ndpar_scaler_set_stats(NULL, c, sc, NULL, NULL, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, NULL, sc, NULL, NULL, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, c, NULL, NULL, NULL, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, c, sc, lo, NULL, NULL), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, three, sc, NULL, NULL, NULL), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, c, sc, lo, hi, three), GSL_EBADLEN);
+  const gsl_vector *out = NULL;
+  EXPECT_CODE(ndpar_scaler_stats(s, &out, NULL, NULL, NULL, NULL), GSL_EINVAL); /* still unfitted */
+  EXPECT_OK(ndpar_scaler_fit(NULL, s, bi_matrix(4, 2)));
+  EXPECT_OK(ndpar_scaler_stats(s, &out, NULL, NULL, NULL, NULL));
+  double before = gsl_vector_get(out, 1);
+  gsl_vector_set(c, 1, NAN);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, c, sc, lo, hi, NULL), GSL_EDOM);
+  gsl_vector_set(c, 1, 0.0);
+  gsl_vector_set(sc, 1, 0.0);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, c, sc, lo, hi, NULL), GSL_EDOM);
+  gsl_vector_set(sc, 1, 1.0);
+  gsl_vector_set(lo, 1, 5.0);
+  EXPECT_CODE(ndpar_scaler_set_stats(s, c, sc, lo, hi, NULL), GSL_EINVAL);
+  EXPECT_TRUE(gsl_vector_get(out, 1) == before);
+}
+
+CASE(ndpar_scaler_partial_fit, "NULL; columns; empty; NaN; ROBUST; after set_stats: scaler untouched") {
+  ndpar_scaler *s = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2), free_scaler);
+  gsl_matrix *x = bi_matrix(4, 2);
+  EXPECT_CODE(ndpar_scaler_partial_fit(NULL, NULL, x), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scaler_partial_fit(NULL, s, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scaler_partial_fit(bi_pool(2), s, bi_matrix(4, 3)), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_scaler_partial_fit(NULL, s, &zero_cols), GSL_EBADLEN);
+  const gsl_vector *c;
+  EXPECT_CODE(ndpar_scaler_stats(s, &c, NULL, NULL, NULL, NULL), GSL_EINVAL); /* still unfitted */
+  EXPECT_OK(ndpar_scaler_partial_fit(bi_pool(2), s, x));
+  EXPECT_OK(ndpar_scaler_stats(s, &c, NULL, NULL, NULL, NULL));
+  double before = gsl_vector_get(c, 1);
+  gsl_matrix *y = bi_matrix(4, 2);
+  gsl_matrix_set(y, 2, 1, NAN);
+  EXPECT_CODE(ndpar_scaler_partial_fit(bi_pool(2), s, y), GSL_EDOM);
+  EXPECT_TRUE(gsl_vector_get(c, 1) == before);
+  ndpar_scaler *r = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_ROBUST, 2), free_scaler);
+  EXPECT_CODE(ndpar_scaler_partial_fit(NULL, r, x), GSL_EINVAL);
+  const gsl_vector *sc;
+  EXPECT_OK(ndpar_scaler_stats(s, &c, &sc, NULL, NULL, NULL));
+  ndpar_scaler *t = bi_hold(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, 2), free_scaler);
+  EXPECT_OK(ndpar_scaler_set_stats(t, c, sc, NULL, NULL, NULL));
+  EXPECT_CODE(ndpar_scaler_partial_fit(NULL, t, x), GSL_EINVAL); /* no count to continue from */
+}
+
 /* ---- generic chunks ---- */
 
 CASE(ndpar_preprocess, "NULL callback, array, entry") {
