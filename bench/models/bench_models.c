@@ -16,6 +16,7 @@
 #include "ndpar/ndpar_models.h"
 #include "ref/timing.h"
 #include "ref/wl.h"
+#include "ridge_grid.h"
 
 #define LAGS 24
 #define HIDDEN 64
@@ -183,8 +184,8 @@ static int sklearn_epoch(const gsl_matrix *x, const gsl_matrix *y, int reps, ben
   fclose(f);
   char cmd[2048];
   /* the script sits in the source tree beside this file: data/../bench/models/ */
-  snprintf(cmd, sizeof cmd, "python3 '%s/../bench/models/sklearn_epoch.py' %s %zu %zu %d %d %d",
-           wl_data_dir(NULL), xpath, x->size1, x->size2, HIDDEN, BATCH, reps);
+  snprintf(cmd, sizeof cmd, "%s '%s/../bench/models/sklearn_epoch.py' %s %zu %zu %d %d %d",
+           bench_python(), wl_data_dir(NULL), xpath, x->size1, x->size2, HIDDEN, BATCH, reps);
   FILE *p = popen(cmd, "r");
   int ok = p != NULL && fscanf(p, "%lf %lf %lf", &st->min, &st->med, &st->max) == 3;
   if (p != NULL) pclose(p);
@@ -248,5 +249,5 @@ int main(int argc, char **argv) {
   ndpar_pool_free(many);
   gsl_matrix_free(x);
   gsl_matrix_free(yw);
-  return 0;
+  return bench_ridge_grid(&opt);
 }

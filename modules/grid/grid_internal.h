@@ -34,6 +34,20 @@ int grid_summarise(size_t ncand, size_t k, const double *scores, const int *stat
                    const ndpar_grid_options *opts, const void *base, size_t size,
                    ndpar_grid_result *result);
 
+/* ---- model searches (model_search.c; the mpi module's too) ---- */
+
+/* A new clone of proto with the candidate's values (one per axis of g, by the axes' names)
+ * and, if resource_param is given and resource > 0, that parameter set to resource; NULL on
+ * no memory (the values were checked by grid_model_check). Worker-safe. */
+ndpar_model *grid_model_candidate(const ndpar_model *proto, const ndpar_grid *g,
+                                  const double *values, const char *resource_param,
+                                  size_t resource);
+/* The checks of a model search, reported as `who`: proto, x and y (as ndpar_model_fit's),
+ * every value of every axis of g a value proto's parameter of that name takes, and
+ * resource_param (if given) a parameter of proto. */
+int grid_model_check(const char *who, const ndpar_model *proto, const ndpar_grid *g,
+                     const gsl_matrix *x, const gsl_matrix *y, const char *resource_param);
+
 /* Gives result the fitted model m as its refit (ndpar_grid_result_model), releasing the
  * refit it held. */
 void grid_result_set_model(ndpar_grid_result *r, ndpar_model *m);

@@ -24,16 +24,16 @@ typedef struct {
 
 static const ndpar_score_kind default_score = NDPAR_SCORE_NEG_MSE;
 
-/* The candidate's values set on a fresh clone of the prototype (NULL: no memory, or a
- * value refused, which the checks before the run rule out). */
-static ndpar_model *candidate_clone(const model_est *c, const double *values, size_t resource) {
-  ndpar_model *m = models_clone(c->proto);
+ndpar_model *grid_model_candidate(const ndpar_model *proto, const ndpar_grid *g,
+                                  const double *values, const char *resource_param,
+                                  size_t resource) {
+  ndpar_model *m = models_clone(proto);
   if (m == NULL) return NULL;
   int status = GSL_SUCCESS;
-  for (size_t a = 0; a < c->naxes && status == GSL_SUCCESS; a++)
-    status = models_set(m, ndpar_grid_axis_name(c->grid, a), values[a]);
-  if (status == GSL_SUCCESS && c->resource_param != NULL && resource > 0)
-    status = models_set(m, c->resource_param, (double)resource);
+  for (size_t a = 0; a < ndpar_grid_naxes(g) && status == GSL_SUCCESS; a++)
+    status = models_set(m, ndpar_grid_axis_name(g, a), values[a]);
+  if (status == GSL_SUCCESS && resource_param != NULL && resource > 0)
+    status = models_set(m, resource_param, (double)resource);
   if (status != GSL_SUCCESS) {
     ndpar_model_free(m);
     return NULL;
@@ -47,11 +47,11 @@ static int est_fit(const void *params, size_t candidate, size_t resource, const 
   (void)dummy;
   (void)t;
   const model_est *c = vc;
-  ndpar_model *m = candidate_clone(c, params, resource);
+  ndpar_model *m = grid_model_candidate(c->proto, c->grid, params, c->resource_param, resource);
   if (m == NULL) return GSL_ENOMEM;
-  gsl_matrix_const_view x = gsl_matrix_const_submatrix(xy, 0, 0, xy->size1, c->inputs);
-  gsl_matrix_const_view y =
-      gsl_matrix_const_submatrix(xy, 0, c->inputs, xy->size1, xy->size2 - c->inputs);
+  _gsl_matrix_const_view x;
+  _gsl_matrix_const_view y;
+  models_split_xy(xy, c->inputs, &x, &y);
   /* inside a task: the fit's parallel parts run inline on this worker */
   int status = models_fit(NULL, m, &x.matrix, &y.matrix);
   if (status != GSL_SUCCESS) {
@@ -68,9 +68,9 @@ static int est_score(const void *model, const void *params, const gsl_matrix *xy
   (void)dummy;
   (void)t;
   const model_est *c = vc;
-  gsl_matrix_const_view x = gsl_matrix_const_submatrix(xy, 0, 0, xy->size1, c->inputs);
-  gsl_matrix_const_view y =
-      gsl_matrix_const_submatrix(xy, 0, c->inputs, xy->size1, xy->size2 - c->inputs);
+  _gsl_matrix_const_view x;
+  _gsl_matrix_const_view y;
+  models_split_xy(xy, c->inputs, &x, &y);
   int status = GSL_SUCCESS;
   for (size_t s = 0; s < c->nkinds && status == GSL_SUCCESS; s++)
     status = models_score_quiet(model, c->kinds[s], &x.matrix, &y.matrix, &scores[s]);
@@ -82,47 +82,49 @@ static void est_release(void *model, void *ctx) {
   ndpar_model_free(model);
 }
 
-/* Checks what the estimator form does not: the model, the data, the scores and that every
- * axis value is a valid parameter value (so no task fails on a name). */
-static int check_model_search(const char *who, const model_est *c, const gsl_matrix *x,
-                              const gsl_matrix *y, const ndpar_grid_options *opts) {
-  if (c->proto == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: m is NULL", who);
+int grid_model_check(const char *who, const ndpar_model *proto, const ndpar_grid *g,
+                     const gsl_matrix *x, const gsl_matrix *y, const char *resource_param) {
+  if (proto == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: m is NULL", who);
   if (y == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: y is NULL", who);
-  int status = models_check_fit(who, c->proto, x, y);
+  int status = models_check_fit(who, proto, x, y);
   if (status) return status;
-  if (opts != NULL && opts->nscores > 0 && opts->scores == NULL)
-    NDPAR_ERROR_FMT(GSL_EFAULT, "%s: opts->scores is NULL with nscores %zu", who, opts->nscores);
-  for (size_t s = 0; s < c->nkinds; s++)
-    if (!models_score_kind_ok(c->kinds[s]))
-      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opts->scores[%zu] is not a score kind", who, s);
-  ndpar_model *probe = models_clone(c->proto);
-  if (probe == NULL) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
-  size_t n = ndpar_grid_size(c->grid);
-  double *values = malloc((c->naxes + 1) * sizeof *values);
-  status = values != NULL ? GSL_SUCCESS : GSL_ENOMEM;
-  for (size_t i = 0; i < n && status == GSL_SUCCESS; i++) {
-    ndpar_grid_candidate(c->grid, i, values);
-    for (size_t a = 0; a < c->naxes && status == GSL_SUCCESS; a++) {
-      const char *name = ndpar_grid_axis_name(c->grid, a);
+  size_t naxes = ndpar_grid_naxes(g);
+  ndpar_model *probe = models_clone(proto);
+  double *values = malloc((naxes + 1) * sizeof *values);
+  status = probe != NULL && values != NULL ? GSL_SUCCESS : GSL_ENOMEM;
+  for (size_t i = 0; i < ndpar_grid_size(g) && status == GSL_SUCCESS; i++) {
+    ndpar_grid_candidate(g, i, values);
+    for (size_t a = 0; a < naxes && status == GSL_SUCCESS; a++) {
+      const char *name = ndpar_grid_axis_name(g, a);
       if (models_set(probe, name, values[a]) != GSL_SUCCESS) {
         ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
                         "%s: g's axis \"%s\" = %.17g is not a parameter value of m (%s)",
-                        who, name, values[a], c->proto->type->name);
+                        who, name, values[a], proto->type->name);
         status = GSL_EINVAL;
       }
     }
   }
-  if (status == GSL_SUCCESS && c->resource_param != NULL &&
-      models_set(probe, c->resource_param, 1.0) != GSL_SUCCESS) {
+  if (status == GSL_SUCCESS && resource_param != NULL &&
+      models_set(probe, resource_param, 1.0) != GSL_SUCCESS) {
     ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
-                    "%s: param \"%s\" is not a parameter of m (%s)", who,
-                    c->resource_param, c->proto->type->name);
+                    "%s: param \"%s\" is not a parameter of m (%s)", who, resource_param,
+                    proto->type->name);
     status = GSL_EINVAL;
   }
   free(values);
   ndpar_model_free(probe);
   if (status == GSL_ENOMEM) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);
   return status;
+}
+
+/* The scores a model search computes: opts's, or NDPAR_SCORE_NEG_MSE alone. */
+static int check_scores(const char *who, const model_est *c, const ndpar_grid_options *opts) {
+  if (opts != NULL && opts->nscores > 0 && opts->scores == NULL)
+    NDPAR_ERROR_FMT(GSL_EFAULT, "%s: opts->scores is NULL with nscores %zu", who, opts->nscores);
+  for (size_t s = 0; s < c->nkinds; s++)
+    if (!models_score_kind_ok(c->kinds[s]))
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opts->scores[%zu] is not a score kind", who, s);
+  return GSL_SUCCESS;
 }
 
 /* The run every model form shares: [x | y], the estimator, then search (plain or halving). */
@@ -137,7 +139,8 @@ static int run_model_search(const char *who, ndpar_pool *p, const ndpar_grid *g,
     c.kinds = opts->scores;
     c.nkinds = opts->nscores;
   }
-  int status = check_model_search(who, &c, x, y, opts);
+  int status = check_scores(who, &c, opts);
+  if (status == GSL_SUCCESS) status = grid_model_check(who, m, g, x, y, param);
   if (status) return status;
   gsl_matrix *xy = NULL;
   if (models_side_by_side(x, y, &xy) != GSL_SUCCESS) NDPAR_ERROR_FMT(GSL_ENOMEM, "%s: out of memory", who);

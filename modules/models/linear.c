@@ -86,18 +86,35 @@ static void cholesky_solve(const gsl_matrix *l, gsl_matrix *b) {
   gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, l, b);
 }
 
+/* a (lower triangle) = xc^T xc and b = xc^T yc, a row of xc at a time: one pass over the
+ * rows in memory order (GSL's reference BLAS walks the transposed product column by
+ * column, several times slower on these tall, narrow matrices). */
+static void gram(const gsl_matrix *xc, const gsl_matrix *yc, gsl_matrix *a, gsl_matrix *b) {
+  size_t p = xc->size2;
+  size_t k = yc->size2;
+  gsl_matrix_set_zero(a);
+  gsl_matrix_set_zero(b);
+  for (size_t i = 0; i < xc->size1; i++) {
+    const double *row = xc->data + i * xc->tda;
+    const double *t = yc->data + i * yc->tda;
+    for (size_t j = 0; j < p; j++) {
+      double *aj = a->data + j * a->tda;
+      double *bj = b->data + j * b->tda;
+      for (size_t l = 0; l <= j; l++) aj[l] += row[j] * row[l];
+      for (size_t o = 0; o < k; o++) bj[o] += row[j] * t[o];
+    }
+  }
+}
+
 /* coef = (xc^T xc + alpha I)^-1 xc^T yc, or GSL_EDOM if Cholesky fails. */
 static int solve_primal(const gsl_matrix *xc, const gsl_matrix *yc, double alpha, gsl_matrix *coef) {
   size_t p = xc->size2;
   gsl_matrix *a = gsl_matrix_alloc(p, p);
   if (a == NULL) return GSL_ENOMEM;
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, xc, xc, 0.0, a);
+  gram(xc, yc, a, coef);
   for (size_t i = 0; i < p; i++) *gsl_matrix_ptr(a, i, i) += alpha;
   int status = cholesky(a);
-  if (status == GSL_SUCCESS) {
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, xc, yc, 0.0, coef);
-    cholesky_solve(a, coef);
-  }
+  if (status == GSL_SUCCESS) cholesky_solve(a, coef);
   gsl_matrix_free(a);
   return status;
 }
@@ -165,14 +182,18 @@ static int solve_svd(const gsl_matrix *xc, const gsl_matrix *yc, double alpha, g
   return status;
 }
 
-/* Column means of a into mean, and a centred in place. */
+/* Column means of a into mean, and a centred in place (row by row, in memory order). */
 static void centre(gsl_matrix *a, gsl_vector *mean) {
-  for (size_t j = 0; j < a->size2; j++) {
-    double sum = 0;
-    for (size_t i = 0; i < a->size1; i++) sum += gsl_matrix_get(a, i, j);
-    double mu = sum / (double)a->size1;
-    gsl_vector_set(mean, j, mu);
-    for (size_t i = 0; i < a->size1; i++) *gsl_matrix_ptr(a, i, j) -= mu;
+  size_t cols = a->size2;
+  gsl_vector_set_zero(mean);
+  for (size_t i = 0; i < a->size1; i++) {
+    const double *row = a->data + i * a->tda;
+    for (size_t j = 0; j < cols; j++) mean->data[j * mean->stride] += row[j];
+  }
+  gsl_vector_scale(mean, 1.0 / (double)a->size1);
+  for (size_t i = 0; i < a->size1; i++) {
+    double *row = a->data + i * a->tda;
+    for (size_t j = 0; j < cols; j++) row[j] -= mean->data[j * mean->stride];
   }
 }
 
@@ -224,14 +245,21 @@ static int linear_fit(ndpar_pool *p, void *vs, const gsl_matrix *x, const gsl_ma
   return status;
 }
 
+/* y = x coef + intercept, a row at a time (a row batch of a few outputs: plain loops beat
+ * the reference BLAS's dgemm call overhead and strides). */
 static int linear_predict(const void *vs, const gsl_matrix *x, gsl_matrix *y, gsl_rng *rng) {
   (void)rng;
   const linear_state *s = vs;
-  if (x->size1 == 0) return GSL_SUCCESS;
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, x, s->coef, 0.0, y);
-  for (size_t i = 0; i < y->size1; i++) {
-    gsl_vector_view row = gsl_matrix_row(y, i);
-    gsl_vector_add(&row.vector, s->intercept);
+  size_t p = x->size2;
+  size_t k = y->size2;
+  for (size_t i = 0; i < x->size1; i++) {
+    const double *row = x->data + i * x->tda;
+    double *out = y->data + i * y->tda;
+    for (size_t o = 0; o < k; o++) out[o] = s->intercept->data[o * s->intercept->stride];
+    for (size_t j = 0; j < p; j++) {
+      const double *w = s->coef->data + j * s->coef->tda;
+      for (size_t o = 0; o < k; o++) out[o] += row[j] * w[o];
+    }
   }
   return GSL_SUCCESS;
 }

@@ -482,11 +482,12 @@ static int cv_task(const gsl_matrix *tr, const gsl_vector *ytr, const gsl_matrix
   (void)yva;
   (void)t;
   const cv_ctx *c = vc;
-  size_t k = tr->size2 - c->inputs;
-  gsl_matrix_const_view xtr = gsl_matrix_const_submatrix(tr, 0, 0, tr->size1, c->inputs);
-  gsl_matrix_const_view ytrm = gsl_matrix_const_submatrix(tr, 0, c->inputs, tr->size1, k);
-  gsl_matrix_const_view xva = gsl_matrix_const_submatrix(va, 0, 0, va->size1, c->inputs);
-  gsl_matrix_const_view yvam = gsl_matrix_const_submatrix(va, 0, c->inputs, va->size1, k);
+  _gsl_matrix_const_view xtr;
+  _gsl_matrix_const_view ytrm;
+  _gsl_matrix_const_view xva;
+  _gsl_matrix_const_view yvam;
+  models_split_xy(tr, c->inputs, &xtr, &ytrm);
+  models_split_xy(va, c->inputs, &xva, &yvam);
   ndpar_model *clone = models_clone(c->model);
   if (clone == NULL) return GSL_ENOMEM;
   /* a fit inside a task runs its parallel parts inline on this worker (NULL pool) */
@@ -505,6 +506,12 @@ int models_side_by_side(const gsl_matrix *x, const gsl_matrix *y, gsl_matrix **x
   gsl_matrix_memcpy(&right.matrix, y);
   *xy = both;
   return GSL_SUCCESS;
+}
+
+void models_split_xy(const gsl_matrix *xy, size_t inputs, _gsl_matrix_const_view *x,
+                     _gsl_matrix_const_view *y) {
+  *x = gsl_matrix_const_submatrix(xy, 0, 0, xy->size1, inputs);
+  *y = gsl_matrix_const_submatrix(xy, 0, inputs, xy->size1, xy->size2 - inputs);
 }
 
 int ndpar_model_cross_validate(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,

@@ -60,7 +60,11 @@ int models_score_kind_ok(ndpar_score_kind kind);
 /* Whether every element of x is finite. */
 int models_all_finite(const gsl_matrix *x);
 
-/* [x | y] side by side in a new matrix (GSL_ENOMEM). */
+/* [x | y] side by side in a new matrix (GSL_ENOMEM), and such rows taken apart again: x
+ * the first `inputs` columns, y the rest (views). Searches and cross-validation cut the
+ * rows of one matrix, and a model's targets are a matrix: they run over [x | y]. */
 int models_side_by_side(const gsl_matrix *x, const gsl_matrix *y, gsl_matrix **xy);
+void models_split_xy(const gsl_matrix *xy, size_t inputs, _gsl_matrix_const_view *x,
+                     _gsl_matrix_const_view *y);
 
 #endif

@@ -19,17 +19,14 @@ typedef struct {
   ndpar_score_kind kind;
 } mpi_model_ctx;
 
-/* The candidate's clone, fitted on xy's training rows (x | y); NULL on failure (*status). */
+/* The candidate's clone, fitted on xy's rows (x | y); NULL on failure (*status). */
 static ndpar_model *fit_candidate(const mpi_model_ctx *c, const double *values, const gsl_matrix *xy,
                                   int *status) {
-  ndpar_model *m = models_clone(c->proto);
-  *status = m != NULL ? GSL_SUCCESS : GSL_ENOMEM;
-  for (size_t a = 0; a < ndpar_grid_naxes(c->grid) && *status == GSL_SUCCESS; a++)
-    *status = models_set(m, ndpar_grid_axis_name(c->grid, a), values[a]);
-  gsl_matrix_const_view x = gsl_matrix_const_submatrix(xy, 0, 0, xy->size1, c->inputs);
-  gsl_matrix_const_view y =
-      gsl_matrix_const_submatrix(xy, 0, c->inputs, xy->size1, xy->size2 - c->inputs);
-  if (*status == GSL_SUCCESS) *status = models_fit(NULL, m, &x.matrix, &y.matrix);
+  ndpar_model *m = grid_model_candidate(c->proto, c->grid, values, NULL, 0);
+  _gsl_matrix_const_view x;
+  _gsl_matrix_const_view y;
+  models_split_xy(xy, c->inputs, &x, &y);
+  *status = m != NULL ? models_fit(NULL, m, &x.matrix, &y.matrix) : GSL_ENOMEM;
   if (*status != GSL_SUCCESS) {
     ndpar_model_free(m);
     return NULL;
@@ -48,9 +45,9 @@ static int fit_score(const void *params, size_t candidate, const gsl_matrix *xtr
   int status = GSL_SUCCESS;
   ndpar_model *m = fit_candidate(c, params, xtr, &status);
   if (m == NULL) return status;
-  gsl_matrix_const_view x = gsl_matrix_const_submatrix(xva, 0, 0, xva->size1, c->inputs);
-  gsl_matrix_const_view y =
-      gsl_matrix_const_submatrix(xva, 0, c->inputs, xva->size1, xva->size2 - c->inputs);
+  _gsl_matrix_const_view x;
+  _gsl_matrix_const_view y;
+  models_split_xy(xva, c->inputs, &x, &y);
   status = models_score_quiet(m, c->kind, &x.matrix, &y.matrix, score);
   ndpar_model_free(m);
   return status;
@@ -64,10 +61,6 @@ int ndpar_mpi_grid_search_model(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *
   /* The checks depend on the arguments alone, which every rank shares: every rank fails
    * them alike, before any collective call. */
   NDPAR_REQUIRE(g != NULL, "mpi_grid_search_model: g is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(m != NULL, "mpi_grid_search_model: m is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(y != NULL, "mpi_grid_search_model: y is NULL", GSL_EFAULT);
-  int status = models_check_fit(who, m, x, y);
-  if (status) return status;
   size_t rank_score = opts != NULL ? opts->rank_score : 0;
   size_t nscores = opts != NULL && opts->nscores > 0 ? opts->nscores : 1;
   if (opts != NULL && opts->nscores > 0 && opts->scores == NULL)
@@ -76,25 +69,13 @@ int ndpar_mpi_grid_search_model(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opts->rank_score %zu of %zu scores", who, rank_score, nscores);
   ndpar_score_kind kind = opts != NULL && opts->nscores > 0 ? opts->scores[rank_score] : NDPAR_SCORE_NEG_MSE;
   if (!models_score_kind_ok(kind)) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the ranking score is not a score kind", who);
-  size_t naxes = ndpar_grid_naxes(g);
-  double *values = malloc((naxes + 1) * sizeof *values);
+  int status = grid_model_check(who, m, g, x, y, NULL);
+  if (status) return status;
+  double *values = malloc((ndpar_grid_naxes(g) + 1) * sizeof *values);
   NDPAR_REQUIRE(values != NULL, "mpi_grid_search_model: out of memory", GSL_ENOMEM);
-  ndpar_model *probe = models_clone(m);
-  for (size_t i = 0; i < ndpar_grid_size(g) && status == GSL_SUCCESS && probe != NULL; i++) {
-    ndpar_grid_candidate(g, i, values);
-    for (size_t a = 0; a < naxes && status == GSL_SUCCESS; a++)
-      if (models_set(probe, ndpar_grid_axis_name(g, a), values[a]) != GSL_SUCCESS) {
-        ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
-                        "%s: grid axis \"%s\" = %.17g is not a parameter value of the %s model", who,
-                        ndpar_grid_axis_name(g, a), values[a], ndpar_model_name(m));
-        status = GSL_EINVAL;
-      }
-  }
-  if (probe == NULL) status = GSL_ENOMEM;
-  ndpar_model_free(probe);
   gsl_matrix *xy = NULL;
   gsl_vector *dummy = NULL;
-  if (status == GSL_SUCCESS) status = models_side_by_side(x, y, &xy);
+  status = models_side_by_side(x, y, &xy);
   if (status == GSL_SUCCESS) {
     dummy = gsl_vector_calloc(x->size1);
     if (dummy == NULL) status = GSL_ENOMEM;
