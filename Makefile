@@ -113,12 +113,15 @@ CORE_SRC     := $(wildcard lib/*.c)
 CORE_OBJ     := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_LIB     := $(BUILD)/lib/libndpar_core.a
 
+# Every archive is written anew (rm first): `ar rcs` only adds and replaces members, so the
+# object of a source file that was removed would stay in an existing archive.
 define module_rules
 $(1)_SRC := $$(wildcard modules/$(1)/*.c)
 $(1)_OBJ := $$($(1)_SRC:%.c=$(BUILD)/obj/%.o)
 $(1)_LIB := $(BUILD)/lib/libndpar_$(1).a
 $$($(1)_LIB): $$($(1)_OBJ)
 	@mkdir -p $$(@D)
+	rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
@@ -151,10 +154,12 @@ $(BUILD)/obj/modules/models/mlp.o: CFLAGS_ALL += -O3
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(ALL_LIB): $(ALL_OBJ)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(SO_FILE): $(ALL_OBJ)
@@ -182,6 +187,7 @@ $(BUILD)/obj/ref/kernel_pipeline.o: CFLAGS_ALL += -fopenmp
 
 $(REF_LIB): $(REF_OBJ)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # ---------------------------------------------------------------- tests
@@ -317,6 +323,7 @@ $(BUILD)/obj/modules/mpi/%.o: modules/mpi/%.c $(CFLAGS_STAMP) | depcheck
 
 $(MPI_LIB): $(MPI_OBJ)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(MPI_SO): $(MPI_OBJ) $(foreach d,$(MODDEPS_mpi),$($(d)_LIB)) $(CORE_LIB)
@@ -454,20 +461,25 @@ soak: $(SOAK_BIN)
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets (tests/fuzz/fuzz_<target>.c: the io module's CSV reader, scalebench's
-# argument parser and baseline reader): the code under test is compiled by clang
-# with coverage, ASan and UBSan; the rest of the program comes from the plain build.
+# argument parser and baseline reader, the models module's file loader): the code under
+# test is compiled by clang with coverage, ASan and UBSan; the rest of the program comes
+# from the plain build.
 # make fuzz: FUZZ_SECONDS (default 600) per target, new inputs merged into the corpus
 # under tests/fuzz/corpus/<target>/; make fuzz-short: FUZZ_SECONDS=60, the tree untouched.
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -D_GNU_SOURCE -Iinclude -Ilib -Imodules $(REF_CFLAGS) -Itools/scalebench
-FUZZ_TARGETS := csv io args baseline
+FUZZ_TARGETS := csv io args baseline model
 # io: one thread, three threads and the streaming reader must agree on every input.
 FUZZ_SRC_io  := $(wildcard modules/io/*.c)
 FUZZ_LIB_io  := $(ALL_LIB)
 FUZZ_SRC_csv := $(wildcard modules/io/*.c)
 FUZZ_LIB_csv := $(ALL_LIB)
+# model: the file loader (ndpar_model_load_bytes), every model type it builds and the
+# scalers a loaded scaler step sets its statistics in.
+FUZZ_SRC_model := $(wildcard modules/models/*.c modules/preprocess/*.c)
+FUZZ_LIB_model := $(ALL_LIB)
 FUZZ_SRC_args := tools/scalebench/args.c tests/fuzz/usage_error.c
 FUZZ_LIB_args := $(REF_LIB) $(ALL_LIB) -lgomp
 FUZZ_SRC_baseline := tools/scalebench/output.c tests/fuzz/usage_error.c

@@ -120,7 +120,8 @@ NDPAR_API int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x,
  * (NULL: the mean); spread (optional) the sd across them. Members predict in parallel, as
  * ndpar_ensemble_predict. Errors: m = 0 (GSL_EINVAL), models or a model NULL (GSL_EFAULT),
  * a model unfitted (GSL_EINVAL), models of other input or output counts than the first,
- * x or out of the wrong shape (GSL_EBADLEN), opt's as ndpar_ensemble_predict's weights. */
+ * x or out of the wrong shape (GSL_EBADLEN), opt's as ndpar_ensemble_predict's weights,
+ * spread the same matrix as out (GSL_EINVAL). */
 NDPAR_API int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
                                             const ndpar_model *const *models, size_t m,
                                             const ndpar_ensemble_options *opt, gsl_matrix *out,

@@ -312,8 +312,8 @@ NDPAR_API int ndpar_series_read(ndpar_pool *p, const char *path, const ndpar_csv
 
 /* ndpar_windows into new matrices: *x (count x lags) and *y (count x horizon), count =
  * ndpar_windows_count(series->size, lags, horizon, step); free them with gsl_matrix_free.
- * Errors as ndpar_windows, horizon 0 (GSL_EINVAL), out of memory (GSL_ENOMEM); *x and *y
- * untouched on error. */
+ * Errors as ndpar_windows, horizon 0 (GSL_EINVAL), x and y the same pointer (GSL_EINVAL),
+ * out of memory (GSL_ENOMEM); *x and *y untouched on error. */
 NDPAR_API int ndpar_windows_alloc(const gsl_vector *series, size_t lags, size_t horizon,
                                   size_t step, gsl_matrix **x, gsl_matrix **y);
 

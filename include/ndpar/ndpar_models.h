@@ -145,8 +145,8 @@ NDPAR_API int ndpar_model_predict_vector(ndpar_pool *p, const ndpar_model *m,
 /* Monte Carlo: `samples` stochastic passes (MC dropout) over x, their element-wise mean
  * and sample sd into mean and sd (sd may be NULL), the passes' streams derived from
  * (seed, row batch, sample) alone, so the result is the same at any thread count.
- * Errors as ndpar_model_predict, samples 0 (GSL_EINVAL), a model without stochastic
- * passes (GSL_EINVAL). */
+ * Errors as ndpar_model_predict, samples 0 or too many to hold (GSL_EINVAL), a model
+ * without stochastic passes (GSL_EINVAL), two outputs the same matrix (GSL_EINVAL). */
 NDPAR_API int ndpar_model_predict_mc(ndpar_pool *p, const ndpar_model *m, const gsl_matrix *x,
                                      size_t samples, unsigned long seed, gsl_matrix *mean,
                                      gsl_matrix *sd);
@@ -254,7 +254,9 @@ typedef struct {
 
 /* A model of type `type` over `state` (owned by the model from now on, freed with it by
  * type->free). NULL with a GSL error: NULL type, state or required functions (GSL_EFAULT;
- * save and load may both be NULL), out of memory (then state is the caller's still). */
+ * save and load may both be NULL), a kind neither NDPAR_MODEL_REGRESSOR nor
+ * NDPAR_MODEL_TRANSFORMER or a name with a '.' (GSL_EINVAL), out of memory (then state is
+ * the caller's still). */
 NDPAR_API ndpar_model *ndpar_model_define(const ndpar_model_type *type, void *state);
 /* The state a model was defined with (NULL for a built-in model). */
 NDPAR_API void *ndpar_model_state(const ndpar_model *m);

@@ -23,6 +23,33 @@ static const double *agg_weights(const ndpar_ensemble_options *o) {
   return o->agg == NDPAR_AGG_TRIMMED_MEAN ? &o->trim : o->weights;
 }
 
+/* opt's aggregation, checked here so that the message names opt's fields (`field` is how
+ * the caller's argument reaches them: "opt->" or "opt->combine."); the codes are the
+ * ensemble module's. */
+static int check_combine(const char *who, const char *field, const ndpar_ensemble_options *o,
+                         size_t m) {
+  if (o->agg != NDPAR_AGG_MEAN && o->agg != NDPAR_AGG_MEDIAN &&
+      o->agg != NDPAR_AGG_TRIMMED_MEAN && o->agg != NDPAR_AGG_WEIGHTED_MEAN)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %sagg is not an aggregation", who, field);
+  if (o->agg == NDPAR_AGG_TRIMMED_MEAN) {
+    if (isnan(o->trim)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: %strim is NaN", who, field);
+    if (!(o->trim >= 0 && o->trim < 0.5))
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %strim must be in [0, 0.5)", who, field);
+  }
+  if (o->agg != NDPAR_AGG_WEIGHTED_MEAN) return GSL_SUCCESS;
+  if (o->weights == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: %sweights is NULL", who, field);
+  double sum = 0;
+  for (size_t k = 0; k < m; k++) {
+    if (!isfinite(o->weights[k]))
+      NDPAR_ERROR_FMT(GSL_EDOM, "%s: %sweights[%zu] is not finite", who, field, k);
+    if (o->weights[k] < 0)
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %sweights[%zu] is negative", who, field, k);
+    sum += o->weights[k];
+  }
+  if (!(sum > 0)) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %sweights are all zero", who, field);
+  return GSL_SUCCESS;
+}
+
 int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *members,
                                 size_t m, const ndpar_ensemble_options *opt, gsl_matrix *out,
                                 gsl_matrix *spread) {
@@ -31,6 +58,8 @@ int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x, const ndpar_
   ndpar_ensemble_options defaults;
   ndpar_ensemble_options_init(&defaults);
   const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;
+  int status = m > 0 ? check_combine("ensemble_predict_opts", "opt->", o, m) : GSL_SUCCESS;
+  if (status) return status;
   const gsl_matrix *xs[1] = {x};
   gsl_matrix *outs[1] = {out};
   gsl_matrix *spreads[1] = {spread};
@@ -46,6 +75,8 @@ int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
   NDPAR_REQUIRE(models != NULL, "ensemble_predict_models: models is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(x != NULL, "ensemble_predict_models: x is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "ensemble_predict_models: out is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(spread == NULL || spread->data == NULL || spread->data != out->data,
+                "ensemble_predict_models: spread and out are the same matrix", GSL_EINVAL);
   for (size_t k = 0; k < m; k++) {
     if (models[k] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "ensemble_predict_models: models[%zu] is NULL", k);
     if (!ndpar_model_fitted(models[k]))
@@ -57,6 +88,11 @@ int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
                       k, ndpar_model_inputs(models[k]), ndpar_model_outputs(models[k]), x->size2,
                       out->size2);
   }
+  ndpar_ensemble_options defaults;
+  ndpar_ensemble_options_init(&defaults);
+  const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;
+  int checked = check_combine("ensemble_predict_models", "opt->", o, m);
+  if (checked != GSL_SUCCESS) return checked;
   ndpar_predictor *members = malloc(m * sizeof *members);
   NDPAR_REQUIRE(members != NULL, "ensemble_predict_models: out of memory", GSL_ENOMEM);
   for (size_t k = 0; k < m; k++) {
@@ -322,25 +358,8 @@ static int check_bagging(const ndpar_bagging_options *o) {
                 GSL_EINVAL);
   NDPAR_REQUIRE(o->bootstrap == 0 || o->bootstrap == 1, "bagging_alloc: opt->bootstrap must be 0 or 1",
                 GSL_EINVAL);
-  const ndpar_ensemble_options *c = &o->combine;
-  NDPAR_REQUIRE(c->flags == 0, "bagging_alloc: opt->combine.flags must be 0", GSL_EINVAL);
-  if (c->agg == NDPAR_AGG_TRIMMED_MEAN)
-    NDPAR_REQUIRE(c->trim >= 0 && c->trim < 0.5, "bagging_alloc: opt->combine.trim must be in [0, 0.5)",
-                  GSL_EINVAL);
-  if (c->agg == NDPAR_AGG_WEIGHTED_MEAN) {
-    NDPAR_REQUIRE(c->weights != NULL, "bagging_alloc: opt->combine.weights is NULL", GSL_EFAULT);
-    double sum = 0;
-    for (size_t k = 0; k < o->members; k++) {
-      if (!isfinite(c->weights[k]) || c->weights[k] < 0)
-        NDPAR_ERROR_FMT(GSL_EINVAL, "bagging_alloc: opt->combine.weights[%zu] is %g", k, c->weights[k]);
-      sum += c->weights[k];
-    }
-    NDPAR_REQUIRE(sum > 0, "bagging_alloc: opt->combine.weights are all zero", GSL_EINVAL);
-  }
-  NDPAR_REQUIRE(c->agg == NDPAR_AGG_MEAN || c->agg == NDPAR_AGG_MEDIAN ||
-                    c->agg == NDPAR_AGG_TRIMMED_MEAN || c->agg == NDPAR_AGG_WEIGHTED_MEAN,
-                "bagging_alloc: opt->combine.agg is not an aggregation", GSL_EINVAL);
-  return GSL_SUCCESS;
+  NDPAR_REQUIRE(o->combine.flags == 0, "bagging_alloc: opt->combine.flags must be 0", GSL_EINVAL);
+  return check_combine("bagging_alloc", "opt->combine.", &o->combine, o->members);
 }
 
 ndpar_model *ndpar_bagging_alloc(const ndpar_model *base, const ndpar_bagging_options *opt) {
@@ -380,7 +399,7 @@ int ndpar_bagging_rows(const ndpar_model *bag, size_t i, const size_t **rows, si
   const bag_state *s = fitted_bag(bag);
   NDPAR_REQUIRE(s != NULL, "bagging_rows: bag is not a fitted bagging model", GSL_EINVAL);
   if (i >= s->members)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "bagging_rows: member %zu of %zu", i, s->members);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "bagging_rows: i is %zu, bag has %zu members", i, s->members);
   *rows = s->rows[i];
   *count = s->nrows;
   return GSL_SUCCESS;

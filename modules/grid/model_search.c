@@ -98,7 +98,7 @@ int grid_model_check(const char *who, const ndpar_model *proto, const ndpar_grid
       const char *name = ndpar_grid_axis_name(g, a);
       if (models_set(probe, name, values[a]) != GSL_SUCCESS) {
         ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
-                        "%s: grid axis \"%s\" = %.17g is not a parameter value of the %s model",
+                        "%s: g's axis \"%s\" = %.17g is not a parameter value of m (%s)",
                         who, name, values[a], proto->type->name);
         status = GSL_EINVAL;
       }
@@ -107,7 +107,7 @@ int grid_model_check(const char *who, const ndpar_model *proto, const ndpar_grid
   if (status == GSL_SUCCESS && resource_param != NULL &&
       models_set(probe, resource_param, 1.0) != GSL_SUCCESS) {
     ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
-                    "%s: param \"%s\" is not a parameter of the %s model", who, resource_param,
+                    "%s: param \"%s\" is not a parameter of m (%s)", who, resource_param,
                     proto->type->name);
     status = GSL_EINVAL;
   }
@@ -133,7 +133,7 @@ static int run_model_search(const char *who, ndpar_pool *p, const ndpar_grid *g,
                             const ndpar_model *m, const ndpar_halving *h, const char *param,
                             const ndpar_grid_options *opts, ndpar_grid_result *result) {
   if (g == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: g is NULL", who);
-  if (ndpar_grid_size(g) == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the grid is empty (no axes)", who);
+  if (ndpar_grid_size(g) == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: g is empty (no axes)", who);
   model_est c = {m, g, ndpar_grid_naxes(g), x != NULL ? x->size2 : 0, &default_score, 1, param};
   if (opts != NULL && opts->nscores > 0) {
     c.kinds = opts->scores;

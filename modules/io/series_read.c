@@ -16,7 +16,7 @@ int ndpar_series_read(ndpar_pool *p, const char *path, const ndpar_csv_options *
   if (raw->size2 < 2) {
     size_t cols = raw->size2;
     gsl_matrix_free(raw);
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_series_read: %s has %zu column(s) read; needs the dates and at least one value column",
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_series_read: path %s has %zu column(s) read; needs the dates and at least one value column",
                     path, cols);
   }
   gsl_vector_const_view dates = gsl_matrix_const_column(raw, 0);
@@ -31,6 +31,7 @@ int ndpar_windows_alloc(const gsl_vector *series, size_t lags, size_t horizon, s
   NDPAR_REQUIRE(series != NULL, "ndpar_windows_alloc: series is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(x != NULL, "ndpar_windows_alloc: x is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(y != NULL, "ndpar_windows_alloc: y is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(x != y, "ndpar_windows_alloc: x and y are the same pointer", GSL_EINVAL);
   NDPAR_REQUIRE(lags > 0, "ndpar_windows_alloc: lags must be > 0", GSL_EINVAL);
   NDPAR_REQUIRE(horizon > 0, "ndpar_windows_alloc: horizon must be > 0", GSL_EINVAL);
   NDPAR_REQUIRE(step > 0, "ndpar_windows_alloc: step must be > 0", GSL_EINVAL);
@@ -39,7 +40,7 @@ int ndpar_windows_alloc(const gsl_vector *series, size_t lags, size_t horizon, s
     NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_windows_alloc: a series of %zu values has no window of %zu lags and horizon %zu",
                     series->size, lags, horizon);
   size_t elems;
-  NDPAR_REQUIRE(ndpar_size_mul(count, lags + horizon, &elems), "ndpar_windows_alloc: the windows overflow a size_t", GSL_EINVAL);
+  NDPAR_REQUIRE(ndpar_size_mul(count, lags + horizon, &elems), "ndpar_windows_alloc: the windows of series overflow a size_t", GSL_EINVAL);
   gsl_matrix *xs = gsl_matrix_alloc(count, lags);
   gsl_matrix *ys = xs != NULL ? gsl_matrix_alloc(count, horizon) : NULL;
   if (ys == NULL) {

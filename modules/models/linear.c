@@ -339,8 +339,8 @@ int ndpar_model_coef(const ndpar_model *m, const gsl_matrix **coef, const gsl_ve
   NDPAR_REQUIRE(coef != NULL, "model_coef: coef is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(intercept != NULL, "model_coef: intercept is NULL", GSL_EFAULT);
   if (m->type != &models_ridge_type && m->type != &models_linear_type)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "model_coef: %s is not a linear model", m->type->name);
-  NDPAR_REQUIRE(m->fitted, "model_coef: the model is not fitted", GSL_EINVAL);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "model_coef: m (%s) is not a linear model", m->type->name);
+  NDPAR_REQUIRE(m->fitted, "model_coef: m is not fitted", GSL_EINVAL);
   const linear_state *s = m->state;
   *coef = s->coef;
   *intercept = s->intercept;

@@ -34,6 +34,8 @@ ndpar_model *ndpar_model_define(const ndpar_model_type *type, void *state) {
   NDPAR_REQUIRE_NULL((type->save == NULL) == (type->load == NULL),
                      "model_define: type->save and type->load must both be set or both NULL",
                      GSL_EFAULT);
+  NDPAR_REQUIRE_NULL(type->kind == NDPAR_MODEL_REGRESSOR || type->kind == NDPAR_MODEL_TRANSFORMER,
+                     "model_define: type->kind is neither a regressor nor a transformer", GSL_EINVAL);
   NDPAR_REQUIRE_NULL(strchr(type->name, '.') == NULL,
                      "model_define: type->name must not contain '.'", GSL_EINVAL);
   ndpar_model *m = calloc(1, sizeof *m);
@@ -100,8 +102,8 @@ int ndpar_model_set(ndpar_model *m, const char *name, double value) {
   NDPAR_REQUIRE(m != NULL, "model_set: m is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(name != NULL, "model_set: name is NULL", GSL_EFAULT);
   if (models_set(m, name, value) != GSL_SUCCESS)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "model_set: %s has no parameter \"%s\" taking %.17g",
-                    m->type->name, name, value);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "model_set: name \"%s\" is no parameter of m (%s), or value %.17g is refused",
+                    name, m->type->name, value);
   return GSL_SUCCESS;
 }
 
@@ -115,7 +117,7 @@ int ndpar_model_get(const ndpar_model *m, const char *name, double *value) {
   NDPAR_REQUIRE(value != NULL, "model_get: value is NULL", GSL_EFAULT);
   double got = 0;
   if (models_get(m, name, &got) != GSL_SUCCESS)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "model_get: %s has no parameter \"%s\"", m->type->name, name);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "model_get: name \"%s\" is no parameter of m (%s)", name, m->type->name);
   *value = got;
   return GSL_SUCCESS;
 }
@@ -216,6 +218,7 @@ int models_predict_batch(const ndpar_model *m, const gsl_matrix *x, gsl_matrix *
 int ndpar_model_predict_fn(const gsl_matrix *x, gsl_matrix *y, const ndpar_task *t, void *ctx) {
   const ndpar_model *m = ctx;
   if (m == NULL || !m->fitted) return GSL_EINVAL;
+  if (x == NULL || y == NULL) return GSL_EFAULT;
   if (x->size2 != m->inputs || y->size2 != m->outputs || y->size1 != x->size1)
     return GSL_EBADLEN;
   return models_predict_batch(m, x, y, t != NULL ? t->rng : NULL);
@@ -226,7 +229,7 @@ static int check_predict(const char *who, const ndpar_model *m, const gsl_matrix
   if (m == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: m is NULL", who);
   if (x == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: x is NULL", who);
   if (y == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: %s is NULL", who, yname);
-  if (!m->fitted) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: the %s model is not fitted", who, m->type->name);
+  if (!m->fitted) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: m (%s) is not fitted", who, m->type->name);
   if (x->size2 != m->inputs)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has %zu columns, the model was fitted on %zu", who,
                     x->size2, m->inputs);
@@ -324,9 +327,17 @@ static int check_mc(const char *who, const ndpar_model *m, const gsl_matrix *x,
     if (outs[o] != NULL && (outs[o]->size1 != outs[0]->size1 || outs[o]->size2 != outs[0]->size2))
       NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: %s is %zu x %zu, mean %zu x %zu", who, names[o],
                       outs[o]->size1, outs[o]->size2, outs[0]->size1, outs[0]->size2);
+  for (int a = 0; a < 4; a++)
+    for (int b = a + 1; b < 4; b++)
+      if (outs[a] != NULL && outs[b] != NULL && outs[a]->data != NULL && outs[a]->data == outs[b]->data)
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s and %s are the same matrix", who, names[a], names[b]);
   if (samples == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: samples must be positive", who);
+  /* the batch module's workspace holds every sample: refused here, reported once */
+  size_t elems;
+  if (!ndpar_size_mul3(x->size1, m->outputs, samples, &elems) || elems > SIZE_MAX / sizeof(double))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: samples %zu of x's rows x outputs overflow a size_t", who, samples);
   if (!models_stochastic(m))
-    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s has no stochastic passes", who, m->type->name);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: m (%s) has no stochastic passes", who, m->type->name);
   return GSL_SUCCESS;
 }
 
@@ -540,7 +551,7 @@ int ndpar_model_forecast(ndpar_pool *p, const ndpar_model *m, const gsl_vector *
   NDPAR_REQUIRE(m != NULL, "model_forecast: m is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(series != NULL, "model_forecast: series is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "model_forecast: out is NULL", GSL_EFAULT);
-  if (!m->fitted) NDPAR_ERROR_FMT(GSL_EINVAL, "model_forecast: the %s model is not fitted", m->type->name);
+  if (!m->fitted) NDPAR_ERROR_FMT(GSL_EINVAL, "model_forecast: m (%s) is not fitted", m->type->name);
   size_t lags = m->inputs;
   size_t k = m->outputs;
   if (series->size < lags)

@@ -315,7 +315,7 @@ int ndpar_model_save(const ndpar_model *m, const char *path) {
   NDPAR_REQUIRE(path != NULL, "model_save: path is NULL", GSL_EFAULT);
   const ndpar_model *bad = unsaveable(m);
   if (bad != NULL)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "model_save: a %s model cannot be saved (its type has no save)",
+    NDPAR_ERROR_FMT(GSL_EINVAL, "model_save: m holds a %s model, which cannot be saved (its type has no save)",
                     bad->type->name);
   out_buf b = {0};
   put_bytes(&b, MODEL_FILE_MAGIC, 8);

@@ -805,7 +805,7 @@ int ndpar_scaler_params(const ndpar_scaler *s, const gsl_vector **center, const 
 int ndpar_scaler_stats(const ndpar_scaler *s, const gsl_vector **center, const gsl_vector **scale,
                        const gsl_vector **min, const gsl_vector **max, const gsl_vector **half) {
   NDPAR_REQUIRE(s != NULL, "scaler_stats: s is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(s->fitted, "scaler_stats: the scaler is not fitted", GSL_EINVAL);
+  NDPAR_REQUIRE(s->fitted, "scaler_stats: s is not fitted", GSL_EINVAL);
   if (center) *center = s->center;
   if (scale) *scale = s->scale;
   if (min) *min = s->min;
@@ -1006,12 +1006,12 @@ int ndpar_scaler_partial_fit(ndpar_pool *p, ndpar_scaler *s, const gsl_matrix *x
   if (x->size2 != s->cols)
     NDPAR_ERROR_FMT(GSL_EBADLEN, "scaler_partial_fit: x has %zu columns, the scaler %zu", x->size2, s->cols);
   NDPAR_REQUIRE(s->kind != NDPAR_SCALE_ROBUST,
-                "scaler_partial_fit: ROBUST has no streaming fit (its quartiles need every row at once)", GSL_EINVAL);
+                "scaler_partial_fit: s is ROBUST, which has no streaming fit (its quartiles need every row at once)", GSL_EINVAL);
   if (!s->fitted) return ndpar_scaler_fit(p, s, x);
   int standard = s->kind == NDPAR_SCALE_STANDARD;
   NDPAR_REQUIRE(s->stream >= (standard ? STREAM_MOMENTS : STREAM_RANGE),
-                standard ? "scaler_partial_fit: set_stats gave no count, mean and M2 to continue from: fit first"
-                         : "scaler_partial_fit: set_stats gave no min and max to continue from: fit first",
+                standard ? "scaler_partial_fit: s has set_stats statistics, with no count, mean and M2 to continue from: fit first"
+                         : "scaler_partial_fit: s has set_stats statistics, with no min and max to continue from: fit first",
                 GSL_EINVAL);
   /* the merged moments, shifts and means of x - shift, built beside the scaler's */
   moments *m = malloc(s->cols * sizeof *m);
