@@ -60,7 +60,8 @@ NDPAR_API double ndpar_scal_karp_flatt(double speedup, size_t threads);
  * (clamped to [0, 1]), the predicted maximum speedup 1 / (1 - f) (GSL_POSINF for f = 1)
  * and the residual: the root-mean-square relative misfit of the times (NULL outputs are
  * skipped). Needs two distinct thread counts (GSL_EINVAL). For two points this is the
- * per-point estimate p (S - 1) / (S (p - 1)). */
+ * per-point estimate p (S - 1) / (S (p - 1)). Any positive finite times fit, from subnormal
+ * ones to DBL_MAX (they are scaled by the largest before weighting). */
 NDPAR_API int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
                                 double *max_speedup, double *residual);
 
@@ -79,7 +80,9 @@ NDPAR_API int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t
 NDPAR_API int ndpar_scal_write_csv(FILE *stream, const ndpar_scal_point *pts, size_t n);
 
 /* The lines alone, each prefixed by "label," when label is not NULL (for one file holding
- * several workloads under a header of "workload," followed by ndpar_scal_csv_header). */
+ * several workloads under a header of "workload," followed by ndpar_scal_csv_header). A
+ * label holding a comma, a double quote or a line break is written as one quoted field
+ * (RFC 4180, its quotes doubled). */
 NDPAR_API int ndpar_scal_write_csv_rows(FILE *stream, const char *label,
                                         const ndpar_scal_point *pts, size_t n);
 NDPAR_API extern const char ndpar_scal_csv_header[];

@@ -142,43 +142,81 @@ int ndpar_scal_run(const size_t *threads, size_t n, const ndpar_scal_config *cfg
  *
  * Amdahl's law in times is linear in 1/p: T(p) = a + b/p with a = T1 (1 - f), b = T1 f.
  * Fitting a and b to every point by least squares, weighted by 1/T^2 (timing noise is
- * relative), estimates the 1-thread time from all points instead of dividing every
+ * relative), estimates the 1-thread time from every point instead of dividing every
  * speedup by one noisy baseline measurement: with 1% noise per timing the fitted f stays
- * within 0.02 where a fit of the speedups themselves does not. f = b / (a + b). */
-static int amdahl_fit(const ndpar_scal_point *pts, size_t n, size_t max_threads, double *f_out,
-                      double *smax, double *residual) {
-  double sw = 0, sx = 0, sy = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
-    double w = 1.0 / (pts[i].median_ms * pts[i].median_ms);
-    sw += w;
-    sx += w / (double)pts[i].threads;
-    sy += w * pts[i].median_ms;
+ * within 0.02 where a fit of the speedups themselves does not. f = b / (a + b).
+ *
+ * The times are divided by the largest one first: f and the relative residual do not
+ * change, and 1/T^2 neither overflows (subnormal times) nor underflows to 0 (times near
+ * DBL_MAX), which made valid extreme times look like a single thread count. */
+typedef struct {
+  const ndpar_scal_point *pts;
+  const double *times; /* times[i] for pts[i] (NULL: the medians) */
+  size_t n, max_threads;
+  double top; /* the largest usable time: the scale */
+} fit_input;
+
+static double time_of(const fit_input *in, size_t i) {
+  return in->times ? in->times[i] : in->pts[i].median_ms;
+}
+
+/* Whether point i takes part, and then its 1/p, scaled time and weight 1/t^2. */
+static int fit_point(const fit_input *in, size_t i, double *x, double *t, double *w) {
+  double raw = time_of(in, i);
+  size_t p = in->pts[i].threads;
+  if (!(raw > 0) || !isfinite(raw) || p == 0 || p > in->max_threads) return 0;
+  *x = 1.0 / (double)p;
+  *t = raw / in->top;
+  *w = 1.0 / (*t * *t);
+  return 1;
+}
+
+/* Weighted least squares of t = a + b x; 0 if x takes a single value. */
+static int amdahl_solve(fit_input *in, double *f_out, double *smax, double *residual) {
+  in->top = 0;
+  for (size_t i = 0; i < in->n; i++) {
+    double raw = time_of(in, i);
+    size_t p = in->pts[i].threads;
+    if (raw > in->top && isfinite(raw) && p > 0 && p <= in->max_threads) in->top = raw;
   }
-  if (!(sw > 0)) return 0;
+  double sw = 0, sx = 0, sy = 0, x, t, w;
+  size_t m = 0;
+  for (size_t i = 0; i < in->n; i++) {
+    if (!fit_point(in, i, &x, &t, &w)) continue;
+    sw += w;
+    sx += w * x;
+    sy += w * t;
+    m++;
+  }
+  if (!(sw > 0) || !isfinite(sw)) return 0;
   double mx = sx / sw, my = sy / sw, sxx = 0, sxy = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
-    double w = 1.0 / (pts[i].median_ms * pts[i].median_ms), dx = 1.0 / (double)pts[i].threads - mx;
-    sxx += w * dx * dx;
-    sxy += w * dx * (pts[i].median_ms - my);
+  for (size_t i = 0; i < in->n; i++) {
+    if (!fit_point(in, i, &x, &t, &w)) continue;
+    sxx += w * (x - mx) * (x - mx);
+    sxy += w * (x - mx) * (t - my);
   }
   if (!(sxx > 0)) return 0; /* a single thread count: nothing to fit */
-  double b = sxy / sxx, a = my - b * mx;
+  double b = sxy / sxx;
+  double a = my - b * mx;
   double f = a + b > 0 ? b / (a + b) : 0;
   f = f < 0 ? 0 : f > 1 ? 1 : f;
   double ss = 0;
-  size_t used = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!(pts[i].median_ms > 0) || pts[i].threads == 0 || pts[i].threads > max_threads) continue;
-    double e = (pts[i].median_ms - (a + b / (double)pts[i].threads)) / pts[i].median_ms;
+  for (size_t i = 0; i < in->n; i++) {
+    if (!fit_point(in, i, &x, &t, &w)) continue;
+    double e = (t - (a + b * x)) / t;
     ss += e * e;
-    used++;
   }
   *f_out = f;
   *smax = f < 1 ? 1.0 / (1.0 - f) : GSL_POSINF;
-  *residual = sqrt(ss / (double)used);
+  *residual = sqrt(ss / (double)m);
   return 1;
+}
+
+/* The fit of the points' medians within max_threads. */
+static int amdahl_fit(const ndpar_scal_point *pts, size_t n, size_t max_threads, double *f_out,
+                      double *smax, double *residual) {
+  fit_input in = {pts, NULL, n, max_threads, 0};
+  return amdahl_solve(&in, f_out, smax, residual);
 }
 
 int ndpar_scal_amdahl(const ndpar_scal_point *pts, size_t n, double *parallel_fraction,
@@ -231,11 +269,28 @@ int ndpar_scal_print(FILE *stream, const ndpar_scal_point *pts, size_t n) {
 const char ndpar_scal_csv_header[] =
     "threads,median_ms,min_ms,max_ms,mad_ms,speedup,efficiency,serial_fraction";
 
+/* A label as one CSV field (RFC 4180): quoted, with its quotes doubled, when it holds a
+ * comma, a quote or a line break; as it is otherwise. */
+static void csv_label(FILE *stream, const char *label) {
+  if (strpbrk(label, ",\"\r\n") == NULL) {
+    fprintf(stream, "%s,", label);
+    return;
+  }
+  fputc('"', stream);
+  for (const char *c = label; *c; c++) {
+    if (*c == '"') fputc('"', stream);
+    fputc(*c, stream);
+  }
+  fputs("\",", stream);
+}
+
 static void csv_rows(FILE *stream, const char *label, const ndpar_scal_point *pts, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    fprintf(stream, "%s%s%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", label ? label : "",
-            label ? "," : "", pts[i].threads, pts[i].median_ms, pts[i].min_ms, pts[i].max_ms,
-            pts[i].mad_ms, pts[i].speedup, pts[i].efficiency, pts[i].serial_fraction);
+  for (size_t i = 0; i < n; i++) {
+    if (label) csv_label(stream, label);
+    fprintf(stream, "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", pts[i].threads,
+            pts[i].median_ms, pts[i].min_ms, pts[i].max_ms, pts[i].mad_ms, pts[i].speedup,
+            pts[i].efficiency, pts[i].serial_fraction);
+  }
 }
 
 static void csv_file(FILE *stream, const ndpar_scal_point *pts, size_t n) {

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <gsl/gsl_randist.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -429,4 +430,38 @@ Test(writers, files_are_written_whole_or_not_at_all) {
   free(json_text);
   free(saved);
   free(after);
+}
+
+/* Issue 28 item 6: valid extreme times, T1/p with T1 = 1e308 or subnormal 1e-320, were
+ * refused as "needs a point with more than one thread" (1/T^2 overflowed or underflowed). */
+Test(amdahl, extreme_times_fit_as_well_as_ordinary_ones) {
+  const double t1s[] = {1e308, 1e-320, DBL_MAX, 1.0};
+  for (size_t k = 0; k < sizeof t1s / sizeof t1s[0]; k++) {
+    ndpar_scal_point pts[3];
+    for (size_t i = 0; i < 3; i++) {
+      pts[i] = (ndpar_scal_point){.threads = counts[i], .median_ms = t1s[k] / (double)counts[i]};
+      pts[i].min_ms = pts[i].max_ms = pts[i].median_ms;
+    }
+    double f = -1, smax = -1, res = -1;
+    cr_assert_eq(ndpar_scal_amdahl(pts, 3, &f, &smax, &res), GSL_SUCCESS, "T1 = %g", t1s[k]);
+    /* Times exactly T1/p: f = 1 (the subnormal's few significant bits leave a little error). */
+    cr_assert(fabs(f - 1) < 1e-3, "T1 = %g: f = %.17g", t1s[k], f);
+    cr_assert(res < 1e-3, "T1 = %g: residual %g", t1s[k], res);
+  }
+}
+
+/* Issue 28 item 9: a label with a comma, a quote or a line break is one quoted CSV field. */
+Test(writers, csv_rows_quote_a_label_that_needs_it) {
+  ndpar_scal_point p = {.threads = 2, .median_ms = 1, .min_ms = 1, .max_ms = 1};
+  const char *labels[] = {"plain", "a,b", "say \"hi\"", "two\nlines"};
+  const char *want[] = {"plain,2,", "\"a,b\",2,", "\"say \"\"hi\"\"\",2,", "\"two\nlines\",2,"};
+  for (size_t k = 0; k < 4; k++) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(ndpar_scal_write_csv_rows(f, labels[k], &p, 1), GSL_SUCCESS);
+    fclose(f);
+    cr_assert(strncmp(buf, want[k], strlen(want[k])) == 0, "label '%s' written as: %s", labels[k], buf);
+    free(buf);
+  }
 }
