@@ -5,7 +5,7 @@
 #include "badinput.h"
 
 static ndpar_scal_point point(size_t threads, double median) {
-  ndpar_scal_point p = {threads, median, median, median, 0, 0, 0, 0};
+  ndpar_scal_point p = {.threads = threads, .median_ms = median, .min_ms = median, .max_ms = median};
   return p;
 }
 
@@ -200,4 +200,51 @@ CASE(ndpar_scal_save_json, "NULL path or points; a device; a folder; a missing f
   EXPECT_CODE(ndpar_scal_save_json("/dev/null", two_points, 2), GSL_EINVAL);
   EXPECT_CODE(ndpar_scal_save_json("/tmp", two_points, 2), GSL_EINVAL);
   EXPECT_CODE(ndpar_scal_save_json("/nonexistent-ndpar/x.json", two_points, 2), GSL_EFAILED);
+}
+
+CASE(ndpar_scal_median_interval, "NULL x, lo, hi; level 0, 1, NaN; a NaN value; n = 0 a no-op") {
+  double x[3] = {1, 2, 3}, nan3[3] = {1, NAN, 3}, lo = BI_SENTINEL, hi = BI_SENTINEL;
+  EXPECT_CODE(ndpar_scal_median_interval(NULL, 3, 0.95, &lo, &hi), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_median_interval(x, 3, 0.95, NULL, &hi), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_median_interval(x, 3, 0.95, &lo, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_median_interval(x, 3, 0, &lo, &hi), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_median_interval(x, 3, 1, &lo, &hi), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_median_interval(x, 3, NAN, &lo, &hi), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_median_interval(nan3, 3, 0.95, &lo, &hi), GSL_EDOM);
+  EXPECT_OK(ndpar_scal_median_interval(x, 0, 0.95, &lo, &hi));
+  EXPECT_TRUE(lo == BI_SENTINEL && hi == BI_SENTINEL);
+  EXPECT_OK(ndpar_scal_median_interval(x, 1, 0.95, &lo, &hi));
+  EXPECT_TRUE(lo == 1 && hi == 1);
+}
+
+CASE(ndpar_scal_mann_whitney, "NULL a, b, p; NaN values; empty samples a no-op; overflowing sizes") {
+  double a[3] = {1, 2, 3}, b[3] = {4, 5, 6}, nan3[3] = {1, NAN, 3}, p = BI_SENTINEL;
+  EXPECT_CODE(ndpar_scal_mann_whitney(NULL, 3, b, 3, &p), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_mann_whitney(a, 3, NULL, 3, &p), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_mann_whitney(a, 3, b, 3, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_mann_whitney(nan3, 3, b, 3, &p), GSL_EDOM);
+  EXPECT_CODE(ndpar_scal_mann_whitney(a, 3, nan3, 3, &p), GSL_EDOM);
+  EXPECT_CODE(ndpar_scal_mann_whitney(a, SIZE_MAX, b, 3, &p), GSL_EINVAL);
+  EXPECT_OK(ndpar_scal_mann_whitney(a, 0, b, 3, &p));
+  EXPECT_OK(ndpar_scal_mann_whitney(NULL, 0, NULL, 0, &p));
+  EXPECT_TRUE(p == BI_SENTINEL);
+  double inf[2] = {-INFINITY, INFINITY};
+  EXPECT_OK(ndpar_scal_mann_whitney(inf, 2, b, 3, &p));
+  EXPECT_TRUE(p >= 0 && p <= 1);
+}
+
+CASE(ndpar_scal_amdahl_interval, "NULL pts, samples, lo, hi; repeats 0; bad level; one thread count") {
+  ndpar_scal_point two[2] = {point(1, 10), point(2, 6)}, same[2] = {point(2, 10), point(2, 11)};
+  double s[4] = {10, 10, 6, 6}, lo = BI_SENTINEL, hi = BI_SENTINEL;
+  EXPECT_CODE(ndpar_scal_amdahl_interval(NULL, 2, s, 2, 0.95, &lo, &hi), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_amdahl_interval(two, 2, NULL, 2, 0.95, &lo, &hi), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_amdahl_interval(two, 2, s, 2, 0.95, NULL, &hi), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_amdahl_interval(two, 2, s, 2, 0.95, &lo, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_scal_amdahl_interval(two, 2, s, 0, 0.95, &lo, &hi), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_amdahl_interval(two, 2, s, 2, 1.5, &lo, &hi), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_amdahl_interval(two, 2, s, SIZE_MAX, 0.95, &lo, &hi), GSL_EINVAL);
+  EXPECT_CODE(ndpar_scal_amdahl_interval(same, 2, s, 2, 0.95, &lo, &hi), GSL_EINVAL);
+  EXPECT_TRUE(lo == BI_SENTINEL && hi == BI_SENTINEL);
+  EXPECT_OK(ndpar_scal_amdahl_interval(two, 2, s, 2, 0.95, &lo, &hi));
+  EXPECT_TRUE(lo <= hi && lo >= 0 && hi <= 1);
 }
