@@ -140,8 +140,8 @@ static FILE *full_disk(void) {
   return f;
 }
 
-static const ndpar_scal_point two_points[2] = {{1, 10, 9, 11, 0.5, 1, 1, NAN},
-                                               {2, 6, 5, 7, 0.5, 1.67, 0.83, 0.2}};
+static const ndpar_scal_point two_points[2] = {{1, 10, 9, 11, 0.5, 1, 1, NAN, 9.5, 10.5, 1, 1},
+                                               {2, 6, 5, 7, 0.5, 1.67, 0.83, 0.2, 5.5, 6.5, 1.5, 1.9}};
 
 CASE(ndpar_scal_print, "NULL stream or points; a full disk") {
   EXPECT_CODE(ndpar_scal_print(NULL, two_points, 2), GSL_EFAULT);
@@ -176,8 +176,8 @@ CASE(ndpar_scal_write_json, "NULL stream or points; a full disk; NaN and Inf sta
   char *buf = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&buf, &len);
-  ndpar_scal_point odd[2] = {{1, INFINITY, NAN, 1e308, 0, 1, 1, NAN},
-                             {2, 1, 1, 1, 0, INFINITY, NAN, 0}};
+  ndpar_scal_point odd[2] = {{1, INFINITY, NAN, 1e308, 0, 1, 1, NAN, NAN, INFINITY, 1, 1},
+                             {2, 1, 1, 1, 0, INFINITY, NAN, 0, -INFINITY, NAN, NAN, INFINITY}};
   EXPECT_OK(ndpar_scal_write_json(m, odd, 2));
   fclose(m);
   cr_assert(strstr(buf, "nan") == NULL && strstr(buf, "inf") == NULL, "%s: JSON holds nan/inf: %s",
