@@ -131,7 +131,9 @@ NDPAR_API int ndpar_scal_write_csv_rows(FILE *stream, const char *label,
                                         const ndpar_scal_point *pts, size_t n);
 NDPAR_API extern const char ndpar_scal_csv_header[];
 
-/* JSON: {"points": [{...}, ...], "amdahl": {...}} (amdahl omitted when it cannot be fitted). */
+/* JSON: {"points": [{...}, ...], "amdahl": {...}} (amdahl omitted when it cannot be fitted):
+ * the fit over the points within the physical cores, with "max_speedup" null unless three or
+ * more points were fitted and the fit is not degenerate (two points always fit exactly). */
 NDPAR_API int ndpar_scal_write_json(FILE *stream, const ndpar_scal_point *pts, size_t n);
 
 /* The writers above flush the stream and return GSL_EFAILED if any write or the flush

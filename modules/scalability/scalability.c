@@ -612,9 +612,13 @@ static void json_file(FILE *stream, const ndpar_scal_point *pts, size_t n) {
   double f, smax, res;
   if (amdahl_fit(pts, n, cores, &f, &smax, &res)) {
     const char *why = ndpar_scal_amdahl_degenerate(f, res);
-    fprintf(stream, ",\n  \"amdahl\": {\"fitted_up_to_threads\": %zu, ", cores);
+    size_t fitted = 0;
+    for (size_t i = 0; i < n; i++) fitted += pts[i].threads <= cores && pts[i].median_ms > 0;
+    /* Two points fit a two-parameter law exactly: no maximum speedup follows from them. */
+    fprintf(stream, ",\n  \"amdahl\": {\"fitted_up_to_threads\": %zu, \"points_fitted\": %zu, ",
+            cores, fitted);
     json_number(stream, "parallel_fraction", f, ", ");
-    json_number(stream, "max_speedup", smax, ", ");
+    json_number(stream, "max_speedup", fitted >= 3 && why == NULL ? smax : GSL_NAN, ", ");
     json_number(stream, "residual", res, ", ");
     fprintf(stream, "\"degenerate\": %s}", why ? "true" : "false");
   }
