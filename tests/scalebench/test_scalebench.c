@@ -181,13 +181,16 @@ Test(scalebench_cli, baseline_save_and_compare) {
   cr_assert(strstr(row, "no change") || strstr(row, "FASTER") || strstr(row, "SLOWER"));
   cr_assert_not_null(strstr(r.out, "\nreference "), "the machine's reference kernel: %s", r.out);
   cr_assert_not_null(strstr(r.out, " points flagged."));
-  /* The file holds every run: 3 per point (QUICK), the reference kernel's too. */
+  /* The file holds every run: 3 per point (QUICK), and the reference kernel's runs. */
   char text[8192];
   slurp(path, text, sizeof text);
   cr_assert(strncmp(text, "workload,threads,run,ms\n", 24) == 0, "%s", text);
-  size_t lines = 0;
-  for (const char *c = text; *c; c++) lines += *c == '\n';
-  cr_assert_eq(lines, 1 + 3 + 2 * 3, "%s", text);
+  size_t batch = 0, reference = 0;
+  for (const char *c = strchr(text, '\n'); c && c[1]; c = strchr(c + 1, '\n')) {
+    batch += strncmp(c + 1, "batch,", 6) == 0;
+    reference += strncmp(c + 1, "reference,", 10) == 0;
+  }
+  cr_assert(batch == 2 * 3 && reference >= 3, "%s", text);
   unlink(path);
   rmdir(dir);
 }
@@ -522,7 +525,8 @@ static void fabricated_baseline(const char *dir, const char *name, double ms, do
   char text[4096];
   size_t len = (size_t)snprintf(text, sizeof text, "workload,threads,run,ms\n");
   for (size_t k = 0; k < runs; k++)
-    len += (size_t)snprintf(text + len, sizeof text - len, "reference,1,%zu,%g\n", k, ref_ms * (1 + 0.01 * (double)k));
+    len += (size_t)snprintf(text + len, sizeof text - len, "reference,%zu,%zu,%g\n",
+                            ndpar_physical_cores(), k, ref_ms * (1 + 0.01 * (double)k));
   for (size_t t = 1; t <= 2; t++)
     for (size_t k = 0; k < runs; k++)
       len += (size_t)snprintf(text + len, sizeof text - len, "batch,%zu,%zu,%g\n", t, k, ms * (1 + 0.01 * (double)k));

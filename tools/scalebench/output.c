@@ -89,7 +89,7 @@ int sb_save_baseline(const char *name, const sb_result *r, size_t n, const sb_re
   if (sb_atomic_open(&a, path)) return 1;
   fprintf(a.f, "%s\n", SB_BASELINE_HEADER);
   for (size_t k = 0; ref && k < ref->repeats; k++)
-    fprintf(a.f, "%s,1,%zu,%.17g\n", SB_REFERENCE, k, ref->samples[k]);
+    fprintf(a.f, "%s,%zu,%zu,%.17g\n", SB_REFERENCE, ref->threads, k, ref->samples[k]);
   for (size_t i = 0; i < n; i++)
     for (size_t p = 0; p < r[i].npts; p++)
       for (size_t k = 0; k < r[i].repeats; k++)

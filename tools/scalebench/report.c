@@ -70,10 +70,10 @@ size_t sb_compare_baseline(FILE *out, const sb_options *o, const sb_baseline *b,
           "Now (ms)", "Change", "p-value", "Verdict");
   char buf[96];
   sb_change machine = {0, 0, 0, 1, 0};
-  size_t nref = ref ? saved_runs(b, SB_REFERENCE, 1, old, cap) : 0;
+  size_t nref = ref ? saved_runs(b, SB_REFERENCE, ref->threads, old, cap) : 0;
   if (nref > 0) {
     machine = judge(o, old, nref, ref->samples, ref->repeats, scratch);
-    fprintf(out, "%-10s %7s  %13.3f  %13.3f  %+7.1f%%  %9.2g  %s%s\n", SB_REFERENCE, "1",
+    fprintf(out, "%-10s %7zu  %13.3f  %13.3f  %+7.1f%%  %9.2g  %s%s\n", SB_REFERENCE, ref->threads,
             machine.old_ms, machine.now_ms, 100 * machine.change, machine.p,
             verdict(o, &machine, buf, sizeof buf), machine.flagged ? " (the machine: see below)" : "");
   }
@@ -97,8 +97,8 @@ size_t sb_compare_baseline(FILE *out, const sb_options *o, const sb_baseline *b,
                  "no change can be flagged; use --repeat 6 or more (both when saving and comparing).\n",
             nbase, nnow, least, o->significance);
   if (machine.flagged)
-    fprintf(out, "The reference kernel (a fixed sequential loop, no ndpar code) ran %.1f%% %s than when "
-                 "the baseline was saved:\nthe machine itself changed speed (load, frequency, "
+    fprintf(out, "The reference kernel (a fixed loop on every core at once, no ndpar code) ran %.1f%% %s "
+                 "than when the baseline was saved:\nthe machine itself changed speed (load, frequency, "
                  "another process), so changes of that size are the machine's, not the code's.\n",
             100 * fabs(machine.change), machine.change > 0 ? "slower" : "faster");
   else if (ref && nref == 0)

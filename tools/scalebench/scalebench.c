@@ -131,35 +131,6 @@ typedef struct {
   size_t index, count; /* this workload's place among those run */
 } run_ctx;
 
-/* The reference kernel: a chain of dependent multiplications (the logistic map), no memory
- * traffic and no ndpar code, so its time moves only with the machine's own speed. */
-static double reference_loop(void) {
-  volatile double seed = 0.3;
-  double x = seed;
-  for (int i = 0; i < 2000000; i++) x = 3.7 * x * (1 - x);
-  return x;
-}
-
-int sb_time_reference(size_t warmup, size_t repeats, sb_reference *ref) {
-  ref->repeats = repeats;
-  ref->samples = malloc(repeats * sizeof *ref->samples);
-  if (ref->samples == NULL) return 1;
-  volatile double sink = 0;
-  for (size_t w = 0; w < warmup; w++) sink += reference_loop();
-  for (size_t r = 0; r < repeats; r++) {
-    double t0 = ndpar_time_now();
-    sink += reference_loop();
-    ref->samples[r] = 1e3 * (ndpar_time_now() - t0);
-  }
-  double *sorted = malloc(repeats * sizeof *sorted);
-  if (sorted == NULL) return 1;
-  memcpy(sorted, ref->samples, repeats * sizeof *sorted);
-  gsl_sort(sorted, 1, repeats);
-  ref->median_ms = gsl_stats_median_from_sorted_data(sorted, 1, repeats);
-  free(sorted);
-  return 0;
-}
-
 static int run_ndpar(ndpar_pool *pool, void *vc) {
   run_ctx *c = vc;
   return c->k->run_ndpar(pool, c->state);
@@ -453,10 +424,13 @@ int main(int argc, char **argv) {
   sb_reference ref = {NULL, 0, 0};
   int failed = res == NULL;
   /* The machine's own speed, for a comparison now or later (before the workloads). */
-  if (!failed && (o.baseline || o.save_baseline))
-    failed = sb_time_reference(o.scal.warmup, o.scal.repeats, &ref);
+  int with_ref = o.baseline || o.save_baseline;
+  if (!failed && with_ref) failed = sb_reference_time(&ref, o.scal.warmup, 0); /* warm-up only */
   for (size_t i = 0; i < o.nkernels && !failed; i++) {
     failed = run_workload(&o, i, &res[i]);
+    /* The reference's runs spread over the whole run, as the workloads' are. */
+    if (!failed && with_ref)
+      failed = sb_reference_time(&ref, 0, (o.scal.repeats + o.nkernels - 1) / o.nkernels + 1);
     if (!failed && !o.quiet) print_workload(&res[i]);
   }
   if (!failed) {

@@ -29,15 +29,19 @@ typedef struct {
   size_t fit_n;
 } sb_result;
 
-/* The reference kernel: a fixed sequential loop, timed in every run (and saved with a
- * baseline), so that a change of the machine's own speed shows as such. */
+/* The reference kernel: a fixed chain of dependent multiplications run on every physical core
+ * at once (plain threads, no ndpar code), timed between the workloads of every run and saved
+ * with a baseline, so that a change of the machine's own speed (load on any core, frequency)
+ * shows as such. */
 #define SB_REFERENCE "reference"
 typedef struct {
-  double *samples; /* repeats runs (owned) */
-  size_t repeats;
-  double median_ms;
+  double *samples; /* the timed runs (owned) */
+  size_t repeats;  /* how many */
+  size_t threads;  /* the threads it ran on: the physical cores */
 } sb_reference;
-int sb_time_reference(size_t warmup, size_t repeats, sb_reference *ref);
+/* Runs it warmup times untimed, then appends runs timed runs. 0, or 1 when out of memory or
+ * a thread cannot start (a message on stderr). */
+int sb_reference_time(sb_reference *ref, size_t warmup, size_t runs);
 
 /* The command line. */
 typedef struct {
