@@ -101,6 +101,11 @@ size_t sb_compare_baseline(FILE *out, const sb_options *o, const sb_baseline *b,
                  "than when the baseline was saved:\nthe machine itself changed speed (load, frequency, "
                  "another process), so changes of that size are the machine's, not the code's.\n",
             100 * fabs(machine.change), machine.change > 0 ? "slower" : "faster");
+  else if (nref > 0 && fabs(machine.change) > o->noise_threshold)
+    fprintf(out, "The reference kernel (a fixed loop on every core at once, no ndpar code) moved by %+.1f%% "
+                 "(not significant, p = %.2g, but beyond the threshold):\nthe machine's speed is unsteady "
+                 "(load from other processes?), so treat flagged changes of that size with doubt.\n",
+            100 * machine.change, machine.p);
   else if (ref && nref == 0)
     fprintf(out, "(The baseline holds no reference-kernel runs: a change of the machine's own speed "
                  "cannot be told apart.)\n");
