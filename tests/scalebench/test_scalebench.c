@@ -587,3 +587,26 @@ Test(scalebench_rules, the_plot_has_a_panel_per_workload_and_efficiency) {
   cr_assert_null(strstr(svg, "Amdahl, f ="), "no curve from two points");
   unlink(path);
 }
+
+/* On a terminal (a pseudo-terminal from script(1)), the progress line goes to stderr while
+ * the run goes; --quiet silences it. */
+Test(scalebench_rules, progress_on_a_terminal_unless_quiet) {
+  if (system("command -v script >/dev/null 2>&1") != 0) cr_skip_test("no script(1) for a terminal");
+  char out[] = "/tmp/sb_tty_XXXXXX";
+  close(mkstemp(out));
+  char cmd[1024];
+  const char *quick = "--workload batch --batches 6 --rows 8 --threads 1,2 --repeat 3 --warmup 0";
+  snprintf(cmd, sizeof cmd, "script -qec '%s %s >/dev/null' /dev/null > %s 2>&1", SCALEBENCH_BIN,
+           quick, out);
+  cr_assert_eq(system(cmd), 0);
+  char text[4096];
+  slurp(out, text, sizeof text);
+  cr_assert_not_null(strstr(text, "workload 1 of 1, batch: "), "progress: %s", text);
+  cr_assert_not_null(strstr(text, "timed runs"), "%s", text);
+  snprintf(cmd, sizeof cmd, "script -qec '%s %s --quiet' /dev/null > %s 2>&1", SCALEBENCH_BIN,
+           quick, out);
+  cr_assert_eq(system(cmd), 0);
+  slurp(out, text, sizeof text);
+  cr_assert_null(strstr(text, "timed runs"), "--quiet: %s", text);
+  unlink(out);
+}
