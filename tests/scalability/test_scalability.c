@@ -491,6 +491,8 @@ Test(intervals, the_median_interval_covers_the_true_median_95_percent_of_the_tim
       cr_assert_eq(ndpar_scal_median_interval(x, n, 0.95, &lo, &hi), GSL_SUCCESS);
       covered_exp += lo <= M_LN2 && M_LN2 <= hi;
     }
+    cr_log_info("median interval, n = %zu: covered %zu (lognormal), %zu (exponential) of 2000", n,
+                covered_ln, covered_exp);
     cr_assert(covered_ln >= 1860 && covered_ln <= 1940, "n = %zu lognormal: %zu of 2000", n, covered_ln);
     cr_assert(covered_exp >= 1860 && covered_exp <= 1940, "n = %zu exponential: %zu of 2000", n, covered_exp);
   }
@@ -513,8 +515,17 @@ Test(intervals, the_median_interval_of_few_values_is_the_range_and_leaves_x_alon
  * most its level: exactly (the size of the exact test, computed), and as observed over 2,000
  * pairs (within 2.33 standard errors: a 1% chance of failing a correct test). It finds a
  * real 20% change. */
+/* A fixed seed: a check of a rate against its sampling error fails by chance now and then
+ * (1% here) with fresh draws, which would make the suite flaky; these draws pass, and any
+ * seed passes unless the test's size really exceeds its level. */
+static gsl_rng *fixed_rng(unsigned long seed) {
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, seed);
+  return r;
+}
+
 Test(change_test, false_positives_at_most_the_level_and_a_real_change_found) {
-  gsl_rng *r = test_rng();
+  gsl_rng *r = fixed_rng(20261207);
   const size_t sizes[] = {11, 60}; /* exact; normal approximation (60 x 60 > 2500) */
   const double levels[] = {0.05, 0.01};
   for (size_t k = 0; k < 2; k++) {
@@ -532,6 +543,8 @@ Test(change_test, false_positives_at_most_the_level_and_a_real_change_found) {
     }
     for (int l = 0; l < 2; l++) {
       double rate = flagged[l] / 2000.0, se = sqrt(levels[l] * (1 - levels[l]) / 2000);
+      cr_log_info("change test, n = %zu, level %g: %zu of 2000 flagged; 20%% change found in %zu", n,
+                  levels[l], flagged[l], found);
       cr_assert(rate <= levels[l] + 2.33 * se, "n = %zu level %g: %zu of 2000 flagged", n,
                 levels[l], flagged[l]);
     }
@@ -573,6 +586,8 @@ Test(amdahl, the_interval_of_the_parallel_fraction_covers_the_truth) {
   double samples[4 * 11];
   size_t covered = 0;
   const double f = 0.9;
+  gsl_rng_free(r);
+  r = fixed_rng(27); /* as above: a coverage rate, checked once, not a fresh flake */
   for (int trial = 0; trial < 200; trial++) {
     ndpar_scal_point pts[4];
     for (size_t i = 0; i < np; i++) {
@@ -590,6 +605,7 @@ Test(amdahl, the_interval_of_the_parallel_fraction_covers_the_truth) {
     cr_assert(hi - lo < 0.1, "[%g, %g] too wide for 3%% noise", lo, hi);
     covered += lo <= f && f <= hi;
   }
+  cr_log_info("Amdahl interval: covered the true f in %zu of 200 trials", covered);
   cr_assert(covered >= 170, "covered the true f in %zu of 200 trials", covered);
   ndpar_scal_point exact[4];
   for (size_t i = 0; i < np; i++) {
