@@ -106,7 +106,19 @@ size_t sb_compare_baseline(FILE *out, const sb_options *o, const sb_baseline *b,
                  "(not significant, p = %.2g, but beyond the threshold):\nthe machine's speed is unsteady "
                  "(load from other processes?), so treat flagged changes of that size with doubt.\n",
             100 * machine.change, machine.p);
-  else if (ref && nref == 0)
+  /* How steady the machine was within this run: the reference's own spread (min to max over
+   * its median). Where it exceeds the threshold, the machine alone moves times that much. */
+  if (ref && ref->repeats > 1) {
+    memcpy(scratch, ref->samples, ref->repeats * sizeof *scratch);
+    gsl_sort(scratch, 1, ref->repeats);
+    double med = gsl_stats_median_from_sorted_data(scratch, 1, ref->repeats);
+    double spread = (scratch[ref->repeats - 1] - scratch[0]) / med;
+    if (spread > o->noise_threshold)
+      fprintf(out, "Within this run the reference kernel's %zu runs spread over %.0f%% of their median: the "
+                   "machine is not quiet (other processes?),\nand changes below that size may be its, not "
+                   "the code's.\n", ref->repeats, 100 * spread);
+  }
+  if (ref && nref == 0)
     fprintf(out, "(The baseline holds no reference-kernel runs: a change of the machine's own speed "
                  "cannot be told apart.)\n");
   free(old);
