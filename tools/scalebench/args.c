@@ -108,7 +108,11 @@ void sb_parse_args(int argc, char **argv, sb_options *o) {
       else sb_usage_error("--bind: '%s' is neither cores nor none", b);
     } else if (strcmp(a, "--csv") == 0) o->csv = value_of(argc, argv, &i);
     else if (strcmp(a, "--json") == 0) o->json = value_of(argc, argv, &i);
-    else if (strcmp(a, "--plot") == 0) o->plot = value_of(argc, argv, &i);
+    else if (strcmp(a, "--plot") == 0) {
+      const char *path = value_of(argc, argv, &i);
+      if (o->nplots == SB_MAX_PLOTS) sb_usage_error("--plot: at most %d files", SB_MAX_PLOTS);
+      o->plots[o->nplots++] = path;
+    }
     else if (strcmp(a, "--markdown") == 0) o->markdown = value_of(argc, argv, &i);
     else if (strcmp(a, "--significance") == 0) o->significance = parse_fraction(a, value_of(argc, argv, &i), 0, 0.5);
     else if (strcmp(a, "--noise-threshold") == 0) o->noise_threshold = parse_fraction(a, value_of(argc, argv, &i), 0, 1);

@@ -51,7 +51,7 @@ static void usage(void) {
          "  --csv FILE        write the points as CSV      --json FILE  and as JSON\n"
          "  --markdown FILE   the table as Markdown, to paste\n"
          "  --plot FILE       one panel per workload and an efficiency panel, .svg or .png\n"
-         "                    (needs gnuplot)\n"
+         "                    (needs gnuplot); once per file: --plot s.svg --plot s.png\n"
          "  --save-baseline NAME   save this run as a baseline (in $SCALEBENCH_BASELINE_DIR,\n"
          "                         default .scalebench/)\n"
          "  --baseline NAME   compare with a saved baseline: a point is flagged only when the\n"
@@ -97,15 +97,15 @@ static void check_before_running(const sb_options *o) {
   if (access(data, R_OK) != 0) sb_usage_error("cannot read the bundled data %s: %s (see --data)", data, strerror(errno));
   if (o->csv) sb_check_writable("--csv", o->csv);
   if (o->json) sb_check_writable("--json", o->json);
-  if (o->plot) sb_check_writable("--plot", o->plot);
+  for (size_t i = 0; i < o->nplots; i++) sb_check_writable("--plot", o->plots[i]);
   if (o->markdown) sb_check_writable("--markdown", o->markdown);
-  if (o->plot) {
-    const char *dot = strrchr(o->plot, '.');
+  for (size_t i = 0; i < o->nplots; i++) {
+    const char *dot = strrchr(o->plots[i], '.');
     if (!dot || (strcmp(dot, ".svg") != 0 && strcmp(dot, ".png") != 0))
-      sb_usage_error("--plot %s: the file must end in .svg or .png", o->plot);
-    if (!sb_gnuplot_available())
-      sb_usage_error("--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
+      sb_usage_error("--plot %s: the file must end in .svg or .png", o->plots[i]);
   }
+  if (o->nplots > 0 && !sb_gnuplot_available())
+    sb_usage_error("--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
   if (o->baseline) {
     char path[4096];
     sb_baseline_path(o->baseline, path, sizeof path);
@@ -439,7 +439,7 @@ int main(int argc, char **argv) {
     if (o.csv) failed |= sb_write_csv(o.csv, res, o.nkernels);
     if (o.json) failed |= sb_write_json(o.json, res, o.nkernels);
     if (o.markdown) failed |= sb_write_markdown(o.markdown, res, o.nkernels);
-    if (o.plot) failed |= sb_plot(o.plot, res, o.nkernels);
+    for (size_t i = 0; i < o.nplots; i++) failed |= sb_plot(o.plots[i], res, o.nkernels);
     if (o.save_baseline) failed |= sb_save_baseline(o.save_baseline, res, o.nkernels, &ref);
   }
   for (size_t i = 0; res && i < o.nkernels; i++) free(res[i].samples);

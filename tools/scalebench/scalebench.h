@@ -9,6 +9,7 @@
 
 #define SB_MAX_POINTS 64
 #define SB_MAX_WORKLOADS 16
+#define SB_MAX_PLOTS 4
 
 /* One workload's results. */
 typedef struct {
@@ -50,7 +51,9 @@ typedef struct {
   size_t nkernels;
   wl_params params;
   ndpar_scal_config scal;
-  const char *csv, *json, *plot, *markdown, *save_baseline, *baseline;
+  const char *csv, *json, *markdown, *save_baseline, *baseline;
+  const char *plots[SB_MAX_PLOTS]; /* --plot, once per file: the same plot as .svg and .png */
+  size_t nplots;
   double significance;    /* --significance: the change test's level (default 0.01) */
   double noise_threshold; /* --noise-threshold: smallest relative change flagged (default 0.05) */
   int openmp, quiet;
