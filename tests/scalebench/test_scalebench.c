@@ -572,12 +572,17 @@ Test(scalebench_rules, changes_are_flagged_only_when_significant_and_beyond_the_
 /* The plot: one panel per workload and the efficiency panel. */
 Test(scalebench_rules, the_plot_has_a_panel_per_workload_and_efficiency) {
   if (system("command -v gnuplot >/dev/null 2>&1") != 0) cr_skip_test("no gnuplot");
-  char path[] = "/tmp/sb_panels_XXXXXX.svg";
+  char path[] = "/tmp/sb_panels_XXXXXX.svg", png[] = "/tmp/sb_panels_XXXXXX.png";
   close(mkstemps(path, 4));
+  close(mkstemps(png, 4));
   result r = run((const char *[]){"--workload", "batch,mc", "--batches", "6", "--rows", "8",
                                   "--threads", "1,2", "--repeat", "3", "--warmup", "0",
-                                  "--plot", path, NULL}, NULL);
+                                  "--plot", path, "--plot", png, NULL}, NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
+  char magic[16];
+  slurp(png, magic, sizeof magic);
+  cr_assert(memcmp(magic, "\x89PNG", 4) == 0, "the same plot as PNG too");
+  unlink(png);
   static char svg[1 << 20];
   slurp(path, svg, sizeof svg);
   cr_assert_not_null(strstr(svg, ">batch<"), "a batch panel");
