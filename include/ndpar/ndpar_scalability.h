@@ -18,7 +18,8 @@ typedef int (*ndpar_workload_fn)(ndpar_pool *pool, void *ctx);
 
 typedef struct {
   size_t warmup;   /* untimed runs before timing, per thread count (default 2) */
-  size_t repeats;  /* timed runs per thread count (default 11, at least 1: see below) */
+  size_t repeats;  /* timed runs per thread count (default 11, at least 1: the fewest whose
+                    * 95% median interval lies strictly inside [min, max]) */
   ndpar_bind bind; /* binding of each pool (default NDPAR_BIND_CORES) */
   /* Called from the calling thread after each timed run (NULL: none): done of total runs. */
   void (*progress)(size_t done, size_t total, void *ctx);
@@ -77,7 +78,8 @@ NDPAR_API int ndpar_scal_median_interval(const double *x, size_t n, double level
 /* The two-sided p-value of the Mann-Whitney U test (Wilcoxon rank-sum) that the samples a
  * and b come from one distribution, against one tending to larger values than the other:
  * exact (the distribution of U counted) when na x nb <= 2500, else the normal
- * approximation with the tie correction and a continuity correction. Ties count one half.
+ * approximation with the tie correction and a continuity correction. Ties count one half
+ * (the exact distribution assumes none: with ties the exact p-value is approximate).
  * Free of any assumption about the shape of the times' distribution. Errors: a, b or
  * p_value NULL (GSL_EFAULT), a NaN (GSL_EDOM), na x nb overflowing (GSL_EINVAL); na or nb
  * = 0 does nothing. */
