@@ -719,7 +719,8 @@ $(scalebench_TEST_BIN): | $(SCALEBENCH)
 
 # The main job: scalebench on the bundled default workload (every reference workload).
 # RUN_ARGS adds to the defaults (a later option wins): make run RUN_ARGS='--threads 1,2'.
-RUN_DEFAULTS := --repeat 11 --warmup 2
+# The runs per point are scalebench's own defaults (11 after 2 warm-ups), one for both.
+RUN_DEFAULTS :=
 RUN_ARGS     ?=
 run: $(SCALEBENCH)
 	$(SCALEBENCH) $(RUN_DEFAULTS) $(RUN_ARGS)
