@@ -96,6 +96,15 @@ NDPAR_API int ndpar_mpi_grid_search_model(MPI_Comm comm, ndpar_pool *p, const nd
                                           const ndpar_grid_options *opts,
                                           ndpar_grid_result *result);
 
+/* ndpar_model_cross_validate over every rank: a clone of m fitted on each fold's training
+ * rows and scored on its validation rows, the folds spread as ndpar_mpi_cv_run spreads
+ * them; scores (one per fold) on every rank, bit for bit the one-process call's. Errors as
+ * ndpar_model_cross_validate's and ndpar_mpi_cv_run's. */
+NDPAR_API int ndpar_mpi_model_cross_validate(MPI_Comm comm, ndpar_pool *p, const ndpar_model *m,
+                                             const gsl_matrix *x, const gsl_matrix *y,
+                                             const ndpar_folds *folds, ndpar_score_kind kind,
+                                             gsl_vector *scores);
+
 /* ndpar_cv_run over every rank: the folds are spread as the search's tasks are, and
  * scores lands on every rank. A failing fold stops the run on every rank, which all
  * return the status of the lowest failing fold; scores is then untouched. */

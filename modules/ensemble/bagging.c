@@ -55,6 +55,10 @@ int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x, const ndpar_
                                 gsl_matrix *spread) {
   NDPAR_REQUIRE(x != NULL, "ensemble_predict_opts: x is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(out != NULL, "ensemble_predict_opts: out is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(m == 0 || members != NULL, "ensemble_predict_opts: members is NULL", GSL_EFAULT);
+  for (size_t k = 0; k < m; k++)
+    if (members[k].predict == NULL)
+      NDPAR_ERROR_FMT(GSL_EFAULT, "ensemble_predict_opts: members[%zu].predict is NULL", k);
   ndpar_ensemble_options defaults;
   ndpar_ensemble_options_init(&defaults);
   const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;

@@ -230,6 +230,15 @@ static void test_model_search_matches_one_process(void) {
       gsl_matrix_free(pa);
       gsl_matrix_free(pb);
     }
+    /* cross-validation of the refit's parameters: the one-process scores, bit for bit */
+    gsl_vector *cv_one = gsl_vector_alloc(k);
+    gsl_vector *cv_all = gsl_vector_alloc(k);
+    CHECK(ndpar_model_cross_validate(pool, chain, x, y, folds, NDPAR_SCORE_R2, cv_one) == GSL_SUCCESS);
+    CHECK(ndpar_mpi_model_cross_validate(MPI_COMM_WORLD, pool, chain, x, y, folds, NDPAR_SCORE_R2,
+                                         cv_all) == GSL_SUCCESS);
+    CHECK(same_vector(cv_one, cv_all));
+    gsl_vector_free(cv_one);
+    gsl_vector_free(cv_all);
     ndpar_pool_free(pool);
   }
   ndpar_grid_result_free(one);
