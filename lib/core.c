@@ -161,7 +161,7 @@ static void scratch_destroy(void *p) {
 static void scratch_key_create(void) { pthread_key_create(&scratch_key, scratch_destroy); }
 
 void *ndpar_thread_scratch(size_t bytes) {
-  if (bytes <= scratch_size) return scratch_buf;
+  if (bytes <= scratch_size && scratch_buf != NULL) return scratch_buf;
   pthread_once(&scratch_once, scratch_key_create);
   size_t want = ndpar_cacheline_round(bytes);
   if (want == SIZE_MAX) return NULL; /* bytes does not fit a size_t once rounded */

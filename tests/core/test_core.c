@@ -83,6 +83,27 @@ Test(scratch, is_per_thread) {
   ndpar_thread_scratch_release();
 }
 
+static void *fresh_thread_scratch_zero(void *arg) {
+  (void)arg;
+  return ndpar_thread_scratch(0);
+}
+
+/* NULL is the failure value: a thread that holds nothing yet and asks for 0 bytes gets a
+ * line, not NULL (it used to get the NULL it held). */
+Test(scratch, zero_bytes_on_a_fresh_thread_is_not_null) {
+  pthread_t t;
+  void *got = NULL;
+  pthread_create(&t, NULL, fresh_thread_scratch_zero, NULL);
+  pthread_join(t, &got);
+  cr_assert_not_null(got);
+  ndpar_thread_scratch_release();
+  void *mine = ndpar_thread_scratch(0);
+  cr_assert_not_null(mine);
+  cr_assert(aligned(mine));
+  cr_assert_eq(ndpar_thread_scratch(NDPAR_CACHELINE), mine, "0 bytes is one line");
+  ndpar_thread_scratch_release();
+}
+
 Test(streams, seed_depends_on_seed_and_index_alone) {
   gsl_rng *r = test_rng();
   unsigned long seed = gsl_rng_get(r);
