@@ -43,7 +43,7 @@ typedef struct {
 } ndpar_csv_options;
 
 /* Defaults: ',', header 1, every column, missing "", "NA", "NaN" -> NaN, no comment
- * character, skip 0 rows, dates 1, chunk_bytes 0. */
+ * character, skip 0 rows, dates 1, chunk_bytes 0. opt NULL is a no-op, as for every _init. */
 NDPAR_API void ndpar_csv_options_init(ndpar_csv_options *opt);
 
 /* Column names: n names, each a NUL-terminated string owned by the header. */

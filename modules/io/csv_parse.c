@@ -588,6 +588,7 @@ void ndpar_csv_header_free(ndpar_csv_header *h) {
 }
 
 void ndpar_csv_options_init(ndpar_csv_options *opt) {
+  if (opt == NULL) return; /* as every _init: nothing to fill */
   memset(opt, 0, sizeof *opt);
   opt->delimiter = ',';
   opt->header = 1;
