@@ -10,6 +10,7 @@
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,12 +351,21 @@ int ndpar_grid_search(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
   return ndpar_grid_search_opts(p, g, x, y, folds, f, ctx, NULL, result);
 }
 
+int grid_check_params(const char *who, const void *params, size_t size, size_t n) {
+  if (params == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: params is NULL", who);
+  if (n == 0 || size == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: no candidates", who);
+  size_t bytes;
+  if (!ndpar_size_mul(n, size, &bytes) || bytes > PTRDIFF_MAX || bytes > UINTPTR_MAX - (uintptr_t)params)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %zu candidates of %zu bytes each overflow the address space", who, n, size);
+  return GSL_SUCCESS;
+}
+
 int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, size_t n,
                              const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
                              ndpar_param_fit_score_fn f, void *ctx,
                              const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  NDPAR_REQUIRE(params != NULL, "grid_search_params: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_params: no candidates", GSL_EINVAL);
+  int status = grid_check_params("grid_search_params", params, size, n);
+  if (status) return status;
   return search_core(p, params, size, n, x, y, folds, f, ctx, opts, result);
 }
 

@@ -2,6 +2,7 @@
  * apart (several scores, training scores, times), refit, and successive halving. */
 #include "ndpar/ndpar_grid.h"
 #include "cv/cv_internal.h"
+#include "grid/grid_internal.h"
 #include "grid/search_internal.h"
 #include "ndpar_internal.h"
 
@@ -353,8 +354,8 @@ int ndpar_grid_search_est_params(ndpar_pool *p, const void *params, size_t size,
                                  const gsl_matrix *x, const gsl_vector *y,
                                  const ndpar_folds *folds, const ndpar_estimator *e,
                                  const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  NDPAR_REQUIRE(params != NULL, "grid_search_est_params: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_est_params: no candidates", GSL_EINVAL);
+  int status = grid_check_params("grid_search_est_params", params, size, n);
+  if (status) return status;
   search_call s = {.who = "grid_search_est_params", .pool = p, .base = params, .size = size,
                    .ncand = n, .x = x, .y = y, .folds = folds, .e = e, .opts = opts, .result = result};
   return search_est(&s);
@@ -498,12 +499,12 @@ int ndpar_grid_halving(ndpar_pool *p, const void *params, size_t size, size_t n,
                        const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
                        const ndpar_estimator *e, const ndpar_halving *h,
                        const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  NDPAR_REQUIRE(params != NULL, "grid_halving: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_halving: no candidates", GSL_EINVAL);
+  int status = grid_check_params("grid_halving", params, size, n);
+  if (status) return status;
   search_call s = {.who = "grid_halving", .pool = p, .base = params, .size = size, .ncand = n,
                    .x = x, .y = y, .folds = folds, .e = e, .opts = opts, .result = result};
   size_t rounds = 0, min_res = 0, max_res = 0;
-  int status = check_est(s.who, n, folds, e, opts, result);
+  status = check_est(s.who, n, folds, e, opts, result);
   if (status == GSL_SUCCESS) status = halving_plan(&s, h, &rounds, &min_res, &max_res);
   if (status) return status;
   status = call_open(&s);

@@ -224,14 +224,8 @@ int ndpar_mpi_grid_search_params(MPI_Comm comm, ndpar_pool *p, const void *param
                                  const ndpar_folds *folds, ndpar_param_fit_score_fn f, void *ctx,
                                  const ndpar_grid_options *opts, ndpar_grid_result *result) {
   search_args a = {"mpi_grid_search_params", params, size, n, x, y, folds, f, ctx, opts, 0, comm, 0};
-  if (params == NULL) {
-    a.ncand = 0;
-    a.checked = GSL_EFAULT;
-    gsl_error("mpi_grid_search_params: params is NULL", __FILE__, __LINE__, GSL_EFAULT);
-  } else if (n == 0 || size == 0) {
-    a.checked = GSL_EINVAL;
-    gsl_error("mpi_grid_search_params: no candidates", __FILE__, __LINE__, GSL_EINVAL);
-  }
+  a.checked = grid_check_params(a.who, params, size, n);
+  if (a.checked) a.ncand = 0; /* the shared hash must not read past params */
   return search_result(p, &a, result);
 }
 

@@ -18,6 +18,7 @@
 #include <float.h>
 #include <math.h>
 #include <sched.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,6 +742,17 @@ static void test_bad_arguments_every_form(void) {
   gsl_errors = 0;
   CHECK(ndpar_mpi_grid_search(MPI_COMM_WORLD, NULL, g, x, t, folds, grid_fn, NULL, NULL) == GSL_EFAULT);
   CHECK(gsl_errors >= 1);
+  /* size x n that overflows (issue 28): refused on every rank before the candidates'
+   * hash or any task reads params, the result untouched. */
+  ndpar_grid_result *r4 = ndpar_grid_result_alloc(4, 3);
+  gsl_matrix_set_all(r4->scores, 7.0);
+  gsl_errors = 0;
+  CHECK(ndpar_mpi_grid_search_params(MPI_COMM_WORLD, NULL, lr, (size_t)1 << 62, 4, x, t, folds,
+                                     grid_fn, NULL, NULL, r4) == GSL_EINVAL);
+  CHECK(ndpar_mpi_grid_search_params(MPI_COMM_WORLD, NULL, lr, SIZE_MAX, 4, x, t, folds, grid_fn,
+                                     NULL, NULL, r4) == GSL_EINVAL);
+  CHECK(gsl_errors >= 2 && gsl_matrix_min(r4->scores) == 7.0 && gsl_matrix_max(r4->scores) == 7.0);
+  ndpar_grid_result_free(r4);
   gsl_errors = 0;
   CHECK(ndpar_mpi_pool_alloc(MPI_COMM_NULL, NULL) == NULL && gsl_errors == 1);
   CHECK(ndpar_mpi_pool_default() != NULL);
