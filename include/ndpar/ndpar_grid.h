@@ -25,8 +25,8 @@ NDPAR_API int ndpar_grid_add(ndpar_grid *g, const char *name, const double *valu
 
 /* Random search: a grid of n candidates drawn from the axes' ranges, one draw per axis per
  * candidate from a stream derived from (seed, candidate): uniform on [lo, hi], or
- * log-uniform (log = 1; then 0 < lo). Errors: lo > hi, non-finite bounds, lo <= 0 for a
- * log axis, n = 0, no axes. */
+ * log-uniform (log = 1; then 0 < lo). Errors (NULL): lo > hi, non-finite bounds, lo <= 0
+ * for a log axis, n = 0, no axes (GSL_EINVAL); axes NULL (GSL_EFAULT). */
 typedef struct {
   const char *name;
   double lo, hi;
@@ -161,7 +161,8 @@ typedef struct {
  * ndpar_grid_random (whose uniform and log-uniform axes give the same values as these).
  * Errors (NULL, a GSL error naming the axis): non-finite a or b, a > b (uniform, log, int),
  * a <= 0 (log), b < 0 (normal), an integer range with non-integer bounds or more than 2^53
- * values, a choice without values, n = 0, no axes, a name twice. */
+ * values, a choice without values, n = 0, no axes, a name twice (GSL_EINVAL); axes NULL,
+ * or a choice's values NULL (GSL_EFAULT). */
 NDPAR_API ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, size_t n,
                                              unsigned long seed);
 

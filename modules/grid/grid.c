@@ -105,7 +105,8 @@ static double uniform_on(double lo, double hi, double u) {
 /* The ranges as uniform and log-uniform distributions (the same draws). */
 ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
                               unsigned long seed) {
-  NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random: no axes", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(naxes > 0, "grid_random: no axes", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(axes != NULL, "grid_random: axes is NULL", GSL_EFAULT);
   ndpar_grid_dist *d = malloc(naxes * sizeof *d);
   if (d == NULL) GSL_ERROR_NULL("grid_random: out of memory", GSL_ENOMEM);
   for (size_t a = 0; a < naxes; a++)
@@ -384,8 +385,8 @@ static int check_dist(const char *who, const ndpar_grid_dist *d) {
         NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": an integer range needs integer bounds less than 2^53 apart", who, d->name);
       return GSL_SUCCESS;
     case NDPAR_DIST_CHOICE:
-      if (d->values == NULL || d->nvalues == 0)
-        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a choice needs values", who, d->name);
+      if (d->nvalues == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": a choice needs values", who, d->name);
+      if (d->values == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: axis \"%s\": values is NULL", who, d->name);
       return GSL_SUCCESS;
     case NDPAR_DIST_NORMAL:
       if (d->b < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axis \"%s\": the sd b is negative", who, d->name);
@@ -412,7 +413,8 @@ static double dist_value(const ndpar_grid_dist *d, double u) {
 
 static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, size_t naxes, size_t n,
                                unsigned long seed) {
-  if (axes == NULL || naxes == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: no axes", who);
+  if (naxes == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: no axes", who);
+  if (axes == NULL) NDPAR_ERROR_NULL_FMT(GSL_EFAULT, "%s: axes is NULL", who);
   if (n == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n must be positive", who);
   size_t bytes;
   if (!ndpar_size_mul3(n, naxes, sizeof(double), &bytes))

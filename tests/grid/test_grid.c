@@ -371,3 +371,35 @@ Test(grid_search, sd_of_scores_near_the_double_limit_is_finite_and_scales_exactl
   ndpar_grid_result_free(big);
   free_problem(&pb);
 }
+
+/* The code of the last GSL error (the convention: a NULL pointer is GSL_EFAULT, a bad
+ * value GSL_EINVAL, which the NULL-returning constructors report only through it). */
+static int last_code;
+static void code_handler(const char *reason, const char *file, int line, int code) {
+  (void)reason, (void)file, (void)line;
+  last_code = code;
+}
+
+Test(grid, random_null_axes_is_efault) {
+  gsl_error_handler_t *old = gsl_set_error_handler(code_handler);
+  ndpar_grid_range ok = {"lr", 0, 1, 0};
+  last_code = 0;
+  cr_assert_null(ndpar_grid_random(NULL, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EFAULT, "grid_random(NULL, ...): %s", gsl_strerror(last_code));
+  cr_assert_null(ndpar_grid_random(&ok, 0, 5, 1));
+  cr_assert_eq(last_code, GSL_EINVAL);
+  cr_assert_null(ndpar_grid_random(NULL, 0, 5, 1));
+  cr_assert_eq(last_code, GSL_EINVAL, "no axes: a count, read before the pointer");
+  ndpar_grid_dist d = {"lr", NDPAR_DIST_UNIFORM, 0, 1, NULL, 0};
+  last_code = 0;
+  cr_assert_null(ndpar_grid_random_dist(NULL, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EFAULT, "grid_random_dist(NULL, ...): %s", gsl_strerror(last_code));
+  ndpar_grid_dist choice = {"c", NDPAR_DIST_CHOICE, 0, 0, NULL, 3};
+  cr_assert_null(ndpar_grid_random_dist(&choice, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EFAULT, "a choice's values NULL");
+  choice.nvalues = 0;
+  cr_assert_null(ndpar_grid_random_dist(&choice, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EINVAL, "a choice of no values");
+  ndpar_grid_free(ndpar_grid_random_dist(&d, 1, 5, 1));
+  gsl_set_error_handler(old);
+}
