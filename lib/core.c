@@ -143,6 +143,46 @@ void ndpar_slots_free(ndpar_slots *slots) {
   slots->n = 0;
 }
 
+/* ---- matrices that cannot leak ---- */
+
+/* A block of n doubles, or NULL with nothing held. */
+static gsl_block *block_new(size_t n) {
+  size_t bytes;
+  if (n == 0 || !ndpar_size_mul(n, sizeof(double), &bytes)) return NULL;
+  gsl_block *b = malloc(sizeof *b);
+  double *d = b ? malloc(bytes) : NULL;
+  if (d == NULL) {
+    free(b);
+    return NULL;
+  }
+  *b = (gsl_block){.size = n, .data = d};
+  return b;
+}
+
+gsl_matrix *ndpar_matrix_new(size_t rows, size_t cols) {
+  size_t n;
+  if (!ndpar_size_mul(rows, cols, &n)) return NULL;
+  gsl_block *b = block_new(n);
+  gsl_matrix *m = b ? malloc(sizeof *m) : NULL;
+  if (m == NULL) {
+    if (b) gsl_block_free(b);
+    return NULL;
+  }
+  *m = (gsl_matrix){.size1 = rows, .size2 = cols, .tda = cols, .data = b->data, .block = b, .owner = 1};
+  return m;
+}
+
+gsl_vector *ndpar_vector_new(size_t n) {
+  gsl_block *b = block_new(n);
+  gsl_vector *v = b ? malloc(sizeof *v) : NULL;
+  if (v == NULL) {
+    if (b) gsl_block_free(b);
+    return NULL;
+  }
+  *v = (gsl_vector){.size = n, .stride = 1, .data = b->data, .block = b, .owner = 1};
+  return v;
+}
+
 /* ---- thread-local scratch ---- */
 
 /* The buffer lives in static TLS (so leak checkers see it reachable from a live thread);

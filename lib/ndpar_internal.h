@@ -97,6 +97,14 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
   return ndpar_size_mul(a, b, &ab) && ndpar_size_mul(ab, c, out);
 }
 
+/* A rows x cols matrix (n-vector) on malloc that gsl_matrix_free (gsl_vector_free) frees,
+ * or NULL when a size is 0, the bytes overflow a size_t or memory is short. Unlike
+ * gsl_matrix_alloc it never calls GSL's error handler (worker threads may call it; the
+ * caller reports) and leaks nothing when the data cannot be had (gsl_matrix_alloc keeps
+ * its struct then). */
+gsl_matrix *ndpar_matrix_new(size_t rows, size_t cols);
+gsl_vector *ndpar_vector_new(size_t n);
+
 /* The exponent e with ldexp(max_abs, e) in [1, 2), for rescaling values near the ends of
  * the double range before they are summed or squared (ldexp is exact while the result
  * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs

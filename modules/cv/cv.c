@@ -237,10 +237,10 @@ static cv_workspace *buffers_alloc(size_t max_train, size_t max_val, size_t cols
   w->yva = calloc(threads, sizeof *w->yva);
   int ok = w->xtr && w->xva && w->ytr && w->yva;
   for (size_t t = 0; ok && t < threads; t++) {
-    w->xtr[t] = gsl_matrix_alloc(max_train, cols);
-    w->xva[t] = gsl_matrix_alloc(max_val, cols);
-    w->ytr[t] = gsl_vector_alloc(max_train);
-    w->yva[t] = gsl_vector_alloc(max_val);
+    w->xtr[t] = ndpar_matrix_new(max_train, cols); /* gsl_matrix_alloc leaks on failure */
+    w->xva[t] = ndpar_matrix_new(max_val, cols);
+    w->ytr[t] = ndpar_vector_new(max_train);
+    w->yva[t] = ndpar_vector_new(max_val);
     ok = w->xtr[t] && w->xva[t] && w->ytr[t] && w->yva[t];
   }
   if (!ok) {
@@ -343,7 +343,7 @@ void ndpar_cv_workspace_free(ndpar_cv_workspace *w) {
 static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *folds, size_t cols) {
   size_t max_train, max_val;
   gathered_sizes(folds, &max_train, &max_val);
-  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked (and leaks on overflow) */
+  size_t bytes; /* the overflow is a bad count (GSL_EINVAL); a size too large to have, GSL_ENOMEM */
   NDPAR_REQUIRE_NULL(ndpar_size_mul3(GSL_MAX(max_train, max_val), cols, sizeof(double), &bytes),
                      "cv_workspace_alloc: the gathered rows x cols overflow a size_t", GSL_EINVAL);
   ndpar_cv_workspace *w = calloc(1, sizeof *w);

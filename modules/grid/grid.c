@@ -149,16 +149,16 @@ int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
 
 ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
   NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: sizes must be positive", GSL_EINVAL);
-  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked */
+  size_t bytes; /* an overflowing count is GSL_EINVAL; a size too large to have, GSL_ENOMEM */
   NDPAR_REQUIRE_NULL(ndpar_size_mul3(candidates, folds, sizeof(double), &bytes),
                      "grid_result_alloc: candidates x folds scores overflow a size_t", GSL_EINVAL);
   ndpar_grid_result *r = calloc(1, sizeof *r);
   if (r) {
     r->candidates = candidates;
     r->folds = folds;
-    r->scores = gsl_matrix_alloc(candidates, folds);
-    r->mean = gsl_vector_alloc(candidates);
-    r->sd = gsl_vector_alloc(candidates);
+    r->scores = ndpar_matrix_new(candidates, folds);
+    r->mean = ndpar_vector_new(candidates);
+    r->sd = ndpar_vector_new(candidates);
     r->rank = calloc(candidates, sizeof *r->rank);
     r->status = calloc(candidates, sizeof *r->status);
     r->best = candidates;

@@ -21,18 +21,18 @@ int grid_result_extras_alloc(ndpar_grid_result *r, size_t nscores, int train) {
   size_t c = r->candidates, k = r->folds, cols, bytes;
   if (!ndpar_size_mul(k, nscores, &cols) || !ndpar_size_mul3(c, cols, sizeof(double), &bytes)) return GSL_EINVAL;
   r->nscores = nscores;
-  r->all_scores = gsl_matrix_alloc(c, cols);
-  r->all_mean = gsl_matrix_alloc(c, nscores);
-  r->all_sd = gsl_matrix_alloc(c, nscores);
+  r->all_scores = ndpar_matrix_new(c, cols);
+  r->all_mean = ndpar_matrix_new(c, nscores);
+  r->all_sd = ndpar_matrix_new(c, nscores);
   if (train) {
-    r->train_scores = gsl_matrix_alloc(c, cols);
-    r->train_mean = gsl_matrix_alloc(c, nscores);
-    r->train_sd = gsl_matrix_alloc(c, nscores);
+    r->train_scores = ndpar_matrix_new(c, cols);
+    r->train_mean = ndpar_matrix_new(c, nscores);
+    r->train_sd = ndpar_matrix_new(c, nscores);
   }
-  r->fit_time_mean = gsl_vector_alloc(c);
-  r->fit_time_sd = gsl_vector_alloc(c);
-  r->score_time_mean = gsl_vector_alloc(c);
-  r->score_time_sd = gsl_vector_alloc(c);
+  r->fit_time_mean = ndpar_vector_new(c);
+  r->fit_time_sd = ndpar_vector_new(c);
+  r->score_time_mean = ndpar_vector_new(c);
+  r->score_time_sd = ndpar_vector_new(c);
   r->round = calloc(c, sizeof *r->round);
   int ok = r->all_scores && r->all_mean && r->all_sd && r->fit_time_mean && r->fit_time_sd &&
            r->score_time_mean && r->score_time_sd && r->round &&

@@ -3,12 +3,14 @@
 #include <criterion/criterion.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_statistics_double.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 
 #include "ndpar/ndpar_cv.h"
+#include "ndpar/ndpar_pool.h"
 #include "ridge.h"
 #include "test_util.h"
 
@@ -275,6 +277,29 @@ Test(cv_workspace, folds_or_data_that_do_not_fit_are_rejected_with_scores_untouc
   ndpar_folds_free(small), ndpar_folds_free(more), ndpar_folds_free(gathered_larger);
   gsl_matrix_free(x), gsl_matrix_free(x2);
   gsl_vector_free(y), gsl_vector_free(s5), gsl_vector_free(s6);
+}
+
+/* A workspace of a size no machine has (2^58 columns of one gathered row: bytes that fit a
+ * size_t, memory that cannot be had) is GSL_ENOMEM and holds nothing afterwards: each call
+ * used to keep gsl_matrix_alloc's struct of the failed buffers (96 bytes). The heap in use
+ * (glibc's count; under ASan its leak check at exit says the same) must not grow. */
+Test(cv_workspace, an_impossible_size_leaks_nothing) {
+  test_quiet_gsl_errors();
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = 1;
+  cfg.bind = NDPAR_BIND_NONE;
+  ndpar_pool *pool = ndpar_pool_alloc(&cfg);
+  ndpar_folds *f = ndpar_folds_kfold(6, 2, 0, 0);
+  cr_assert_null(ndpar_cv_workspace_alloc(pool, f, (size_t)1 << 58)); /* the first call's
+                                                                       * one-time allocations */
+  struct mallinfo2 before = mallinfo2();
+  for (int i = 0; i < 100; i++) cr_assert_null(ndpar_cv_workspace_alloc(pool, f, (size_t)1 << 58));
+  struct mallinfo2 after = mallinfo2();
+  cr_assert_lt(after.uordblks, before.uordblks + 100 * 48, "%zu bytes more in use after 100 failed calls",
+               after.uordblks - before.uordblks);
+  ndpar_folds_free(f);
+  ndpar_pool_free(pool);
 }
 
 /* score = minus the mean squared error of predicting yva by the mean of ytr: no allocation */

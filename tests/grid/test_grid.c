@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <gsl/gsl_statistics_double.h>
 #include <float.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -401,5 +402,22 @@ Test(grid, random_null_axes_is_efault) {
   cr_assert_null(ndpar_grid_random_dist(&choice, 1, 5, 1));
   cr_assert_eq(last_code, GSL_EINVAL, "a choice of no values");
   ndpar_grid_free(ndpar_grid_random_dist(&d, 1, 5, 1));
+  gsl_set_error_handler(old);
+}
+
+/* A result of a size no machine has (2^40 candidates x 2^10 folds: bytes that fit a
+ * size_t) is NULL and holds nothing afterwards: gsl_matrix_alloc used to keep the struct of
+ * each buffer it could not fill. The heap in use (glibc's count) must not grow. */
+Test(grid, result_alloc_at_an_impossible_size_leaks_nothing) {
+  gsl_error_handler_t *old = gsl_set_error_handler(code_handler);
+  cr_assert_null(ndpar_grid_result_alloc((size_t)1 << 40, 1024));
+  struct mallinfo2 before = mallinfo2();
+  for (int i = 0; i < 100; i++) {
+    cr_assert_null(ndpar_grid_result_alloc((size_t)1 << 40, 1024));
+    cr_assert_null(ndpar_grid_result_alloc_est((size_t)1 << 20, (size_t)1 << 20, 1024, 1));
+  }
+  struct mallinfo2 after = mallinfo2();
+  cr_assert_lt(after.uordblks, before.uordblks + 100 * 40, "%zu bytes more in use after 200 failed calls",
+               after.uordblks - before.uordblks);
   gsl_set_error_handler(old);
 }
