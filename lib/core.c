@@ -113,6 +113,18 @@ double ndpar_stats_sd_m(const double *v, size_t stride, size_t n, double mean) {
   return ldexp(sqrt((double)variance * ((double)n / (double)(n - 1))), -e);
 }
 
+double ndpar_stats_mean(const double *v, size_t stride, size_t n) {
+  int pos = 0, neg = 0;
+  for (size_t i = 0; i < n; i++) {
+    pos |= v[i * stride] == GSL_POSINF;
+    neg |= v[i * stride] == GSL_NEGINF;
+  }
+  if (pos && neg) return GSL_NAN;
+  if (pos) return GSL_POSINF;
+  if (neg) return GSL_NEGINF;
+  return gsl_stats_mean(v, stride, n);
+}
+
 double ndpar_stats_sd(const double *v, size_t stride, size_t n) {
   return ndpar_stats_sd_m(v, stride, n, gsl_stats_mean(v, stride, n));
 }

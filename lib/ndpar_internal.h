@@ -112,6 +112,11 @@ gsl_vector *ndpar_vector_new(size_t n);
 int ndpar_pow2_exponent(double max_abs);
 /* ndpar_pow2_exponent of the largest of n non-negative weights (0 for none). */
 int ndpar_pow2_exponent_of_max(const double *w, size_t n);
+/* The mean of v[0], v[stride], ... (n >= 1): gsl_stats_mean, bit for bit, on finite values;
+ * with an infinite value, numpy's: the infinity when every infinite value has its sign, NaN
+ * when both signs occur (gsl_stats_mean's running mean gives NaN for [inf, inf]: inf - inf).
+ * A score of +Inf on every fold is then a mean of +Inf, the best, not a failure. */
+double ndpar_stats_mean(const double *v, size_t stride, size_t n);
 /* The sample standard deviation (divisor n - 1, n >= 2) of v[0], v[stride], ... about `mean`,
  * as gsl_stats_sd_m, and bit-identical to it unless the largest |v| exceeds 2^500: then its
  * squares would overflow, and the values are first scaled by a power of two (so a finite sd

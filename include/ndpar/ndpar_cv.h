@@ -124,7 +124,9 @@ NDPAR_API int ndpar_cv_run_ws(ndpar_cv_workspace *w, const gsl_matrix *x, const 
                               const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
                               gsl_vector *scores, size_t *failed);
 
-/* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN. */
+/* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN.
+ * Infinite scores as numpy's mean and std: +Inf on every fold (or +Inf and finite ones) is a
+ * mean of +Inf, +Inf and -Inf a NaN mean; the sd of any infinite score is NaN. */
 NDPAR_API int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd);
 
 #ifdef __cplusplus

@@ -432,8 +432,9 @@ int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd) {
   size_t n = 0;
   for (size_t i = 0; i < scores->size; i++)
     if (!isnan(gsl_vector_get(scores, i))) v[n++] = gsl_vector_get(scores, i);
-  if (mean) *mean = n ? gsl_stats_mean(v, 1, n) : GSL_NAN;
-  if (sd) *sd = n > 1 ? ndpar_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
+  double m = n ? ndpar_stats_mean(v, 1, n) : GSL_NAN; /* [inf, inf]: inf, not NaN */
+  if (mean) *mean = m;
+  if (sd) *sd = isinf(m) ? GSL_NAN : n > 1 ? ndpar_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
   free(v);
   return GSL_SUCCESS;
 }

@@ -91,9 +91,10 @@ static void fold_stats(const double *v, size_t width, size_t k, int population, 
     *mean = *sd = GSL_NAN;
     return;
   }
-  *mean = gsl_stats_mean(v, width, k);
+  *mean = ndpar_stats_mean(v, width, k); /* +Inf on every fold: +Inf, as numpy's mean */
   if (population) *sd = ndpar_stats_sd_pop(v, width, k);
   else *sd = k > 1 ? ndpar_stats_sd(v, width, k) : 0.0;
+  if (isinf(*mean)) *sd = GSL_NAN; /* numpy's std of anything infinite (inf - inf) */
 }
 
 typedef struct {

@@ -435,6 +435,29 @@ static double summary_sd(const double *v, size_t n) {
   return sd;
 }
 
+/* numpy's mean and std of infinite scores: [inf, inf] is inf (gsl_stats_mean's running
+ * mean gave NaN: inf - inf), [inf, 1] inf, [inf, -inf] NaN; the sd of any of them NaN. */
+Test(cv_summary, infinite_scores_as_numpy) {
+  double mean, sd;
+  double both[] = {INFINITY, INFINITY}, one[] = {INFINITY, 1.0}, signs[] = {INFINITY, -INFINITY},
+         low[] = {-INFINITY, -INFINITY, -INFINITY};
+  gsl_vector_view v = gsl_vector_view_array(both, 2);
+  cr_assert_eq(ndpar_cv_summary(&v.vector, &mean, &sd), GSL_SUCCESS);
+  cr_assert(mean == INFINITY && isnan(sd), "mean %g sd %g", mean, sd);
+  v = gsl_vector_view_array(one, 2);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(mean == INFINITY && isnan(sd));
+  v = gsl_vector_view_array(signs, 2);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(isnan(mean) && isnan(sd));
+  v = gsl_vector_view_array(low, 3);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(mean == -INFINITY && isnan(sd));
+  v = gsl_vector_view_array(both, 1);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(mean == INFINITY && isnan(sd), "one infinite score: numpy's std is NaN");
+}
+
 Test(cv_summary, sd_of_scores_of_plus_minus_1e308_is_finite) {
   double v[7], unit[7];
   for (size_t n = 2; n <= 7; n++) {

@@ -421,3 +421,35 @@ Test(grid, result_alloc_at_an_impossible_size_leaks_nothing) {
                after.uordblks - before.uordblks);
   gsl_set_error_handler(old);
 }
+
+/* score = the candidate's own parameter, on every fold. */
+static int score_is_param(const void *params, size_t candidate, const gsl_matrix *xtr,
+                          const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                          double *score, const ndpar_task *t, void *ctx) {
+  (void)candidate, (void)xtr, (void)ytr, (void)xva, (void)yva, (void)t, (void)ctx;
+  *score = *(const double *)params;
+  return GSL_SUCCESS;
+}
+
+/* A candidate scoring +Inf on every fold has mean +Inf and ranks first, as in
+ * scikit-learn (numpy's mean is inf; its std NaN); -Inf ranks last among the scored; it
+ * used to get NaN, the failed candidates' mean, with status 0. */
+Test(grid, infinite_scores_rank_as_numbers) {
+  const double params[] = {1.0, INFINITY, -INFINITY, 2.0};
+  ndpar_folds *f = ndpar_folds_kfold(6, 3, 0, 0);
+  gsl_matrix *x = gsl_matrix_calloc(6, 1);
+  gsl_vector *y = gsl_vector_calloc(6);
+  ndpar_grid_result *r = ndpar_grid_result_alloc(4, 3);
+  cr_assert_eq(ndpar_grid_search_params(NULL, params, sizeof *params, 4, x, y, f, score_is_param,
+                                        NULL, NULL, r), GSL_SUCCESS);
+  cr_assert_eq(gsl_vector_get(r->mean, 1), INFINITY);
+  cr_assert_eq(gsl_vector_get(r->mean, 2), -INFINITY);
+  cr_assert(isnan(gsl_vector_get(r->sd, 1)) && isnan(gsl_vector_get(r->sd, 2)), "numpy's std of infs");
+  cr_assert_eq(r->best, 1);
+  cr_assert(r->rank[1] == 1 && r->rank[3] == 2 && r->rank[0] == 3 && r->rank[2] == 4);
+  for (size_t i = 0; i < 4; i++) cr_assert_eq(r->status[i], 0);
+  ndpar_grid_result_free(r);
+  ndpar_folds_free(f);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+}
