@@ -80,6 +80,62 @@ int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *con
   return GSL_SUCCESS;
 }
 
+/* ---- outputs that share memory ---- */
+
+/* rows segments of len bytes, step bytes apart, from base. */
+typedef struct {
+  uintptr_t base;
+  size_t rows, len, step;
+} strided;
+
+static int strided_overlap(strided a, strided b) {
+  if (a.rows == 0 || a.len == 0 || b.rows == 0 || b.len == 0 || b.step == 0) return 0;
+  uintptr_t a_end = a.base + (a.rows - 1) * a.step + a.len, b_end = b.base + (b.rows - 1) * b.step + b.len;
+  if (a_end <= b.base || b_end <= a.base) return 0;
+  for (size_t r = 0; r < a.rows; r++) {
+    uintptr_t s = a.base + r * a.step, e = s + a.len;
+    if (e <= b.base) continue;
+    size_t k = (size_t)(e - 1 - b.base) / b.step; /* b's last segment starting before e */
+    if (k >= b.rows) k = b.rows - 1;
+    if (b.base + k * b.step + b.len > s) return 1; /* ends ascend: no earlier one reaches s */
+  }
+  return 0;
+}
+
+static strided of_matrix(const gsl_matrix *m) {
+  return (strided){(uintptr_t)m->data, m->size1, m->size2 * sizeof(double), m->tda * sizeof(double)};
+}
+
+static strided of_vector(const gsl_vector *v) {
+  return (strided){(uintptr_t)v->data, v->size, sizeof(double), v->stride * sizeof(double)};
+}
+
+int ndpar_matrices_overlap(const gsl_matrix *a, const gsl_matrix *b) {
+  return a && b && a->data && b->data && strided_overlap(of_matrix(a), of_matrix(b));
+}
+
+int ndpar_vectors_overlap(const gsl_vector *a, const gsl_vector *b) {
+  return a && b && a->data && b->data && strided_overlap(of_vector(a), of_vector(b));
+}
+
+int ndpar_check_distinct(const char *who, const char *aname, gsl_matrix *const *a,
+                         const char *bname, gsl_matrix *const *b, size_t n) {
+  if (a == NULL || b == NULL) return GSL_SUCCESS;
+  for (size_t i = 0; i < n; i++)
+    if (ndpar_matrices_overlap(a[i], b[i]))
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s[%zu] and %s[%zu] share memory", who, aname, i, bname, i);
+  return GSL_SUCCESS;
+}
+
+int ndpar_check_distinct_vectors(const char *who, const char *const *names,
+                                 const gsl_vector *const *v, size_t k) {
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = i + 1; j < k; j++)
+      if (ndpar_vectors_overlap(v[i], v[j]))
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s and %s share memory", who, names[i], names[j]);
+  return GSL_SUCCESS;
+}
+
 size_t ndpar_cacheline_round(size_t bytes) {
   if (bytes == 0) return NDPAR_CACHELINE;
   size_t padded;

@@ -45,6 +45,21 @@ int ndpar_check_inputs(const char *who, const gsl_matrix *const *x, size_t n);
 int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *const *x,
                         gsl_matrix *const *out, size_t n, size_t *cols);
 
+/* Outputs that share memory: one would overwrite the other silently (a spread written over
+ * the mean). 1 if some element of a is an element of b (exactly: two column blocks of one
+ * matrix, or two rows of one, do not overlap); 0 for NULL or empty ones. */
+int ndpar_matrices_overlap(const gsl_matrix *a, const gsl_matrix *b);
+int ndpar_vectors_overlap(const gsl_vector *a, const gsl_vector *b);
+/* GSL_EINVAL, naming both ("<who>: out[2] and spread[2] share memory"), if a[i] and b[i]
+ * overlap for some i < n (the same array passed twice, or the same matrix in both); a or b
+ * NULL, or NULL entries (checked elsewhere), pass. */
+int ndpar_check_distinct(const char *who, const char *aname, gsl_matrix *const *a,
+                         const char *bname, gsl_matrix *const *b, size_t n);
+/* The same for k named vectors (every pair): GSL_EINVAL naming the first pair that shares
+ * memory; NULL ones pass. */
+int ndpar_check_distinct_vectors(const char *who, const char *const *names,
+                                 const gsl_vector *const *v, size_t k);
+
 /* Several outputs per input batch in one buffer (MC samples, ensemble members): batch b
  * holds `copies` row-major matrices of rows_b x cols, one after another, at buf + offset[b],
  * so the copies of one element are rows_b * cols apart; rowstart numbers the rows of all
