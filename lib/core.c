@@ -127,6 +127,16 @@ int ndpar_check_distinct(const char *who, const char *aname, gsl_matrix *const *
   return GSL_SUCCESS;
 }
 
+int ndpar_check_distinct_arrays(const char *who, const char *const *names,
+                                gsl_matrix *const *const *arrays, size_t k, size_t n) {
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = i + 1; j < k; j++) {
+      int status = ndpar_check_distinct(who, names[i], arrays[i], names[j], arrays[j], n);
+      if (status) return status;
+    }
+  return GSL_SUCCESS;
+}
+
 int ndpar_check_distinct_vectors(const char *who, const char *const *names,
                                  const gsl_vector *const *v, size_t k) {
   for (size_t i = 0; i < k; i++)

@@ -55,6 +55,9 @@ int ndpar_vectors_overlap(const gsl_vector *a, const gsl_vector *b);
  * NULL, or NULL entries (checked elsewhere), pass. */
 int ndpar_check_distinct(const char *who, const char *aname, gsl_matrix *const *a,
                          const char *bname, gsl_matrix *const *b, size_t n);
+/* ndpar_check_distinct for every pair of k named output arrays (NULL arrays pass). */
+int ndpar_check_distinct_arrays(const char *who, const char *const *names,
+                                gsl_matrix *const *const *arrays, size_t k, size_t n);
 /* The same for k named vectors (every pair): GSL_EINVAL naming the first pair that shares
  * memory; NULL ones pass. */
 int ndpar_check_distinct_vectors(const char *who, const char *const *names,

@@ -74,7 +74,8 @@ NDPAR_API size_t ndpar_folds_count(const ndpar_folds *f);
 NDPAR_API size_t ndpar_folds_samples(const ndpar_folds *f);
 /* Fold i's training and validation indices (any output may be NULL). *train and *val point
  * into the folds' own arrays: read-only, valid until fold i is set again or the folds are
- * freed. GSL_EINVAL for i >= the fold count or a fold never set. */
+ * freed. GSL_EINVAL for i >= the fold count, a fold never set, or train and val (ntrain
+ * and nval) the same output. */
 NDPAR_API int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t *ntrain,
                               const size_t **val, size_t *nval);
 NDPAR_API void ndpar_folds_free(ndpar_folds *f);
@@ -124,7 +125,8 @@ NDPAR_API int ndpar_cv_run_ws(ndpar_cv_workspace *w, const gsl_matrix *x, const 
                               const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
                               gsl_vector *scores, size_t *failed);
 
-/* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN.
+/* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN;
+ * mean and sd the same double: GSL_EINVAL.
  * Infinite scores as numpy's mean and std: +Inf on every fold (or +Inf and finite ones) is a
  * mean of +Inf, +Inf and -Inf a NaN mean; the sd of any infinite score is NaN. */
 NDPAR_API int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd);

@@ -35,7 +35,8 @@ enum {
  * by a power of two, so every statistic is finite when the true one is.
  * A NaN or Inf fails with GSL_EDOM naming its row and column (the first in row order),
  * unless flags has NDPAR_PREPROCESS_IGNORE_NONFINITE; a column with no finite value then
- * gets NaN statistics. x with no rows or columns: GSL_EBADLEN. Outputs untouched on error.
+ * gets NaN statistics. x with no rows or columns: GSL_EBADLEN; two outputs that share
+ * memory: GSL_EINVAL. Outputs untouched on error.
  * Allocates its working memory on every call (see the workspace below for repeated calls). */
 NDPAR_API int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
                              gsl_vector *sd, gsl_vector *min, gsl_vector *max);

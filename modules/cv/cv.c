@@ -173,6 +173,8 @@ int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t
   NDPAR_REQUIRE(f != NULL, "folds_get: f is NULL", GSL_EFAULT);
   if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold %zu of %zu", i, f->k);
   if (f->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold %zu was never set", i);
+  NDPAR_REQUIRE((train == NULL || (void *)train != (void *)val) && (ntrain == NULL || ntrain != nval),
+                "folds_get: train and val (or ntrain and nval) are the same output", GSL_EINVAL);
   if (train) *train = f->train[i];
   if (ntrain) *ntrain = f->ntrain[i];
   if (val) *val = f->val[i];
@@ -427,6 +429,7 @@ int ndpar_cv_run(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
 
 int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd) {
   NDPAR_REQUIRE(scores != NULL, "cv_summary: scores is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(mean == NULL || mean != sd, "cv_summary: mean and sd are the same double", GSL_EINVAL);
   double *v = malloc((scores->size ? scores->size : 1) * sizeof *v);
   if (v == NULL) GSL_ERROR("cv_summary: out of memory", GSL_ENOMEM);
   size_t n = 0;

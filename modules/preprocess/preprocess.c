@@ -332,7 +332,9 @@ static int check_colstats(const gsl_matrix *x, int flags, const gsl_vector *mean
   if ((status = check_out("mean", mean, cols)) || (status = check_out("sd", sd, cols)) ||
       (status = check_out("min", min, cols)) || (status = check_out("max", max, cols)))
     return status;
-  return GSL_SUCCESS;
+  static const char *const names[] = {"mean", "sd", "min", "max"};
+  const gsl_vector *const outs[] = {mean, sd, min, max};
+  return ndpar_check_distinct_vectors("colstats", names, outs, 4);
 }
 
 int ndpar_colstats_ws(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags,

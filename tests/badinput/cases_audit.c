@@ -3,6 +3,7 @@
  * caller's parameter structs, and every pair of outputs passed as the same object. */
 #include "badinput.h"
 
+#include "ndpar/ndpar_batch.h"
 #include "ndpar/ndpar_io.h"
 
 /* ---- _init(NULL): a no-op for every options struct ---- */
@@ -103,4 +104,144 @@ CASE(ndpar_grid_halving, "size x n overflows, with a result of n candidates") {
                 GSL_EINVAL);
     bi_assert_untouched_matrix(r->scores, "result->scores");
   }
+}
+
+/* ---- outputs that share memory: every pair of every function with several ---- */
+
+/* k sentinel matrices of rows x cols, and the check that they all still are. */
+static void sentinels(gsl_matrix **m, size_t k, size_t rows, size_t cols) {
+  for (size_t i = 0; i < k; i++) m[i] = bi_sentinel_matrix(rows, cols);
+}
+
+static void all_untouched(gsl_matrix *const *m, size_t k) {
+  for (size_t i = 0; i < k; i++) bi_assert_untouched_matrix(m[i], "an output");
+}
+
+CASE(ndpar_batch_infer_mc, "mean and sd the same matrix") {
+  gsl_matrix *x[] = {bi_matrix(4, 2)}, *o[2];
+  sentinels(o, 2, 4, 2);
+  EXPECT_CODE(ndpar_batch_infer_mc(bi_pool(2), x, 1, 5, 1, bi_predict_copy, NULL, o, o), GSL_EINVAL);
+  all_untouched(o, 2);
+}
+
+CASE(ndpar_batch_infer_mc_interval, "every pair of mean, sd, lower, upper aliased") {
+  gsl_matrix *x[] = {bi_matrix(4, 2)}, *o[4];
+  sentinels(o, 4, 4, 2);
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = i + 1; j < 4; j++) {
+      gsl_matrix *a[4] = {o[0], o[1], o[2], o[3]};
+      a[j] = a[i];
+      gsl_matrix *m[] = {a[0]}, *s[] = {a[1]}, *lo[] = {a[2]}, *hi[] = {a[3]};
+      size_t failed = 99;
+      EXPECT_CODE(ndpar_batch_infer_mc_interval(bi_pool(2), x, 1, 5, 1, 0.9, bi_predict_copy, NULL, m, s, lo, hi, &failed),
+                  GSL_EINVAL);
+      EXPECT_TRUE(failed == 99);
+      all_untouched(o, 4);
+    }
+  /* Column blocks of one matrix share no element: fine. */
+  gsl_matrix *wide = bi_sentinel_matrix(4, 8);
+  gsl_matrix_view v[4];
+  gsl_matrix *m[1], *s[1], *lo[1], *hi[1];
+  for (size_t i = 0; i < 4; i++) v[i] = gsl_matrix_submatrix(wide, 0, 2 * i, 4, 2);
+  m[0] = &v[0].matrix, s[0] = &v[1].matrix, lo[0] = &v[2].matrix, hi[0] = &v[3].matrix;
+  EXPECT_OK(ndpar_batch_infer_mc_interval(bi_pool(2), x, 1, 5, 1, 0.9, bi_predict_copy, NULL, m, s, lo, hi, NULL));
+}
+
+static void free_batch_ws(void *w) { ndpar_batch_workspace_free(w); }
+
+CASE(ndpar_batch_infer_mc_ws, "every pair of mean, sd, lower, upper aliased") {
+  gsl_matrix *x[] = {bi_matrix(4, 2)}, *o[4];
+  sentinels(o, 4, 4, 2);
+  ndpar_batch_workspace *w = bi_hold(ndpar_batch_workspace_alloc(bi_pool(2), 1, 4, 2, 5), free_batch_ws);
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = i + 1; j < 4; j++) {
+      gsl_matrix *a[4] = {o[0], o[1], o[2], o[3]};
+      a[j] = a[i];
+      gsl_matrix *m[] = {a[0]}, *s[] = {a[1]}, *lo[] = {a[2]}, *hi[] = {a[3]};
+      EXPECT_CODE(ndpar_batch_infer_mc_ws(w, x, 1, 5, 1, 0.9, bi_predict_copy, NULL, m, s, lo, hi, NULL),
+                  GSL_EINVAL);
+      all_untouched(o, 4);
+    }
+}
+
+static const ndpar_model audit_members[] = {{bi_predict_copy, NULL}, {bi_predict_copy, NULL}};
+
+CASE(ndpar_ensemble_predict, "out and spread the same matrix, or overlapping views") {
+  gsl_matrix *x = bi_matrix(4, 2), *o = bi_sentinel_matrix(4, 3);
+  EXPECT_CODE(ndpar_ensemble_predict(bi_pool(2), x, audit_members, 2, NDPAR_AGG_MEAN, NULL, o, o), GSL_EINVAL);
+  gsl_matrix_view a = gsl_matrix_submatrix(o, 0, 0, 4, 2), b = gsl_matrix_submatrix(o, 0, 1, 4, 2);
+  EXPECT_CODE(ndpar_ensemble_predict(bi_pool(2), x, audit_members, 2, NDPAR_AGG_MEAN, NULL, &a.matrix, &b.matrix),
+              GSL_EINVAL);
+  bi_assert_untouched_matrix(o, "out");
+}
+
+CASE(ndpar_ensemble_predict_batches, "one array passed as out and spread") {
+  gsl_matrix *x[] = {bi_matrix(4, 2), bi_matrix(3, 2)}, *o[] = {bi_sentinel_matrix(4, 2), bi_sentinel_matrix(3, 2)};
+  size_t fm = 99, fb = 99;
+  EXPECT_CODE(ndpar_ensemble_predict_batches(bi_pool(2), x, 2, audit_members, 2, NDPAR_AGG_MEAN, NULL, 0, o, o, &fm, &fb),
+              GSL_EINVAL);
+  EXPECT_TRUE(fm == 99 && fb == 99);
+  all_untouched(o, 2);
+}
+
+static void free_ensemble_ws(void *w) { ndpar_ensemble_workspace_free(w); }
+
+CASE(ndpar_ensemble_predict_batches_ws, "one array passed as out and spread") {
+  gsl_matrix *x[] = {bi_matrix(4, 2)}, *o[] = {bi_sentinel_matrix(4, 2)};
+  ndpar_ensemble_workspace *w = bi_hold(ndpar_ensemble_workspace_alloc(bi_pool(2), 1, 4, 2, 2), free_ensemble_ws);
+  EXPECT_CODE(ndpar_ensemble_predict_batches_ws(w, x, 1, audit_members, 2, NDPAR_AGG_MEAN, NULL, 0, o, o, NULL, NULL),
+              GSL_EINVAL);
+  all_untouched(o, 1);
+}
+
+static void free_preprocess_ws(void *w) { ndpar_preprocess_workspace_free(w); }
+
+/* Every pair of (mean, sd, min, max) aliased, through the plain or the workspace form. */
+static void colstats_pairs(ndpar_preprocess_workspace *w) {
+  gsl_matrix *x = bi_matrix(5, 3);
+  gsl_vector *o[4];
+  for (size_t i = 0; i < 4; i++) o[i] = bi_sentinel_vector(3);
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = i + 1; j < 4; j++) {
+      gsl_vector *a[4] = {o[0], o[1], o[2], o[3]};
+      a[j] = a[i];
+      if (w) EXPECT_CODE(ndpar_colstats_ws(w, x, 0, a[0], a[1], a[2], a[3]), GSL_EINVAL);
+      else EXPECT_CODE(ndpar_colstats(bi_pool(2), x, 0, a[0], a[1], a[2], a[3]), GSL_EINVAL);
+      for (size_t k = 0; k < 4; k++) bi_assert_untouched_vector(o[k], "an output");
+    }
+  /* Rows of one matrix, and interleaved strides, share no element: fine. */
+  gsl_matrix *rows = bi_sentinel_matrix(4, 3);
+  gsl_vector_view r[4];
+  for (size_t i = 0; i < 4; i++) r[i] = gsl_matrix_row(rows, i);
+  if (w) EXPECT_OK(ndpar_colstats_ws(w, x, 0, &r[0].vector, &r[1].vector, &r[2].vector, &r[3].vector));
+  else EXPECT_OK(ndpar_colstats(bi_pool(2), x, 0, &r[0].vector, &r[1].vector, &r[2].vector, &r[3].vector));
+}
+
+CASE(ndpar_colstats, "every pair of mean, sd, min, max aliased") { colstats_pairs(NULL); }
+
+CASE(ndpar_colstats_ws, "every pair of mean, sd, min, max aliased") {
+  colstats_pairs(bi_hold(ndpar_preprocess_workspace_alloc(bi_pool(2), 5, 3), free_preprocess_ws));
+}
+
+CASE(ndpar_windows, "x and y the same matrix") {
+  gsl_vector *series = bi_vector(10);
+  gsl_matrix *both = bi_sentinel_matrix(7, 2); /* 7 windows of 2 lags and horizon 2 */
+  EXPECT_CODE(ndpar_windows(series, 2, 2, 1, both, both), GSL_EINVAL);
+  bi_assert_untouched_matrix(both, "x and y");
+}
+
+CASE(ndpar_cv_summary, "mean and sd the same double") {
+  gsl_vector *s = bi_vector(4);
+  double v = BI_SENTINEL;
+  EXPECT_CODE(ndpar_cv_summary(s, &v, &v), GSL_EINVAL);
+  EXPECT_TRUE(v == BI_SENTINEL);
+}
+
+CASE(ndpar_folds_get, "train and val, or ntrain and nval, the same output") {
+  ndpar_folds *f = bi_hold(ndpar_folds_kfold(6, 2, 0, 1), free_folds);
+  const size_t *p = NULL;
+  size_t a = 77, b = 88;
+  EXPECT_CODE(ndpar_folds_get(f, 0, &p, &a, &p, &b), GSL_EINVAL);
+  EXPECT_CODE(ndpar_folds_get(f, 0, NULL, &a, NULL, &a), GSL_EINVAL);
+  EXPECT_TRUE(p == NULL && a == 77 && b == 88);
 }
