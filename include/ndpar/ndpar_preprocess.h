@@ -77,7 +77,9 @@ typedef enum {
 } ndpar_scale_kind;
 
 /* Every scaler is x' = (x - center) / scale per column, inverted by x = x' scale + center
- * to within rounding (a few units in the last place of |x| + |center|), not bit for bit.
+ * to within rounding (a few units in the last place of |x| + |center|; for MINMAX1, whose
+ * scikit-learn formula rounds at the column's ends, of |x| + max(|min|, |max|)), not bit
+ * for bit.
  * STANDARD's sd has divisor n - 1 (GSL's); NDPAR_PREPROCESS_POPULATION_SD gives
  * scikit-learn's divisor n. A constant column (zero sd, range, IQR or max |x|) gets scale 1,
  * as scikit-learn does, so it maps to 0 (the lower end of [0, 1] for MINMAX), and under
