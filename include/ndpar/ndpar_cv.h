@@ -51,7 +51,9 @@ NDPAR_API ndpar_folds *ndpar_folds_stratified(const int *y, size_t n, size_t k, 
 /* GroupKFold: k folds over n samples in groups (n integer labels); no group is on both
  * sides of a fold. Groups, largest first, go each to the fold with the fewest samples so
  * far (the lowest index among equals); among groups of equal size the larger label goes
- * first, as scikit-learn's stable order (numpy's, for up to 16 groups of equal size).
+ * first, as a stable argsort gives. scikit-learn's folds for up to 16 groups in all (numpy's
+ * default argsort is stable only there); from 17 groups on, ties may be ordered otherwise
+ * by numpy, and folds differ where sizes tie (docs/cv.md).
  * GSL_EINVAL: k < 2, k > n, fewer than k groups. */
 NDPAR_API ndpar_folds *ndpar_folds_group(const int *groups, size_t n, size_t k);
 
