@@ -217,8 +217,9 @@ NDPAR_API int ndpar_grid_search_est_params(ndpar_pool *p, const void *params, si
 typedef struct {
   size_t factor;       /* >= 2: each round keeps the best ceil(n / factor) and multiplies the
                           resource by factor */
-  size_t min_resource; /* the first round's resource (0: as scikit-learn's "exhaust": the
-                          largest that lets the last round reach max_resource) */
+  size_t min_resource; /* the first round's resource (0: scikit-learn's "exhaust",
+                          max(1, max_resource // factor^(rounds needed - 1)), with exact
+                          integer logarithms where scikit-learn's math.log rounds: docs/grid.md) */
   size_t max_resource; /* the most a round may use; with rows, 0 means the smallest training fold */
   int rows;            /* 1: the resource is training rows: each fold's training set is cut to
                           that many rows, spread evenly over it (validation sets stay whole);

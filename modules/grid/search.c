@@ -464,9 +464,10 @@ static int halving_plan(const search_call *s, const ndpar_halving *h, size_t *ro
   }
   if (most == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: h->max_resource must be positive", s->who);
   size_t required = 1 + floor_log(s->ncand, h->factor), least = h->min_resource;
-  if (least == 0) { /* exhaust: the largest first resource whose last round reaches most */
+  if (least == 0) { /* exhaust, as scikit-learn: max(1, most // factor^(required - 1)) */
     least = most;
-    for (size_t r = 1; r < required && least >= h->factor; r++) least /= h->factor;
+    for (size_t r = 1; r < required; r++) least /= h->factor; /* floor of floors: the same */
+    if (least == 0) least = 1;
   }
   if (least > most)
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: h->min_resource %zu is above the most, %zu", s->who, least, most);
