@@ -89,6 +89,39 @@ Test(grid_rank, ties_and_failures_rank_as_rankdata_min) {
   free_data(&d);
 }
 
+/* Every fit failing: scikit-learn 1.2.1 raises ValueError ("All the 16 fits failed"),
+ * whatever error_score; ndpar returns GSL_SUCCESS with every status set, and says so by best
+ * (docs/grid.md): with NaN scores best = candidates (no best, all rank 1, no best_params);
+ * with a numeric error_score every mean is that number, all tie at rank 1, best is 0. */
+static int always_fails(const void *params, size_t candidate, const gsl_matrix *xtr,
+                        const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                        double *score, const ndpar_task *t, void *ctx) {
+  (void)params, (void)candidate, (void)xtr, (void)ytr, (void)xva, (void)yva, (void)score, (void)t, (void)ctx;
+  return GSL_ERANGE;
+}
+
+Test(grid_rank, every_fit_failing_is_success_with_the_statuses_set) {
+  data d = make_data();
+  double lambdas[] = {10, 1, 0.1, 1e-3};
+  ndpar_grid_result *r = ndpar_grid_result_alloc(4, K);
+  ndpar_grid_options numeric = {.flags = NDPAR_GRID_ERROR_SCORE, .error_score = -1};
+  for (int with_score = 0; with_score < 2; with_score++) {
+    cr_assert_eq(ndpar_grid_search_params(NULL, lambdas, sizeof(double), 4, d.x, d.y, d.folds, always_fails, NULL,
+                                          with_score ? &numeric : NULL, r),
+                 GSL_SUCCESS);
+    for (size_t c = 0; c < 4; c++) {
+      cr_assert_neq(r->status[c], 0);
+      cr_assert_eq(r->rank[c], 1);
+      if (with_score) cr_assert_eq(gsl_vector_get(r->mean, c), -1.0);
+    }
+    cr_assert_eq(r->best, with_score ? 0u : 4u);
+    if (with_score) cr_assert(r->best_params && *(double *)r->best_params == lambdas[0]);
+    else cr_assert_null(r->best_params);
+  }
+  ndpar_grid_result_free(r);
+  free_data(&d);
+}
+
 /* Candidates in the order the axes were added, the last fastest; adding them in sorted
  * name order numbers them as scikit-learn's ParameterGrid({"b": .., "a": ..}) does:
  * keys sorted, a slowest. */
