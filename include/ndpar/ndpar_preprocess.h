@@ -89,8 +89,13 @@ typedef enum {
  * of values near 1e-20 is not scaled there); NDPAR_PREPROCESS_SKLEARN_CONSTANT applies its
  * rule. Finite data at the ends of the double range stay finite: statistics whose sums
  * would overflow are computed on the column scaled by a power of two, a column whose
- * max - min overflows is transformed in halves (its MINMAX or ROBUST scale is then reported
- * as +Inf), and a subnormal scale, whose reciprocal is Inf, is divided by. */
+ * max - min overflows is transformed in halves (a MINMAX, ROBUST or STANDARD scale beyond
+ * DBL_MAX is then reported as +Inf: [-DBL_MAX, DBL_MAX] has z-scores -+1/sqrt 2 and back),
+ * and a subnormal scale, whose reciprocal is Inf, is divided by. ROBUST's quartiles are
+ * GSL's interpolation but exact where it would round: a constant column's are its value
+ * (a subnormal constant maps to 0), [-DBL_MAX, DBL_MAX]'s are -+DBL_MAX / 2.
+ * NDPAR_PREPROCESS_SKLEARN_CONSTANT decides StandardScaler's bound without squaring, so
+ * an sd beyond 1.3e154 or below 1.5e-162 is not taken for a constant. */
 typedef struct ndpar_scaler ndpar_scaler;
 
 /* NULL with a GSL error for cols = 0 or an unknown kind. */

@@ -26,6 +26,12 @@ typedef struct {
   int scale_log2; /* m2 is that of the values times 2^scale_log2 (0 unless rescue_extremes) */
 } moments;
 
+/* Half the sd of a column's moments with the given divisor: finite where the sd is not
+ * (the sd of finite data is below DBL_MAX sqrt 2). */
+static double half_sd(const moments *m, double divisor) {
+  return ldexp(sqrt(m->m2 / divisor), -m->scale_log2 - 1);
+}
+
 /* The sample sd (divisor n - 1) of a column's moments; 0 for one value, NaN for none. */
 static double moments_sd(const moments *m) {
   if (m->n < 2) return m->n == 1 ? 0.0 : GSL_NAN;
@@ -446,6 +452,19 @@ int ndpar_scaler_set_flags(ndpar_scaler *s, int flags) {
   return GSL_SUCCESS;
 }
 
+/* (1 - d) a + d b, GSL's quantile interpolation, but exact where it need not round: a when
+ * a == b (GSL's form rounds a subnormal constant, or any a at some d, to a neighbour, and
+ * a constant column then got a median that is not its value), and, where b - a overflows,
+ * numpy's lerp on the halves, a + d (b - a) for d < 1/2, b - (1 - d) (b - a) above, which is
+ * exact on [-DBL_MAX, DBL_MAX] (GSL's form rounded the quartiles outward: an IQR above
+ * DBL_MAX's and a transform of 1 + 2^-52). */
+static double interpolate(double a, double b, double d) {
+  if (a == b) return a;
+  if (isfinite(b - a)) return (1 - d) * a + d * b;
+  double ha = 0.5 * a, hb = 0.5 * b, half_diff = hb - ha;
+  return 2 * (d < 0.5 ? ha + d * half_diff : hb - (1 - d) * half_diff);
+}
+
 /* The quantile f of data[0..n) as gsl_stats_quantile_from_sorted_data would give it after
  * sorting, found by selection (O(n)): the order statistic at floor(f (n - 1)), and the
  * least of those above it, which quickselect has left after it. */
@@ -456,7 +475,7 @@ static double quantile_by_select(double *data, size_t n, double f) {
   if (lhs + 1 >= n) return a;
   double b = data[lhs + 1];
   for (size_t i = lhs + 2; i < n; i++) b = GSL_MIN(b, data[i]);
-  return (1 - delta) * a + delta * b;
+  return interpolate(a, b, delta);
 }
 
 typedef struct {
@@ -530,6 +549,7 @@ static void params_from_moments(ndpar_scaler *s, const moments *m) {
       case NDPAR_SCALE_STANDARD:
         center = m[j].mean;
         scale = n > 1 ? moments_sd(&m[j]) : 0;
+        s->den[j] = n > 1 ? half_sd(&m[j], n - 1) : 0; /* finite where scale is not */
         break;
       case NDPAR_SCALE_MINMAX:
         center = m[j].min;
@@ -553,12 +573,18 @@ static void params_from_moments(ndpar_scaler *s, const moments *m) {
 
 /* scikit-learn's test for a constant column (before its scale is replaced by 1):
  * StandardScaler's relative bound on the population variance, and for the other scalers
- * a range, IQR or max |x| below 10 eps (MINMAX1's scale is half its range). */
-static int sklearn_constant(ndpar_scale_kind kind, double scale, const moments *m) {
+ * a range, IQR or max |x| below 10 eps (MINMAX1's scale is half its range).
+ * StandardScaler's var <= n eps var + (n mean eps)^2 is decided as its square root,
+ * sd sqrt(1 - n eps) <= n |mean| eps (the same for non-negative sides), so that no square
+ * overflows (sd above 1.3e154) or underflows (below 1.5e-162) into a false "constant";
+ * half: half the sd, finite where the sd is not (then both sides are halved). */
+static int sklearn_constant(ndpar_scale_kind kind, double scale, double half, const moments *m) {
   double eps = GSL_DBL_EPSILON, n = m->n;
   if (kind == NDPAR_SCALE_STANDARD) {
-    double var = scale * scale, bound = n * m->mean * eps;
-    return var <= n * eps * var + bound * bound;
+    if (n * eps >= 1) return 1; /* the bound exceeds var itself */
+    double bound = n * fabs(m->mean) * eps, shrink = sqrt(1 - n * eps);
+    if (isfinite(scale)) return scale * shrink <= bound;
+    return half * shrink <= 0.5 * bound;
   }
   return (kind == NDPAR_SCALE_MINMAX1 ? 2 * scale : scale) < 10 * eps;
 }
@@ -573,9 +599,12 @@ static void apply_conventions(ndpar_scaler *s, const moments *m) {
     if (s->kind == NDPAR_SCALE_MINMAX1 && n == 0)
       minmax1_params(s, j, GSL_NAN, GSL_NAN, 0);
     if (n == 0) continue;
-    if (s->kind == NDPAR_SCALE_STANDARD && (s->flags & NDPAR_PREPROCESS_POPULATION_SD))
+    if (s->kind == NDPAR_SCALE_STANDARD && (s->flags & NDPAR_PREPROCESS_POPULATION_SD)) {
       scale = ldexp(sqrt(m[j].m2 / n), -m[j].scale_log2); /* moments_sd with divisor n */
-    if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, &m[j])) scale = 0;
+      s->den[j] = half_sd(&m[j], n);
+    }
+    if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, s->den[j], &m[j]))
+      scale = 0;
     if (s->kind == NDPAR_SCALE_MINMAX1)
       minmax1_params(s, j, m[j].min, m[j].max, scale == 0);
     if (s->kind == NDPAR_SCALE_MINMAX1 && scale == 0) {
