@@ -245,3 +245,15 @@ CASE(ndpar_folds_get, "train and val, or ntrain and nval, the same output") {
   EXPECT_CODE(ndpar_folds_get(f, 0, NULL, &a, NULL, &a), GSL_EINVAL);
   EXPECT_TRUE(p == NULL && a == 77 && b == 88);
 }
+
+/* ---- sizes that fit a size_t but no machine: NULL, nothing held (LeakSanitizer) ---- */
+
+CASE(ndpar_cv_workspace_alloc, "2^58 columns: out of memory, nothing leaked") {
+  ndpar_folds *f = bi_hold(ndpar_folds_kfold(6, 2, 0, 1), free_folds);
+  EXPECT_NULL(ndpar_cv_workspace_alloc(bi_pool(1), f, (size_t)1 << 58));
+}
+
+CASE(ndpar_grid_result_alloc, "2^40 candidates x 2^10 folds: out of memory, nothing leaked") {
+  EXPECT_NULL(ndpar_grid_result_alloc((size_t)1 << 40, 1024));
+  EXPECT_NULL(ndpar_grid_result_alloc_est((size_t)1 << 20, (size_t)1 << 20, 1024, 1));
+}
