@@ -353,6 +353,11 @@ int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const
   if (status == GSL_SUCCESS && c.total == 0)
     status = ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
                              WHO ": no rank has a batch (the mean of nothing is undefined)");
+  if (status == GSL_SUCCESS) { /* rows weigh 2^-e in the sums, as in one process */
+    double scale = grad_row_scale(c.weight);
+    grad_set_row_scale(m.ws, scale);
+    c.weight *= scale; /* FAST's divisor: the weighted rows */
+  }
   if (status == GSL_SUCCESS)
     status = mode == NDPAR_REDUCE_FAST ? fast(&c, &m, x, y, n_local, f, ctx, grad, loss)
                                        : deterministic(&c, m.ws, x, y, n_local, f, ctx, grad, loss);
