@@ -379,7 +379,7 @@ static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *f
   }
   if (w == NULL || w->scores == NULL || w->buffers == NULL) {
     ndpar_cv_workspace_free(w);
-    GSL_ERROR_NULL("cv_workspace_alloc: out of memory", GSL_ENOMEM);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "cv_workspace_alloc: out of memory for cols = %zu (gathered rows of the largest fold)", cols);
   }
   return w;
 }

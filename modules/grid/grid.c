@@ -166,7 +166,7 @@ ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
   if (!r || !r->scores || !r->mean || !r->sd || !r->rank || !r->status ||
       grid_result_extras_alloc(r, 1, 0)) {
     ndpar_grid_result_free(r);
-    GSL_ERROR_NULL("grid_result_alloc: out of memory", GSL_ENOMEM);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "grid_result_alloc: out of memory for candidates x folds = %zu x %zu", candidates, folds);
   }
   return r;
 }
