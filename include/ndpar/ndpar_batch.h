@@ -40,7 +40,8 @@ NDPAR_API int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t 
  *
  * sd is the sample standard deviation, divisor samples - 1 (as gsl_stats_sd); it may be
  * NULL, and needs samples >= 2 when given. mean[i] and sd[i] have x[i]'s rows and one
- * common column count. The (batch, sample) pairs run as one flat parallel run, so 2
+ * common column count, and share no memory (GSL_EINVAL: one would overwrite the other;
+ * the same for lower and upper in the interval form). The (batch, sample) pairs run as one flat parallel run, so 2
  * batches x 100 samples keep every core busy; the statistics are those of gsl_stats_mean
  * and gsl_stats_sd_m over the samples in sample order, so results are bit-identical for
  * any thread count. Memory: the sample outputs (samples x the total output size); inputs

@@ -43,7 +43,7 @@ typedef struct {
 } ndpar_csv_options;
 
 /* Defaults: ',', header 1, every column, missing "", "NA", "NaN" -> NaN, no comment
- * character, skip 0 rows, dates 1, chunk_bytes 0. */
+ * character, skip 0 rows, dates 1, chunk_bytes 0. opt NULL is a no-op, as for every _init. */
 NDPAR_API void ndpar_csv_options_init(ndpar_csv_options *opt);
 
 /* Column names: n names, each a NUL-terminated string owned by the header. */
@@ -225,8 +225,8 @@ NDPAR_API size_t ndpar_windows_count(size_t n, size_t lags, size_t horizon, size
 /* Fills x (count x lags) with the inputs and y (count x horizon) with the targets of every
  * window, count = ndpar_windows_count(series->size, lags, horizon, step). y may be NULL
  * when horizon is 0. Returns GSL_SUCCESS, GSL_EFAULT (series or x NULL, or y NULL with
- * horizon > 0), GSL_EINVAL (lags or step 0, or no window fits), GSL_EBADLEN (x or y of
- * another size); outputs untouched on error. */
+ * horizon > 0), GSL_EINVAL (lags or step 0, no window fits, or x and y share memory),
+ * GSL_EBADLEN (x or y of another size); outputs untouched on error. */
 NDPAR_API int ndpar_windows(const gsl_vector *series, size_t lags, size_t horizon, size_t step,
                             gsl_matrix *x, gsl_matrix *y);
 

@@ -150,6 +150,10 @@ int batch_mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double 
   if (status == GSL_SUCCESS && sd) status = ndpar_check_outputs(who, "sd", x, sd, n, cols);
   if (status == GSL_SUCCESS && level > 0) status = ndpar_check_outputs(who, "lower", x, lower, n, cols);
   if (status == GSL_SUCCESS && level > 0) status = ndpar_check_outputs(who, "upper", x, upper, n, cols);
+  /* Each statistic is written over the ones before it where two outputs share memory. */
+  static const char *const names[] = {"mean", "sd", "lower", "upper"};
+  gsl_matrix *const *const outs[] = {mean, sd, level > 0 ? lower : NULL, level > 0 ? upper : NULL};
+  if (status == GSL_SUCCESS) status = ndpar_check_distinct_arrays(who, names, outs, 4, n);
   return status;
 }
 

@@ -197,6 +197,8 @@ int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t
   NDPAR_REQUIRE(f != NULL, "folds_get: f is NULL", GSL_EFAULT);
   if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold i = %zu of %zu", i, f->k);
   if (f->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold i = %zu was never set", i);
+  NDPAR_REQUIRE((train == NULL || (void *)train != (void *)val) && (ntrain == NULL || ntrain != nval),
+                "folds_get: train and val (or ntrain and nval) are the same output", GSL_EINVAL);
   if (train) *train = f->train[i];
   if (ntrain) *ntrain = f->ntrain[i];
   if (val) *val = f->val[i];
@@ -261,10 +263,10 @@ static cv_workspace *buffers_alloc(size_t max_train, size_t max_val, size_t cols
   w->yva = calloc(threads, sizeof *w->yva);
   int ok = w->xtr && w->xva && w->ytr && w->yva;
   for (size_t t = 0; ok && t < threads; t++) {
-    w->xtr[t] = gsl_matrix_alloc(max_train, cols);
-    w->xva[t] = gsl_matrix_alloc(max_val, cols);
-    w->ytr[t] = gsl_vector_alloc(max_train);
-    w->yva[t] = gsl_vector_alloc(max_val);
+    w->xtr[t] = ndpar_matrix_new(max_train, cols); /* gsl_matrix_alloc leaks on failure */
+    w->xva[t] = ndpar_matrix_new(max_val, cols);
+    w->ytr[t] = ndpar_vector_new(max_train);
+    w->yva[t] = ndpar_vector_new(max_val);
     ok = w->xtr[t] && w->xva[t] && w->ytr[t] && w->yva[t];
   }
   if (!ok) {
@@ -367,7 +369,7 @@ void ndpar_cv_workspace_free(ndpar_cv_workspace *w) {
 static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *folds, size_t cols) {
   size_t max_train, max_val;
   gathered_sizes(folds, &max_train, &max_val);
-  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked (and leaks on overflow) */
+  size_t bytes; /* the overflow is a bad count (GSL_EINVAL); a size too large to have, GSL_ENOMEM */
   NDPAR_REQUIRE_NULL(ndpar_size_mul3(GSL_MAX(max_train, max_val), cols, sizeof(double), &bytes),
                      "cv_workspace_alloc: the gathered rows x cols overflow a size_t", GSL_EINVAL);
   ndpar_cv_workspace *w = calloc(1, sizeof *w);
@@ -377,7 +379,7 @@ static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *f
   }
   if (w == NULL || w->scores == NULL || w->buffers == NULL) {
     ndpar_cv_workspace_free(w);
-    GSL_ERROR_NULL("cv_workspace_alloc: out of memory", GSL_ENOMEM);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "cv_workspace_alloc: out of memory for cols = %zu (gathered rows of the largest fold)", cols);
   }
   return w;
 }
@@ -451,13 +453,15 @@ int ndpar_cv_run(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
 
 int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd) {
   NDPAR_REQUIRE(scores != NULL, "cv_summary: scores is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(mean == NULL || mean != sd, "cv_summary: mean and sd are the same double", GSL_EINVAL);
   double *v = malloc((scores->size ? scores->size : 1) * sizeof *v);
   if (v == NULL) GSL_ERROR("cv_summary: out of memory", GSL_ENOMEM);
   size_t n = 0;
   for (size_t i = 0; i < scores->size; i++)
     if (!isnan(gsl_vector_get(scores, i))) v[n++] = gsl_vector_get(scores, i);
-  if (mean) *mean = n ? gsl_stats_mean(v, 1, n) : GSL_NAN;
-  if (sd) *sd = n > 1 ? ndpar_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
+  double m = n ? ndpar_stats_mean(v, 1, n) : GSL_NAN; /* [inf, inf]: inf, not NaN */
+  if (mean) *mean = m;
+  if (sd) *sd = isinf(m) ? GSL_NAN : n > 1 ? ndpar_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
   free(v);
   return GSL_SUCCESS;
 }

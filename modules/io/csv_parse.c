@@ -631,6 +631,7 @@ ndpar_csv_header *ndpar_csv_header_alloc(size_t n, const char *const *names) {
 void ndpar_csv_header_free(ndpar_csv_header *h) { free(h); /* one block: see header_block */ }
 
 void ndpar_csv_options_init(ndpar_csv_options *opt) {
+  if (opt == NULL) return; /* as every _init: nothing to fill */
   memset(opt, 0, sizeof *opt);
   opt->delimiter = ',';
   opt->header = 1;

@@ -19,6 +19,7 @@
 #include <float.h>
 #include <math.h>
 #include <sched.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -721,6 +722,30 @@ static void test_batch_mc_matches_one_process(void) {
   gsl_rng_free(r);
 }
 
+/* A double or a seed that differs between ranks is named as the value it is (issue 28: the
+ * level came out as its bit pattern, a seed above LLONG_MAX as a negative number), and a
+ * parameter array that differs is not given a number at all. */
+static void test_differing_values_read_as_written(void) {
+  if (nranks < 2) return;
+  int last = nranks - 1;
+  gsl_matrix *x = gsl_matrix_alloc(2, 2), *m = gsl_matrix_alloc(2, 2), *lo = gsl_matrix_alloc(2, 2),
+             *hi = gsl_matrix_alloc(2, 2);
+  gsl_matrix_set_all(x, 1.0);
+  const gsl_matrix *xs[] = {x};
+  gsl_set_error_handler(capture);
+  char want[128];
+  int rc = ndpar_mpi_batch_infer_mc_interval(MPI_COMM_WORLD, NULL, xs, 1, 4, 1, rank == last ? 0.75 : 0.5,
+                                             mc_fn, NULL, &m, NULL, &lo, &hi, NULL);
+  snprintf(want, sizeof want, "level differs between ranks: rank %d has 0.75, rank 0 has 0.5", last);
+  CHECK(rc == GSL_EINVAL && strstr(gsl_reason, want) != NULL);
+  rc = ndpar_mpi_batch_infer_mc(MPI_COMM_WORLD, NULL, xs, 1, 4, rank == last ? ULONG_MAX : 1, mc_fn, NULL,
+                                &m, NULL);
+  snprintf(want, sizeof want, "seed differs between ranks: rank %d has %lu, rank 0 has 1", last, ULONG_MAX);
+  CHECK(rc == GSL_EINVAL && strstr(gsl_reason, want) != NULL);
+  gsl_set_error_handler(NULL);
+  gsl_matrix_free(x), gsl_matrix_free(m), gsl_matrix_free(lo), gsl_matrix_free(hi);
+}
+
 /* ---- ranks sharing an unbound node (run under mpirun --bind-to none) ---- */
 
 static unsigned long long my_cpus(void) {
@@ -849,6 +874,17 @@ static void test_bad_arguments_every_form(void) {
   gsl_errors = 0;
   CHECK(ndpar_mpi_grid_search(MPI_COMM_WORLD, NULL, g, x, t, folds, grid_fn, NULL, NULL) == GSL_EFAULT);
   CHECK(gsl_errors >= 1);
+  /* size x n that overflows (issue 28): refused on every rank before the candidates'
+   * hash or any task reads params, the result untouched. */
+  ndpar_grid_result *r4 = ndpar_grid_result_alloc(4, 3);
+  gsl_matrix_set_all(r4->scores, 7.0);
+  gsl_errors = 0;
+  CHECK(ndpar_mpi_grid_search_params(MPI_COMM_WORLD, NULL, lr, (size_t)1 << 62, 4, x, t, folds,
+                                     grid_fn, NULL, NULL, r4) == GSL_EINVAL);
+  CHECK(ndpar_mpi_grid_search_params(MPI_COMM_WORLD, NULL, lr, SIZE_MAX, 4, x, t, folds, grid_fn,
+                                     NULL, NULL, r4) == GSL_EINVAL);
+  CHECK(gsl_errors >= 2 && gsl_matrix_min(r4->scores) == 7.0 && gsl_matrix_max(r4->scores) == 7.0);
+  ndpar_grid_result_free(r4);
   gsl_errors = 0;
   CHECK(ndpar_mpi_pool_alloc(MPI_COMM_NULL, NULL) == NULL && gsl_errors == 1);
   CHECK(ndpar_mpi_pool_default() != NULL);
@@ -878,6 +914,7 @@ static const test_case tests[] = {
     {"grad_groups_cut_by_ranks", test_grad_groups_cut_by_ranks},
     {"grad_fast_in_buckets", test_grad_fast_in_buckets},
     {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
+    {"differing_values_read_as_written", test_differing_values_read_as_written},
     {"unbound_ranks_split_the_node", test_unbound_ranks_split_the_node},
     {"unbound_null_pool_is_the_ranks_share", test_unbound_null_pool_is_the_ranks_share},
     {"np1_default_pool_uses_every_core", test_np1_default_pool_uses_every_core},
