@@ -293,6 +293,9 @@ Test(writers, json_parses_back_to_the_numbers) {
     cr_assert_eq(sscanf(am, "\"parallel_fraction\": %lf", &f), 1);
     cr_assert_eq(f, ref);
     cr_assert_not_null(strstr(text, "\"degenerate\": "));
+    /* Two fitted points fit a two-parameter law exactly: no maximum speedup from them. */
+    if (nfit < 3) cr_assert_not_null(strstr(text, "\"max_speedup\": null"), "%s", text);
+    else if (strstr(text, "\"degenerate\": false")) cr_assert_null(strstr(text, "\"max_speedup\": null"), "%s", text);
   } else {
     cr_assert_null(am, "no fit without two thread counts within the cores");
   }

@@ -195,7 +195,7 @@ static void plot_panels(FILE *s, const char *data, const sb_result *r, size_t n,
   fprintf(s, ")\nset key top left Left reverse samplen 2 spacing 1.1 font ',9'\n");
   /* The physical cores: beyond them threads share cores and the fit stops. */
   fprintf(s, "set arrow 1 from %zu, graph 0 to %zu, graph 1 nohead lw 1.5 lc rgb '#f4a6a6'\n"
-             "set label 1 '%zu cores' at %zu, graph 0.06 offset 0.5,0 font ',9' tc rgb '#c05050'\n",
+             "set label 1 '%zu cores' at %zu, graph 0.94 offset 0.5,0 font ',9' tc rgb '#c05050'\n",
           cores, cores, cores, cores);
   fprintf(s, "set logscale y 2\nset ytics (");
   fprintf(s, "0.25, 0.5");
@@ -206,8 +206,8 @@ static void plot_panels(FILE *s, const char *data, const sb_result *r, size_t n,
     for (size_t k = 0; k < r[i].npts; k++) {
       const ndpar_scal_point *p = &r[i].pts[k];
       if (p->speedup_hi > top) top = p->speedup_hi;
-      if (p->speedup_lo > 0 && p->speedup_lo < bottom / 1.1) bottom = p->speedup_lo / 1.1;
-      if (p->speedup > 0 && p->speedup < bottom / 1.1) bottom = p->speedup / 1.1;
+      if (p->speedup_lo > 0 && p->speedup_lo / 1.1 < bottom) bottom = p->speedup_lo / 1.1;
+      if (p->speedup > 0 && p->speedup / 1.1 < bottom) bottom = p->speedup / 1.1;
     }
     fprintf(s, "set title '%s' font ',11'\nset xlabel 'threads'\n"
                "set ylabel 'speedup over 1 thread'\nset yrange [%g:%g]\n", r[i].name, bottom, 1.3 * top);

@@ -307,8 +307,8 @@ static void print_workload(const sb_result *r) {
  * thread, and never divides a speedup. */
 static void print_operations(const sb_result *r, size_t n, int openmp) {
   size_t cores = ndpar_physical_cores();
-  printf("\n%-10s %15s %18s %26s %8s %20s", "Operation", "Sequential (ms)", "ndpar 1 thread (ms)",
-         "ndpar parallel (ms)", "Threads", "Speedup [95% CI]");
+  printf("\n%-10s %15s %19s %30s %8s %21s", "Operation", "Sequential (ms)", "ndpar 1 thread (ms)",
+         "ndpar parallel (ms) [95% CI]", "Threads", "Speedup [95% CI]");
   if (openmp) printf(" %12s %12s %13s", "ndpar* (ms)", "OpenMP* (ms)", "OpenMP/ndpar");
   printf("\n");
   int above = 0;
@@ -321,7 +321,7 @@ static void print_operations(const sb_result *r, size_t n, int openmp) {
              p->speedup > (double)p->threads ? "+" : "");
     snprintf(par, sizeof par, "%.3f [%.3f, %.3f]", p->median_ms, p->median_lo_ms, p->median_hi_ms);
     above |= p->speedup > (double)p->threads;
-    printf("%-10s %15.3f %18.3f %26s %8zu %20s", r[i].name, r[i].seq_ms, one->median_ms, par,
+    printf("%-10s %15.3f %19.3f %30s %8zu %21s", r[i].name, r[i].seq_ms, one->median_ms, par,
            p->threads, sp);
     if (openmp) printf(" %12.3f %12.3f %12.2fx", r[i].ndpar_ms, r[i].omp_ms, r[i].omp_ms / r[i].ndpar_ms);
     printf("\n");
