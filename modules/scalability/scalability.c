@@ -483,7 +483,7 @@ int ndpar_scal_amdahl_interval(const ndpar_scal_point *pts, size_t n, const doub
                 "scal_amdahl_interval: n or repeats is too large", GSL_EINVAL);
   double f, smax, res;
   NDPAR_REQUIRE(amdahl_fit(pts, n, SIZE_MAX, &f, &smax, &res),
-                "scal_amdahl_interval: needs two distinct thread counts", GSL_EINVAL);
+                "scal_amdahl_interval: pts needs two distinct thread counts", GSL_EINVAL);
   double *times = malloc(n * sizeof *times);
   double *scratch = malloc(repeats * sizeof *scratch);
   double *fs = malloc(SCAL_BOOTSTRAP * sizeof *fs);
