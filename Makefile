@@ -812,8 +812,12 @@ install: libs tools $(PC_FILES) $(CMAKE_FILES)
 
 # A temporary install, and programs built against it with pkg-config and CMake, run (MPI too)
 # without LD_LIBRARY_PATH (tools/check-install.sh); in make check.
+# (cmake and pkg-config: what a user builds with, installed when missing; the library and
+# its tests need neither.)
+INSTALL_CHECK_PKGS := cmake pkg-config
 .PHONY: check-install
 check-install: all
+	@sh tools/deps.sh --install $(INSTALL_CHECK_PKGS)
 	@$(MPI_ROOT_ENV) MPIRUN='$(MPIRUN) $(MPIRUN_ARGS)' MAKE='$(MAKE)' tools/check-install.sh
 
 uninstall:
