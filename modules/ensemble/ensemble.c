@@ -127,12 +127,12 @@ static int check_weights(ndpar_agg agg, const double *weights, size_t m) {
   if (agg == NDPAR_AGG_MEAN || agg == NDPAR_AGG_MEDIAN) return GSL_SUCCESS;
   if (agg == NDPAR_AGG_TRIMMED_MEAN) {
     NDPAR_REQUIRE(weights != NULL, "ensemble: trimmed mean needs weights = {fraction}", GSL_EFAULT);
-    NDPAR_REQUIRE(!isnan(weights[0]), "ensemble: the trim fraction is NaN", GSL_EDOM);
+    NDPAR_REQUIRE(!isnan(weights[0]), "ensemble: weights[0] (the trim fraction) is NaN", GSL_EDOM);
     NDPAR_REQUIRE(weights[0] >= 0 && weights[0] < 0.5,
-                  "ensemble: the trim fraction must be in [0, 0.5)", GSL_EINVAL);
+                  "ensemble: weights[0] (the trim fraction) must be in [0, 0.5)", GSL_EINVAL);
     return GSL_SUCCESS;
   }
-  NDPAR_REQUIRE(agg == NDPAR_AGG_WEIGHTED_MEAN, "ensemble: unknown aggregation", GSL_EINVAL);
+  NDPAR_REQUIRE(agg == NDPAR_AGG_WEIGHTED_MEAN, "ensemble: agg is not an aggregation", GSL_EINVAL);
   NDPAR_REQUIRE(weights != NULL, "ensemble: weighted mean needs m weights", GSL_EFAULT);
   double sum = 0;
   for (size_t k = 0; k < m; k++) {

@@ -125,7 +125,7 @@ static int ensure_buffers(ndpar_csv_writer *w) {
 static int set_cols(ndpar_csv_writer *w, size_t cols, const char *who) {
   for (size_t d = 0; d < w->ndates; d++)
     if (w->dates[d] >= cols)
-      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: date column %zu is out of range: %zu columns", who, w->dates[d], cols);
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opt->dates: date column %zu is out of range: %zu columns", who, w->dates[d], cols);
   if (w->ndates > 0) {
     w->is_date = calloc(cols, 1);
     NDPAR_REQUIRE(w->is_date != NULL, "ndpar_csv_writer: out of memory", GSL_ENOMEM);
@@ -142,10 +142,10 @@ int ndpar_csv_writer_write(ndpar_csv_writer *w, const gsl_matrix *block) {
     NDPAR_ERROR_FMT(w->status, "ndpar_csv_writer_write: %s: an earlier call failed", w->path);
   if (block->size1 == 0) return GSL_SUCCESS;
   if (block->size2 == 0 || block->data == NULL)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_writer_write: the block is %zu x %zu, with no values", block->size1,
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_writer_write: block is %zu x %zu, with no values", block->size1,
                     block->size2);
   if (w->cols != 0 && block->size2 != w->cols)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_writer_write: the block has %zu columns, the file %zu", block->size2,
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_writer_write: block has %zu columns, the file %zu", block->size2,
                     w->cols);
   if (w->cols == 0) {
     int s = set_cols(w, block->size2, "ndpar_csv_writer_write");
@@ -181,8 +181,8 @@ static int check_names(const ndpar_csv_header *h, const char *who) {
     if (h->names[j] == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: header->names[%zu] is NULL", who, j);
     for (const unsigned char *c = (const unsigned char *)h->names[j]; *c; c++)
       if (is_binary(*c))
-        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: header name %zu holds the control byte 0x%02x, which no CSV reader takes as text",
-                        who, j + 1, *c);
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: header->names[%zu] holds the control byte 0x%02x, which no CSV reader takes as text",
+                        who, j, *c);
   }
   return GSL_SUCCESS;
 }
@@ -246,7 +246,7 @@ static int open_target(ndpar_csv_writer *w) {
   if (stat(w->path, &st) == 0 && !S_ISREG(st.st_mode)) {
     w->fd = open(w->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (w->fd < 0)
-      NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_writer_open: %s: cannot open: %s", w->path, strerror(errno));
+      NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_writer_open: path %s: cannot open: %s", w->path, strerror(errno));
     return GSL_SUCCESS;
   }
   size_t len = strlen(w->path);
@@ -259,7 +259,7 @@ static int open_target(ndpar_csv_writer *w) {
     int e = errno;
     free(w->tmp);
     w->tmp = NULL;
-    NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_writer_open: %s: cannot create a temporary file: %s", w->path,
+    NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_csv_writer_open: path %s: cannot create a temporary file: %s", w->path,
                     strerror(e));
   }
   fchmod(w->fd, 0644); /* mkstemp's 0600 would hide the result from other readers */
@@ -272,9 +272,9 @@ static int check_options(const ndpar_csv_write_options *o) {
   unsigned char d = (unsigned char)o->delimiter;
   if (d == 0 || d == '"' || d == '\r' || d == '\n' || d == '.' || d == '+' || d == '-' || d == ':' ||
       (d < 0x80 && (d >= '0' && d <= '9')) || (d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z'))
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_csv_writer_open: the delimiter 0x%02x could be part of a number or date", d);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_csv_writer_open: opt->delimiter 0x%02x could be part of a number or date", d);
   if (o->precision < 0 || o->precision > 17)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_csv_writer_open: precision %d is not 0 (shortest) or 1 .. 17", o->precision);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_csv_writer_open: opt->precision %d is not 0 (shortest) or 1 .. 17", o->precision);
   NDPAR_REQUIRE(o->dates != NULL || o->ndates == 0, "ndpar_csv_writer_open: opt->dates is NULL", GSL_EFAULT);
   return GSL_SUCCESS;
 }
@@ -292,7 +292,7 @@ static int writer_new(ndpar_pool *p, const char *path, const ndpar_csv_header *h
   if (header != NULL) {
     NDPAR_REQUIRE(header->names != NULL || header->n == 0, "ndpar_csv_writer_open: header->names is NULL",
                   GSL_EFAULT);
-    NDPAR_REQUIRE(header->n > 0, "ndpar_csv_writer_open: the header has no names", GSL_EBADLEN);
+    NDPAR_REQUIRE(header->n > 0, "ndpar_csv_writer_open: header has no names", GSL_EBADLEN);
     if ((s = check_names(header, who)) != GSL_SUCCESS) return s;
   }
   if (p == NULL) p = ndpar_pool_default();
@@ -385,7 +385,7 @@ int ndpar_csv_write_opts(ndpar_pool *p, const char *path, const gsl_matrix *x, c
   NDPAR_REQUIRE(header == NULL || header->names != NULL || header->n == 0, "ndpar_csv_write: header->names is NULL",
                 GSL_EFAULT);
   if (header != NULL && header->n != x->size2)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_write: the header has %zu names, x has %zu columns", header->n,
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_csv_write: header has %zu names, x has %zu columns", header->n,
                     x->size2);
   ndpar_csv_writer *w = NULL;
   int s = writer_new(p, path, header, opt, &w);

@@ -405,7 +405,6 @@ CASE(ndpar_ensemble_predict, "m = 0; NULL models, member, x, out; unknown aggreg
               GSL_EFAULT);
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_MEAN, NULL, NULL, spread),
               GSL_EFAULT);
-  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, (ndpar_agg)17, NULL, out, spread),
               GSL_EINVAL);
   bi_assert_untouched_matrix(out, "out");
@@ -433,13 +432,10 @@ CASE(ndpar_ensemble_predict, "weights: missing, NaN, Inf, negative, all zero; tr
   const double tnan[1] = {NAN}, thalf[1] = {0.5}, tneg[1] = {-1};
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, NULL, out, NULL),
               GSL_EFAULT);
-  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, tnan, out, NULL),
               GSL_EDOM);
-  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, thalf, out, NULL),
               GSL_EINVAL);
-  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict(NULL, x, members, 3, NDPAR_AGG_TRIMMED_MEAN, tneg, out, NULL),
               GSL_EINVAL);
   bi_assert_untouched_matrix(out, "out");
@@ -531,7 +527,6 @@ CASE(ndpar_ensemble_predict_batches, "negative aggregation; spread of another he
   const gsl_matrix *x[2] = {bi_matrix(3, 2), bi_matrix(2, 2)};
   gsl_matrix *out[2] = {bi_sentinel_matrix(3, 2), bi_sentinel_matrix(2, 2)};
   gsl_matrix *spread[2] = {bi_sentinel_matrix(3, 2), bi_sentinel_matrix(3, 2)};
-  bi_unnamed("the ensemble module's message (left to the ensemble rework)");
   EXPECT_CODE(ndpar_ensemble_predict_batches(NULL, x, 2, members, 3, (ndpar_agg)-3, NULL, 0, out,
                                              NULL, NULL, NULL),
               GSL_EINVAL);
