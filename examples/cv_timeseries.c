@@ -57,7 +57,11 @@ int main(void) {
     gsl_vector_set(y, i, s[i + LAGS]);
   }
   void *model_ctx = NULL;
-  ndpar_folds *folds = ndpar_folds_timeseries(n, 5, 24, 24, 0, 0);   /* 5 windows of a day */
+  ndpar_timeseries_options split;
+  ndpar_timeseries_options_init(&split);
+  split.windows = 5;
+  split.horizon = 24;                                  /* 5 windows of a day, back to back */
+  ndpar_folds *folds = ndpar_folds_timeseries_opts(n, &split);
   gsl_vector *scores = gsl_vector_alloc(ndpar_folds_count(folds));
   int status = ndpar_cv_run(NULL, x, y, folds, fit_and_score, model_ctx, scores);
   double mean, sd;

@@ -123,6 +123,72 @@ int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *con
   return GSL_SUCCESS;
 }
 
+/* ---- outputs that share memory ---- */
+
+/* rows segments of len bytes, step bytes apart, from base. */
+typedef struct {
+  uintptr_t base;
+  size_t rows, len, step;
+} strided;
+
+static int strided_overlap(strided a, strided b) {
+  if (a.rows == 0 || a.len == 0 || b.rows == 0 || b.len == 0 || b.step == 0) return 0;
+  uintptr_t a_end = a.base + (a.rows - 1) * a.step + a.len, b_end = b.base + (b.rows - 1) * b.step + b.len;
+  if (a_end <= b.base || b_end <= a.base) return 0;
+  for (size_t r = 0; r < a.rows; r++) {
+    uintptr_t s = a.base + r * a.step, e = s + a.len;
+    if (e <= b.base) continue;
+    size_t k = (size_t)(e - 1 - b.base) / b.step; /* b's last segment starting before e */
+    if (k >= b.rows) k = b.rows - 1;
+    if (b.base + k * b.step + b.len > s) return 1; /* ends ascend: no earlier one reaches s */
+  }
+  return 0;
+}
+
+static strided of_matrix(const gsl_matrix *m) {
+  return (strided){(uintptr_t)m->data, m->size1, m->size2 * sizeof(double), m->tda * sizeof(double)};
+}
+
+static strided of_vector(const gsl_vector *v) {
+  return (strided){(uintptr_t)v->data, v->size, sizeof(double), v->stride * sizeof(double)};
+}
+
+int ndpar_matrices_overlap(const gsl_matrix *a, const gsl_matrix *b) {
+  return a && b && a->data && b->data && strided_overlap(of_matrix(a), of_matrix(b));
+}
+
+int ndpar_vectors_overlap(const gsl_vector *a, const gsl_vector *b) {
+  return a && b && a->data && b->data && strided_overlap(of_vector(a), of_vector(b));
+}
+
+int ndpar_check_distinct(const char *who, const char *aname, gsl_matrix *const *a,
+                         const char *bname, gsl_matrix *const *b, size_t n) {
+  if (a == NULL || b == NULL) return GSL_SUCCESS;
+  for (size_t i = 0; i < n; i++)
+    if (ndpar_matrices_overlap(a[i], b[i]))
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s[%zu] and %s[%zu] share memory", who, aname, i, bname, i);
+  return GSL_SUCCESS;
+}
+
+int ndpar_check_distinct_arrays(const char *who, const char *const *names,
+                                gsl_matrix *const *const *arrays, size_t k, size_t n) {
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = i + 1; j < k; j++) {
+      int status = ndpar_check_distinct(who, names[i], arrays[i], names[j], arrays[j], n);
+      if (status) return status;
+    }
+  return GSL_SUCCESS;
+}
+
+int ndpar_check_distinct_vectors(const char *who, const char *const *names,
+                                 const gsl_vector *const *v, size_t k) {
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = i + 1; j < k; j++)
+      if (ndpar_vectors_overlap(v[i], v[j]))
+        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %s and %s share memory", who, names[i], names[j]);
+  return GSL_SUCCESS;
+}
+
 size_t ndpar_cacheline_round(size_t bytes) {
   if (bytes == 0) return NDPAR_CACHELINE;
   size_t padded;
@@ -156,6 +222,18 @@ double ndpar_stats_sd_m(const double *v, size_t stride, size_t n, double mean) {
   return ldexp(sqrt((double)variance * ((double)n / (double)(n - 1))), -e);
 }
 
+double ndpar_stats_mean(const double *v, size_t stride, size_t n) {
+  int pos = 0, neg = 0;
+  for (size_t i = 0; i < n; i++) {
+    pos |= v[i * stride] == GSL_POSINF;
+    neg |= v[i * stride] == GSL_NEGINF;
+  }
+  if (pos && neg) return GSL_NAN;
+  if (pos) return GSL_POSINF;
+  if (neg) return GSL_NEGINF;
+  return gsl_stats_mean(v, stride, n);
+}
+
 double ndpar_stats_sd(const double *v, size_t stride, size_t n) {
   return ndpar_stats_sd_m(v, stride, n, gsl_stats_mean(v, stride, n));
 }
@@ -186,6 +264,46 @@ void ndpar_slots_free(ndpar_slots *slots) {
   slots->n = 0;
 }
 
+/* ---- matrices that cannot leak ---- */
+
+/* A block of n doubles, or NULL with nothing held. */
+static gsl_block *block_new(size_t n) {
+  size_t bytes;
+  if (n == 0 || !ndpar_size_mul(n, sizeof(double), &bytes)) return NULL;
+  gsl_block *b = malloc(sizeof *b);
+  double *d = b ? malloc(bytes) : NULL;
+  if (d == NULL) {
+    free(b);
+    return NULL;
+  }
+  *b = (gsl_block){.size = n, .data = d};
+  return b;
+}
+
+gsl_matrix *ndpar_matrix_new(size_t rows, size_t cols) {
+  size_t n;
+  if (!ndpar_size_mul(rows, cols, &n)) return NULL;
+  gsl_block *b = block_new(n);
+  gsl_matrix *m = b ? malloc(sizeof *m) : NULL;
+  if (m == NULL) {
+    if (b) gsl_block_free(b);
+    return NULL;
+  }
+  *m = (gsl_matrix){.size1 = rows, .size2 = cols, .tda = cols, .data = b->data, .block = b, .owner = 1};
+  return m;
+}
+
+gsl_vector *ndpar_vector_new(size_t n) {
+  gsl_block *b = block_new(n);
+  gsl_vector *v = b ? malloc(sizeof *v) : NULL;
+  if (v == NULL) {
+    if (b) gsl_block_free(b);
+    return NULL;
+  }
+  *v = (gsl_vector){.size = n, .stride = 1, .data = b->data, .block = b, .owner = 1};
+  return v;
+}
+
 /* ---- thread-local scratch ---- */
 
 /* The buffer lives in static TLS (so leak checkers see it reachable from a live thread);
@@ -204,7 +322,7 @@ static void scratch_destroy(void *p) {
 static void scratch_key_create(void) { pthread_key_create(&scratch_key, scratch_destroy); }
 
 void *ndpar_thread_scratch(size_t bytes) {
-  if (bytes <= scratch_size) return scratch_buf;
+  if (bytes <= scratch_size && scratch_buf != NULL) return scratch_buf;
   pthread_once(&scratch_once, scratch_key_create);
   size_t want = ndpar_cacheline_round(bytes);
   if (want == SIZE_MAX) return NULL; /* bytes does not fit a size_t once rounded */

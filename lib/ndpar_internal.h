@@ -92,6 +92,24 @@ int ndpar_check_inputs_named(const char *who, const char *name, const gsl_matrix
 int ndpar_check_outputs(const char *who, const char *name, const gsl_matrix *const *x,
                         gsl_matrix *const *out, size_t n, size_t *cols);
 
+/* Outputs that share memory: one would overwrite the other silently (a spread written over
+ * the mean). 1 if some element of a is an element of b (exactly: two column blocks of one
+ * matrix, or two rows of one, do not overlap); 0 for NULL or empty ones. */
+int ndpar_matrices_overlap(const gsl_matrix *a, const gsl_matrix *b);
+int ndpar_vectors_overlap(const gsl_vector *a, const gsl_vector *b);
+/* GSL_EINVAL, naming both ("<who>: out[2] and spread[2] share memory"), if a[i] and b[i]
+ * overlap for some i < n (the same array passed twice, or the same matrix in both); a or b
+ * NULL, or NULL entries (checked elsewhere), pass. */
+int ndpar_check_distinct(const char *who, const char *aname, gsl_matrix *const *a,
+                         const char *bname, gsl_matrix *const *b, size_t n);
+/* ndpar_check_distinct for every pair of k named output arrays (NULL arrays pass). */
+int ndpar_check_distinct_arrays(const char *who, const char *const *names,
+                                gsl_matrix *const *const *arrays, size_t k, size_t n);
+/* The same for k named vectors (every pair): GSL_EINVAL naming the first pair that shares
+ * memory; NULL ones pass. */
+int ndpar_check_distinct_vectors(const char *who, const char *const *names,
+                                 const gsl_vector *const *v, size_t k);
+
 /* Several outputs per input batch in one buffer (MC samples, ensemble members): batch b
  * holds `copies` row-major matrices of rows_b x cols, one after another, at buf + offset[b],
  * so the copies of one element are rows_b * cols apart; rowstart numbers the rows of all
@@ -144,6 +162,14 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
   return ndpar_size_mul(a, b, &ab) && ndpar_size_mul(ab, c, out);
 }
 
+/* A rows x cols matrix (n-vector) on malloc that gsl_matrix_free (gsl_vector_free) frees,
+ * or NULL when a size is 0, the bytes overflow a size_t or memory is short. Unlike
+ * gsl_matrix_alloc it never calls GSL's error handler (worker threads may call it; the
+ * caller reports) and leaks nothing when the data cannot be had (gsl_matrix_alloc keeps
+ * its struct then). */
+gsl_matrix *ndpar_matrix_new(size_t rows, size_t cols);
+gsl_vector *ndpar_vector_new(size_t n);
+
 /* The exponent e with ldexp(max_abs, e) in [1, 2), for rescaling values near the ends of
  * the double range before they are summed or squared (ldexp is exact while the result
  * stays normal; e may exceed what one power of two as a double could hold); 0 if max_abs
@@ -151,6 +177,11 @@ static inline int ndpar_size_mul3(size_t a, size_t b, size_t c, size_t *out) {
 int ndpar_pow2_exponent(double max_abs);
 /* ndpar_pow2_exponent of the largest of n non-negative weights (0 for none). */
 int ndpar_pow2_exponent_of_max(const double *w, size_t n);
+/* The mean of v[0], v[stride], ... (n >= 1): gsl_stats_mean, bit for bit, on finite values;
+ * with an infinite value, numpy's: the infinity when every infinite value has its sign, NaN
+ * when both signs occur (gsl_stats_mean's running mean gives NaN for [inf, inf]: inf - inf).
+ * A score of +Inf on every fold is then a mean of +Inf, the best, not a failure. */
+double ndpar_stats_mean(const double *v, size_t stride, size_t n);
 /* The sample standard deviation (divisor n - 1, n >= 2) of v[0], v[stride], ... about `mean`,
  * as gsl_stats_sd_m, and bit-identical to it unless the largest |v| exceeds 2^500: then its
  * squares would overflow, and the values are first scaled by a power of two (so a finite sd

@@ -3,9 +3,10 @@
  * - a plain sequential C loop, as a C programmer would first write it (row by row, plain
  *   arrays, the same Glorot init, loss, gradient and Adam step);
  * - ndpar_model_fit with epochs = 1 at 1 thread and at --threads, deterministic and fast
- *   reductions (4 shards per minibatch);
+ *   reductions (the default 4 shards per minibatch), and deterministic with 2 shards;
  * - scikit-learn's MLPRegressor(max_iter=1) on the same rows (bench/models/sklearn_epoch.py,
- *   run as a python3 subprocess on the same data; skipped with a note if it cannot run).
+ *   run by /usr/bin/python3 on the same data, numpy's BLAS on --threads threads; skipped
+ *   with a note if it cannot run).
  * Every variant fits from scratch (setup and one epoch), as MLPRegressor.fit does. */
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -121,6 +122,7 @@ typedef struct {
   ndpar_pool *many;
   ndpar_model *det;
   ndpar_model *fast;
+  ndpar_model *det2;
   int failed;
 } nd_ctx;
 
@@ -143,6 +145,11 @@ static void run_fast_t(void *vc) {
   fit_on(c, c->many, c->fast);
 }
 
+static void run_det2_t(void *vc) {
+  nd_ctx *c = vc;
+  fit_on(c, c->many, c->det2);
+}
+
 typedef struct {
   seq_ctx seq;
   nd_ctx nd;
@@ -160,21 +167,27 @@ static void v_det_t(void *vb) {
 static void v_fast_t(void *vb) {
   run_fast_t(&((both *)vb)->nd);
 }
+static void v_det2_t(void *vb) {
+  run_det2_t(&((both *)vb)->nd);
+}
 
-static ndpar_model *epoch_model(ndpar_reduce reduce) {
+/* shards 0: the default (4) */
+static ndpar_model *epoch_model(ndpar_reduce reduce, size_t shards) {
   ndpar_mlp_options o;
   ndpar_mlp_options_init(&o);
   o.hidden[0] = HIDDEN;
   o.batch = BATCH;
   o.epochs = 1;
   o.reduce = reduce;
+  o.shards = shards;
   return ndpar_mlp_alloc(&o);
 }
 
 /* ---- scikit-learn ---- */
 
 /* Writes x and y as raw doubles for the python script; runs it; reads "min med max" (ms). */
-static int sklearn_epoch(const gsl_matrix *x, const gsl_matrix *y, int reps, bench_stats *st) {
+static int sklearn_epoch(const gsl_matrix *x, const gsl_matrix *y, size_t threads, int reps,
+                         bench_stats *st) {
   char xpath[] = "/tmp/bench_models_xXXXXXX";
   int fd = mkstemp(xpath);
   if (fd < 0) return 1;
@@ -184,8 +197,12 @@ static int sklearn_epoch(const gsl_matrix *x, const gsl_matrix *y, int reps, ben
   fclose(f);
   char cmd[2048];
   /* the script sits in the source tree beside this file: data/../bench/models/ */
-  snprintf(cmd, sizeof cmd, "%s '%s/../bench/models/sklearn_epoch.py' %s %zu %zu %d %d %d",
-           bench_python(), wl_data_dir(NULL), xpath, x->size1, x->size2, HIDDEN, BATCH, reps);
+  /* Debian's python3 (its scikit-learn and numpy), numpy's BLAS on as many threads as ours */
+  snprintf(cmd, sizeof cmd,
+           "OPENBLAS_NUM_THREADS=%zu OMP_NUM_THREADS=%zu %s '%s/../bench/models/sklearn_epoch.py' "
+           "%s %zu %zu %d %d %d",
+           threads, threads, bench_python(), wl_data_dir(NULL), xpath, x->size1, x->size2, HIDDEN,
+           BATCH, reps);
   FILE *p = popen(cmd, "r");
   int ok = p != NULL && fscanf(p, "%lf %lf %lf", &st->min, &st->med, &st->max) == 3;
   if (p != NULL) pclose(p);
@@ -214,37 +231,42 @@ int main(int argc, char **argv) {
   ndpar_pool *one = ndpar_pool_alloc(&cfg);
   cfg.threads = opt.threads;
   ndpar_pool *many = ndpar_pool_alloc(&cfg);
-  both b = {{x, yw, 0}, {x, yw, one, many, epoch_model(NDPAR_REDUCE_DETERMINISTIC),
-                         epoch_model(NDPAR_REDUCE_FAST), 0}};
-  if (one == NULL || many == NULL || b.nd.det == NULL || b.nd.fast == NULL) return 1;
+  both b = {{x, yw, 0},
+            {x, yw, one, many, epoch_model(NDPAR_REDUCE_DETERMINISTIC, 0),
+             epoch_model(NDPAR_REDUCE_FAST, 0), epoch_model(NDPAR_REDUCE_DETERMINISTIC, 2), 0}};
+  if (one == NULL || many == NULL || b.nd.det == NULL || b.nd.fast == NULL || b.nd.det2 == NULL)
+    return 1;
   printf("one epoch: %zu rows x %d lags, %d relu units, Adam, minibatch %d (%zu minibatches)\n",
          x->size1, LAGS, HIDDEN, BATCH, (x->size1 + BATCH - 1) / BATCH);
-  void (*const fns[])(void *) = {v_seq, v_det_1, v_det_t, v_fast_t};
-  const char *names[] = {"sequential C loop", "ndpar det, 1 thread", "ndpar det", "ndpar fast"};
-  size_t threads[] = {1, 1, opt.threads, opt.threads};
-  bench_stats st[5];
-  bench_compare_stats_ms(fns, 4, &b, 1, reps, NULL, st);
+  void (*const fns[])(void *) = {v_seq, v_det_1, v_det_t, v_fast_t, v_det2_t};
+  const char *names[] = {"sequential C loop", "ndpar det", "ndpar det", "ndpar fast",
+                         "ndpar det, 2 shards"};
+  size_t threads[] = {1, 1, opt.threads, opt.threads, opt.threads};
+  enum { NV = 5 };
+  bench_stats st[NV + 1];
+  bench_compare_stats_ms(fns, NV, &b, 1, reps, NULL, st);
   if (b.nd.failed) {
     fprintf(stderr, "bench_models: a fit failed\n");
     return 1;
   }
-  int have_sk = sklearn_epoch(x, yw, reps, &st[4]) == 0;
+  int have_sk = sklearn_epoch(x, yw, opt.threads, reps, &st[NV]) == 0;
   printf("%-24s %3s %9s %9s %9s %10s\n", "variant", "T", "min ms", "med ms", "max ms",
          "seq/this");
-  for (size_t i = 0; i < 4; i++)
+  for (size_t i = 0; i < NV; i++)
     printf("%-24s %3zu %9.2f %9.2f %9.2f %9.2fx\n", names[i], threads[i], st[i].min, st[i].med,
            st[i].max, st[0].med / st[i].med);
   if (have_sk)
-    printf("%-24s %3d %9.2f %9.2f %9.2f %9.2fx\n", "scikit-learn MLPRegressor", 1, st[4].min,
-           st[4].med, st[4].max, st[0].med / st[4].med);
+    printf("%-24s %3zu %9.2f %9.2f %9.2f %9.2fx\n", "scikit-learn MLPRegressor", opt.threads,
+           st[NV].min, st[NV].med, st[NV].max, st[0].med / st[NV].med);
   else
-    printf("scikit-learn: skipped (python3 with scikit-learn could not run the script)\n");
+    printf("scikit-learn: skipped (%s with scikit-learn could not run the script)\n", bench_python());
   if (have_sk)
     printf("ndpar det at %zu threads vs scikit-learn: %.2fx faster (medians)\n", opt.threads,
-           st[4].med / st[2].med);
+           st[NV].med / st[2].med);
   printf("sequential loop's epoch loss %.6f (work kept observable)\n", b.seq.loss);
   ndpar_model_free(b.nd.det);
   ndpar_model_free(b.nd.fast);
+  ndpar_model_free(b.nd.det2);
   ndpar_pool_free(one);
   ndpar_pool_free(many);
   gsl_matrix_free(x);

@@ -13,6 +13,7 @@
 #include "ndpar/ndpar_batch.h"
 #include "ndpar/ndpar_preprocess.h"
 #include "ndpar/ndpar_grad.h"
+#include "ndpar/ndpar_models.h"
 #include "ndpar/ndpar_ensemble.h"
 #include "ndpar/ndpar_cv.h"
 #include "ndpar/ndpar_grid.h"

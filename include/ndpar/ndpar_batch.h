@@ -40,7 +40,8 @@ NDPAR_API int ndpar_batch_infer_rows(ndpar_pool *p, const gsl_matrix *x, size_t 
  *
  * sd is the sample standard deviation, divisor samples - 1 (as gsl_stats_sd); it may be
  * NULL, and needs samples >= 2 when given. mean[i] and sd[i] have x[i]'s rows and one
- * common column count. The (batch, sample) pairs run as one flat parallel run, so 2
+ * common column count, and share no memory (GSL_EINVAL: one would overwrite the other;
+ * the same for lower and upper in the interval form). The (batch, sample) pairs run as one flat parallel run, so 2
  * batches x 100 samples keep every core busy; the statistics are those of gsl_stats_mean
  * and gsl_stats_sd_m over the samples in sample order, so results are bit-identical for
  * any thread count. Memory: the sample outputs (samples x the total output size); inputs
@@ -63,6 +64,39 @@ NDPAR_API int ndpar_batch_infer_mc_interval(ndpar_pool *p, const gsl_matrix *con
                                             gsl_matrix *const *sd, gsl_matrix *const *lower,
                                             gsl_matrix *const *upper, size_t *failed);
 
+
+/* ---- Monte Carlo options by name ----
+ * The MC functions' three numbers travel in a struct, so that a call cannot swap samples,
+ * seed and level silently: ndpar_batch_infer_mc and _mc_interval remain, as thin wrappers
+ * with the same results. */
+typedef struct {
+  size_t samples;     /* stochastic passes per batch (> 0; >= 2 when sd is asked for) */
+  unsigned long seed; /* the streams' seed: (seed, batch, sample) fixes each pass's stream */
+  double level;       /* the central interval's level in (0, 1); 0: no interval */
+} ndpar_mc_options;
+
+/* The defaults: 100 samples, seed 0, level 0 (no interval). NULL is a no-op. */
+NDPAR_API void ndpar_mc_options_init(ndpar_mc_options *opt);
+
+/* ndpar_batch_infer_mc_interval with its numbers from *opt (opt NULL: GSL_EFAULT; a bad
+ * field: GSL_EINVAL naming it, as "opt->samples"). Same results bit for bit. */
+NDPAR_API int ndpar_batch_infer_mc_opts(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                        ndpar_predict_fn f, void *ctx,
+                                        const ndpar_mc_options *opt, gsl_matrix *const *mean,
+                                        gsl_matrix *const *sd, gsl_matrix *const *lower,
+                                        gsl_matrix *const *upper, size_t *failed);
+
+/* One large matrix, no arrays: x split into batches of batch_rows rows (views, no copy, the
+ * last may be shorter), each its own MC batch (stream of (seed, batch index, sample)); mean
+ * (required), sd, lower and upper (optional as in ndpar_batch_infer_mc_interval) have x's
+ * rows and one column count, and receive batch i in rows [i*batch_rows, ...). The same
+ * numbers as ndpar_batch_infer_mc_opts over those batches. batch_rows 0: GSL_EINVAL;
+ * *failed: the failing batch. Allocates the views' arrays (one block) per call. */
+NDPAR_API int ndpar_batch_infer_mc_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows,
+                                        ndpar_predict_fn f, void *ctx,
+                                        const ndpar_mc_options *opt, gsl_matrix *mean,
+                                        gsl_matrix *sd, gsl_matrix *lower, gsl_matrix *upper,
+                                        size_t *failed);
 
 /* ---- workspace: Monte Carlo inference without allocation ----
  * The working memory of the MC functions, allocated once (as gsl_multifit_linear_workspace):
@@ -98,6 +132,7 @@ NDPAR_API int ndpar_batch_infer_mc_ws(ndpar_batch_workspace *w, const gsl_matrix
 #define ndpar_batch_infer_ex(p, x, ...) (ndpar_batch_infer_ex)((p), NDPAR_MATRICES(x), __VA_ARGS__)
 #define ndpar_batch_infer_mc(p, x, ...) (ndpar_batch_infer_mc)((p), NDPAR_MATRICES(x), __VA_ARGS__)
 #define ndpar_batch_infer_mc_interval(p, x, ...) (ndpar_batch_infer_mc_interval)((p), NDPAR_MATRICES(x), __VA_ARGS__)
+#define ndpar_batch_infer_mc_opts(p, x, ...) (ndpar_batch_infer_mc_opts)((p), NDPAR_MATRICES(x), __VA_ARGS__)
 #define ndpar_batch_infer_mc_ws(w, x, ...) (ndpar_batch_infer_mc_ws)((w), NDPAR_MATRICES(x), __VA_ARGS__)
 #endif
 

@@ -112,8 +112,8 @@ NDPAR_API size_t ndpar_cacheline_round(size_t bytes);
  * A cache-line-aligned buffer of at least `bytes`, owned by the calling thread and kept
  * across runs (the thread-local cache pattern): a pool's workers are persistent, so a
  * task asks for its scratch each time and allocates only when it needs more than before.
- * Freed when the thread exits, or by ndpar_thread_scratch_release(). Returns NULL if the
- * allocation fails or bytes does not fit a size_t once rounded to cache lines (never
+ * Freed when the thread exits, or by ndpar_thread_scratch_release(). 0 bytes is one line
+ * (a thread that holds no buffer yet gets one). Returns NULL if the allocation fails or bytes does not fit a size_t once rounded to cache lines (never
  * calls the GSL error handler: it is safe on worker threads).
  * The buffer is valid until this thread's next call asks for more bytes than it holds, or
  * until ndpar_thread_scratch_release() or the thread's exit; its contents are not preserved

@@ -29,6 +29,24 @@ NDPAR_API ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsign
 NDPAR_API ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
                                               size_t gap, size_t max_train);
 
+/* The time-series split's sizes by name: five counts in a row cannot be swapped silently.
+ * ndpar_folds_timeseries stays as the positional form (a thin wrapper of the same code). */
+typedef struct {
+  size_t windows;   /* validation windows (>= 1) */
+  size_t horizon;   /* points per validation window (>= 1) */
+  size_t step;      /* points between window starts; 0: horizon (windows back to back) */
+  size_t gap;       /* points left out between training and validation */
+  size_t max_train; /* 0: expanding (every earlier point); else the last max_train points */
+} ndpar_timeseries_options;
+
+/* The defaults: 5 windows of horizon 1, back to back, no gap, expanding. NULL: a no-op. */
+NDPAR_API void ndpar_timeseries_options_init(ndpar_timeseries_options *opt);
+
+/* ndpar_folds_timeseries(n, opt->windows, opt->horizon, opt->step or opt->horizon when 0,
+ * opt->gap, opt->max_train): the same folds. NULL with GSL_EFAULT for opt NULL, GSL_EINVAL
+ * naming the field ("opt->horizon") as ndpar_folds_timeseries. */
+NDPAR_API ndpar_folds *ndpar_folds_timeseries_opts(size_t n, const ndpar_timeseries_options *opt);
+
 /* ---- more splitters (scikit-learn's; validation and training indices ascending) ----
  * Where scikit-learn's splitter is deterministic (no shuffle), these give its folds index
  * for index. Shuffled forms draw from ndpar's streams, not numpy's: reproducible from the
@@ -51,7 +69,9 @@ NDPAR_API ndpar_folds *ndpar_folds_stratified(const int *y, size_t n, size_t k, 
 /* GroupKFold: k folds over n samples in groups (n integer labels); no group is on both
  * sides of a fold. Groups, largest first, go each to the fold with the fewest samples so
  * far (the lowest index among equals); among groups of equal size the larger label goes
- * first, as scikit-learn's stable order (numpy's, for up to 16 groups of equal size).
+ * first, as a stable argsort gives. scikit-learn's folds for up to 16 groups in all (numpy's
+ * default argsort is stable only there); from 17 groups on, ties may be ordered otherwise
+ * by numpy, and folds differ where sizes tie (docs/cv.md).
  * GSL_EINVAL: k < 2, k > n, fewer than k groups. */
 NDPAR_API ndpar_folds *ndpar_folds_group(const int *groups, size_t n, size_t k);
 
@@ -74,7 +94,8 @@ NDPAR_API size_t ndpar_folds_count(const ndpar_folds *f);
 NDPAR_API size_t ndpar_folds_samples(const ndpar_folds *f);
 /* Fold i's training and validation indices (any output may be NULL). *train and *val point
  * into the folds' own arrays: read-only, valid until fold i is set again or the folds are
- * freed. GSL_EINVAL for i >= the fold count or a fold never set. */
+ * freed. GSL_EINVAL for i >= the fold count, a fold never set, or train and val (ntrain
+ * and nval) the same output. */
 NDPAR_API int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t *ntrain,
                               const size_t **val, size_t *nval);
 NDPAR_API void ndpar_folds_free(ndpar_folds *f);
@@ -124,7 +145,10 @@ NDPAR_API int ndpar_cv_run_ws(ndpar_cv_workspace *w, const gsl_matrix *x, const 
                               const ndpar_folds *folds, ndpar_fit_score_fn f, void *ctx,
                               gsl_vector *scores, size_t *failed);
 
-/* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN. */
+/* The mean and sample sd (divisor n - 1; 0 for one score) of the scores, skipping NaN;
+ * mean and sd the same double: GSL_EINVAL.
+ * Infinite scores as numpy's mean and std: +Inf on every fold (or +Inf and finite ones) is a
+ * mean of +Inf, +Inf and -Inf a NaN mean; the sd of any infinite score is NaN. */
 NDPAR_API int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd);
 
 #ifdef __cplusplus

@@ -45,16 +45,19 @@ enum {
  * with NDPAR_ENSEMBLE_POPULATION_SD in the batched form's flags).
  * A member that writes NaN or Inf fails the call with GSL_EDOM naming the member; a member
  * whose callback fails returns its status. Outputs are written only after every member
- * succeeded. Errors (calling thread, outputs untouched): m = 0, NULL models or callbacks
- * (GSL_EFAULT), weights missing or of bad value for the aggregation (GSL_EINVAL, NaN:
- * GSL_EDOM), an unknown aggregation, shapes (GSL_EBADLEN). */
+ * succeeded. Errors (calling thread, outputs untouched): m = 0 (GSL_EINVAL), NULL models
+ * or callbacks, weights NULL where the aggregation needs them (GSL_EFAULT), weights of bad
+ * value for the aggregation (GSL_EINVAL, NaN: GSL_EDOM), an unknown aggregation
+ * (GSL_EINVAL), shapes (GSL_EBADLEN), out and spread sharing memory (GSL_EINVAL: the spread
+ * would overwrite the mean). */
 NDPAR_API int ndpar_ensemble_predict(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *models,
                                      size_t m, ndpar_agg agg, const double *weights,
                                      gsl_matrix *out, gsl_matrix *spread);
 
 /* The batched form: n input batches through the ensemble in one flat parallel run of
  * (batch, member) tasks, then one parallel aggregation. out[i] (and spread[i] if spread is
- * not NULL) have x[i]'s rows and one common width. flags: NDPAR_ENSEMBLE_IGNORE_NONFINITE,
+ * not NULL) have x[i]'s rows and one common width; out[i] and spread[i] must not share
+ * memory (GSL_EINVAL). flags: NDPAR_ENSEMBLE_IGNORE_NONFINITE,
  * NDPAR_ENSEMBLE_POPULATION_SD, both or 0. *failed_member and *failed_batch (each optional) name the failing (batch, member) task;
  * on success they are m and n; a rejected call leaves them untouched. Allocates the
  * members' outputs on every call: repeated calls should use a workspace and
@@ -108,6 +111,13 @@ typedef struct {
 
 /* The mean, no weights, trim 0.1, no flags. NULL is a no-op. */
 NDPAR_API void ndpar_ensemble_options_init(ndpar_ensemble_options *opt);
+
+/* ndpar_ensemble_predict with the aggregation given by name (opt NULL: the mean): the trim
+ * fraction in opt->trim, not through weights. */
+NDPAR_API int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x,
+                                          const ndpar_predictor *members, size_t m,
+                                          const ndpar_ensemble_options *opt, gsl_matrix *out,
+                                          gsl_matrix *spread);
 
 /* out = the fitted models' predictions of x, aggregated element by element as opt says
  * (NULL: the mean); spread (optional) the sd across them. Members predict in parallel, as

@@ -26,8 +26,8 @@ NDPAR_API int ndpar_grid_add(ndpar_grid *g, const char *name, const double *valu
 
 /* Random search: a grid of n candidates drawn from the axes' ranges, one draw per axis per
  * candidate from a stream derived from (seed, candidate): uniform on [lo, hi], or
- * log-uniform (log = 1; then 0 < lo). Errors: lo > hi, non-finite bounds, lo <= 0 for a
- * log axis, n = 0, no axes. */
+ * log-uniform (log = 1; then 0 < lo). Errors (NULL): lo > hi, non-finite bounds, lo <= 0
+ * for a log axis, n = 0, no axes (GSL_EINVAL); axes NULL (GSL_EFAULT). */
 typedef struct {
   const char *name;
   double lo, hi;
@@ -166,7 +166,8 @@ typedef struct {
  * ndpar_grid_random (whose uniform and log-uniform axes give the same values as these).
  * Errors (NULL, a GSL error naming the axis): non-finite a or b, a > b (uniform, log, int),
  * a <= 0 (log), b < 0 (normal), an integer range with non-integer bounds or more than 2^53
- * values, a choice without values, n = 0, no axes, a name twice. */
+ * values, a choice without values, n = 0, no axes, a name twice (GSL_EINVAL); axes NULL,
+ * or a choice's values NULL (GSL_EFAULT). */
 NDPAR_API ndpar_grid *ndpar_grid_random_dist(const ndpar_grid_dist *axes, size_t naxes, size_t n,
                                              unsigned long seed);
 
@@ -221,8 +222,9 @@ NDPAR_API int ndpar_grid_search_est_params(ndpar_pool *p, const void *params, si
 typedef struct {
   size_t factor;       /* >= 2: each round keeps the best ceil(n / factor) and multiplies the
                           resource by factor */
-  size_t min_resource; /* the first round's resource (0: as scikit-learn's "exhaust": the
-                          largest that lets the last round reach max_resource) */
+  size_t min_resource; /* the first round's resource (0: scikit-learn's "exhaust",
+                          max(1, max_resource // factor^(rounds needed - 1)), with exact
+                          integer logarithms where scikit-learn's math.log rounds: docs/grid.md) */
   size_t max_resource; /* the most a round may use; with rows, 0 means the smallest training fold */
   int rows;            /* 1: the resource is training rows: each fold's training set is cut to
                           that many rows, spread evenly over it (validation sets stay whole);

@@ -43,7 +43,7 @@ typedef struct {
 } ndpar_csv_options;
 
 /* Defaults: ',', header 1, every column, missing "", "NA", "NaN" -> NaN, no comment
- * character, skip 0 rows, dates 1, chunk_bytes 0. */
+ * character, skip 0 rows, dates 1, chunk_bytes 0. opt NULL is a no-op, as for every _init. */
 NDPAR_API void ndpar_csv_options_init(ndpar_csv_options *opt);
 
 /* Column names: n names, each a NUL-terminated string owned by the header. */
@@ -69,9 +69,12 @@ typedef struct {
  * columns = the selected fields) and, if header is not NULL, its column names into a new
  * *header (NULL when opt->header is 0). Large files are parsed in parallel on the pool
  * (NULL: the default pool), cut at record ends; the result is the same bit for bit
- * whatever the thread count. A regular file is mapped (it must not shrink while it is
- * read), and pages are released as they are parsed: the memory used beyond the result is a
- * few megabytes; standard input and pipes are read into memory first. opt NULL: the
+ * whatever the thread count. A regular file is mapped, and pages are released as they
+ * are parsed: the memory used beyond the result is a few megabytes; standard input and
+ * pipes are read into memory first. A file that shrinks while it is read (a log rotation, a
+ * concurrent writer) is an error, GSL_EBADLEN, not a SIGBUS: the first read of a mapping
+ * installs a SIGBUS handler that serves the reader's own mappings and passes every other
+ * SIGBUS to the handler installed before it (or the default action). opt NULL: the
  * defaults.
  *
  * Returns GSL_SUCCESS, or through GSL_ERROR GSL_EFAULT (path or x NULL) or GSL_EINVAL (a bad
@@ -82,7 +85,9 @@ typedef struct {
  *               "...:L: no column named \"x\" in the header", a column index out of range,
  *               a quote inside an unquoted field, text after a closing quote, a quoted field
  *               not closed at the end of the file, "...:L:F: binary data (byte 0x00)";
- *   GSL_EBADLEN "...:L: 3 fields, expected 4" (a ragged row);
+ *   GSL_EBADLEN "...:L: 3 fields, expected 4" (a ragged row), "data.csv: the file shrank
+ *               while it was read (117787808 bytes when opened, 39262602 now)" (whatever
+ *               the data read gave);
  *   GSL_ERANGE  "...:L:F: \"1e999\" is out of the range of a double";
  *   GSL_ENOMEM.
  * On error *x and *header are untouched and nothing stays allocated. A file with no data
@@ -90,18 +95,93 @@ typedef struct {
 NDPAR_API int ndpar_csv_read(ndpar_pool *p, const char *path, const ndpar_csv_options *opt,
                              gsl_matrix **x, ndpar_csv_header **header, ndpar_csv_error *err);
 
-/* Writes x to path as CSV (comma-separated, LF line ends), with a first line of names if
- * header is not NULL (names quoted where they hold a comma, a quote or a line end). Every
- * number is written with %.17g in the C locale, so ndpar_csv_read gives back the same
- * double bit for bit (subnormals and -0.0 included); +-infinity is written "inf"/"-inf"
- * and reads back as itself; NaN is written "NaN" and reads back as a NaN (its sign and
- * payload are not kept). The file is written to a temporary file in the same folder and
- * renamed over path once complete, so a failure never leaves a partial file at path ("-":
- * standard output; a device or pipe: written directly). Returns GSL_SUCCESS, GSL_EFAULT (path
- * or x NULL), GSL_EBADLEN (x without values, or header->n != x->size2), GSL_EFAILED (a write,
- * close or rename failed; the temporary file is removed). */
+/* ---- Writing -------------------------------------------------------------------------
+ * CSV with LF line ends, a first line of names if a header is given (a name is quoted, its
+ * quotes doubled, where it holds the delimiter, a quote or a line end; a name holding a
+ * control byte that ndpar_csv_read would reject as binary data is refused). Every number is
+ * written with the fewest significant digits that read back (ndpar_csv_read, strtod) as the
+ * same double bit for bit, the closest of those to the double: 0.1, 1e21, 5e-324, -0
+ * (plain notation for decimal exponents -5 .. 16, else 1.25e-7); +-infinity as "inf"/"-inf",
+ * which read back as themselves; NaN as "NaN", which reads back as a NaN (its sign and
+ * payload are not kept). Or, with opt->precision p > 0, printf's %.<p>g in the C locale.
+ * Date columns (opt->dates) hold seconds since the epoch and are written as ISO 8601 UTC
+ * that reads back as the same double: "1958-03-01" at midnight, else "2010-01-01T01:00:00"
+ * with the fraction of a second's shortest digits (".5"); a value outside the years 0001 ..
+ * 9999 (or NaN) is written as a number.
+ *
+ * A regular file is written to a temporary file beside it (path.tmp-XXXXXX) and renamed over
+ * path at close, so a failure never leaves a partial file at path and an earlier file stays
+ * as it was until the new one is complete. "-" writes to standard output (flushed first), a
+ * device or pipe is written directly (renaming over it would replace it). Every write is
+ * checked. Large blocks are formatted in parallel on the pool (in chunks of 16384 values, two
+ * per thread at a time: a few MiB of buffers), written in order. */
+
+/* Writing options. Initialise with ndpar_csv_write_options_init, then change what differs. */
+typedef struct {
+  char delimiter;      /* ',': any byte that no number or date holds: not a letter or digit,
+                          '.', '+', '-', ':', '"', CR, LF or NUL */
+  int precision;       /* 0: the shortest digits that round-trip; 1 .. 17: %.<precision>g */
+  const size_t *dates; /* 0-based columns written as ISO 8601 dates; NULL: none */
+  size_t ndates;       /* entries of dates */
+  int fsync;           /* 1: the file is synced to disk before it is renamed into place */
+} ndpar_csv_write_options;
+
+/* Defaults: ',', shortest digits, no date columns, no fsync. NULL is a no-op. */
+NDPAR_API void ndpar_csv_write_options_init(ndpar_csv_write_options *opt);
+
+/* Writes x to path (with opt, NULL: the defaults, formatting on the pool p, NULL: the
+ * default pool): ndpar_csv_writer_open, one ndpar_csv_writer_write and
+ * ndpar_csv_writer_close. Returns GSL_SUCCESS, GSL_EFAULT (path or x NULL, header->names
+ * NULL or a name NULL), GSL_EBADLEN (x without values, or header->n != x->size2), GSL_EINVAL
+ * (a bad option, a date column out of range, a name with a control byte), GSL_EFAILED (the
+ * file cannot be created, written, synced, closed or renamed: the temporary file is removed
+ * and an earlier file at path stays as it was), GSL_ENOMEM. */
+NDPAR_API int ndpar_csv_write_opts(ndpar_pool *p, const char *path, const gsl_matrix *x,
+                                   const ndpar_csv_header *header,
+                                   const ndpar_csv_write_options *opt);
+
+/* ndpar_csv_write_opts on the default pool with the default options and fsync = 1: when it
+ * returns GSL_SUCCESS the file is on disk under its name. */
 NDPAR_API int ndpar_csv_write(const char *path, const gsl_matrix *x,
                               const ndpar_csv_header *header);
+
+/* A streaming writer: the file is written a block of rows at a time, in order, and becomes
+ * visible at path only when ndpar_csv_writer_close succeeds. Memory: the buffers above,
+ * whatever the file's size. One thread at a time may use a writer. */
+typedef struct ndpar_csv_writer ndpar_csv_writer;
+
+/* Opens path for writing and writes the header line (if header is not NULL: it fixes the
+ * column count; else the first block does). The pool p (NULL: the default pool) formats
+ * large blocks; it must outlive the writer. NULL on error, reported through GSL_ERROR:
+ * GSL_EFAULT (path NULL, header->names or a name NULL, opt->dates NULL with ndates > 0),
+ * GSL_EBADLEN (a header of 0 names), GSL_EINVAL (a bad option, a date column beyond the
+ * header, a name with a control byte), GSL_EFAILED (the file cannot be created or written,
+ * no default pool), GSL_ENOMEM. */
+NDPAR_API ndpar_csv_writer *ndpar_csv_writer_open(ndpar_pool *p, const char *path,
+                                                  const ndpar_csv_header *header,
+                                                  const ndpar_csv_write_options *opt);
+
+/* Appends the rows of block. Returns GSL_SUCCESS (a block of 0 rows: nothing written), or
+ * through GSL_ERROR: GSL_EFAULT (w or block NULL), GSL_EBADLEN (no columns, or not the
+ * file's column count), GSL_EINVAL (a date column beyond the first block's columns),
+ * GSL_EFAILED (a write failed: "ndpar_csv_writer_write: out.csv: cannot write: No space
+ * left on device"), GSL_ENOMEM. After a failed write, every later write returns the same
+ * code and close removes the temporary file; argument errors change nothing. */
+NDPAR_API int ndpar_csv_writer_write(ndpar_csv_writer *w, const gsl_matrix *block);
+
+/* Finishes the file: syncs it if opt->fsync, closes it and renames it over path, then frees
+ * the writer (whatever happens). Returns GSL_SUCCESS, GSL_EFAULT (w NULL), or the failure of
+ * the file as a whole (through GSL_ERROR): GSL_EFAILED when the sync, the close or the
+ * rename fails ("...: cannot close: Disk quota exceeded"), or the code of an earlier failed
+ * write; on failure the temporary file is removed and an earlier file at path stays as it
+ * was. (Standard output and pipes are not closed, and a sync they cannot take is not a
+ * failure.) */
+NDPAR_API int ndpar_csv_writer_close(ndpar_csv_writer *w);
+
+/* Abandons the file: the temporary file is removed (an earlier file at path stays as it
+ * was; what went to standard output or a pipe stays written) and the writer freed. For a
+ * program whose own work failed halfway. NULL is a no-op. */
+NDPAR_API void ndpar_csv_writer_discard(ndpar_csv_writer *w);
 
 /* ---- Streaming ------------------------------------------------------------------------
  * Reads a CSV file in blocks of up to block_rows rows. A thread of the reader reads and
@@ -145,8 +225,8 @@ NDPAR_API size_t ndpar_windows_count(size_t n, size_t lags, size_t horizon, size
 /* Fills x (count x lags) with the inputs and y (count x horizon) with the targets of every
  * window, count = ndpar_windows_count(series->size, lags, horizon, step). y may be NULL
  * when horizon is 0. Returns GSL_SUCCESS, GSL_EFAULT (series or x NULL, or y NULL with
- * horizon > 0), GSL_EINVAL (lags or step 0, or no window fits), GSL_EBADLEN (x or y of
- * another size); outputs untouched on error. */
+ * horizon > 0), GSL_EINVAL (lags or step 0, no window fits, or x and y share memory),
+ * GSL_EBADLEN (x or y of another size); outputs untouched on error. */
 NDPAR_API int ndpar_windows(const gsl_vector *series, size_t lags, size_t horizon, size_t step,
                             gsl_matrix *x, gsl_matrix *y);
 

@@ -41,12 +41,15 @@ extern "C" {
  * size. Collective over comm. NULL with a GSL error on failure. */
 NDPAR_API ndpar_pool *ndpar_mpi_pool_alloc(MPI_Comm comm, const ndpar_pool_config *cfg);
 
-/* The pool every ndpar_mpi function uses when given NULL, made by the first call and kept
- * until exit, without communicating (so that any rank may call first): a rank that may run
- * on every core of its machine and whose launcher says how many ranks share the node
- * (Open MPI, MPICH/Hydra or SLURM variables) takes its share by local rank, as
- * ndpar_mpi_pool_alloc does; any other rank keeps to its binding. Ranks bound to a socket
- * with others: pass ndpar_mpi_pool_alloc's pool. NULL with a GSL error on failure. */
+/* The pool every ndpar_mpi function uses when given NULL: the process's default pool
+ * (ndpar_pool_default), so NULL means this one pool in every call of an MPI program, the
+ * other modules' included. Made by the first use and kept until exit, without communicating
+ * (so that any rank may call first): a rank that may run on every core of its machine and
+ * whose launcher says how many ranks share the node (Open MPI, MPICH/Hydra or SLURM
+ * variables) takes its share by local rank, as ndpar_mpi_pool_alloc does; a rank alone on
+ * its node takes every core (whatever mpirun -np 1 bound it to); any other rank keeps to its
+ * binding. Ranks bound to a socket with others: pass ndpar_mpi_pool_alloc's pool. NULL with
+ * a GSL error on failure. */
 NDPAR_API ndpar_pool *ndpar_mpi_pool_default(void);
 
 /* The grid search of ndpar_grid_search_opts over every rank: the candidates x folds tasks
@@ -92,6 +95,15 @@ NDPAR_API int ndpar_mpi_grid_search_model(MPI_Comm comm, ndpar_pool *p, const nd
                                           const ndpar_folds *folds, const ndpar_model *m,
                                           const ndpar_grid_options *opts,
                                           ndpar_grid_result *result);
+
+/* ndpar_model_cross_validate over every rank: a clone of m fitted on each fold's training
+ * rows and scored on its validation rows, the folds spread as ndpar_mpi_cv_run spreads
+ * them; scores (one per fold) on every rank, bit for bit the one-process call's. Errors as
+ * ndpar_model_cross_validate's and ndpar_mpi_cv_run's. */
+NDPAR_API int ndpar_mpi_model_cross_validate(MPI_Comm comm, ndpar_pool *p, const ndpar_model *m,
+                                             const gsl_matrix *x, const gsl_matrix *y,
+                                             const ndpar_folds *folds, ndpar_score_kind kind,
+                                             gsl_vector *scores);
 
 /* ndpar_cv_run over every rank: the folds are spread as the search's tasks are, and
  * scores lands on every rank. A failing fold stops the run on every rank, which all

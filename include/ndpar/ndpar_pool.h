@@ -67,7 +67,11 @@ NDPAR_API ndpar_bind ndpar_pool_binding(const ndpar_pool *pool);
 
 /* The process-wide pool that every function taking a pool uses when given NULL, created
  * on first use with the defaults (or as ndpar_pool_default_set configured it) and kept
- * until the process exits. NULL if it cannot be created (with a GSL error); the next call
+ * until the process exits. In an MPI rank (the launcher's Open MPI, MPICH/Hydra or SLURM
+ * variables say how many ranks share its node) it is the rank's share of the node: unbound
+ * ranks split the node's cores by local rank, a rank alone on its node takes every core
+ * (mpirun -np 1 binds it to one), a bound rank keeps to its binding; the same pool
+ * ndpar_mpi_pool_default returns, so NULL means one pool in every call of the program. NULL if it cannot be created (with a GSL error); the next call
  * tries again, so a transient failure (threads that could not be started for the moment)
  * does not disable it. Safe to call from several threads. */
 NDPAR_API ndpar_pool *ndpar_pool_default(void);
@@ -92,8 +96,11 @@ NDPAR_API int ndpar_pool_default_set(const ndpar_pool_config *cfg);
  * scratch). Calls from several application threads at once proceed together (see the top of
  * this header): slots are exclusive within each run, and each index is one call whichever
  * thread makes it, so a task that computes from its index gives the same results. A call of fewer than
- * min_parallel tasks runs inline on its caller as slot 0. Tasks must not call the GSL
- * error handler: return a status instead. fn NULL: GSL_EFAULT. */
+ * min_parallel tasks runs inline on its caller as slot 0. Inside a task ndpar's own calls
+ * never call the GSL error handler (they return their code); a failed run leaves "task <i>
+ * failed: ..." in ndpar_error_last() on the calling thread. GSL's own functions still call
+ * the handler: a task returns a status instead, or the program captures them
+ * (ndpar_capture_gsl_errors). fn NULL: GSL_EFAULT. */
 NDPAR_API int ndpar_pool_run(ndpar_pool *pool, size_t n, ndpar_task_fn fn, void *ctx);
 
 /* ndpar_pool_run, and on failure stores the failing task's index in *failed (if not
@@ -148,7 +155,8 @@ NDPAR_API void ndpar_gsl_capture_handler(const char *reason, const char *file, i
 
 /* The captured GSL error that failed the last run this thread called (any pool, any
  * module): its code, or 0 if that run succeeded or failed otherwise (a task returning a
- * status without a GSL error). Fills *err when err is not NULL (err->code 0 for none). */
+ * status without a GSL error). Fills *err when err is not NULL (err->code 0 for none).
+ * A view with the task's index: the same error is also the thread's ndpar_error_last(). */
 NDPAR_API int ndpar_task_error_last(ndpar_task_error *err);
 
 /* Physical cores this process may use: the topology's cores within its CPU binding

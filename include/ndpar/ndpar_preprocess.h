@@ -35,7 +35,8 @@ enum {
  * by a power of two, so every statistic is finite when the true one is.
  * A NaN or Inf fails with GSL_EDOM naming its row and column (the first in row order),
  * unless flags has NDPAR_PREPROCESS_IGNORE_NONFINITE; a column with no finite value then
- * gets NaN statistics. x with no rows or columns: GSL_EBADLEN. Outputs untouched on error.
+ * gets NaN statistics. x with no rows or columns: GSL_EBADLEN; two outputs that share
+ * memory: GSL_EINVAL. Outputs untouched on error.
  * Allocates its working memory on every call (see the workspace below for repeated calls). */
 NDPAR_API int ndpar_colstats(ndpar_pool *p, const gsl_matrix *x, int flags, gsl_vector *mean,
                              gsl_vector *sd, gsl_vector *min, gsl_vector *max);
@@ -76,7 +77,9 @@ typedef enum {
 } ndpar_scale_kind;
 
 /* Every scaler is x' = (x - center) / scale per column, inverted by x = x' scale + center
- * to within rounding (a few units in the last place of |x| + |center|), not bit for bit.
+ * to within rounding (a few units in the last place of |x| + |center|; for MINMAX1, whose
+ * scikit-learn formula rounds at the column's ends, of |x| + max(|min|, |max|)), not bit
+ * for bit.
  * STANDARD's sd has divisor n - 1 (GSL's); NDPAR_PREPROCESS_POPULATION_SD gives
  * scikit-learn's divisor n. A constant column (zero sd, range, IQR or max |x|) gets scale 1,
  * as scikit-learn does, so it maps to 0 (the lower end of [0, 1] for MINMAX), and under
@@ -86,11 +89,16 @@ typedef enum {
  * of values near 1e-20 is not scaled there); NDPAR_PREPROCESS_SKLEARN_CONSTANT applies its
  * rule. Finite data at the ends of the double range stay finite: statistics whose sums
  * would overflow are computed on the column scaled by a power of two, a column whose
- * max - min overflows is transformed in halves (a MINMAX range, ROBUST IQR or STANDARD sd
- * above DBL_MAX is then reported as +Inf, and the transform divides by its finite half:
- * see ndpar_scaler_stats), and a subnormal scale, whose reciprocal is Inf, is divided by. A scaler can be
- * saved and rebuilt bit for bit (ndpar_scaler_stats, ndpar_scaler_set_stats) and fitted in
- * a stream (ndpar_scaler_partial_fit). */
+ * max - min overflows is transformed in halves (a MINMAX, ROBUST or STANDARD scale beyond
+ * DBL_MAX is then reported as +Inf, and the transform divides by its finite half: see
+ * ndpar_scaler_stats; [-DBL_MAX, DBL_MAX] has z-scores -+1/sqrt 2 and back), and a
+ * subnormal scale, whose reciprocal is Inf, is divided by. ROBUST's quartiles are GSL's
+ * interpolation but exact where it would round: a constant column's are its value (a
+ * subnormal constant maps to 0), [-DBL_MAX, DBL_MAX]'s are -+DBL_MAX / 2 (so it maps to
+ * exactly -+1). NDPAR_PREPROCESS_SKLEARN_CONSTANT decides StandardScaler's bound without
+ * squaring, so an sd beyond 1.3e154 or below 1.5e-162 is not taken for a constant. A scaler
+ * can be saved and rebuilt bit for bit (ndpar_scaler_stats, ndpar_scaler_set_stats) and
+ * fitted in a stream (ndpar_scaler_partial_fit). */
 typedef struct ndpar_scaler ndpar_scaler;
 
 /* NULL with a GSL error for cols = 0 or an unknown kind. */

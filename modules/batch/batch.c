@@ -150,6 +150,10 @@ int batch_mc_check(const gsl_matrix *const *x, size_t n, size_t samples, double 
   if (status == GSL_SUCCESS && sd) status = ndpar_check_outputs(who, "sd", x, sd, n, cols);
   if (status == GSL_SUCCESS && level > 0) status = ndpar_check_outputs(who, "lower", x, lower, n, cols);
   if (status == GSL_SUCCESS && level > 0) status = ndpar_check_outputs(who, "upper", x, upper, n, cols);
+  /* Each statistic is written over the ones before it where two outputs share memory. */
+  static const char *const names[] = {"mean", "sd", "lower", "upper"};
+  gsl_matrix *const *const outs[] = {mean, sd, level > 0 ? lower : NULL, level > 0 ? upper : NULL};
+  if (status == GSL_SUCCESS) status = ndpar_check_distinct_arrays(who, names, outs, 4, n);
   return status;
 }
 
@@ -284,4 +288,101 @@ int (ndpar_batch_infer_mc)(ndpar_pool *p, const gsl_matrix *const *x, size_t n, 
                          gsl_matrix *const *mean, gsl_matrix *const *sd) {
   return ndpar_batch_infer_mc_interval(p, x, n, samples, seed, 0, f, ctx, mean, sd, NULL, NULL,
                                        NULL);
+}
+
+/* ---- Monte Carlo options by name --------------------------------------------------------- */
+
+void ndpar_mc_options_init(ndpar_mc_options *opt) {
+  if (opt == NULL) return;
+  opt->samples = 100;
+  opt->seed = 0;
+  opt->level = 0;
+}
+
+/* The options' fields, named as the caller wrote them (the plain forms name the arguments). */
+static int mc_options_check(const char *who, const ndpar_mc_options *opt, const void *sd) {
+  if (opt == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: opt is NULL", who);
+  if (opt->samples == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opt->samples must be positive", who);
+  if (sd != NULL && opt->samples < 2)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: sd needs opt->samples >= 2 (divisor samples - 1)", who);
+  if (!(opt->level == 0 || (opt->level > 0 && opt->level < 1)))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: opt->level must be 0 (no interval) or in (0, 1)", who);
+  return GSL_SUCCESS;
+}
+
+int (ndpar_batch_infer_mc_opts)(ndpar_pool *p, const gsl_matrix *const *x, size_t n,
+                                ndpar_predict_fn f, void *ctx, const ndpar_mc_options *opt,
+                                gsl_matrix *const *mean, gsl_matrix *const *sd,
+                                gsl_matrix *const *lower, gsl_matrix *const *upper,
+                                size_t *failed) {
+  int status = mc_options_check("batch_infer_mc_opts", opt, sd);
+  if (status != GSL_SUCCESS) return status;
+  return (ndpar_batch_infer_mc_interval)(p, x, n, opt->samples, opt->seed, opt->level, f, ctx,
+                                         mean, sd, lower, upper, failed);
+}
+
+/* An output of the rows form: NULL stays NULL (optional), else its rows must be x's. */
+static int rows_output_check(const char *name, const gsl_matrix *m, const gsl_matrix *x) {
+  if (m == NULL) return GSL_SUCCESS;
+  if (m->size1 != x->size1)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc_rows: %s has %zu rows, x has %zu", name,
+                    m->size1, x->size1);
+  if (m->size2 == 0) NDPAR_ERROR_FMT(GSL_EBADLEN, "batch_infer_mc_rows: %s has no columns", name);
+  return GSL_SUCCESS;
+}
+
+/* The batches of m (NULL: none) as views into views[], their pointers in ptrs[]. */
+static void rows_views(gsl_matrix *m, size_t batch_rows, size_t nb, gsl_matrix *views,
+                       gsl_matrix **ptrs) {
+  for (size_t i = 0; i < nb; i++) {
+    if (m == NULL) {
+      ptrs[i] = NULL;
+      continue;
+    }
+    views[i] = ndpar_rows_batch(m, batch_rows, i).matrix;
+    ptrs[i] = &views[i];
+  }
+}
+
+int ndpar_batch_infer_mc_rows(ndpar_pool *p, const gsl_matrix *x, size_t batch_rows,
+                              ndpar_predict_fn f, void *ctx, const ndpar_mc_options *opt,
+                              gsl_matrix *mean, gsl_matrix *sd, gsl_matrix *lower,
+                              gsl_matrix *upper, size_t *failed) {
+  const char *who = "batch_infer_mc_rows";
+  NDPAR_REQUIRE(f != NULL, "batch_infer_mc_rows: f is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(x != NULL, "batch_infer_mc_rows: x is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(mean != NULL, "batch_infer_mc_rows: mean is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(batch_rows > 0, "batch_infer_mc_rows: batch_rows must be positive", GSL_EINVAL);
+  int status = mc_options_check(who, opt, sd);
+  /* GSL refuses views with no columns: on a worker thread, where it would abort */
+  if (status == GSL_SUCCESS && x->size2 == 0)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "%s: x has no columns", who);
+  if (status == GSL_SUCCESS) status = rows_output_check("mean", mean, x);
+  if (status == GSL_SUCCESS) status = rows_output_check("sd", sd, x);
+  if (status == GSL_SUCCESS) status = rows_output_check("lower", lower, x);
+  if (status == GSL_SUCCESS) status = rows_output_check("upper", upper, x);
+  if (status != GSL_SUCCESS) return status;
+  size_t nb = ndpar_rows_nbatches(x->size1, batch_rows);
+  /* Five arrays of views and five of pointers, in one block: x, mean, sd, lower, upper. */
+  size_t bytes;
+  NDPAR_REQUIRE(ndpar_size_mul(nb, 5 * (sizeof(gsl_matrix) + sizeof(gsl_matrix *)), &bytes),
+                "batch_infer_mc_rows: x has too many batches of batch_rows rows", GSL_EINVAL);
+  gsl_matrix *views = malloc(bytes ? bytes : 1);
+  NDPAR_REQUIRE(views != NULL, "batch_infer_mc_rows: out of memory for x's batches", GSL_ENOMEM);
+  gsl_matrix **ptrs = (gsl_matrix **)(views + 5 * nb);
+  const gsl_matrix **xs = (const gsl_matrix **)ptrs;
+  for (size_t i = 0; i < nb; i++) {
+    views[i] = ndpar_rows_batch_const(x, batch_rows, i).matrix;
+    xs[i] = &views[i];
+  }
+  gsl_matrix *outs[4] = {mean, sd, lower, upper};
+  for (size_t k = 0; k < 4; k++)
+    rows_views(outs[k], batch_rows, nb, views + (k + 1) * nb, ptrs + (k + 1) * nb);
+  /* An absent output is a NULL array, as the array forms take it. */
+  gsl_matrix *const *arr[4];
+  for (size_t k = 0; k < 4; k++) arr[k] = outs[k] ? ptrs + (k + 1) * nb : NULL;
+  status = (ndpar_batch_infer_mc_interval)(p, xs, nb, opt->samples, opt->seed, opt->level, f,
+                                           ctx, arr[0], arr[1], arr[2], arr[3], failed);
+  free(views);
+  return status;
 }

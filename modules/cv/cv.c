@@ -133,19 +133,22 @@ ndpar_folds *ndpar_folds_kfold(size_t n, size_t k, int shuffle, unsigned long se
   return f;
 }
 
-ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
-                                    size_t gap, size_t max_train) {
-  NDPAR_REQUIRE_NULL(windows > 0, "folds_timeseries: windows must be positive", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(horizon > 0, "folds_timeseries: horizon must be positive", GSL_EINVAL);
-  NDPAR_REQUIRE_NULL(windows == 1 || step > 0, "folds_timeseries: step must be positive", GSL_EINVAL);
+/* The time-series split of both forms; messages name the fields as the caller wrote them:
+ * `who` the function, `pre` what comes before a field's name ("" or "opt->"). */
+static ndpar_folds *timeseries(const char *who, const char *pre, size_t n, size_t windows,
+                               size_t horizon, size_t step, size_t gap, size_t max_train) {
+  if (windows == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %swindows must be positive", who, pre);
+  if (horizon == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %shorizon must be positive", who, pre);
+  if (windows > 1 && step == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %sstep must be positive", who, pre);
   /* the first window's validation start, computed without wrapping below zero */
   size_t back, bytes;
-  NDPAR_REQUIRE_NULL(ndpar_size_mul(n, sizeof(size_t), &bytes),
-                     "folds_timeseries: n is too large (n indices overflow the address space)", GSL_EINVAL);
+  if (!ndpar_size_mul(n, sizeof(size_t), &bytes))
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n is too large (n indices overflow the address space)", who);
   if (!ndpar_size_mul(windows - 1, step, &back) || !ndpar_size_add(back, horizon, &back) || back > n)
-    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: %zu windows of horizon %zu, step %zu do not fit %zu points", windows, horizon, step, n);
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: %zu %swindows of %shorizon %zu, %sstep %zu do not fit n = %zu points",
+                         who, windows, pre, pre, horizon, pre, step, n);
   if (n - back <= gap)
-    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "folds_timeseries: the gap of %zu leaves the first window no training data", gap);
+    NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: a %sgap of %zu leaves the first window no training data", who, pre, gap);
   ndpar_folds *f = ndpar_folds_alloc(n, windows);
   if (f == NULL) return NULL;
   for (size_t w = 0; w < windows; w++) {
@@ -156,13 +159,34 @@ ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, si
       free(train);
       free(val);
       ndpar_folds_free(f);
-      GSL_ERROR_NULL("folds_timeseries: out of memory", GSL_ENOMEM);
+      NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "%s: out of memory for n = %zu points", who, n);
     }
     for (size_t j = 0; j < train_end - train_start; j++) train[j] = train_start + j;
     for (size_t j = 0; j < horizon; j++) val[j] = val_start + j;
     set_owned(f, w, train, train_end - train_start, val, horizon);
   }
   return f;
+}
+
+ndpar_folds *ndpar_folds_timeseries(size_t n, size_t windows, size_t horizon, size_t step,
+                                    size_t gap, size_t max_train) {
+  return timeseries("folds_timeseries", "", n, windows, horizon, step, gap, max_train);
+}
+
+void ndpar_timeseries_options_init(ndpar_timeseries_options *opt) {
+  if (opt == NULL) return;
+  opt->windows = 5;
+  opt->horizon = 1;
+  opt->step = 0;
+  opt->gap = 0;
+  opt->max_train = 0;
+}
+
+ndpar_folds *ndpar_folds_timeseries_opts(size_t n, const ndpar_timeseries_options *opt) {
+  NDPAR_REQUIRE_NULL(opt != NULL, "folds_timeseries_opts: opt is NULL", GSL_EFAULT);
+  size_t step = opt->step ? opt->step : opt->horizon; /* 0: windows back to back */
+  return timeseries("folds_timeseries_opts", "opt->", n, opt->windows, opt->horizon, step,
+                    opt->gap, opt->max_train);
 }
 
 size_t ndpar_folds_count(const ndpar_folds *f) { return f ? f->k : 0; }
@@ -173,6 +197,8 @@ int ndpar_folds_get(const ndpar_folds *f, size_t i, const size_t **train, size_t
   NDPAR_REQUIRE(f != NULL, "folds_get: f is NULL", GSL_EFAULT);
   if (i >= f->k) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold i = %zu of %zu", i, f->k);
   if (f->train[i] == NULL) NDPAR_ERROR_FMT(GSL_EINVAL, "folds_get: fold i = %zu was never set", i);
+  NDPAR_REQUIRE((train == NULL || (void *)train != (void *)val) && (ntrain == NULL || ntrain != nval),
+                "folds_get: train and val (or ntrain and nval) are the same output", GSL_EINVAL);
   if (train) *train = f->train[i];
   if (ntrain) *ntrain = f->ntrain[i];
   if (val) *val = f->val[i];
@@ -237,10 +263,10 @@ static cv_workspace *buffers_alloc(size_t max_train, size_t max_val, size_t cols
   w->yva = calloc(threads, sizeof *w->yva);
   int ok = w->xtr && w->xva && w->ytr && w->yva;
   for (size_t t = 0; ok && t < threads; t++) {
-    w->xtr[t] = gsl_matrix_alloc(max_train, cols);
-    w->xva[t] = gsl_matrix_alloc(max_val, cols);
-    w->ytr[t] = gsl_vector_alloc(max_train);
-    w->yva[t] = gsl_vector_alloc(max_val);
+    w->xtr[t] = ndpar_matrix_new(max_train, cols); /* gsl_matrix_alloc leaks on failure */
+    w->xva[t] = ndpar_matrix_new(max_val, cols);
+    w->ytr[t] = ndpar_vector_new(max_train);
+    w->yva[t] = ndpar_vector_new(max_val);
     ok = w->xtr[t] && w->xva[t] && w->ytr[t] && w->yva[t];
   }
   if (!ok) {
@@ -343,7 +369,7 @@ void ndpar_cv_workspace_free(ndpar_cv_workspace *w) {
 static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *folds, size_t cols) {
   size_t max_train, max_val;
   gathered_sizes(folds, &max_train, &max_val);
-  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked (and leaks on overflow) */
+  size_t bytes; /* the overflow is a bad count (GSL_EINVAL); a size too large to have, GSL_ENOMEM */
   NDPAR_REQUIRE_NULL(ndpar_size_mul3(GSL_MAX(max_train, max_val), cols, sizeof(double), &bytes),
                      "cv_workspace_alloc: the gathered rows x cols overflow a size_t", GSL_EINVAL);
   ndpar_cv_workspace *w = calloc(1, sizeof *w);
@@ -353,7 +379,7 @@ static ndpar_cv_workspace *workspace_make(ndpar_pool *pool, const ndpar_folds *f
   }
   if (w == NULL || w->scores == NULL || w->buffers == NULL) {
     ndpar_cv_workspace_free(w);
-    GSL_ERROR_NULL("cv_workspace_alloc: out of memory", GSL_ENOMEM);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "cv_workspace_alloc: out of memory for cols = %zu (gathered rows of the largest fold)", cols);
   }
   return w;
 }
@@ -427,13 +453,15 @@ int ndpar_cv_run(ndpar_pool *p, const gsl_matrix *x, const gsl_vector *y,
 
 int ndpar_cv_summary(const gsl_vector *scores, double *mean, double *sd) {
   NDPAR_REQUIRE(scores != NULL, "cv_summary: scores is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(mean == NULL || mean != sd, "cv_summary: mean and sd are the same double", GSL_EINVAL);
   double *v = malloc((scores->size ? scores->size : 1) * sizeof *v);
   if (v == NULL) GSL_ERROR("cv_summary: out of memory", GSL_ENOMEM);
   size_t n = 0;
   for (size_t i = 0; i < scores->size; i++)
     if (!isnan(gsl_vector_get(scores, i))) v[n++] = gsl_vector_get(scores, i);
-  if (mean) *mean = n ? gsl_stats_mean(v, 1, n) : GSL_NAN;
-  if (sd) *sd = n > 1 ? ndpar_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
+  double m = n ? ndpar_stats_mean(v, 1, n) : GSL_NAN; /* [inf, inf]: inf, not NaN */
+  if (mean) *mean = m;
+  if (sd) *sd = isinf(m) ? GSL_NAN : n > 1 ? ndpar_stats_sd(v, 1, n) : n == 1 ? 0.0 : GSL_NAN;
   free(v);
   return GSL_SUCCESS;
 }

@@ -188,8 +188,8 @@ typedef struct {
 } group_size;
 
 /* Decreasing size, and among equal sizes the larger group number first: scikit-learn's
- * argsort(sizes)[::-1] with a stable sort (numpy's default sort is stable for up to 16
- * groups; beyond that its order of equal sizes is unspecified). */
+ * argsort(sizes)[::-1] with a stable sort (numpy's default argsort is stable for up to 16
+ * groups in all; from 17 on it may reorder equal sizes). */
 static int cmp_group_size(const void *a, const void *b) {
   const group_size *x = a, *y = b;
   if (x->count != y->count) return (x->count < y->count) - (x->count > y->count);

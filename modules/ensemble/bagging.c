@@ -23,29 +23,52 @@ static const double *agg_weights(const ndpar_ensemble_options *o) {
   return o->agg == NDPAR_AGG_TRIMMED_MEAN ? &o->trim : o->weights;
 }
 
-/* opt's aggregation, checked here so that the message names opt (the ensemble module's
- * own checks name its weights argument); the codes are the ensemble module's. */
-static int check_combine(const ndpar_ensemble_options *o, size_t m) {
-  NDPAR_REQUIRE(o->agg == NDPAR_AGG_MEAN || o->agg == NDPAR_AGG_MEDIAN ||
-                    o->agg == NDPAR_AGG_TRIMMED_MEAN || o->agg == NDPAR_AGG_WEIGHTED_MEAN,
-                "ensemble_predict_models: opt->agg is not an aggregation", GSL_EINVAL);
+/* opt's aggregation, checked here so that the message names opt's fields (`field` is how
+ * the caller's argument reaches them: "opt->" or "opt->combine."); the codes are the
+ * ensemble module's. */
+static int check_combine(const char *who, const char *field, const ndpar_ensemble_options *o,
+                         size_t m) {
+  if (o->agg != NDPAR_AGG_MEAN && o->agg != NDPAR_AGG_MEDIAN &&
+      o->agg != NDPAR_AGG_TRIMMED_MEAN && o->agg != NDPAR_AGG_WEIGHTED_MEAN)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %sagg is not an aggregation", who, field);
   if (o->agg == NDPAR_AGG_TRIMMED_MEAN) {
-    NDPAR_REQUIRE(!isnan(o->trim), "ensemble_predict_models: opt->trim is NaN", GSL_EDOM);
-    NDPAR_REQUIRE(o->trim >= 0 && o->trim < 0.5, "ensemble_predict_models: opt->trim must be in [0, 0.5)",
-                  GSL_EINVAL);
+    if (isnan(o->trim)) NDPAR_ERROR_FMT(GSL_EDOM, "%s: %strim is NaN", who, field);
+    if (!(o->trim >= 0 && o->trim < 0.5))
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %strim must be in [0, 0.5)", who, field);
   }
   if (o->agg != NDPAR_AGG_WEIGHTED_MEAN) return GSL_SUCCESS;
-  NDPAR_REQUIRE(o->weights != NULL, "ensemble_predict_models: opt->weights is NULL", GSL_EFAULT);
+  if (o->weights == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: %sweights is NULL", who, field);
   double sum = 0;
   for (size_t k = 0; k < m; k++) {
     if (!isfinite(o->weights[k]))
-      NDPAR_ERROR_FMT(GSL_EDOM, "ensemble_predict_models: opt->weights[%zu] is not finite", k);
+      NDPAR_ERROR_FMT(GSL_EDOM, "%s: %sweights[%zu] is not finite", who, field, k);
     if (o->weights[k] < 0)
-      NDPAR_ERROR_FMT(GSL_EINVAL, "ensemble_predict_models: opt->weights[%zu] is negative", k);
+      NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %sweights[%zu] is negative", who, field, k);
     sum += o->weights[k];
   }
-  NDPAR_REQUIRE(sum > 0, "ensemble_predict_models: opt->weights are all zero", GSL_EINVAL);
+  if (!(sum > 0)) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: %sweights are all zero", who, field);
   return GSL_SUCCESS;
+}
+
+int ndpar_ensemble_predict_opts(ndpar_pool *p, const gsl_matrix *x, const ndpar_predictor *members,
+                                size_t m, const ndpar_ensemble_options *opt, gsl_matrix *out,
+                                gsl_matrix *spread) {
+  NDPAR_REQUIRE(x != NULL, "ensemble_predict_opts: x is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(out != NULL, "ensemble_predict_opts: out is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(m == 0 || members != NULL, "ensemble_predict_opts: members is NULL", GSL_EFAULT);
+  for (size_t k = 0; k < m; k++)
+    if (members[k].predict == NULL)
+      NDPAR_ERROR_FMT(GSL_EFAULT, "ensemble_predict_opts: members[%zu].predict is NULL", k);
+  ndpar_ensemble_options defaults;
+  ndpar_ensemble_options_init(&defaults);
+  const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;
+  int status = m > 0 ? check_combine("ensemble_predict_opts", "opt->", o, m) : GSL_SUCCESS;
+  if (status) return status;
+  const gsl_matrix *xs[1] = {x};
+  gsl_matrix *outs[1] = {out};
+  gsl_matrix *spreads[1] = {spread};
+  return ndpar_ensemble_predict_batches(p, xs, 1, members, m, o->agg, agg_weights(o), o->flags,
+                                        outs, spread != NULL ? spreads : NULL, NULL, NULL);
 }
 
 int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
@@ -72,7 +95,7 @@ int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
   ndpar_ensemble_options defaults;
   ndpar_ensemble_options_init(&defaults);
   const ndpar_ensemble_options *o = opt != NULL ? opt : &defaults;
-  int checked = check_combine(o, m);
+  int checked = check_combine("ensemble_predict_models", "opt->", o, m);
   if (checked != GSL_SUCCESS) return checked;
   ndpar_predictor *members = malloc(m * sizeof *members);
   NDPAR_REQUIRE(members != NULL, "ensemble_predict_models: out of memory", GSL_ENOMEM);
@@ -80,12 +103,7 @@ int ndpar_ensemble_predict_models(ndpar_pool *p, const gsl_matrix *x,
     members[k].predict = ndpar_model_predict_fn;
     members[k].ctx = (void *)models[k];
   }
-  const gsl_matrix *xs[1] = {x};
-  gsl_matrix *outs[1] = {out};
-  gsl_matrix *spreads[1] = {spread};
-  int status = ndpar_ensemble_predict_batches(p, xs, 1, members, m, o->agg, agg_weights(o),
-                                              o->flags, outs, spread != NULL ? spreads : NULL,
-                                              NULL, NULL);
+  int status = ndpar_ensemble_predict_opts(p, x, members, m, opt, out, spread);
   free(members);
   return status;
 }
@@ -344,25 +362,8 @@ static int check_bagging(const ndpar_bagging_options *o) {
                 GSL_EINVAL);
   NDPAR_REQUIRE(o->bootstrap == 0 || o->bootstrap == 1, "bagging_alloc: opt->bootstrap must be 0 or 1",
                 GSL_EINVAL);
-  const ndpar_ensemble_options *c = &o->combine;
-  NDPAR_REQUIRE(c->flags == 0, "bagging_alloc: opt->combine.flags must be 0", GSL_EINVAL);
-  if (c->agg == NDPAR_AGG_TRIMMED_MEAN)
-    NDPAR_REQUIRE(c->trim >= 0 && c->trim < 0.5, "bagging_alloc: opt->combine.trim must be in [0, 0.5)",
-                  GSL_EINVAL);
-  if (c->agg == NDPAR_AGG_WEIGHTED_MEAN) {
-    NDPAR_REQUIRE(c->weights != NULL, "bagging_alloc: opt->combine.weights is NULL", GSL_EFAULT);
-    double sum = 0;
-    for (size_t k = 0; k < o->members; k++) {
-      if (!isfinite(c->weights[k]) || c->weights[k] < 0)
-        NDPAR_ERROR_FMT(GSL_EINVAL, "bagging_alloc: opt->combine.weights[%zu] is %g", k, c->weights[k]);
-      sum += c->weights[k];
-    }
-    NDPAR_REQUIRE(sum > 0, "bagging_alloc: opt->combine.weights are all zero", GSL_EINVAL);
-  }
-  NDPAR_REQUIRE(c->agg == NDPAR_AGG_MEAN || c->agg == NDPAR_AGG_MEDIAN ||
-                    c->agg == NDPAR_AGG_TRIMMED_MEAN || c->agg == NDPAR_AGG_WEIGHTED_MEAN,
-                "bagging_alloc: opt->combine.agg is not an aggregation", GSL_EINVAL);
-  return GSL_SUCCESS;
+  NDPAR_REQUIRE(o->combine.flags == 0, "bagging_alloc: opt->combine.flags must be 0", GSL_EINVAL);
+  return check_combine("bagging_alloc", "opt->combine.", &o->combine, o->members);
 }
 
 ndpar_model *ndpar_bagging_alloc(const ndpar_model *base, const ndpar_bagging_options *opt) {

@@ -157,6 +157,8 @@ static int check_all(const gsl_matrix *const *x, size_t n, const ndpar_predictor
   *cols = SIZE_MAX;
   if (status == GSL_SUCCESS) status = ndpar_check_outputs("ensemble", "out", x, out, n, cols);
   if (status == GSL_SUCCESS && spread) status = ndpar_check_outputs("ensemble", "spread", x, spread, n, cols);
+  /* The spread is written after the mean, element by element: over it, if they alias. */
+  if (status == GSL_SUCCESS) status = ndpar_check_distinct("ensemble", "out", out, "spread", spread, n);
   return status;
 }
 

@@ -44,6 +44,8 @@ typedef struct {
   ndpar_slots fail;    /* per worker, the batch whose callback failed */
   size_t index0, threads; /* deterministic: batch i is index0 + i; the pool's threads */
   size_t lo, hi, group;   /* deterministic: the groups' batches [lo, hi), G; fast: a chunk */
+  double row_scale;       /* the rows' weight: 2^-e with every batch's rows in all times it
+                             at most 1 (grad_row_scale) */
   size_t ngroups;
   double *open_tail;      /* deterministic: if not NULL, the last group's sum goes here */
 } grad_ctx;
@@ -68,7 +70,7 @@ static int fold_batch(grad_ctx *c, size_t i, unsigned worker, double *target, in
     *fail_at = i;
     return status;
   }
-  double r = (double)c->x[i]->size1;
+  double r = (double)c->x[i]->size1 * c->row_scale; /* exact: a power of two */
   if (fresh) {
     for (size_t j = 0; j < P; j++) target[j] = r * g[j];
     target[SUM_LOSS(P)] = r * loss;
@@ -377,6 +379,7 @@ struct ndpar_grad_workspace {
   ndpar_slots fail;    /* per worker, a failing batch */
   double *chain;       /* deterministic: two groups cut by a process boundary,
                           2 SUM_LEN(P) doubles (grad_det_chain_buffer) */
+  double row_scale;    /* the call's grad_row_scale (grad_set_row_scale) */
 };
 
 void ndpar_grad_workspace_free(ndpar_grad_workspace *w) {
@@ -399,7 +402,7 @@ static ndpar_grad_workspace *workspace_alloc(ndpar_pool *pool, size_t n, size_t 
   if (pool == NULL && (pool = ndpar_pool_default()) == NULL) return NULL;
   ndpar_grad_workspace *w = calloc(1, sizeof *w);
   if (w == NULL) GSL_ERROR_NULL("grad_workspace_alloc: out of memory", GSL_ENOMEM);
-  *w = (ndpar_grad_workspace){.pool = pool, .n = n, .P = P, .threads = ndpar_pool_threads(pool)};
+  *w = (ndpar_grad_workspace){.pool = pool, .n = n, .P = P, .threads = ndpar_pool_threads(pool), .row_scale = 1.0};
   w->chain = det ? malloc(2 * SUM_LEN(P) * sizeof *w->chain) : NULL;
   if (det && w->chain == NULL) {
     ndpar_grad_workspace_free(w);
@@ -435,19 +438,29 @@ static int check_workspace(const ndpar_grad_workspace *w, size_t n, const gsl_ve
   return GSL_SUCCESS;
 }
 
+double grad_row_scale(double total_rows) {
+  int e;
+  frexp(total_rows, &e); /* total_rows = f 2^e, f in [1/2, 1) */
+  return ldexp(1.0, -e);
+}
+
+void grad_set_row_scale(ndpar_grad_workspace *w, double scale) {
+  if (w) w->row_scale = scale;
+}
+
 /* The deterministic mode's parts, for the mpi module (see grad_internal.h). */
 static grad_ctx det_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                         const gsl_vector *const *y, size_t index0, ndpar_grad_fn f, void *ctx) {
   return (grad_ctx){.x = x, .y = y, .P = w->P, .f = f, .ctx = ctx, .scratch = w->scratch,
                     .acc = w->acc, .part = w->part, .fail = w->fail, .index0 = index0,
-                    .threads = w->threads};
+                    .threads = w->threads, .row_scale = w->row_scale};
 }
 
 static grad_ctx fast_ctx(ndpar_grad_workspace *w, const gsl_matrix *const *x,
                          const gsl_vector *const *y, size_t n, ndpar_grad_fn f, void *ctx) {
   return (grad_ctx){.x = x, .y = y, .n = n, .P = w->P, .f = f, .ctx = ctx,
                     .scratch = w->scratch, .sums = w->sums,
-                    .fail = w->fail, .threads = w->threads};
+                    .fail = w->fail, .threads = w->threads, .row_scale = w->row_scale};
 }
 
 int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
@@ -459,6 +472,9 @@ int (ndpar_grad_compute_ws)(ndpar_grad_workspace *w, const gsl_matrix *const *x,
   if (failed) *failed = n;
   if (n == 0) return GSL_SUCCESS;
   size_t P = w->P;
+  double rows = 0; /* exact: a count below 2^53 */
+  for (size_t i = 0; i < n; i++) rows += (double)x[i]->size1;
+  grad_set_row_scale(w, grad_row_scale(rows));
   if (mode == NDPAR_REDUCE_DETERMINISTIC) {
     grad_det_begin(w);
     grad_ctx c = det_ctx(w, x, y, 0, f, ctx);

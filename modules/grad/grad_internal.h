@@ -23,6 +23,16 @@ int grad_fast_run(ndpar_grad_workspace *w, const gsl_matrix *const *x,
 void grad_fast_combine(ndpar_grad_workspace *w, double *out, size_t ostride, double divisor,
                        size_t from, size_t len);
 
+/* The weight of a row: 2^-e, so that the rows of every batch of the call (all ranks')
+ * weigh at most 1 in all. Each batch's terms are rows x 2^-e x (gradient, loss, 1), so a
+ * sum of terms is at most the largest |gradient| and never overflows (gradients near
+ * DBL_MAX summed to Inf), and the mean, sums / rows, is the same bits (a power of two is
+ * exact, unless a term falls below 2^-1022, where it loses low bits). Every rank and the
+ * one-process form use the same scale (of the same total), so the bits agree. */
+double grad_row_scale(double total_rows);
+/* The scale the workspace's next runs use (w NULL: nothing). */
+void grad_set_row_scale(ndpar_grad_workspace *w, double scale);
+
 /* G, batches per group: a function of P alone. */
 size_t grad_group_size(size_t P);
 

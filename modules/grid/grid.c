@@ -10,6 +10,7 @@
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,8 @@ static double uniform_on(double lo, double hi, double u) {
 /* The ranges as uniform and log-uniform distributions (the same draws). */
 ndpar_grid *ndpar_grid_random(const ndpar_grid_range *axes, size_t naxes, size_t n,
                               unsigned long seed) {
-  NDPAR_REQUIRE_NULL(axes != NULL && naxes > 0, "grid_random: no axes", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(naxes > 0, "grid_random: no axes", GSL_EINVAL);
+  NDPAR_REQUIRE_NULL(axes != NULL, "grid_random: axes is NULL", GSL_EFAULT);
   ndpar_grid_dist *d = malloc(naxes * sizeof *d);
   if (d == NULL) GSL_ERROR_NULL("grid_random: out of memory", GSL_ENOMEM);
   for (size_t a = 0; a < naxes; a++)
@@ -147,16 +149,16 @@ int ndpar_grid_candidate(const ndpar_grid *g, size_t i, double *params) {
 
 ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
   NDPAR_REQUIRE_NULL(candidates > 0 && folds > 0, "grid_result_alloc: candidates and folds must be positive", GSL_EINVAL);
-  size_t bytes; /* gsl_matrix_alloc multiplies its sizes unchecked */
+  size_t bytes; /* an overflowing count is GSL_EINVAL; a size too large to have, GSL_ENOMEM */
   NDPAR_REQUIRE_NULL(ndpar_size_mul3(candidates, folds, sizeof(double), &bytes),
                      "grid_result_alloc: candidates x folds scores overflow a size_t", GSL_EINVAL);
   ndpar_grid_result *r = calloc(1, sizeof *r);
   if (r) {
     r->candidates = candidates;
     r->folds = folds;
-    r->scores = gsl_matrix_alloc(candidates, folds);
-    r->mean = gsl_vector_alloc(candidates);
-    r->sd = gsl_vector_alloc(candidates);
+    r->scores = ndpar_matrix_new(candidates, folds);
+    r->mean = ndpar_vector_new(candidates);
+    r->sd = ndpar_vector_new(candidates);
     r->rank = calloc(candidates, sizeof *r->rank);
     r->status = calloc(candidates, sizeof *r->status);
     r->best = candidates;
@@ -164,7 +166,7 @@ ndpar_grid_result *ndpar_grid_result_alloc(size_t candidates, size_t folds) {
   if (!r || !r->scores || !r->mean || !r->sd || !r->rank || !r->status ||
       grid_result_extras_alloc(r, 1, 0)) {
     ndpar_grid_result_free(r);
-    GSL_ERROR_NULL("grid_result_alloc: out of memory", GSL_ENOMEM);
+    NDPAR_ERROR_NULL_FMT(GSL_ENOMEM, "grid_result_alloc: out of memory for candidates x folds = %zu x %zu", candidates, folds);
   }
   return r;
 }
@@ -350,12 +352,21 @@ int ndpar_grid_search(ndpar_pool *p, const ndpar_grid *g, const gsl_matrix *x,
   return ndpar_grid_search_opts(p, g, x, y, folds, f, ctx, NULL, result);
 }
 
+int grid_check_params(const char *who, const void *params, size_t size, size_t n) {
+  if (params == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: params is NULL", who);
+  if (n == 0 || size == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: params: no candidates (size or n is 0)", who);
+  size_t bytes;
+  if (!ndpar_size_mul(n, size, &bytes) || bytes > PTRDIFF_MAX || bytes > UINTPTR_MAX - (uintptr_t)params)
+    NDPAR_ERROR_FMT(GSL_EINVAL, "%s: params: %zu candidates of %zu bytes (n x size) overflow the address space", who, n, size);
+  return GSL_SUCCESS;
+}
+
 int ndpar_grid_search_params(ndpar_pool *p, const void *params, size_t size, size_t n,
                              const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
                              ndpar_param_fit_score_fn f, void *ctx,
                              const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  NDPAR_REQUIRE(params != NULL, "grid_search_params: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_params: params: no candidates (size or n is 0)", GSL_EINVAL);
+  int status = grid_check_params("grid_search_params", params, size, n);
+  if (status) return status;
   return search_core(p, params, size, n, x, y, folds, f, ctx, opts, result);
 }
 
@@ -374,8 +385,8 @@ static int check_dist(const char *who, const ndpar_grid_dist *d) {
         NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": an integer range needs integer bounds less than 2^53 apart", who, d->name);
       return GSL_SUCCESS;
     case NDPAR_DIST_CHOICE:
-      if (d->values == NULL || d->nvalues == 0)
-        NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": a choice needs values", who, d->name);
+      if (d->nvalues == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": a choice needs values", who, d->name);
+      if (d->values == NULL) NDPAR_ERROR_FMT(GSL_EFAULT, "%s: axes: axis \"%s\": values is NULL", who, d->name);
       return GSL_SUCCESS;
     case NDPAR_DIST_NORMAL:
       if (d->b < 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: axes: axis \"%s\": the sd b is negative", who, d->name);
@@ -402,7 +413,8 @@ static double dist_value(const ndpar_grid_dist *d, double u) {
 
 static ndpar_grid *random_grid(const char *who, const ndpar_grid_dist *axes, size_t naxes, size_t n,
                                unsigned long seed) {
-  if (axes == NULL || naxes == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: no axes", who);
+  if (naxes == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: no axes", who);
+  if (axes == NULL) NDPAR_ERROR_NULL_FMT(GSL_EFAULT, "%s: axes is NULL", who);
   if (n == 0) NDPAR_ERROR_NULL_FMT(GSL_EINVAL, "%s: n must be positive", who);
   size_t bytes;
   if (!ndpar_size_mul3(n, naxes, sizeof(double), &bytes))

@@ -11,6 +11,12 @@ int grid_check(const char *who, size_t ncand, const ndpar_folds *folds,
                ndpar_param_fit_score_fn f, const ndpar_grid_options *opts,
                const ndpar_grid_result *result);
 
+/* The checks of an array of n caller's parameter structs of size bytes each: params NULL
+ * (GSL_EFAULT), n or size 0 (GSL_EINVAL), and n x size bytes that overflow a size_t or
+ * cannot be an object at params (GSL_EINVAL): candidate i's struct is at params + i size,
+ * which must not wrap. GSL errors naming `who`. */
+int grid_check_params(const char *who, const void *params, size_t size, size_t n);
+
 /* Runs spans of the flat tasks (task t = candidate t / k, fold t % k) on a pool (NULL: the
  * default pool), writing scores[t] (NaN on failure) and status[t]; both arrays of
  * ncand x k entries belong to the caller. Progress from opts is reported from the calling

@@ -2,6 +2,7 @@
  * apart (several scores, training scores, times), refit, and successive halving. */
 #include "ndpar/ndpar_grid.h"
 #include "cv/cv_internal.h"
+#include "grid/grid_internal.h"
 #include "grid/search_internal.h"
 #include "ndpar_internal.h"
 
@@ -20,18 +21,18 @@ int grid_result_extras_alloc(ndpar_grid_result *r, size_t nscores, int train) {
   size_t c = r->candidates, k = r->folds, cols, bytes;
   if (!ndpar_size_mul(k, nscores, &cols) || !ndpar_size_mul3(c, cols, sizeof(double), &bytes)) return GSL_EINVAL;
   r->nscores = nscores;
-  r->all_scores = gsl_matrix_alloc(c, cols);
-  r->all_mean = gsl_matrix_alloc(c, nscores);
-  r->all_sd = gsl_matrix_alloc(c, nscores);
+  r->all_scores = ndpar_matrix_new(c, cols);
+  r->all_mean = ndpar_matrix_new(c, nscores);
+  r->all_sd = ndpar_matrix_new(c, nscores);
   if (train) {
-    r->train_scores = gsl_matrix_alloc(c, cols);
-    r->train_mean = gsl_matrix_alloc(c, nscores);
-    r->train_sd = gsl_matrix_alloc(c, nscores);
+    r->train_scores = ndpar_matrix_new(c, cols);
+    r->train_mean = ndpar_matrix_new(c, nscores);
+    r->train_sd = ndpar_matrix_new(c, nscores);
   }
-  r->fit_time_mean = gsl_vector_alloc(c);
-  r->fit_time_sd = gsl_vector_alloc(c);
-  r->score_time_mean = gsl_vector_alloc(c);
-  r->score_time_sd = gsl_vector_alloc(c);
+  r->fit_time_mean = ndpar_vector_new(c);
+  r->fit_time_sd = ndpar_vector_new(c);
+  r->score_time_mean = ndpar_vector_new(c);
+  r->score_time_sd = ndpar_vector_new(c);
   r->round = calloc(c, sizeof *r->round);
   int ok = r->all_scores && r->all_mean && r->all_sd && r->fit_time_mean && r->fit_time_sd &&
            r->score_time_mean && r->score_time_sd && r->round &&
@@ -90,9 +91,10 @@ static void fold_stats(const double *v, size_t width, size_t k, int population, 
     *mean = *sd = GSL_NAN;
     return;
   }
-  *mean = gsl_stats_mean(v, width, k);
+  *mean = ndpar_stats_mean(v, width, k); /* +Inf on every fold: +Inf, as numpy's mean */
   if (population) *sd = ndpar_stats_sd_pop(v, width, k);
   else *sd = k > 1 ? ndpar_stats_sd(v, width, k) : 0.0;
+  if (isinf(*mean)) *sd = GSL_NAN; /* numpy's std of anything infinite (inf - inf) */
 }
 
 typedef struct {
@@ -353,8 +355,8 @@ int ndpar_grid_search_est_params(ndpar_pool *p, const void *params, size_t size,
                                  const gsl_matrix *x, const gsl_vector *y,
                                  const ndpar_folds *folds, const ndpar_estimator *e,
                                  const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  NDPAR_REQUIRE(params != NULL, "grid_search_est_params: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_search_est_params: params: no candidates (size or n is 0)", GSL_EINVAL);
+  int status = grid_check_params("grid_search_est_params", params, size, n);
+  if (status) return status;
   search_call s = {.who = "grid_search_est_params", .pool = p, .base = params, .size = size,
                    .ncand = n, .x = x, .y = y, .folds = folds, .e = e, .opts = opts, .result = result};
   return search_est(&s);
@@ -462,9 +464,10 @@ static int halving_plan(const search_call *s, const ndpar_halving *h, size_t *ro
   }
   if (most == 0) NDPAR_ERROR_FMT(GSL_EINVAL, "%s: h->max_resource must be positive", s->who);
   size_t required = 1 + floor_log(s->ncand, h->factor), least = h->min_resource;
-  if (least == 0) { /* exhaust: the largest first resource whose last round reaches most */
+  if (least == 0) { /* exhaust, as scikit-learn: max(1, most // factor^(required - 1)) */
     least = most;
-    for (size_t r = 1; r < required && least >= h->factor; r++) least /= h->factor;
+    for (size_t r = 1; r < required; r++) least /= h->factor; /* floor of floors: the same */
+    if (least == 0) least = 1;
   }
   if (least > most)
     NDPAR_ERROR_FMT(GSL_EINVAL, "%s: h->min_resource %zu is above the most, %zu", s->who, least, most);
@@ -498,12 +501,12 @@ int ndpar_grid_halving(ndpar_pool *p, const void *params, size_t size, size_t n,
                        const gsl_matrix *x, const gsl_vector *y, const ndpar_folds *folds,
                        const ndpar_estimator *e, const ndpar_halving *h,
                        const ndpar_grid_options *opts, ndpar_grid_result *result) {
-  NDPAR_REQUIRE(params != NULL, "grid_halving: params is NULL", GSL_EFAULT);
-  NDPAR_REQUIRE(n > 0 && size > 0, "grid_halving: params: no candidates (size or n is 0)", GSL_EINVAL);
+  int status = grid_check_params("grid_halving", params, size, n);
+  if (status) return status;
   search_call s = {.who = "grid_halving", .pool = p, .base = params, .size = size, .ncand = n,
                    .x = x, .y = y, .folds = folds, .e = e, .opts = opts, .result = result};
   size_t rounds = 0, min_res = 0, max_res = 0;
-  int status = check_est(s.who, n, folds, e, opts, result);
+  status = check_est(s.who, n, folds, e, opts, result);
   if (status == GSL_SUCCESS) status = halving_plan(&s, h, &rounds, &min_res, &max_res);
   if (status) return status;
   status = call_open(&s);

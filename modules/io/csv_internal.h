@@ -99,17 +99,24 @@ gsl_matrix *csv_matrix_new(size_t rows, size_t cols);
  * (they are read again from the page cache if touched). */
 void csv_release(const char *from, const char *to);
 
-/* A source: a mapped regular file, or standard input (or a pipe) read into memory. */
+/* A source: a mapped regular file (guarded: see csv_guard.h), or standard input (or a
+ * pipe, or a file whose mapping cannot be guarded) read into memory. */
 typedef struct {
   const char *data;
   size_t size;
   void *map;
   size_t map_len;
+  int guard; /* csv_guard slot of the mapping, -1 if none */
+  int fd;    /* the mapped file, kept open to see its size at the end; -1 if none */
   char *owned;
 } csv_source;
 
 /* GSL_SUCCESS, or GSL_EFAILED/GSL_ENOMEM with *f filled. */
 int csv_source_open(csv_source *src, const char *path, csv_fail *f);
-void csv_source_close(csv_source *src);
+
+/* Frees the source. GSL_SUCCESS, or GSL_EBADLEN with *f filled if the mapped file shrank
+ * while it was read (a read past its new end found zeros instead of the data, or it is now
+ * shorter than when it was opened): what was read from it is not the file. */
+int csv_source_close(csv_source *src, csv_fail *f);
 
 #endif

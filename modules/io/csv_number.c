@@ -21,6 +21,11 @@ int csv_number_init(void) {
   return c_locale != (locale_t)0;
 }
 
+locale_t csv_c_locale(void) {
+  csv_number_init();
+  return c_locale;
+}
+
 /* Powers of ten that are exact doubles. */
 static const double exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -143,18 +148,36 @@ static int expect(const char **p, const char *e, char c) {
   return 0;
 }
 
-/* Optional ":ss[.fff]" after hh:mm: seconds (with their fraction) into *sec. */
-static int parse_seconds(const char **p, const char *e, double *sec) {
-  int s = 0;
+/* Optional ":ss[.fff]" after hh:mm: the seconds into *sec (0 .. 59: a leap second 60 is
+ * refused, as Python's datetime refuses it), the fraction's digits (trailing zeros dropped)
+ * as [*frac, *frac + *nfrac). */
+static int parse_seconds(const char **p, const char *e, int *sec, const char **frac, size_t *nfrac) {
   *sec = 0;
+  *nfrac = 0;
   if (!expect(p, e, ':')) return 1;
-  if (!digits(p, e, 2, &s) || s > 60) return 0;
-  double frac = 0, scale = 0.1;
+  if (!digits(p, e, 2, sec) || *sec > 59) return 0;
   if (expect(p, e, '.')) {
     if (*p == e || (unsigned)(**p - '0') > 9) return 0;
-    for (; *p < e && (unsigned)(**p - '0') < 10; (*p)++, scale /= 10) frac += (**p - '0') * scale;
+    *frac = *p;
+    while (*p < e && (unsigned)(**p - '0') < 10) (*p)++;
+    *nfrac = (size_t)(*p - *frac);
+    while (*nfrac > 0 && (*frac)[*nfrac - 1] == '0') (*nfrac)--;
   }
-  *sec = s + frac;
+  return 1;
+}
+
+/* The double nearest whole + 0.frac (frac: n digits, the last not 0): the decimal written
+ * out and read by strtod, so the sum is rounded once, correctly. For whole < 0 it is
+ * -((-whole - 1) + (1 - 0.frac)), 1 - 0.frac being 10 minus the last digit and 9 minus every
+ * other. 0 if the fraction is longer than CSV_DATE_MAX_FRACTION digits. */
+static int whole_plus_fraction(long whole, const char *frac, size_t n, double *out) {
+  char buf[32 + CSV_DATE_MAX_FRACTION];
+  if (n > CSV_DATE_MAX_FRACTION) return 0;
+  int k = whole >= 0 ? snprintf(buf, 32, "%ld.", whole) : snprintf(buf, 32, "-%ld.", -whole - 1);
+  for (size_t i = 0; i < n; i++)
+    buf[(size_t)k + i] = whole >= 0 ? frac[i] : (char)('0' + (i + 1 == n ? 10 : 9) - (frac[i] - '0'));
+  buf[(size_t)k + n] = '\0';
+  *out = strtod_l(buf, NULL, csv_c_locale());
   return 1;
 }
 
@@ -176,44 +199,26 @@ static int parse_zone(const char **p, const char *e, long *offset) {
 }
 
 int csv_parse_date(const char *s, size_t len, double *out) {
-  const char *p = s, *e = s + len;
-  int y, mo, d, h = 0, mi = 0;
+  const char *p = s, *e = s + len, *frac = NULL;
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  size_t nfrac = 0;
   if (!digits(&p, e, 4, &y) || !expect(&p, e, '-') || !digits(&p, e, 2, &mo) ||
       !expect(&p, e, '-') || !digits(&p, e, 2, &d))
     return 0;
-  if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > csv_days_in_month(y, (unsigned)mo)) return 0;
-  double sec = 0;
+  /* year 0000 is no year of ISO 8601's basic range, nor of Python's or pandas' dates */
+  if (y == 0 || mo < 1 || mo > 12 || d < 1 || (unsigned)d > csv_days_in_month(y, (unsigned)mo)) return 0;
   long offset = 0;
   if (p < e && (*p == 'T' || *p == ' ')) {
     p++;
     if (!digits(&p, e, 2, &h) || h > 23 || !expect(&p, e, ':') || !digits(&p, e, 2, &mi) ||
-        mi > 59 || !parse_seconds(&p, e, &sec) || !parse_zone(&p, e, &offset))
+        mi > 59 || !parse_seconds(&p, e, &sec, &frac, &nfrac) || !parse_zone(&p, e, &offset))
       return 0;
   }
   if (p != e) return 0;
-  long whole = csv_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400L + h * 3600L + mi * 60L - offset;
-  *out = (double)whole + sec;
-  return 1;
-}
-
-int csv_format_date(char *buf, size_t cap, double seconds) {
-  if (!isfinite(seconds) || fabs(seconds) > 1e15) return snprintf(buf, cap, "%.17g s", seconds);
-  double day = floor(seconds / 86400);
-  double rest = seconds - day * 86400; /* exact for whole seconds below 2^53 */
-  long y;
-  unsigned m, d;
-  csv_civil_from_days((long)day, &y, &m, &d);
-  if (rest == 0) return snprintf(buf, cap, "%04ld-%02u-%02u", y, m, d);
-  long whole = (long)floor(rest);
-  double frac = rest - (double)whole;
-  int n = snprintf(buf, cap, "%04ld-%02u-%02uT%02ld:%02ld:%02ld", y, m, d, whole / 3600, whole / 60 % 60,
-                   whole % 60);
-  if (frac > 0 && n >= 0 && (size_t)n < cap) {
-    char f[32];
-    snprintf(f, sizeof f, "%.9f", frac); /* "0.xxxxxxxxx" */
-    size_t len = strlen(f);
-    while (len > 2 && f[len - 1] == '0') f[--len] = '\0';
-    n += snprintf(buf + n, cap - (size_t)n, "%s", f + 1);
+  long whole = csv_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400L + h * 3600L + mi * 60L + sec - offset;
+  if (nfrac == 0) {
+    *out = (double)whole;
+    return 1;
   }
-  return n;
+  return whole_plus_fraction(whole, frac, nfrac, out);
 }

@@ -356,16 +356,37 @@ gsl_matrix *csv_matrix_new(size_t rows, size_t cols) {
   return m;
 }
 
+/* A header and its names in one block: the struct, n pointers, then the texts (bytes in
+ * all, NUL-terminated, one after another), so that a header of 10^7 short names takes the
+ * names' bytes and a pointer each, not an allocation each. The pointers are set by the
+ * caller. NULL if memory is short (no GSL error). */
+static ndpar_csv_header *header_block(size_t n, size_t bytes) {
+  size_t size;
+  if (!ndpar_size_mul(n, sizeof(char *), &size) || !ndpar_size_add(size, sizeof(ndpar_csv_header), &size) ||
+      !ndpar_size_add(size, bytes, &size))
+    return NULL;
+  ndpar_csv_header *h = malloc(size);
+  if (h == NULL) return NULL;
+  h->n = n;
+  h->names = (char **)(h + 1);
+  return h;
+}
+
+/* The texts' start in a header block. */
+static char *header_texts(ndpar_csv_header *h) { return (char *)(h->names + h->n); }
+
 /* A header holding copies of names[0 .. n), or NULL (out of memory). No GSL error. */
 static ndpar_csv_header *header_new(size_t n, const char *const *names) {
-  ndpar_csv_header *h = calloc(1, sizeof *h);
-  if (h) h->names = calloc(n ? n : 1, sizeof *h->names);
-  int ok = h && h->names;
-  for (size_t i = 0; ok && i < n; i++) ok = (h->names[i] = strdup(names[i])) != NULL;
-  if (h) h->n = n;
-  if (!ok) {
-    ndpar_csv_header_free(h);
-    return NULL;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += strlen(names[i]) + 1;
+  ndpar_csv_header *h = header_block(n, bytes);
+  if (h == NULL) return NULL;
+  char *t = header_texts(h);
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(names[i]) + 1;
+    memcpy(t, names[i], len);
+    h->names[i] = t;
+    t += len;
   }
   return h;
 }
@@ -414,49 +435,67 @@ void csv_spec_free(csv_spec *s) {
   s->map = NULL;
 }
 
-/* The fields of the record at *pp as new strings (header names). */
+/* A growing text: the names of a record, NUL-terminated, one after another. */
+typedef struct {
+  char *text;
+  size_t len, cap;
+} text_arena;
+
+static int arena_put(text_arena *a, const char *s, const char *e, int escaped) {
+  size_t need = (size_t)(e - s) + 1;
+  if (a->cap - a->len < need) {
+    size_t cap = a->cap ? 2 * a->cap : 256;
+    while (cap - a->len < need) cap *= 2;
+    char *grown = realloc(a->text, cap);
+    if (grown == NULL) return 0;
+    a->text = grown;
+    a->cap = cap;
+  }
+  char *o = a->text + a->len;
+  for (; s < e; s++) { /* a quoted field's doubled quotes become one */
+    *o++ = *s;
+    if (escaped && *s == '"') s++;
+  }
+  *o++ = '\0';
+  a->len = (size_t)(o - a->text);
+  return 1;
+}
+
+/* The fields of the record at *pp as a new header (the names in one block). */
 static int split_record(const csv_spec *sp, const char **pp, const char *end, int at_eof,
-                        size_t *lines, char ***out, size_t *n_out, csv_fail *f) {
+                        size_t *lines, ndpar_csv_header **out, csv_fail *f) {
   csv_classes cl;
   classes_init(&cl, sp->delim);
-  size_t n = 0, cap = 0;
-  char **names = NULL;
+  text_arena a = {0};
+  size_t n = 0;
   csv_field fd;
   int status = GSL_SUCCESS;
   const char *p = *pp;
   do {
     status = next_field(sp, &cl, &p, end, at_eof, lines, n + 1, &fd, f);
     if (status != GSL_SUCCESS) break;
-    if (n == cap) {
-      char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
-      if (grown == NULL) {
-        status = csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
-        break;
-      }
-      names = grown;
-    }
-    size_t len = (size_t)(fd.e - fd.s);
-    names[n] = fd.escaped ? unescape(fd.s, fd.e, &len) : strndup(fd.s, len);
-    if (names[n] == NULL) {
+    if (!arena_put(&a, fd.s, fd.e, fd.escaped)) {
       status = csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
       break;
     }
     n++;
   } while (!fd.last);
+  ndpar_csv_header *h = status == GSL_SUCCESS ? header_block(n, a.len) : NULL;
+  if (status == GSL_SUCCESS && h == NULL) status = csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
   if (status != GSL_SUCCESS) {
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
+    free(a.text);
     return status;
   }
+  char *t = header_texts(h);
+  memcpy(t, a.text, a.len);
+  free(a.text);
+  for (size_t i = 0; i < n; i++) {
+    h->names[i] = t;
+    t += strlen(t) + 1;
+  }
   *pp = p;
-  *out = names;
-  *n_out = n;
+  *out = h;
   return GSL_SUCCESS;
-}
-
-static void free_names(char **names, size_t n) {
-  for (size_t i = 0; i < n; i++) free(names[i]);
-  free(names);
 }
 
 /* s->map from the selection; names (may be NULL) are the header's. */
@@ -488,7 +527,17 @@ static int build_map(csv_spec *s, const ndpar_csv_options *opt, char **names, si
   return GSL_SUCCESS;
 }
 
-static int make_header(const csv_spec *s, char **names, ndpar_csv_header **header, csv_fail *f) {
+/* The header of the selected columns: the record's own when every column is selected in
+ * order (*all is then moved out, NULL), else a copy of the selected names. */
+static int make_header(const csv_spec *s, ndpar_csv_header **all, ndpar_csv_header **header, csv_fail *f) {
+  int identity = s->ncols == s->nfields;
+  for (size_t j = 0; identity && j < s->nfields; j++) identity = s->map[j] == (long)j;
+  if (identity) {
+    *header = *all;
+    *all = NULL;
+    return GSL_SUCCESS;
+  }
+  char **names = (*all)->names;
   const char **sel = malloc(s->ncols * sizeof *sel);
   if (sel == NULL) return csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
   for (size_t j = 0; j < s->nfields; j++)
@@ -532,16 +581,16 @@ int csv_preamble(csv_spec *s, const ndpar_csv_options *opt, const char *buf, con
   int status = skip_to_first_record(s, opt, &p, end, at_eof, &l, f);
   if (status != GSL_SUCCESS) return status;
   size_t first_line = l;
-  char **names = NULL;
+  ndpar_csv_header *names = NULL;
   const char *q = p;
-  status = split_record(s, &q, end, at_eof, &l, &names, &n, f);
+  status = split_record(s, &q, end, at_eof, &l, &names, f);
   if (status != GSL_SUCCESS) return status;
-  s->nfields = n;
+  s->nfields = n = names->n;
   if (opt->header) p = q; /* without a header the first record is data: not consumed */
   else l = first_line;
-  status = build_map(s, opt, names, first_line, f);
-  if (status == GSL_SUCCESS && header && opt->header) status = make_header(s, names, header, f);
-  free_names(names, n);
+  status = build_map(s, opt, names->names, first_line, f);
+  if (status == GSL_SUCCESS && header && opt->header) status = make_header(s, &names, header, f);
+  ndpar_csv_header_free(names);
   if (status != GSL_SUCCESS) {
     free(s->map);
     s->map = NULL;
@@ -579,15 +628,10 @@ ndpar_csv_header *ndpar_csv_header_alloc(size_t n, const char *const *names) {
   return h;
 }
 
-void ndpar_csv_header_free(ndpar_csv_header *h) {
-  if (h == NULL) return;
-  if (h->names)
-    for (size_t i = 0; i < h->n; i++) free(h->names[i]);
-  free(h->names);
-  free(h);
-}
+void ndpar_csv_header_free(ndpar_csv_header *h) { free(h); /* one block: see header_block */ }
 
 void ndpar_csv_options_init(ndpar_csv_options *opt) {
+  if (opt == NULL) return; /* as every _init: nothing to fill */
   memset(opt, 0, sizeof *opt);
   opt->delimiter = ',';
   opt->header = 1;

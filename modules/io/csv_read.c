@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csv_guard.h"
 #include "csv_internal.h"
 #include "ndpar/ndpar_io.h"
 #include "ndpar_internal.h"
@@ -48,38 +49,57 @@ static int read_all(int fd, csv_source *src, const char *path, csv_fail *f) {
 
 int csv_source_open(csv_source *src, const char *path, csv_fail *f) {
   memset(src, 0, sizeof *src);
+  src->guard = -1;
+  src->fd = -1;
   int is_stdin = strcmp(path, "-") == 0;
   int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot open: %s", strerror(errno));
   struct stat st;
   int status = GSL_SUCCESS;
+  void *map = MAP_FAILED;
   if (fstat(fd, &st) != 0) {
     status = csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot read: %s", strerror(errno));
   } else if (S_ISDIR(st.st_mode)) {
     status = csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot read: %s", strerror(EISDIR));
-  } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      status = csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot map: %s", strerror(errno));
-    } else {
-      madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-      src->map = map;
-      src->map_len = (size_t)st.st_size;
-      src->data = map;
-      src->size = (size_t)st.st_size;
-    }
+  } else if (S_ISREG(st.st_mode) && st.st_size > 0 &&
+             (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+    status = csv_fail_set(f, GSL_EFAILED, CSV_NO_LINE, 0, "cannot map: %s", strerror(errno));
+  } else if (map != MAP_FAILED && (src->guard = csv_guard_add(map, (size_t)st.st_size)) >= 0) {
+    madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+    src->map = map;
+    src->map_len = (size_t)st.st_size;
+    src->data = map;
+    src->size = (size_t)st.st_size;
+    src->fd = fd;
+    return GSL_SUCCESS;
   } else {
-    /* standard input, a pipe, or a file that says it is empty (those in /proc say so too) */
+    /* standard input, a pipe, a file that says it is empty (those in /proc say so too), or
+     * a mapping that cannot be guarded */
+    if (map != MAP_FAILED) munmap(map, (size_t)st.st_size);
     status = read_all(fd, src, path, f);
   }
   if (!is_stdin) close(fd);
   return status;
 }
 
-void csv_source_close(csv_source *src) {
-  if (src->map) munmap(src->map, src->map_len);
+int csv_source_close(csv_source *src, csv_fail *f) {
+  int status = GSL_SUCCESS;
+  if (src->map) {
+    struct stat st;
+    int shrunk = csv_guard_remove(src->guard);
+    off_t now = fstat(src->fd, &st) == 0 ? st.st_size : -1;
+    if (shrunk || (now >= 0 && (size_t)now < src->map_len))
+      status = csv_fail_set(f, GSL_EBADLEN, CSV_NO_LINE, 0,
+                            "the file shrank while it was read (%zu bytes when opened, %lld now)", src->map_len,
+                            (long long)now);
+    munmap(src->map, src->map_len);
+    close(src->fd);
+  }
   free(src->owned);
   memset(src, 0, sizeof *src);
+  src->guard = -1;
+  src->fd = -1;
+  return status;
 }
 
 /* ---- pieces ------------------------------------------------------------------------- */
@@ -283,8 +303,9 @@ int ndpar_csv_read(ndpar_pool *p, const char *path, const ndpar_csv_options *opt
   int status = csv_spec_init(&spec, opt);
   if (status != GSL_SUCCESS) return status;
   csv_source src;
-  csv_fail fail;
+  csv_fail fail, shrank;
   size_t fail_base = 0;
+  gsl_matrix *m = NULL;
   ndpar_csv_header *h = NULL;
   status = csv_source_open(&src, path, &fail);
   if (status == GSL_SUCCESS) {
@@ -293,14 +314,21 @@ int ndpar_csv_read(ndpar_pool *p, const char *path, const ndpar_csv_options *opt
     status = csv_preamble(&spec, opt, src.data, end, 1, &consumed, &lines, header ? &h : NULL, &fail);
     spec.release_pages = src.map != NULL;
     if (status == GSL_SUCCESS)
-      status = read_data(p, &spec, opt, src.data + consumed, end, lines, x, &fail, &fail_base);
-    csv_source_close(&src);
+      status = read_data(p, &spec, opt, src.data + consumed, end, lines, &m, &fail, &fail_base);
+    /* a file that shrank while it was read: that error, whatever the data gave */
+    if (csv_source_close(&src, &shrank) != GSL_SUCCESS) {
+      status = shrank.code;
+      fail = shrank;
+      fail_base = 0;
+    }
   }
   csv_spec_free(&spec);
   if (status != GSL_SUCCESS) {
+    gsl_matrix_free(m);
     ndpar_csv_header_free(h);
     return csv_report(path, fail_base, &fail, err);
   }
+  *x = m;
   if (header) *header = h;
   return GSL_SUCCESS;
 }

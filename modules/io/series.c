@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv_format.h"
 #include "csv_internal.h"
 #include "csv_number.h"
 #include "ndpar/ndpar_io.h"
@@ -82,6 +83,9 @@ static double grid_step(const grid *g, double t) {
   return p;
 }
 
+/* A date as ISO 8601 text for a message (buf: at least CSV_FORMAT_MAX + 1 bytes). */
+static void date_text(char *buf, double t) { buf[csv_format_iso_date(buf, t)] = '\0'; }
+
 /* Reports a failure of the data at 0-based row i: into err (line = i + 1), and through
  * GSL_ERROR. */
 static int series_fail(ndpar_csv_error *err, int code, size_t i, const char *fmt, ...)
@@ -104,7 +108,7 @@ static int series_fail(ndpar_csv_error *err, int code, size_t i, const char *fmt
 /* Every date finite, strictly after the one before, and on the grid: its step in pos[i]. */
 static int place_rows(const gsl_vector *dates, const grid *g, ndpar_step_unit unit, size_t k,
                       size_t *pos, ndpar_csv_error *err) {
-  char a[48], b[48];
+  char a[CSV_FORMAT_MAX + 1], b[CSV_FORMAT_MAX + 1];
   for (size_t i = 0; i < dates->size; i++) {
     double t = gsl_vector_get(dates, i);
     if (!(fabs(t) <= SERIES_MAX_SECONDS))
@@ -112,8 +116,8 @@ static int place_rows(const gsl_vector *dates, const grid *g, ndpar_step_unit un
                          "ndpar_series_regular: data row %zu (dates[%zu]): %g is not a date within +-1e15 s",
                          i + 1, i, t);
     double prev = i ? gsl_vector_get(dates, i - 1) : t;
-    csv_format_date(a, sizeof a, t);
-    csv_format_date(b, sizeof b, prev);
+    date_text(a, t);
+    date_text(b, prev);
     if (i && t == prev)
       return series_fail(err, GSL_EINVAL, i,
                          "ndpar_series_regular: data row %zu (dates[%zu]) repeats the date %s of row %zu",
@@ -124,7 +128,7 @@ static int place_rows(const gsl_vector *dates, const grid *g, ndpar_step_unit un
                          "(dates must increase)",
                          i + 1, i, a, b, i);
     double p = grid_step(g, t);
-    csv_format_date(b, sizeof b, g->origin);
+    date_text(b, g->origin);
     if (p < 0)
       return series_fail(err, GSL_EINVAL, i,
                          "ndpar_series_regular: data row %zu (dates[%zu]): %s is not on the grid of %zu %s%s from %s",

@@ -37,6 +37,8 @@ int ndpar_windows(const gsl_vector *series, size_t lags, size_t horizon, size_t 
   if (y != NULL && (y->size1 != count || y->size2 != horizon))
     NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_windows: y is %zu x %zu, expected %zu x %zu", y->size1,
                     y->size2, count, horizon);
+  if (y != NULL && ndpar_matrices_overlap(x, y))
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_windows: x and y share memory");
   for (size_t w = 0; w < count; w++) {
     copy_row(series, w * step, x, w);
     if (y != NULL && horizon > 0) copy_row(series, w * step + lags, y, w);

@@ -1,8 +1,12 @@
 /* mlp.c: the MLP regressor (scikit-learn's MLPRegressor, with dropout).
  *
  * inputs -> hidden layers (tanh or relu) -> linear outputs. All parameters live in one
- * vector theta, layer after layer: W_l (units_{l+1} x units_l, row-major), then b_l, so
- * that a gradient is a vector of the same layout and ndpar_grad can reduce it.
+ * vector theta, layer after layer: W_l (units_l x units_{l+1}, row-major: scikit-learn's
+ * coefs_[l]), then b_l, so that a gradient is a vector of the same layout and ndpar_grad
+ * can reduce it. The layer products are this file's own loops, each output row an axpy
+ * over a contiguous weight row (vectorised at -O3; the Makefile builds this file so): on
+ * shards of a few rows they run 3x faster than GSL's reference CBLAS, in a fixed order
+ * (the same bits at any thread count). A relu unit at 0 is skipped (its products are 0).
  *
  * Training follows scikit-learn's conventions (sklearn/neural_network/_multilayer_perceptron.py
  * and _stochastic_optimizers.py): Glorot-uniform weights and biases, bound
@@ -25,7 +29,6 @@
 #include "models/mlp_internal.h"
 #include "ndpar_internal.h"
 
-#include <gsl/gsl_blas.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdint.h>
@@ -142,6 +145,18 @@ static int as_count(double value, size_t *out) {
   return 1;
 }
 
+/* value as a seed: an integer in [0, 2^64) (read back as the nearest double below 2^64). */
+static int as_seed(double value, unsigned long *out) {
+  if (!(value >= 0) || value >= 18446744073709551616.0 || value != floor(value)) return GSL_EINVAL;
+  *out = (unsigned long)value;
+  return GSL_SUCCESS;
+}
+
+static double seed_value(unsigned long seed) {
+  double v = (double)seed;
+  return v < 18446744073709551616.0 ? v : nextafter(v, 0);
+}
+
 /* The hidden layer a "hidden<k>" name addresses, or -1. */
 static int hidden_index(const char *name) {
   if (strncmp(name, "hidden", 6) != 0) return -1;
@@ -203,14 +218,14 @@ static int mlp_set(void *vs, const char *name, double value) {
   int status = GSL_SUCCESS;
   if (real != NULL) {
     *real = value;
+  } else if (strcmp(name, "seed") == 0) {
+    status = as_seed(value, &o.seed);
   } else if (!as_count(value, &v)) {
     status = GSL_EINVAL;
   } else if (count != NULL) {
     *count = v;
   } else if (strcmp(name, "hidden") == 0) {
     for (size_t l = 0; l < NDPAR_MLP_MAX_LAYERS; l++) o.hidden[l] = v;
-  } else if (strcmp(name, "seed") == 0) {
-    o.seed = (unsigned long)v;
   } else {
     status = set_small(&o, name, v);
   }
@@ -231,7 +246,7 @@ static int mlp_get(const void *vs, const char *name, double *value) {
   } else if (strcmp(name, "hidden") == 0) {
     *value = (double)o.hidden[0];
   } else if (strcmp(name, "seed") == 0) {
-    *value = (double)o.seed;
+    *value = seed_value(o.seed);
   } else if (strcmp(name, "activation") == 0) {
     *value = o.activation == NDPAR_ACT_TANH ? 0 : 1;
   } else if (strcmp(name, "solver") == 0) {
@@ -254,16 +269,158 @@ static int mlp_get(const void *vs, const char *name, double *value) {
 
 /* ---- forward pass ---------------------------------------------------------------------- */
 
-/* z = a W_l^T + b_l for weight layer l of theta (a: rows x units[l], z: rows x units[l+1]). */
+/* Units per register block of the layer products: JB sums kept in registers while the
+ * loop runs over the layer's inputs (or the shard's rows), so that each weight (or delta)
+ * is loaded once per block instead of a sum being loaded and stored per term. */
+#define JB 8
+
+/* The two register-blocked kernels, generated twice: for the build's target (SSE2 on
+ * x86-64) and, where the CPU has it, AVX2 (four doubles a vector instead of two). Neither
+ * uses FMA, so both round every product and sum alike: the same bits on any x86-64 CPU.
+ * ATTR is the target attribute, SUFFIX the kernels' name suffix. */
+#define MLP_KERNELS(ATTR, SUFFIX)                                                                  \
+/* zr[0..JB) = b[0..JB) + the sum over i, in order, of ar[i] w[i * stride + (0..JB)]               \
+ * (a zero ar[i] adds nothing and is skipped). */                                                  \
+ATTR static void affine_block##SUFFIX(const double *ar, size_t in, const double *w, size_t stride, \
+                         const double *b, double *zr) {                                            \
+  double acc[JB];                                                                                  \
+  for (size_t t = 0; t < JB; t++) acc[t] = b[t];                                                   \
+  for (size_t i = 0; i < in; i++) {                                                                \
+    double ai = ar[i];                                                                             \
+    if (ai == 0) continue;                                                                         \
+    const double *wi = w + i * stride;                                                             \
+    for (size_t t = 0; t < JB; t++) acc[t] += ai * wi[t];                                          \
+  }                                                                                                \
+  for (size_t t = 0; t < JB; t++) zr[t] = acc[t];                                                  \
+}                                                                                                  \
+                                                                                                   \
+/* gw[i][j0 .. j0 + JB) for the inputs i0 and i0 + 1 (two = 1: i0 alone) of a (tda ta),            \
+ * summed over the rows in order; d: delta's column j0 (tda td). */                                \
+ATTR static void weight_block##SUFFIX(const double *a, size_t ta, size_t rows, size_t i0, int two, \
+                         const double *d, size_t td, double *g0, double *g1) {                     \
+  double s0[JB] = {0};                                                                             \
+  double s1[JB] = {0};                                                                             \
+  for (size_t r = 0; r < rows; r++) {                                                              \
+    double a0 = a[r * ta + i0];                                                                    \
+    double a1 = two ? a[r * ta + i0 + 1] : 0;                                                      \
+    const double *dr = d + r * td;                                                                 \
+    for (size_t t = 0; t < JB; t++) {                                                              \
+      s0[t] += a0 * dr[t];                                                                         \
+      s1[t] += a1 * dr[t];                                                                         \
+    }                                                                                              \
+  }                                                                                                \
+  for (size_t t = 0; t < JB; t++) g0[t] = s0[t];                                                   \
+  if (two)                                                                                         \
+    for (size_t t = 0; t < JB; t++) g1[t] = s1[t];                                                 \
+}                                                                                                  \
+  /* end of MLP_KERNELS */
+
+MLP_KERNELS(, _base)
+
+#if defined(__x86_64__) && defined(__GNUC__)
+MLP_KERNELS(NDPAR_AVX2_FN, _avx2)
+#define MLP_HAVE_AVX2_PATH 1
+#else
+#define MLP_HAVE_AVX2_PATH 0
+#endif
+
+/* Whether the AVX2 kernels run: the CPU's answer, unless a test turned them off. */
+static int mlp_simd_off;
+
+int models_mlp_simd(int on) {
+  int was = !mlp_simd_off && ndpar_cpu_has_avx2() && MLP_HAVE_AVX2_PATH;
+  if (on >= 0) mlp_simd_off = !on;
+  return was;
+}
+
+static int use_avx2(void) {
+  return MLP_HAVE_AVX2_PATH && !mlp_simd_off && ndpar_cpu_has_avx2();
+}
+
+static void affine_block(int avx2, const double *ar, size_t in, const double *w, size_t stride,
+                         const double *b, double *zr) {
+#if MLP_HAVE_AVX2_PATH
+  if (avx2) {
+    affine_block_avx2(ar, in, w, stride, b, zr);
+    return;
+  }
+#endif
+  (void)avx2;
+  affine_block_base(ar, in, w, stride, b, zr);
+}
+
+static void weight_block(int avx2, const double *a, size_t ta, size_t rows, size_t i0, int two,
+                         const double *d, size_t td, double *g0, double *g1) {
+#if MLP_HAVE_AVX2_PATH
+  if (avx2) {
+    weight_block_avx2(a, ta, rows, i0, two, d, td, g0, g1);
+    return;
+  }
+#endif
+  (void)avx2;
+  weight_block_base(a, ta, rows, i0, two, d, td, g0, g1);
+}
+
+/* z = a W_l + b_l for weight layer l of theta (a: rows x units[l], z: rows x units[l+1]):
+ * register blocks of JB units, the last units one by one, every sum in order of inputs. */
 static void affine(const net *g, const double *theta, size_t l, const gsl_matrix *a,
                    gsl_matrix *z) {
-  gsl_matrix_const_view w = gsl_matrix_const_view_array(theta + g->ow[l], g->units[l + 1],
-                                                        g->units[l]);
+  size_t in = g->units[l];
+  size_t out = g->units[l + 1];
+  size_t full = out - out % JB;
+  const double *w = theta + g->ow[l];
   const double *b = theta + g->ob[l];
-  gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, a, &w.matrix, 0.0, z);
-  for (size_t i = 0; i < z->size1; i++) {
-    double *row = gsl_matrix_ptr(z, i, 0);
-    for (size_t j = 0; j < z->size2; j++) row[j] += b[j];
+  int avx2 = use_avx2();
+  for (size_t r = 0; r < a->size1; r++) {
+    const double *ar = a->data + r * a->tda;
+    double *zr = z->data + r * z->tda;
+    for (size_t j = 0; j < full; j += JB) affine_block(avx2, ar, in, w + j, out, b + j, zr + j);
+    for (size_t j = full; j < out; j++) {
+      double sum = b[j];
+      for (size_t i = 0; i < in; i++) sum += ar[i] * w[i * out + j];
+      zr[j] = sum;
+    }
+  }
+}
+
+/* gw (units[l] x units[l+1]) = a^T delta: gw[i][j] = the sum over rows r, in order, of
+ * a[r][i] delta[r][j]; register blocks of 2 inputs x JB units, the last units one by one. */
+static void weight_grad(const gsl_matrix *a, const gsl_matrix *delta, double *gw) {
+  size_t in = a->size2;
+  size_t out = delta->size2;
+  size_t rows = a->size1;
+  size_t full = out - out % JB;
+  int avx2 = use_avx2();
+  for (size_t i = 0; i < in; i += 2) {
+    int two = i + 1 < in;
+    for (size_t j = 0; j < full; j += JB)
+      weight_block(avx2, a->data, a->tda, rows, i, two, delta->data + j, delta->tda, gw + i * out + j,
+                   gw + (i + 1) * out + j);
+    for (size_t k = i; k < i + 1 + (size_t)two; k++)
+      for (size_t j = full; j < out; j++) {
+        double sum = 0;
+        for (size_t r = 0; r < rows; r++) sum += a->data[r * a->tda + k] * delta->data[r * delta->tda + j];
+        gw[k * out + j] = sum;
+      }
+  }
+}
+
+/* back (rows x units[l]) = delta W_l^T: each entry a dot product of a delta row and a
+ * weight row. */
+static void back_through(const net *g, const double *theta, size_t l, const gsl_matrix *delta,
+                         gsl_matrix *back) {
+  size_t in = g->units[l];
+  size_t out = g->units[l + 1];
+  const double *w = theta + g->ow[l];
+  for (size_t r = 0; r < delta->size1; r++) {
+    const double *dr = gsl_matrix_const_ptr(delta, r, 0);
+    double *br = gsl_matrix_ptr(back, r, 0);
+    for (size_t i = 0; i < in; i++) {
+      const double *wi = w + i * out;
+      double sum = 0;
+      for (size_t j = 0; j < out; j++) sum += dr[j] * wi[j];
+      br[i] = sum;
+    }
   }
 }
 
@@ -423,14 +580,11 @@ int models_mlp_loss_grad(const net *g, const ndpar_mlp_options *o, const double 
   gsl_matrix_view next[NDPAR_MLP_MAX_LAYERS + 1]; /* delta of layer l's inputs */
   for (size_t l = g->nw; l-- > 0;) {
     const gsl_matrix *prev = l == 0 ? x : &a[l - 1].matrix;
-    gsl_matrix_view gw = gsl_matrix_view_array(grad + g->ow[l], g->units[l + 1], g->units[l]);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, delta, prev, 0.0, &gw.matrix);
+    weight_grad(prev, delta, grad + g->ow[l]);
     column_sums(delta, grad + g->ob[l]);
     if (l == 0) break;
-    gsl_matrix_const_view w = gsl_matrix_const_view_array(theta + g->ow[l], g->units[l + 1],
-                                                          g->units[l]);
     next[l] = gsl_matrix_view_array(dbuf[l % 2], rows, g->units[l]);
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, delta, &w.matrix, 0.0, &next[l].matrix);
+    back_through(g, theta, l, delta, &next[l].matrix);
     through_activation(o->activation, &h[l - 1].matrix, dropping ? &mult[l - 1].matrix : NULL,
                        &next[l].matrix);
     delta = &next[l].matrix;
@@ -801,7 +955,6 @@ static int mlp_fit(ndpar_pool *p, void *vs, const gsl_matrix *x, const gsl_matri
 
 /* ---- persistence ---------------------------------------------------------------------- */
 
-#ifdef MLP_PERSIST /* until persist.c (ndpar_model_archive_put/_get) lands */
 /* The fitted state: theta as a 1 x P matrix and the geometry (inputs, outputs). */
 static int mlp_save(const void *vs, ndpar_model_archive *a) {
   const mlp_state *s = vs;
@@ -855,7 +1008,11 @@ static int mlp_load(void *vs, const ndpar_model_archive *a) {
   return status;
 }
 
-#endif
+void models_mlp_shape(const void *vs, size_t *inputs, size_t *outputs) {
+  const mlp_state *s = vs;
+  *inputs = s->theta != NULL ? s->g.units[0] : 0;
+  *outputs = s->theta != NULL ? s->g.units[s->g.nw] : 0;
+}
 
 /* ---- the type ------------------------------------------------------------------------- */
 
@@ -868,7 +1025,7 @@ static const char *const mlp_params[] = {
 
 const ndpar_model_type models_mlp_type = {
     "mlp",     NDPAR_MODEL_REGRESSOR, mlp_params, mlp_clone, mlp_free, mlp_set, mlp_get,
-    mlp_fit,   mlp_predict,           1,          NULL,      NULL};
+    mlp_fit,   mlp_predict,           1,          mlp_save,  mlp_load};
 
 ndpar_model *ndpar_mlp_alloc(const ndpar_mlp_options *opt) {
   ndpar_mlp_options o;

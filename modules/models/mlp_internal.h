@@ -8,7 +8,7 @@
 #include <gsl/gsl_rng.h>
 
 /* units[0] inputs, units[1..layers] hidden, units[layers + 1] outputs; weight layer l maps
- * units[l] to units[l + 1], its W (units[l+1] x units[l], row-major) at theta + ow[l],
+ * units[l] to units[l + 1], its W (units[l] x units[l+1], row-major) at theta + ow[l],
  * its b at theta + ob[l]; P parameters in all. */
 typedef struct {
   size_t nw; /* weight layers: hidden layers + 1 */
@@ -34,5 +34,9 @@ size_t models_mlp_work_doubles(const net *g, int dropout, size_t rows);
 int models_mlp_loss_grad(const net *g, const ndpar_mlp_options *o, const double *theta,
                          const gsl_matrix *x, const gsl_matrix *target, double *grad,
                          double *loss, gsl_rng *rng, double *work);
+
+/* Whether the layer products run their AVX2 kernels: on = 0 or 1 sets it (1 only where
+ * the CPU has AVX2), -1 asks. Returns the setting before. For tests of both paths. */
+int models_mlp_simd(int on);
 
 #endif

@@ -201,12 +201,20 @@ int ndpar_model_fit(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x, const gs
   return GSL_SUCCESS;
 }
 
+/* A vector as a one-column matrix over its elements, whatever its stride (GSL's
+ * gsl_matrix_view_vector_with_tda takes only unit strides): row i is element i, tda the
+ * stride. */
+static gsl_matrix models_column_of(const gsl_vector *v) {
+  gsl_matrix m = {v->size, 1, v->stride, v->data, NULL, 0};
+  return m;
+}
+
 int ndpar_model_fit_vector(ndpar_pool *p, ndpar_model *m, const gsl_matrix *x,
                            const gsl_vector *y) {
   NDPAR_REQUIRE(y != NULL, "model_fit_vector: y is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(y->size > 0, "model_fit_vector: y is empty", GSL_EINVAL);
-  gsl_matrix_const_view ym = gsl_matrix_const_view_vector_with_tda(y, y->size, 1, y->stride);
-  return ndpar_model_fit(p, m, x, &ym.matrix);
+  gsl_matrix ym = models_column_of(y);
+  return ndpar_model_fit(p, m, x, &ym);
 }
 
 /* ---- predict ------------------------------------------------------------------------- */
@@ -262,8 +270,8 @@ int ndpar_model_predict_vector(ndpar_pool *p, const ndpar_model *m, const gsl_ma
                                gsl_vector *y) {
   NDPAR_REQUIRE(y != NULL, "model_predict_vector: y is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(y->size > 0, "model_predict_vector: y is empty", GSL_EBADLEN);
-  gsl_matrix_view ym = gsl_matrix_view_vector_with_tda(y, y->size, 1, y->stride);
-  return ndpar_model_predict(p, m, x, &ym.matrix);
+  gsl_matrix ym = models_column_of(y);
+  return ndpar_model_predict(p, m, x, &ym);
 }
 
 /* MC passes run over row batches of a fixed size, so the streams (seed, batch, sample)

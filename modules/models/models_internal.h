@@ -47,6 +47,7 @@ int models_stochastic(const ndpar_model *m);
 /* A fitted built-in state's input and output counts (for loading). */
 void models_linear_shape(const void *state, size_t *inputs, size_t *outputs);
 void models_scaler_shape(const void *state, size_t *inputs, size_t *outputs);
+void models_mlp_shape(const void *state, size_t *inputs, size_t *outputs);
 
 /* The checks of ndpar_model_fit's arguments (y NULL for a transformer), reported through
  * GSL_ERROR as `who`; calling thread only. */

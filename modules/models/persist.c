@@ -452,11 +452,13 @@ typedef struct {
 
 static ndpar_model *fresh_ridge(void) { return ndpar_ridge_alloc(1.0); }
 static ndpar_model *fresh_scaler(void) { return ndpar_scaler_model_alloc(NDPAR_SCALE_STANDARD); }
+static ndpar_model *fresh_mlp(void) { return ndpar_mlp_alloc(NULL); }
 
 static const builtin builtins[] = {
     {&models_ridge_type, fresh_ridge, models_linear_shape},
     {&models_linear_type, ndpar_linear_alloc, models_linear_shape},
     {&models_scaler_type, fresh_scaler, models_scaler_shape},
+    {&models_mlp_type, fresh_mlp, models_mlp_shape},
 };
 
 static const builtin *builtin_of(const ndpar_model_type *type, const char *name) {

@@ -6,7 +6,9 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int coll_check(const coll_call *c, int rc, const char *what) {
   if (rc == MPI_SUCCESS) return GSL_SUCCESS;
@@ -180,6 +182,44 @@ static void free_op(void) {
   if (info_type != MPI_DATATYPE_NULL) MPI_Type_free(&info_type);
 }
 
+long long coll_double_bits(double v) {
+  long long b;
+  memcpy(&b, &v, sizeof b);
+  return b;
+}
+
+/* One argument's value as its kind reads (a double's bits as the double, not an integer). */
+static void format_value(char *buf, size_t size, coll_kind kind, long long v) {
+  double d;
+  switch (kind) {
+    case COLL_UNSIGNED:
+      snprintf(buf, size, "%llu", (unsigned long long)v);
+      return;
+    case COLL_DOUBLE:
+      memcpy(&d, &v, sizeof d);
+      snprintf(buf, size, "%.17g", d);
+      return;
+    default:
+      snprintf(buf, size, "%lld", v);
+      return;
+  }
+}
+
+/* The message of the first argument that differs: both values as their kind reads them. */
+static int report_difference(const coll_call *c, const coll_arg *arg, long long rank,
+                             long long theirs, long long ours) {
+  if (arg->kind == COLL_FINGERPRINT)
+    return ndpar_error_fmt(arg->code, __FILE__, __LINE__,
+                           "%s: %s differ between ranks: rank %lld's are not rank 0's", c->who,
+                           arg->name, rank);
+  char a[40], b[40];
+  format_value(a, sizeof a, arg->kind, theirs);
+  format_value(b, sizeof b, arg->kind, ours);
+  return ndpar_error_fmt(arg->code, __FILE__, __LINE__,
+                         "%s: %s differs between ranks: rank %lld has %s, rank 0 has %s", c->who,
+                         arg->name, rank, a, b);
+}
+
 static int report(const coll_call *c, const coll_info *all, const coll_local *mine, int status) {
   if (all->fail_rank >= 0) {
     int code = (int)all->fail_code;
@@ -190,10 +230,7 @@ static int report(const coll_call *c, const coll_info *all, const coll_local *mi
   }
   for (size_t i = 0; i < mine->nargs; i++)
     if (all->diff_rank[i] >= 0)
-      return ndpar_error_fmt(mine->args[i].code, __FILE__, __LINE__,
-                             "%s: %s differs between ranks: rank %lld has %lld, rank 0 has %lld",
-                             c->who, mine->args[i].name, all->diff_rank[i], all->diff_value[i],
-                             all->ref[i]);
+      return report_difference(c, &mine->args[i], all->diff_rank[i], all->diff_value[i], all->ref[i]);
   return GSL_SUCCESS;
 }
 

@@ -343,8 +343,8 @@ int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const
   if (checked == GSL_SUCCESS && p == NULL && (p = ndpar_mpi_pool_default()) == NULL) checked = GSL_EFAILED;
   grad_memory m = {0};
   if (checked == GSL_SUCCESS) checked = memory_take(&m, p, n_local, grad->size, mode);
-  coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN},
-                     {"mode", (long long)mode, GSL_EINVAL}};
+  coll_arg args[] = {{"grad's length (P)", grad ? (long long)grad->size : -1, GSL_EBADLEN, COLL_INTEGER},
+                     {"mode", (long long)mode, GSL_EINVAL, COLL_INTEGER}};
   double rows = 0.0; /* the opening round sums them: FAST divides as it combines */
   for (size_t i = 0; checked == GSL_SUCCESS && i < n_local; i++) rows += (double)x[i]->size1;
   coll_local mine = {checked, args, 2, n_local, rows};
@@ -353,6 +353,11 @@ int ndpar_mpi_grad_compute(MPI_Comm comm, ndpar_pool *p, const gsl_matrix *const
   if (status == GSL_SUCCESS && c.total == 0)
     status = ndpar_error_fmt(GSL_EINVAL, __FILE__, __LINE__,
                              WHO ": no rank has a batch (the mean of nothing is undefined)");
+  if (status == GSL_SUCCESS) { /* rows weigh 2^-e in the sums, as in one process */
+    double scale = grad_row_scale(c.weight);
+    grad_set_row_scale(m.ws, scale);
+    c.weight *= scale; /* FAST's divisor: the weighted rows */
+  }
   if (status == GSL_SUCCESS)
     status = mode == NDPAR_REDUCE_FAST ? fast(&c, &m, x, y, n_local, f, ctx, grad, loss)
                                        : deterministic(&c, m.ws, x, y, n_local, f, ctx, grad, loss);

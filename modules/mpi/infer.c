@@ -59,12 +59,6 @@ static void free_shaped(gsl_matrix **m, size_t n) {
   free(m);
 }
 
-static long long bits_of(double v) {
-  long long b;
-  memcpy(&b, &v, sizeof b);
-  return b;
-}
-
 /* The lowest global index of a failing batch over the ranks (total if none). */
 static int lowest_failure(coll_call *c, int local_status, size_t local_failed, size_t index0,
                           size_t total, size_t *failed) {
@@ -82,10 +76,10 @@ int ndpar_mpi_batch_infer_mc_interval(MPI_Comm comm, ndpar_pool *p, const gsl_ma
                                       size_t *failed) {
   size_t cols = 0;
   int checked = batch_mc_check(x, n_local, samples, level, f, mean, sd, lower, upper, &cols);
-  coll_arg args[] = {{"samples", (long long)samples, GSL_EINVAL},
-                     {"seed", (long long)seed, GSL_EINVAL},
-                     {"level", bits_of(level), GSL_EINVAL},
-                     {"whether sd is wanted", sd != NULL, GSL_EINVAL}};
+  coll_arg args[] = {{"samples", (long long)samples, GSL_EINVAL, COLL_INTEGER},
+                     {"seed", (long long)seed, GSL_EINVAL, COLL_UNSIGNED},
+                     {"level", coll_double_bits(level), GSL_EINVAL, COLL_DOUBLE},
+                     {"whether sd is wanted", sd != NULL, GSL_EINVAL, COLL_INTEGER}};
   coll_local mine = {checked, args, 4, n_local, 0.0};
   coll_call c;
   int status = coll_open(&c, "mpi_batch_infer_mc", comm, &p, &mine);

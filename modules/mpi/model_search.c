@@ -101,3 +101,54 @@ int ndpar_mpi_grid_search_model(MPI_Comm comm, ndpar_pool *p, const ndpar_grid *
   gsl_vector_free(dummy);
   return status;
 }
+
+/* ---- cross-validation of a model ---- */
+
+typedef struct {
+  const ndpar_model *model;
+  size_t inputs;
+  ndpar_score_kind kind;
+} mpi_cv_ctx;
+
+static int cv_fold(const gsl_matrix *tr, const gsl_vector *ytr, const gsl_matrix *va,
+                   const gsl_vector *yva, double *score, const ndpar_task *t, void *vc) {
+  (void)ytr;
+  (void)yva;
+  (void)t;
+  const mpi_cv_ctx *c = vc;
+  _gsl_matrix_const_view x;
+  _gsl_matrix_const_view y;
+  models_split_xy(tr, c->inputs, &x, &y);
+  ndpar_model *m = models_clone(c->model);
+  int status = m != NULL ? models_fit(NULL, m, &x.matrix, &y.matrix) : GSL_ENOMEM;
+  models_split_xy(va, c->inputs, &x, &y);
+  if (status == GSL_SUCCESS) status = models_score_quiet(m, c->kind, &x.matrix, &y.matrix, score);
+  ndpar_model_free(m);
+  return status;
+}
+
+int ndpar_mpi_model_cross_validate(MPI_Comm comm, ndpar_pool *p, const ndpar_model *m,
+                                   const gsl_matrix *x, const gsl_matrix *y,
+                                   const ndpar_folds *folds, ndpar_score_kind kind,
+                                   gsl_vector *scores) {
+  const char *who = "mpi_model_cross_validate";
+  /* argument errors depend on the arguments alone, which every rank shares */
+  int status = models_check_fit(who, m, x, y);
+  if (status) return status;
+  NDPAR_REQUIRE(y != NULL, "mpi_model_cross_validate: y is NULL", GSL_EFAULT);
+  NDPAR_REQUIRE(models_score_kind_ok(kind), "mpi_model_cross_validate: kind is not a score kind",
+                GSL_EINVAL);
+  gsl_matrix *xy = NULL;
+  NDPAR_REQUIRE(models_side_by_side(x, y, &xy) == GSL_SUCCESS,
+                "mpi_model_cross_validate: out of memory", GSL_ENOMEM);
+  gsl_vector *dummy = gsl_vector_calloc(x->size1);
+  if (dummy == NULL) {
+    gsl_matrix_free(xy);
+    GSL_ERROR("mpi_model_cross_validate: out of memory", GSL_ENOMEM);
+  }
+  mpi_cv_ctx c = {m, x->size2, kind};
+  status = ndpar_mpi_cv_run(comm, p, xy, dummy, folds, cv_fold, &c, scores);
+  gsl_vector_free(dummy);
+  gsl_matrix_free(xy);
+  return status;
+}

@@ -13,12 +13,24 @@ typedef struct {
   double weight;        /* the sum of every rank's coll_local weight */
 } coll_call;
 
+/* How an argument's 8 bytes are compared (bit for bit, always) and written in a message. */
+typedef enum {
+  COLL_INTEGER,    /* a signed count or code: %lld */
+  COLL_UNSIGNED,   /* an unsigned long (a seed): %llu */
+  COLL_DOUBLE,     /* a double's bits (coll_double_bits): %.17g, which round-trips */
+  COLL_FINGERPRINT /* coll_hash of contents: no value is printed, only that they differ */
+} coll_kind;
+
 /* An argument that must be equal on every rank. */
 typedef struct {
   const char *name;
   long long value;
   int code; /* GSL_EBADLEN for a size, GSL_EINVAL otherwise */
+  coll_kind kind;
 } coll_arg;
+
+/* A double's bits as a coll_arg value (COLL_DOUBLE): equal bits, equal arguments. */
+long long coll_double_bits(double v);
 
 #define COLL_MAX_ARGS 12
 

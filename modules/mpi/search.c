@@ -145,17 +145,17 @@ typedef struct {
 static int open_search(coll_call *c, ndpar_pool **p, const search_args *a, int checked,
                        const ndpar_grid_result *res) {
   coll_arg args[] = {
-      {"the number of candidates", (long long)a->ncand, GSL_EBADLEN},
-      {"the parameter size", (long long)a->size, GSL_EBADLEN},
-      {"the candidates' parameters", coll_hash(a->base, a->ncand * a->size), GSL_EINVAL},
-      {"the number of folds", a->folds ? (long long)ndpar_folds_count(a->folds) : -1, GSL_EBADLEN},
-      {"the folds' sample count", a->folds ? (long long)ndpar_folds_samples(a->folds) : -1, GSL_EBADLEN},
-      {"x's rows", a->x ? (long long)a->x->size1 : -1, GSL_EBADLEN},
-      {"x's columns", a->x ? (long long)a->x->size2 : -1, GSL_EBADLEN},
-      {"y's length", a->y ? (long long)a->y->size : -1, GSL_EBADLEN},
-      {"opts->flags", a->opts ? a->opts->flags : 0, GSL_EINVAL},
-      {"result's candidates", res ? (long long)res->candidates : -1, GSL_EBADLEN},
-      {"result's folds", res ? (long long)res->folds : -1, GSL_EBADLEN},
+      {"the number of candidates", (long long)a->ncand, GSL_EBADLEN, COLL_INTEGER},
+      {"the parameter size", (long long)a->size, GSL_EBADLEN, COLL_INTEGER},
+      {"the candidates' parameters", coll_hash(a->base, a->ncand * a->size), GSL_EINVAL, COLL_FINGERPRINT},
+      {"the number of folds", a->folds ? (long long)ndpar_folds_count(a->folds) : -1, GSL_EBADLEN, COLL_INTEGER},
+      {"the folds' sample count", a->folds ? (long long)ndpar_folds_samples(a->folds) : -1, GSL_EBADLEN, COLL_INTEGER},
+      {"x's rows", a->x ? (long long)a->x->size1 : -1, GSL_EBADLEN, COLL_INTEGER},
+      {"x's columns", a->x ? (long long)a->x->size2 : -1, GSL_EBADLEN, COLL_INTEGER},
+      {"y's length", a->y ? (long long)a->y->size : -1, GSL_EBADLEN, COLL_INTEGER},
+      {"opts->flags", a->opts ? a->opts->flags : 0, GSL_EINVAL, COLL_INTEGER},
+      {"result's candidates", res ? (long long)res->candidates : -1, GSL_EBADLEN, COLL_INTEGER},
+      {"result's folds", res ? (long long)res->folds : -1, GSL_EBADLEN, COLL_INTEGER},
   };
   coll_local mine = {checked, args, sizeof args / sizeof args[0], 0, 0.0};
   return coll_open(c, a->who, a->comm, p, &mine);
@@ -224,14 +224,8 @@ int ndpar_mpi_grid_search_params(MPI_Comm comm, ndpar_pool *p, const void *param
                                  const ndpar_folds *folds, ndpar_param_fit_score_fn f, void *ctx,
                                  const ndpar_grid_options *opts, ndpar_grid_result *result) {
   search_args a = {"mpi_grid_search_params", params, size, n, x, y, folds, f, ctx, opts, 0, comm, 0};
-  if (params == NULL) {
-    a.ncand = 0;
-    a.checked = GSL_EFAULT;
-    ndpar_error_raise(GSL_EFAULT, __FILE__, __LINE__, "mpi_grid_search_params: params is NULL");
-  } else if (n == 0 || size == 0) {
-    a.checked = GSL_EINVAL;
-    ndpar_error_raise(GSL_EINVAL, __FILE__, __LINE__, "mpi_grid_search_params: no candidates");
-  }
+  a.checked = grid_check_params(a.who, params, size, n);
+  if (a.checked) a.ncand = 0; /* the shared hash must not read past params */
   return search_result(p, &a, result);
 }
 

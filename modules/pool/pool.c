@@ -858,7 +858,8 @@ ndpar_pool *ndpar_pool_default(void) {
   if (p != NULL) return p;
   pthread_mutex_lock(&default_lock);
   if ((p = atomic_load_explicit(&default_pool, memory_order_relaxed)) == NULL) {
-    p = ndpar_pool_alloc(NULL);
+    int status;
+    p = ndpar_pool_rank_alloc(NULL, &status); /* an MPI rank's share of its node */
     atomic_store_explicit(&default_pool, p, memory_order_release);
   }
   pthread_mutex_unlock(&default_lock);

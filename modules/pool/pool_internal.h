@@ -23,4 +23,27 @@ int ndpar_pool_in_task(void);
  * for the mpi module, which splits a node's cores between the ranks sharing it. */
 ndpar_pool *pool_alloc_on(const ndpar_pool_config *cfg, const ndpar_cores *cores);
 
+/* ---- MPI ranks (ranks.c; no MPI needed) ---- */
+
+/* This rank's share of n cores among `ranks` local ranks, in local-rank order: the first
+ * n % ranks ranks take one more; a rank left without a core (more ranks than cores) shares
+ * one. */
+void ndpar_cores_share(size_t n, size_t ranks, size_t rank, size_t *first, size_t *len);
+
+/* A pool on node->cpu[first .. first + len) (cfg NULL: the defaults), the calling thread
+ * bound to those cores when the configuration binds. */
+ndpar_pool *ndpar_pool_on_share(const ndpar_pool_config *cfg, const ndpar_cores *node,
+                                size_t first, size_t len);
+
+/* This process's local rank and the ranks on its node, from the launcher's environment
+ * (Open MPI, MPICH/Hydra, SLURM); 0 when none says (not an MPI rank, or not known). */
+int ndpar_launcher_local(size_t *rank, size_t *size);
+
+/* The default pool of this process (cfg NULL: the defaults): outside MPI, ndpar_pool_alloc.
+ * A rank whose launcher says how many ranks share its node: unbound (it may run on every
+ * core of the machine) and not alone, its share by local rank; alone on its node, every
+ * core of the machine whatever the launcher bound it to; bound and not alone, its binding.
+ * *status: GSL_SUCCESS, or the failure's code. */
+ndpar_pool *ndpar_pool_rank_alloc(const ndpar_pool_config *cfg, int *status);
+
 #endif

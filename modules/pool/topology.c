@@ -104,8 +104,8 @@ size_t ndpar_cores_capped(size_t cores, double quota) {
   return allowed < cores ? allowed : cores;
 }
 
-/* One PU per core of the topology, restricted to the process binding. */
-static size_t cores_from_hwloc(int **out) {
+/* One PU per core of the topology, restricted to the process binding when `bound`. */
+static size_t cores_from_hwloc(int **out, int bound) {
   hwloc_topology_t topo;
   if (hwloc_topology_init(&topo) != 0) return 0;
   /* Keep cores and PUs only: caches, NUMA details and I/O cost load time we don't need. */
@@ -114,8 +114,8 @@ static size_t cores_from_hwloc(int **out) {
   hwloc_topology_set_type_filter(topo, HWLOC_OBJ_PU, HWLOC_TYPE_FILTER_KEEP_ALL);
   /* RESTRICT_TO_CPUBINDING (hwloc >= 2.5) needs IS_THISSYSTEM; DONT_CHANGE_BINDING keeps
    * the x86 backend from rebinding threads of an application that is already running. */
-  hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM |
-                                     HWLOC_TOPOLOGY_FLAG_RESTRICT_TO_CPUBINDING |
+  unsigned long restrict_flag = bound ? HWLOC_TOPOLOGY_FLAG_RESTRICT_TO_CPUBINDING : 0;
+  hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM | restrict_flag |
                                      HWLOC_TOPOLOGY_FLAG_DONT_CHANGE_BINDING);
   size_t n = 0;
   if (hwloc_topology_load(topo) == 0) {
@@ -153,7 +153,7 @@ static size_t cores_from_affinity(int **out) {
 
 static void cores_load(void) {
   int *cpu = NULL;
-  size_t n = cores_from_hwloc(&cpu);
+  size_t n = cores_from_hwloc(&cpu, 1);
   cores_found.source = "hwloc";
   if (n == 0) {
     n = cores_from_affinity(&cpu);
@@ -171,4 +171,27 @@ static void cores_load(void) {
 const ndpar_cores *ndpar_cores_get(void) {
   pthread_once(&cores_once, cores_load);
   return &cores_found;
+}
+
+/* ---- the machine's cores, whatever this process is bound to ---- */
+
+static ndpar_cores machine_found;
+static pthread_once_t machine_once = PTHREAD_ONCE_INIT;
+
+static void machine_load(void) {
+  int *cpu = NULL;
+  size_t n = cores_from_hwloc(&cpu, 0);
+  if (n == 0) { /* hwloc could not load: what the process may use is all we know */
+    machine_found = *ndpar_cores_get();
+    return;
+  }
+  machine_found.source = "hwloc";
+  machine_found.quota = ndpar_cgroup_cpu_quota();
+  machine_found.count = ndpar_cores_capped(n, machine_found.quota);
+  machine_found.cpu = cpu; /* kept for the life of the process */
+}
+
+const ndpar_cores *ndpar_cores_machine(void) {
+  pthread_once(&machine_once, machine_load);
+  return &machine_found;
 }

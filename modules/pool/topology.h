@@ -17,6 +17,11 @@ typedef struct {
 
 const ndpar_cores *ndpar_cores_get(void);
 
+/* The same without the process's CPU binding: the cores of the machine (its cgroup cpuset
+ * and quota still apply). What a rank alone on its node may use whatever its launcher bound
+ * it to (mpirun binds a single rank to one core by default). */
+const ndpar_cores *ndpar_cores_machine(void);
+
 /* Parsers of the cgroup files, in CPUs (quota / period). 0: no limit; -1: malformed. */
 double ndpar_cgroup_parse_cpu_max(const char *text);            /* v2: "max 100000", "150000 100000" */
 double ndpar_cgroup_parse_cfs(const char *quota, const char *period); /* v1: "-1" or microseconds */

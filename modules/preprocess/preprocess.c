@@ -338,7 +338,9 @@ static int check_colstats(const gsl_matrix *x, int flags, const gsl_vector *mean
   if ((status = check_out("mean", mean, cols)) || (status = check_out("sd", sd, cols)) ||
       (status = check_out("min", min, cols)) || (status = check_out("max", max, cols)))
     return status;
-  return GSL_SUCCESS;
+  static const char *const names[] = {"mean", "sd", "min", "max"};
+  const gsl_vector *const outs[] = {mean, sd, min, max};
+  return ndpar_check_distinct_vectors("colstats", names, outs, 4);
 }
 
 int ndpar_colstats_ws(ndpar_preprocess_workspace *w, const gsl_matrix *x, int flags,
@@ -444,8 +446,9 @@ ndpar_scaler *ndpar_scaler_alloc(ndpar_scale_kind kind, size_t cols) {
     s->mm = cols <= SIZE_MAX / MM_FIELDS / sizeof(double) ? calloc(cols * MM_FIELDS, sizeof(double))
                                                             : NULL;
   }
-  if (!s || !s->center || !s->scale || !s->min || !s->max || !s->half || !s->run || !s->run_shift || !s->run_rel ||
-      !s->inv_scale || !s->pre || !s->den || !s->mm) {
+  int ok = s && s->center && s->scale && s->min && s->max && s->half && s->run && s->run_shift &&
+           s->run_rel && s->inv_scale && s->pre && s->den && s->mm;
+  if (!ok) {
     ndpar_scaler_free(s);
     GSL_ERROR_NULL("scaler_alloc: out of memory", GSL_ENOMEM);
   }
@@ -477,6 +480,19 @@ int ndpar_scaler_set_flags(ndpar_scaler *s, int flags) {
   return GSL_SUCCESS;
 }
 
+/* (1 - d) a + d b, GSL's quantile interpolation, but exact where it need not round: a when
+ * a == b (GSL's form rounds a subnormal constant, or any a at some d, to a neighbour, and
+ * a constant column then got a median that is not its value), and, where b - a overflows,
+ * numpy's lerp on the halves, a + d (b - a) for d < 1/2, b - (1 - d) (b - a) above, which is
+ * exact on [-DBL_MAX, DBL_MAX] (GSL's form rounded the quartiles outward: an IQR above
+ * DBL_MAX's and a transform of 1 + 2^-52). */
+static double interpolate(double a, double b, double d) {
+  if (a == b) return a;
+  if (isfinite(b - a)) return (1 - d) * a + d * b;
+  double ha = 0.5 * a, hb = 0.5 * b, half_diff = hb - ha;
+  return 2 * (d < 0.5 ? ha + d * half_diff : hb - (1 - d) * half_diff);
+}
+
 /* The quantile f of data[0..n) as gsl_stats_quantile_from_sorted_data would give it after
  * sorting, found by selection (O(n)): the order statistic at floor(f (n - 1)), and the
  * least of those above it, which quickselect has left after it. */
@@ -487,7 +503,7 @@ static double quantile_by_select(double *data, size_t n, double f) {
   if (lhs + 1 >= n) return a;
   double b = data[lhs + 1];
   for (size_t i = lhs + 2; i < n; i++) b = GSL_MIN(b, data[i]);
-  return (1 - delta) * a + delta * b;
+  return interpolate(a, b, delta);
 }
 
 typedef struct {
@@ -610,12 +626,18 @@ static void params_from_moments(ndpar_scaler *s, const moments *m) {
 
 /* scikit-learn's test for a constant column (before its scale is replaced by 1):
  * StandardScaler's relative bound on the population variance, and for the other scalers
- * a range, IQR or max |x| below 10 eps (MINMAX1's scale is half its range). */
-static int sklearn_constant(ndpar_scale_kind kind, double scale, const moments *m) {
+ * a range, IQR or max |x| below 10 eps (MINMAX1's scale is half its range).
+ * StandardScaler's var <= n eps var + (n mean eps)^2 is decided as its square root,
+ * sd sqrt(1 - n eps) <= n |mean| eps (the same for non-negative sides), so that no square
+ * overflows (sd above 1.3e154) or underflows (below 1.5e-162) into a false "constant";
+ * half: half the sd, finite where the sd is not (then both sides are halved). */
+static int sklearn_constant(ndpar_scale_kind kind, double scale, double half, const moments *m) {
   double eps = GSL_DBL_EPSILON, n = m->n;
   if (kind == NDPAR_SCALE_STANDARD) {
-    double var = scale * scale, bound = n * m->mean * eps;
-    return var <= n * eps * var + bound * bound;
+    if (n * eps >= 1) return 1; /* the bound exceeds var itself */
+    double bound = n * fabs(m->mean) * eps, shrink = sqrt(1 - n * eps);
+    if (isfinite(scale)) return scale * shrink <= bound;
+    return half * shrink <= 0.5 * bound;
   }
   return (kind == NDPAR_SCALE_MINMAX1 ? 2 * scale : scale) < 10 * eps;
 }
@@ -637,7 +659,10 @@ static void apply_conventions(ndpar_scaler *s, const moments *m) {
       continue;
     }
     if (s->kind == NDPAR_SCALE_STANDARD && population) scale = standard_sd(&m[j], 1, 0);
-    if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, &m[j])) scale = 0;
+    /* STANDARD's half where the sd is above DBL_MAX (for the constant test and the transform) */
+    double sd_half = s->kind == NDPAR_SCALE_STANDARD && isinf(scale) ? standard_sd(&m[j], population, -1) : GSL_NAN;
+    if ((s->flags & NDPAR_PREPROCESS_SKLEARN_CONSTANT) && sklearn_constant(s->kind, scale, sd_half, &m[j]))
+      scale = 0;
     if (s->kind == NDPAR_SCALE_MINMAX1 && scale == 0) {
       scale = 0.5;
       gsl_vector_set(s->center, j, m[j].min + 0.5);
@@ -647,7 +672,7 @@ static void apply_conventions(ndpar_scaler *s, const moments *m) {
     if (isfinite(scale))
       gsl_vector_set(s->half, j, 0.5 * scale);
     else if (s->kind == NDPAR_SCALE_STANDARD) /* an sd above DBL_MAX */
-      gsl_vector_set(s->half, j, standard_sd(&m[j], population, -1));
+      gsl_vector_set(s->half, j, sd_half);
   }
 }
 

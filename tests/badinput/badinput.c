@@ -101,13 +101,6 @@ ParameterizedTest(size_t *i, badinput, every_case, .init = setup, .fini = teardo
 
 /* ---- the last error (ndpar_error_last) ---- */
 
-typedef struct {
-  const char *fn, *params; /* " a b c ": the parameter names, space-separated */
-} bi_params;
-
-static const bi_params params_of[] = {
-#include "bi_params.h"
-};
 
 /* Whether `word` occurs in `text` as a whole identifier. */
 static int names_word(const char *text, const char *word, size_t len) {
@@ -136,9 +129,9 @@ static int names_any(const char *message, const char *names) {
 
 static const char *params_for(const char *call) {
   size_t len = strcspn(call, "( ");
-  for (size_t i = 0; i < sizeof params_of / sizeof *params_of; i++)
-    if (strlen(params_of[i].fn) == len && strncmp(params_of[i].fn, call, len) == 0)
-      return params_of[i].params;
+  for (size_t i = 0; i < bi_params_count; i++)
+    if (strlen(bi_params_of[i].fn) == len && strncmp(bi_params_of[i].fn, call, len) == 0)
+      return bi_params_of[i].params;
   return NULL;
 }
 

@@ -44,6 +44,14 @@ void bi_register(const char *fn, const char *what, const char *file, int line, v
  * come from the headers, tools/public-params.sh). */
 void bi_check_last_error(const char *call, int code);
 
+/* Every public function's parameter names, generated from the headers (build/gen/bi_params.c,
+ * tools/public-params.sh): params is " a b c ". */
+typedef struct {
+  const char *fn, *params;
+} bi_params;
+extern const bi_params bi_params_of[];
+extern const size_t bi_params_count;
+
 /* The next failing call's error is not about one argument (the system is out of memory, a
  * file's contents are bad, a callback wrote NaN): its message need not name a parameter.
  * `why` says so in the case's source; one call only. */

@@ -232,3 +232,65 @@ CASE(ndpar_batch_infer_mc_interval,
     EXPECT_TRUE(isfinite(gsl_matrix_get(c.lo[0], r, 0)) && isfinite(gsl_matrix_get(c.hi[0], r, 0)));
   }
 }
+
+/* ---- MC options by name, and the single-matrix form ---- */
+
+CASE(ndpar_batch_infer_mc_opts, "NULL opt; samples 0; sd with one sample; level out of range") {
+  two b = two_batches();
+  gsl_matrix *sd[2] = {bi_sentinel_matrix(3, 2), bi_sentinel_matrix(2, 2)};
+  ndpar_mc_options o;
+  ndpar_mc_options_init(&o);
+  EXPECT_CODE(ndpar_batch_infer_mc_opts(NULL, b.x, 2, bi_predict_copy, NULL, NULL, b.y, NULL, NULL,
+                                        NULL, NULL), GSL_EFAULT);
+  o.samples = 0;
+  EXPECT_CODE(ndpar_batch_infer_mc_opts(NULL, b.x, 2, bi_predict_copy, NULL, &o, b.y, NULL, NULL,
+                                        NULL, NULL), GSL_EINVAL);
+  o.samples = 1;
+  EXPECT_CODE(ndpar_batch_infer_mc_opts(NULL, b.x, 2, bi_predict_copy, NULL, &o, b.y, sd, NULL,
+                                        NULL, NULL), GSL_EINVAL);
+  ndpar_mc_options_init(&o);
+  o.level = NAN;
+  EXPECT_CODE(ndpar_batch_infer_mc_opts(NULL, b.x, 2, bi_predict_copy, NULL, &o, b.y, NULL, NULL,
+                                        NULL, NULL), GSL_EINVAL);
+  o.level = 1;
+  EXPECT_CODE(ndpar_batch_infer_mc_opts(NULL, b.x, 2, bi_predict_copy, NULL, &o, b.y, NULL, NULL,
+                                        NULL, NULL), GSL_EINVAL);
+  ndpar_mc_options_init(&o);
+  EXPECT_CODE(ndpar_batch_infer_mc_opts(NULL, b.x, 2, NULL, NULL, &o, b.y, NULL, NULL, NULL, NULL),
+              GSL_EFAULT);
+  untouched(b.y, 2, "mean");
+  untouched(sd, 2, "sd");
+}
+
+CASE(ndpar_mc_options_init, "NULL is a no-op") {
+  ndpar_mc_options_init(NULL);
+  ndpar_mc_options o;
+  ndpar_mc_options_init(&o);
+  EXPECT_TRUE(o.samples == 100 && o.seed == 0 && o.level == 0);
+}
+
+CASE(ndpar_batch_infer_mc_rows, "NULL x, mean, f, opt; batch_rows 0; rows or columns that do not match") {
+  const gsl_matrix *x = bi_matrix(5, 2);
+  gsl_matrix *mean = bi_sentinel_matrix(5, 1), *short_sd = bi_sentinel_matrix(4, 1);
+  ndpar_mc_options o;
+  ndpar_mc_options_init(&o);
+  size_t failed = 77;
+  EXPECT_CODE(ndpar_batch_infer_mc_rows(NULL, NULL, 2, bi_predict_copy, NULL, &o, mean, NULL, NULL,
+                                        NULL, &failed), GSL_EFAULT);
+  EXPECT_CODE(ndpar_batch_infer_mc_rows(NULL, x, 2, bi_predict_copy, NULL, &o, NULL, NULL, NULL,
+                                        NULL, &failed), GSL_EFAULT);
+  EXPECT_CODE(ndpar_batch_infer_mc_rows(NULL, x, 2, NULL, NULL, &o, mean, NULL, NULL, NULL, &failed),
+              GSL_EFAULT);
+  EXPECT_CODE(ndpar_batch_infer_mc_rows(NULL, x, 2, bi_predict_copy, NULL, NULL, mean, NULL, NULL,
+                                        NULL, &failed), GSL_EFAULT);
+  EXPECT_CODE(ndpar_batch_infer_mc_rows(NULL, x, 0, bi_predict_copy, NULL, &o, mean, NULL, NULL,
+                                        NULL, &failed), GSL_EINVAL);
+  EXPECT_CODE(ndpar_batch_infer_mc_rows(NULL, x, 2, bi_predict_copy, NULL, &o, mean, short_sd, NULL,
+                                        NULL, &failed), GSL_EBADLEN);
+  o.level = 0.9;
+  EXPECT_CODE(ndpar_batch_infer_mc_rows(bi_pool(2), x, 2, bi_predict_copy, NULL, &o, mean, NULL,
+                                        NULL, NULL, &failed), GSL_EFAULT);
+  EXPECT_TRUE(failed == 77);
+  bi_assert_untouched_matrix(mean, "mean");
+  bi_assert_untouched_matrix(short_sd, "sd");
+}

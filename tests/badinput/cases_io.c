@@ -92,6 +92,81 @@ CASE(ndpar_csv_write, "NULL path or x; a matrix without values; a header of the 
   EXPECT_TRUE(access("/tmp/ndpar-badinput-never.csv", F_OK) != 0);
 }
 
+CASE(ndpar_csv_write_options_init, "fills every field; NULL") {
+  ndpar_csv_write_options o;
+  memset(&o, 0x5a, sizeof o);
+  ndpar_csv_write_options_init(&o);
+  EXPECT_TRUE(o.delimiter == ',' && o.precision == 0 && o.dates == NULL && o.ndates == 0 && o.fsync == 0);
+  ndpar_csv_write_options_init(NULL);
+}
+
+CASE(ndpar_csv_write_opts, "NULL path or x; bad options; a control byte in a name; no folder") {
+  gsl_matrix *x = bi_matrix(2, 2);
+  const char *never = "/tmp/ndpar-badinput-never.csv";
+  ndpar_csv_write_options o;
+  ndpar_csv_write_options_init(&o);
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), NULL, x, NULL, &o), GSL_EFAULT);
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, NULL, NULL, &o), GSL_EFAULT);
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, &no_cols, NULL, &o), GSL_EBADLEN);
+  o.delimiter = '.';
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, x, NULL, &o), GSL_EINVAL);
+  ndpar_csv_write_options_init(&o);
+  o.precision = 99;
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, x, NULL, &o), GSL_EINVAL);
+  ndpar_csv_write_options_init(&o);
+  o.ndates = 1;
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, x, NULL, &o), GSL_EFAULT);
+  o.dates = (const size_t[]){2};
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, x, NULL, &o), GSL_EINVAL);
+  ndpar_csv_header h = {2, (char *[]){"a", "b\x01"}};
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, x, &h, NULL), GSL_EINVAL);
+  ndpar_csv_header hn = {2, (char *[]){"a", NULL}};
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), never, x, &hn, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_csv_write_opts(bi_pool(2), "/nonexistent/dir/x.csv", x, NULL, NULL), GSL_EFAILED);
+  EXPECT_TRUE(access(never, F_OK) != 0);
+}
+
+static void discard_writer(void *w) { ndpar_csv_writer_discard(w); }
+
+CASE(ndpar_csv_writer_open, "NULL path; bad options; an empty header; a control byte; no folder") {
+  const char *never = "/tmp/ndpar-badinput-never.csv";
+  ndpar_csv_write_options o;
+  ndpar_csv_write_options_init(&o);
+  o.delimiter = '"';
+  EXPECT_NULL(ndpar_csv_writer_open(NULL, NULL, NULL, NULL));
+  EXPECT_NULL(ndpar_csv_writer_open(bi_pool(2), never, NULL, &o));
+  ndpar_csv_header empty = {0, NULL}, bad = {1, (char *[]){"\x02"}}, null_names = {2, NULL};
+  EXPECT_NULL(ndpar_csv_writer_open(bi_pool(2), never, &empty, NULL));
+  EXPECT_NULL(ndpar_csv_writer_open(bi_pool(2), never, &bad, NULL));
+  EXPECT_NULL(ndpar_csv_writer_open(bi_pool(2), never, &null_names, NULL));
+  EXPECT_NULL(ndpar_csv_writer_open(bi_pool(2), "/nonexistent/dir/x.csv", NULL, NULL));
+  EXPECT_TRUE(access(never, F_OK) != 0);
+}
+
+CASE(ndpar_csv_writer_write, "NULL writer or block; a block of another width; no columns") {
+  gsl_matrix *x = bi_matrix(2, 2), *wide = bi_matrix(2, 3);
+  ndpar_csv_writer *w = bi_hold(ndpar_csv_writer_open(bi_pool(2), "/tmp/ndpar-badinput-never.csv", NULL, NULL),
+                                discard_writer);
+  cr_assert_not_null(w);
+  EXPECT_CODE(ndpar_csv_writer_write(NULL, x), GSL_EFAULT);
+  EXPECT_CODE(ndpar_csv_writer_write(w, NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_csv_writer_write(w, &no_cols), GSL_EBADLEN);
+  EXPECT_OK(ndpar_csv_writer_write(w, x));
+  EXPECT_CODE(ndpar_csv_writer_write(w, wide), GSL_EBADLEN);
+}
+
+CASE(ndpar_csv_writer_close, "NULL; a writer whose write failed") {
+  EXPECT_CODE(ndpar_csv_writer_close(NULL), GSL_EFAULT);
+  if (access("/dev/full", W_OK) != 0) return;
+  ndpar_csv_writer *w = ndpar_csv_writer_open(bi_pool(2), "/dev/full", NULL, NULL);
+  cr_assert_not_null(w);
+  gsl_matrix *x = bi_matrix(300, 300);
+  EXPECT_CODE(ndpar_csv_writer_write(w, x), GSL_EFAILED);
+  EXPECT_CODE(ndpar_csv_writer_close(w), GSL_EFAILED);
+}
+
+CASE(ndpar_csv_writer_discard, "NULL") { ndpar_csv_writer_discard(NULL); }
+
 static void close_reader(void *r) { ndpar_csv_reader_close(r); }
 
 CASE(ndpar_csv_reader_open, "NULL path; 0 rows a block; a missing file") {

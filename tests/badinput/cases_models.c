@@ -809,6 +809,27 @@ CASE(ndpar_ensemble_predict_models, "m 0; NULL; unfitted; other shapes; bad opti
   bi_assert_untouched_matrix(spread, "spread");
 }
 
+CASE(ndpar_ensemble_predict_opts, "m 0; NULL x, out, members; bad options named opt; out is spread") {
+  const gsl_matrix *x = data_x();
+  gsl_matrix *out = bi_sentinel_matrix(12, 3);
+  gsl_matrix *spread = bi_sentinel_matrix(12, 3);
+  const ndpar_predictor two[] = {{bi_predict_copy, NULL}, {bi_predict_copy, NULL}};
+  EXPECT_ONE(ndpar_ensemble_predict_opts(NULL, x, two, 0, NULL, out, spread), GSL_EINVAL);
+  EXPECT_ONE(ndpar_ensemble_predict_opts(NULL, NULL, two, 2, NULL, out, spread), GSL_EFAULT);
+  EXPECT_ONE(ndpar_ensemble_predict_opts(NULL, x, two, 2, NULL, NULL, spread), GSL_EFAULT);
+  EXPECT_ONE(ndpar_ensemble_predict_opts(NULL, x, NULL, 2, NULL, out, spread), GSL_EFAULT);
+  ndpar_ensemble_options o;
+  ndpar_ensemble_options_init(&o);
+  o.agg = NDPAR_AGG_TRIMMED_MEAN;
+  o.trim = -0.1;
+  EXPECT_ONE(ndpar_ensemble_predict_opts(NULL, x, two, 2, &o, out, spread), GSL_EINVAL);
+  o.agg = NDPAR_AGG_WEIGHTED_MEAN;
+  EXPECT_ONE(ndpar_ensemble_predict_opts(NULL, x, two, 2, &o, out, spread), GSL_EFAULT);
+  EXPECT_ONE(ndpar_ensemble_predict_opts(NULL, x, two, 2, NULL, out, out), GSL_EINVAL);
+  bi_assert_untouched_matrix(out, "out");
+  bi_assert_untouched_matrix(spread, "spread");
+}
+
 CASE(ndpar_bagging_options_init, "NULL; fills every field") {
   ndpar_bagging_options_init(NULL);
   ndpar_bagging_options o;

@@ -37,6 +37,35 @@ CASE(ndpar_folds_timeseries, "windows, horizon or step 0; no training data") {
   EXPECT_NULL(ndpar_folds_timeseries(0, 1, 1, 1, 0, 0));
 }
 
+CASE(ndpar_folds_timeseries_opts, "NULL opt; fields 0; no training data; sizes that wrap") {
+  EXPECT_NULL(ndpar_folds_timeseries_opts(100, NULL));
+  ndpar_timeseries_options o;
+  ndpar_timeseries_options_init(&o);
+  o.windows = 0;
+  EXPECT_NULL(ndpar_folds_timeseries_opts(100, &o));
+  ndpar_timeseries_options_init(&o);
+  o.horizon = 0;
+  EXPECT_NULL(ndpar_folds_timeseries_opts(100, &o));
+  ndpar_timeseries_options_init(&o);
+  o.windows = 1;
+  o.horizon = 5;
+  o.gap = 5;
+  EXPECT_NULL(ndpar_folds_timeseries_opts(10, &o));
+  ndpar_timeseries_options_init(&o);
+  o.step = (size_t)1 << 63;
+  EXPECT_NULL(ndpar_folds_timeseries_opts(100, &o));
+  EXPECT_NULL(ndpar_folds_timeseries_opts(0, &o));
+}
+
+CASE(ndpar_timeseries_options_init, "NULL is a no-op; the defaults make folds") {
+  ndpar_timeseries_options_init(NULL);
+  ndpar_timeseries_options o;
+  ndpar_timeseries_options_init(&o);
+  ndpar_folds *f = ndpar_folds_timeseries_opts(10, &o);
+  EXPECT_TRUE(f != NULL && ndpar_folds_count(f) == 5);
+  ndpar_folds_free(f);
+}
+
 CASE(ndpar_folds_timeseries, "step = 2^63: the first window's start wraps") {
   EXPECT_NULL(ndpar_folds_timeseries(100, 3, 1, (size_t)1 << 63, 0, 0));
 }

@@ -83,6 +83,27 @@ Test(scratch, is_per_thread) {
   ndpar_thread_scratch_release();
 }
 
+static void *fresh_thread_scratch_zero(void *arg) {
+  (void)arg;
+  return ndpar_thread_scratch(0);
+}
+
+/* NULL is the failure value: a thread that holds nothing yet and asks for 0 bytes gets a
+ * line, not NULL (it used to get the NULL it held). */
+Test(scratch, zero_bytes_on_a_fresh_thread_is_not_null) {
+  pthread_t t;
+  void *got = NULL;
+  pthread_create(&t, NULL, fresh_thread_scratch_zero, NULL);
+  pthread_join(t, &got);
+  cr_assert_not_null(got);
+  ndpar_thread_scratch_release();
+  void *mine = ndpar_thread_scratch(0);
+  cr_assert_not_null(mine);
+  cr_assert(aligned(mine));
+  cr_assert_eq(ndpar_thread_scratch(NDPAR_CACHELINE), mine, "0 bytes is one line");
+  ndpar_thread_scratch_release();
+}
+
 Test(streams, seed_depends_on_seed_and_index_alone) {
   gsl_rng *r = test_rng();
   unsigned long seed = gsl_rng_get(r);
@@ -332,6 +353,59 @@ Test(null_args, row_batches_that_do_not_exist_are_empty_views) {
   cr_assert_null(ndpar_rows_batch(m, 0, 0).matrix.data, "batch_rows 0");
   cr_assert_null(ndpar_rows_batch_vector_const(v, 4, 3).vector.data);
   cr_assert_null(ndpar_rows_batch_vector_const(v, 4, SIZE_MAX).vector.data);
+  gsl_matrix_free(m);
+  gsl_vector_free(v);
+}
+
+/* The exact overlap of two strided layouts, against a brute force over every element pair,
+ * for every submatrix pair of a 5 x 6 matrix of sizes up to 3 x 3 and every vector view
+ * (offset, stride, size) of a 12-vector. */
+static int brute_overlap(const gsl_matrix *a, const gsl_matrix *b) {
+  for (size_t i = 0; i < a->size1; i++)
+    for (size_t j = 0; j < a->size2; j++)
+      for (size_t k = 0; k < b->size1; k++)
+        for (size_t l = 0; l < b->size2; l++)
+          if (gsl_matrix_const_ptr(a, i, j) == gsl_matrix_const_ptr(b, k, l)) return 1;
+  return 0;
+}
+
+Test(overlap, matrices_and_vectors_exactly) {
+  gsl_matrix *m = gsl_matrix_alloc(5, 6);
+  size_t pairs = 0, overlapping = 0;
+  for (size_t i0 = 0; i0 < 5; i0++)
+    for (size_t j0 = 0; j0 < 6; j0++)
+      for (size_t r0 = 1; r0 <= 3 && i0 + r0 <= 5; r0++)
+        for (size_t c0 = 1; c0 <= 3 && j0 + c0 <= 6; c0++) {
+          gsl_matrix_view a = gsl_matrix_submatrix(m, i0, j0, r0, c0);
+          for (size_t i1 = 0; i1 < 5; i1 += 2)
+            for (size_t j1 = 0; j1 < 6; j1++)
+              for (size_t r1 = 1; r1 <= 3 && i1 + r1 <= 5; r1++)
+                for (size_t c1 = 1; c1 <= 3 && j1 + c1 <= 6; c1++) {
+                  gsl_matrix_view b = gsl_matrix_submatrix(m, i1, j1, r1, c1);
+                  int want = brute_overlap(&a.matrix, &b.matrix);
+                  cr_assert_eq(ndpar_matrices_overlap(&a.matrix, &b.matrix), want, "(%zu,%zu %zux%zu) (%zu,%zu %zux%zu)",
+                               i0, j0, r0, c0, i1, j1, r1, c1);
+                  cr_assert_eq(ndpar_matrices_overlap(&b.matrix, &a.matrix), want);
+                  pairs++;
+                  overlapping += (size_t)want;
+                }
+        }
+  cr_assert(overlapping > 0 && overlapping < pairs, "both outcomes seen");
+  gsl_vector *v = gsl_vector_alloc(12);
+  for (size_t o0 = 0; o0 < 12; o0++)
+    for (size_t s0 = 1; s0 <= 3; s0++)
+      for (size_t n0 = 1; o0 + (n0 - 1) * s0 < 12; n0++)
+        for (size_t o1 = 0; o1 < 12; o1++)
+          for (size_t s1 = 1; s1 <= 3; s1++)
+            for (size_t n1 = 1; o1 + (n1 - 1) * s1 < 12; n1++) {
+              gsl_vector_view a = gsl_vector_subvector_with_stride(v, o0, s0, n0);
+              gsl_vector_view b = gsl_vector_subvector_with_stride(v, o1, s1, n1);
+              int want = 0;
+              for (size_t i = 0; i < n0; i++)
+                for (size_t k = 0; k < n1; k++) want |= o0 + i * s0 == o1 + k * s1;
+              cr_assert_eq(ndpar_vectors_overlap(&a.vector, &b.vector), want);
+            }
+  cr_assert_eq(ndpar_matrices_overlap(NULL, m), 0);
   gsl_matrix_free(m);
   gsl_vector_free(v);
 }

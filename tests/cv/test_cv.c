@@ -3,12 +3,14 @@
 #include <criterion/criterion.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_statistics_double.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 
 #include "ndpar/ndpar_cv.h"
+#include "ndpar/ndpar_pool.h"
 #include "ridge.h"
 #include "test_util.h"
 
@@ -277,6 +279,32 @@ Test(cv_workspace, folds_or_data_that_do_not_fit_are_rejected_with_scores_untouc
   gsl_vector_free(y), gsl_vector_free(s5), gsl_vector_free(s6);
 }
 
+/* A workspace of a size no machine has (2^58 columns of one gathered row: bytes that fit a
+ * size_t, memory that cannot be had) is GSL_ENOMEM and holds nothing afterwards: each call
+ * used to keep gsl_matrix_alloc's struct of the failed buffers (96 bytes). The heap in use
+ * (glibc's count; under ASan its leak check at exit says the same) must not grow. */
+Test(cv_workspace, an_impossible_size_leaks_nothing) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  cr_skip_test("the sanitizer's allocator aborts on such sizes; tests/badinput has the case");
+#endif
+  test_quiet_gsl_errors();
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = 1;
+  cfg.bind = NDPAR_BIND_NONE;
+  ndpar_pool *pool = ndpar_pool_alloc(&cfg);
+  ndpar_folds *f = ndpar_folds_kfold(6, 2, 0, 0);
+  cr_assert_null(ndpar_cv_workspace_alloc(pool, f, (size_t)1 << 58)); /* the first call's
+                                                                       * one-time allocations */
+  struct mallinfo2 before = mallinfo2();
+  for (int i = 0; i < 100; i++) cr_assert_null(ndpar_cv_workspace_alloc(pool, f, (size_t)1 << 58));
+  struct mallinfo2 after = mallinfo2();
+  cr_assert_lt(after.uordblks, before.uordblks + 100 * 48, "%zu bytes more in use after 100 failed calls",
+               after.uordblks - before.uordblks);
+  ndpar_folds_free(f);
+  ndpar_pool_free(pool);
+}
+
 /* score = minus the mean squared error of predicting yva by the mean of ytr: no allocation */
 static int mean_model(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl_matrix *xva,
                       const gsl_vector *yva, double *score, const ndpar_task *t, void *ctx) {
@@ -410,6 +438,29 @@ static double summary_sd(const double *v, size_t n) {
   return sd;
 }
 
+/* numpy's mean and std of infinite scores: [inf, inf] is inf (gsl_stats_mean's running
+ * mean gave NaN: inf - inf), [inf, 1] inf, [inf, -inf] NaN; the sd of any of them NaN. */
+Test(cv_summary, infinite_scores_as_numpy) {
+  double mean, sd;
+  double both[] = {INFINITY, INFINITY}, one[] = {INFINITY, 1.0}, signs[] = {INFINITY, -INFINITY},
+         low[] = {-INFINITY, -INFINITY, -INFINITY};
+  gsl_vector_view v = gsl_vector_view_array(both, 2);
+  cr_assert_eq(ndpar_cv_summary(&v.vector, &mean, &sd), GSL_SUCCESS);
+  cr_assert(mean == INFINITY && isnan(sd), "mean %g sd %g", mean, sd);
+  v = gsl_vector_view_array(one, 2);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(mean == INFINITY && isnan(sd));
+  v = gsl_vector_view_array(signs, 2);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(isnan(mean) && isnan(sd));
+  v = gsl_vector_view_array(low, 3);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(mean == -INFINITY && isnan(sd));
+  v = gsl_vector_view_array(both, 1);
+  ndpar_cv_summary(&v.vector, &mean, &sd);
+  cr_assert(mean == INFINITY && isnan(sd), "one infinite score: numpy's std is NaN");
+}
+
 Test(cv_summary, sd_of_scores_of_plus_minus_1e308_is_finite) {
   double v[7], unit[7];
   for (size_t n = 2; n <= 7; n++) {
@@ -444,4 +495,50 @@ Test(cv_workspace, cols_whose_product_overflows_are_refused_before_allocating) {
   cr_assert(strstr(test_gsl_last_reason(), "overflow"), "%s", test_gsl_last_reason());
   cr_assert_eq(test_gsl_error_count(), 2);
   ndpar_folds_free(f);
+}
+
+/* ---- the time-series split by name ---- */
+
+static void assert_same_folds(const ndpar_folds *a, const ndpar_folds *b) {
+  cr_assert_eq(ndpar_folds_count(a), ndpar_folds_count(b));
+  for (size_t i = 0; i < ndpar_folds_count(a); i++) {
+    const size_t *ta, *va, *tb, *vb;
+    size_t nta, nva, ntb, nvb;
+    cr_assert_eq(ndpar_folds_get(a, i, &ta, &nta, &va, &nva), GSL_SUCCESS);
+    cr_assert_eq(ndpar_folds_get(b, i, &tb, &ntb, &vb, &nvb), GSL_SUCCESS);
+    cr_assert(nta == ntb && nva == nvb, "fold %zu", i);
+    cr_assert(memcmp(ta, tb, nta * sizeof *ta) == 0 && memcmp(va, vb, nva * sizeof *va) == 0);
+  }
+}
+
+Test(cv_timeseries_opts, the_options_give_the_positional_forms_folds) {
+  /* {n, windows, horizon, step, gap, max_train} */
+  const size_t cases[][6] = {{100, 5, 10, 10, 0, 0}, {100, 3, 7, 4, 2, 0}, {50, 4, 5, 6, 1, 20},
+                             {10, 1, 3, 1, 0, 0}, {24, 12, 1, 1, 0, 3}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    const size_t *k = cases[c];
+    ndpar_timeseries_options o;
+    ndpar_timeseries_options_init(&o);
+    o.windows = k[1];
+    o.horizon = k[2];
+    o.step = k[3];
+    o.gap = k[4];
+    o.max_train = k[5];
+    ndpar_folds *a = ndpar_folds_timeseries(k[0], k[1], k[2], k[3], k[4], k[5]);
+    ndpar_folds *b = ndpar_folds_timeseries_opts(k[0], &o);
+    cr_assert(a != NULL && b != NULL, "case %zu", c);
+    assert_same_folds(a, b);
+    ndpar_folds_free(a);
+    ndpar_folds_free(b);
+  }
+  /* step 0: windows back to back (step = horizon), as TimeSeriesSplit's default. */
+  ndpar_timeseries_options o;
+  ndpar_timeseries_options_init(&o);
+  o.windows = 4;
+  o.horizon = 6;
+  ndpar_folds *a = ndpar_folds_timeseries(40, 4, 6, 6, 0, 0);
+  ndpar_folds *b = ndpar_folds_timeseries_opts(40, &o);
+  assert_same_folds(a, b);
+  ndpar_folds_free(a);
+  ndpar_folds_free(b);
 }

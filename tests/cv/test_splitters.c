@@ -225,6 +225,30 @@ Test(splitters, group_equals_the_reference_and_never_splits_a_group) {
   gsl_rng_free(r);
 }
 
+/* Where scikit-learn's order of tied group sizes is numpy's and not a stable sort's: numpy's
+ * default argsort (introsort) insertion-sorts 16 elements or fewer, so it is stable for up to
+ * 16 groups in all, whatever their sizes; from 17 groups on its partitioning reorders ties.
+ * The folds below are scikit-learn 1.2.1's on numpy 1.24.2 (GroupKFold(3), groups 0..ng-1 of
+ * 2 samples each; the fold of each group): equal to ndpar's at 16 groups, not at 17, where
+ * ndpar keeps the stable order (docs/cv.md says so). */
+Test(splitters, group_ties_as_numpy_up_to_16_groups_stable_beyond) {
+  static const size_t sk16[] = {0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0};
+  static const size_t sk17[] = {1, 2, 0, 1, 2, 0, 1, 1, 2, 1, 2, 0, 1, 2, 0, 0, 0};
+  for (size_t ng = 16; ng <= 17; ng++) {
+    int g[34];
+    size_t ref[34], n = 2 * ng;
+    for (size_t j = 0; j < n; j++) g[j] = (int)(j / 2);
+    ndpar_folds *f = ndpar_folds_group(g, n, 3);
+    group_reference(g, n, 3, ref);
+    assert_folds_match(f, ref, n, 3);
+    size_t same = 0;
+    for (size_t j = 0; j < n; j += 2) same += ref[j] == (ng == 16 ? sk16 : sk17)[j / 2];
+    if (ng == 16) cr_assert_eq(same, ng, "16 groups: scikit-learn's folds");
+    else cr_assert_lt(same, ng, "17 groups: numpy's unstable order differs from the stable one");
+    ndpar_folds_free(f);
+  }
+}
+
 Test(splitters, repeated_kfold_is_shuffled_kfold_per_repeat) {
   gsl_rng *r = test_rng();
   size_t ns[] = {2, 3, 7, 100, 1001};

@@ -182,6 +182,19 @@ Test(bagging, ensemble_of_models_checks_its_members) {
       cr_expect(fabs(gsl_matrix_get(out, i, j) - (u + v) / 2) <= 1e-12 * fabs(u + v));
       cr_expect(fabs(gsl_matrix_get(spread, i, j) - fabs(u - v) / sqrt(2)) <= 1e-9 * (1 + fabs(u - v)));
     }
+  /* the callback form with options: the trimmed mean's fraction by name; with two members
+   * and trim 0.4 nothing is cut (floor(0.8) = 0): the mean */
+  ndpar_predictor cb[] = {{ndpar_model_predict_fn, a}, {ndpar_model_predict_fn, b}};
+  ndpar_ensemble_options o;
+  ndpar_ensemble_options_init(&o);
+  o.agg = NDPAR_AGG_TRIMMED_MEAN;
+  o.trim = 0.4;
+  gsl_matrix *trimmed = gsl_matrix_alloc(30, 2);
+  cr_assert_eq(ndpar_ensemble_predict_opts(NULL, x, cb, 2, &o, trimmed, NULL), GSL_SUCCESS);
+  cr_expect(gsl_matrix_equal(trimmed, out));
+  o.trim = 0.5;
+  cr_expect_eq(ndpar_ensemble_predict_opts(NULL, x, cb, 2, &o, trimmed, NULL), GSL_EINVAL);
+  gsl_matrix_free(trimmed);
   gsl_matrix_free(pa);
   gsl_matrix_free(pb);
   gsl_matrix_free(spread);

@@ -440,6 +440,42 @@ Test(ensemble_errors, bad_arguments_are_rejected_before_any_work) {
   gsl_rng_free(r);
 }
 
+/* out and spread that share memory: the spread, written after the mean, used to overwrite
+ * it silently. Refused (GSL_EINVAL, both untouched); column blocks of one matrix share no
+ * element and are fine, and give what separate matrices give. */
+Test(ensemble_errors, out_and_spread_sharing_memory_are_refused) {
+  test_quiet_gsl_errors();
+  gsl_rng *r = test_rng();
+  ensemble e;
+  make_ensemble(r, 3, &e);
+  gsl_matrix *x = test_random_matrix(r, 4, IN), *both = gsl_matrix_alloc(4, 2 * OUT);
+  gsl_matrix *out = gsl_matrix_alloc(4, OUT), *spread = gsl_matrix_alloc(4, OUT);
+  gsl_matrix_set_all(both, 7.0);
+  size_t errors = test_gsl_error_count();
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, both, both), GSL_EINVAL);
+  cr_assert(strstr(test_gsl_last_reason(), "share memory") != NULL, "%s", test_gsl_last_reason());
+  gsl_matrix_view left = gsl_matrix_submatrix(both, 0, 0, 4, OUT), right = gsl_matrix_submatrix(both, 0, OUT, 4, OUT);
+  gsl_matrix_view shifted = gsl_matrix_submatrix(both, 0, 1, 4, OUT); /* overlaps left by OUT - 1 columns */
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, &left.matrix, &shifted.matrix),
+               GSL_EINVAL);
+  gsl_matrix *outs[] = {&left.matrix}; /* the batched form, one array passed for both */
+  const gsl_matrix *xs[] = {x};
+  size_t fm = 99, fb = 99;
+  cr_assert_eq(ndpar_ensemble_predict_batches(NULL, xs, 1, e.models, 3, NDPAR_AGG_MEAN, NULL, 0, outs, outs, &fm, &fb),
+               GSL_EINVAL);
+  cr_assert_eq(test_gsl_error_count(), errors + 3);
+  cr_assert(fm == 99 && fb == 99);
+  for (size_t i = 0; i < both->size1; i++)
+    for (size_t j = 0; j < both->size2; j++) cr_assert_eq(gsl_matrix_get(both, i, j), 7.0, "untouched");
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, &left.matrix, &right.matrix),
+               GSL_SUCCESS);
+  cr_assert_eq(ndpar_ensemble_predict(NULL, x, e.models, 3, NDPAR_AGG_MEAN, NULL, out, spread), GSL_SUCCESS);
+  cr_assert(gsl_matrix_equal(&left.matrix, out) && gsl_matrix_equal(&right.matrix, spread));
+  gsl_matrix_free(x), gsl_matrix_free(both), gsl_matrix_free(out), gsl_matrix_free(spread);
+  free_ensemble(&e);
+  gsl_rng_free(r);
+}
+
 /* ---- the argument convention (docs/API.md) ---- */
 
 static ensemble conv_e;

@@ -210,6 +210,15 @@ static int step_default_pool(data *d, double *s) {
   return st;
 }
 
+/* Per batch, the rows of d->full that batch b's inputs are (ROWS / NB each): a third set
+ * of outputs, distinct from out and out2 (outputs of one call may not share memory). */
+static void full_rows(data *d, gsl_matrix_view *v, gsl_matrix **m) {
+  for (size_t b = 0; b < NB; b++) {
+    v[b] = gsl_matrix_submatrix(d->full, b * (ROWS / NB), 0, ROWS / NB, 1);
+    m[b] = &v[b].matrix;
+  }
+}
+
 static int step_batch(data *d, double *s) {
   double two = 2;
   int st = ndpar_batch_infer(d->pool, d->xb, d->out, NB, predict_sum, &two);
@@ -222,11 +231,12 @@ static int step_batch(data *d, double *s) {
                                      d->out2, NULL, NULL, NULL);
   if (st) return st;
   s[2] = msum(d->out[1]) + msum(d->out2[2]);
-  gsl_matrix *lo[NB], *hi[NB];
-  for (size_t b = 0; b < NB; b++) lo[b] = d->out2[b], hi[b] = d->out2[b];
+  gsl_matrix_view hv[NB];
+  gsl_matrix *hi[NB];
+  full_rows(d, hv, hi);
   st = ndpar_batch_infer_mc_interval(d->pool, d->xb, NB, 5, 9, 0.5, predict_sum, NULL, d->out, NULL,
-                                     lo, hi, NULL);
-  s[3] = msum(d->out2[0]);
+                                     d->out2, hi, NULL);
+  s[3] = msum(d->out2[0]) + msum(d->full);
   return st;
 }
 
@@ -388,10 +398,13 @@ static int step_workspaces(data *d, double *s) {
   ndpar_folds *f = ndpar_folds_kfold(ROWS, 4, 1, 11);
   ndpar_cv_workspace *cw = f ? ndpar_cv_workspace_alloc(d->pool, f, COLS) : NULL;
   int st = bw && gw && ew && pw && f && cw ? GSL_SUCCESS : GSL_ENOMEM;
+  gsl_matrix_view hv[NB];
+  gsl_matrix *hi[NB];
+  full_rows(d, hv, hi);
   if (!st)
     st = ndpar_batch_infer_mc_ws(bw, d->xb, NB, 4, 9, 0.5, predict_sum, NULL, d->out, NULL, d->out2,
-                                 d->out2, NULL);
-  if (!st) s[0] = msum(d->out[1]) + msum(d->out2[2]);
+                                 hi, NULL);
+  if (!st) s[0] = msum(d->out[1]) + msum(d->out2[2]) + msum(d->full);
   double loss;
   if (!st)
     st = ndpar_grad_compute_ws(gw, d->xb, d->yb, NB, grad_fn, NULL, NDPAR_REDUCE_DETERMINISTIC,

@@ -187,10 +187,14 @@ static void reference_deterministic(const problem *pb, size_t P, gsl_vector *out
   gsl_vector *g = gsl_vector_alloc(P);
   ndpar_rsum_init(acc, P + 2);
   size_t G = group_of(P);
+  double total = 0; /* the rows weigh 2^-e, e with total 2^-e in [1/2, 1) (docs/grad.md) */
+  int e;
+  for (size_t i = 0; i < pb->n; i++) total += (double)pb->xs[i]->size1;
+  frexp(total, &e);
   for (size_t lo = 0; lo < pb->n; lo += G) {
     for (size_t i = lo; i < lo + G && i < pb->n; i++) {
       ndpar_task t = {i, 0, NULL};
-      double l, rows = (double)pb->xs[i]->size1;
+      double l, rows = ldexp((double)pb->xs[i]->size1, -e);
       lsq_grad(pb->xs[i], pb->ys[i], g, &l, &t, &m);
       for (size_t j = 0; j < P; j++) part[j] = i == lo ? rows * g->data[j] : part[j] + rows * g->data[j];
       part[P] = i == lo ? rows * l : part[P] + rows * l;
@@ -781,5 +785,71 @@ Test(grad_aggregate, weights_and_gradients_near_dbl_max_give_the_finite_mean) {
     gsl_vector_free(ref);
     gsl_vector_free(out);
   }
+  gsl_rng_free(r);
+}
+
+/* Batches whose mean gradients (and losses) are near DBL_MAX: rows x gradient overflowed
+ * and the mean came out +-Inf (issue 28). The terms weigh rows x 2^-e now, so the sums stay
+ * finite: the mean is the row-weighted mean of the batches' gradients (long double
+ * reference, values scaled by 2^-1000 so that it cannot overflow), in both modes, at any
+ * thread count; 1, 2, 3 and 1000-row batches. */
+typedef struct {
+  const double *g; /* per batch: P gradient entries */
+  const double *loss;
+  size_t P;
+} fixed_grads;
+
+static int fixed_grad(const gsl_matrix *x, const gsl_vector *y, gsl_vector *grad, double *loss,
+                      const ndpar_task *t, void *ctx) {
+  (void)x, (void)y;
+  const fixed_grads *f = ctx;
+  for (size_t j = 0; j < f->P; j++) gsl_vector_set(grad, j, f->g[t->index * f->P + j]);
+  *loss = f->loss[t->index];
+  return GSL_SUCCESS;
+}
+
+Test(grad_compute, gradients_near_dbl_max_give_the_finite_mean) {
+  gsl_rng *r = test_rng();
+  enum { NB = 7, PP = 5 };
+  size_t rows[NB] = {1, 2, 3, 1000, 2, 1, 3};
+  double g[NB * PP], loss[NB];
+  gsl_matrix *xs[NB];
+  gsl_vector *ys[NB];
+  for (size_t i = 0; i < NB; i++) {
+    xs[i] = gsl_matrix_calloc(rows[i], 1);
+    ys[i] = gsl_vector_calloc(rows[i]);
+    loss[i] = DBL_MAX * (0.9 + 0.1 * gsl_rng_uniform(r));
+    for (size_t j = 0; j < PP; j++) /* entry 0 all +, 1 all -, the others mixed */
+      g[i * PP + j] = DBL_MAX * (0.5 + 0.5 * gsl_rng_uniform(r)) * (j == 0 ? 1 : j == 1 ? -1 : (i % 2 ? -1 : 1));
+  }
+  fixed_grads f = {g, loss, PP};
+  double want[PP + 1];
+  for (size_t j = 0; j <= PP; j++) {
+    long double acc = 0, n = 0;
+    for (size_t i = 0; i < NB; i++) {
+      long double v = ldexpl(j < PP ? g[i * PP + j] : loss[i], -1000);
+      acc += (long double)rows[i] * v;
+      n += (long double)rows[i];
+    }
+    want[j] = ldexp((double)(acc / n), 1000);
+  }
+  gsl_vector *out = gsl_vector_alloc(PP);
+  for (size_t threads = 1; threads <= 3; threads++)
+    for (int mode = 0; mode < 2; mode++) {
+      ndpar_pool *p = test_pool_of(threads);
+      double l = 0;
+      ndpar_reduce m = mode ? NDPAR_REDUCE_DETERMINISTIC : NDPAR_REDUCE_FAST;
+      cr_assert_eq(ndpar_grad_compute(p, (const gsl_matrix *const *)xs, (const gsl_vector *const *)ys, NB,
+                                      fixed_grad, &f, m, out, &l), GSL_SUCCESS);
+      for (size_t j = 0; j < PP; j++) {
+        double got = gsl_vector_get(out, j);
+        cr_assert(isfinite(got) && fabs(got - want[j]) <= 1e-13 * fabs(want[j]) + 1e-13 * DBL_MAX * 1e-3,
+                  "mode %d threads %zu entry %zu: %.17g vs %.17g", mode, threads, j, got, want[j]);
+      }
+      cr_assert(isfinite(l) && fabs(l - want[PP]) <= 1e-13 * want[PP], "loss %.17g vs %.17g", l, want[PP]);
+      ndpar_pool_free(p);
+    }
+  gsl_vector_free(out);
+  for (size_t i = 0; i < NB; i++) gsl_matrix_free(xs[i]), gsl_vector_free(ys[i]);
   gsl_rng_free(r);
 }

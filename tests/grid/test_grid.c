@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <gsl/gsl_statistics_double.h>
 #include <float.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -370,4 +371,88 @@ Test(grid_search, sd_of_scores_near_the_double_limit_is_finite_and_scales_exactl
   ndpar_grid_result_free(r);
   ndpar_grid_result_free(big);
   free_problem(&pb);
+}
+
+/* The code of the last GSL error (the convention: a NULL pointer is GSL_EFAULT, a bad
+ * value GSL_EINVAL, which the NULL-returning constructors report only through it). */
+static int last_code;
+static void code_handler(const char *reason, const char *file, int line, int code) {
+  (void)reason, (void)file, (void)line;
+  last_code = code;
+}
+
+Test(grid, random_null_axes_is_efault) {
+  gsl_error_handler_t *old = gsl_set_error_handler(code_handler);
+  ndpar_grid_range ok = {"lr", 0, 1, 0};
+  last_code = 0;
+  cr_assert_null(ndpar_grid_random(NULL, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EFAULT, "grid_random(NULL, ...): %s", gsl_strerror(last_code));
+  cr_assert_null(ndpar_grid_random(&ok, 0, 5, 1));
+  cr_assert_eq(last_code, GSL_EINVAL);
+  cr_assert_null(ndpar_grid_random(NULL, 0, 5, 1));
+  cr_assert_eq(last_code, GSL_EINVAL, "no axes: a count, read before the pointer");
+  ndpar_grid_dist d = {"lr", NDPAR_DIST_UNIFORM, 0, 1, NULL, 0};
+  last_code = 0;
+  cr_assert_null(ndpar_grid_random_dist(NULL, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EFAULT, "grid_random_dist(NULL, ...): %s", gsl_strerror(last_code));
+  ndpar_grid_dist choice = {"c", NDPAR_DIST_CHOICE, 0, 0, NULL, 3};
+  cr_assert_null(ndpar_grid_random_dist(&choice, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EFAULT, "a choice's values NULL");
+  choice.nvalues = 0;
+  cr_assert_null(ndpar_grid_random_dist(&choice, 1, 5, 1));
+  cr_assert_eq(last_code, GSL_EINVAL, "a choice of no values");
+  ndpar_grid_free(ndpar_grid_random_dist(&d, 1, 5, 1));
+  gsl_set_error_handler(old);
+}
+
+/* A result of a size no machine has (2^40 candidates x 2^10 folds: bytes that fit a
+ * size_t) is NULL and holds nothing afterwards: gsl_matrix_alloc used to keep the struct of
+ * each buffer it could not fill. The heap in use (glibc's count) must not grow. */
+Test(grid, result_alloc_at_an_impossible_size_leaks_nothing) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  cr_skip_test("the sanitizer's allocator aborts on such sizes; tests/badinput has the case");
+#endif
+  gsl_error_handler_t *old = gsl_set_error_handler(code_handler);
+  cr_assert_null(ndpar_grid_result_alloc((size_t)1 << 40, 1024));
+  struct mallinfo2 before = mallinfo2();
+  for (int i = 0; i < 100; i++) {
+    cr_assert_null(ndpar_grid_result_alloc((size_t)1 << 40, 1024));
+    cr_assert_null(ndpar_grid_result_alloc_est((size_t)1 << 20, (size_t)1 << 20, 1024, 1));
+  }
+  struct mallinfo2 after = mallinfo2();
+  cr_assert_lt(after.uordblks, before.uordblks + 100 * 40, "%zu bytes more in use after 200 failed calls",
+               after.uordblks - before.uordblks);
+  gsl_set_error_handler(old);
+}
+
+/* score = the candidate's own parameter, on every fold. */
+static int score_is_param(const void *params, size_t candidate, const gsl_matrix *xtr,
+                          const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                          double *score, const ndpar_task *t, void *ctx) {
+  (void)candidate, (void)xtr, (void)ytr, (void)xva, (void)yva, (void)t, (void)ctx;
+  *score = *(const double *)params;
+  return GSL_SUCCESS;
+}
+
+/* A candidate scoring +Inf on every fold has mean +Inf and ranks first, as in
+ * scikit-learn (numpy's mean is inf; its std NaN); -Inf ranks last among the scored; it
+ * used to get NaN, the failed candidates' mean, with status 0. */
+Test(grid, infinite_scores_rank_as_numbers) {
+  const double params[] = {1.0, INFINITY, -INFINITY, 2.0};
+  ndpar_folds *f = ndpar_folds_kfold(6, 3, 0, 0);
+  gsl_matrix *x = gsl_matrix_calloc(6, 1);
+  gsl_vector *y = gsl_vector_calloc(6);
+  ndpar_grid_result *r = ndpar_grid_result_alloc(4, 3);
+  cr_assert_eq(ndpar_grid_search_params(NULL, params, sizeof *params, 4, x, y, f, score_is_param,
+                                        NULL, NULL, r), GSL_SUCCESS);
+  cr_assert_eq(gsl_vector_get(r->mean, 1), INFINITY);
+  cr_assert_eq(gsl_vector_get(r->mean, 2), -INFINITY);
+  cr_assert(isnan(gsl_vector_get(r->sd, 1)) && isnan(gsl_vector_get(r->sd, 2)), "numpy's std of infs");
+  cr_assert_eq(r->best, 1);
+  cr_assert(r->rank[1] == 1 && r->rank[3] == 2 && r->rank[0] == 3 && r->rank[2] == 4);
+  for (size_t i = 0; i < 4; i++) cr_assert_eq(r->status[i], 0);
+  ndpar_grid_result_free(r);
+  ndpar_folds_free(f);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,39 @@ Test(grid_rank, ties_and_failures_rank_as_rankdata_min) {
   for (size_t c = 0; c < 8; c++) cr_assert_eq(r->rank[c], 1, "all failed: all rank 1");
   cr_assert_eq(r->best, 8);
   cr_assert_null(r->best_params);
+  ndpar_grid_result_free(r);
+  free_data(&d);
+}
+
+/* Every fit failing: scikit-learn 1.2.1 raises ValueError ("All the 16 fits failed"),
+ * whatever error_score; ndpar returns GSL_SUCCESS with every status set, and says so by best
+ * (docs/grid.md): with NaN scores best = candidates (no best, all rank 1, no best_params);
+ * with a numeric error_score every mean is that number, all tie at rank 1, best is 0. */
+static int always_fails(const void *params, size_t candidate, const gsl_matrix *xtr,
+                        const gsl_vector *ytr, const gsl_matrix *xva, const gsl_vector *yva,
+                        double *score, const ndpar_task *t, void *ctx) {
+  (void)params, (void)candidate, (void)xtr, (void)ytr, (void)xva, (void)yva, (void)score, (void)t, (void)ctx;
+  return GSL_ERANGE;
+}
+
+Test(grid_rank, every_fit_failing_is_success_with_the_statuses_set) {
+  data d = make_data();
+  double lambdas[] = {10, 1, 0.1, 1e-3};
+  ndpar_grid_result *r = ndpar_grid_result_alloc(4, K);
+  ndpar_grid_options numeric = {.flags = NDPAR_GRID_ERROR_SCORE, .error_score = -1};
+  for (int with_score = 0; with_score < 2; with_score++) {
+    cr_assert_eq(ndpar_grid_search_params(NULL, lambdas, sizeof(double), 4, d.x, d.y, d.folds, always_fails, NULL,
+                                          with_score ? &numeric : NULL, r),
+                 GSL_SUCCESS);
+    for (size_t c = 0; c < 4; c++) {
+      cr_assert_neq(r->status[c], 0);
+      cr_assert_eq(r->rank[c], 1);
+      if (with_score) cr_assert_eq(gsl_vector_get(r->mean, c), -1.0);
+    }
+    cr_assert_eq(r->best, with_score ? 0u : 4u);
+    if (with_score) cr_assert(r->best_params && *(double *)r->best_params == lambdas[0]);
+    else cr_assert_null(r->best_params);
+  }
   ndpar_grid_result_free(r);
   free_data(&d);
 }
@@ -401,6 +435,76 @@ Test(grid_halving, rounds_resources_and_survivors_as_scikit_learn_halves) {
     ndpar_grid_result_free(res);
   }
   free_data(&d);
+}
+
+/* The exhaust schedule against scikit-learn 1.2.1's HalvingGridSearchCV (resource passed
+ * to fit, max_resources = most, min_resources="exhaust": its n_resources_), including 17
+ * candidates, factor 4, max 9, where ndpar used to run [2, 8] and scikit-learn runs [1, 4].
+ * Where math.log rounds an exact power below its integer (log(243, 3) = 4.999...),
+ * scikit-learn drops a round (its last round keeps 3 = factor candidates): ndpar counts
+ * exactly, and that case is pinned to ndpar's schedule with scikit-learn's beside it. */
+typedef struct {
+  pthread_mutex_t lock;
+  size_t seen[16], nseen;
+} resource_log;
+
+static int log_fit(const void *params, size_t candidate, size_t resource, const gsl_matrix *xtr,
+                   const gsl_vector *ytr, void **model, const ndpar_task *t, void *ctx) {
+  (void)params, (void)xtr, (void)ytr, (void)t;
+  resource_log *l = ctx;
+  pthread_mutex_lock(&l->lock);
+  size_t i = 0;
+  while (i < l->nseen && l->seen[i] != resource) i++;
+  if (i == l->nseen && l->nseen < 16) l->seen[l->nseen++] = resource;
+  pthread_mutex_unlock(&l->lock);
+  *model = (void *)(uintptr_t)(candidate + 1);
+  return GSL_SUCCESS;
+}
+
+static int log_score(const void *model, const void *params, const gsl_matrix *x, const gsl_vector *y,
+                     double *scores, const ndpar_task *t, void *ctx) {
+  (void)params, (void)x, (void)y, (void)t, (void)ctx;
+  scores[0] = -(double)(uintptr_t)model; /* the lower candidates survive */
+  return GSL_SUCCESS;
+}
+
+static int cmp_sizes(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return (x > y) - (x < y);
+}
+
+Test(grid_halving, exhaust_schedules_are_scikit_learns) {
+  static const struct {
+    size_t ncand, factor, most, rounds, res[8];
+  } cases[] = {
+      {17, 4, 9, 2, {1, 4}},          {9, 3, 9, 3, {1, 3, 9}},           {9, 3, 320, 3, {35, 105, 315}},
+      {5, 2, 3, 2, {1, 2}},           {64, 4, 1000, 4, {15, 60, 240, 960}}, {125, 5, 125, 4, {1, 5, 25, 125}},
+      {30, 3, 10, 3, {1, 3, 9}},      {2, 2, 1, 1, {1}},
+      /* scikit-learn: [3, 9, 27, 81, 243] (math.log rounding); ndpar exact: */
+      {243, 3, 243, 6, {1, 3, 9, 27, 81, 243}},
+  };
+  gsl_matrix *x = gsl_matrix_calloc(4, 1);
+  gsl_vector *y = gsl_vector_calloc(4);
+  ndpar_folds *f = ndpar_folds_kfold(4, 2, 0, 0);
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    size_t n = cases[c].ncand;
+    double *params = calloc(n, sizeof *params);
+    resource_log l = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    ndpar_estimator e = {log_fit, log_score, NULL, 1, &l};
+    ndpar_halving h = {cases[c].factor, 0, cases[c].most, 0};
+    ndpar_grid_result *r = ndpar_grid_result_alloc_est(n, 2, 1, 0);
+    cr_assert_eq(ndpar_grid_halving(NULL, params, sizeof *params, n, x, y, f, &e, &h, NULL, r), GSL_SUCCESS);
+    qsort(l.seen, l.nseen, sizeof *l.seen, cmp_sizes);
+    cr_assert_eq(l.nseen, cases[c].rounds, "(%zu, %zu, %zu): %zu rounds", n, h.factor, h.max_resource, l.nseen);
+    for (size_t i = 0; i < l.nseen; i++)
+      cr_assert_eq(l.seen[i], cases[c].res[i], "(%zu, %zu, %zu) round %zu: resource %zu", n, h.factor,
+                   h.max_resource, i, l.seen[i]);
+    ndpar_grid_result_free(r);
+    free(params);
+  }
+  ndpar_folds_free(f);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
 }
 
 /* ---- random-search distributions ---- */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "models/mlp_internal.h"
 #include "ndpar/ndpar_models.h"
@@ -152,6 +153,34 @@ Test(mlp, deterministic_bit_identical_at_any_thread_count) {
   }
   gsl_matrix_free(ref);
   gsl_matrix_free(got);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  gsl_rng_free(r);
+}
+
+/* The AVX2 kernels (where the CPU has them) and the portable ones give the same bits. */
+Test(mlp, simd_and_portable_kernels_agree_bit_for_bit) {
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = NULL;
+  gsl_matrix *y = NULL;
+  smooth_data(r, 97, 11, 3, &x, &y);
+  ndpar_mlp_options o = small_options();
+  o.hidden[0] = 21; /* blocks of 8 units and a rest */
+  o.hidden[1] = 16;
+  o.activation = NDPAR_ACT_RELU;
+  o.dropout = 0.1;
+  gsl_matrix *a = gsl_matrix_alloc(97, 3);
+  gsl_matrix *b = gsl_matrix_alloc(97, 3);
+  int was = models_mlp_simd(1);
+  int simd = models_mlp_simd(-1);
+  fit_predict(&o, 2, x, y, a);
+  models_mlp_simd(0);
+  fit_predict(&o, 2, x, y, b);
+  models_mlp_simd(was);
+  cr_log_info("AVX2 kernels %s on this CPU", simd ? "ran" : "are not available");
+  cr_assert(memcmp(a->data, b->data, 97 * 3 * sizeof(double)) == 0);
+  gsl_matrix_free(a);
+  gsl_matrix_free(b);
   gsl_matrix_free(x);
   gsl_matrix_free(y);
   gsl_rng_free(r);
@@ -461,6 +490,14 @@ Test(mlp, parameters_by_name) {
   cr_assert_eq(ndpar_model_set(m, "seed", 12345), GSL_SUCCESS);
   cr_assert_eq(ndpar_model_get(m, "seed", &v), GSL_SUCCESS);
   cr_assert_eq(v, 12345);
+  /* the largest seed reads back as a value that sets again (files store parameters so) */
+  ndpar_mlp_options big;
+  ndpar_mlp_options_init(&big);
+  big.seed = ~0UL;
+  ndpar_model *b = ndpar_mlp_alloc(&big);
+  cr_assert_eq(ndpar_model_get(b, "seed", &v), GSL_SUCCESS);
+  cr_assert_eq(ndpar_model_set(b, "seed", v), GSL_SUCCESS);
+  ndpar_model_free(b);
   /* bad values and names are rejected, the parameter unchanged */
   test_quiet_gsl_errors();
   cr_assert_eq(ndpar_model_set(m, "lr", -1), GSL_EINVAL);
@@ -501,6 +538,56 @@ Test(mlp, in_a_chain) {
   cr_assert(isfinite(gsl_matrix_get(p, 0, 0)));
   gsl_matrix_free(p);
   ndpar_model_free(chain);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  gsl_rng_free(r);
+}
+
+/* ---- persistence ----------------------------------------------------------------------- */
+
+/* Saved and loaded, an MLP predicts (and MC-predicts) bit for bit as the saved one, with
+ * its parameters and read-only state. */
+Test(mlp, save_load_round_trip) {
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = NULL;
+  gsl_matrix *y = NULL;
+  smooth_data(r, 90, 4, 3, &x, &y);
+  ndpar_mlp_options o = small_options();
+  o.dropout = 0.15;
+  o.layers = 3;
+  o.hidden[2] = 5;
+  ndpar_model *m = ndpar_mlp_alloc(&o);
+  cr_assert_eq(ndpar_model_fit(NULL, m, x, y), GSL_SUCCESS);
+  char path[] = "/tmp/ndpar_test_mlp_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  close(fd);
+  cr_assert_eq(ndpar_model_save(m, path), GSL_SUCCESS);
+  ndpar_model *back = NULL;
+  cr_assert_eq(ndpar_model_load(path, &back), GSL_SUCCESS);
+  remove(path);
+  cr_assert_str_eq(ndpar_model_name(back), "mlp");
+  cr_assert_eq(ndpar_model_inputs(back), 4);
+  cr_assert_eq(ndpar_model_outputs(back), 3);
+  double a = 0;
+  double b = 0;
+  cr_assert_eq(ndpar_model_get(back, "hidden2", &b), GSL_SUCCESS);
+  cr_assert_eq(b, 5);
+  cr_assert_eq(ndpar_model_get(m, "loss", &a), GSL_SUCCESS);
+  cr_assert_eq(ndpar_model_get(back, "loss", &b), GSL_SUCCESS);
+  cr_assert_eq(a, b);
+  gsl_matrix *p1 = gsl_matrix_alloc(90, 3);
+  gsl_matrix *p2 = gsl_matrix_alloc(90, 3);
+  cr_assert_eq(ndpar_model_predict(NULL, m, x, p1), GSL_SUCCESS);
+  cr_assert_eq(ndpar_model_predict(NULL, back, x, p2), GSL_SUCCESS);
+  cr_assert(memcmp(p1->data, p2->data, 270 * sizeof(double)) == 0);
+  cr_assert_eq(ndpar_model_predict_mc(NULL, m, x, 10, 3, p1, NULL), GSL_SUCCESS);
+  cr_assert_eq(ndpar_model_predict_mc(NULL, back, x, 10, 3, p2, NULL), GSL_SUCCESS);
+  cr_assert(memcmp(p1->data, p2->data, 270 * sizeof(double)) == 0);
+  gsl_matrix_free(p1);
+  gsl_matrix_free(p2);
+  ndpar_model_free(back);
+  ndpar_model_free(m);
   gsl_matrix_free(x);
   gsl_matrix_free(y);
   gsl_rng_free(r);

@@ -627,6 +627,31 @@ Test(models, corrupt_files_are_refused) {
   gsl_rng_free(r);
 }
 
+/* The vector forms take a column of a matrix (a strided vector) as it is. */
+Test(models, vector_forms_take_strided_vectors) {
+  gsl_rng *r = test_rng();
+  gsl_matrix *x = test_random_matrix(r, 40, 3);
+  gsl_matrix *y = linear_targets(r, x, 2);
+  gsl_vector_view col = gsl_matrix_column(y, 1);
+  ndpar_model *a = ndpar_ridge_alloc(0.5);
+  ndpar_model *b = ndpar_ridge_alloc(0.5);
+  cr_assert_eq(ndpar_model_fit_vector(NULL, a, x, &col.vector), GSL_SUCCESS);
+  gsl_matrix_view ym = gsl_matrix_submatrix(y, 0, 1, 40, 1);
+  cr_assert_eq(ndpar_model_fit(NULL, b, x, &ym.matrix), GSL_SUCCESS);
+  gsl_matrix *both = gsl_matrix_alloc(40, 2);
+  gsl_vector_view into = gsl_matrix_column(both, 0);
+  cr_assert_eq(ndpar_model_predict_vector(NULL, a, x, &into.vector), GSL_SUCCESS);
+  gsl_matrix_view second = gsl_matrix_submatrix(both, 0, 1, 40, 1);
+  cr_assert_eq(ndpar_model_predict(NULL, b, x, &second.matrix), GSL_SUCCESS);
+  for (size_t i = 0; i < 40; i++) cr_expect_eq(gsl_matrix_get(both, i, 0), gsl_matrix_get(both, i, 1));
+  gsl_matrix_free(both);
+  ndpar_model_free(a);
+  ndpar_model_free(b);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+  gsl_rng_free(r);
+}
+
 /* ---- argument errors leave outputs untouched ---- */
 
 Test(models, rejected_calls_leave_outputs_untouched) {

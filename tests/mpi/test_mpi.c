@@ -14,10 +14,12 @@
 #include "ridge.h"
 
 #include <gsl/gsl_randist.h>
+#include <hwloc.h>
 #include <gsl/gsl_rng.h>
 #include <float.h>
 #include <math.h>
 #include <sched.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +231,15 @@ static void test_model_search_matches_one_process(void) {
       gsl_matrix_free(pa);
       gsl_matrix_free(pb);
     }
+    /* cross-validation of the refit's parameters: the one-process scores, bit for bit */
+    gsl_vector *cv_one = gsl_vector_alloc(k);
+    gsl_vector *cv_all = gsl_vector_alloc(k);
+    CHECK(ndpar_model_cross_validate(pool, chain, x, y, folds, NDPAR_SCORE_R2, cv_one) == GSL_SUCCESS);
+    CHECK(ndpar_mpi_model_cross_validate(MPI_COMM_WORLD, pool, chain, x, y, folds, NDPAR_SCORE_R2,
+                                         cv_all) == GSL_SUCCESS);
+    CHECK(same_vector(cv_one, cv_all));
+    gsl_vector_free(cv_one);
+    gsl_vector_free(cv_all);
     ndpar_pool_free(pool);
   }
   ndpar_grid_result_free(one);
@@ -711,6 +722,30 @@ static void test_batch_mc_matches_one_process(void) {
   gsl_rng_free(r);
 }
 
+/* A double or a seed that differs between ranks is named as the value it is (issue 28: the
+ * level came out as its bit pattern, a seed above LLONG_MAX as a negative number), and a
+ * parameter array that differs is not given a number at all. */
+static void test_differing_values_read_as_written(void) {
+  if (nranks < 2) return;
+  int last = nranks - 1;
+  gsl_matrix *x = gsl_matrix_alloc(2, 2), *m = gsl_matrix_alloc(2, 2), *lo = gsl_matrix_alloc(2, 2),
+             *hi = gsl_matrix_alloc(2, 2);
+  gsl_matrix_set_all(x, 1.0);
+  const gsl_matrix *xs[] = {x};
+  gsl_set_error_handler(capture);
+  char want[128];
+  int rc = ndpar_mpi_batch_infer_mc_interval(MPI_COMM_WORLD, NULL, xs, 1, 4, 1, rank == last ? 0.75 : 0.5,
+                                             mc_fn, NULL, &m, NULL, &lo, &hi, NULL);
+  snprintf(want, sizeof want, "level differs between ranks: rank %d has 0.75, rank 0 has 0.5", last);
+  CHECK(rc == GSL_EINVAL && strstr(gsl_reason, want) != NULL);
+  rc = ndpar_mpi_batch_infer_mc(MPI_COMM_WORLD, NULL, xs, 1, 4, rank == last ? ULONG_MAX : 1, mc_fn, NULL,
+                                &m, NULL);
+  snprintf(want, sizeof want, "seed differs between ranks: rank %d has %lu, rank 0 has 1", last, ULONG_MAX);
+  CHECK(rc == GSL_EINVAL && strstr(gsl_reason, want) != NULL);
+  gsl_set_error_handler(NULL);
+  gsl_matrix_free(x), gsl_matrix_free(m), gsl_matrix_free(lo), gsl_matrix_free(hi);
+}
+
 /* ---- ranks sharing an unbound node (run under mpirun --bind-to none) ---- */
 
 static unsigned long long my_cpus(void) {
@@ -740,6 +775,49 @@ static void test_unbound_ranks_split_the_node(void) {
   CHECK(ndpar_pool_threads(ndpar_mpi_pool_default()) == threads);
   ndpar_pool_free(p);
   (void)cores;
+}
+
+/* NULL means one pool in every call of an MPI program: the process's default pool is the
+ * mpi functions' pool, the rank's share of the node. A plain ndpar_pool_run(NULL) on unbound
+ * ranks keeps its threads on the rank's own cores: as many threads on the node as cores (no
+ * oversubscription), on disjoint cores. */
+static int busy_where(const ndpar_task *t, void *ctx) {
+  (void)t;
+  unsigned long long *seen = ctx;
+  int cpu = sched_getcpu();
+  if (cpu >= 0 && cpu < 64) __atomic_or_fetch(seen, 1ull << cpu, __ATOMIC_RELAXED);
+  double until = ndpar_time_now() + 200e-6; /* long enough for every worker to take tasks */
+  while (ndpar_time_now() < until) {
+  }
+  return GSL_SUCCESS;
+}
+
+static void test_unbound_null_pool_is_the_ranks_share(void) {
+  CHECK(ndpar_pool_default() == ndpar_mpi_pool_default());
+  unsigned long threads = ndpar_pool_threads(NULL), total = 0;
+  MPI_Allreduce(&threads, &total, 1, MPI_UNSIGNED_LONG, MPI_SUM, MPI_COMM_WORLD);
+  size_t cores = ndpar_physical_cores(); /* the node's: these ranks are unbound */
+  if ((size_t)nranks <= cores) CHECK(total <= cores);
+  unsigned long long seen = 0, all[64] = {0};
+  CHECK(ndpar_pool_run(NULL, 200, busy_where, &seen) == GSL_SUCCESS);
+  MPI_Allgather(&seen, 1, MPI_UNSIGNED_LONG_LONG, all, 1, MPI_UNSIGNED_LONG_LONG, MPI_COMM_WORLD);
+  if ((size_t)nranks <= cores)
+    for (int r = 0; r < nranks; r++)
+      if (r != rank) CHECK((all[r] & seen) == 0);
+}
+
+/* mpirun -np 1 binds its one rank to one core by default: alone on its node, the rank's
+ * default pool still takes every core of the machine. */
+static void test_np1_default_pool_uses_every_core(void) {
+  if (nranks != 1) return;
+  hwloc_topology_t topo;
+  CHECK(hwloc_topology_init(&topo) == 0);
+  CHECK(hwloc_topology_load(topo) == 0);
+  int machine = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+  if (machine <= 0) machine = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+  hwloc_topology_destroy(topo);
+  if (getenv("OMPI_COMM_WORLD_LOCAL_SIZE") || getenv("MPI_LOCALNRANKS"))
+    CHECK(ndpar_pool_threads(NULL) == (size_t)machine);
 }
 
 /* ---- MPI_THREAD_SINGLE (run with --single): a one-thread pool works, a larger one is a
@@ -796,6 +874,17 @@ static void test_bad_arguments_every_form(void) {
   gsl_errors = 0;
   CHECK(ndpar_mpi_grid_search(MPI_COMM_WORLD, NULL, g, x, t, folds, grid_fn, NULL, NULL) == GSL_EFAULT);
   CHECK(gsl_errors >= 1);
+  /* size x n that overflows (issue 28): refused on every rank before the candidates'
+   * hash or any task reads params, the result untouched. */
+  ndpar_grid_result *r4 = ndpar_grid_result_alloc(4, 3);
+  gsl_matrix_set_all(r4->scores, 7.0);
+  gsl_errors = 0;
+  CHECK(ndpar_mpi_grid_search_params(MPI_COMM_WORLD, NULL, lr, (size_t)1 << 62, 4, x, t, folds,
+                                     grid_fn, NULL, NULL, r4) == GSL_EINVAL);
+  CHECK(ndpar_mpi_grid_search_params(MPI_COMM_WORLD, NULL, lr, SIZE_MAX, 4, x, t, folds, grid_fn,
+                                     NULL, NULL, r4) == GSL_EINVAL);
+  CHECK(gsl_errors >= 2 && gsl_matrix_min(r4->scores) == 7.0 && gsl_matrix_max(r4->scores) == 7.0);
+  ndpar_grid_result_free(r4);
   gsl_errors = 0;
   CHECK(ndpar_mpi_pool_alloc(MPI_COMM_NULL, NULL) == NULL && gsl_errors == 1);
   CHECK(ndpar_mpi_pool_default() != NULL);
@@ -825,7 +914,10 @@ static const test_case tests[] = {
     {"grad_groups_cut_by_ranks", test_grad_groups_cut_by_ranks},
     {"grad_fast_in_buckets", test_grad_fast_in_buckets},
     {"batch_mc_matches_one_process", test_batch_mc_matches_one_process},
+    {"differing_values_read_as_written", test_differing_values_read_as_written},
     {"unbound_ranks_split_the_node", test_unbound_ranks_split_the_node},
+    {"unbound_null_pool_is_the_ranks_share", test_unbound_null_pool_is_the_ranks_share},
+    {"np1_default_pool_uses_every_core", test_np1_default_pool_uses_every_core},
     {"single_thread_level", test_single_thread_level},
     {"bad_arguments_every_form", test_bad_arguments_every_form},
 };

@@ -3,6 +3,7 @@
  * the same way (two roundings), within 1 ulp; the column's min and max exactly -1 and 1,
  * also at large offsets where that formula misses them; and back exactly by the inverse. */
 #include <criterion/criterion.h>
+#include <gsl/gsl_math.h>
 #include <gsl/gsl_randist.h>
 #include <math.h>
 
@@ -96,4 +97,41 @@ Test(minmax1, a_constant_column_maps_to_the_low_end_and_back) {
   for (size_t i = 0; i < 7; i++) cr_assert_eq(gsl_matrix_get(x, i, 0), 1e9);
   ndpar_scaler_free(s);
   gsl_matrix_free(x);
+}
+
+/* The round trip's bound (docs/preprocess.md): MINMAX1 computes scikit-learn's x * mul +
+ * add, and add = -1 - min * mul rounds at the scale of the column's ends, so a value near 0
+ * in a wide column comes back within a few ulps of |x| + max(|min|, |max|), not of
+ * |x| + |center| (the docs said that): [-0.7, 0.7000000001, 1e-10] returns 1e-10 as
+ * 9.9999956e-11, far outside 4 eps (|x| + |center|) = 1.3e-25, inside 4 eps (|x| + 0.7). */
+/* back[i] = inverse(transform(v))[i] under a MINMAX1 scaler fitted on v; returns the
+ * column's max(|min|, |max|). */
+static double round_trip(const double *v, size_t n, double *back) {
+  gsl_matrix_const_view x = gsl_matrix_const_view_array(v, n, 1);
+  gsl_matrix_view y = gsl_matrix_view_array(back, n, 1);
+  gsl_matrix_memcpy(&y.matrix, &x.matrix);
+  ndpar_scaler *s = ndpar_scaler_alloc(NDPAR_SCALE_MINMAX1, 1);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, &x.matrix), GSL_SUCCESS);
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, &y.matrix), GSL_SUCCESS);
+  cr_assert_eq(ndpar_scaler_inverse(NULL, s, &y.matrix), GSL_SUCCESS);
+  ndpar_scaler_free(s);
+  return GSL_MAX(fabs(gsl_matrix_min(&x.matrix)), fabs(gsl_matrix_max(&x.matrix)));
+}
+
+Test(minmax1, round_trip_is_within_ulps_of_the_columns_ends) {
+  double v[] = {-0.7, 0.7000000001, 1e-10}, back[3];
+  double ends = round_trip(v, 3, back), err = fabs(back[2] - v[2]), center = (0.7000000001 - 0.7) / 2;
+  cr_assert_gt(err, 4 * GSL_DBL_EPSILON * (1e-10 + center), "the old bound does not hold here");
+  cr_assert_leq(err, 4 * GSL_DBL_EPSILON * (1e-10 + ends), "%.3g", err);
+  gsl_rng *r = test_rng();
+  enum { N = 2001 };
+  static double w[N], wb[N];
+  for (int rep = 0; rep < 50; rep++) { /* wide columns around 0, values of every magnitude */
+    double spread = pow(10, gsl_rng_uniform(r) * 20 - 10);
+    for (size_t i = 0; i < N; i++) w[i] = spread * gsl_ran_gaussian(r, 1.0) * pow(10, -12 * gsl_rng_uniform(r));
+    ends = round_trip(w, N, wb);
+    for (size_t i = 0; i < N; i++)
+      cr_assert_leq(fabs(wb[i] - w[i]), 4 * GSL_DBL_EPSILON * (fabs(w[i]) + ends), "%.17g back as %.17g", w[i], wb[i]);
+  }
+  gsl_rng_free(r);
 }

@@ -902,3 +902,86 @@ Test(scaler, columns_whose_size_overflows_are_refused_before_allocating) {
   cr_assert_null(ndpar_scaler_alloc(NDPAR_SCALE_STANDARD, SIZE_MAX));
   cr_assert_eq(test_gsl_error_count(), 2);
 }
+
+/* ---- the ends of the double range, exactly (issue 28) ---- */
+
+/* fit, transform into t, inverse into b; the scaler kept in *out if asked. */
+static void fit_round_trip(ndpar_scale_kind kind, int flags, const double *v, size_t n, double *t, double *b,
+                           double *scale) {
+  gsl_matrix_const_view x = gsl_matrix_const_view_array(v, n, 1);
+  gsl_matrix_view y = gsl_matrix_view_array(t, n, 1), z = gsl_matrix_view_array(b, n, 1);
+  ndpar_scaler *s = ndpar_scaler_alloc(kind, 1);
+  cr_assert_eq(ndpar_scaler_set_flags(s, flags), GSL_SUCCESS);
+  cr_assert_eq(ndpar_scaler_fit(NULL, s, &x.matrix), GSL_SUCCESS);
+  gsl_matrix_memcpy(&y.matrix, &x.matrix);
+  cr_assert_eq(ndpar_scaler_transform(NULL, s, &y.matrix), GSL_SUCCESS);
+  gsl_matrix_memcpy(&z.matrix, &y.matrix);
+  cr_assert_eq(ndpar_scaler_inverse(NULL, s, &z.matrix), GSL_SUCCESS);
+  const gsl_vector *sc;
+  ndpar_scaler_params(s, NULL, &sc);
+  if (scale) *scale = gsl_vector_get(sc, 0);
+  ndpar_scaler_free(s);
+}
+
+/* [-DBL_MAX, DBL_MAX]: STANDARD's sd is DBL_MAX sqrt 2 (beyond the doubles: scale +Inf), its
+ * z-scores -+1/sqrt 2 and the inverse -+DBL_MAX (they were -+Inf and NaN); ROBUST's IQR is
+ * DBL_MAX, its transform exactly -+1 and the inverse -+DBL_MAX (they were -+(1 + 2^-52)
+ * and -+Inf: the quartiles' interpolation rounded outward). */
+Test(scaler_extremes, plus_minus_dbl_max_exactly) {
+  const double v[2] = {-DBL_MAX, DBL_MAX};
+  double t[2], b[2], scale;
+  fit_round_trip(NDPAR_SCALE_STANDARD, 0, v, 2, t, b, &scale);
+  cr_assert_eq(scale, INFINITY);
+  for (int i = 0; i < 2; i++) {
+    cr_assert(fabs(t[i] - (i ? M_SQRT1_2 : -M_SQRT1_2)) <= DBL_EPSILON, "STANDARD z %.17g", t[i]);
+    cr_assert(isfinite(b[i]) && fabs(b[i] - v[i]) <= 2 * DBL_EPSILON * DBL_MAX, "STANDARD back %.17g", b[i]);
+  }
+  fit_round_trip(NDPAR_SCALE_ROBUST, 0, v, 2, t, b, &scale);
+  cr_assert_eq(scale, DBL_MAX, "the IQR of [-M, M] is M");
+  cr_assert(t[0] == -1 && t[1] == 1, "ROBUST %.17g %.17g", t[0], t[1]);
+  cr_assert(b[0] == -DBL_MAX && b[1] == DBL_MAX, "ROBUST back %.17g %.17g", b[0], b[1]);
+}
+
+/* NDPAR_PREPROCESS_SKLEARN_CONSTANT's test, var <= n eps var + (n mean eps)^2, decided
+ * without squaring: an sd above 1.3e154 (whose square overflowed) or below 1.5e-162 (whose
+ * square underflowed) is not constant; [-DBL_MAX, DBL_MAX, 1e307] stays finite (it became
+ * "constant", scale 1, and x - mean overflowed to -Inf). */
+Test(scaler_extremes, sklearn_constant_test_does_not_square) {
+  double t[3], b[3], scale, plain;
+  const double wide[3] = {-DBL_MAX, DBL_MAX, 1e307};
+  fit_round_trip(NDPAR_SCALE_STANDARD, NDPAR_PREPROCESS_SKLEARN_CONSTANT, wide, 3, t, b, &scale);
+  for (int i = 0; i < 3; i++) cr_assert(isfinite(t[i]) && isfinite(b[i]), "row %d: %g back %g", i, t[i], b[i]);
+  cr_assert_neq(scale, 1.0);
+  const double big[3] = {-1e200, 1e200, 0}, tiny[3] = {-1e-170, 1e-170, 0}, near[3] = {-2e154, 2e154, 0};
+  const double *cols[] = {big, tiny, near};
+  for (int c = 0; c < 3; c++)
+    for (int pop = 0; pop < 2; pop++) {
+      int f = pop ? NDPAR_PREPROCESS_POPULATION_SD : 0;
+      fit_round_trip(NDPAR_SCALE_STANDARD, f, cols[c], 3, t, b, &plain);
+      fit_round_trip(NDPAR_SCALE_STANDARD, f | NDPAR_PREPROCESS_SKLEARN_CONSTANT, cols[c], 3, t, b, &scale);
+      cr_assert_eq(scale, plain, "column %d: sd %g is not constant (got scale %g)", c, plain, scale);
+      cr_assert(t[0] < 0 && t[1] > 0 && fabs(t[1] + t[0]) <= 4 * DBL_EPSILON);
+    }
+  /* ... and a truly constant column still is, at any magnitude */
+  const double flat[3] = {1e300, 1e300, 1e300}, flat_tiny[3] = {1e-300, 1e-300, 1e-300};
+  fit_round_trip(NDPAR_SCALE_STANDARD, NDPAR_PREPROCESS_SKLEARN_CONSTANT, flat, 3, t, b, &scale);
+  cr_assert(scale == 1 && t[0] == 0 && b[0] == 1e300);
+  fit_round_trip(NDPAR_SCALE_STANDARD, NDPAR_PREPROCESS_SKLEARN_CONSTANT, flat_tiny, 3, t, b, &scale);
+  cr_assert(scale == 1 && t[0] == 0 && b[0] == 1e-300);
+}
+
+/* A constant column is its own median: a subnormal constant maps to 0 under ROBUST (GSL's
+ * (1 - d) a + d a rounded it to another value, and the column mapped to -5e-324). */
+Test(scaler_extremes, robust_constant_subnormal_column_maps_to_zero) {
+  const double d = 4.9406564584124654e-324;
+  for (size_t n = 2; n <= 6; n++)
+    for (int m = 1; m <= 3; m++) {
+      double v[6], t[6], b[6], scale;
+      for (size_t i = 0; i < n; i++) v[i] = m * d;
+      fit_round_trip(NDPAR_SCALE_ROBUST, 0, v, n, t, b, &scale);
+      for (size_t i = 0; i < n; i++) {
+        cr_assert(t[i] == 0 && !signbit(t[i]), "n %zu value %g: %g", n, v[i], t[i]);
+        cr_assert_eq(b[i], v[i]);
+      }
+    }
+}

@@ -217,3 +217,36 @@ Test(timing, prepared_runs_prepare_right_before_every_timed_call) {
   cr_assert(c.order_ok);
   cr_assert(med >= 1e-3);
 }
+
+/* ---- the cv and grid workloads' model (the public MLP) ----------------------------------- */
+
+/* wl_mlp_fit_score: a finite score better than predicting 0 (the standardised series'
+ * mean) at a sensible rate, the same bits on every call, and -Inf, not an error, when the
+ * rate makes the fit diverge. */
+Test(workload_fit_score, learns_repeats_and_scores_divergence) {
+  gsl_matrix *x = NULL;
+  gsl_matrix *y = NULL;
+  char err[512] = "";
+  cr_assert_eq(wl_default_windows(NULL, 24, 1, &x, &y, err, sizeof err), GSL_SUCCESS, "%s", err);
+  gsl_matrix_view xtr = gsl_matrix_submatrix(x, 0, 0, 1500, 24);
+  gsl_matrix_view xva = gsl_matrix_submatrix(x, 1500, 0, 500, 24);
+  gsl_vector_view ytr = gsl_matrix_subcolumn(y, 0, 0, 1500);
+  gsl_vector_view yva = gsl_matrix_subcolumn(y, 0, 1500, 500);
+  double s1 = 0;
+  double s2 = 0;
+  cr_assert_eq(wl_mlp_fit_score(0.1, &xtr.matrix, &ytr.vector, &xva.matrix, &yva.vector, &s1),
+               GSL_SUCCESS);
+  cr_assert_eq(wl_mlp_fit_score(0.1, &xtr.matrix, &ytr.vector, &xva.matrix, &yva.vector, &s2),
+               GSL_SUCCESS);
+  cr_assert(memcmp(&s1, &s2, sizeof s1) == 0);
+  double zero = 0; /* the score of predicting 0 */
+  for (size_t i = 0; i < 500; i++) zero -= gsl_vector_get(&yva.vector, i) * gsl_vector_get(&yva.vector, i);
+  zero /= 500;
+  cr_assert(isfinite(s1) && s1 > zero, "score %g, predicting 0: %g", s1, zero);
+  double d = 0;
+  cr_assert_eq(wl_mlp_fit_score(1e200, &xtr.matrix, &ytr.vector, &xva.matrix, &yva.vector, &d),
+               GSL_SUCCESS);
+  cr_assert(d == -INFINITY, "a diverging fit scores %g", d);
+  gsl_matrix_free(x);
+  gsl_matrix_free(y);
+}

@@ -106,9 +106,11 @@ Test(scalebench_cli, prints_the_tables) {
   result r = run((const char *[]){QUICK, NULL}, NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert(strstr(r.out, "== batch: 6 batches x 8 rows") != NULL, "%s", r.out);
-  cr_assert(strstr(r.out, "Threads  Duration (ms)  Speedup  Efficiency") != NULL);
+  cr_assert(strstr(r.out, "Threads  Duration (ms) [95% CI]") != NULL, "%s", r.out);
+  cr_assert(strstr(r.out, "Speedup [95% CI]") != NULL);
   cr_assert(strstr(r.out, "Amdahl fit") != NULL, "the fit, or why there is none");
-  cr_assert(strstr(r.out, "Operation") && strstr(r.out, "Sequential (ms)") && strstr(r.out, "Parallel (ms)"));
+  cr_assert(strstr(r.out, "Operation") && strstr(r.out, "Sequential (ms)") &&
+            strstr(r.out, "ndpar 1 thread (ms)") && strstr(r.out, "ndpar parallel (ms)"));
   result q = run((const char *[]){QUICK, "--quiet", NULL}, NULL);
   cr_assert_eq(q.status, 0);
   cr_assert_eq(q.out[0], '\0', "--quiet prints nothing");
@@ -176,7 +178,19 @@ Test(scalebench_cli, baseline_save_and_compare) {
   cr_assert_not_null(strstr(r.out, "Change against baseline 'first'"));
   const char *row = strstr(r.out, "\nbatch ");
   cr_assert_not_null(row, "a row per point: %s", r.out);
-  cr_assert(strstr(row, "within noise") || strstr(row, "FASTER") || strstr(row, "SLOWER"));
+  cr_assert(strstr(row, "no change") || strstr(row, "FASTER") || strstr(row, "SLOWER"));
+  cr_assert_not_null(strstr(r.out, "\nreference "), "the machine's reference kernel: %s", r.out);
+  cr_assert_not_null(strstr(r.out, " points flagged."));
+  /* The file holds every run: 3 per point (QUICK), and the reference kernel's runs. */
+  char text[8192];
+  slurp(path, text, sizeof text);
+  cr_assert(strncmp(text, "workload,threads,run,ms\n", 24) == 0, "%s", text);
+  size_t batch = 0, reference = 0;
+  for (const char *c = strchr(text, '\n'); c && c[1]; c = strchr(c + 1, '\n')) {
+    batch += strncmp(c + 1, "batch,", 6) == 0;
+    reference += strncmp(c + 1, "reference,", 10) == 0;
+  }
+  cr_assert(batch == 2 * 3 && reference >= 3, "%s", text);
   unlink(path);
   rmdir(dir);
 }
@@ -290,7 +304,8 @@ static void write_file(const char *dir, const char *name, const void *data, size
   fclose(f);
 }
 
-#define SB_HEADER "workload,threads,median_ms,min_ms,max_ms,mad_ms,speedup,efficiency,serial_fraction\n"
+#define SB_HEADER "workload,threads,run,ms\n"
+#define OLD_HEADER "workload,threads,median_ms,min_ms,max_ms,mad_ms,speedup,efficiency,serial_fraction\n"
 
 Test(scalebench_cli, a_bad_baseline_is_one_clear_line_and_exit_2) {
   char dir[] = "/tmp/sb_bad_XXXXXX", env[64], path[256];
@@ -302,12 +317,13 @@ Test(scalebench_cli, a_bad_baseline_is_one_clear_line_and_exit_2) {
   cr_assert_eq(symlink("/dev/urandom", path), 0);
   snprintf(path, sizeof path, "%s/folder.csv", dir);
   cr_assert_eq(mkdir(path, 0755), 0);
-  const char *nan_line = SB_HEADER "batch,1,nan,1,2,0.1,1,1,nan\n";
-  const char *neg_line = SB_HEADER "batch,1,-3,1,2,0.1,1,1,nan\n";
-  const char *neg_mad = SB_HEADER "batch,1,1.5,1,2,-0.1,1,1,nan\n";
-  const char *zero_threads = SB_HEADER "batch,0,1.5,1,2,0.1,1,1,nan\n";
-  const char *short_line = SB_HEADER "batch,1,1.5\n";
+  const char *nan_line = SB_HEADER "batch,1,0,nan\n";
+  const char *neg_line = SB_HEADER "batch,1,0,-3\n";
+  const char *bad_run = SB_HEADER "batch,1,x,1.5\n";
+  const char *zero_threads = SB_HEADER "batch,0,0,1.5\n";
+  const char *short_line = SB_HEADER "batch,1\n";
   const char *bad_header = "threads,median\n1,2\n";
+  const char *old = OLD_HEADER "batch,1,1.5,1,2,0.1,1,1,nan\n";
   unsigned char binary[256];
   gsl_rng *r = test_rng();
   for (size_t i = 0; i < sizeof binary; i++) binary[i] = (unsigned char)gsl_rng_uniform_int(r, 256);
@@ -315,21 +331,23 @@ Test(scalebench_cli, a_bad_baseline_is_one_clear_line_and_exit_2) {
   gsl_rng_free(r);
   write_file(dir, "nan", nan_line, strlen(nan_line));
   write_file(dir, "negative", neg_line, strlen(neg_line));
-  write_file(dir, "negmad", neg_mad, strlen(neg_mad));
+  write_file(dir, "badrun", bad_run, strlen(bad_run));
   write_file(dir, "zerothreads", zero_threads, strlen(zero_threads));
   write_file(dir, "short", short_line, strlen(short_line));
   write_file(dir, "badheader", bad_header, strlen(bad_header));
+  write_file(dir, "old", old, strlen(old));
   write_file(dir, "binary", binary, sizeof binary);
   write_file(dir, "empty", "", 0);
   write_file(dir, "header", SB_HEADER, strlen(SB_HEADER));
   struct {
     const char *name, *needle;
   } cases[] = {{"zero", "not a regular file"},      {"urandom", "not a regular file"},
-               {"folder", "not a regular file"},    {"nan", "median is not a positive number"},
-               {"negative", "median is not a positive number"}, {"negmad", "MAD is not a non-negative"},
+               {"folder", "not a regular file"},    {"nan", "time is not a positive number"},
+               {"negative", "time is not a positive number"}, {"badrun", "run number"},
                {"zerothreads", "thread count"},     {"short", "too few fields"},
                {"badheader", "header"},             {"binary", "not a text file"},
-               {"empty", "is empty"},               {"header", "no points"}};
+               {"old", "older scalebench that kept no runs"},
+               {"empty", "is empty"},               {"header", "no runs"}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     /* QUICK first: a bad baseline must stop the tool before it measures anything */
     result res = run((const char *[]){QUICK, "--baseline", cases[i].name, NULL}, env);
@@ -339,8 +357,8 @@ Test(scalebench_cli, a_bad_baseline_is_one_clear_line_and_exit_2) {
     cr_assert(strchr(res.err, '\n') == res.err + strlen(res.err) - 1, "one line: %s", res.err);
     cr_assert_eq(res.out[0], '\0', "%s: nothing measured or printed", cases[i].name);
   }
-  const char *names[] = {"zero", "urandom", "nan", "negative", "negmad", "zerothreads", "short",
-                         "badheader", "binary", "empty", "header"};
+  const char *names[] = {"zero", "urandom", "nan", "negative", "badrun", "zerothreads", "short",
+                         "badheader", "old", "binary", "empty", "header"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     snprintf(path, sizeof path, "%s/%s.csv", dir, names[i]);
     unlink(path);
@@ -428,4 +446,172 @@ Test(scalebench_cli, the_pipeline_workload_streams_every_row) {
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert(strstr(r.out, "== pipeline: 2 MB CSV") != NULL, "%s", r.out);
   cr_assert(strstr(r.out, "Sequential (ms)") != NULL, "%s", r.out);
+}
+
+/* ---- the output rules of issue 27 ---- */
+
+/* Two points within the cores fit a two-parameter law exactly: no maximum speedup is ever
+ * predicted from them, the serial fraction is shown with its interval instead. */
+Test(scalebench_rules, two_points_never_predict_a_maximum_speedup) {
+  result r = run((const char *[]){QUICK, NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_null(strstr(r.out, "predicted maximum speedup"), "%s", r.out);
+  if (ndpar_physical_cores() >= 2) {
+    cr_assert_not_null(strstr(r.out, "Serial fraction (Karp-Flatt) at 2 threads: "), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, "No Amdahl fit: 2 thread counts"), "%s", r.out);
+  }
+}
+
+/* Three or more points within the cores: the parallel fraction with its interval. */
+Test(scalebench_rules, three_points_within_the_cores_give_an_interval) {
+  if (ndpar_physical_cores() < 3) cr_skip_test("needs 3 physical cores (this machine has fewer)");
+  result r = run((const char *[]){"--workload", "batch", "--batches", "12", "--rows", "8",
+                                  "--threads", "1,2,3", "--repeat", "7", "--warmup", "0", NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  const char *fit = strstr(r.out, "Amdahl fit (3 points up to ");
+  cr_assert_not_null(fit, "%s", r.out);
+  double f, lo, hi;
+  const char *pf = strstr(fit, "parallel fraction ");
+  cr_assert_eq(sscanf(pf, "parallel fraction %lf [%lf, %lf]", &f, &lo, &hi), 3, "%s", fit);
+  cr_assert(lo <= f && f <= hi, "%s", fit);
+  /* A maximum speedup only where the interval bounds it. */
+  if (hi >= 1) cr_assert_null(strstr(fit, "predicted maximum speedup"), "%s", fit);
+}
+
+/* One default for make run and the command line: 11 runs after 2 warm-ups; the Makefile
+ * adds none of its own. */
+Test(scalebench_rules, the_defaults_are_eleven_runs_after_two_warmups) {
+  result r = run((const char *[]){"--workload", "batch", "--batches", "6", "--rows", "8",
+                                  "--threads", "1,2", NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_not_null(strstr(r.out, "2 warm-up and 11 timed runs per point"), "%s", r.out);
+  FILE *mk = fopen(SCALEBENCH_DATA "/../Makefile", "r");
+  cr_assert_not_null(mk);
+  char line[512];
+  while (fgets(line, sizeof line, mk))
+    if (strncmp(line, "RUN_DEFAULTS", 12) == 0)
+      cr_assert(strstr(line, "--repeat") == NULL && strstr(line, "--warmup") == NULL,
+                "make run has its own repeats: %s", line);
+  fclose(mk);
+}
+
+/* Progress goes to stderr only on a terminal: captured (not a terminal), stderr is empty. */
+Test(scalebench_rules, no_progress_off_a_terminal) {
+  result r = run((const char *[]){QUICK, NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(r.err[0], '\0', "stderr: %s", r.err);
+}
+
+Test(scalebench_rules, markdown_is_a_table_to_paste) {
+  char path[] = "/tmp/sb_md_XXXXXX.md";
+  close(mkstemps(path, 3));
+  result r = run((const char *[]){QUICK, "--markdown", path, NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  char text[4096];
+  slurp(path, text, sizeof text);
+  cr_assert(strncmp(text, "| Workload | Threads | Duration (ms) | 95% CI (ms) | Speedup | 95% CI |", 70) == 0,
+            "%s", text);
+  cr_assert_not_null(strstr(text, "\n| --- | ---: |"));
+  cr_assert_not_null(strstr(text, "\n| batch | 1 | "));
+  cr_assert_not_null(strstr(text, "\n| batch | 2 | "));
+  unlink(path);
+}
+
+/* A baseline of the same binary with runs far slower (fabricated) is flagged FASTER at every
+ * point, and a reference kernel that was far slower is named as the machine's change; with
+ * too few runs nothing can be significant, and the output says so. */
+static void fabricated_baseline(const char *dir, const char *name, double ms, double ref_ms,
+                                size_t runs) {
+  char text[4096];
+  size_t len = (size_t)snprintf(text, sizeof text, "workload,threads,run,ms\n");
+  for (size_t k = 0; k < runs; k++)
+    len += (size_t)snprintf(text + len, sizeof text - len, "reference,%zu,%zu,%g\n",
+                            ndpar_physical_cores(), k, ref_ms * (1 + 0.01 * (double)k));
+  for (size_t t = 1; t <= 2; t++)
+    for (size_t k = 0; k < runs; k++)
+      len += (size_t)snprintf(text + len, sizeof text - len, "batch,%zu,%zu,%g\n", t, k, ms * (1 + 0.01 * (double)k));
+  write_file(dir, name, text, len);
+}
+
+Test(scalebench_rules, changes_are_flagged_only_when_significant_and_beyond_the_noise) {
+  char dir[] = "/tmp/sb_change_XXXXXX", env[64], path[256];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(env, sizeof env, "SCALEBENCH_BASELINE_DIR=%s", dir);
+  fabricated_baseline(dir, "slow", 1e6, 1e6, 8);
+  const char *args8[] = {"--workload", "batch", "--batches", "6", "--rows", "8", "--threads", "1,2",
+                         "--repeat", "8", "--warmup", "0", "--baseline", "slow", NULL};
+  result r = run(args8, env);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_not_null(strstr(r.out, "2 of 2 points flagged."), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "FASTER"));
+  cr_assert_not_null(strstr(r.out, "the machine itself changed speed"), "%s", r.out);
+  /* The same runs with a noise threshold above the change: significant, but no change. */
+  const char *wide[] = {"--workload", "batch", "--batches", "6", "--rows", "8", "--threads", "1,2",
+                        "--repeat", "8", "--warmup", "0", "--baseline", "slow",
+                        "--noise-threshold", "0.9999999999", NULL};
+  r = run(wide, env);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_not_null(strstr(r.out, "0 of 2 points flagged."), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "no change (within the"), "%s", r.out);
+  /* Three runs: the smallest p-value is 0.1, so nothing can be flagged, and that is said. */
+  fabricated_baseline(dir, "few", 1e6, 1e6, 3);
+  const char *args3[] = {QUICK, "--baseline", "few", NULL};
+  r = run(args3, env);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_not_null(strstr(r.out, "0 of 2 points flagged."), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "no change (p >= 0.01)"), "%s", r.out);
+  cr_assert_not_null(strstr(r.out, "smallest possible p-value is 0.1"), "%s", r.out);
+  const char *names[] = {"slow", "few"};
+  for (size_t i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s.csv", dir, names[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
+/* The plot: one panel per workload and the efficiency panel. */
+Test(scalebench_rules, the_plot_has_a_panel_per_workload_and_efficiency) {
+  if (system("command -v gnuplot >/dev/null 2>&1") != 0) cr_skip_test("no gnuplot");
+  char path[] = "/tmp/sb_panels_XXXXXX.svg", png[] = "/tmp/sb_panels_XXXXXX.png";
+  close(mkstemps(path, 4));
+  close(mkstemps(png, 4));
+  result r = run((const char *[]){"--workload", "batch,mc", "--batches", "6", "--rows", "8",
+                                  "--threads", "1,2", "--repeat", "3", "--warmup", "0",
+                                  "--plot", path, "--plot", png, NULL}, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  char magic[16];
+  slurp(png, magic, sizeof magic);
+  cr_assert(memcmp(magic, "\x89PNG", 4) == 0, "the same plot as PNG too");
+  unlink(png);
+  static char svg[1 << 20];
+  slurp(path, svg, sizeof svg);
+  cr_assert_not_null(strstr(svg, ">batch<"), "a batch panel");
+  cr_assert_not_null(strstr(svg, ">mc<"), "an mc panel");
+  cr_assert_not_null(strstr(svg, "efficiency (speedup / threads)"), "the efficiency panel");
+  cr_assert_not_null(strstr(svg, "measured, 95% CI"));
+  cr_assert_null(strstr(svg, "Amdahl, f ="), "no curve from two points");
+  unlink(path);
+}
+
+/* On a terminal (a pseudo-terminal from script(1)), the progress line goes to stderr while
+ * the run goes; --quiet silences it. */
+Test(scalebench_rules, progress_on_a_terminal_unless_quiet) {
+  if (system("command -v script >/dev/null 2>&1") != 0) cr_skip_test("no script(1) for a terminal");
+  char out[] = "/tmp/sb_tty_XXXXXX";
+  close(mkstemp(out));
+  char cmd[1024];
+  const char *quick = "--workload batch --batches 6 --rows 8 --threads 1,2 --repeat 3 --warmup 0";
+  snprintf(cmd, sizeof cmd, "script -qec '%s %s >/dev/null' /dev/null > %s 2>&1", SCALEBENCH_BIN,
+           quick, out);
+  cr_assert_eq(system(cmd), 0);
+  char text[4096];
+  slurp(out, text, sizeof text);
+  cr_assert_not_null(strstr(text, "workload 1 of 1, batch: "), "progress: %s", text);
+  cr_assert_not_null(strstr(text, "timed runs"), "%s", text);
+  snprintf(cmd, sizeof cmd, "script -qec '%s %s --quiet' /dev/null > %s 2>&1", SCALEBENCH_BIN,
+           quick, out);
+  cr_assert_eq(system(cmd), 0);
+  slurp(out, text, sizeof text);
+  cr_assert_null(strstr(text, "timed runs"), "--quiet: %s", text);
+  unlink(out);
 }

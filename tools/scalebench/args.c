@@ -18,6 +18,15 @@ static size_t parse_count(const char *opt, const char *s, size_t lo, size_t hi) 
   return (size_t)v;
 }
 
+static double parse_fraction(const char *opt, const char *s, double lo, double hi) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*s == '\0' || *end != '\0' || errno || !(v > lo && v < hi))
+    sb_usage_error("%s: '%s' is not a number between %g and %g", opt, s, lo, hi);
+  return v;
+}
+
 static void add_thread_count(sb_options *o, size_t t) {
   for (size_t i = 0; i < o->nthreads; i++)
     if (o->threads[i] == t) return;
@@ -77,7 +86,9 @@ static const char *value_of(int argc, char **argv, int *i) {
 
 void sb_parse_args(int argc, char **argv, sb_options *o) {
   memset(o, 0, sizeof *o);
-  ndpar_scal_config_init(&o->scal);
+  ndpar_scal_config_init(&o->scal); /* 11 timed runs after 2 warm-ups: make run's too */
+  o->significance = SB_SIGNIFICANCE;
+  o->noise_threshold = SB_NOISE_THRESHOLD;
   default_threads(o);
   parse_workloads(o, "all");
   for (int i = 1; i < argc; i++) {
@@ -97,7 +108,14 @@ void sb_parse_args(int argc, char **argv, sb_options *o) {
       else sb_usage_error("--bind: '%s' is neither cores nor none", b);
     } else if (strcmp(a, "--csv") == 0) o->csv = value_of(argc, argv, &i);
     else if (strcmp(a, "--json") == 0) o->json = value_of(argc, argv, &i);
-    else if (strcmp(a, "--plot") == 0) o->plot = value_of(argc, argv, &i);
+    else if (strcmp(a, "--plot") == 0) {
+      const char *path = value_of(argc, argv, &i);
+      if (o->nplots == SB_MAX_PLOTS) sb_usage_error("--plot: at most %d files", SB_MAX_PLOTS);
+      o->plots[o->nplots++] = path;
+    }
+    else if (strcmp(a, "--markdown") == 0) o->markdown = value_of(argc, argv, &i);
+    else if (strcmp(a, "--significance") == 0) o->significance = parse_fraction(a, value_of(argc, argv, &i), 0, 0.5);
+    else if (strcmp(a, "--noise-threshold") == 0) o->noise_threshold = parse_fraction(a, value_of(argc, argv, &i), 0, 1);
     else if (strcmp(a, "--save-baseline") == 0) check_name(a, o->save_baseline = value_of(argc, argv, &i));
     else if (strcmp(a, "--baseline") == 0) check_name(a, o->baseline = value_of(argc, argv, &i));
     else if (strcmp(a, "--data") == 0) o->params.data_dir = value_of(argc, argv, &i);

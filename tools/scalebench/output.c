@@ -1,4 +1,5 @@
-/* output.c: scalebench's files: CSV, JSON, baselines and plots, all written atomically. */
+/* output.c: scalebench's files: CSV, JSON and baselines, all written atomically (plots,
+ * Markdown and the comparison with a baseline: report.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -12,13 +13,7 @@
 
 /* ---- atomic files ---- */
 
-typedef struct {
-  FILE *f;
-  char tmp[4200];
-  const char *path;
-} atomic_file;
-
-static int atomic_open(atomic_file *a, const char *path) {
+int sb_atomic_open(sb_atomic_file *a, const char *path) {
   a->path = path;
   struct stat st;
   if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -36,7 +31,7 @@ static int atomic_open(atomic_file *a, const char *path) {
   return 0;
 }
 
-static int atomic_close(atomic_file *a) {
+int sb_atomic_close(sb_atomic_file *a) {
   int bad = ferror(a->f) != 0;
   bad |= fclose(a->f) != 0;
   if (!bad && chmod(a->tmp, 0644) == 0 && rename(a->tmp, a->path) == 0) return 0;
@@ -53,15 +48,15 @@ static void csv_body(FILE *f, const sb_result *r, size_t n) {
 }
 
 int sb_write_csv(const char *path, const sb_result *r, size_t n) {
-  atomic_file a;
-  if (atomic_open(&a, path)) return 1;
+  sb_atomic_file a;
+  if (sb_atomic_open(&a, path)) return 1;
   csv_body(a.f, r, n);
-  return atomic_close(&a);
+  return sb_atomic_close(&a);
 }
 
 int sb_write_json(const char *path, const sb_result *r, size_t n) {
-  atomic_file a;
-  if (atomic_open(&a, path)) return 1;
+  sb_atomic_file a;
+  if (sb_atomic_open(&a, path)) return 1;
   fprintf(a.f, "{\"tool\": \"scalebench\", \"version\": \"%s\", \"cores\": %zu, \"workloads\": {\n",
           NDPAR_VERSION, ndpar_physical_cores());
   for (size_t i = 0; i < n; i++) {
@@ -70,7 +65,7 @@ int sb_write_json(const char *path, const sb_result *r, size_t n) {
     fprintf(a.f, "%s", i + 1 < n ? ",\n" : "");
   }
   fprintf(a.f, "}}\n");
-  return atomic_close(&a);
+  return sb_atomic_close(&a);
 }
 
 /* ---- baselines ---- */
@@ -80,7 +75,7 @@ void sb_baseline_path(const char *name, char *path, size_t size) {
   snprintf(path, size, "%s/%s.csv", dir && *dir ? dir : ".scalebench", name);
 }
 
-int sb_save_baseline(const char *name, const sb_result *r, size_t n) {
+int sb_save_baseline(const char *name, const sb_result *r, size_t n, const sb_reference *ref) {
   char path[4096];
   sb_baseline_path(name, path, sizeof path);
   char *slash = strrchr(path, '/');
@@ -90,31 +85,17 @@ int sb_save_baseline(const char *name, const sb_result *r, size_t n) {
     return 1;
   }
   *slash = '/';
-  return sb_write_csv(path, r, n);
-}
-
-/* The saved point of (workload, threads), or NULL. */
-static const sb_saved_point *find_saved(const sb_baseline *b, const char *workload, size_t threads) {
-  for (size_t i = 0; i < b->n; i++)
-    if (b->pts[i].threads == threads && strcmp(b->pts[i].workload, workload) == 0) return &b->pts[i];
-  return NULL;
-}
-
-void sb_compare_baseline(FILE *out, const char *name, const sb_baseline *b, const sb_result *r,
-                         size_t n) {
-  fprintf(out, "\nChange against baseline '%s' (flagged: beyond 2 x the runs' combined MAD)\n", name);
-  fprintf(out, "%-10s %7s  %12s  %12s  %8s  %s\n", "Workload", "Threads", "Baseline (ms)", "Now (ms)",
-          "Change", "Verdict");
+  sb_atomic_file a;
+  if (sb_atomic_open(&a, path)) return 1;
+  fprintf(a.f, "%s\n", SB_BASELINE_HEADER);
+  for (size_t k = 0; ref && k < ref->repeats; k++)
+    fprintf(a.f, "%s,%zu,%zu,%.17g\n", SB_REFERENCE, ref->threads, k, ref->samples[k]);
   for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < r[i].npts; k++) {
-      const ndpar_scal_point *p = &r[i].pts[k];
-      const sb_saved_point *old = find_saved(b, r[i].name, p->threads);
-      if (old == NULL) continue;
-      double change = p->median_ms - old->median_ms, noise = 2 * (old->mad_ms + p->mad_ms);
-      const char *verdict = fabs(change) <= noise ? "within noise" : change < 0 ? "FASTER" : "SLOWER";
-      fprintf(out, "%-10s %7zu  %12.3f  %12.3f  %+7.1f%%  %s\n", r[i].name, p->threads, old->median_ms,
-              p->median_ms, 100 * change / old->median_ms, verdict);
-    }
+    for (size_t p = 0; p < r[i].npts; p++)
+      for (size_t k = 0; k < r[i].repeats; k++)
+        fprintf(a.f, "%s,%zu,%zu,%.17g\n", r[i].name, r[i].pts[p].threads, k,
+                r[i].samples[p * r[i].repeats + k]);
+  return sb_atomic_close(&a);
 }
 
 /* ---- reading a baseline ---- */
@@ -144,44 +125,43 @@ static char *read_bounded(const char *what, const char *path, size_t *len) {
   return buf;
 }
 
-/* A field of a baseline line as a finite, non-negative number (positive if asked). */
-static double number_field(const char *what, const char *path, size_t line, const char *name,
-                           const char *text, int positive) {
+/* A baseline line's time: a positive, finite number ending the line. */
+static double time_field(const char *what, const char *path, size_t line, const char *text) {
   char *end;
   double v = strtod(text, &end);
-  if (end == text || (*end != ',' && *end != '\0') || !isfinite(v) || v < 0 || (positive && v == 0))
-    sb_usage_error("%s: %s line %zu: the %s is not a %s number", what, path, line, name,
-                   positive ? "positive" : "non-negative");
+  if (end == text || *end != '\0' || !isfinite(v) || v <= 0)
+    sb_usage_error("%s: %s line %zu: the time is not a positive number", what, path, line);
   return v;
 }
 
-/* Parses one point line: workload,threads,median,min,max,mad,... */
+/* A whole number field ending at a comma, from lo to hi. */
+static size_t count_field(const char *what, const char *path, size_t line, const char *name,
+                          const char *text, size_t lo, size_t hi) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (*text < '0' || *text > '9' || *end != ',' || errno || v < lo || v > hi)
+    sb_usage_error("%s: %s line %zu: the %s is not a whole number from %zu to %zu", what, path,
+                   line, name, lo, hi);
+  return (size_t)v;
+}
+
+/* Parses one run line: workload,threads,run,ms. */
 static void parse_point(const char *what, const char *path, size_t line, char *text, sb_saved_point *p) {
   char *comma = strchr(text, ',');
   if (comma == NULL || comma == text || (size_t)(comma - text) >= sizeof p->workload)
-    sb_usage_error("%s: %s line %zu: not a point (workload,threads,median_ms,...)", what, path, line);
+    sb_usage_error("%s: %s line %zu: not a run (workload,threads,run,ms)", what, path, line);
   memcpy(p->workload, text, (size_t)(comma - text));
   p->workload[comma - text] = '\0';
-  const char *f[6] = {comma + 1};
-  for (int i = 1; i < 6; i++) {
+  const char *f[3] = {comma + 1};
+  for (int i = 1; i < 3; i++) {
     f[i] = strchr(f[i - 1], ',');
     if (f[i] == NULL) sb_usage_error("%s: %s line %zu: too few fields", what, path, line);
     f[i]++;
   }
-  char *end;
-  errno = 0;
-  unsigned long long t = strtoull(f[0], &end, 10);
-  if (*f[0] < '0' || *f[0] > '9' || *end != ',' || errno || t < 1 || t > 4096)
-    sb_usage_error("%s: %s line %zu: the thread count is not a whole number from 1 to 4096", what,
-                   path, line);
-  p->threads = (size_t)t;
-  p->median_ms = number_field(what, path, line, "median", f[1], 1);
-  double mn = number_field(what, path, line, "minimum", f[2], 0);
-  double mx = number_field(what, path, line, "maximum", f[3], 0);
-  p->mad_ms = number_field(what, path, line, "MAD", f[4], 0);
-  if (!(mn <= p->median_ms && p->median_ms <= mx))
-    sb_usage_error("%s: %s line %zu: the median is not between the minimum and the maximum", what,
-                   path, line);
+  p->threads = count_field(what, path, line, "thread count", f[0], 1, NDPAR_MAX_THREADS);
+  (void)count_field(what, path, line, "run number", f[1], 0, 100000);
+  p->ms = time_field(what, path, line, f[2]);
 }
 
 void sb_load_baseline(const char *name, sb_baseline *b) {
@@ -196,18 +176,20 @@ void sb_load_baseline(const char *name, sb_baseline *b) {
       sb_usage_error("%s: %s is not a text file (byte %zu is 0x%02x)", what, path, i, c);
   }
   if (len == 0) sb_usage_error("%s: %s is empty", what, path);
-  char header[256];
-  snprintf(header, sizeof header, "workload,%s", ndpar_scal_csv_header);
   char *save = NULL, *line = strtok_r(text, "\r\n", &save);
-  if (line == NULL || strcmp(line, header) != 0)
-    sb_usage_error("%s: %s does not start with scalebench's CSV header", what, path);
+  if (line != NULL && strncmp(line, "workload,threads,median_ms,", 27) == 0)
+    sb_usage_error("%s: %s was saved by an older scalebench that kept no runs: save it again",
+                   what, path);
+  if (line == NULL || strcmp(line, SB_BASELINE_HEADER) != 0)
+    sb_usage_error("%s: %s does not start with scalebench's baseline header (%s)", what, path,
+                   SB_BASELINE_HEADER);
   b->pts = NULL;
   b->n = 0;
   size_t cap = 0, lineno = 1;
   while ((line = strtok_r(NULL, "\r\n", &save)) != NULL) {
     lineno++;
     if (b->n == cap) {
-      cap = cap ? 2 * cap : 64;
+      cap = cap ? 2 * cap : 256;
       sb_saved_point *grown = realloc(b->pts, cap * sizeof *grown);
       if (grown == NULL) sb_usage_error("%s: out of memory", what);
       b->pts = grown;
@@ -215,7 +197,7 @@ void sb_load_baseline(const char *name, sb_baseline *b) {
     parse_point(what, path, lineno, line, &b->pts[b->n++]);
   }
   free(text);
-  if (b->n == 0) sb_usage_error("%s: %s holds a header but no points", what, path);
+  if (b->n == 0) sb_usage_error("%s: %s holds a header but no runs", what, path);
 }
 
 void sb_baseline_free(sb_baseline *b) {
@@ -241,65 +223,4 @@ void sb_check_writable(const char *opt, const char *path) {
   if (fd < 0) sb_usage_error("%s %s: cannot write in %s: %s", opt, path, dir, strerror(errno));
   close(fd);
   unlink(probe);
-}
-
-/* ---- plots ---- */
-
-int sb_gnuplot_available(void) {
-  return system("command -v gnuplot >/dev/null 2>&1") == 0;
-}
-
-static const char *terminal_for(const char *path) {
-  const char *dot = strrchr(path, '.');
-  if (dot && strcmp(dot, ".svg") == 0) return "svg size 800,500 dynamic";
-  if (dot && strcmp(dot, ".png") == 0) return "png size 800,500";
-  return NULL;
-}
-
-int sb_plot(const char *path, const sb_result *r, size_t n) {
-  const char *term = terminal_for(path);
-  if (term == NULL) sb_usage_error("--plot %s: the file must end in .svg or .png", path);
-  char data[] = "/tmp/scalebench-data-XXXXXX", script[] = "/tmp/scalebench-plot-XXXXXX";
-  int dfd = mkstemp(data), sfd = mkstemp(script);
-  FILE *d = dfd >= 0 ? fdopen(dfd, "w") : NULL, *s = sfd >= 0 ? fdopen(sfd, "w") : NULL;
-  if (d == NULL || s == NULL) {
-    fprintf(stderr, "scalebench: cannot create temporary plot files\n");
-    return 1;
-  }
-  size_t maxt = 1;
-  for (size_t i = 0; i < n; i++) {
-    for (size_t k = 0; k < r[i].npts; k++) {
-      fprintf(d, "%zu %.6g\n", r[i].pts[k].threads, r[i].pts[k].speedup);
-      if (r[i].pts[k].threads > maxt) maxt = r[i].pts[k].threads;
-    }
-    fprintf(d, "\n\n"); /* one gnuplot data block per workload */
-  }
-  fclose(d);
-  char tmp_out[4200];
-  snprintf(tmp_out, sizeof tmp_out, "%s.tmp.%d", path, (int)getpid());
-  fprintf(s, "set terminal %s\nset output '%s'\n", term, tmp_out);
-  fprintf(s, "set title 'ndpar scalebench: speedup over 1 thread'\nset xlabel 'threads'\n"
-             "set ylabel 'speedup'\nset key left top\nset grid\nset xrange [1:%zu]\nset yrange [0:*]\n",
-          maxt);
-  fprintf(s, "plot x title 'ideal' with lines dashtype 2 lc rgb 'gray'");
-  for (size_t i = 0; i < n; i++) {
-    double f = r[i].fit_f;
-    fprintf(s, ", '%s' index %zu title '%s' with linespoints pt 7", data, i, r[i].name);
-    if (r[i].fit_ok)
-      fprintf(s, ", 1/((1-%.6f)+%.6f/x) title '%s, Amdahl p=%.3f' with lines dashtype 3", f, f,
-              r[i].name, f);
-  }
-  fprintf(s, "\n");
-  fclose(s);
-  char cmd[4300];
-  snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", script);
-  int rc = system(cmd);
-  unlink(data);
-  unlink(script);
-  if (rc != 0 || rename(tmp_out, path) != 0) {
-    unlink(tmp_out);
-    fprintf(stderr, "scalebench: gnuplot could not write %s\n", path);
-    return 1;
-  }
-  return 0;
 }

@@ -2,6 +2,10 @@
  * See docs/scalebench.1 or --help. Exit status: 0 done, 1 a workload or a file failed,
  * 2 bad usage or input. */
 #include <errno.h>
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +43,26 @@ static void usage(void) {
          "                    physical cores, then twice the cores); 1 is always measured\n"
          "  --batches N       input batches per run (default: the workload's own)\n"
          "  --rows N          rows per batch (default: the workload's own)\n"
-         "  --repeat N        timed runs per thread count (default 5)\n"
-         "  --warmup N        untimed runs first (default 1)\n"
+         "  --repeat N        timed runs per thread count (default 11: the fewest for a 95%%\n"
+         "                    interval of the median inside [min, max]; make run uses the same)\n"
+         "  --warmup N        untimed runs first (default 2)\n"
          "  --bind cores|none pin workers to cores or not (default cores)\n"
          "  --openmp          also run the same kernels under OpenMP and print the ratio\n"
          "  --csv FILE        write the points as CSV      --json FILE  and as JSON\n"
-         "  --plot FILE       speedup plot, .svg or .png (needs gnuplot)\n"
+         "  --markdown FILE   the table as Markdown, to paste\n"
+         "  --plot FILE       one panel per workload and an efficiency panel, .svg or .png\n"
+         "                    (needs gnuplot); once per file: --plot s.svg --plot s.png\n"
          "  --save-baseline NAME   save this run as a baseline (in $SCALEBENCH_BASELINE_DIR,\n"
          "                         default .scalebench/)\n"
-         "  --baseline NAME   compare with a saved baseline, flagging changes beyond the noise\n"
+         "  --baseline NAME   compare with a saved baseline: a point is flagged only when the\n"
+         "                    Mann-Whitney test over the raw runs gives p < the significance\n"
+         "                    and the medians differ by more than the noise threshold\n"
+         "  --significance A  the test's level (default 0.01)\n"
+         "  --noise-threshold R  the smallest relative change flagged (default 0.05: 5%%)\n"
          "  --data DIR        folder of the bundled CSV files (default: NDPAR_DATA_DIR, else the\n"
          "                    installed share/ndpar/data, else the build's data/)\n"
-         "  --quiet           print nothing but errors (files are still written)\n"
+         "  --quiet           print nothing but errors (files are still written); without it\n"
+         "                    a progress line goes to stderr when stderr is a terminal\n"
          "  --mpi             under mpirun: the grid and grad workloads over ranks x threads\n"
          "                    (runs scalebench-mpi, built beside scalebench with mpicc; see\n"
          "                    scalebench --mpi --help)\n"
@@ -85,14 +97,15 @@ static void check_before_running(const sb_options *o) {
   if (access(data, R_OK) != 0) sb_usage_error("cannot read the bundled data %s: %s (see --data)", data, strerror(errno));
   if (o->csv) sb_check_writable("--csv", o->csv);
   if (o->json) sb_check_writable("--json", o->json);
-  if (o->plot) sb_check_writable("--plot", o->plot);
-  if (o->plot) {
-    const char *dot = strrchr(o->plot, '.');
+  for (size_t i = 0; i < o->nplots; i++) sb_check_writable("--plot", o->plots[i]);
+  if (o->markdown) sb_check_writable("--markdown", o->markdown);
+  for (size_t i = 0; i < o->nplots; i++) {
+    const char *dot = strrchr(o->plots[i], '.');
     if (!dot || (strcmp(dot, ".svg") != 0 && strcmp(dot, ".png") != 0))
-      sb_usage_error("--plot %s: the file must end in .svg or .png", o->plot);
-    if (!sb_gnuplot_available())
-      sb_usage_error("--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
+      sb_usage_error("--plot %s: the file must end in .svg or .png", o->plots[i]);
   }
+  if (o->nplots > 0 && !sb_gnuplot_available())
+    sb_usage_error("--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
   if (o->baseline) {
     char path[4096];
     sb_baseline_path(o->baseline, path, sizeof path);
@@ -115,6 +128,7 @@ typedef struct {
   void *state;
   const char *name;
   int show;
+  size_t index, count; /* this workload's place among those run */
 } run_ctx;
 
 static int run_ndpar(ndpar_pool *pool, void *vc) {
@@ -124,8 +138,10 @@ static int run_ndpar(ndpar_pool *pool, void *vc) {
 
 static void progress(size_t done, size_t total, void *vc) {
   run_ctx *c = vc;
-  if (c->show) fprintf(stderr, "\r  %s: %zu/%zu timed runs", c->name, done, total);
-  if (c->show && done == total) fprintf(stderr, "\r%*s\r", 60, "");
+  if (c->show)
+    fprintf(stderr, "\r  workload %zu of %zu, %s: %zu/%zu timed runs", c->index + 1, c->count,
+            c->name, done, total);
+  if (c->show && done == total) fprintf(stderr, "\r%*s\r", 70, "");
 }
 
 /* The sequential loop's median, and with --openmp ndpar's and OpenMP's at the parallel
@@ -157,38 +173,57 @@ static size_t parallel_point(const sb_result *r) {
 }
 
 /* Amdahl's law models threads that each have a core: the oversubscribed points (more
- * threads than physical cores) are shown in the table but left out of the fit. */
-static size_t fit_points(const sb_result *r, ndpar_scal_point *pts) {
+ * threads than physical cores) are shown in the table but left out of the fit. With their
+ * runs in samples, in the same order. */
+static size_t fit_points(const sb_result *r, ndpar_scal_point *pts, double *samples) {
   size_t n = 0, cores = ndpar_physical_cores();
   for (size_t i = 0; i < r->npts; i++)
-    if (r->pts[i].threads <= cores) pts[n++] = r->pts[i];
+    if (r->pts[i].threads <= cores) {
+      memcpy(samples + n * r->repeats, r->samples + i * r->repeats, r->repeats * sizeof *samples);
+      pts[n++] = r->pts[i];
+    }
   return n;
 }
 
-static void fit_amdahl(sb_result *r) {
+/* The fit, and with three or more points its interval (two points always fit exactly). */
+static int fit_amdahl(sb_result *r) {
   ndpar_scal_point pts[SB_MAX_POINTS];
-  r->fit_n = fit_points(r, pts);
+  double *samples = malloc(r->npts * r->repeats * sizeof *samples);
+  if (samples == NULL) return GSL_ENOMEM;
+  r->fit_n = fit_points(r, pts, samples);
   r->fit_ok = ndpar_scal_amdahl(pts, r->fit_n, &r->fit_f, &r->fit_smax, &r->fit_res) == GSL_SUCCESS;
+  r->fit_lo = r->fit_hi = GSL_NAN;
+  int status = GSL_SUCCESS;
+  if (r->fit_ok && r->fit_n >= 3)
+    status = ndpar_scal_amdahl_interval(pts, r->fit_n, samples, r->repeats, NDPAR_SCAL_LEVEL,
+                                        &r->fit_lo, &r->fit_hi);
+  free(samples);
+  return status;
 }
 
-static int run_workload(const sb_options *o, const wl_kernel *k, sb_result *r) {
+static int run_workload(const sb_options *o, size_t index, sb_result *r) {
+  const wl_kernel *k = o->kernels[index];
   char err[512];
   void *state = k->setup(&o->params, err, sizeof err);
   if (state == NULL) {
     fprintf(stderr, "scalebench: %s: %s\n", k->name, err);
     return 1;
   }
-  run_ctx c = {k, state, k->name, !o->quiet && isatty(STDERR_FILENO)};
+  run_ctx c = {k, state, k->name, !o->quiet && isatty(STDERR_FILENO), index, o->nkernels};
   ndpar_scal_config cfg = o->scal;
   cfg.progress = progress;
   cfg.progress_ctx = &c;
   r->name = k->name;
   snprintf(r->desc, sizeof r->desc, "%s", k->describe(state));
   r->npts = o->nthreads;
-  int status = ndpar_scal_run(o->threads, o->nthreads, &cfg, run_ndpar, &c, r->pts);
+  r->repeats = cfg.repeats;
+  r->samples = malloc(o->nthreads * cfg.repeats * sizeof *r->samples);
+  cfg.samples = r->samples;
+  int status = r->samples ? ndpar_scal_run(o->threads, o->nthreads, &cfg, run_ndpar, &c, r->pts)
+                          : GSL_ENOMEM;
+  if (status == GSL_SUCCESS) status = fit_amdahl(r);
   if (status == GSL_SUCCESS) {
     r->par_index = parallel_point(r);
-    fit_amdahl(r);
     if (compare_variants(o, k, state, r)) {
       fprintf(stderr, "scalebench: %s: a sequential or OpenMP variant failed\n", k->name);
       status = GSL_EFAILED;
@@ -201,20 +236,65 @@ static int run_workload(const sb_options *o, const wl_kernel *k, sb_result *r) {
   return status != GSL_SUCCESS;
 }
 
+/* Karp-Flatt's serial fraction at each point within the cores, with the interval that the
+ * speedup's interval gives (e falls as S grows). */
+static void print_karp_flatt(const sb_result *r, size_t cores) {
+  for (size_t i = 0; i < r->npts; i++) {
+    const ndpar_scal_point *p = &r->pts[i];
+    if (p->threads < 2 || p->threads > cores) continue;
+    printf("Serial fraction (Karp-Flatt) at %zu threads: %.3f [%.3f, %.3f]\n", p->threads,
+           p->serial_fraction, ndpar_scal_karp_flatt(p->speedup_hi, p->threads),
+           ndpar_scal_karp_flatt(p->speedup_lo, p->threads));
+  }
+}
+
+/* The fit rules (docs/scalability.md): only points within the physical cores; fewer than
+ * three of them fit a two-parameter law exactly, so only the serial fraction is shown; with
+ * three or more, the parallel fraction's interval, and a maximum speedup only where that
+ * interval stays below 1 (bounds it). */
+static void print_fit(const sb_result *r, size_t cores) {
+  if (!r->fit_ok) {
+    printf("Amdahl fit: needs two thread counts within the %zu physical cores\n", cores);
+    return;
+  }
+  if (r->fit_n < 3) {
+    print_karp_flatt(r, cores);
+    printf("No Amdahl fit: %zu thread counts within the %zu physical cores fit a two-parameter law "
+           "exactly, so no maximum speedup can be predicted (it needs 3 or more)\n",
+           r->fit_n, cores);
+    return;
+  }
+  const char *why = ndpar_scal_amdahl_degenerate(r->fit_f, r->fit_res);
+  printf("Amdahl fit (%zu points up to %zu threads): parallel fraction %.4f [%.4f, %.4f], residual %.1f%%",
+         r->fit_n, cores, r->fit_f, r->fit_lo, r->fit_hi, 100 * r->fit_res);
+  if (why) printf(": %s\n", why);
+  else if (r->fit_hi < 1)
+    printf(", predicted maximum speedup %.1fx [%.1fx, %.1fx]\n", r->fit_smax, 1 / (1 - r->fit_lo),
+           1 / (1 - r->fit_hi));
+  else printf(": no maximum speedup, as the interval of the parallel fraction reaches 1\n");
+}
+
+/* One line per point above 100% efficiency, which Amdahl's law cannot produce. */
+static void explain_superlinear(const sb_result *r) {
+  for (size_t i = 0; i < r->npts; i++) {
+    const ndpar_scal_point *p = &r->pts[i];
+    if (p->threads < 2 || !(p->efficiency > 1)) continue;
+    if (p->speedup_lo <= (double)p->threads)
+      printf("Above 100%% efficiency at %zu threads (negative Karp-Flatt), but the speedup's interval "
+             "reaches %zu: within the noise\n", p->threads, p->threads);
+    else
+      printf("Superlinear at %zu threads (efficiency %.0f%%, negative Karp-Flatt): each thread's share "
+             "of the data fits its own cache, or the 1-thread run is slowed by something the split "
+             "avoids\n", p->threads, 100 * p->efficiency);
+  }
+}
+
 static void print_workload(const sb_result *r) {
   printf("\n== %s: %s\n", r->name, r->desc);
   ndpar_scal_print(stdout, r->pts, r->npts);
   size_t cores = ndpar_physical_cores();
-  const char *why = r->fit_ok ? ndpar_scal_amdahl_degenerate(r->fit_f, r->fit_res) : NULL;
-  if (r->fit_ok && why == NULL)
-    printf("Amdahl fit (%zu points up to %zu threads): parallel fraction %.4f, predicted maximum "
-           "speedup %.1fx, residual %.1f%%\n", r->fit_n, cores, r->fit_f, r->fit_smax,
-           100 * r->fit_res);
-  else if (r->fit_ok)
-    printf("Amdahl fit (%zu points up to %zu threads): parallel fraction %.4f, residual %.1f%%: %s\n",
-           r->fit_n, cores, r->fit_f, 100 * r->fit_res, why);
-  else
-    printf("Amdahl fit: needs two thread counts within the %zu physical cores\n", cores);
+  explain_superlinear(r);
+  print_fit(r, cores);
   int any = 0;
   for (size_t i = 0; i < r->npts; i++)
     if (r->pts[i].threads > cores)
@@ -222,17 +302,44 @@ static void print_workload(const sb_result *r) {
   if (any) printf(" threads\n");
 }
 
+/* One baseline: the speedup is ndpar at 1 thread over ndpar at the Threads column (the same
+ * code); the plain sequential loop is shown beside it, with how far it is from ndpar at 1
+ * thread, and never divides a speedup. */
 static void print_operations(const sb_result *r, size_t n, int openmp) {
-  printf("\n%-10s %16s %16s %9s %9s", "Operation", "Sequential (ms)", "Parallel (ms)", "Threads", "Speedup");
+  size_t cores = ndpar_physical_cores();
+  printf("\n%-10s %15s %19s %30s %8s %21s", "Operation", "Sequential (ms)", "ndpar 1 thread (ms)",
+         "ndpar parallel (ms) [95% CI]", "Threads", "Speedup [95% CI]");
   if (openmp) printf(" %12s %12s %13s", "ndpar* (ms)", "OpenMP* (ms)", "OpenMP/ndpar");
   printf("\n");
+  int above = 0;
   for (size_t i = 0; i < n; i++) {
-    const ndpar_scal_point *p = &r[i].pts[r[i].par_index];
-    printf("%-10s %16.3f %16.3f %9zu %8.2fx", r[i].name, r[i].seq_ms, p->median_ms, p->threads,
-           r[i].seq_ms / p->median_ms);
+    const ndpar_scal_point *p = &r[i].pts[r[i].par_index], *one = &r[i].pts[0];
+    for (size_t k = 0; k < r[i].npts; k++)
+      if (r[i].pts[k].threads == 1) one = &r[i].pts[k];
+    char sp[64], par[64];
+    snprintf(sp, sizeof sp, "%.2fx [%.2f, %.2f]%s", p->speedup, p->speedup_lo, p->speedup_hi,
+             p->speedup > (double)p->threads ? "+" : "");
+    snprintf(par, sizeof par, "%.3f [%.3f, %.3f]", p->median_ms, p->median_lo_ms, p->median_hi_ms);
+    above |= p->speedup > (double)p->threads;
+    printf("%-10s %15.3f %19.3f %30s %8zu %21s", r[i].name, r[i].seq_ms, one->median_ms, par,
+           p->threads, sp);
     if (openmp) printf(" %12.3f %12.3f %12.2fx", r[i].ndpar_ms, r[i].omp_ms, r[i].omp_ms / r[i].ndpar_ms);
     printf("\n");
   }
+  printf("Speedup: ndpar at 1 thread over ndpar at Threads (the same code). Sequential is a plain loop\n"
+         "over the same data (ref/kernels.c), not ndpar's code at 1 thread; it divides no speedup.\n");
+  for (size_t i = 0; i < n; i++) {
+    const ndpar_scal_point *one = &r[i].pts[0];
+    for (size_t k = 0; k < r[i].npts; k++)
+      if (r[i].pts[k].threads == 1) one = &r[i].pts[k];
+    double gap = (r[i].seq_ms - one->median_ms) / one->median_ms;
+    if (r[i].seq_ms > 0 && fabs(gap) > 0.10)
+      printf("  %s: the plain loop is %.0f%% %s than ndpar at 1 thread (different code)\n", r[i].name,
+             100 * fabs(gap), gap > 0 ? "slower" : "faster");
+  }
+  if (above)
+    printf("+ more than the thread count: superlinear (the workload's lines above say why); %zu "
+           "cores alone cannot give it\n", cores);
   if (openmp) printf("* timed alternately at the Threads column, so both see the same machine; "
                      "OpenMP/ndpar > 1: ndpar is faster\n");
 }
@@ -309,21 +416,35 @@ int main(int argc, char **argv) {
            NDPAR_VERSION, ndpar_physical_cores(), binding_in_effect(&o, bind_words, sizeof bind_words),
            o.scal.warmup, o.scal.repeats);
   if (!o.quiet) printf("data: %s\n", wl_data_dir(o.params.data_dir));
+  if (!o.quiet && o.scal.repeats < 6) /* no pair of order statistics of 5 runs reaches 95% */
+    printf("note: with %zu runs per point the intervals are [min, max], which cover the median "
+           "only %.0f%% of the time (6 or more runs give 95%%)\n", o.scal.repeats,
+           100 * (1 - ldexp(1, 1 - (int)o.scal.repeats)));
   sb_result *res = calloc(o.nkernels, sizeof *res);
-  int failed = 0;
+  sb_reference ref = {NULL, 0, 0};
+  int failed = res == NULL;
+  /* The machine's own speed, for a comparison now or later (before the workloads). */
+  int with_ref = o.baseline || o.save_baseline;
+  if (!failed && with_ref) failed = sb_reference_time(&ref, o.scal.warmup, 0); /* warm-up only */
   for (size_t i = 0; i < o.nkernels && !failed; i++) {
-    failed = run_workload(&o, o.kernels[i], &res[i]);
+    failed = run_workload(&o, i, &res[i]);
+    /* The reference's runs spread over the whole run, as the workloads' are. */
+    if (!failed && with_ref)
+      failed = sb_reference_time(&ref, 0, (o.scal.repeats + o.nkernels - 1) / o.nkernels + 1);
     if (!failed && !o.quiet) print_workload(&res[i]);
   }
   if (!failed) {
     if (!o.quiet) print_operations(res, o.nkernels, o.openmp);
-    if (o.baseline) sb_compare_baseline(o.quiet ? stderr : stdout, o.baseline, &base, res, o.nkernels);
+    if (o.baseline) sb_compare_baseline(o.quiet ? stderr : stdout, &o, &base, res, o.nkernels, &ref);
     if (o.csv) failed |= sb_write_csv(o.csv, res, o.nkernels);
     if (o.json) failed |= sb_write_json(o.json, res, o.nkernels);
-    if (o.plot) failed |= sb_plot(o.plot, res, o.nkernels);
-    if (o.save_baseline) failed |= sb_save_baseline(o.save_baseline, res, o.nkernels);
+    if (o.markdown) failed |= sb_write_markdown(o.markdown, res, o.nkernels);
+    for (size_t i = 0; i < o.nplots; i++) failed |= sb_plot(o.plots[i], res, o.nkernels);
+    if (o.save_baseline) failed |= sb_save_baseline(o.save_baseline, res, o.nkernels, &ref);
   }
+  for (size_t i = 0; res && i < o.nkernels; i++) free(res[i].samples);
   free(res);
+  free(ref.samples);
   sb_baseline_free(&base);
   return failed ? 1 : 0;
 }
