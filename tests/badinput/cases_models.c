@@ -258,11 +258,18 @@ CASE(ndpar_model_fit, "a transformer takes y NULL; a scaler's and an MLP's check
   EXPECT_TRUE(ndpar_model_outputs(s) == 3);
   ndpar_model *mlp = held(ndpar_mlp_alloc(NULL));
   EXPECT_ONE(ndpar_model_fit(NULL, mlp, data_x(), NULL), GSL_EFAULT);
-  gsl_matrix *x1 = bi_matrix(1, 3); /* one row: nothing to hold out for validation */
-  ndpar_model_set(mlp, "mlp.validation", 0.5);
-  int rc = ndpar_model_fit(NULL, mlp, x1, bi_matrix(1, 1));
-  bi_unnamed("");
+  /* one row and a validation fraction: nothing to hold out; a fit or a refusal, never a
+   * crash, and a refusal reported once with its message */
+  EXPECT_OK(ndpar_model_set(mlp, "mlp.validation", 0.5));
+  size_t e0 = bi_errors();
+  ndpar_error_clear();
+  int rc = ndpar_model_fit(NULL, mlp, bi_matrix(1, 3), bi_matrix(1, 1));
   EXPECT_TRUE(rc == GSL_SUCCESS || rc == GSL_EINVAL);
+  if (rc != GSL_SUCCESS) {
+    EXPECT_TRUE(bi_errors() - e0 == 1 && !ndpar_model_fitted(mlp));
+    bi_unnamed("the data's size against the model's validation fraction");
+    bi_check_last_error("ndpar_model_fit(", rc);
+  }
 }
 
 CASE(ndpar_model_fit_vector, "NULL y; y empty or of other rows; NaN") {
