@@ -1,6 +1,7 @@
 /* examples/io_series.c: the monthly CO2 series made regular. Five months are absent from the
  * file; ndpar_series_regular puts every row on its month and fills the gaps linearly in
  * time, reporting which rows it filled. */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r under -std=c11 */
 #include <stdio.h>
 #include <time.h>
 

@@ -2,6 +2,7 @@
  * keep its statistics in a text file (exact: hex floats), and rebuild it from the file in
  * a new scaler (ndpar_scaler_set_stats). Checks that the stream's statistics are one fit's
  * to within a few ulps and that the rebuilt scaler transforms bit for bit as the fitted one. */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, fdopen under -std=c11 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
