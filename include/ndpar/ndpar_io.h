@@ -5,8 +5,10 @@
  * quotes), LF or CRLF line ends, an optional UTF-8 byte order mark. Every number parses to
  * the same double as strtod() in the C locale, whatever setlocale() says. A field that is
  * not a number but an ISO 8601 date or date-time (1958-03-01, 2010-01-01T01:00:00, with an
- * optional fraction of a second and Z or +hh:mm) becomes seconds since 1970-01-01T00:00:00
- * UTC; a time without a zone is taken as UTC. Blank lines are skipped.
+ * optional fraction of a second and Z or +hh:mm; years 0001 .. 9999, seconds 00 .. 59)
+ * becomes seconds since 1970-01-01T00:00:00 UTC, correctly rounded; a time without a zone is
+ * taken as UTC. Spaces and tabs around a number or date are ignored (as pandas does). Blank
+ * lines are skipped.
  *
  * Errors name the file, line and field and quote the text, e.g.
  *   data.csv:1043:3: "abc" is not a number
