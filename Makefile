@@ -85,6 +85,8 @@ all: libs tests benches examples tools
 DEPS_PKGS    := libgsl-dev libhwloc-dev libcriterion-dev libopenmpi-dev openmpi-bin
 # locales: the io tests build a decimal-comma locale (localedef) to show numbers ignore setlocale.
 DEPS_PKGS    += locales
+# python3-numpy: the io tests check .npy files against numpy (skipped without it).
+DEPS_PKGS    += python3-numpy
 
 deps:
 	@sh tools/deps.sh --install $(DEPS_PKGS)
@@ -470,7 +472,7 @@ FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -D_GNU_SOURCE -Iinclude -Ilib -Imodules $(REF_CFLAGS) -Itools/scalebench
-FUZZ_TARGETS := csv io args baseline model
+FUZZ_TARGETS := csv io npy write args baseline model
 # io: one thread, three threads and the streaming reader must agree on every input.
 FUZZ_SRC_io  := $(wildcard modules/io/*.c)
 FUZZ_LIB_io  := $(ALL_LIB)
@@ -480,6 +482,11 @@ FUZZ_LIB_csv := $(ALL_LIB)
 # scalers a loaded scaler step sets its statistics in.
 FUZZ_SRC_model := $(wildcard modules/models/*.c modules/preprocess/*.c)
 FUZZ_LIB_model := $(ALL_LIB)
+# npy: the .npy reader on any bytes; write: any doubles written and read back bit for bit.
+FUZZ_SRC_npy := $(wildcard modules/io/*.c)
+FUZZ_LIB_npy := $(ALL_LIB)
+FUZZ_SRC_write := $(wildcard modules/io/*.c)
+FUZZ_LIB_write := $(ALL_LIB)
 FUZZ_SRC_args := tools/scalebench/args.c tests/fuzz/usage_error.c
 FUZZ_LIB_args := $(REF_LIB) $(ALL_LIB) -lgomp
 FUZZ_SRC_baseline := tools/scalebench/output.c tests/fuzz/usage_error.c

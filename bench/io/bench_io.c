@@ -367,6 +367,99 @@ static void streaming_table(const char *path, size_t bytes, size_t stream_gb, in
          ratio_sum[reps / 2]);
 }
 
+/* ---- writing ------------------------------------------------------------------------------ */
+
+enum { W_NDPAR1, W_NDPART, W_STREAM, W_PRINTF, W_PANDAS, NWRITERS };
+static const char *const writer_name[NWRITERS] = {"ndpar_csv_write_opts", "ndpar_csv_write_opts",
+                                                  "ndpar_csv_writer (blocks)", "fprintf %.17g per value",
+                                                  "pandas.to_csv"};
+
+/* One write of x to out by writer w: wall seconds (negative: failed). */
+static double write_once(int w, const gsl_matrix *x, const char *in, const char *out, ndpar_pool *p1,
+                         ndpar_pool *pt) {
+  double t0 = ndpar_time_now();
+  int ok = 1;
+  if (w == W_NDPAR1 || w == W_NDPART) {
+    ok = ndpar_csv_write_opts(w == W_NDPAR1 ? p1 : pt, out, x, NULL, NULL) == GSL_SUCCESS;
+  } else if (w == W_STREAM) {
+    ndpar_csv_writer *wr = ndpar_csv_writer_open(pt, out, NULL, NULL);
+    ok = wr != NULL;
+    for (size_t i = 0; ok && i < x->size1; i += 65536) {
+      size_t n = x->size1 - i < 65536 ? x->size1 - i : 65536;
+      gsl_matrix_const_view v = gsl_matrix_const_submatrix(x, i, 0, n, x->size2);
+      ok = ndpar_csv_writer_write(wr, &v.matrix) == GSL_SUCCESS;
+    }
+    if (wr) ok = ndpar_csv_writer_close(wr) == GSL_SUCCESS && ok;
+  } else if (w == W_PRINTF) {
+    FILE *f = fopen(out, "w");
+    ok = f != NULL;
+    for (size_t i = 0; ok && i < x->size1; i++)
+      for (size_t j = 0; j < x->size2; j++) fprintf(f, "%.17g%c", gsl_matrix_get(x, i, j), j + 1 < x->size2 ? ',' : '\n');
+    if (f) ok = fclose(f) == 0 && ok;
+  } else {
+    char cmd[8192 + 512];
+    snprintf(cmd, sizeof cmd,
+             "%s -c 'import sys, time, pandas\ndf = pandas.read_csv(sys.argv[1], header=None, skiprows=1)\n"
+             "t = time.perf_counter()\ndf.to_csv(sys.argv[2], index=False, header=False)\n"
+             "print(time.perf_counter() - t)' %s %s",
+             PYTHON, in, out);
+    FILE *f = popen(cmd, "r");
+    double t = -1;
+    if (f == NULL || fscanf(f, "%lf", &t) != 1) t = -1;
+    if (f) pclose(f);
+    unlink(out);
+    return t;
+  }
+  double t = ndpar_time_now() - t0;
+  unlink(out);
+  return ok ? t : -1;
+}
+
+static void write_table(const char *path, size_t threads, int reps) {
+  gsl_matrix *x = NULL;
+  if (ndpar_csv_read(NULL, path, NULL, &x, NULL, NULL) != GSL_SUCCESS) die("cannot read the data file back");
+  char out[4096 + 8];
+  snprintf(out, sizeof out, "%s.out", path);
+  ndpar_pool_config cfg;
+  ndpar_pool_config_init(&cfg);
+  cfg.threads = 1;
+  ndpar_pool *p1 = ndpar_pool_alloc(&cfg);
+  cfg.threads = threads;
+  ndpar_pool *pt = ndpar_pool_alloc(&cfg);
+  int pandas = pandas_available();
+  double t[NWRITERS][64];
+  size_t bytes[NWRITERS] = {0};
+  for (int r = 0; r < reps; r++)
+    for (int w = 0; w < NWRITERS; w++) {
+      if (w == W_PANDAS && !pandas) continue;
+      t[w][r] = write_once(w, x, path, out, p1, pt);
+    }
+  /* the bytes ndpar writes, once more outside the timing */
+  ndpar_csv_write_opts(pt, out, x, NULL, NULL);
+  struct stat st;
+  bytes[W_NDPAR1] = bytes[W_NDPART] = bytes[W_STREAM] = stat(out, &st) == 0 ? (size_t)st.st_size : 0;
+  unlink(out);
+  printf("\nwrite %zu rows x %zu columns (the parse table's values), %d runs each, interleaved, one process\n",
+         x->size1, x->size2, reps);
+  printf("  (the machine may be shared: compare ratios within one run)\n");
+  printf("%-27s %2s %7s %8s %7s %9s\n", "writer", "T", "min s", "median s", "max s", "Mvalues/s");
+  for (int w = 0; w < NWRITERS; w++) {
+    if (w == W_PANDAS && !pandas) {
+      printf("%-27s  -  skipped: %s cannot import pandas\n", writer_name[w], PYTHON);
+      continue;
+    }
+    qsort(t[w], (size_t)reps, sizeof(double), cmp);
+    double med = t[w][reps / 2];
+    size_t T = w == W_NDPAR1 || w == W_PRINTF || w == W_PANDAS ? 1 : threads;
+    printf("%-27s %2zu %7.3f %8.3f %7.3f %9.1f\n", writer_name[w], T, t[w][0], med, t[w][reps - 1],
+           (double)(x->size1 * x->size2) / med / 1e6);
+  }
+  if (bytes[W_NDPAR1]) printf("  ndpar writes %.0f MB (shortest round-trip digits)\n", bytes[W_NDPAR1] / 1e6);
+  ndpar_pool_free(p1);
+  ndpar_pool_free(pt);
+  gsl_matrix_free(x);
+}
+
 int main(int argc, char **argv) {
   size_t mb = 0, stream_gb = 1;
   char *rest[64];
@@ -379,7 +472,8 @@ int main(int argc, char **argv) {
   rest[nrest] = NULL;
   bench_options o;
   bench_parse(nrest, rest, "bench_io",
-              "CSV parse: ndpar 1T/T, strtod per field, pandas.read_csv; streaming RSS and overlap.\n"
+              "CSV parse: ndpar 1T/T, strtod per field, pandas.read_csv; streaming RSS and overlap;\n"
+              "CSV write: ndpar 1T/T, the streaming writer, fprintf %.17g, pandas.to_csv.\n"
               "  --mb N        size of the generated file in MB (default 200)\n"
               "  --stream-gb N size of the large streaming file in GiB (default 1; 0: skip)",
               &o);
@@ -404,5 +498,6 @@ int main(int argc, char **argv) {
          ndpar_time_now() - t0);
   parse_table(file_path, bytes, rows, o.threads, reps);
   streaming_table(file_path, bytes, stream_gb, reps);
+  write_table(file_path, o.threads, reps);
   return 0;
 }

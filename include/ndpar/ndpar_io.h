@@ -5,8 +5,10 @@
  * quotes), LF or CRLF line ends, an optional UTF-8 byte order mark. Every number parses to
  * the same double as strtod() in the C locale, whatever setlocale() says. A field that is
  * not a number but an ISO 8601 date or date-time (1958-03-01, 2010-01-01T01:00:00, with an
- * optional fraction of a second and Z or +hh:mm) becomes seconds since 1970-01-01T00:00:00
- * UTC; a time without a zone is taken as UTC. Blank lines are skipped.
+ * optional fraction of a second and Z or +hh:mm; years 0001 .. 9999, seconds 00 .. 59)
+ * becomes seconds since 1970-01-01T00:00:00 UTC, correctly rounded; a time without a zone is
+ * taken as UTC. Spaces and tabs around a number or date are ignored (as pandas does). Blank
+ * lines are skipped.
  *
  * Errors name the file, line and field and quote the text, e.g.
  *   data.csv:1043:3: "abc" is not a number
@@ -229,6 +231,27 @@ NDPAR_API size_t ndpar_windows_count(size_t n, size_t lags, size_t horizon, size
  * GSL_EBADLEN (x or y of another size); outputs untouched on error. */
 NDPAR_API int ndpar_windows(const gsl_vector *series, size_t lags, size_t horizon, size_t step,
                             gsl_matrix *x, gsl_matrix *y);
+
+/* ---- numpy files ---------------------------------------------------------------------
+ * numpy's .npy format (numpy.save, numpy.load), versions 1.0, 2.0 and 3.0, float64 only. */
+
+/* Reads the float64 array in the .npy file at path into a new matrix *x: a 2-D array as it
+ * is (C or Fortran order, little- or big-endian), a 1-D array of n as n x 1, a scalar as
+ * 1 x 1. The file is read (not mapped) straight into the matrix in C order (a Fortran-order
+ * array is transposed a column at a time). Returns GSL_SUCCESS, or through GSL_ERROR:
+ * GSL_EFAULT (path or x NULL), GSL_EFAILED (the file cannot be opened), GSL_EINVAL (not a
+ * .npy file, a version other than 1 .. 3, a bad header, another dtype: "ndpar_npy_read:
+ * a.npy: the dtype is '<i8', not float64 ('<f8' or '>f8')", more than 2 dimensions),
+ * GSL_EBADLEN (an empty array; fewer bytes of data than the shape says: "...: truncated"),
+ * GSL_ENOMEM. On error *x is untouched. */
+NDPAR_API int ndpar_npy_read(const char *path, gsl_matrix **x);
+
+/* Writes x to path as a C-order float64 .npy file of shape (rows, cols), version 1.0, that
+ * numpy.load reads back bit for bit; through a temporary file renamed into place (an
+ * earlier file stays as it was on failure). Returns GSL_SUCCESS, GSL_EFAULT (path or x
+ * NULL), GSL_EBADLEN (x without values), GSL_EFAILED (a write, close or rename failed),
+ * GSL_ENOMEM. */
+NDPAR_API int ndpar_npy_write(const char *path, const gsl_matrix *x);
 
 /* ---- Dated series ---------------------------------------------------------------------
  * A series whose dates skip steps (a month absent from a monthly series) put onto a regular

@@ -172,6 +172,13 @@ static char *unescape(const char *s, const char *e, size_t *len) {
   return b;
 }
 
+/* The text of a number or date, blanks trimmed: a CSV_NUM_ status. */
+static int convert_trimmed(const csv_spec *sp, const char *s, size_t len, double *out) {
+  int status = csv_parse_number(s, len, out);
+  if (status != CSV_NUM_BAD) return status;
+  return sp->dates && csv_parse_date(s, len, out) ? CSV_NUM_OK : CSV_NUM_BAD;
+}
+
 static int convert_text(const csv_spec *sp, const char *s, size_t len, size_t line, size_t col,
                         double *out, csv_fail *f) {
   if (is_missing(sp, s, len)) {
@@ -183,22 +190,26 @@ static int convert_text(const csv_spec *sp, const char *s, size_t len, size_t li
     *out = NAN;
     return GSL_SUCCESS;
   }
-  switch (csv_parse_number(s, len, out)) {
-    case CSV_NUM_OK:
-      return GSL_SUCCESS;
-    case CSV_NUM_NOMEM:
-      return csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
-    case CSV_NUM_RANGE: {
-      char q[128];
-      quote_text(q, sizeof q, s, len);
-      return csv_fail_set(f, GSL_ERANGE, line, col, "%s is out of the range of a double", q);
-    }
-    default:
-      break;
+  /* blanks (spaces, tabs) around a number or date are not part of it, as pandas reads
+   * them; other white space, or blanks alone, are not a number */
+  const char *t = s;
+  size_t tlen = len;
+  while (tlen > 0 && (*t == ' ' || *t == '\t')) {
+    t++;
+    tlen--;
   }
-  if (sp->dates && csv_parse_date(s, len, out)) return GSL_SUCCESS;
+  while (tlen > 0 && (t[tlen - 1] == ' ' || t[tlen - 1] == '\t')) tlen--;
+  if (tlen == 0 || *t == '\v' || *t == '\f' || *t == '\r' || *t == '\n') {
+    char q[128];
+    quote_text(q, sizeof q, s, len);
+    return csv_fail_set(f, GSL_EINVAL, line, col, "%s is not a number", q);
+  }
+  int status = convert_trimmed(sp, t, tlen, out);
+  if (status == CSV_NUM_OK) return GSL_SUCCESS;
+  if (status == CSV_NUM_NOMEM) return csv_fail_set(f, GSL_ENOMEM, CSV_NO_LINE, 0, "out of memory");
   char q[128];
   quote_text(q, sizeof q, s, len);
+  if (status == CSV_NUM_RANGE) return csv_fail_set(f, GSL_ERANGE, line, col, "%s is out of the range of a double", q);
   return csv_fail_set(f, GSL_EINVAL, line, col, "%s is not a number", q);
 }
 

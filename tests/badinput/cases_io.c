@@ -249,3 +249,22 @@ CASE(ndpar_series_regular, "NULL dates, values or out; k 0; unknown unit or fill
 }
 
 CASE(ndpar_series_free, "NULL") { ndpar_series_free(NULL); }
+
+CASE(ndpar_npy_read, "NULL path or x; a missing file; not .npy; truncated") {
+  gsl_matrix *x = untouched;
+  EXPECT_CODE(ndpar_npy_read(NULL, &x), GSL_EFAULT);
+  EXPECT_CODE(ndpar_npy_read(temp_csv("a\n1\n"), NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_npy_read("/nonexistent/x.npy", &x), GSL_EFAILED);
+  EXPECT_CODE(ndpar_npy_read(temp_csv("a\n1\n"), &x), GSL_EINVAL);
+  EXPECT_CODE(ndpar_npy_read(temp_csv("\x93NUMPY\x01"), &x), GSL_EINVAL);
+  EXPECT_TRUE(x == untouched);
+}
+
+CASE(ndpar_npy_write, "NULL path or x; no values; no folder") {
+  gsl_matrix *x = bi_matrix(2, 2);
+  EXPECT_CODE(ndpar_npy_write(NULL, x), GSL_EFAULT);
+  EXPECT_CODE(ndpar_npy_write("/tmp/ndpar-badinput-never.npy", NULL), GSL_EFAULT);
+  EXPECT_CODE(ndpar_npy_write("/tmp/ndpar-badinput-never.npy", &no_cols), GSL_EBADLEN);
+  EXPECT_CODE(ndpar_npy_write("/nonexistent/dir/x.npy", x), GSL_EFAILED);
+  EXPECT_TRUE(access("/tmp/ndpar-badinput-never.npy", F_OK) != 0);
+}

@@ -277,7 +277,12 @@ Test(io, malformed_numbers) {
   expect_error("a,b\n1,2\n3,1.5x\n4,5\n", NULL, GSL_EINVAL, ":3:2: \"1.5x\" is not a number", 3, 2);
   expect_error("a,b\n1e999,2\n", NULL, GSL_ERANGE, ":2:1: \"1e999\" is out of the range of a double", 2, 1);
   expect_error("a,b\n1,-1e999\n", NULL, GSL_ERANGE, ":2:2: \"-1e999\" is out of the range of a double", 2, 2);
-  expect_error("a\n 1 \n", NULL, GSL_EINVAL, ":2:1: \" 1 \" is not a number", 2, 1);
+  expect_error("a\n   \n", NULL, GSL_EINVAL, ":2:1: \"   \" is not a number", 2, 1);
+  expect_error("a\n\"\v1\"\n", NULL, GSL_EINVAL, ":2:1: \"\\x0b1\" is not a number", 2, 1);
+  expect_error("a\n1 2\n", NULL, GSL_EINVAL, ":2:1: \"1 2\" is not a number", 2, 1);
+  expect_error("a\n 1e999 \n", NULL, GSL_ERANGE, ":2:1: \" 1e999 \" is out of the range of a double", 2, 1);
+  expect_error("d\n2010-01-01T23:59:60\n", NULL, GSL_EINVAL, ":2:1: \"2010-01-01T23:59:60\" is not a number", 2, 1);
+  expect_error("d\n0000-01-01\n", NULL, GSL_EINVAL, ":2:1: \"0000-01-01\" is not a number", 2, 1);
   expect_error("d\n2010-02-30\n", NULL, GSL_EINVAL, ":2:1: \"2010-02-30\" is not a number", 2, 1);
 }
 
@@ -490,6 +495,16 @@ static void expect_row(const gsl_matrix *x, size_t i, size_t n, ...) {
                  gsl_matrix_get(x, i, j), want);
   }
   va_end(ap);
+}
+
+Test(io, blanks_around_numbers_and_dates_are_ignored_as_pandas_does) {
+  gsl_matrix *x = NULL;
+  cr_assert_eq(ndpar_csv_read(NULL, write_text("b.csv", "a,b,d\n 1.5,2 ,\t2010-01-01 \n\t-3\t, 4e1 , 1970-01-02\n"), NULL, &x,
+                              NULL, NULL),
+               GSL_SUCCESS);
+  expect_row(x, 0, 3, 1.5, 2.0, 1262304000.0);
+  expect_row(x, 1, 3, -3.0, 40.0, 86400.0);
+  gsl_matrix_free(x);
 }
 
 Test(io, quoting_crlf_bom_comments_skip) {
