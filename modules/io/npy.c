@@ -82,25 +82,25 @@ static int parse_header(const char *path, const char *text, npy_header *h) {
   const char *descr = dict_value(text, "descr"), *fortran = dict_value(text, "fortran_order"),
              *shape = dict_value(text, "shape");
   if (descr == NULL || fortran == NULL || shape == NULL)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: a bad header (no descr, fortran_order or shape): %.80s", path,
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: a bad header (no descr, fortran_order or shape): %.80s", path,
                     text);
   if (strncmp(descr, "'<f8'", 5) == 0) h->big_endian = 0;
   else if (strncmp(descr, "'>f8'", 5) == 0) h->big_endian = 1;
   else {
     size_t len = strcspn(descr, ",}");
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: the dtype is %.*s, not float64 ('<f8' or '>f8')", path,
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: the dtype is %.*s, not float64 ('<f8' or '>f8')", path,
                     (int)(len < 40 ? len : 40), descr);
   }
   if (strncmp(fortran, "True", 4) == 0) h->fortran = 1;
   else if (strncmp(fortran, "False", 5) == 0) h->fortran = 0;
-  else NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: a bad header (fortran_order %.10s)", path, fortran);
-  if (!parse_shape(shape, h)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: a bad header (shape %.40s)", path, shape);
+  else NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: a bad header (fortran_order %.10s)", path, fortran);
+  if (!parse_shape(shape, h)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: a bad header (shape %.40s)", path, shape);
   if (h->ndim > 2)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: an array of more than 2 dimensions (shape %.40s)", path, shape);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: an array of more than 2 dimensions (shape %.40s)", path, shape);
   if (h->ndim == 0) h->shape[0] = 1; /* a scalar: 1 x 1 */
   if (h->ndim <= 1) h->shape[1] = 1; /* a vector: a column */
   if (h->shape[0] == 0 || h->shape[1] == 0)
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: %s: an empty array (shape %.40s): a gsl_matrix cannot be empty",
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: path %s: an empty array (shape %.40s): a gsl_matrix cannot be empty",
                     path, shape);
   return GSL_SUCCESS;
 }
@@ -109,27 +109,27 @@ static int parse_header(const char *path, const char *text, npy_header *h) {
 static int read_preamble(int fd, const char *path, char **text) {
   unsigned char pre[10];
   if (!read_full(fd, pre, 8) || memcmp(pre, magic, 6) != 0)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: not a .npy file (no \\x93NUMPY at the start)", path);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: not a .npy file (no \\x93NUMPY at the start)", path);
   int major = pre[6];
   if (major < 1 || major > 3)
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: format version %d.%d is not 1.0, 2.0 or 3.0", path, major,
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: format version %d.%d is not 1.0, 2.0 or 3.0", path, major,
                     pre[7]);
   size_t len;
   if (major == 1) {
-    if (!read_full(fd, pre + 8, 2)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: truncated in the header", path);
+    if (!read_full(fd, pre + 8, 2)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: truncated in the header", path);
     len = (size_t)pre[8] | (size_t)pre[9] << 8;
   } else {
     unsigned char l4[4];
-    if (!read_full(fd, l4, 4)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: truncated in the header", path);
+    if (!read_full(fd, l4, 4)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: truncated in the header", path);
     len = (size_t)l4[0] | (size_t)l4[1] << 8 | (size_t)l4[2] << 16 | (size_t)l4[3] << 24;
   }
-  if (len > (1u << 24)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: a header of %zu bytes", path, len);
+  if (len > (1u << 24)) NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: a header of %zu bytes", path, len);
   *text = malloc(len + 1);
   NDPAR_REQUIRE(*text != NULL, "ndpar_npy_read: out of memory", GSL_ENOMEM);
   if (!read_full(fd, *text, len)) {
     free(*text);
     *text = NULL;
-    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: %s: truncated in the header", path);
+    NDPAR_ERROR_FMT(GSL_EINVAL, "ndpar_npy_read: path %s: truncated in the header", path);
   }
   (*text)[len] = '\0';
   return GSL_SUCCESS;
@@ -147,7 +147,7 @@ static double swapped(double v) {
 static int read_data(int fd, const char *path, const npy_header *h, gsl_matrix **x) {
   size_t rows = h->shape[0], cols = h->shape[1], n;
   if (!ndpar_size_mul(rows, cols, &n) || n > SIZE_MAX / sizeof(double))
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: %s: a %zu x %zu array does not fit in memory", path, rows, cols);
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: path %s: a %zu x %zu array does not fit in memory", path, rows, cols);
   gsl_matrix *m = csv_matrix_new(rows, cols);
   NDPAR_REQUIRE(m != NULL, "ndpar_npy_read: out of memory", GSL_ENOMEM);
   int ok = 1;
@@ -164,7 +164,7 @@ static int read_data(int fd, const char *path, const npy_header *h, gsl_matrix *
   }
   if (!ok) {
     gsl_matrix_free(m);
-    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: %s: truncated: the header says %zu x %zu doubles", path, rows,
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: path %s: truncated: the header says %zu x %zu doubles", path, rows,
                     cols);
   }
   if (h->big_endian)
@@ -177,7 +177,7 @@ int ndpar_npy_read(const char *path, gsl_matrix **x) {
   NDPAR_REQUIRE(path != NULL, "ndpar_npy_read: path is NULL", GSL_EFAULT);
   NDPAR_REQUIRE(x != NULL, "ndpar_npy_read: x is NULL", GSL_EFAULT);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_npy_read: %s: cannot open: %s", path, strerror(errno));
+  if (fd < 0) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_npy_read: path %s: cannot open: %s", path, strerror(errno));
   char *text = NULL;
   npy_header h;
   memset(&h, 0, sizeof h);
@@ -249,7 +249,7 @@ int ndpar_npy_write(const char *path, const gsl_matrix *x) {
   if (fd < 0) {
     int e = errno;
     free(tmp);
-    NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_npy_write: %s: cannot create a temporary file: %s", path, strerror(e));
+    NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_npy_write: path %s: cannot create a temporary file: %s", path, strerror(e));
   }
   fchmod(fd, 0644);
   const char *failed = NULL;
@@ -265,6 +265,6 @@ int ndpar_npy_write(const char *path, const gsl_matrix *x) {
   }
   if (failed != NULL) unlink(tmp);
   free(tmp);
-  if (failed != NULL) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_npy_write: %s: cannot %s: %s", path, failed, strerror(e));
+  if (failed != NULL) NDPAR_ERROR_FMT(GSL_EFAILED, "ndpar_npy_write: path %s: cannot %s: %s", path, failed, strerror(e));
   return GSL_SUCCESS;
 }
