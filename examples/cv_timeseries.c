@@ -30,7 +30,9 @@ static int fit_and_score(const gsl_matrix *xtr, const gsl_vector *ytr, const gsl
     sse += e * e;
   }
   *score = -sse / (double)xva->size1;
-  gsl_multifit_linear_free(w), gsl_vector_free(c), gsl_matrix_free(cov);
+  gsl_multifit_linear_free(w);
+  gsl_vector_free(c);
+  gsl_matrix_free(cov);
   return status;
 }
 
@@ -80,11 +82,18 @@ int main(void) {
     gather(x, y, va, nva, &xva, &yva);
     fit_and_score(xtr, ytr, xva, yva, &score, NULL, NULL);
     same &= score == gsl_vector_get(scores, f);
-    gsl_matrix_free(xtr), gsl_matrix_free(xva), gsl_vector_free(ytr), gsl_vector_free(yva);
+    gsl_matrix_free(xtr);
+    gsl_matrix_free(xva);
+    gsl_vector_free(ytr);
+    gsl_vector_free(yva);
   }
   printf("cv_timeseries: 5 folds, MSE %.4f (sd %.4f); each fold as a plain loop gives: %s\n",
          -mean, sd, same ? "the same score" : "a different score");
-  ndpar_folds_free(folds), gsl_vector_free(scores), gsl_matrix_free(x), gsl_vector_free(y);
-  free(s), gsl_rng_free(r);
+  ndpar_folds_free(folds);
+  gsl_vector_free(scores);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+  free(s);
+  gsl_rng_free(r);
   return same ? 0 : 1;
 }

@@ -36,6 +36,8 @@ int main(void) {
     worst = fmax(worst, fabs(gsl_matrix_get(spread, i, 0) - sd) / sd);
   }
   printf("ensemble_median: 3 members, median and spread within %.1e of the closed form\n", worst);
-  gsl_matrix_free(x), gsl_matrix_free(out), gsl_matrix_free(spread);
+  gsl_matrix_free(x);
+  gsl_matrix_free(out);
+  gsl_matrix_free(spread);
   return status == GSL_SUCCESS && worst < 1e-12 ? 0 : 1;
 }
