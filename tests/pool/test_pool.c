@@ -676,6 +676,16 @@ static int empty(const ndpar_task *t, void *vctx) {
   return 0;
 }
 
+/* What a short run does is decided by the pool's 50 us threshold on the caller's share of
+ * the work, which ThreadSanitizer's instrumentation (5-20x slower) pushes even an empty
+ * run's share past (3 of 5 runs failed there): the short-run halves of the two tests below
+ * are checked in the other builds only. */
+#if defined(__SANITIZE_THREAD__)
+#define SHORT_RUN_CHECKED 0
+#else
+#define SHORT_RUN_CHECKED 1
+#endif
+
 /* A run of no more tasks than threads moves a caller parked on a worker's CPU only once it
  * has worked a while (a move costs more than a short run): an empty run leaves it there, a
  * run of 1 ms tasks ends with it on its own core. */
@@ -684,7 +694,7 @@ Test(pool_pinning, a_short_run_does_not_move_its_caller_a_long_one_does) {
   size_t threads = ndpar_pool_threads(p);
   const ndpar_cores *cores = ndpar_cores_get();
   cpu_set_t all;
-  for (int long_run = 0; long_run <= 1; long_run++) {
+  for (int long_run = SHORT_RUN_CHECKED ? 0 : 1; long_run <= 1; long_run++) {
     park_on_worker_cpu(&all);
     atomic_int caller_done = 0;
     cr_assert_eq(ndpar_pool_run(p, threads, long_run ? busy_1ms : empty, &caller_done),
@@ -728,7 +738,9 @@ Test(pool_pinning, after_a_long_run_the_next_caller_moves_at_once) {
   atomic_int caller_done = 0;
   park_on_worker_cpu(&all);
   cr_assert_eq(ndpar_pool_run(p, threads, busy_1ms, &caller_done), GSL_SUCCESS); /* long */
-  for (int after_long = 1; after_long >= 0; after_long--) {
+  /* after a short run the caller stays put: not checked under ThreadSanitizer (above) */
+  int last = SHORT_RUN_CHECKED ? 0 : 1;
+  for (int after_long = 1; after_long >= last; after_long--) {
     caller_start c = {-1, 0};
     park_on_worker_cpu(&all);
     cr_assert_eq(ndpar_pool_run(p, threads, where_caller_starts, &c), GSL_SUCCESS);
