@@ -213,6 +213,8 @@ size_t csv_format_precision(char *out, double v, int precision) {
 size_t csv_format_iso_date(char *out, double v) {
   /* 0001-01-01 .. 9999-12-31T23:59:59: what the reader's four-digit years hold */
   if (!(v >= -62135596800.0 && v < 253402300800.0)) return csv_format_shortest(out, v);
+  /* -0 would read back from a date as +0: written as the number */
+  if (v == 0 && signbit(v)) return csv_format_shortest(out, v);
   uint64_t f = 0;
   int e = 0;
   if (v != 0) shortest(fabs(v), &f, &e);

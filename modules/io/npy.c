@@ -148,6 +148,14 @@ static int read_data(int fd, const char *path, const npy_header *h, gsl_matrix *
   size_t rows = h->shape[0], cols = h->shape[1], n;
   if (!ndpar_size_mul(rows, cols, &n) || n > SIZE_MAX / sizeof(double))
     NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: path %s: a %zu x %zu array does not fit in memory", path, rows, cols);
+  /* a regular file must hold the data the header claims before that much is allocated: a
+   * corrupt shape is a truncated file, not an allocation of exabytes */
+  struct stat st;
+  off_t at = lseek(fd, 0, SEEK_CUR);
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && at >= 0 &&
+      (uint64_t)(st.st_size - at) / sizeof(double) < (uint64_t)n)
+    NDPAR_ERROR_FMT(GSL_EBADLEN, "ndpar_npy_read: path %s: truncated: the header says %zu x %zu doubles, the file holds %lld bytes of data",
+                    path, rows, cols, (long long)(st.st_size - at));
   gsl_matrix *m = csv_matrix_new(rows, cols);
   NDPAR_REQUIRE(m != NULL, "ndpar_npy_read: out of memory", GSL_ENOMEM);
   int ok = 1;

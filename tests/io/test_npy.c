@@ -139,6 +139,29 @@ Test(npy, reads_what_numpy_writes) {
   }
 }
 
+/* A header whose shape claims more doubles than the file holds is a truncated file, found
+ * before anything that large is allocated (a fuzz find: ASan refused the allocation). */
+Test(npy, a_shape_beyond_the_file_is_truncated_before_allocation) {
+  test_quiet_gsl_errors();
+  const char *path = in_dir("huge.npy");
+  FILE *f = fopen(path, "wb");
+  const char dict[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000, 30), }";
+  char header[128];
+  memset(header, ' ', sizeof header);
+  memcpy(header, dict, sizeof dict - 1);
+  header[117] = '\n'; /* 10 + 118 = 128 bytes: a multiple of 64 */
+  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
+  fwrite(pre, 1, 10, f);
+  fwrite(header, 1, 118, f);
+  double one = 1;
+  fwrite(&one, sizeof one, 1, f);
+  fclose(f);
+  gsl_matrix *x = (gsl_matrix *)&x;
+  cr_assert_eq(ndpar_npy_read(path, &x), GSL_EBADLEN);
+  cr_assert(x == (gsl_matrix *)&x, "x untouched");
+  cr_assert_not_null(strstr(test_gsl_last_reason(), "truncated"), "%s", test_gsl_last_reason());
+}
+
 Test(npy, numpy_reads_what_ndpar_writes) {
   if (!have_numpy()) cr_skip_test("no numpy (python3-numpy)");
   static const size_t shapes[][2] = {{1, 1}, {1, 7}, {9, 1}, {37, 5}, {300, 41}};
