@@ -30,7 +30,9 @@ static int fit_candidate(const void *params, size_t candidate, const gsl_matrix 
   gsl_blas_dgemv(CblasNoTrans, 1.0, &b.matrix, c, 0.0, yhat);
   gsl_vector_sub(yhat, yva);
   *score = -gsl_pow_2(gsl_blas_dnrm2(yhat)) / (double)xva->size1;
-  gsl_multifit_linear_free(w), gsl_vector_free(c), gsl_vector_free(yhat);
+  gsl_multifit_linear_free(w);
+  gsl_vector_free(c);
+  gsl_vector_free(yhat);
   return status;
 }
 
@@ -75,7 +77,12 @@ int main(void) {
   }
   printf("grid_search: best alpha %g with %g lags, MSE %.4f; every score as in a plain loop: %s\n",
          best[0], best[1], -gsl_vector_get(r->mean, r->best), same ? "yes" : "no");
-  ndpar_grid_result_free(r), ndpar_grid_free(g), ndpar_folds_free(folds);
-  gsl_matrix_free(x), gsl_vector_free(y), gsl_vector_free(s), gsl_rng_free(rng);
+  ndpar_grid_result_free(r);
+  ndpar_grid_free(g);
+  ndpar_folds_free(folds);
+  gsl_matrix_free(x);
+  gsl_vector_free(y);
+  gsl_vector_free(s);
+  gsl_rng_free(rng);
   return same ? 0 : 1;
 }
